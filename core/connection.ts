@@ -1,0 +1,957 @@
+// The SMTP client session, sans-IO: server bytes, user intents and the current time go in;
+// bytes to write, events and the next deadline come out of poll(). No I/O, no clock, no timers.
+//
+// Session phases follow the table in states.ts. Inside `ready`, every command written pushes an
+// expectation onto a FIFO and every reply pops the head: that is all PIPELINING needs, and it
+// lets whole BDAT transactions run back to back across messages.
+import { BodyEncoder } from './body.ts';
+import { NO_CAPABILITIES, parseEhloReply, type Capabilities } from './capabilities.ts';
+import { mailCommand, prepareEnvelope, rcptCommand, type Envelope, type PreparedEnvelope } from './envelope.ts';
+import {
+  SmtpAbortError, SmtpAuthError, SmtpCapabilityError, SmtpConnectionError, SmtpError, SmtpProtocolError, SmtpReplyError,
+  SmtpTimeoutError, SmtpTlsError, SmtpUsageError,
+} from './errors.ts';
+import type { Output, RecipientResult, SmtpEvent, TransactionResult } from './events.ts';
+import { ReplyParser, describeReply, isPositive, type Reply, type ReplyParserLimits } from './reply.ts';
+import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
+import { chooseMechanism, validateCredentials } from './sasl/index.ts';
+import type { SaslCredentials, SaslExchange, SaslMechanism } from './sasl/mechanism.ts';
+import { lookup, replyInput, type Action, type Input, type Phase } from './states.ts';
+import { validateEhloName } from './address.ts';
+import { DEFAULT_TIMEOUTS, type TimerKind, type Timeouts } from './timeouts.ts';
+import { printable, utf8 } from './text.ts';
+
+export interface AuthOptions {
+  credentials: SaslCredentials;
+  /** A mechanism name to insist on, or a custom mechanism object. Default: the strongest both sides have. */
+  mechanism?: string | SaslMechanism;
+  /** Mechanisms to choose from (default: the built-in ones). */
+  mechanisms?: readonly SaslMechanism[];
+}
+
+export interface ConnectionOptions {
+  /** EHLO/LHLO name: a domain or an address literal. Default `[127.0.0.1]`. */
+  name?: string;
+  /** LMTP (RFC 2033): LHLO, and one final reply per accepted recipient. */
+  lmtp?: boolean;
+  /** STARTTLS policy. `required` fails before AUTH or MAIL if TLS cannot be had. Default opportunistic. */
+  tls?: 'none' | 'opportunistic' | 'required';
+  /** The link is already TLS (implicit TLS, port 465): no STARTTLS. */
+  secure?: boolean;
+  auth?: AuthOptions;
+  /** Allow AUTH on a link without TLS. Off by default: credentials never travel in clear. */
+  allowInsecureAuth?: boolean;
+  timeouts?: Partial<Timeouts>;
+  /** Most transactions in flight at once with PIPELINING. Default 32. */
+  pipelineWindow?: number;
+  /** Use PIPELINING / CHUNKING when advertised. Default true. */
+  pipelining?: boolean;
+  chunking?: boolean;
+  /** A BDAT chunk is written once this many body octets are queued (or the body ends). Default 64 KiB. */
+  chunkSize?: number;
+  /** Reply parser bounds. */
+  limits?: Partial<ReplyParserLimits>;
+  /** Emit transcript events (secrets redacted). */
+  transcript?: boolean;
+  /** Random bytes for SASL nonces. Default: globalThis.crypto.getRandomValues. */
+  random?: (length: number) => Uint8Array;
+  /** Server host and port, for OAUTHBEARER. */
+  host?: string;
+  port?: number;
+}
+
+interface Expectation {
+  readonly kind: TimerKind;
+  /** Handle one reply; return false when this entry expects further replies (LMTP). */
+  readonly handle: (reply: Reply) => boolean | void;
+  /** A command that must end a pipelined group (RFC 2920 §3.1): nothing follows until its reply. */
+  readonly barrier: boolean;
+}
+
+type TxStage = 'queued' | 'envelope' | 'await-354' | 'body' | 'ended';
+
+interface Transaction {
+  readonly kind: 'tx';
+  readonly id: number;
+  readonly env: PreparedEnvelope;
+  stage: TxStage;
+  bdat: boolean;
+  encoder: BodyEncoder | undefined;
+  rcptSent: number;
+  rcptReplies: number;
+  /** Body chunks given by the user and not yet written (views, never copied). */
+  chunks: Uint8Array[];
+  chunkBytes: number;
+  bodyEnded: boolean;
+  lastBodyAt: number;
+  /** Output offset just past the final dot / BDAT LAST; -1 until written. */
+  endOffset: number;
+  mailAccepted: boolean;
+  readonly accepted: RecipientResult[];
+  readonly rejected: RecipientResult[];
+  /** Set once the transaction can no longer be accepted; the reply/error reported with it. */
+  failure: { reply: Reply | undefined; error: SmtpError } | undefined;
+  lmtpFinal: RecipientResult[] | undefined;
+  settled: boolean;
+}
+
+interface UserCommand {
+  readonly kind: 'command';
+  readonly id: number;
+  readonly verb: 'NOOP' | 'RSET';
+}
+
+interface WriteItem {
+  readonly type: 'write';
+  readonly chunks: Uint8Array[];
+  bytes: number;
+}
+
+const LONE_DOT = utf8('.\r\n');
+const SAFE_AUTH_LINE = 510; // RFC 4954 §4: 512 octets with CRLF
+
+export class SmtpConnection {
+  private phase: Phase = 'idle';
+  private readonly timeouts: Timeouts;
+  private readonly parser: ReplyParser;
+  private readonly name: string;
+  private capabilities: Capabilities = NO_CAPABILITIES;
+  private secure: boolean;
+  private authenticated = false;
+  private triedStartTls = false;
+  private now = 0;
+  private error: SmtpError | undefined;
+
+  private out: (Output | WriteItem)[] = [];
+  private outHead = 0;
+  private enqueued = 0; // bytes put in `out` so far
+  private polled = 0; // bytes handed to the transport so far
+
+  private fifo: Expectation[] = [];
+  private fifoHead = 0;
+  private headDeadline: number | undefined;
+  private barriers = 0;
+  private tlsDeadline: number | undefined;
+
+  private queue: (Transaction | UserCommand)[] = []; // not yet fully written, in order
+  private readonly live = new Map<number, Transaction>(); // not yet settled
+  private inFlight = 0;
+  private nextId = 1;
+  private needRset = false;
+  private quitRequested = false;
+
+  private sasl: SaslExchange | undefined;
+  private saslPending: Uint8Array | undefined; // initial response too long to go inline
+
+  constructor(private readonly options: ConnectionOptions = {}) {
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    for (const [k, v] of Object.entries(this.timeouts)) {
+      if (!(typeof v === 'number' && v > 0)) throw new SmtpUsageError(`timeouts.${k} must be a positive number of milliseconds`);
+    }
+    this.parser = new ReplyParser(options.limits);
+    this.name = validateEhloName(options.name ?? '[127.0.0.1]');
+    this.secure = options.secure === true;
+    if (options.auth) validateCredentials(options.auth.credentials);
+    const window = options.pipelineWindow ?? 32;
+    if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** Begin: the transport has connected; wait for the greeting. */
+  start(now: number): void {
+    this.now = now;
+    this.fire('start');
+  }
+
+  receive(bytes: Uint8Array, now: number): void {
+    this.now = now;
+    if (this.phase === 'closed' || this.phase === 'failed' || bytes.length === 0) return;
+    if (this.phase === 'tls' || this.phase === 'idle') {
+      this.fail(new SmtpProtocolError(this.phase === 'tls' ? 'server sent data before the TLS handshake (possible STARTTLS injection)' : 'data before start()'));
+      return;
+    }
+    let rest: Uint8Array | undefined;
+    try {
+      rest = this.parser.push(bytes, (reply) => {
+        this.dispatch(reply);
+        return this.phase !== 'tls' && this.phase !== 'failed' && this.phase !== 'closed';
+      });
+    } catch (e) {
+      this.fail(e instanceof SmtpError ? e : new SmtpProtocolError(String(e)));
+      return;
+    }
+    // RFC 3207 §5: anything after the 220 to STARTTLS was sent before TLS and must not be believed.
+    if ((this.phase as Phase) === 'tls' && (rest !== undefined || this.parser.midReply)) {
+      this.fail(new SmtpProtocolError('server sent data after its STARTTLS reply (STARTTLS injection); refusing to continue'));
+      return;
+    }
+    this.pump();
+  }
+
+  receiveEof(now: number): void {
+    this.now = now;
+    this.fire('eof', new SmtpConnectionError('the server closed the connection'));
+  }
+
+  /** The transport failed (reset, TLS error, write error). */
+  transportError(error: unknown, now: number): void {
+    this.now = now;
+    const message = error instanceof Error ? error.message : String(error);
+    this.fire('eof', new SmtpConnectionError(`connection failed: ${printable(message)}`, error));
+  }
+
+  tlsEstablished(now: number): void {
+    this.now = now;
+    this.fire('tls-established');
+  }
+
+  /** Call at (or after) the deadline from poll(); early calls do nothing. */
+  handleTimeout(now: number): void {
+    this.now = now;
+    const kind = this.expiredTimer(now);
+    if (kind) this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind]));
+  }
+
+  // ---- intents ------------------------------------------------------------------------------
+
+  /** Queue a transaction. Throws SmtpUsageError for bad input; returns the transaction id. */
+  send(envelope: Envelope, now: number): number {
+    this.now = now;
+    const env = prepareEnvelope(envelope);
+    const tx: Transaction = {
+      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, encoder: undefined, rcptSent: 0, rcptReplies: 0,
+      chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
+      accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
+    };
+    this.live.set(tx.id, tx);
+    if (this.phase === 'closed' || this.phase === 'failed' || this.quitRequested) {
+      this.failTx(tx, this.error ?? new SmtpConnectionError('the session is closing'), undefined);
+      this.settle(tx);
+      return tx.id;
+    }
+    this.queue.push(tx);
+    this.pump();
+    return tx.id;
+  }
+
+  /** Add body bytes (any split). Returns false when the transaction no longer wants them
+   *  (it was settled: rejected, aborted or failed); the bytes are then dropped. */
+  writeBody(id: number, chunk: Uint8Array, now: number): boolean {
+    this.now = now;
+    const tx = this.live.get(id);
+    if (!tx || tx.failure) return false;
+    if (tx.bodyEnded) throw new SmtpUsageError(`body of transaction ${id} already ended`);
+    if (chunk.length > 0) {
+      tx.chunks.push(chunk);
+      tx.chunkBytes += chunk.length;
+      tx.lastBodyAt = now;
+      this.pump();
+    }
+    return true;
+  }
+
+  endBody(id: number, now: number): void {
+    this.now = now;
+    const tx = this.live.get(id);
+    if (!tx || tx.failure || tx.bodyEnded) return;
+    tx.bodyEnded = true;
+    this.pump();
+  }
+
+  /** Cancel a transaction. Before its end was written it is rejected with EABORT and the
+   *  server is told (RSET, or the link is closed when a DATA body is under way); after, its
+   *  outcome is unknown. */
+  cancel(id: number, now: number, reason: SmtpError = new SmtpAbortError()): void {
+    this.now = now;
+    const tx = this.live.get(id);
+    if (!tx) return;
+    this.abortTx(tx, reason);
+    this.pump();
+  }
+
+  noop(now: number): number {
+    return this.userCommand('NOOP', now);
+  }
+
+  rset(now: number): number {
+    return this.userCommand('RSET', now);
+  }
+
+  /** End the session after everything queued (once the session is ready): QUIT, then close. */
+  quit(now: number): void {
+    this.now = now;
+    this.quitRequested = true;
+    this.pump();
+  }
+
+  /** Close now, without QUIT: everything pending settles (unknown where its end was written). */
+  abort(now: number, reason: SmtpError = new SmtpAbortError()): void {
+    this.now = now;
+    this.fire('abort', reason);
+  }
+
+  // ---- outputs ------------------------------------------------------------------------------
+
+  poll(now: number): Output {
+    this.now = now;
+    if (this.outHead < this.out.length) {
+      const item = this.out[this.outHead++]!;
+      if (this.outHead === this.out.length) {
+        this.out = [];
+        this.outHead = 0;
+      }
+      if (item.type === 'write') this.polled += (item as WriteItem).bytes;
+      return item as Output;
+    }
+    return { type: 'wait', deadline: this.nextDeadline, reason: this.waitReason() };
+  }
+
+  get nextDeadline(): number | undefined {
+    let d = this.headDeadline;
+    if (this.tlsDeadline !== undefined && (d === undefined || this.tlsDeadline < d)) d = this.tlsDeadline;
+    const body = this.bodyDeadline();
+    if (body !== undefined && (d === undefined || body < d)) d = body;
+    return d;
+  }
+
+  /** Body octets held in the core and not yet handed out by poll(). A streaming caller stops
+   *  feeding when this passes its high-water mark and resumes after the next input. */
+  get bufferedAmount(): number {
+    let n = this.enqueued - this.polled;
+    for (const item of this.queue) if (item.kind === 'tx') n += item.chunkBytes;
+    return n;
+  }
+
+  get state(): Phase {
+    return this.phase;
+  }
+
+  get serverCapabilities(): Capabilities {
+    return this.capabilities;
+  }
+
+  get isSecure(): boolean {
+    return this.secure;
+  }
+
+  // ---- the state table ----------------------------------------------------------------------
+
+  private fire(input: Input, arg?: Reply | SmtpError): void {
+    const t = lookup(this.phase, input);
+    if (!t) {
+      if (arg && 'code' in arg && typeof arg.code === 'number') {
+        this.fail(new SmtpProtocolError(`unexpected reply in phase ${this.phase}: ${describeReply(arg)}`));
+      }
+      return;
+    }
+    const from = this.phase;
+    this.run(t.action, arg);
+    if (this.phase !== from && !t.to.includes(this.phase) && this.phase !== 'failed') {
+      throw new Error(`state table violation: ${from} --${input}/${t.action}--> ${this.phase}`);
+    }
+  }
+
+  private run(action: Action, arg: Reply | SmtpError | undefined): void {
+    const reply = arg && !(arg instanceof SmtpError) ? arg : undefined;
+    switch (action) {
+      case 'expectGreeting':
+        this.phase = 'greeting';
+        this.expect('greeting', (r) => this.fire(replyInput(r), r));
+        return;
+      case 'sendHello':
+        if (reply) this.emit({ type: 'greeting', reply });
+        this.tlsDeadline = undefined;
+        this.hello(this.options.lmtp ? 'LHLO' : 'EHLO');
+        return;
+      case 'sendHelo':
+        if (this.options.lmtp) return this.failPolitely(new SmtpReplyError('LHLO refused', reply!));
+        this.hello('HELO');
+        return;
+      case 'afterHello':
+        this.capabilities = this.phase === 'helo' ? NO_CAPABILITIES : parseEhloReply(reply!);
+        this.parser.enhancedCodes = this.capabilities.enhancedStatusCodes;
+        return this.afterHello();
+      case 'refusedGreeting':
+        return this.failPolitely(new SmtpReplyError(`server refused the session: ${describeReply(reply!)}`, reply!));
+      case 'startTls':
+        this.phase = 'tls';
+        this.tlsDeadline = this.now + this.timeouts.tlsHandshake;
+        this.push({ type: 'start-tls' });
+        // Forget everything said before TLS (RFC 3207 §4.2).
+        this.capabilities = NO_CAPABILITIES;
+        this.parser.reset();
+        this.parser.enhancedCodes = false;
+        this.secure = true;
+        return;
+      case 'startTlsRefused':
+        if (this.options.tls === 'required') {
+          return this.failPolitely(new SmtpTlsError(`TLS is required but STARTTLS was refused: ${describeReply(reply!)}`, reply));
+        }
+        return this.afterTlsDecision();
+      case 'authStep':
+        return this.authStep(reply!);
+      case 'authDone':
+        if (!this.sasl!.complete()) {
+          return this.failPolitely(new SmtpAuthError('the server accepted AUTH but could not prove it knows the credentials'));
+        }
+        this.sasl = undefined;
+        this.authenticated = true;
+        return this.enterReady();
+      case 'authFailed':
+        this.sasl = undefined;
+        return this.failPolitely(new SmtpAuthError(`authentication failed: ${describeReply(reply!)}`, reply));
+      case 'sendQuit':
+        this.phase = 'quitting';
+        this.command('QUIT', 'quit', (r) => this.fire(replyInput(r), r), true);
+        return;
+      case 'quitDone':
+        return this.finish(undefined);
+      case 'fail':
+        return this.fail(arg instanceof SmtpError ? arg : new SmtpConnectionError(`server closed the session: ${describeReply(reply!)}`));
+    }
+  }
+
+  private hello(verb: 'EHLO' | 'LHLO' | 'HELO'): void {
+    this.phase = verb === 'HELO' ? 'helo' : 'hello';
+    this.command(`${verb} ${this.name}`, 'hello', (r) => this.fire(replyInput(r), r), true);
+  }
+
+  private afterHello(): void {
+    const wantTls = this.options.tls ?? 'opportunistic';
+    if (!this.secure && wantTls !== 'none' && !this.triedStartTls) {
+      if (this.capabilities.startTls) {
+        this.triedStartTls = true;
+        this.phase = 'starttls';
+        this.command('STARTTLS', 'starttls', (r) => this.fire(replyInput(r), r), true);
+        return;
+      }
+      if (wantTls === 'required') return this.failPolitely(new SmtpTlsError('TLS is required but the server does not offer STARTTLS'));
+    }
+    this.afterTlsDecision();
+  }
+
+  private afterTlsDecision(): void {
+    const auth = this.options.auth;
+    if (!auth || this.authenticated) return this.enterReady();
+    if (!this.secure && !this.options.allowInsecureAuth) {
+      return this.failPolitely(new SmtpAuthError('refusing to send credentials over a connection without TLS (set allowInsecureAuth to override)'));
+    }
+    const mechanism = typeof auth.mechanism === 'object'
+      ? auth.mechanism
+      : chooseMechanism(this.capabilities.auth, auth.credentials, auth.mechanism, auth.mechanisms);
+    if (!mechanism) {
+      const offered = this.capabilities.auth.length ? this.capabilities.auth.join(' ') : 'none';
+      return this.failPolitely(new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})`));
+    }
+    this.phase = 'auth';
+    const random = this.options.random ?? ((n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
+    this.sasl = mechanism.create(auth.credentials, { random, host: this.options.host, port: this.options.port });
+    const initial = this.sasl.start();
+    let line = `AUTH ${mechanism.name}`;
+    if (initial !== undefined) {
+      const encoded = initial.length === 0 ? '=' : encodeBase64(initial);
+      if (line.length + 1 + encoded.length <= SAFE_AUTH_LINE) line += ` ${encoded}`;
+      else this.saslPending = initial; // sent as the answer to the first 334 instead
+    }
+    this.command(line, 'auth', (r) => this.fire(replyInput(r), r), true, `AUTH ${mechanism.name}${line.length > 5 + mechanism.name.length ? ' <redacted>' : ''}`);
+  }
+
+  private authStep(reply: Reply): void {
+    let response: string;
+    if (this.saslPending) {
+      response = encodeBase64(this.saslPending);
+      this.saslPending = undefined;
+    } else {
+      try {
+        const challenge = decodeBase64((reply.lines[0] ?? '').trim());
+        if (!challenge) throw new Error('undecodable challenge');
+        response = encodeBase64(this.sasl!.step(challenge));
+      } catch {
+        response = '*'; // RFC 4954 §4: cancel; the server answers 501 and authFailed runs
+      }
+    }
+    this.command(response, 'auth', (r) => this.fire(replyInput(r), r), true, response === '*' ? '*' : '<redacted>');
+  }
+
+  private enterReady(): void {
+    this.phase = 'ready';
+    this.emit({ type: 'ready', capabilities: this.capabilities, secure: this.secure, authenticated: this.authenticated });
+    if (this.quitRequested) this.pumpOrQuit();
+    else this.pump();
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+
+  private get pipelining(): boolean {
+    return this.capabilities.pipelining && this.options.pipelining !== false;
+  }
+
+  /** May another command be written now? Without PIPELINING: only when nothing is outstanding. */
+  private canWrite(): boolean {
+    return this.barriers === 0 && (this.pipelining || this.fifoLength === 0);
+  }
+
+  private pump(): void {
+    if (this.phase !== 'ready') return;
+    this.pumpOrQuit();
+  }
+
+  private pumpOrQuit(): void {
+    for (;;) {
+      if (this.phase !== 'ready') return;
+      const item = this.queue[0];
+      if (!item) {
+        if (this.quitRequested && this.canWrite()) this.fire('quit');
+        return;
+      }
+      if (item.kind === 'command') {
+        if (this.fifoLength > 0) return; // group-ending commands go alone
+        this.queue.shift();
+        this.command(item.verb, 'command', (r) => this.emit({ type: 'command', id: item.id, command: item.verb, reply: r }), true);
+        if (item.verb === 'RSET') this.needRset = false;
+        continue;
+      }
+      if (!this.advance(item)) return;
+    }
+  }
+
+  /** Write what `tx` can write now. Returns true when it has written its end (or been
+   *  dropped) and the next queued item may go. */
+  private advance(tx: Transaction): boolean {
+    if (tx.failure) {
+      this.queue.shift();
+      return true;
+    }
+    if (tx.stage === 'queued') {
+      if (!this.canWrite() || this.inFlight >= (this.options.pipelineWindow ?? 32)) return false;
+      if (this.needRset) {
+        this.needRset = false;
+        this.command('RSET', 'command', () => {}, false);
+        if (!this.canWrite()) return false;
+      }
+      let mail: string;
+      try {
+        mail = mailCommand(tx.env, this.capabilities, this.secure);
+      } catch (e) {
+        this.failTx(tx, e as SmtpError, undefined);
+        this.settle(tx);
+        this.queue.shift();
+        return true;
+      }
+      const binary = tx.env.body === 'BINARYMIME';
+      tx.bdat = binary || (this.capabilities.chunking && this.options.chunking !== false);
+      tx.encoder = binary ? undefined : new BodyEncoder({ dotStuff: !tx.bdat, normalizeLineEndings: true });
+      tx.stage = 'envelope';
+      this.inFlight++;
+      this.command(mail, 'mail', (r) => this.onMail(tx, r), false);
+    }
+    if (tx.stage === 'envelope') {
+      const recipients = tx.env.recipients;
+      while (tx.rcptSent < recipients.length) {
+        if (!this.canWrite()) return false;
+        const r = recipients[tx.rcptSent++]!;
+        this.command(rcptCommand(r, this.capabilities), 'rcpt', (reply) => this.onRcpt(tx, r.address, reply), false);
+      }
+      if (tx.bdat) {
+        tx.stage = 'body';
+      } else {
+        if (!this.canWrite()) return false;
+        // Without PIPELINING we know the RCPT results by now: skip DATA when none was accepted.
+        if (!this.pipelining && tx.accepted.length === 0) {
+          this.failTx(tx, new SmtpReplyError('every recipient was rejected', tx.rejected[0]!.reply), tx.rejected[0]?.reply);
+          this.settle(tx);
+          this.queue.shift();
+          return true;
+        }
+        tx.stage = 'await-354';
+        this.command('DATA', 'data', (r) => this.onData(tx, r), true);
+        return false;
+      }
+    }
+    if (tx.stage === 'await-354') return false;
+    if (tx.stage === 'body') return tx.bdat ? this.writeBdat(tx) : this.writeData(tx);
+    return true;
+  }
+
+  private writeData(tx: Transaction): boolean {
+    const encoder = tx.encoder!;
+    try {
+      while (tx.chunks.length > 0) {
+        const chunk = tx.chunks.shift()!;
+        tx.chunkBytes -= chunk.length;
+        this.writeViews(encoder.encode(chunk));
+      }
+      this.checkSize(encoder.written);
+    } catch (e) {
+      this.abortTx(tx, e as SmtpError);
+      return true;
+    }
+    if (!tx.bodyEnded) return false;
+    this.writeViews(encoder.end());
+    this.transcript('client', `<message body, ${encoder.written} octets>`);
+    this.transcript('client', '.');
+    this.endWritten(tx);
+    this.expect('dataEnd', (r) => this.onFinal(tx, r));
+    return true;
+  }
+
+  private writeBdat(tx: Transaction): boolean {
+    for (;;) {
+      if (!this.canWrite()) return false;
+      if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? 65536)) return false;
+      const views: Uint8Array[] = [];
+      let size = 0;
+      try {
+        for (const chunk of tx.chunks) {
+          const encoded = tx.encoder ? tx.encoder.encode(chunk) : [chunk];
+          for (const v of encoded) { views.push(v); size += v.length; }
+        }
+        if (tx.bodyEnded && tx.encoder) for (const v of tx.encoder.end()) { views.push(v); size += v.length; }
+        this.checkSize(tx.encoder ? tx.encoder.written : size);
+      } catch (e) {
+        this.abortTx(tx, e as SmtpError);
+        return true;
+      }
+      tx.chunks = [];
+      tx.chunkBytes = 0;
+      const last = tx.bodyEnded;
+      const head = `BDAT ${size}${last ? ' LAST' : ''}`;
+      this.transcript('client', head);
+      this.transcript('client', `<${size} octets>`);
+      this.writeViews([utf8(head + '\r\n'), ...views]);
+      if (last) {
+        this.endWritten(tx);
+        this.expect('dataEnd', (r) => this.onFinal(tx, r));
+        return true;
+      }
+      this.expect('dataBlock', (r) => this.onBdatChunk(tx, r));
+    }
+  }
+
+  /** RFC 1870: stop a streamed body as soon as it passes the advertised SIZE. */
+  private checkSize(written: number): void {
+    const limit = this.capabilities.size;
+    if (limit && written > limit) throw new SmtpCapabilityError(`message exceeds the server's SIZE limit of ${limit} octets`);
+  }
+
+  private endWritten(tx: Transaction): void {
+    tx.stage = 'ended';
+    tx.endOffset = this.enqueued;
+    this.queue.shift();
+  }
+
+  private onMail(tx: Transaction, reply: Reply): void {
+    if (isPositive(reply)) {
+      tx.mailAccepted = true;
+      return;
+    }
+    this.failTx(tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply), reply);
+    // Without PIPELINING nothing else was sent for it: it is over now.
+    if (!this.pipelining || tx.stage === 'envelope') this.settleIfQuiet(tx);
+  }
+
+  private onRcpt(tx: Transaction, address: string, reply: Reply): void {
+    tx.rcptReplies++;
+    (isPositive(reply) ? tx.accepted : tx.rejected).push({ address, reply });
+    if (tx.failure && tx.stage !== 'ended' && tx.rcptReplies === tx.env.recipients.length) this.settleIfQuiet(tx);
+  }
+
+  private onData(tx: Transaction, reply: Reply): void {
+    if (reply.code === 354) {
+      if (tx.failure || tx.accepted.length === 0) {
+        // RFC 2920 §3.1: DATA was accepted with no valid recipient; end it with a lone dot.
+        if (!tx.failure) this.failTx(tx, new SmtpReplyError('every recipient was rejected', tx.rejected[0]!.reply), tx.rejected[0]!.reply);
+        this.write(LONE_DOT);
+        this.transcript('client', '.');
+        tx.stage = 'ended';
+        if (this.queue[0] === tx) this.queue.shift();
+        this.expect('dataEnd', () => this.settle(tx));
+        return;
+      }
+      tx.stage = 'body';
+      tx.lastBodyAt = this.now;
+      return;
+    }
+    if (!tx.failure) {
+      const why = tx.accepted.length === 0 ? 'every recipient was rejected' : `DATA rejected: ${describeReply(reply)}`;
+      this.failTx(tx, new SmtpReplyError(why, reply), reply);
+    }
+    this.needRset = this.needRset || tx.mailAccepted;
+    if (this.queue[0] === tx) this.queue.shift();
+    this.settle(tx);
+  }
+
+  private onBdatChunk(tx: Transaction, reply: Reply): void {
+    if (isPositive(reply) || tx.failure) return;
+    this.failTx(tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply), reply);
+    // RFC 3030 §4.1: after a failed BDAT the client should RSET before the next transaction.
+    if (tx.stage !== 'ended') {
+      this.needRset = true;
+      if (this.queue[0] === tx) this.queue.shift();
+    }
+    this.settle(tx);
+  }
+
+  /** Reply to the final dot or BDAT LAST (one per accepted recipient under LMTP). */
+  private onFinal(tx: Transaction, reply: Reply): boolean {
+    if (tx.failure) {
+      this.settle(tx);
+      return true;
+    }
+    if (!this.options.lmtp) {
+      if (!isPositive(reply)) this.failTx(tx, new SmtpReplyError(`message rejected: ${describeReply(reply)}`, reply), reply);
+      this.settle(tx, reply);
+      return true;
+    }
+    const final = (tx.lmtpFinal ??= []);
+    final.push({ address: tx.accepted[final.length]!.address, reply });
+    if (final.length < tx.accepted.length) return false;
+    this.settle(tx, reply);
+    return true;
+  }
+
+  private failTx(tx: Transaction, error: SmtpError, reply: Reply | undefined): void {
+    if (!tx.failure) tx.failure = { reply, error };
+  }
+
+  /** Settle once no reply for `tx` is still coming that could change its result. */
+  private settleIfQuiet(tx: Transaction): void {
+    if (!this.pipelining || tx.rcptReplies === tx.rcptSent) {
+      if (tx.stage !== 'ended' && tx.stage !== 'await-354') {
+        if (this.queue[0] === tx) this.queue.shift();
+        this.needRset = this.needRset || tx.mailAccepted;
+        this.settle(tx);
+      }
+    }
+  }
+
+  /** Stop a transaction that has not been accepted: tell the server, report it rejected. */
+  private abortTx(tx: Transaction, error: SmtpError): void {
+    if (tx.settled) return;
+    if (tx.stage === 'ended') {
+      // Its end is written: whatever the server does now, we cannot undo it.
+      this.settleUnknown(tx, error);
+      return;
+    }
+    this.failTx(tx, error, undefined);
+    tx.chunks = [];
+    tx.chunkBytes = 0;
+    const inData = !tx.bdat && (tx.stage === 'await-354' || tx.stage === 'body');
+    const queued = this.queue.indexOf(tx);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.settle(tx);
+    if (inData) {
+      // A DATA body cannot be withdrawn (a dot would deliver it): drop the link instead.
+      this.fail(new SmtpConnectionError(`connection closed to cancel message ${tx.id} during DATA`, error));
+    } else if (tx.stage !== 'queued') {
+      this.needRset = true;
+    }
+  }
+
+  private settleUnknown(tx: Transaction, error: SmtpError): void {
+    if (tx.settled) return;
+    tx.settled = true;
+    this.live.delete(tx.id);
+    this.inFlight--;
+    this.emitResult(tx, 'unknown', undefined, error);
+  }
+
+  private settle(tx: Transaction, reply?: Reply): void {
+    if (tx.settled) return;
+    tx.settled = true;
+    this.live.delete(tx.id);
+    if (tx.stage !== 'queued') this.inFlight--;
+    if (this.options.lmtp && tx.lmtpFinal && !tx.failure) {
+      const accepted = tx.lmtpFinal.filter((r) => isPositive(r.reply));
+      const rejected = [...tx.rejected, ...tx.lmtpFinal.filter((r) => !isPositive(r.reply))];
+      const outcome = accepted.length > 0 ? 'accepted' : 'rejected';
+      const error = outcome === 'rejected' ? new SmtpReplyError('every recipient was rejected', reply!) : undefined;
+      this.emit({ type: 'transaction', result: { id: tx.id, outcome, accepted, rejected, unknown: [], reply, error } });
+      return;
+    }
+    if (tx.failure) this.emitResult(tx, 'rejected', tx.failure.reply, tx.failure.error);
+    else this.emitResult(tx, 'accepted', reply, undefined);
+  }
+
+  private emitResult(tx: Transaction, outcome: TransactionResult['outcome'], reply: Reply | undefined, error: SmtpError | undefined): void {
+    let accepted: RecipientResult[] = outcome === 'accepted' ? tx.accepted : [];
+    let rejected: RecipientResult[] = tx.rejected;
+    let unknown: string[] = [];
+    if (outcome === 'rejected' && tx.accepted.length > 0) {
+      // Recipients the server accepted at RCPT still did not get the message.
+      rejected = [...tx.rejected, ...tx.accepted.map((r) => ({ address: r.address, reply: reply ?? r.reply }))];
+    }
+    if (outcome === 'unknown') {
+      const final = tx.lmtpFinal ?? [];
+      accepted = final.filter((r) => isPositive(r.reply));
+      rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
+      unknown = tx.accepted.slice(final.length).map((r) => r.address);
+    }
+    this.emit({ type: 'transaction', result: { id: tx.id, outcome, accepted, rejected, unknown, reply, error } });
+  }
+
+  private userCommand(verb: 'NOOP' | 'RSET', now: number): number {
+    this.now = now;
+    if (this.phase === 'closed' || this.phase === 'failed' || this.quitRequested) {
+      throw new SmtpUsageError(`cannot send ${verb}: the session is ${this.quitRequested ? 'closing' : 'over'}`);
+    }
+    const id = this.nextId++;
+    this.queue.push({ kind: 'command', id, verb });
+    this.pump();
+    return id;
+  }
+
+  // ---- replies and timers -------------------------------------------------------------------
+
+  private get fifoLength(): number {
+    return this.fifo.length - this.fifoHead;
+  }
+
+  private dispatch(reply: Reply): void {
+    this.transcriptReply(reply);
+    const head = this.fifo[this.fifoHead];
+    if (!head) {
+      if (reply.code === 421) this.fire('reply-421', reply);
+      else this.fail(new SmtpProtocolError(`unexpected reply with no command outstanding: ${describeReply(reply)}`));
+      return;
+    }
+    const done = head.handle(reply) !== false;
+    if (done && this.fifo[this.fifoHead] === head) {
+      this.fifoHead++;
+      if (head.barrier) this.barriers--;
+      if (this.fifoHead === this.fifo.length) {
+        this.fifo = [];
+        this.fifoHead = 0;
+      }
+    }
+    this.armHead();
+    // 421 ends the session whatever it answered (RFC 5321 §3.8).
+    if (reply.code === 421 && this.phase !== 'failed' && this.phase !== 'closed') this.fire('reply-421', reply);
+  }
+
+  private expect(kind: TimerKind, handle: Expectation['handle'], barrier = false): void {
+    this.fifo.push({ kind, handle, barrier });
+    if (barrier) this.barriers++;
+    if (this.fifoLength === 1) this.armHead();
+  }
+
+  private armHead(): void {
+    const head = this.fifo[this.fifoHead];
+    this.headDeadline = head ? this.now + this.timeouts[head.kind] : undefined;
+  }
+
+  private bodyDeadline(): number | undefined {
+    const tx = this.queue[0];
+    if (tx && tx.kind === 'tx' && tx.stage === 'body' && !tx.bodyEnded && this.fifoLength === 0) {
+      return tx.lastBodyAt + this.timeouts.dataBlock;
+    }
+    return undefined;
+  }
+
+  private expiredTimer(now: number): TimerKind | undefined {
+    if (this.headDeadline !== undefined && now >= this.headDeadline) return this.fifo[this.fifoHead]!.kind;
+    if (this.tlsDeadline !== undefined && now >= this.tlsDeadline) return 'tlsHandshake';
+    const body = this.bodyDeadline();
+    if (body !== undefined && now >= body) return 'dataBlock';
+    return undefined;
+  }
+
+  private waitReason(): string {
+    const head = this.fifo[this.fifoHead];
+    if (head) return `reply (${head.kind})`;
+    if (this.phase === 'tls') return 'TLS handshake';
+    if (this.bodyDeadline() !== undefined) return 'message body';
+    return this.phase === 'ready' ? 'idle' : this.phase;
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  /** Say QUIT (no wait for its reply) and fail: for refusals where the server is still sane. */
+  private failPolitely(error: SmtpError): void {
+    if (this.phase !== 'tls') this.write(utf8('QUIT\r\n'));
+    this.fail(error);
+  }
+
+  private fail(error: SmtpError): void {
+    if (this.phase === 'failed' || this.phase === 'closed') return;
+    this.phase = 'failed';
+    this.error = error;
+    this.end(error);
+  }
+
+  private finish(error: SmtpError | undefined): void {
+    if (this.phase === 'failed' || this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.end(error);
+  }
+
+  private end(error: SmtpError | undefined): void {
+    const lost = error ?? new SmtpConnectionError('the session ended before the reply');
+    // Everything still pending settles now: unknown if its end reached the transport, else rejected.
+    for (const tx of [...this.live.values()]) {
+      if (tx.stage === 'ended' && !tx.failure && this.polled >= tx.endOffset) this.settleUnknown(tx, lost);
+      else {
+        this.failTx(tx, lost, undefined);
+        this.settle(tx);
+      }
+    }
+    this.queue = [];
+    this.fifo = [];
+    this.fifoHead = 0;
+    this.barriers = 0;
+    this.headDeadline = undefined;
+    this.tlsDeadline = undefined;
+    this.emit({ type: 'closed', error });
+    this.push({ type: 'close' });
+  }
+
+  // ---- output helpers -----------------------------------------------------------------------
+
+  private command(text: string, kind: TimerKind, handle: Expectation['handle'], barrier: boolean, shown = text): void {
+    this.transcript('client', shown);
+    this.write(utf8(text + '\r\n'));
+    this.expect(kind, handle, barrier);
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.writeViews([bytes]);
+  }
+
+  private writeViews(views: readonly Uint8Array[]): void {
+    let bytes = 0;
+    for (const v of views) bytes += v.length;
+    if (bytes === 0) return;
+    this.enqueued += bytes;
+    const last = this.out[this.out.length - 1];
+    if (last && last.type === 'write' && this.outHead < this.out.length) {
+      const item = last as WriteItem;
+      for (const v of views) if (v.length) item.chunks.push(v);
+      item.bytes += bytes;
+      return;
+    }
+    this.out.push({ type: 'write', chunks: views.filter((v) => v.length > 0), bytes } satisfies WriteItem);
+  }
+
+  private push(item: Output): void {
+    this.out.push(item);
+  }
+
+  private emit(event: SmtpEvent): void {
+    this.out.push({ type: 'event', event });
+  }
+
+  private transcript(from: 'client' | 'server', text: string): void {
+    if (this.options.transcript) this.emit({ type: 'transcript', from, text });
+  }
+
+  private transcriptReply(reply: Reply): void {
+    if (!this.options.transcript) return;
+    const n = reply.lines.length;
+    reply.lines.forEach((line, i) => {
+      const text = i === 0 && reply.enhanced ? `${reply.enhanced} ${line}` : line;
+      this.emit({ type: 'transcript', from: 'server', text: `${reply.code}${i < n - 1 ? '-' : ' '}${text}` });
+    });
+  }
+}
+

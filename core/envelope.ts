@@ -1,0 +1,129 @@
+// The envelope (RFC 5321 §3.3) and its ESMTP parameters: SIZE (RFC 1870), BODY (RFC 6152,
+// RFC 3030), SMTPUTF8 (RFC 6531), DSN (RFC 3461), REQUIRETLS (RFC 8689).
+// Validation happens once, at submit, so bad input throws at the caller; the parameters that
+// depend on what the server advertised are decided when MAIL is written.
+import type { Capabilities } from './capabilities.ts';
+import { SmtpCapabilityError, SmtpUsageError } from './errors.ts';
+import { encodeXtext, formatPath, needsSmtpUtf8 } from './address.ts';
+
+export type NotifyOn = 'SUCCESS' | 'FAILURE' | 'DELAY';
+
+export interface RecipientSpec {
+  address: string;
+  /** DSN NOTIFY: 'NEVER' or any of SUCCESS/FAILURE/DELAY. Sent only when DSN is advertised. */
+  notify?: 'NEVER' | readonly NotifyOn[];
+  /** DSN ORCPT original recipient (an rfc822 address). */
+  orcpt?: string;
+}
+
+export interface Envelope {
+  /** Reverse-path; '' for the null sender `<>` (bounces). */
+  from: string;
+  to: readonly (string | RecipientSpec)[];
+  /** Declared message size in octets: checked against SIZE and sent as SIZE= when advertised. */
+  size?: number;
+  /** Body type: 8BITMIME needs the server's 8BITMIME, BINARYMIME needs BINARYMIME + CHUNKING. */
+  body?: '7BIT' | '8BITMIME' | 'BINARYMIME';
+  /** Ask for SMTPUTF8; implied when an address is not ASCII. */
+  smtpUtf8?: boolean;
+  /** DSN RET and ENVID. Sent only when DSN is advertised. */
+  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string };
+  /** RFC 8689: the message must only travel over TLS. Fails unless the server offers it on TLS. */
+  requireTls?: boolean;
+}
+
+export interface PreparedRecipient {
+  readonly address: string;
+  readonly path: string;
+  readonly notify: string | undefined;
+  readonly orcpt: string | undefined;
+}
+
+export interface PreparedEnvelope {
+  readonly from: string;
+  readonly path: string;
+  readonly recipients: readonly PreparedRecipient[];
+  readonly size: number | undefined;
+  readonly body: '7BIT' | '8BITMIME' | 'BINARYMIME' | undefined;
+  readonly smtpUtf8: boolean;
+  readonly ret: 'FULL' | 'HDRS' | undefined;
+  readonly envid: string | undefined;
+  readonly requireTls: boolean;
+}
+
+const NOTIFY_ON = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY']);
+
+export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
+  if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
+  if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
+  if (!Array.isArray(envelope.to) || envelope.to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
+  const path = formatPath(envelope.from);
+  let smtpUtf8 = envelope.smtpUtf8 === true || needsSmtpUtf8(envelope.from);
+  const recipients = envelope.to.map((r): PreparedRecipient => {
+    const spec: RecipientSpec = typeof r === 'string' ? { address: r } : r;
+    if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
+    if (needsSmtpUtf8(spec.address)) smtpUtf8 = true;
+    let notify: string | undefined;
+    if (spec.notify !== undefined) {
+      if (spec.notify === 'NEVER') notify = 'NEVER';
+      else if (Array.isArray(spec.notify) && spec.notify.length > 0 && spec.notify.every((n) => NOTIFY_ON.has(n))) notify = [...new Set(spec.notify)].join(',');
+      else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
+    }
+    const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
+    return { address: spec.address, path: formatPath(spec.address), notify, orcpt };
+  });
+  if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
+    throw new SmtpUsageError('envelope.size must be a non-negative integer');
+  }
+  if (envelope.body !== undefined && !['7BIT', '8BITMIME', 'BINARYMIME'].includes(envelope.body)) {
+    throw new SmtpUsageError(`envelope.body must be 7BIT, 8BITMIME or BINARYMIME`);
+  }
+  const ret = envelope.dsn?.ret;
+  if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw new SmtpUsageError('dsn.ret must be FULL or HDRS');
+  const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
+  if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
+  return {
+    from: envelope.from, path, recipients, size: envelope.size, body: envelope.body, smtpUtf8,
+    ret, envid, requireTls: envelope.requireTls === true,
+  };
+}
+
+/** The MAIL command for this server, or a typed error when the message needs what it lacks. */
+export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: boolean): string {
+  let cmd = `MAIL FROM:${env.path}`;
+  if (env.size !== undefined && caps.size !== undefined) {
+    if (caps.size > 0 && env.size > caps.size) {
+      throw new SmtpCapabilityError(`message of ${env.size} octets exceeds the server's SIZE limit of ${caps.size}`);
+    }
+    cmd += ` SIZE=${env.size}`;
+  }
+  if (env.body === '8BITMIME') {
+    if (!caps.eightBitMime) throw new SmtpCapabilityError('message needs 8BITMIME, which the server does not offer');
+    cmd += ' BODY=8BITMIME';
+  } else if (env.body === 'BINARYMIME') {
+    if (!caps.binaryMime || !caps.chunking) throw new SmtpCapabilityError('message needs BINARYMIME and CHUNKING, which the server does not offer');
+    cmd += ' BODY=BINARYMIME';
+  }
+  if (env.smtpUtf8) {
+    if (!caps.smtpUtf8) throw new SmtpCapabilityError('message needs SMTPUTF8 (non-ASCII address), which the server does not offer');
+    cmd += ' SMTPUTF8';
+  }
+  if (caps.dsn) {
+    if (env.ret) cmd += ` RET=${env.ret}`;
+    if (env.envid !== undefined) cmd += ` ENVID=${env.envid}`;
+  }
+  if (env.requireTls) {
+    if (!secure || !caps.requireTls) throw new SmtpCapabilityError('message requires TLS all the way (REQUIRETLS), which this server does not offer over TLS');
+    cmd += ' REQUIRETLS';
+  }
+  return cmd;
+}
+
+export function rcptCommand(r: PreparedRecipient, caps: Capabilities): string {
+  let cmd = `RCPT TO:${r.path}`;
+  if (caps.dsn) {
+    if (r.notify) cmd += ` NOTIFY=${r.notify}`;
+    if (r.orcpt) cmd += ` ORCPT=${r.orcpt}`;
+  }
+  return cmd;
+}

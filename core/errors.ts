@@ -1,0 +1,86 @@
+// Typed errors. Usage errors throw at the call; everything else reaches the user as a value
+// (an event or a settled promise), never as a surprise throw from inside the state machine.
+import type { Reply } from './reply.ts';
+
+export type SmtpErrorCode =
+  | 'EUSAGE' // the caller passed something that cannot go on the wire
+  | 'EPROTOCOL' // the server broke the protocol (bad reply, injection, oversized data)
+  | 'EREPLY' // the server refused a session step (greeting, EHLO, ...) with a reply
+  | 'EAUTH' // authentication failed or could not be attempted safely
+  | 'ETLS' // TLS was required but could not be established
+  | 'ECAPABILITY' // the message needs an extension the server lacks (SMTPUTF8, 8BITMIME, SIZE)
+  | 'ETIMEOUT' // a phase deadline passed
+  | 'ECONNECTION' // the link closed or failed
+  | 'EABORT'; // the caller cancelled
+
+export class SmtpError extends Error {
+  readonly code: SmtpErrorCode;
+  /** The server reply behind this error, when there is one. */
+  readonly reply: Reply | undefined;
+  /** True when retrying later (or elsewhere) may succeed. */
+  readonly transient: boolean;
+  constructor(code: SmtpErrorCode, message: string, opts: { reply?: Reply; transient?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.reply = opts.reply;
+    this.transient = opts.transient ?? (opts.reply ? opts.reply.code >= 400 && opts.reply.code < 500 : false);
+  }
+}
+
+export class SmtpUsageError extends SmtpError {
+  constructor(message: string) {
+    super('EUSAGE', message);
+  }
+}
+
+export class SmtpProtocolError extends SmtpError {
+  constructor(message: string) {
+    super('EPROTOCOL', message, { transient: true });
+  }
+}
+
+export class SmtpReplyError extends SmtpError {
+  constructor(message: string, reply: Reply) {
+    super('EREPLY', message, { reply });
+  }
+}
+
+export class SmtpAuthError extends SmtpError {
+  constructor(message: string, reply?: Reply) {
+    super('EAUTH', message, reply ? { reply } : {});
+  }
+}
+
+export class SmtpTlsError extends SmtpError {
+  constructor(message: string, reply?: Reply) {
+    super('ETLS', message, reply ? { reply } : {});
+  }
+}
+
+export class SmtpCapabilityError extends SmtpError {
+  constructor(message: string) {
+    super('ECAPABILITY', message);
+  }
+}
+
+export class SmtpTimeoutError extends SmtpError {
+  /** Which phase timed out (a key of the timer table). */
+  readonly phase: string;
+  constructor(phase: string, ms: number) {
+    super('ETIMEOUT', `timed out after ${ms} ms waiting for the ${phase} reply`, { transient: true });
+    this.phase = phase;
+  }
+}
+
+export class SmtpConnectionError extends SmtpError {
+  constructor(message: string, cause?: unknown) {
+    super('ECONNECTION', message, { transient: true, cause });
+  }
+}
+
+export class SmtpAbortError extends SmtpError {
+  constructor(message = 'aborted by the caller') {
+    super('EABORT', message);
+  }
+}

@@ -1,0 +1,53 @@
+// What the core gives back from poll(): bytes to write, events, and transport instructions.
+import type { Capabilities } from './capabilities.ts';
+import type { SmtpError } from './errors.ts';
+import type { Reply } from './reply.ts';
+
+export interface RecipientResult {
+  readonly address: string;
+  readonly reply: Reply;
+}
+
+export type Outcome = 'accepted' | 'rejected' | 'unknown';
+
+export interface TransactionResult {
+  readonly id: number;
+  /**
+   * accepted: the server took responsibility for the message (for at least one recipient).
+   * rejected: it did not, for any recipient; retrying is safe (see `error.transient`).
+   * unknown: the final dot / BDAT LAST was handed to the transport and no final reply came.
+   *          The server may have queued it: do not retry blindly.
+   */
+  readonly outcome: Outcome;
+  readonly accepted: readonly RecipientResult[];
+  readonly rejected: readonly RecipientResult[];
+  /** LMTP only: recipients whose per-recipient final reply never came. */
+  readonly unknown: readonly string[];
+  /** The reply that decided the outcome (final reply to the body, or the refusal). */
+  readonly reply: Reply | undefined;
+  /** Why it was not accepted (rejected/unknown), as a typed error. */
+  readonly error: SmtpError | undefined;
+}
+
+export type SmtpEvent =
+  | { readonly type: 'greeting'; readonly reply: Reply }
+  /** The session is set up (EHLO, STARTTLS, AUTH done); transactions flow from here. */
+  | { readonly type: 'ready'; readonly capabilities: Capabilities; readonly secure: boolean; readonly authenticated: boolean }
+  | { readonly type: 'transaction'; readonly result: TransactionResult }
+  /** Reply to a NOOP or RSET the user asked for. */
+  | { readonly type: 'command'; readonly id: number; readonly command: string; readonly reply: Reply }
+  /** Only when the `transcript` option is on. Secrets are already redacted; server text is printable. */
+  | { readonly type: 'transcript'; readonly from: 'client' | 'server'; readonly text: string }
+  /** The session is over: cleanly (no error) or failed. Sticky; nothing follows. */
+  | { readonly type: 'closed'; readonly error: SmtpError | undefined };
+
+export type Output =
+  /** Write these bytes, in order. Views: do not modify them; writev them as they are. */
+  | { readonly type: 'write'; readonly chunks: Uint8Array[] }
+  | { readonly type: 'event'; readonly event: SmtpEvent }
+  /** Upgrade the link to TLS now (after the writes before this); then call tlsEstablished(). */
+  | { readonly type: 'start-tls' }
+  /** Close the link after the writes before this. */
+  | { readonly type: 'close' }
+  /** Nothing to do until new input or `deadline` (then call handleTimeout). */
+  | { readonly type: 'wait'; readonly deadline: number | undefined; readonly reason: string };

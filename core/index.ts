@@ -1,0 +1,17 @@
+// smtpwire core: the sans-IO SMTP client. Everything here is pure ECMAScript.
+export { SmtpConnection, type ConnectionOptions, type AuthOptions } from './connection.ts';
+export type { Output, SmtpEvent, TransactionResult, RecipientResult, Outcome } from './events.ts';
+export type { Envelope, RecipientSpec, NotifyOn } from './envelope.ts';
+export { type Reply, ReplyParser, describeReply, isPositive, isTransient, isPermanent, DEFAULT_REPLY_LIMITS, type ReplyParserLimits } from './reply.ts';
+export { type Capabilities, parseEhloReply } from './capabilities.ts';
+export { DEFAULT_TIMEOUTS, type Timeouts, type TimerKind } from './timeouts.ts';
+export { TABLE as STATE_TABLE, type Phase, type Input, type Action, type Transition } from './states.ts';
+export {
+  SmtpError, SmtpUsageError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
+  SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, type SmtpErrorCode,
+} from './errors.ts';
+export { BodyEncoder, needsEightBit, type BodyEncoderOptions } from './body.ts';
+export { formatPath, needsSmtpUtf8 } from './address.ts';
+export { composeMessage, type ComposeInput } from './compose.ts';
+export { printable } from './text.ts';
+export * from './sasl/index.ts';

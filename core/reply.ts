@@ -1,0 +1,150 @@
+// RFC 5321 §4.2 replies, parsed incrementally: bytes in any split, whole replies out.
+// Bounded: a line longer than maxLineLength or a reply with more than maxLines lines is a
+// protocol error, so a hostile server cannot make us hold unbounded memory.
+import { SmtpProtocolError } from './errors.ts';
+import { decodeUtf8, printable } from './text.ts';
+
+export interface Reply {
+  /** The three-digit code, 200..599. */
+  readonly code: number;
+  /** RFC 3463 enhanced status code ("5.1.1"), when the server advertised ENHANCEDSTATUSCODES. */
+  readonly enhanced: string | undefined;
+  /** The text of each line, after the code and separator (and the enhanced code on line 1).
+   *  Control characters are already escaped (see text.ts). */
+  readonly lines: readonly string[];
+}
+
+export const isPositive = (r: Reply): boolean => r.code < 400;
+export const isTransient = (r: Reply): boolean => r.code >= 400 && r.code < 500;
+export const isPermanent = (r: Reply): boolean => r.code >= 500;
+
+/** One-line, printable rendering of a reply, for messages and logs. */
+export function describeReply(r: Reply): string {
+  const text = r.lines.join(' / ');
+  return `${r.code}${r.enhanced ? ' ' + r.enhanced : ''}${text ? ' ' + text : ''}`;
+}
+
+export interface ReplyParserLimits {
+  maxLineLength: number;
+  maxLines: number;
+}
+
+export const DEFAULT_REPLY_LIMITS: ReplyParserLimits = { maxLineLength: 4096, maxLines: 512 };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
+
+export class ReplyParser {
+  /** Parse RFC 3463 codes on the first line (set once ENHANCEDSTATUSCODES is advertised). */
+  enhancedCodes = false;
+  private readonly limits: ReplyParserLimits;
+  private partial: Uint8Array | undefined; // an incomplete line carried to the next chunk
+  private code = 0; // code of the multi-line reply in progress, 0 when none
+  private lines: string[] = [];
+
+  constructor(limits: Partial<ReplyParserLimits> = {}) {
+    this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
+  }
+
+  /** True when bytes of an unfinished reply are buffered. */
+  get midReply(): boolean {
+    return this.partial !== undefined || this.code !== 0;
+  }
+
+  /** Forget everything buffered (used after STARTTLS, where leftovers are an attack). */
+  reset(): void {
+    this.partial = undefined;
+    this.code = 0;
+    this.lines = [];
+  }
+
+  /**
+   * Feed bytes; returns the replies they complete, in order. Throws SmtpProtocolError on a
+   * malformed or oversized reply; the parser is then unusable (the connection fails).
+   * `onReply` may return false to stop parsing early; the rest of the chunk is returned
+   * as `rest` so the caller can decide what it means (STARTTLS injection).
+   */
+  push(chunk: Uint8Array, onReply: (reply: Reply) => boolean | void): Uint8Array | undefined {
+    let start = 0;
+    while (start < chunk.length) {
+      const lf = chunk.indexOf(LF, start);
+      if (lf < 0) {
+        this.keepPartial(chunk.subarray(start));
+        return undefined;
+      }
+      let line: Uint8Array;
+      if (this.partial) {
+        line = concat(this.partial, chunk.subarray(start, lf));
+        this.partial = undefined;
+      } else {
+        line = chunk.subarray(start, lf);
+      }
+      start = lf + 1;
+      let end = line.length;
+      if (end > 0 && line[end - 1] === CR) end--;
+      if (end > this.limits.maxLineLength) throw new SmtpProtocolError(`reply line longer than ${this.limits.maxLineLength} octets`);
+      const reply = this.line(line, end);
+      if (reply && onReply(reply) === false) return start < chunk.length ? chunk.subarray(start) : undefined;
+    }
+    return undefined;
+  }
+
+  private keepPartial(bytes: Uint8Array): void {
+    const total = (this.partial?.length ?? 0) + bytes.length;
+    // +1 leaves room for the CR of a CRLF split across chunks.
+    if (total > this.limits.maxLineLength + 1) throw new SmtpProtocolError(`reply line longer than ${this.limits.maxLineLength} octets`);
+    this.partial = this.partial ? concat(this.partial, bytes) : bytes.slice();
+  }
+
+  private line(bytes: Uint8Array, end: number): Reply | undefined {
+    if (end < 3) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, end)}`);
+    const d0 = bytes[0]! - 0x30, d1 = bytes[1]! - 0x30, d2 = bytes[2]! - 0x30;
+    if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 5 || d2 < 0 || d2 > 9) {
+      throw new SmtpProtocolError(`invalid reply code: ${quote(bytes, end)}`);
+    }
+    const code = d0 * 100 + d1 * 10 + d2;
+    let more = false;
+    if (end > 3) {
+      const sep = bytes[3];
+      if (sep === 0x2d) more = true;
+      else if (sep !== 0x20) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, end)}`);
+    }
+    if (this.code !== 0 && code !== this.code) {
+      throw new SmtpProtocolError(`reply code changed inside a multi-line reply (${this.code} then ${code})`);
+    }
+    if (this.lines.length >= this.limits.maxLines) throw new SmtpProtocolError(`reply has more than ${this.limits.maxLines} lines`);
+    this.lines.push(end > 4 ? printable(decodeUtf8(bytes.subarray(4, end))) : '');
+    if (more) {
+      this.code = code;
+      return undefined;
+    }
+    const lines = this.lines;
+    this.code = 0;
+    this.lines = [];
+    let enhanced: string | undefined;
+    if (this.enhancedCodes) {
+      const m = ENHANCED.exec(lines[0]!);
+      if (m && m[1] === String(d0)) {
+        enhanced = `${m[1]}.${m[2]}.${m[3]}`;
+        // The enhanced code prefixes every line; drop it from each for clean text.
+        for (let i = 0; i < lines.length; i++) {
+          const li = lines[i]!;
+          if (li.startsWith(enhanced)) lines[i] = li.slice(enhanced.length).replace(/^ /, '');
+        }
+      }
+    }
+    return { code, enhanced, lines };
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function quote(bytes: Uint8Array, end: number): string {
+  return JSON.stringify(printable(decodeUtf8(bytes.subarray(0, Math.min(end, 64)))));
+}
