@@ -444,10 +444,15 @@ export class SmtpConnection {
       const offered = this.capabilities.auth.length ? this.capabilities.auth.join(' ') : 'none';
       return this.failPolitely(new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})`));
     }
-    this.phase = 'auth';
     const random = this.options.random ?? ((n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
-    this.sasl = mechanism.create(auth.credentials, { random, host: this.options.host, port: this.options.port });
-    const initial = this.sasl.start();
+    let initial: Uint8Array | undefined;
+    try {
+      this.sasl = mechanism.create(auth.credentials, { random, host: this.options.host, port: this.options.port });
+      initial = this.sasl.start();
+    } catch (e) {
+      return this.failPolitely(new SmtpAuthError(`cannot use ${mechanism.name}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    this.phase = 'auth';
     let line = `AUTH ${mechanism.name}`;
     if (initial !== undefined) {
       const encoded = initial.length === 0 ? '=' : encodeBase64(initial);
@@ -560,8 +565,7 @@ export class SmtpConnection {
         // Without PIPELINING we know the RCPT results by now: skip DATA when none was accepted.
         if (!this.pipelining && tx.accepted.length === 0) {
           this.failTx(tx, new SmtpReplyError('every recipient was rejected', tx.rejected[0]!.reply), tx.rejected[0]?.reply);
-          this.settle(tx);
-          this.queue.shift();
+          this.drop(tx);
           return true;
         }
         tx.stage = 'await-354';
@@ -677,9 +681,7 @@ export class SmtpConnection {
       const why = tx.accepted.length === 0 ? 'every recipient was rejected' : `DATA rejected: ${describeReply(reply)}`;
       this.failTx(tx, new SmtpReplyError(why, reply), reply);
     }
-    this.needRset = this.needRset || tx.mailAccepted;
-    if (this.queue[0] === tx) this.queue.shift();
-    this.settle(tx);
+    this.drop(tx);
   }
 
   private onBdatChunk(tx: Transaction, reply: Reply): void {
@@ -717,13 +719,15 @@ export class SmtpConnection {
 
   /** Settle once no reply for `tx` is still coming that could change its result. */
   private settleIfQuiet(tx: Transaction): void {
-    if (!this.pipelining || tx.rcptReplies === tx.rcptSent) {
-      if (tx.stage !== 'ended' && tx.stage !== 'await-354') {
-        if (this.queue[0] === tx) this.queue.shift();
-        this.needRset = this.needRset || tx.mailAccepted;
-        this.settle(tx);
-      }
-    }
+    if ((!this.pipelining || tx.rcptReplies === tx.rcptSent) && tx.stage !== 'ended' && tx.stage !== 'await-354') this.drop(tx);
+  }
+
+  /** A failed transaction leaves the queue; the server forgets it with RSET before the next. */
+  private drop(tx: Transaction): void {
+    const at = this.queue.indexOf(tx);
+    if (at >= 0) this.queue.splice(at, 1);
+    this.needRset = this.needRset || tx.mailAccepted;
+    this.settle(tx);
   }
 
   /** Stop a transaction that has not been accepted: tell the server, report it rejected. */

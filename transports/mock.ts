@@ -235,6 +235,9 @@ export interface DriveOptions {
   readonly onEvent?: (event: SmtpEvent, core: SmtpConnection, clock: VirtualClock) => void;
   /** Safety net against a bug that loops: how many server actions at most. */
   readonly maxActions?: number;
+  /** Called when the server waits for the client and the core has nothing to write: a test
+   *  acts like a user here (stream the next body chunk). Return true if it did something. */
+  readonly onIdle?: (core: SmtpConnection, clock: VirtualClock) => boolean;
   /** Don't call core.start(): the caller already did. */
   readonly started?: boolean;
 }
@@ -288,6 +291,10 @@ export function drive(core: SmtpConnection, server: ScriptedServer, options: Dri
     }
     const action = closed ? undefined : server.next();
     if (!action) {
+      if (!closed && options.onIdle?.(core, clock)) {
+        drain();
+        continue;
+      }
       if (closed || deadline === undefined) break; // at rest
       clock.now = Math.max(clock.now, deadline);
       core.handleTimeout(clock.now);

@@ -154,7 +154,7 @@ const PROHIBITED: readonly (readonly [number, number])[] = [
  * code points. Not done: the bidirectional-text check (RFC 3454 §6), which needs the
  * Unicode bidi tables. Unassigned code points are allowed, as queries allow them.
  */
-export function saslPrep(text: string, what: string): string {
+export function saslPrep(text: string, what = 'string'): string {
   if (/^[\x20-\x7e]*$/.test(text)) return text; // printable ASCII is unchanged by SASLprep
   const mapped = text.replace(MAPPED_TO_NOTHING, '').replace(NON_ASCII_SPACE, ' ').normalize('NFKC');
   for (const ch of mapped) {

@@ -1,0 +1,237 @@
+// Message body encoding for DATA (RFC 5321 §4.5.2 dot-stuffing, §2.3.8 CRLF) and BDAT
+// (RFC 3030, no stuffing). This is the throughput hot path: clean CRLF input is scanned with
+// native indexOf and passed through as views of the caller's chunks, never copied.
+//
+// Smuggling (bare CR or LF around a dot, e.g. "\n.\n") is defeated by normalising every bare
+// CR and bare LF to CRLF before dot-stuffing is judged, so the receiver and we agree on where
+// every line starts and the only CRLF "." CRLF on the wire is the terminator end() adds.
+import { SmtpUsageError } from './errors.ts';
+
+export interface BodyEncoderOptions {
+  /** DATA: double a leading "." on every line and let end() write the terminator. */
+  dotStuff: boolean;
+  /**
+   * Turn every bare CR and bare LF into CRLF. When false with dotStuff, the input must already
+   * be CRLF text and a bare CR or LF throws (it could smuggle a terminator); when false without
+   * dotStuff (BDAT, e.g. BINARYMIME), bytes pass through untouched.
+   */
+  normalizeLineEndings: boolean;
+  /** Longest line in octets on the wire, excluding CRLF, counting a stuffed dot. Default 998; 0 = unlimited. */
+  maxLineLength?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+
+// Shared constants, returned as views in the output: callers must not write into them.
+const LF_BYTES = Uint8Array.of(LF);
+const CRLF_BYTES = Uint8Array.of(CR, LF);
+const DOT_BYTES = Uint8Array.of(DOT);
+const DOT_CRLF = Uint8Array.of(DOT, CR, LF);
+const CRLF_DOT_CRLF = Uint8Array.of(CR, LF, DOT, CR, LF);
+const LF_DOT_CRLF = Uint8Array.of(LF, DOT, CR, LF);
+
+export class BodyEncoder {
+  readonly #dotStuff: boolean;
+  readonly #normalize: boolean;
+  readonly #max: number;
+  #written = 0;
+  #lineLen = 0; // octets of the current line written so far, excluding its terminator
+  #atLineStart = true;
+  #pendingCR = false; // the last chunk ended with a CR whose meaning depends on the next byte
+  #state: 'open' | 'ended' | 'failed' = 'open';
+
+  constructor(options: BodyEncoderOptions) {
+    if (options === null || typeof options !== 'object') throw new SmtpUsageError('BodyEncoder options must be an object');
+    const max = options.maxLineLength ?? 998;
+    if (!Number.isSafeInteger(max) || max < 0) throw new SmtpUsageError('maxLineLength must be a non-negative integer');
+    this.#dotStuff = options.dotStuff === true;
+    this.#normalize = options.normalizeLineEndings === true;
+    this.#max = max;
+  }
+
+  /** Octets emitted so far (for BDAT sizes and SIZE checks). */
+  get written(): number {
+    return this.#written;
+  }
+
+  /**
+   * Encode one chunk. Returns views in wire order: subarrays of `chunk` plus small shared
+   * constants (CRLF, "."). Throws SmtpUsageError for an over-long line (or a bare CR/LF when
+   * not normalising in DATA mode); the encoder is unusable after a throw.
+   */
+  encode(chunk: Uint8Array): Uint8Array[] {
+    this.#checkOpen();
+    if (!(chunk instanceof Uint8Array)) this.#fail('body chunks must be Uint8Array');
+    const out: Uint8Array[] = [];
+    const n = chunk.length;
+    if (n === 0) return out;
+    // Raw BDAT with no line limit: nothing to look at.
+    if (!this.#normalize && !this.#dotStuff && this.#max === 0) {
+      this.#written += n;
+      out.push(chunk);
+      return out;
+    }
+    const max = this.#max;
+    const normalize = this.#normalize;
+    const dotStuff = this.#dotStuff;
+    // The aligned middle of the chunk as 32-bit words, for the word-at-a-time scan.
+    const head = (4 - (chunk.byteOffset & 3)) & 3;
+    const words = n - head >= 32 ? new Uint32Array(chunk.buffer, chunk.byteOffset + head, (n - head) >>> 2) : undefined;
+    let lineLen = this.#lineLen;
+    let atLineStart = this.#atLineStart;
+    let pos = 0;
+    let seg = 0; // start of the run of input bytes not yet pushed; pushed as one view
+    if (this.#pendingCR) {
+      this.#pendingCR = false;
+      let ended = true;
+      if (chunk[0] === LF) pos = 1; // the CRLF completes verbatim
+      else if (normalize) out.push(LF_BYTES);
+      else if (dotStuff) this.#fail('bare CR in the body (enable normalizeLineEndings)');
+      else ended = false; // raw: the CR was an ordinary octet
+      if (ended) {
+        lineLen = 0;
+        atLineStart = true;
+      } else if (max !== 0 && ++lineLen > max) this.#tooLong();
+    }
+    while (pos < n) {
+      if (atLineStart) {
+        atLineStart = false;
+        if (dotStuff && chunk[pos] === DOT) {
+          if (pos > seg) out.push(chunk.subarray(seg, pos));
+          out.push(DOT_BYTES);
+          lineLen = 1;
+          seg = pos; // the original dot follows the stuffed one
+        }
+      }
+      const t = findLineBreak(chunk, words, head, pos);
+      lineLen += t - pos;
+      if (max !== 0 && lineLen > max) this.#tooLong();
+      if (t === n) break;
+      if (chunk[t] === CR) {
+        if (t + 1 === n) {
+          // Whether this CR is half of a CRLF is only known from the next chunk.
+          this.#pendingCR = true;
+          break;
+        }
+        if (chunk[t + 1] === LF) {
+          pos = t + 2;
+        } else if (normalize) {
+          pos = t + 1;
+          out.push(chunk.subarray(seg, pos), LF_BYTES);
+          seg = pos;
+        } else if (dotStuff) {
+          this.#fail('bare CR in the body (enable normalizeLineEndings)');
+        } else {
+          // raw: a bare CR is content and the line goes on
+          pos = t + 1;
+          if (max !== 0 && ++lineLen > max) this.#tooLong();
+          continue;
+        }
+      } else if (normalize) {
+        // A bare LF (a CR before it would have been found first).
+        if (t > seg) out.push(chunk.subarray(seg, t));
+        out.push(CRLF_BYTES);
+        pos = seg = t + 1;
+      } else if (dotStuff) {
+        this.#fail('bare LF in the body (enable normalizeLineEndings)');
+      } else {
+        pos = t + 1; // raw: a bare LF ends a line
+      }
+      lineLen = 0;
+      atLineStart = true;
+    }
+    if (seg === 0) out.push(chunk);
+    else if (seg < n) out.push(chunk.subarray(seg));
+    this.#lineLen = lineLen;
+    this.#atLineStart = atLineStart;
+    for (let i = 0; i < out.length; i++) this.#written += out[i]!.length;
+    return out;
+  }
+
+  /**
+   * Finish. DATA: the rest of the stream so it ends in exactly one CRLF "." CRLF (".\r\n"
+   * alone for an empty body). BDAT: only the normalisation of a trailing CR, if any.
+   */
+  end(): Uint8Array[] {
+    this.#checkOpen();
+    const out: Uint8Array[] = [];
+    let lf = false;
+    if (this.#pendingCR) {
+      this.#pendingCR = false;
+      if (this.#normalize) lf = true;
+      else if (this.#dotStuff) this.#fail('bare CR at the end of the body (enable normalizeLineEndings)');
+      else if (this.#max !== 0 && ++this.#lineLen > this.#max) this.#tooLong(); // raw: the CR is content
+    }
+    if (this.#dotStuff) out.push(lf ? LF_DOT_CRLF : this.#atLineStart ? DOT_CRLF : CRLF_DOT_CRLF);
+    else if (lf) out.push(LF_BYTES);
+    for (const v of out) this.#written += v.length;
+    this.#state = 'ended';
+    return out;
+  }
+
+  #tooLong(): never {
+    this.#fail(`a body line is longer than ${this.#max} octets (RFC 5321 §4.5.3.1.6); encode the body (e.g. quoted-printable) or raise maxLineLength`);
+  }
+
+  #checkOpen(): void {
+    if (this.#state === 'ended') throw new SmtpUsageError('BodyEncoder already ended');
+    if (this.#state === 'failed') throw new SmtpUsageError('BodyEncoder failed earlier and cannot continue');
+  }
+
+  #fail(message: string): never {
+    this.#state = 'failed';
+    throw new SmtpUsageError(message);
+  }
+}
+
+// Index of the first CR or LF at or after `from`, or chunk.length. Clean text is scanned four
+// octets at a time: a word with no octet below 0x0e cannot hold either, and native indexOf
+// costs too much per call when lines are short.
+function findLineBreak(chunk: Uint8Array, words: Uint32Array | undefined, head: number, from: number): number {
+  const n = chunk.length;
+  let i = from;
+  if (words !== undefined) {
+    const end = head + (words.length << 2);
+    while (i < end && ((i - head) & 3) !== 0) {
+      const b = chunk[i];
+      if (b === CR || b === LF) return i;
+      i++;
+    }
+    for (let j = (i - head) >> 2, jn = words.length; j < jn; j++) {
+      const v = words[j]!;
+      // Nonzero exactly when some octet of v is below 0x0e.
+      if (((v - 0x0e0e0e0e) & ~v & 0x80808080) !== 0) {
+        const p = head + (j << 2);
+        for (let k = p; k < p + 4; k++) {
+          const b = chunk[k];
+          if (b === CR || b === LF) return k;
+        }
+      }
+    }
+    if (i < end) i = end;
+  }
+  for (; i < n; i++) {
+    const b = chunk[i];
+    if (b === CR || b === LF) return i;
+  }
+  return n;
+}
+
+/** True when any octet is >= 0x80 (the body needs 8BITMIME or an encoding). */
+export function needsEightBit(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  // Unaligned head, then four octets at a time, then the tail.
+  const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  for (; i < head; i++) if (bytes[i]! & 0x80) return true;
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const w = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    for (let j = 0; j < words; j++) if (w[j]! & 0x80808080) return true;
+    i += words * 4;
+  }
+  for (; i < n; i++) if (bytes[i]! & 0x80) return true;
+  return false;
+}
