@@ -403,12 +403,15 @@ export class SmtpConnection {
         return this.failPolitely(new SmtpAuthError(`authentication failed: ${describeReply(reply!)}`, reply));
       case 'sendQuit':
         this.phase = 'quitting';
-        this.command('QUIT', 'quit', (r) => this.fire(replyInput(r), r), true);
+        // Any answer to QUIT is a goodbye, 421 included.
+        this.command('QUIT', 'quit', (r) => this.fire(r.code === 421 ? 'reply-4xx' : replyInput(r), r), true);
         return;
       case 'quitDone':
         return this.finish(undefined);
       case 'fail':
-        return this.fail(arg instanceof SmtpError ? arg : new SmtpConnectionError(`server closed the session: ${describeReply(reply!)}`));
+        if (arg instanceof SmtpError) return this.fail(arg);
+        // 421: the server announced it is closing, in order: nothing after its reply was taken.
+        return this.fail(new SmtpConnectionError(`server closed the session: ${describeReply(reply!)}`), reply?.code === 421);
     }
   }
 
@@ -877,11 +880,12 @@ export class SmtpConnection {
     this.fail(error);
   }
 
-  private fail(error: SmtpError): void {
+  /** `announced`: the server said it is closing (421), so nothing pending was taken. */
+  private fail(error: SmtpError, announced = false): void {
     if (this.phase === 'failed' || this.phase === 'closed') return;
     this.phase = 'failed';
     this.error = error;
-    this.end(error);
+    this.end(error, announced);
   }
 
   private finish(error: SmtpError | undefined): void {
@@ -890,11 +894,12 @@ export class SmtpConnection {
     this.end(error);
   }
 
-  private end(error: SmtpError | undefined): void {
+  private end(error: SmtpError | undefined, announced = false): void {
     const lost = error ?? new SmtpConnectionError('the session ended before the reply');
-    // Everything still pending settles now: unknown if its end reached the transport, else rejected.
+    // Everything still pending settles now: unknown if its end reached the transport (and the
+    // server did not announce, in order, that it took nothing more), else rejected.
     for (const tx of [...this.live.values()]) {
-      if (tx.stage === 'ended' && !tx.failure && this.polled >= tx.endOffset) this.settleUnknown(tx, lost);
+      if (!announced && tx.stage === 'ended' && !tx.failure && this.polled >= tx.endOffset) this.settleUnknown(tx, lost);
       else {
         this.failTx(tx, lost, undefined);
         this.settle(tx);

@@ -100,7 +100,6 @@ export const TABLE: Readonly<Record<Phase, Partial<Record<Input, Transition>>>> 
     'reply-3xx': { action: 'quitDone', to: ['closed'] },
     'reply-4xx': { action: 'quitDone', to: ['closed'] },
     'reply-5xx': { action: 'quitDone', to: ['closed'] },
-    'reply-421': { action: 'quitDone', to: ['closed'] },
     eof: { action: 'quitDone', to: ['closed'] },
   },
   closed: {},

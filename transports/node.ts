@@ -1,0 +1,193 @@
+// Node.js transport: net/tls sockets behind the runtime-neutral Link contract, plus the
+// ready-to-use entry points (`import { connect } from 'smtpwire/node'`). Bytes and TLS only;
+// every protocol decision is the core's.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { SmtpAbortError, SmtpTimeoutError, SmtpTlsError } from '../core/errors.ts';
+import {
+  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
+} from '../client/client.ts';
+import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
+
+export const nodeTransport: Transport = {
+  name: 'node',
+  connect: (params, handlers) => open(params, handlers),
+};
+
+function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    if (params.signal?.aborted) return reject(new SmtpAbortError());
+    // Happy eyeballs: try IPv6 and IPv4 addresses in turn instead of hanging on a dead family.
+    const base = { host: params.host, port: params.port, autoSelectFamily: true };
+    const socket: net.Socket = params.implicitTls ? tls.connect({ ...base, ...tlsOptions(params) }) : net.connect(base);
+    let tcpUp = false;
+    const settle = (err?: unknown): void => {
+      clearTimeout(timer);
+      params.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (err === undefined) return;
+      socket.destroy();
+      reject(err);
+    };
+    // Before TCP is up a failure is a connection error; after it (implicit TLS) it is TLS's.
+    const onError = (err: Error): void => settle(params.implicitTls && tcpUp ? tlsError(err) : err);
+    const onClose = (): void => settle(new Error('connection closed while connecting'));
+    const onAbort = (): void => settle(new SmtpAbortError());
+    const timer = setTimeout(() => settle(new SmtpTimeoutError('connect', params.connectTimeout)), params.connectTimeout);
+    params.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => (tcpUp = true));
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.once(params.implicitTls ? 'secureConnect' : 'connect', () => {
+      settle();
+      socket.setNoDelay(true);
+      resolve(new NodeLink(socket, params, handlers));
+    });
+  });
+}
+
+/** TLS options shared by implicit TLS and STARTTLS. The identity is always checked against
+ *  the name we meant (servername or host), even when that is an IP address, which SNI cannot carry. */
+function tlsOptions(params: ConnectParams): tls.ConnectionOptions {
+  const name = params.servername ?? params.host;
+  return {
+    servername: net.isIP(name) ? undefined : name,
+    ca: params.ca as tls.ConnectionOptions['ca'],
+    rejectUnauthorized: params.rejectUnauthorized,
+    checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+  };
+}
+
+function tlsError(err: unknown): SmtpTlsError {
+  const message = err instanceof Error ? err.message : String(err);
+  const error = new SmtpTlsError(`TLS failed: ${message}`);
+  (error as { cause?: unknown }).cause = err;
+  return error;
+}
+
+class NodeLink implements Link {
+  #socket: net.Socket;
+  #handlers: LinkHandlers;
+  #params: ConnectParams;
+  #secure: boolean;
+  #reported = false; // end or error has been reported (exactly once)
+  #upgrading: tls.TLSSocket | undefined;
+
+  constructor(socket: net.Socket, params: ConnectParams, handlers: LinkHandlers) {
+    this.#socket = socket;
+    this.#params = params;
+    this.#handlers = handlers;
+    this.#secure = params.implicitTls;
+    this.#attach(socket);
+  }
+
+  get secure(): boolean {
+    return this.#secure;
+  }
+
+  write(chunks: Uint8Array[]): boolean {
+    const s = this.#socket;
+    if (s.destroyed || !s.writable) return false;
+    // cork/uncork turns the views into one writev; none is copied.
+    s.cork();
+    let ok = true;
+    for (const chunk of chunks) ok = s.write(chunk);
+    s.uncork();
+    return ok;
+  }
+
+  startTls(): Promise<void> {
+    const plain = this.#socket;
+    // From here no byte read in clear reaches the client: the TLS socket owns the stream.
+    this.#detach(plain);
+    plain.on('error', () => {}); // the TLS socket reports failures now
+    return new Promise((resolve, reject) => {
+      const secure = tls.connect({ socket: plain, host: this.#params.host, ...tlsOptions(this.#params) });
+      this.#upgrading = secure;
+      const fail = (err: unknown): void => {
+        this.#upgrading = undefined;
+        this.#reported = true; // the caller learns of this failure from the rejection
+        secure.destroy();
+        plain.destroy();
+        reject(tlsError(err));
+      };
+      const onError = (err: Error): void => fail(err);
+      const onClose = (): void => fail(new Error('connection closed during the TLS handshake'));
+      secure.once('error', onError);
+      secure.once('close', onClose);
+      secure.once('secureConnect', () => {
+        secure.off('error', onError);
+        secure.off('close', onClose);
+        this.#upgrading = undefined;
+        this.#socket = secure;
+        this.#secure = true;
+        secure.setNoDelay(true);
+        this.#attach(secure);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    if (this.#upgrading) return this.destroy();
+    const s = this.#socket;
+    // Flush, send FIN (after close_notify on TLS), then release without waiting on the peer.
+    if (!s.destroyed) s.end(() => s.destroy());
+  }
+
+  destroy(): void {
+    this.#upgrading?.destroy();
+    this.#socket.destroy();
+  }
+
+  #onData = (bytes: Buffer): void => this.#handlers.data(bytes);
+  #onDrain = (): void => this.#handlers.drain();
+  #onEnd = (): void => this.#report(undefined);
+  #onClose = (): void => this.#report(undefined);
+  #onError = (err: Error): void => this.#report(err);
+
+  #report(err: Error | undefined): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    if (err) this.#handlers.error(err);
+    else this.#handlers.end();
+  }
+
+  #attach(s: net.Socket): void {
+    s.on('data', this.#onData);
+    s.on('drain', this.#onDrain);
+    s.on('end', this.#onEnd);
+    s.on('close', this.#onClose);
+    s.on('error', this.#onError);
+  }
+
+  #detach(s: net.Socket): void {
+    s.off('data', this.#onData);
+    s.off('drain', this.#onDrain);
+    s.off('end', this.#onEnd);
+    s.off('close', this.#onClose);
+    s.off('error', this.#onError);
+  }
+}
+
+// ---- ready-to-use entry points with the Node transport as default ------------------------------
+
+type WithNode<T> = Omit<T, 'transport'> & { transport?: Transport };
+
+export function connect(options: WithNode<ClientOptions>): Promise<SmtpClient> {
+  return connectWith({ ...options, transport: options.transport ?? nodeTransport });
+}
+
+export function sendMail(options: WithNode<SendMailOptions>): Promise<SendResult> {
+  return sendMailWith({ ...options, transport: options.transport ?? nodeTransport });
+}
+
+export function createPool(options: WithNode<PoolOptions>): Pool {
+  return createPoolWith({ ...options, transport: options.transport ?? nodeTransport });
+}
+
+export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
+export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../core/errors.ts';
