@@ -57,11 +57,13 @@ function formatLocalPart(local: string, address: string): string {
 
 // Labels of letters, digits, hyphens (not at either end) and, because real hosts have them,
 // underscores. Non-ASCII (U-labels) only where SMTPUTF8 can carry it.
+// Length limits (RFC 1035: 63 per label, 255 in all) are checked on ASCII only: a U-label's
+// limit applies to its A-label form, which only IDNA conversion can tell.
 function isDomain(domain: string, allowUtf8: boolean): boolean {
-  if (domain.length === 0 || utf8(domain).length > 255) return false;
+  if (domain.length === 0 || domain.length > 255) return false;
   const label = allowUtf8 ? /^[A-Za-z0-9_\u0080-\uffff](?:[A-Za-z0-9_\-\u0080-\uffff]*[A-Za-z0-9_\u0080-\uffff])?$/ : /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
   for (const l of domain.split('.')) {
-    if (!label.test(l) || /\s/u.test(l) || utf8(l).length > 63) return false;
+    if (!label.test(l) || /\s/u.test(l) || (l.length > 63 && !needsSmtpUtf8(l))) return false;
   }
   return true;
 }

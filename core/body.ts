@@ -83,6 +83,7 @@ export class BodyEncoder {
     let atLineStart = this.#atLineStart;
     let pos = 0;
     let seg = 0; // start of the run of input bytes not yet pushed; pushed as one view
+    let merged = 0; // out[0..merged) are final; later views may still be coalesced
     if (this.#pendingCR) {
       this.#pendingCR = false;
       let ended = true;
@@ -141,6 +142,9 @@ export class BodyEncoder {
       }
       lineLen = 0;
       atLineStart = true;
+      // Input full of bare line endings makes two small views per line; past a few thousand,
+      // one copy is cheaper than holding them all (a big chunk could make millions).
+      if (out.length - merged > MERGE_AFTER) merged = coalesce(out, merged);
     }
     if (seg === 0) out.push(chunk);
     else if (seg < n) out.push(chunk.subarray(seg));
@@ -184,6 +188,23 @@ export class BodyEncoder {
     this.#state = 'failed';
     throw new SmtpUsageError(message);
   }
+}
+
+const MERGE_AFTER = 4096;
+
+/** Replaces out[from..] with one copy of their bytes; returns the new out.length. */
+function coalesce(out: Uint8Array[], from: number): number {
+  let size = 0;
+  for (let i = from; i < out.length; i++) size += out[i]!.length;
+  const copy = new Uint8Array(size);
+  let o = 0;
+  for (let i = from; i < out.length; i++) {
+    copy.set(out[i]!, o);
+    o += out[i]!.length;
+  }
+  out.length = from;
+  out.push(copy);
+  return out.length;
 }
 
 // Index of the first CR or LF at or after `from`, or chunk.length. Clean text is scanned four
