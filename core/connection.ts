@@ -108,6 +108,13 @@ interface WriteItem {
 }
 
 const LONE_DOT = utf8('.\r\n');
+
+/** The refusal for a transaction whose every recipient was refused, with the most hopeful
+ *  reply (a 4xx if any: greylisting at RCPT is worth a retry). */
+function recipientsRefused(tx: Transaction, fallback?: Reply): [SmtpReplyError, Reply] {
+  const reply = (tx.rejected.find((r) => r.reply.code < 500) ?? tx.rejected[0])?.reply ?? fallback!;
+  return [new SmtpReplyError(`every recipient was rejected: ${describeReply(reply)}`, reply, 'RCPT'), reply];
+}
 const SAFE_AUTH_LINE = 510; // RFC 4954 §4: 512 octets with CRLF
 
 export class SmtpConnection {
@@ -126,6 +133,7 @@ export class SmtpConnection {
   private outHead = 0;
   private enqueued = 0; // bytes put in `out` so far
   private polled = 0; // bytes handed to the transport so far
+  private heldBody = 0; // body bytes given by the user, not yet encoded into `out`
 
   private fifo: Expectation[] = [];
   private fifoHead = 0;
@@ -197,8 +205,11 @@ export class SmtpConnection {
   /** The transport failed (reset, TLS error, write error). */
   transportError(error: unknown, now: number): void {
     this.now = now;
-    const message = error instanceof Error ? error.message : String(error);
-    this.fire('eof', new SmtpConnectionError(`connection failed: ${printable(message)}`, error));
+    const message = printable(error instanceof Error ? error.message : String(error));
+    const typed = error instanceof SmtpError ? error
+      : this.phase === 'tls' ? new SmtpTlsError(`TLS handshake failed: ${message}`)
+      : new SmtpConnectionError(`connection failed: ${message}`, error);
+    this.fire('eof', typed);
   }
 
   tlsEstablished(now: number): void {
@@ -245,6 +256,7 @@ export class SmtpConnection {
     if (chunk.length > 0) {
       tx.chunks.push(chunk);
       tx.chunkBytes += chunk.length;
+      this.heldBody += chunk.length;
       tx.lastBodyAt = now;
       this.pump();
     }
@@ -318,9 +330,7 @@ export class SmtpConnection {
   /** Body octets held in the core and not yet handed out by poll(). A streaming caller stops
    *  feeding when this passes its high-water mark and resumes after the next input. */
   get bufferedAmount(): number {
-    let n = this.enqueued - this.polled;
-    for (const item of this.queue) if (item.kind === 'tx') n += item.chunkBytes;
-    return n;
+    return this.enqueued - this.polled + this.heldBody;
   }
 
   get state(): Phase {
@@ -365,7 +375,7 @@ export class SmtpConnection {
         this.hello(this.options.lmtp ? 'LHLO' : 'EHLO');
         return;
       case 'sendHelo':
-        if (this.options.lmtp) return this.failPolitely(new SmtpReplyError('LHLO refused', reply!));
+        if (this.options.lmtp) return this.failPolitely(new SmtpReplyError(`LHLO refused: ${describeReply(reply!)}`, reply!, 'hello'));
         this.hello('HELO');
         return;
       case 'afterHello':
@@ -373,7 +383,7 @@ export class SmtpConnection {
         this.parser.enhancedCodes = this.capabilities.enhancedStatusCodes;
         return this.afterHello();
       case 'refusedGreeting':
-        return this.failPolitely(new SmtpReplyError(`server refused the session: ${describeReply(reply!)}`, reply!));
+        return this.failPolitely(new SmtpReplyError(`server refused the session: ${describeReply(reply!)}`, reply!, 'greeting'));
       case 'startTls':
         this.phase = 'tls';
         this.tlsDeadline = this.now + this.timeouts.tlsHandshake;
@@ -567,7 +577,7 @@ export class SmtpConnection {
         if (!this.canWrite()) return false;
         // Without PIPELINING we know the RCPT results by now: skip DATA when none was accepted.
         if (!this.pipelining && tx.accepted.length === 0) {
-          this.failTx(tx, new SmtpReplyError('every recipient was rejected', tx.rejected[0]!.reply), tx.rejected[0]?.reply);
+          this.failTx(tx, ...recipientsRefused(tx));
           this.drop(tx);
           return true;
         }
@@ -587,6 +597,7 @@ export class SmtpConnection {
       while (tx.chunks.length > 0) {
         const chunk = tx.chunks.shift()!;
         tx.chunkBytes -= chunk.length;
+        this.heldBody -= chunk.length;
         this.writeViews(encoder.encode(chunk));
       }
       this.checkSize(encoder.written);
@@ -620,6 +631,7 @@ export class SmtpConnection {
         this.abortTx(tx, e as SmtpError);
         return true;
       }
+      this.heldBody -= tx.chunkBytes;
       tx.chunks = [];
       tx.chunkBytes = 0;
       const last = tx.bodyEnded;
@@ -653,7 +665,7 @@ export class SmtpConnection {
       tx.mailAccepted = true;
       return;
     }
-    this.failTx(tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply), reply);
+    this.failTx(tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply, 'MAIL'), reply);
     // Without PIPELINING nothing else was sent for it: it is over now.
     if (!this.pipelining || tx.stage === 'envelope') this.settleIfQuiet(tx);
   }
@@ -666,9 +678,9 @@ export class SmtpConnection {
 
   private onData(tx: Transaction, reply: Reply): void {
     if (reply.code === 354) {
-      if (tx.failure || tx.accepted.length === 0) {
+      if (tx.accepted.length === 0) {
         // RFC 2920 §3.1: DATA was accepted with no valid recipient; end it with a lone dot.
-        if (!tx.failure) this.failTx(tx, new SmtpReplyError('every recipient was rejected', tx.rejected[0]!.reply), tx.rejected[0]!.reply);
+        if (!tx.failure) this.failTx(tx, ...recipientsRefused(tx, reply));
         this.write(LONE_DOT);
         this.transcript('client', '.');
         tx.stage = 'ended';
@@ -676,20 +688,25 @@ export class SmtpConnection {
         this.expect('dataEnd', () => this.settle(tx));
         return;
       }
+      if (tx.failure) {
+        // Cancelled while DATA was on its way: a dot now would deliver it, so drop the link.
+        this.fail(new SmtpConnectionError(`connection closed to cancel message ${tx.id} during DATA`, tx.failure.error));
+        return;
+      }
       tx.stage = 'body';
       tx.lastBodyAt = this.now;
       return;
     }
     if (!tx.failure) {
-      const why = tx.accepted.length === 0 ? 'every recipient was rejected' : `DATA rejected: ${describeReply(reply)}`;
-      this.failTx(tx, new SmtpReplyError(why, reply), reply);
+      if (tx.accepted.length === 0) this.failTx(tx, ...recipientsRefused(tx, reply));
+      else this.failTx(tx, new SmtpReplyError(`DATA rejected: ${describeReply(reply)}`, reply, 'DATA'), reply);
     }
     this.drop(tx);
   }
 
   private onBdatChunk(tx: Transaction, reply: Reply): void {
     if (isPositive(reply) || tx.failure) return;
-    this.failTx(tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply), reply);
+    this.failTx(tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply, 'BDAT'), reply);
     // RFC 3030 §4.1: after a failed BDAT the client should RSET before the next transaction.
     if (tx.stage !== 'ended') {
       this.needRset = true;
@@ -705,7 +722,7 @@ export class SmtpConnection {
       return true;
     }
     if (!this.options.lmtp) {
-      if (!isPositive(reply)) this.failTx(tx, new SmtpReplyError(`message rejected: ${describeReply(reply)}`, reply), reply);
+      if (!isPositive(reply)) this.failTx(tx, new SmtpReplyError(`message rejected: ${describeReply(reply)}`, reply, 'end-of-data'), reply);
       this.settle(tx, reply);
       return true;
     }
@@ -718,6 +735,10 @@ export class SmtpConnection {
 
   private failTx(tx: Transaction, error: SmtpError, reply: Reply | undefined): void {
     if (!tx.failure) tx.failure = { reply, error };
+    // Its body will never be written: let go of what the user handed in.
+    this.heldBody -= tx.chunkBytes;
+    tx.chunks = [];
+    tx.chunkBytes = 0;
   }
 
   /** Settle once no reply for `tx` is still coming that could change its result. */
@@ -742,9 +763,9 @@ export class SmtpConnection {
       return;
     }
     this.failTx(tx, error, undefined);
-    tx.chunks = [];
-    tx.chunkBytes = 0;
-    const inData = !tx.bdat && (tx.stage === 'await-354' || tx.stage === 'body');
+    // A DATA body under way cannot be withdrawn (a dot would deliver it): the link must go.
+    // Before the 354 we wait: a refused DATA needs nothing, a 354 closes the link (onData).
+    const inData = !tx.bdat && tx.stage === 'body';
     const queued = this.queue.indexOf(tx);
     if (queued >= 0) this.queue.splice(queued, 1);
     this.settle(tx);
@@ -773,7 +794,7 @@ export class SmtpConnection {
       const accepted = tx.lmtpFinal.filter((r) => isPositive(r.reply));
       const rejected = [...tx.rejected, ...tx.lmtpFinal.filter((r) => !isPositive(r.reply))];
       const outcome = accepted.length > 0 ? 'accepted' : 'rejected';
-      const error = outcome === 'rejected' ? new SmtpReplyError('every recipient was rejected', reply!) : undefined;
+      const error = outcome === 'rejected' ? new SmtpReplyError('every recipient was rejected', reply!, 'end-of-data') : undefined;
       this.emit({ type: 'transaction', result: { id: tx.id, outcome, accepted, rejected, unknown: [], reply, error } });
       return;
     }
@@ -906,6 +927,7 @@ export class SmtpConnection {
       }
     }
     this.queue = [];
+    this.heldBody = 0;
     this.fifo = [];
     this.fifoHead = 0;
     this.barriers = 0;

@@ -40,9 +40,15 @@ export class SmtpProtocolError extends SmtpError {
   }
 }
 
+/** Which step the server refused: lets callers tell "every recipient refused" (RCPT) from
+ *  "the message refused" (end of data) without reading message text. */
+export type RefusedCommand = 'greeting' | 'hello' | 'MAIL' | 'RCPT' | 'DATA' | 'BDAT' | 'end-of-data';
+
 export class SmtpReplyError extends SmtpError {
-  constructor(message: string, reply: Reply) {
+  readonly command: RefusedCommand | undefined;
+  constructor(message: string, reply: Reply, command?: RefusedCommand) {
     super('EREPLY', message, { reply });
+    this.command = command;
   }
 }
 

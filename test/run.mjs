@@ -18,7 +18,7 @@ const files = [];
 
 let passed = 0, failed = 0, skipped = 0, crashed = 0;
 for (const file of files) {
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 20 * 60_000 });
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 4 * 60_000 });
   const out = (r.stdout ?? '') + (r.stderr ?? '');
   const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? 0);
   const total = num('Total'), ok = num('Passed'), skip = num('Skipped');

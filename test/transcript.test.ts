@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { script } from '../transports/mock.ts';
 import { run, lines, dec } from './helpers.ts';
+import { SmtpConnection } from '../core/connection.ts';
 
 const NAME = 'client.example';
 const EHLO_PIPE = ['250-mx.example', '250-PIPELINING', '250-8BITMIME', '250-SIZE 1000000', '250 ENHANCEDSTATUSCODES'];
@@ -506,6 +507,59 @@ test('link lost before the final dot: rejected as transient', () => {
   assert.is(s.results[0]!.outcome, 'rejected');
   assert.is(s.results[0]!.error?.transient, true);
 });
+
+test('PIPELINING: every recipient greylisted (4xx): the refusal is transient and names RCPT', () => {
+  const s = run({ name: NAME, tls: 'none' }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250-mx', '250 PIPELINING')
+    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'DATA')
+    .send('250 ok', '451 4.7.1 greylisted', '554 5.5.1 no valid recipients')
+    .expect('QUIT').send('221 bye'),
+  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }]);
+  const r = s.results[0]!;
+  assert.is(r.outcome, 'rejected');
+  assert.is(r.reply?.code, 451);
+  assert.is(r.error?.transient, true);
+  assert.is((r.error as import('../core/errors.ts').SmtpReplyError).command, 'RCPT');
+});
+
+test('a failed STARTTLS handshake is a TLS error, and a typed transport error passes through', () => {
+  const clock = 0;
+  const core = new SmtpConnection({ tls: 'required' });
+  core.start(clock);
+  for (const line of ['220 mx', '250-mx\r\n250 STARTTLS', '220 go']) core.receive(new TextEncoder().encode(line + '\r\n'), clock);
+  while (core.poll(clock).type !== 'wait');
+  assert.is(core.state, 'tls');
+  core.transportError(new Error('self-signed certificate'), 1);
+  let closed: import('../core/events.ts').SmtpEvent | undefined;
+  for (let o = core.poll(1); o.type !== 'wait'; o = core.poll(1)) if (o.type === 'event' && o.event.type === 'closed') closed = o.event;
+  assert.is(closed?.type === 'closed' && closed.error?.code, 'ETLS');
+});
+
+for (const [label, dataReply, closes] of [['refused', '554 5.5.1 not now', false], ['accepted', '354 go', true]] as const) {
+  test(`cancel while DATA awaits its reply (${label}): rejected now, the link closes only if 354 comes`, () => {
+    const s = run({ name: NAME, tls: 'none' }, script()
+      .send('220 mx')
+      .expect(`EHLO ${NAME}`).send('250-mx', '250 PIPELINING')
+      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'DATA')
+      .send('250 ok', '250 ok', dataReply)
+      .expect(...(closes ? [] : ['RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'DATA']))
+      .send(...(closes ? [] : ['250 ok', '250 ok', '250 ok', '354 go'])).expect(...(closes ? [] : ['.'])).send(...(closes ? [] : ['250 ok'])),
+    [{ envelope: { from: 'a@x.org', to: ['b@x.org'] } }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: 'two\r\n' }],
+    { quit: false, onEvent: (e, core, clock) => { if (e.type === 'ready') core.cancel(1, clock.now); } });
+    assert.is(s.results[0]!.outcome, 'rejected');
+    assert.is(s.results[0]!.error?.code, 'EABORT');
+    if (closes) {
+      assert.is(s.closedEvent?.error?.code, 'ECONNECTION');
+      assert.is(s.results[1]!.outcome, 'rejected');
+      assert.ok(!s.clientText.includes('\r\n.\r\n'), 'no dot was sent for the cancelled message');
+    } else {
+      assert.is(s.results[1]!.outcome, 'accepted');
+      assert.is(s.server.messages.length, 1);
+      assert.is(dec.decode(s.server.messages[0]), 'two\r\n');
+    }
+  });
+}
 
 test('NOOP and RSET on request', () => {
   const clock0 = script()

@@ -1,0 +1,707 @@
+// The friendly async client: one SmtpConnection (the sans-IO core) driven over one Link from a
+// runtime-neutral Transport. This file owns only the glue: feed inputs, drain poll(), keep one
+// timer at the core's deadline, turn events into settled promises, stream bodies with bounded
+// memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
+import { needsEightBit } from '../core/body.ts';
+import type { Capabilities } from '../core/capabilities.ts';
+import { composeMessage } from '../core/compose.ts';
+import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
+import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
+import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
+import type { Reply } from '../core/reply.ts';
+import type { SaslMechanism } from '../core/sasl/mechanism.ts';
+import type { Timeouts } from '../core/timeouts.ts';
+import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
+
+export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
+
+export interface LogEntry {
+  readonly from: 'client' | 'server' | 'info';
+  /** Already printable; secrets already redacted by the core. */
+  readonly text: string;
+}
+
+export interface ClientOptions {
+  host: string;
+  /** Default: 465 for 'implicit', 587 for 'required-starttls', else 25. */
+  port?: number;
+  /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
+  tls?: TlsMode;
+  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string };
+  allowInsecureAuth?: boolean;
+  /** EHLO name. */
+  name?: string;
+  lmtp?: boolean;
+  /** Core phase timeouts plus `connect` (link + implicit TLS, default 30 s) and `close` (QUIT, default 10 s). */
+  timeouts?: Partial<Timeouts> & { connect?: number; close?: number };
+  servername?: string;
+  ca?: ConnectParams['ca'];
+  /** Verify the server certificate. Default true. */
+  rejectUnauthorized?: boolean;
+  /** Aborts the connection attempt (connect() rejects with SmtpAbortError). */
+  signal?: AbortSignal;
+  /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
+  logger?: (entry: LogEntry) => void;
+  pipelineWindow?: number;
+  pipelining?: boolean;
+  chunking?: boolean;
+  /** Body octets a streaming send may leave buffered in the core before waiting. Default 1 MiB. */
+  highWaterMark?: number;
+  transport?: Transport;
+}
+
+/** A message body. Chunks are used as views: do not modify them after handing them over. */
+export type BodySource =
+  | string
+  | Uint8Array
+  | Iterable<Uint8Array | string>
+  | AsyncIterable<Uint8Array | string>
+  | ReadableStream<Uint8Array>;
+
+export interface Message {
+  from: string;
+  to: string | (string | RecipientSpec)[];
+  body: BodySource;
+  /** Declared size (SIZE=). Default: the length of a string/Uint8Array body. */
+  size?: number;
+  smtpUtf8?: boolean;
+  dsn?: Envelope['dsn'];
+  requireTls?: boolean;
+  /** Declare BODY=8BITMIME. Detected for string/Uint8Array bodies; say so for streams. */
+  eightBit?: boolean;
+  /** Declare BODY=BINARYMIME (needs BINARYMIME + CHUNKING on the server). */
+  binary?: boolean;
+  /** Cancels this send: rejected with EABORT before its end is written, unknown after. */
+  signal?: AbortSignal;
+}
+
+export type SendResult = TransactionResult;
+
+const MIB = 1 << 20;
+const DEFAULT_CONNECT_TIMEOUT = 30_000;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
+const encoder = new TextEncoder();
+
+interface PendingSend {
+  resolve(result: SendResult): void;
+  reject(err: unknown): void;
+  /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
+  readonly fixed: number;
+  cleanup(): void;
+}
+
+interface PendingCommand {
+  resolve(reply: Reply): void;
+  reject(err: unknown): void;
+}
+
+/** Pull-based view of any BodySource other than a whole string or Uint8Array. */
+interface ChunkSource {
+  next(): Promise<IteratorResult<unknown>>;
+  /** Release the source early (its return()/cancel()); may return a promise. */
+  stop(): unknown;
+}
+
+export class SmtpClient {
+  /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
+  readonly closed: Promise<SmtpError | undefined>;
+
+  #core: SmtpConnection;
+  #options: ClientOptions;
+  #transport: Transport;
+  #port: number;
+  #hwm: number;
+  #closeTimeout: number;
+  #link: Link | undefined;
+  #linkDone = false; // the link reported end/error, or we destroyed it
+  #early: (() => void)[] | undefined = []; // link callbacks that came before core.start()
+  #writable = true; // the last link.write() did not ask us to wait for drain()
+  #pumping = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt: number | undefined;
+  #ready: { resolve(): void; reject(err: unknown): void } | undefined;
+  #isClosed = false;
+  #resolveClosed!: (error: SmtpError | undefined) => void;
+  #sends = new Map<number, PendingSend>();
+  #commands = new Map<number, PendingCommand>();
+  #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
+  #wakers: (() => void)[] = [];
+
+  /** Use connect(). */
+  private constructor(options: ClientOptions) {
+    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+    if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
+    if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
+    const mode = options.tls ?? 'starttls';
+    if (!['starttls', 'required-starttls', 'implicit', 'none'].includes(mode)) throw new SmtpUsageError(`unknown tls mode: ${String(mode)}`);
+    this.#options = options;
+    this.#transport = options.transport;
+    this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
+    if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
+    this.#hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
+    this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
+    positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
+    this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
+  static async connect(options: ClientOptions): Promise<SmtpClient> {
+    const client = new SmtpClient(options);
+    await client.#open();
+    return client;
+  }
+
+  /** What the server advertised in its last EHLO. */
+  get capabilities(): Capabilities {
+    return this.#core.serverCapabilities;
+  }
+
+  get secure(): boolean {
+    return this.#core.isSecure;
+  }
+
+  /** True once the session has ended (the `closed` promise has resolved or is about to). */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Sends not yet settled. */
+  get pending(): number {
+    return this.#sends.size;
+  }
+
+  /**
+   * Send one message. Resolves with the core's result: accepted (per-recipient lists), rejected
+   * (with a typed error) or unknown (the end was written and no final reply came: do not retry
+   * blindly). Rejects only for usage errors (bad addresses, bad body type). Sends issued
+   * without awaiting each other share the connection and pipeline.
+   */
+  send(message: Message): Promise<SendResult> {
+    try {
+      return this.#send(message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #send(message: Message): Promise<SendResult> {
+    if (message === null || typeof message !== 'object') throw new SmtpUsageError('message must be an object');
+    const fixed = fixedBody(message.body);
+    const source = fixed ? undefined : chunkSource(message.body); // checks the type; opens nothing yet
+    const envelope: Envelope = {
+      from: message.from,
+      to: typeof message.to === 'string' ? [message.to] : message.to,
+      size: message.size ?? fixed?.length,
+      smtpUtf8: message.smtpUtf8,
+      dsn: message.dsn,
+      requireTls: message.requireTls,
+      body: message.binary ? 'BINARYMIME' : message.eightBit || (fixed && needsEightBit(fixed)) ? '8BITMIME' : undefined,
+    };
+    const signal = message.signal;
+    if (signal?.aborted) {
+      // Never start what is already cancelled: once queued, MAIL..DATA may be on their way.
+      prepareEnvelope(envelope); // usage errors still reject
+      return Promise.resolve(notStarted(abortReason(signal)));
+    }
+    const now = Date.now();
+    const id = this.#core.send(envelope, now); // throws SmtpUsageError for bad input
+    const onAbort = (): void => {
+      this.#core.cancel(id, Date.now(), abortReason(signal));
+      this.#pump();
+    };
+    const result = new Promise<SendResult>((resolve, reject) => {
+      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup: () => signal?.removeEventListener('abort', onAbort) });
+    });
+    if (fixed) {
+      if (this.#core.writeBody(id, fixed, now)) this.#core.endBody(id, now);
+    } else {
+      this.#feeders.push(id);
+      this.#feed(id, source!).catch((err) => this.#crash(err));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#pump();
+    return result;
+  }
+
+  /** NOOP: resolves with the server's reply; rejects when the session ends first. */
+  noop(): Promise<Reply> {
+    try {
+      const id = this.#core.noop(Date.now());
+      const reply = new Promise<Reply>((resolve, reject) => this.#commands.set(id, { resolve, reject }));
+      this.#pump();
+      return reply;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** QUIT after every queued send has settled, wait up to `timeouts.close` for the server, then
+   *  drop the link. Never rejects; `closed` tells how the session ended. */
+  async close(): Promise<void> {
+    if (!this.#isClosed) {
+      this.#core.quit(Date.now());
+      this.#pump();
+      // Sends in flight are bounded by the core's own timers; the close bound is for QUIT.
+      while (this.#sends.size > 0 && !this.#isClosed) await this.#tick();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeout)));
+      const timedOut = await Promise.race([this.closed.then(() => false), expired]);
+      clearTimeout(timer);
+      if (timedOut) this.abort(new SmtpTimeoutError('quit', this.#closeTimeout));
+    }
+    this.#destroyLink();
+  }
+
+  /** Drop the session now, without QUIT. Pending sends settle: unknown where their end was
+   *  written, rejected otherwise. */
+  abort(reason?: unknown): void {
+    const error = reason instanceof SmtpError ? reason : new SmtpAbortError(reason === undefined ? undefined : `aborted: ${String(reason)}`);
+    this.#core.abort(Date.now(), error);
+    this.#pump();
+    this.#destroyLink();
+  }
+
+  // ---- session setup ------------------------------------------------------------------------
+
+  async #open(): Promise<void> {
+    const o = this.#options;
+    const signal = o.signal;
+    if (signal?.aborted) throw abortReason(signal);
+    const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }));
+    ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortReason(signal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
+      const handlers: LinkHandlers = {
+        data: (bytes) => this.#input(() => this.#core.receive(bytes, Date.now())),
+        end: () => this.#input(() => this.#linkEnded(undefined)),
+        error: (err) => this.#input(() => this.#linkEnded(err)),
+        drain: () => {
+          this.#writable = true;
+          this.#wake();
+        },
+      };
+      const params: ConnectParams = {
+        host: o.host, port: this.#port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
+        rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal,
+      };
+      const linking = Promise.resolve().then(() => this.#transport.connect(params, handlers));
+      try {
+        this.#link = await Promise.race([linking, aborted]);
+      } catch (err) {
+        linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
+        this.#finishEarly(err);
+        throw connectError(err, o.host, this.#port);
+      }
+      this.#core.start(Date.now());
+      const early = this.#early!;
+      this.#early = undefined;
+      for (const run of early) run();
+      this.#pump();
+      try {
+        await Promise.race([ready, aborted]);
+      } catch (err) {
+        if (!this.#isClosed) this.abort(err);
+        throw err;
+      }
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The connect attempt failed before a session existed: settle `closed` all the same. */
+  #finishEarly(err: unknown): void {
+    this.#isClosed = true;
+    this.#resolveClosed(err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port));
+  }
+
+  // ---- the drive loop -----------------------------------------------------------------------
+
+  /** A link callback: queue it until the core has started, else run it and drain. */
+  #input(run: () => void): void {
+    if (this.#early) {
+      this.#early.push(run);
+      return;
+    }
+    run();
+    this.#pump();
+  }
+
+  #linkEnded(err: unknown): void {
+    this.#linkDone = true;
+    if (err === undefined) this.#core.receiveEof(Date.now());
+    else this.#core.transportError(err, Date.now());
+    this.#wake();
+  }
+
+  /** Drain poll() until it says wait; re-entrant calls (from a logger) fold into this loop. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const out = this.#core.poll(Date.now());
+        if (out.type === 'wait') {
+          this.#arm(out.deadline);
+          break;
+        }
+        this.#output(out);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#wake();
+  }
+
+  #output(out: Exclude<Output, { type: 'wait' }>): void {
+    switch (out.type) {
+      case 'write':
+        if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
+        try {
+          this.#writable = this.#link.write(out.chunks);
+        } catch (err) {
+          this.#linkEnded(err);
+        }
+        return;
+      case 'event':
+        return this.#event(out.event);
+      case 'start-tls':
+        return this.#startTls();
+      case 'close':
+        return this.#closeLink();
+    }
+  }
+
+  #startTls(): void {
+    const link = this.#link!;
+    this.#log('info', 'upgrading the connection to TLS');
+    link.startTls().then(
+      () => {
+        this.#log('info', 'TLS established');
+        this.#core.tlsEstablished(Date.now());
+        this.#pump();
+      },
+      (err) => {
+        this.#linkDone = true;
+        link.destroy();
+        this.#core.transportError(err, Date.now());
+        this.#pump();
+      },
+    ).catch((err) => this.#crash(err));
+  }
+
+  /** The core is done with the link: end it gracefully; the transport releases it. */
+  #closeLink(): void {
+    if (this.#link && !this.#linkDone) this.#link.close();
+    this.#arm(undefined);
+  }
+
+  #destroyLink(): void {
+    if (this.#link && !this.#linkDone) {
+      this.#linkDone = true;
+      this.#link.destroy();
+    }
+  }
+
+  /** One timer, always at the core's next deadline. */
+  #arm(deadline: number | undefined): void {
+    if (deadline === this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = deadline;
+    if (deadline === undefined) return;
+    const delay = Math.min(MAX_TIMER, Math.max(0, deadline - Date.now()));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.#core.handleTimeout(Date.now());
+      this.#pump();
+    }, delay);
+  }
+
+  #event(event: SmtpEvent): void {
+    switch (event.type) {
+      case 'ready':
+        this.#ready?.resolve();
+        return;
+      case 'transaction': {
+        const pending = this.#sends.get(event.result.id);
+        if (!pending) return;
+        this.#sends.delete(event.result.id);
+        this.#unfeed(event.result.id);
+        pending.cleanup();
+        pending.resolve(event.result);
+        return;
+      }
+      case 'command': {
+        const pending = this.#commands.get(event.id);
+        this.#commands.delete(event.id);
+        pending?.resolve(event.reply);
+        return;
+      }
+      case 'transcript':
+        return this.#log(event.from, event.text);
+      case 'closed':
+        return this.#sessionClosed(event.error);
+      case 'greeting':
+        return;
+    }
+  }
+
+  #sessionClosed(error: SmtpError | undefined): void {
+    this.#isClosed = true;
+    this.#arm(undefined);
+    if (error) this.#log('info', `session ended: ${error.message}`);
+    const why = error ?? new SmtpConnectionError('the session ended');
+    this.#ready?.reject(why);
+    for (const c of this.#commands.values()) c.reject(why);
+    this.#commands.clear();
+    // The core settles every transaction before 'closed'; anything left is a core bug, made loud.
+    for (const [id, s] of this.#sends) {
+      s.cleanup();
+      s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
+    }
+    this.#sends.clear();
+    this.#feeders = [];
+    this.#resolveClosed(error);
+    this.#wake();
+  }
+
+  /** Something that must not throw did: end the session loudly rather than hang or leak. */
+  #crash(err: unknown): void {
+    if (this.#isClosed) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.abort(new SmtpConnectionError(`internal error: ${message}`, err));
+  }
+
+  #log(from: LogEntry['from'], text: string): void {
+    const logger = this.#options.logger;
+    if (!logger) return;
+    try {
+      logger({ from, text });
+    } catch {
+      // a failing logger must not break the session
+    }
+  }
+
+  // ---- streaming bodies ---------------------------------------------------------------------
+
+  /** Pull chunks from the source into the core, only while it is worth holding them. */
+  async #feed(id: number, open: () => ChunkSource): Promise<void> {
+    let ended = false;
+    let source: ChunkSource | undefined;
+    try {
+      source = open();
+      for (;;) {
+        if (!(await this.#mayFeed(id))) return;
+        const next = await source.next();
+        if (!this.#sends.has(id)) return;
+        if (next.done) {
+          ended = true;
+          this.#unfeed(id);
+          this.#core.endBody(id, Date.now());
+          this.#pump();
+          return;
+        }
+        const bytes = toBytes(next.value);
+        if (!bytes) {
+          this.#core.cancel(id, Date.now(), new SmtpUsageError('body chunks must be Uint8Array or string'));
+          this.#pump();
+          return;
+        }
+        if (!this.#core.writeBody(id, bytes, Date.now())) return;
+        this.#pump();
+      }
+    } catch (err) {
+      // The source failed: the message is incomplete and must not be delivered.
+      if (this.#sends.has(id)) {
+        const reason = new SmtpAbortError(`the message body source failed: ${err instanceof Error ? err.message : String(err)}`);
+        (reason as { cause?: unknown }).cause = err;
+        this.#core.cancel(id, Date.now(), reason);
+        this.#pump();
+      }
+    } finally {
+      this.#unfeed(id);
+      if (source && !ended) {
+        try {
+          await source.stop();
+        } catch {
+          // releasing a source we no longer read from; its errors are not ours to report
+        }
+      }
+    }
+  }
+
+  /**
+   * Wait until this send may pull its next chunk. Only the oldest streaming send pulls (the
+   * core writes transactions in order, so a later one would only pile up in memory), and only
+   * while the link is not pushing back and the core holds less than the high-water mark of
+   * bytes that will go before (or are) its own. False once the send has settled.
+   */
+  async #mayFeed(id: number): Promise<boolean> {
+    for (;;) {
+      if (!this.#sends.has(id) || this.#isClosed) return false;
+      if (this.#feeders[0] === id && this.#writable && this.#core.bufferedAmount - this.#heldBehind(id) < this.#hwm) return true;
+      await this.#tick();
+    }
+  }
+
+  /** Octets of whole bodies queued after `id`: the core holds them until `id` is written. */
+  #heldBehind(id: number): number {
+    let n = 0;
+    for (const [other, s] of this.#sends) if (other > id) n += s.fixed;
+    return n;
+  }
+
+  #unfeed(id: number): void {
+    const at = this.#feeders.indexOf(id);
+    if (at >= 0) {
+      this.#feeders.splice(at, 1);
+      this.#wake();
+    }
+  }
+
+  /** Resolves after the next pump, drain or link end. */
+  #tick(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.push(resolve));
+  }
+
+  #wake(): void {
+    if (this.#wakers.length === 0) return;
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const w of wakers) w();
+  }
+}
+
+/** Connect and get a ready session (greeting, EHLO, STARTTLS, AUTH done). Rejects with the
+ *  typed SmtpError that ended the attempt. */
+export function connect(options: ClientOptions & { transport: Transport }): Promise<SmtpClient> {
+  return SmtpClient.connect(options);
+}
+
+export interface SendMailOptions extends ClientOptions {
+  transport: Transport;
+  from: string;
+  to: string | string[];
+  cc?: string | string[];
+  bcc?: string | string[];
+  subject: string;
+  text: string;
+  priority?: 'low' | 'normal' | 'high';
+  headers?: Record<string, string>;
+}
+
+/** One call: connect, compose a text/plain message, send it to To + Cc + Bcc, close. */
+export async function sendMail(options: SendMailOptions): Promise<SendResult> {
+  const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
+  const to = list(options.to);
+  const cc = list(options.cc);
+  const client = await connect(options);
+  try {
+    const body = composeMessage({
+      from: options.from, to, cc: cc.length ? cc : undefined, subject: options.subject, text: options.text,
+      priority: options.priority, headers: options.headers, date: new Date(),
+      messageIdRandom: globalThis.crypto.getRandomValues(new Uint8Array(16)),
+      eightBit: client.capabilities.eightBitMime, // compose knows whether UTF-8 may go as 8bit
+    });
+    return await client.send({ from: options.from, to: [...to, ...cc, ...list(options.bcc)], body });
+  } finally {
+    await client.close();
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value > 0)) throw new SmtpUsageError(`${name} must be a positive number`);
+  return value;
+}
+
+function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionOptions {
+  const timeouts: Partial<Timeouts> = {};
+  for (const [k, v] of Object.entries(o.timeouts ?? {})) {
+    if (k !== 'connect' && k !== 'close' && v !== undefined) (timeouts as Record<string, number>)[k] = v;
+  }
+  return {
+    name: o.name,
+    lmtp: o.lmtp,
+    tls: mode === 'none' ? 'none' : mode === 'required-starttls' ? 'required' : 'opportunistic',
+    secure: mode === 'implicit',
+    auth: o.auth && {
+      credentials: { user: o.auth.user, pass: o.auth.pass, token: o.auth.token, authzid: o.auth.authzid },
+      mechanism: o.auth.mechanism,
+    },
+    allowInsecureAuth: o.allowInsecureAuth,
+    timeouts,
+    pipelineWindow: o.pipelineWindow,
+    pipelining: o.pipelining,
+    chunking: o.chunking,
+    transcript: o.logger !== undefined,
+    host: o.host,
+    port,
+  };
+}
+
+function fixedBody(body: unknown): Uint8Array | undefined {
+  if (typeof body === 'string') return encoder.encode(body);
+  if (body instanceof Uint8Array) return body;
+  return undefined;
+}
+
+/** Checks a streaming body's type now; the returned function opens it (locks a web stream)
+ *  only once the transaction exists. */
+function chunkSource(body: unknown): () => ChunkSource {
+  if (body !== null && typeof body === 'object') {
+    const b = body as Partial<ReadableStream<Uint8Array> & AsyncIterable<unknown> & Iterable<unknown>>;
+    // A web stream: use its reader, which every runtime has (async iteration is not universal).
+    if (typeof b.getReader === 'function') {
+      return () => {
+        const reader = b.getReader!();
+        return { next: () => reader.read() as Promise<IteratorResult<unknown>>, stop: () => reader.cancel() };
+      };
+    }
+    const open = typeof b[Symbol.asyncIterator] === 'function'
+      ? () => b[Symbol.asyncIterator]!()
+      : typeof b[Symbol.iterator] === 'function' ? () => b[Symbol.iterator]!() : undefined;
+    if (open) {
+      return () => {
+        const iterator: Iterator<unknown> | AsyncIterator<unknown> = open();
+        return { next: async () => iterator.next(), stop: () => iterator.return?.() };
+      };
+    }
+  }
+  throw new SmtpUsageError('body must be a string, Uint8Array, (async) iterable of chunks or ReadableStream');
+}
+
+function toBytes(chunk: unknown): Uint8Array | undefined {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return encoder.encode(chunk);
+  return undefined;
+}
+
+function abortReason(signal: AbortSignal | undefined): SmtpError {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof SmtpError) return reason;
+  return new SmtpAbortError();
+}
+
+/** The result of a send that never reached the core (id 0). */
+export function notStarted(error: SmtpError): SendResult {
+  return { id: 0, outcome: 'rejected', accepted: [], rejected: [], unknown: [], reply: error.reply, error };
+}
+
+function connectError(err: unknown, host: string, port: number): SmtpError {
+  if (err instanceof SmtpError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SmtpConnectionError(`cannot connect to ${host}:${port}: ${message}`, err);
+}

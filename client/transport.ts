@@ -1,0 +1,57 @@
+// The runtime-neutral contract between the client and a byte transport (Node net/tls, Deno,
+// Bun, Workers sockets, a test double). A transport moves bytes and does TLS; it knows nothing
+// of SMTP. Everything protocol-shaped stays in the core, so a new runtime is one small file.
+
+/** Callbacks a transport calls for one link. After end() or error() nothing else is called. */
+export interface LinkHandlers {
+  /** Bytes from the peer (after a TLS upgrade: decrypted bytes only). */
+  data(bytes: Uint8Array): void;
+  /** The peer closed the link (EOF), or it closed for any reason without an error. */
+  end(): void;
+  /** The link failed (reset, write error, TLS alert). Called instead of end(), at most once. */
+  error(err: unknown): void;
+  /** A write that returned false has been flushed: writing may go on. */
+  drain(): void;
+}
+
+export interface Link {
+  /** Write these views in order, as one gather write where the runtime has one. The views are
+   *  not modified and may be kept until written. Returns false when the caller should wait for
+   *  drain() before writing more (the bytes are still queued; nothing is lost). */
+  write(chunks: Uint8Array[]): boolean;
+  /** Upgrade this link to TLS in place (STARTTLS). From the call on, no byte received in clear
+   *  is delivered. Rejects (preferably with core's SmtpTlsError) when the handshake or the
+   *  certificate check fails. */
+  startTls(): Promise<void>;
+  /** End gracefully once queued writes are flushed, then release the link. */
+  close(): void;
+  /** Drop the link now; queued writes are discarded. */
+  destroy(err?: unknown): void;
+  /** True once the link is TLS (implicit, or after startTls resolved). */
+  readonly secure: boolean;
+}
+
+export interface ConnectParams {
+  host: string;
+  port: number;
+  /** Start TLS at once (port 465) instead of connecting in clear. */
+  implicitTls: boolean;
+  /** TLS server name (SNI and certificate check); default `host`. */
+  servername?: string;
+  /** Trusted CA certificates (PEM) in place of the runtime's default store. */
+  ca?: string | Uint8Array | (string | Uint8Array)[];
+  /** Verify the server certificate. Turning this off is for tests only. */
+  rejectUnauthorized: boolean;
+  /** Milliseconds to establish the link (and the TLS handshake for implicit TLS). */
+  connectTimeout: number;
+  /** Aborts the attempt; connect() then rejects. */
+  signal?: AbortSignal;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** Open a link. The handlers may be called as soon as this resolves (not before). Rejects with
+   *  a typed SmtpError where it can tell (SmtpTlsError, SmtpTimeoutError, SmtpAbortError);
+   *  anything else is wrapped by the client as a connection error. */
+  connect(params: ConnectParams, handlers: LinkHandlers): Promise<Link>;
+}
