@@ -1,0 +1,117 @@
+// Proves the core bundles for a browser-like target with no Node built-ins:
+// 1. static: walk the import graph of dist/core/index.js (TypeScript's scanner, so strings and
+//    comments do not count) and fail on any `node:` or bare import, any import that leaves
+//    dist/core/, and any free use of a Node-only global (process, Buffer, require, ...);
+// 2. dynamic: load it in workerd WITHOUT nodejs_compat (a Web-standard isolate: no process,
+//    no Buffer, no node:*), check those globals really are absent, and run a whole session
+//    through the core entry (core-smoke.mjs) plus the core test files that need nothing but
+//    the core (transcript, body, address, compose).
+// Run alone (`node test/runtimes/browser-bundle.mjs`, after a build) or from run-workers.mjs.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { ROOT, Tally } from './harness.mjs';
+import { importsOf, walk } from './graph.mjs';
+
+const CORE_DIR = join(ROOT, 'dist/core') + sep;
+const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', 'exports', '__dirname', '__filename', 'global', 'setImmediate']);
+/** Core test files that import nothing but the core, the mock server, uvu and fast-check. */
+const PURE_CORE_TESTS = ['transcript', 'body', 'address', 'compose'];
+
+/** Free uses of Node-only globals (not property names, not declarations). */
+function nodeGlobals(file, source) {
+  const found = [];
+  const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const visit = (node) => {
+    if (ts.isIdentifier(node) && NODE_GLOBALS.has(node.text)) {
+      const p = node.parent;
+      const isName = (ts.isPropertyAccessExpression(p) && p.name === node)
+        || ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p)
+          || ts.isVariableDeclaration(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p)) && p.name === node);
+      if (!isName) {
+        const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
+        found.push(`${relative(ROOT, file)}:${line + 1} uses ${node.text}`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** Static check of dist/core's import graph; returns { modules, bytes, problems }. */
+export function staticCheck() {
+  const problems = [];
+  const seen = new Set();
+  const queue = [join(CORE_DIR, 'index.js')];
+  let bytes = 0;
+  while (queue.length > 0) {
+    const file = queue.shift();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    bytes += source.length;
+    problems.push(...nodeGlobals(file, source));
+    for (const { specifier } of importsOf(source)) {
+      if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
+        problems.push(`${relative(ROOT, file)} imports '${specifier}' (${specifier.startsWith('node:') ? 'a Node built-in' : 'a bare specifier'})`);
+        continue;
+      }
+      const target = resolve(dirname(file), specifier);
+      if (!target.startsWith(CORE_DIR)) problems.push(`${relative(ROOT, file)} imports ${specifier}, outside dist/core`);
+      else queue.push(target);
+    }
+  }
+  return { modules: seen.size, bytes, problems };
+}
+
+/** Both checks, counted into `tally`. `Miniflare` is the class from the miniflare package. */
+export async function checkBrowserBundle(tally, Miniflare) {
+  try {
+    statSync(join(CORE_DIR, 'index.js'));
+  } catch {
+    tally.step('browser bundle: dist/core/index.js exists (build first: npx tsc -p .)', false, '');
+    return;
+  }
+  const { modules, bytes, problems } = staticCheck();
+  tally.step(`browser bundle: dist/core import graph, ${modules} modules / ${(bytes / 1024).toFixed(0)} KiB, no node: or bare import, no Node global`, problems.length === 0, problems.join('\n'));
+
+  const entry = join(ROOT, 'test/runtimes/worker-entry.mjs');
+  const files = [join(ROOT, 'test/runtimes/core-smoke.mjs'), ...PURE_CORE_TESTS.map((n) => join(ROOT, 'dist/test', `${n}.test.js`))];
+  let graph;
+  try {
+    // No `external`: a node: import anywhere in these graphs fails the walk itself.
+    graph = walk([entry, ...files], { conditions: ['worker', 'browser', 'import'] });
+  } catch (err) {
+    tally.step('browser bundle: module graph for workerd', false, String(err));
+    return;
+  }
+  const mf = new Miniflare({
+    modules: [...graph].map(([path, contents]) => ({ type: 'ESModule', path, contents })),
+    modulesRoot: ROOT,
+    compatibilityDate: '2025-09-01',
+    compatibilityFlags: [], // deliberately no nodejs_compat
+  });
+  try {
+    await mf.ready;
+    const globals = await (await mf.dispatchFetch('http://test.local/globals')).json();
+    const present = Object.entries(globals).filter(([, t]) => t !== 'undefined');
+    tally.step('browser bundle: workerd without nodejs_compat has no Node globals', present.length === 0, `present: ${JSON.stringify(present)}`);
+    for (const file of files) {
+      const spec = './' + relative(dirname(entry), file).split(sep).join('/');
+      const started = performance.now();
+      const r = await (await mf.dispatchFetch(`http://test.local/core?file=${encodeURIComponent(spec)}`)).json();
+      tally.add(`workerd (no nodejs_compat) ${relative(ROOT, file)}`, r.output, r.ok, (performance.now() - started) / 1000);
+    }
+  } finally {
+    await mf.dispose();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { Miniflare } = await import('miniflare');
+  const tally = new Tally();
+  await checkBrowserBundle(tally, Miniflare);
+  tally.finish();
+}

@@ -1,0 +1,275 @@
+// The interop set every runtime runs against real smtp-server instances (test/runtimes/server.mjs)
+// through its own transport: plain, STARTTLS, AUTH PLAIN, several recipients with one
+// rejected, a 5 MB body byte-exact (whole and streamed), 100 pipelined messages, implicit TLS,
+// a certificate for the wrong name, a pool and sendMail. Runtime-neutral: only ECMAScript,
+// Web Crypto (for SHA-256) and Web Streams; each runtime's entry passes its transport in.
+import * as assert from 'uvu/assert';
+import type { Test } from 'uvu';
+import type { ClientOptions, Message, SendMailOptions, SendResult, SmtpClient } from '../../client/client.ts';
+import type { Pool, PoolOptions } from '../../client/pool.ts';
+
+export interface InteropConfig {
+  host: string;
+  /** A name the test certificate is issued to (besides 127.0.0.1). */
+  tlsName: string;
+  ports: { plain: number; starttls: number; implicit: number; closed: number; injectSameRead: number; injectLater: number };
+  user: string;
+  pass: string;
+  ca: string;
+}
+
+type Opts<T> = Omit<T, 'transport'>;
+
+export interface RuntimeUnderTest {
+  name: string;
+  connect(options: Opts<ClientOptions>): Promise<SmtpClient>;
+  createPool(options: Opts<PoolOptions>): Pool;
+  sendMail(options: Opts<SendMailOptions>): Promise<SendResult>;
+  /** Client options that make this runtime trust the test certificate ({ ca } where it can). */
+  trust: Partial<ClientOptions>;
+  /** Host to dial for TLS tests (default config.host). */
+  tlsHost?: string;
+}
+
+const enc = new TextEncoder();
+const MIB = 1 << 20;
+
+/** What the harness server put in its final 250 reply. */
+interface Received { sha256: string; size: number; rcpt: number; secure: boolean; user: string }
+
+function received(result: SendResult): Received {
+  assert.is(result.outcome, 'accepted', `outcome: ${result.outcome} ${result.error?.message ?? ''}`);
+  const text = result.reply?.lines.join(' ') ?? '';
+  const pattern = /sha256=([0-9a-f]{64}) size=(\d+) rcpt=(\d+) secure=(true|false) user=(\S+)/;
+  assert.match(text, pattern, `unexpected final reply: ${text}`);
+  const m = pattern.exec(text)!;
+  return { sha256: m[1]!, size: Number(m[2]), rcpt: Number(m[3]), secure: m[4] === 'true', user: m[5]! };
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A deterministic RFC 5322 message of about `size` octets: CRLF lines up to 998 octets, some
+ *  starting with "." (dot-stuffing must round-trip), every byte value 0x20..0x7e. */
+export function bigMessage(size: number, seed = 1): Uint8Array {
+  const head = enc.encode(`From: a@example.com\r\nTo: b@example.com\r\nSubject: big ${seed}\r\nMessage-ID: <big-${seed}@smtpwire.test>\r\n\r\n`);
+  const out = new Uint8Array(size);
+  out.set(head);
+  let at = head.length;
+  let x = seed >>> 0 || 1;
+  const rand = (): number => {
+    // xorshift32: fast, deterministic, identical in every runtime
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  while (at < size - 2) {
+    const room = size - 2 - at;
+    let len = Math.min(room, rand() % 998);
+    const lineStart = at;
+    for (let i = 0; i < len; i++) out[at++] = 0x20 + (rand() % 95);
+    if (len > 0 && rand() % 8 === 0) out[lineStart] = 0x2e; // a line starting with "."
+    if (len === 0 && room > 0 && rand() % 2 === 0) {
+      out[at++] = 0x2e; // a line that is exactly "."
+      len = 1;
+    }
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  return out.subarray(0, at);
+}
+
+function smallMessage(i: number): Uint8Array {
+  return enc.encode(`From: a@example.com\r\nTo: b@example.com\r\nSubject: pipelined ${i}\r\n\r\nmessage number ${i}\r\n.leading dot ${i}\r\n`);
+}
+
+export function registerInterop(test: Test, rt: RuntimeUnderTest, config: InteropConfig): void {
+  const base: Opts<ClientOptions> = { host: config.host, name: 'client.test', timeouts: { connect: 10_000 } };
+  const tls: Opts<ClientOptions> = { ...base, ...rt.trust, host: rt.tlsHost ?? config.host };
+  const clients: SmtpClient[] = [];
+  const open = async (options: Opts<ClientOptions>): Promise<SmtpClient> => {
+    const client = await rt.connect(options);
+    clients.push(client);
+    return client;
+  };
+  test.after.each(async () => {
+    for (const c of clients.splice(0)) if (!c.isClosed) c.abort();
+  });
+
+  test(`${rt.name}: plain session, one message`, async () => {
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
+    assert.is(client.secure, false);
+    const body = smallMessage(0);
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body }));
+    assert.is(got.secure, false);
+    assert.is(got.size, body.length);
+    assert.is(got.sha256, await sha256(body));
+    await client.close();
+    assert.is(await client.closed, undefined);
+  });
+
+  test(`${rt.name}: STARTTLS (required) upgrades and delivers`, async () => {
+    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls' });
+    assert.is(client.secure, true);
+    const body = smallMessage(1);
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body }));
+    assert.is(got.secure, true, 'the server saw the message over TLS');
+    assert.is(got.sha256, await sha256(body));
+    await client.close();
+    assert.is(await client.closed, undefined);
+  });
+
+  test(`${rt.name}: AUTH PLAIN after STARTTLS`, async () => {
+    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: config.pass, mechanism: 'PLAIN' } });
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(2) }));
+    assert.is(got.user, config.user, 'the server saw the authenticated user');
+    assert.is(got.secure, true);
+    await client.close();
+  });
+
+  test(`${rt.name}: AUTH PLAIN with a wrong password fails with EAUTH`, async () => {
+    try {
+      await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: 'wrong', mechanism: 'PLAIN' } });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'EAUTH', String(err));
+    }
+  });
+
+  test(`${rt.name}: several recipients, one rejected`, async () => {
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
+    const to = ['one@example.com', 'two@example.com', 'reject-me@example.com', 'three@example.com'];
+    const result = await client.send({ from: 'a@example.com', to, body: smallMessage(3) });
+    const got = received(result);
+    assert.equal(result.accepted.map((r) => r.address), ['one@example.com', 'two@example.com', 'three@example.com']);
+    assert.equal(result.rejected.map((r) => r.address), ['reject-me@example.com']);
+    assert.is(result.rejected[0]!.reply.code, 550);
+    assert.is(got.rcpt, 3, 'the server has three recipients');
+    await client.close();
+  });
+
+  test(`${rt.name}: 5 MB body over STARTTLS arrives byte-exact`, async () => {
+    const body = bigMessage(5 * MIB, 7);
+    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls' });
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body }));
+    assert.is(got.size, body.length);
+    assert.is(got.sha256, await sha256(body));
+    await client.close();
+  });
+
+  test(`${rt.name}: 5 MB body streamed (ReadableStream, plain) arrives byte-exact`, async () => {
+    const body = bigMessage(5 * MIB, 8);
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= body.length) return controller.close();
+        const n = 1 + ((at * 7919) % (64 * 1024)); // uneven chunk sizes
+        controller.enqueue(body.slice(at, at + n));
+        at += n;
+      },
+    });
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none', highWaterMark: 256 * 1024 });
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: stream, size: body.length }));
+    assert.is(got.size, body.length);
+    assert.is(got.sha256, await sha256(body));
+    await client.close();
+  });
+
+  test(`${rt.name}: 100 pipelined messages on one connection`, async () => {
+    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls' });
+    assert.ok(client.capabilities.pipelining, 'the server offers PIPELINING');
+    const bodies = Array.from({ length: 100 }, (_, i) => smallMessage(100 + i));
+    const to = (i: number): string[] => (i % 10 === 0 ? ['x@example.com', 'reject@example.com'] : ['x@example.com']);
+    const results = await Promise.all(bodies.map((body, i) => client.send({ from: 'a@example.com', to: to(i), body })));
+    for (let i = 0; i < results.length; i++) {
+      const got = received(results[i]!);
+      assert.is(got.sha256, await sha256(bodies[i]!), `message ${i} is its own body`);
+      assert.is(results[i]!.rejected.length, i % 10 === 0 ? 1 : 0);
+    }
+    await client.close();
+    assert.is(await client.closed, undefined);
+  });
+
+  test(`${rt.name}: implicit TLS`, async () => {
+    const client = await open({ ...tls, port: config.ports.implicit, tls: 'implicit', auth: { user: config.user, pass: config.pass } });
+    assert.is(client.secure, true);
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(4) }));
+    assert.is(got.secure, true);
+    assert.is(got.user, config.user);
+    await client.close();
+  });
+
+  test(`${rt.name}: a certificate for another name is refused (ETLS)`, async () => {
+    try {
+      await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', servername: 'not-the-server.example' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      // The transport rejects startTls() with SmtpTlsError; the session ends with it.
+      assert.is((err as { code?: string }).code, 'ETLS', `expected an ETLS error: ${String(err)}`);
+    }
+  });
+
+  test(`${rt.name}: implicit TLS with a certificate for another name is refused (ETLS)`, async () => {
+    try {
+      await open({ ...tls, port: config.ports.implicit, tls: 'implicit', servername: 'not-the-server.example' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ETLS', `expected an ETLS error: ${String(err)}`);
+    }
+  });
+
+  test(`${rt.name}: clear-text bytes sent with the STARTTLS 220 are refused (injection, EPROTOCOL)`, async () => {
+    try {
+      await open({ ...tls, port: config.ports.injectSameRead, tls: 'required-starttls' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'EPROTOCOL', `expected EPROTOCOL: ${String(err)}`);
+    }
+  });
+
+  test(`${rt.name}: clear-text bytes sent after the STARTTLS 220 never pass as TLS input (ETLS)`, async () => {
+    try {
+      await open({ ...tls, port: config.ports.injectLater, tls: 'required-starttls' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ETLS', `expected ETLS: ${String(err)}`);
+    }
+  });
+
+  test(`${rt.name}: a refused connection fails with ECONNECTION`, async () => {
+    try {
+      await open({ ...base, port: config.ports.closed, tls: 'none' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ECONNECTION', String(err));
+    }
+  });
+
+  test(`${rt.name}: pool spreads 30 messages over 3 connections`, async () => {
+    const pool = rt.createPool({ ...tls, port: config.ports.starttls, tls: 'required-starttls', maxConnections: 3, maxMessagesPerConnection: 12 });
+    try {
+      const bodies = Array.from({ length: 30 }, (_, i) => smallMessage(300 + i));
+      const results = await Promise.all(bodies.map((body) => pool.send({ from: 'a@example.com', to: 'b@example.com', body } satisfies Message)));
+      for (let i = 0; i < results.length; i++) assert.is(received(results[i]!).sha256, await sha256(bodies[i]!));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test(`${rt.name}: sendMail in one call`, async () => {
+    const result = await rt.sendMail({
+      ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: config.pass },
+      from: 'a@example.com', to: ['b@example.com', 'reject-b@example.com'], cc: 'c@example.com',
+      subject: `hello from ${rt.name}`, text: 'Grüße aus der Laufzeit.\n.line with a dot\n',
+    });
+    const got = received(result);
+    assert.is(got.rcpt, 2);
+    assert.is(got.user, config.user);
+    assert.is(result.rejected.length, 1);
+  });
+}

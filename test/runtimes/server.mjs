@@ -1,0 +1,207 @@
+// The Node side of the runtime interop tests: real smtp-server instances on loopback that the
+// client under test (running in Deno, Bun or workerd) talks to.
+//   plain     no STARTTLS, no AUTH
+//   starttls  STARTTLS offered (test certificate), AUTH PLAIN after TLS (alice / secret)
+//   implicit  TLS from the first byte (port-465 style), AUTH PLAIN
+// Every server rejects recipients whose local part starts with "reject" (550) and answers the
+// end of data with "250 OK sha256=<hex> size=<octets> rcpt=<n> secure=<bool> user=<name|->" so
+// the client can prove byte-exact delivery without a side channel.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+// A CA and a leaf it signed (CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1, CA:FALSE,
+// serverAuth), made with openssl (test/runtimes/fixtures/README.md). Not test/fixtures'
+// self-signed certificate: rustls (Deno) and BoringSSL (workerd) refuse a CA certificate used
+// as the server's own ("CaUsedAsEndEntity"), as they should.
+const fixtures = new URL('./fixtures/', import.meta.url);
+export const CA_PEM = readFileSync(new URL('ca.crt', fixtures), 'utf8');
+const CERT_PEM = readFileSync(new URL('server.crt', fixtures), 'utf8');
+const KEY_PEM = readFileSync(new URL('server.key', fixtures), 'utf8');
+
+export const USER = 'alice';
+export const PASS = 'secret';
+
+function options(extra) {
+  return {
+    name: 'mx.test',
+    banner: 'smtpwire runtime interop',
+    size: 64 * 1024 * 1024,
+    logger: false,
+    disableReverseLookup: true,
+    maxClients: 64,
+    key: KEY_PEM,
+    cert: CERT_PEM,
+    authMethods: ['PLAIN'],
+    authOptional: true,
+    onAuth(auth, _session, callback) {
+      if (auth.username === USER && auth.password === PASS) return callback(null, { user: auth.username });
+      return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onRcptTo(address, _session, callback) {
+      if (/^reject/i.test(address.address)) {
+        return callback(Object.assign(new Error(`<${address.address}> no such user`), { responseCode: 550 }));
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      const hash = createHash('sha256');
+      let size = 0;
+      stream.on('data', (chunk) => {
+        size += chunk.length;
+        hash.update(chunk);
+      });
+      stream.on('end', () => {
+        if (stream.sizeExceeded) return callback(Object.assign(new Error('too big'), { responseCode: 552 }));
+        const rcpt = session.envelope.rcptTo.length;
+        callback(null, `OK sha256=${hash.digest('hex')} size=${size} rcpt=${rcpt} secure=${Boolean(session.secure)} user=${session.user ?? '-'}`);
+      });
+    },
+    ...extra,
+  };
+}
+
+function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.on('error', () => {}); // a client dropping mid-session is not a harness failure
+    server.server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.server.address().port));
+  });
+}
+
+/**
+ * A STARTTLS injector (the attack of RFC 3207 §5 / CVE-2011-0411): it answers STARTTLS with 220
+ * and then, still in clear, "250 injected" - in the same write (`later` false: the bytes arrive
+ * with the 220) or 50 ms later (`later` true: they arrive while the client is in its handshake).
+ * It never speaks TLS. A correct client must not take those bytes as post-TLS input.
+ */
+function injector(later) {
+  return createServer((socket) => {
+    socket.on('error', () => {});
+    socket.setNoDelay(true);
+    socket.write('220 injector ESMTP\r\n');
+    let buf = '';
+    socket.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      let nl;
+      while ((nl = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, nl).toUpperCase();
+        buf = buf.slice(nl + 2);
+        if (line.startsWith('EHLO')) socket.write('250-injector\r\n250-PIPELINING\r\n250 STARTTLS\r\n');
+        else if (line === 'STARTTLS') {
+          const injected = '250-injected\r\n250 AUTH PLAIN\r\n';
+          if (later) {
+            socket.write('220 go ahead\r\n');
+            setTimeout(() => socket.end(injected), 50);
+          } else socket.end('220 go ahead\r\n' + injected);
+          buf = '';
+          return;
+        } else socket.write('503 no\r\n');
+      }
+    });
+  });
+}
+
+function listenRaw(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+/** A loopback port nothing listens on (bound, then released): connecting to it is refused. */
+function closedPort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start the three servers; resolves with the config the in-runtime tests need and a closer. */
+export async function startServers() {
+  const servers = {
+    plain: new SMTPServer(options({ disabledCommands: ['STARTTLS', 'AUTH'] })),
+    starttls: new SMTPServer(options({})),
+    implicit: new SMTPServer(options({ secure: true })),
+  };
+  const ports = {};
+  for (const [name, server] of Object.entries(servers)) ports[name] = await listen(server);
+  ports.closed = await closedPort();
+  const hostile = [injector(false), injector(true)];
+  ports.injectSameRead = await listenRaw(hostile[0]);
+  ports.injectLater = await listenRaw(hostile[1]);
+  const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM };
+  const close = () => Promise.all([
+    ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
+    ...hostile.map((s) => new Promise((r) => s.close(r))),
+  ]);
+  return { config, close };
+}
+
+/**
+ * A minimal SMTP sink for timing transports (bun-bench.ts): greets at once (smtp-server waits
+ * ~100 ms before its greeting), offers PIPELINING and STARTTLS, answers each message with 250.
+ * No parsing beyond what that takes; not for correctness tests.
+ */
+export async function startSink() {
+  const { createSecureContext, TLSSocket } = await import('node:tls');
+  const context = createSecureContext({ key: KEY_PEM, cert: CERT_PEM });
+  const END = Buffer.from('\r\n.\r\n');
+  const serve = (socket, secure) => {
+    socket.setNoDelay(true);
+    let buf = Buffer.alloc(0);
+    let inData = false;
+    const onData = (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      let out = '';
+      for (;;) {
+        if (inData) {
+          const at = buf.indexOf(END);
+          if (at < 0) {
+            // keep only a tail that could begin the terminator
+            if (buf.length > 4) buf = buf.subarray(buf.length - 4);
+            break;
+          }
+          buf = buf.subarray(at + END.length);
+          inData = false;
+          out += '250 OK\r\n';
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) break;
+        const line = buf.subarray(0, nl).toString('latin1').toUpperCase();
+        buf = buf.subarray(nl + 2);
+        if (line.startsWith('EHLO')) out += `250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n${secure ? '' : '250-STARTTLS\r\n'}250 SIZE 104857600\r\n`;
+        else if (line === 'STARTTLS') {
+          socket.off('data', onData);
+          socket.write(out + '220 go\r\n');
+          const tls = new TLSSocket(socket, { isServer: true, secureContext: context });
+          tls.on('error', () => {});
+          serve(tls, true);
+          return;
+        } else if (line === 'DATA') {
+          out += '354 go\r\n';
+          inData = true;
+          buf = Buffer.concat([Buffer.from('\r\n'), buf]); // a message may be empty: "\r\n.\r\n"
+        } else if (line === 'QUIT') {
+          socket.end(out + '221 bye\r\n');
+          return;
+        } else out += '250 OK\r\n';
+      }
+      if (out) socket.write(out);
+    };
+    socket.on('data', onData);
+    socket.on('error', () => {});
+  };
+  const server = createServer((socket) => {
+    serve(socket, false);
+    socket.write('220 sink ESMTP\r\n');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+}

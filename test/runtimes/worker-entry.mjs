@@ -1,0 +1,83 @@
+// The worker that runs tests inside workerd (Miniflare), loaded by run-workers.mjs with the
+// compiled core test files, the compiled Workers transport and the interop suite as modules.
+//   GET /core?file=<module path relative to this file>   one core test file
+//   GET /interop                                        the interop set through transports/workers
+//   GET /globals                                        typeof each Node-only global
+// Each request answers { ok, output } with uvu's report. Sockets belong to the request that
+// opened them, so the whole interop set runs inside one request.
+
+// uvu prints with the console.log it finds when it is first imported: capture it from here on.
+const out = [];
+console.log = (...args) => {
+  out.push(args.map(String).join(' '));
+};
+
+// Held in a variable, not written as import('...'), so the module-graph walk of a worker
+// that has no interop route (browser-bundle.mjs) does not pull them in; run-workers.mjs adds
+// them as entries.
+const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js' };
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    out.length = 0;
+    if (url.pathname === '/globals') {
+      // Which Node-only globals this isolate has (none, without nodejs_compat).
+      const names = ['process', 'Buffer', 'require', 'module', '__dirname', 'setImmediate', 'global'];
+      return Response.json(Object.fromEntries(names.map((n) => [n, typeof globalThis[n]])));
+    }
+    try {
+      // uvu's deferred mode: files register their suites; exec() below runs them and reports.
+      globalThis.UVU_DEFER = 1;
+      globalThis.UVU_INDEX = 0;
+      globalThis.UVU_QUEUE = [[url.pathname]];
+      const uvu = await import('uvu');
+      if (url.pathname === '/core') {
+        await import(url.searchParams.get('file'));
+      } else if (url.pathname === '/interop') {
+        const config = JSON.parse(env.CONFIG);
+        const workers = await import(INTEROP_MODULES.transport);
+        const { registerInterop } = await import(INTEROP_MODULES.suite);
+        const runtime = {
+          name: 'workerd',
+          connect: workers.connect,
+          createPool: workers.createPool,
+          sendMail: workers.sendMail,
+          trust: {}, // Workers cannot take a CA: the harness makes workerd trust the test CA
+          tlsHost: env.TLS_HOST,
+        };
+        registerInterop(uvu.test, runtime, config);
+        workersOnly(uvu.test, workers, config, (await import('uvu/assert')));
+        uvu.test.run();
+      } else {
+        return new Response('not found', { status: 404 });
+      }
+      await uvu.exec();
+      return Response.json({ ok: true, output: out.join('\n') });
+    } catch (err) {
+      return Response.json({ ok: false, output: `${out.join('\n')}\n${err?.stack ?? err}` });
+    }
+  },
+};
+
+/** What only the Workers entry points do: refuse a custom CA, default to port 587. */
+function workersOnly(test, workers, config, assert) {
+  test('workerd: a custom CA is a usage error (Workers cannot take one)', async () => {
+    try {
+      await workers.connect({ host: config.host, port: config.ports.plain, tls: 'none', ca: config.ca });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is(err.code, 'EUSAGE', String(err));
+    }
+  });
+  test('workerd: the port defaults to 587, not 25 (blocked on Cloudflare)', async () => {
+    const log = [];
+    try {
+      const client = await workers.connect({ host: config.host, tls: 'none', timeouts: { connect: 5000 }, logger: (e) => log.push(e.text) });
+      client.abort();
+    } catch {
+      // nothing listens on 587 here; the log says where it tried
+    }
+    assert.ok(log.some((line) => line.includes(`${config.host}:587`)), log.join(' | '));
+  });
+}

@@ -1,0 +1,128 @@
+// Deno transport: Deno.connect / Deno.connectTls / Deno.startTls behind the runtime-neutral
+// Link contract, plus the ready-to-use entry points (`import { connect } from 'smtpwire/deno'`).
+// Bytes and TLS only; every protocol decision is the core's. Needs --allow-net (and
+// --allow-read for a CA file the caller reads itself).
+import { SmtpUsageError } from '../core/errors.ts';
+import {
+  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
+} from '../client/client.ts';
+import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
+import { StreamLink, connectWithin, pemList, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
+
+export const denoTransport: Transport = {
+  name: 'deno',
+  connect: (params, handlers) => open(params, handlers),
+};
+
+/** Deno verifies every certificate; there is no per-connection switch to turn that off. */
+const NO_SKIP_HINT = 'Deno checks certificates even with rejectUnauthorized: false; pass the CA as `ca`, '
+  + 'or run with --unsafely-ignore-certificate-errors=HOST';
+
+async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
+  if (typeof Deno === 'undefined' || typeof Deno.connect !== 'function') {
+    throw new SmtpUsageError('the Deno transport needs the Deno runtime (Deno.connect)');
+  }
+  const caCerts = pemList(params.ca);
+  // The name the certificate must match: what we meant to reach, even when that is an IP.
+  const name = params.servername ?? params.host;
+  const hint = params.rejectUnauthorized ? undefined : NO_SKIP_HINT;
+  const conn = await connectWithin<Deno.Conn>(
+    params,
+    async (track) => {
+      if (!params.implicitTls || name !== params.host) {
+        const tcp = await Deno.connect({ hostname: params.host, port: params.port, transport: 'tcp' });
+        track(() => tcp.close());
+        tcp.setNoDelay(true);
+        if (!params.implicitTls) return tcp;
+        // Implicit TLS under another name: connect to the host, check the certificate for `name`.
+        let tls: Deno.TlsConn;
+        try {
+          tls = await Deno.startTls(tcp, { hostname: name, caCerts });
+        } catch (err) {
+          close(tcp);
+          throw tlsError(err, hint);
+        }
+        return handshake(tls, track, hint);
+      }
+      const tls = await Deno.connectTls({ hostname: params.host, port: params.port, caCerts });
+      return handshake(tls, track, hint);
+    },
+    (late) => close(late),
+  );
+  return new StreamLink(new DenoSocket(conn, name, caCerts, hint), handlers, params.implicitTls);
+}
+
+/** Deno handshakes lazily on first I/O; do it now so a bad certificate fails connect/startTls. */
+async function handshake(tls: Deno.TlsConn, track: (release: () => void) => void, hint: string | undefined): Promise<Deno.TlsConn> {
+  track(() => tls.close());
+  try {
+    await tls.handshake();
+  } catch (err) {
+    close(tls);
+    throw tlsError(err, hint);
+  }
+  return tls;
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed (its streams close the resource when they end)
+  }
+}
+
+class DenoSocket implements StreamSocket {
+  #conn: Deno.Conn;
+  #name: string;
+  #caCerts: string[] | undefined;
+  #hint: string | undefined;
+
+  constructor(conn: Deno.Conn, name: string, caCerts: string[] | undefined, hint: string | undefined) {
+    this.#conn = conn;
+    this.#name = name;
+    this.#caCerts = caCerts;
+    this.#hint = hint;
+  }
+
+  get streams(): StreamPair {
+    return { readable: this.#conn.readable, writable: this.#conn.writable };
+  }
+
+  async startTls(): Promise<StreamPair> {
+    // Deno.startTls takes the TCP resource over; the old conn must not be used (or closed) after.
+    const tls = await Deno.startTls(this.#conn as Deno.TcpConn, { hostname: this.#name, caCerts: this.#caCerts });
+    this.#conn = tls;
+    try {
+      await tls.handshake();
+    } catch (err) {
+      throw tlsError(err, this.#hint);
+    }
+    return this.streams;
+  }
+
+  release(): void {
+    close(this.#conn);
+  }
+}
+
+// ---- ready-to-use entry points with the Deno transport as default ------------------------------
+
+type WithDeno<T> = Omit<T, 'transport'> & { transport?: Transport };
+
+export function connect(options: WithDeno<ClientOptions>): Promise<SmtpClient> {
+  return connectWith({ ...options, transport: options.transport ?? denoTransport });
+}
+
+export function sendMail(options: WithDeno<SendMailOptions>): Promise<SendResult> {
+  return sendMailWith({ ...options, transport: options.transport ?? denoTransport });
+}
+
+export function createPool(options: WithDeno<PoolOptions>): Pool {
+  return createPoolWith({ ...options, transport: options.transport ?? denoTransport });
+}
+
+export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
+export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../core/errors.ts';

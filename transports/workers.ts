@@ -1,0 +1,153 @@
+// Cloudflare Workers transport: connect() from cloudflare:sockets behind the runtime-neutral
+// Link contract, plus the ready-to-use entry points (`import { connect } from 'smtpwire/workers'`).
+// Bytes and TLS only; every protocol decision is the core's.
+//
+// Workers' quirks, handled here (see docs/runtime-workers.md):
+// - socket.startTls() is only allowed on a socket opened with secureTransport: 'starttls', so
+//   every clear-text connection is opened that way (it costs nothing until startTls is called).
+// - Certificates are checked against the runtime's own trust store: no custom CA (`ca` is a
+//   usage error) and no way to skip the check (rejectUnauthorized: false still verifies).
+// - Outbound port 25 is blocked on Cloudflare's network; the entry points here default to
+//   587 (465 for implicit TLS) instead of 25.
+import { connect as socketConnect } from 'cloudflare:sockets';
+import { SmtpUsageError } from '../core/errors.ts';
+import {
+  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
+} from '../client/client.ts';
+import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
+import { StreamLink, connectWithin, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
+
+/** The socket type, named this way so it matches @cloudflare/workers-types as well as ours. */
+type Socket = ReturnType<typeof socketConnect>;
+
+export const workersTransport: Transport = {
+  name: 'workers',
+  connect: (params, handlers) => open(params, handlers),
+};
+
+async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
+  if (params.ca !== undefined) {
+    throw new SmtpUsageError('Cloudflare Workers cannot trust a custom CA (`ca`): the server needs a certificate from a public CA');
+  }
+  // The name the certificate must match: what we meant to reach.
+  const name = params.servername ?? params.host;
+  // Implicit TLS under another name than the host: open for STARTTLS, upgrade at once with
+  // that name (secureTransport 'on' can only check the host it dialled).
+  const upgradeAtOnce = params.implicitTls && name !== params.host;
+  const socket = await connectWithin<Socket>(
+    params,
+    async (track) => {
+      let s: Socket;
+      try {
+        // connect() itself throws for an address Workers refuse outright.
+        s = socketConnect(
+          { hostname: params.host, port: params.port },
+          { secureTransport: params.implicitTls && !upgradeAtOnce ? 'on' : 'starttls', allowHalfOpen: false },
+        );
+      } catch (err) {
+        throw connectFailure(err, params);
+      }
+      s.closed.catch(() => {}); // failures are reported through opened and the streams
+      track(() => release(s));
+      try {
+        await s.opened;
+      } catch (err) {
+        throw connectFailure(err, params);
+      }
+      if (upgradeAtOnce) {
+        s = s.startTls({ expectedServerHostname: name });
+        s.closed.catch(() => {});
+        track(() => release(s));
+        try {
+          await s.opened;
+        } catch (err) {
+          throw tlsError(err);
+        }
+      }
+      return s;
+    },
+    (late) => release(late),
+  );
+  return new StreamLink(new WorkersSocket(socket, name), handlers, params.implicitTls);
+}
+
+function connectFailure(err: unknown, params: ConnectParams): unknown {
+  if (params.port !== 25) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const error = new Error(`${message} (Cloudflare blocks outbound port 25: use 587 with STARTTLS or 465 with implicit TLS)`);
+  (error as { cause?: unknown }).cause = err;
+  return error;
+}
+
+function release(socket: Socket): void {
+  try {
+    socket.close().catch(() => {});
+  } catch {
+    // already closed
+  }
+}
+
+class WorkersSocket implements StreamSocket {
+  #socket: Socket;
+  #name: string;
+  readonly lateHandshakeFailure = 'workerd reports a failed handshake or rejected certificate only as a closed stream; '
+    + 'check that the server presents a publicly trusted certificate for the name dialled';
+
+  constructor(socket: Socket, name: string) {
+    this.#socket = socket;
+    this.#name = name;
+  }
+
+  get streams(): StreamPair {
+    return { readable: this.#socket.readable, writable: this.#socket.writable };
+  }
+
+  async startTls(): Promise<StreamPair> {
+    // The old socket's streams become unusable; the secure socket has its own.
+    const secure = this.#socket.startTls({ expectedServerHostname: this.#name });
+    this.#socket = secure;
+    secure.closed.catch(() => {});
+    await secure.opened;
+    return this.streams;
+  }
+
+  release(): void {
+    release(this.#socket);
+  }
+}
+
+// ---- ready-to-use entry points with the Workers transport as default ---------------------------
+
+type WithWorkers<T> = Omit<T, 'transport'> & { transport?: Transport };
+
+/** Port 25 is blocked for Workers: default to submission (587), or 465 for implicit TLS. */
+function withDefaults<T extends Omit<ClientOptions, 'transport'>>(options: T): T & { transport: Transport; port: number } {
+  if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+  const port = options.port ?? (options.tls === 'implicit' ? 465 : 587);
+  return { ...options, port, transport: (options as { transport?: Transport }).transport ?? workersTransport };
+}
+
+export function connect(options: WithWorkers<ClientOptions>): Promise<SmtpClient> {
+  try {
+    return connectWith(withDefaults(options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+export function sendMail(options: WithWorkers<SendMailOptions>): Promise<SendResult> {
+  try {
+    return sendMailWith(withDefaults(options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+export function createPool(options: WithWorkers<PoolOptions>): Pool {
+  return createPoolWith(withDefaults(options));
+}
+
+export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
+export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../core/errors.ts';
