@@ -1,0 +1,604 @@
+#!/usr/bin/env node
+// One command for the whole benchmark: `npm run bench` (= node bench/run.mjs).
+//
+// Builds, makes the fixtures, starts the sink (bench/sink.mjs, its own process), measures the
+// sink's ceiling with the raw blaster, runs every client x scenario under /usr/bin/time -v,
+// runs the core-only benchmark and the pipeline-window sweep, then prints the markdown tables,
+// writes bench/results.json and docs/perf-window.svg, and refreshes the generated part of
+// docs/performance.md.
+//
+// Options:
+//   --repeat N          runs per client x scenario; the median (by time) is reported. Default 3
+//   --sweep-repeat N    runs per point of the window sweep. Default 3
+//   --clients a,b       only these client ids: smtpwire, smtpwire-w64 (scenario b only), nodemailer,
+//                       nodemailer5, emailjs, smtplib, smtp-source, msmtp; opt-in: emailjs-stock
+//   --scenarios a,b,c   only these scenarios
+//   --quick             --repeat 1 --sweep-repeat 1, and msmtp does 200 messages in scenario a
+//   --no-build --no-sweep --no-core --no-ceiling --no-docs
+//   --fixtures DIR      where the test messages are made (default: $TMPDIR/smtpwire-bench)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import * as readline from 'node:readline';
+import { makeFixtures, MIB } from './fixtures.mjs';
+import { renderWindowChart } from './chart.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const NODE = process.execPath;
+const TIME = '/usr/bin/time';
+const opts = parseOptions(process.argv.slice(2));
+
+const SCENARIOS = [
+  { id: 'a', title: 'a) 2,000 x 1 KiB, 0 ms reply delay', n: 2000, file: 'small', delay: 0, unit: 'msg/s' },
+  { id: 'b', title: 'b) 40 x 1 KiB, 25 ms reply delay', n: 40, file: 'small', delay: 25, unit: 'msg/s' },
+  { id: 'c', title: 'c) 1 x 50 MiB, 0 ms reply delay', n: 1, file: 'big', delay: 0, unit: 'MB/s' },
+].filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
+
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+const nodeModule = (name) => existsSync(join(ROOT, 'node_modules', name, 'package.json'));
+
+// Each client speaks the driver contract: --host --port --n --file, one JSON line on stdout.
+const CLIENTS = [
+  {
+    id: 'smtpwire', label: 'smtpwire',
+    command: () => [NODE, join(ROOT, 'dist/bench/driver.js')],
+    missing: () => (existsSync(join(ROOT, 'dist/bench/driver.js')) ? undefined : 'dist/bench/driver.js is not built: run npm run build'),
+  },
+  {
+    id: 'smtpwire-w64', label: 'smtpwire (pipelineWindow 64)', only: ['b'],
+    command: () => [NODE, join(ROOT, 'dist/bench/driver.js'), '--window', '64'],
+    missing: () => (existsSync(join(ROOT, 'dist/bench/driver.js')) ? undefined : 'dist/bench/driver.js is not built: run npm run build'),
+  },
+  {
+    id: 'nodemailer', label: 'nodemailer (pool, 1 conn)',
+    command: () => [NODE, join(ROOT, 'bench/peers/nodemailer.mjs'), '--max-connections', '1'],
+    missing: () => (nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer'),
+  },
+  {
+    id: 'nodemailer5', label: 'nodemailer (pool, 5 conns)',
+    command: () => [NODE, join(ROOT, 'bench/peers/nodemailer.mjs'), '--max-connections', '5'],
+    missing: () => (nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer'),
+  },
+  {
+    id: 'emailjs', label: 'emailjs',
+    command: () => [NODE, join(ROOT, 'bench/peers/emailjs.mjs'), '--nodelay'],
+    missing: () => (nodeModule('emailjs') ? undefined : 'emailjs is not installed: npm install --save-dev emailjs'),
+  },
+  {
+    // Opt-in (--clients emailjs-stock): emailjs without the Nagle fix, ~40 ms a message.
+    id: 'emailjs-stock', label: 'emailjs (stock, Nagle on)', optIn: true,
+    command: () => [NODE, join(ROOT, 'bench/peers/emailjs.mjs')],
+    missing: () => (nodeModule('emailjs') ? undefined : 'emailjs is not installed: npm install --save-dev emailjs'),
+  },
+  {
+    id: 'smtplib', label: 'Python smtplib',
+    command: () => ['python3', join(ROOT, 'bench/peers/smtplib_driver.py')],
+    missing: () => (which('python3') ? undefined : 'python3 is not installed: apt-get install -y python3'),
+  },
+  {
+    id: 'smtp-source', label: 'Postfix smtp-source', lf: true,
+    command: () => ['bash', join(ROOT, 'bench/peers/smtp-source.sh')],
+    missing: () => (which('smtp-source') || existsSync('/usr/sbin/smtp-source') ? undefined : 'smtp-source is not installed: apt-get install -y postfix (choose "No configuration")'),
+  },
+  {
+    id: 'msmtp', label: 'msmtp', slow: true,
+    command: () => ['bash', join(ROOT, 'bench/peers/msmtp.sh')],
+    missing: () => (which('msmtp') ? undefined : 'msmtp is not installed: apt-get install -y msmtp'),
+  },
+].filter((c) => (opts.clients ? opts.clients.includes(c.id) : !c.optIn));
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  log(`smtpwire benchmark: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  if (opts.build) {
+    log('building (tsc -p tsconfig.json) ...');
+    const r = spawnSync(NODE, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+    if (r.status !== 0) log('warning: tsc reported errors (continuing with what it emitted)');
+  }
+  const haveTime = existsSync(TIME);
+  if (!haveTime) loud(`${TIME} not found: peak RSS and process CPU columns will be empty. Install it with: apt-get install -y time`);
+
+  const fixtureDir = opts.fixtures ?? join(tmpdir(), 'smtpwire-bench');
+  log(`fixtures in ${fixtureDir} ...`);
+  const fx = await makeFixtures(fixtureDir, { bigSize: 50 * MIB });
+  const files = { small: fx.small, big: fx.big, smallLf: fx.smallLf, bigLf: fx.bigLf };
+  const sizes = { small: statSync(fx.small).size, big: statSync(fx.big).size };
+
+  const skipped = {};
+  for (const c of CLIENTS) {
+    const why = c.missing();
+    if (why) {
+      skipped[c.id] = why;
+      loud(`SKIPPING ${c.label}: ${why}`);
+    }
+  }
+
+  const sink = await Sink.start();
+  log(`sink listening on 127.0.0.1:${sink.port}`);
+  const results = {
+    when: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+    machine: { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform} ${process.arch}` },
+    options: opts,
+    sizes,
+    ceiling: [],
+    scenarios: {},
+    sweep: [],
+    cTuning: [],
+    core: undefined,
+    coreCold: undefined,
+    skipped,
+  };
+  try {
+    // Warm the sink's JIT so the first client measured is not charged for it.
+    await blast(sink, files.small, 20000, 'bdat');
+    await blast(sink, files.small, 20000, 'data');
+
+    if (opts.ceiling) {
+      log('sink ceiling (raw blaster) ...');
+      for (const [label, file, n, mode, stream] of [
+        ['2,000 x 1 KiB, BDAT', files.small, 2000, 'bdat'],
+        ['2,000 x 1 KiB, DATA', files.small, 2000, 'data'],
+        ['20,000 x 1 KiB, BDAT', files.small, 20000, 'bdat'],
+        ['1 x 50 MiB, BDAT', files.big, 1, 'bdat'],
+        ['1 x 50 MiB, DATA', files.big, 1, 'data'],
+        ['1 x 50 MiB, BDAT, piped from the file (fs.createReadStream, 1 MiB)', files.big, 1, 'bdat', true],
+      ]) {
+        const runs = [];
+        for (let i = 0; i < 5; i++) runs.push(await blast(sink, file, n, mode, stream));
+        const best = runs.sort((x, y) => x.seconds - y.seconds)[0];
+        results.ceiling.push({ label, n, mode, ...best, msgsPerS: n / best.seconds, MBps: best.bytes / best.seconds / 1e6 });
+        log(`  ${label}: ${fmt(n / best.seconds)} msg/s, ${fmt(best.bytes / best.seconds / 1e6)} MB/s (sink CPU ${pct(best.sink.cpuS / best.seconds)})`);
+      }
+    }
+
+    for (const s of SCENARIOS) {
+      log(`scenario ${s.title}`);
+      const rows = [];
+      for (const c of CLIENTS) {
+        if (c.only && !c.only.includes(s.id)) continue;
+        if (skipped[c.id]) {
+          rows.push({ client: c.id, label: c.label, skipped: skipped[c.id] });
+          continue;
+        }
+        let n = s.n;
+        let note;
+        if (c.slow && s.id === 'a' && opts.quick) {
+          n = 200;
+          note = 'quick: 200 of the 2,000 messages';
+        }
+        const file = c.lf ? (s.file === 'small' ? files.smallLf : files.bigLf) : files[s.file];
+        const repeat = c.slow && s.id === 'a' ? 1 : opts.repeat;
+        const runs = [];
+        for (let i = 0; i < repeat; i++) {
+          const r = await runClient(sink, c, { n, file, delay: s.delay, payload: sizes[s.file] * n, haveTime });
+          runs.push(r);
+          if (!r.ok) break;
+        }
+        const row = summarize(c, s, runs, note);
+        rows.push(row);
+        log(`  ${c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`);
+      }
+      results.scenarios[s.id] = { ...s, rows };
+    }
+
+    if (opts.sweep && !skipped.smtpwire && CLIENTS.some((c) => c.id === 'smtpwire') && SCENARIOS.some((s) => s.id === 'c')) {
+      log('scenario c tuning (smtpwire read size) ...');
+      const smtpwire = CLIENTS.find((c) => c.id === 'smtpwire');
+      for (const readSize of [64 * 1024, 256 * 1024, MIB, 4 * MIB]) {
+        const runs = [];
+        for (let i = 0; i < opts.repeat; i++) {
+          runs.push(await runClient(sink, smtpwire, { n: 1, file: files.big, delay: 0, payload: sizes.big, haveTime, extra: ['--read-size', String(readSize)] }));
+        }
+        const row = summarize(smtpwire, { id: 'c' }, runs);
+        results.cTuning.push({ readSize, ...row });
+        log(`  read size ${readSize / 1024} KiB: ${fmt(row.MBps)} MB/s, RSS over base ${row.rssOverBaseMB?.toFixed(1)} MB`);
+      }
+    }
+
+    if (opts.sweep && !skipped.smtpwire && CLIENTS.some((c) => c.id === 'smtpwire')) {
+      log('pipeline-window sweep (smtpwire, 2,000 x 1 KiB) ...');
+      const smtpwire = CLIENTS.find((c) => c.id === 'smtpwire');
+      for (const delay of [0, 1]) {
+        for (const window of [1, 2, 4, 8, 16, 32, 64, 128]) {
+          const runs = [];
+          for (let i = 0; i < opts.sweepRepeat; i++) {
+            runs.push(await runClient(sink, smtpwire, { n: 2000, file: files.small, delay, payload: sizes.small * 2000, haveTime, extra: ['--window', String(window)] }));
+          }
+          const row = summarize(smtpwire, { id: 'sweep', n: 2000 }, runs);
+          results.sweep.push({ delay, window, msgsPerS: row.msgsPerS, turnsPerMsg: row.turnsPerMsg, ok: row.ok, runs: row.runs });
+          log(`  delay ${delay} ms, window ${String(window).padStart(3)}: ${fmt(row.msgsPerS)} msg/s, turns/msg ${row.turnsPerMsg?.toFixed(3)}`);
+        }
+      }
+    }
+  } finally {
+    await sink.stop();
+  }
+
+  if (opts.core && existsSync(join(ROOT, 'dist/bench/core.js'))) {
+    log('core-only benchmark (no sockets) ...');
+    const r = spawnSync(NODE, [join(ROOT, 'dist/bench/core.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status === 0) results.core = JSON.parse(r.stdout.trim().split('\n').pop());
+    else loud(`core benchmark failed: ${r.stderr}`);
+    // Cold: the first 2,000 messages in fresh processes, as the drivers see the core.
+    const cold = [];
+    for (let i = 0; i < 5; i++) {
+      const c = spawnSync(NODE, [join(ROOT, 'dist/bench/core.js'), '--cold', '--json', '--n', '2000'], { encoding: 'utf8' });
+      if (c.status === 0) cold.push(JSON.parse(c.stdout.trim().split('\n').pop()).results[0]);
+    }
+    if (cold.length) results.coreCold = { ...cold.sort((x, y) => x.seconds - y.seconds)[(cold.length - 1) >> 1], runs: cold.length };
+  }
+
+  results.targets = targets(results);
+  results.seconds = (Date.now() - started) / 1000;
+  const md = markdown(results);
+  process.stdout.write('\n' + md + '\n');
+  writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+  log('wrote bench/results.json');
+  if (results.sweep.length) {
+    writeFileSync(join(ROOT, 'docs/perf-window.svg'), renderWindowChart(results.sweep, results.machine));
+    log('wrote docs/perf-window.svg');
+  }
+  if (opts.docs) updateDocs(md);
+}
+
+// ---- running one client ------------------------------------------------------------------------
+
+async function runClient(sink, client, { n, file, delay, payload, haveTime, extra = [] }) {
+  await sink.reset(delay);
+  const cmd = [...client.command(), '--host', '127.0.0.1', '--port', String(sink.port), '--n', String(n), '--file', file, ...extra];
+  const dir = mkdtempSync(join(tmpdir(), 'smtpwire-run-'));
+  const timeFile = join(dir, 'time.txt');
+  const argv = haveTime ? [TIME, '-v', '-o', timeFile, ...cmd] : cmd;
+  const r = await exec(argv, 15 * 60_000);
+  const time = haveTime && existsSync(timeFile) ? parseTime(readFileSync(timeFile, 'utf8')) : undefined;
+  rmSync(dir, { recursive: true, force: true });
+  const stats = await sink.stats();
+  let driver;
+  for (const line of r.stdout.trim().split('\n').reverse()) {
+    if (line.startsWith('{')) {
+      try {
+        driver = JSON.parse(line);
+        break;
+      } catch {}
+    }
+  }
+  const run = { n, payload, driver, time, sink: stats, exit: r.code, stderr: r.stderr.slice(-2000) };
+  if (r.code !== 0 || !driver) run.error = `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no JSON line'}`;
+  else if (driver.sent !== n) run.error = `driver says ${driver.sent} of ${n} sent`;
+  else if (stats.messages !== n) run.error = `sink counted ${stats.messages} messages, expected ${n}`;
+  run.ok = !run.error;
+  return run;
+}
+
+function summarize(client, scenario, runs, note) {
+  const good = runs.filter((r) => r.ok);
+  if (good.length !== runs.length || good.length === 0) {
+    const bad = runs.find((r) => !r.ok);
+    return { client: client.id, label: client.label, ok: false, error: bad?.error ?? 'no run', runs };
+  }
+  // The median run by time; every column comes from that one run.
+  const sorted = [...good].sort((a, b) => a.driver.seconds - b.driver.seconds);
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  const d = m.driver;
+  const peakRssMB = m.time ? (m.time.maxRssKB * 1024) / 1e6 : null;
+  return {
+    client: client.id,
+    label: client.label,
+    version: d.version,
+    ok: true,
+    note,
+    n: m.n,
+    seconds: d.seconds,
+    msgsPerS: m.n / d.seconds,
+    MBps: m.payload / d.seconds / 1e6,
+    turns: m.sink.turns,
+    turnsPerMsg: m.sink.turns / m.n,
+    connections: m.sink.connections,
+    peakRssMB,
+    rssBaseMB: d.rssBaseMB ?? null,
+    rssOverBaseMB: peakRssMB !== null && typeof d.rssBaseMB === 'number' ? peakRssMB - d.rssBaseMB : null,
+    cpuProcessS: m.time ? m.time.userS + m.time.sysS : null,
+    cpuInClockS: typeof d.cpuS === 'number' ? d.cpuS : null,
+    sinkCpuPct: m.sink.cpuS / d.seconds,
+    runs: runs.map((r) => ({ seconds: r.driver?.seconds, turns: r.sink.turns, maxRssKB: r.time?.maxRssKB, cpuS: r.driver?.cpuS, sinkCpuS: r.sink.cpuS })),
+  };
+}
+
+function parseTime(text) {
+  const get = (label) => {
+    const m = text.match(new RegExp(`${label}:\\s*([0-9.:]+)`));
+    return m ? m[1] : undefined;
+  };
+  return {
+    maxRssKB: Number(get('Maximum resident set size \\(kbytes\\)')),
+    userS: Number(get('User time \\(seconds\\)')),
+    sysS: Number(get('System time \\(seconds\\)')),
+    wall: get('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)'),
+  };
+}
+
+async function blast(sink, file, n, mode, stream = false) {
+  await sink.reset(0);
+  const r = await exec([NODE, join(ROOT, 'bench/blaster.mjs'), '--host', '127.0.0.1', '--port', String(sink.port), '--n', String(n), '--file', file, '--mode', mode, ...(stream ? ['--stream'] : [])], 120_000);
+  const stats = await sink.stats();
+  if (r.code !== 0) throw new Error(`blaster failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  if (stats.messages !== n) throw new Error(`blaster: sink counted ${stats.messages} of ${n}`);
+  return { ...out, sink: stats };
+}
+
+function exec(argv, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: stderr + String(err), timedOut });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+// ---- the sink process ----------------------------------------------------------------------------
+
+class Sink {
+  static async start() {
+    const child = spawn(NODE, [join(ROOT, 'bench/sink.mjs'), '--host', '127.0.0.1', '--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const sink = new Sink(child);
+    const hello = await sink.next('listening');
+    sink.port = hello.port;
+    return sink;
+  }
+
+  constructor(child) {
+    this.child = child;
+    this.waiting = [];
+    this.lines = [];
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      const i = this.waiting.findIndex((w) => w.event === msg.event);
+      if (i >= 0) this.waiting.splice(i, 1)[0].resolve(msg);
+      else this.lines.push(msg);
+    });
+    child.on('exit', (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`sink exited (${code})`));
+    });
+  }
+
+  next(event) {
+    const i = this.lines.findIndex((m) => m.event === event);
+    if (i >= 0) return Promise.resolve(this.lines.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => this.waiting.push({ event, resolve, reject }));
+  }
+
+  send(obj) {
+    this.child.stdin.write(JSON.stringify(obj) + '\n');
+  }
+
+  async reset(delay) {
+    this.send({ op: 'reset', delay });
+    await this.next('reset');
+  }
+
+  async stats() {
+    this.send({ op: 'stats', waitMs: 5000 });
+    return this.next('stats');
+  }
+
+  async stop() {
+    this.send({ op: 'exit' });
+    await new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        resolve();
+      }, 2000);
+      this.child.on('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+// ---- targets and report --------------------------------------------------------------------------
+
+function targets(results) {
+  const out = [];
+  const row = (s, id) => results.scenarios[s]?.rows.find((r) => r.client === id && r.ok);
+  const a = row('a', 'smtpwire');
+  if (a) {
+    const peers = results.scenarios.a.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire'));
+    const best = peers.sort((x, y) => y.msgsPerS - x.msgsPerS)[0];
+    const single = peers.filter((r) => r.connections === 1).sort((x, y) => y.msgsPerS - x.msgsPerS)[0];
+    if (best) {
+      const ratio = a.msgsPerS / best.msgsPerS;
+      out.push({ id: 'a', goal: 'msg/s >= 20x the best peer', value: `${ratio.toFixed(1)}x ${best.label} (${fmt(a.msgsPerS)} vs ${fmt(best.msgsPerS)} msg/s)`, met: ratio >= 20 });
+      if (single && single !== best) out.push({ id: 'a', goal: '(for reference) vs the best one-connection peer', value: `${(a.msgsPerS / single.msgsPerS).toFixed(1)}x ${single.label}`, met: a.msgsPerS / single.msgsPerS >= 20 });
+    }
+  }
+  const b = row('b', 'smtpwire');
+  if (b) out.push({ id: 'b', goal: 'turns per message <= 0.10', value: `${b.turnsPerMsg.toFixed(3)} (${b.turns} turns / ${b.n}; runs: ${b.runs.map((r) => r.turns).join(', ')} turns)`, met: b.turnsPerMsg <= 0.1 + 1e-9 });
+  const b64 = row('b', 'smtpwire-w64');
+  if (b64) out.push({ id: 'b', goal: '(tuned driver) turns per message <= 0.10 with pipelineWindow 64', value: `${b64.turnsPerMsg.toFixed(3)} (${b64.turns} turns / ${b64.n}; runs: ${b64.runs.map((r) => r.turns).join(', ')} turns)`, met: b64.turnsPerMsg <= 0.1 + 1e-9 });
+  const c = row('c', 'smtpwire');
+  if (c) {
+    out.push({ id: 'c', goal: '>= 1,000 MB/s, body streamed from the file', value: `${fmt(c.MBps)} MB/s`, met: c.MBps >= 1000 });
+    if (c.rssOverBaseMB !== null) out.push({ id: 'c', goal: 'peak RSS <= driver base + 16 MB', value: `+${c.rssOverBaseMB.toFixed(1)} MB (peak ${c.peakRssMB.toFixed(1)}, base ${c.rssBaseMB.toFixed(1)})`, met: c.rssOverBaseMB <= 16 });
+  }
+  return out;
+}
+
+function markdown(results) {
+  const L = [];
+  L.push(`Measured ${results.when.slice(0, 10)} on ${results.machine.cores} cores (${results.machine.cpu}), node ${results.machine.node}, with \`${results.command}\`.`);
+  L.push('MB = 10^6 octets. Every row is the median of its runs by time; all columns come from that run.');
+  L.push('');
+  for (const s of Object.values(results.scenarios)) {
+    L.push(`#### ${s.title}`);
+    L.push('');
+    L.push('| client | version | msg/s | MB/s | turns/msg | peak RSS MB | RSS over base MB | CPU s (process) | CPU s (in clock) | sink CPU |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of s.rows) {
+      if (r.skipped) {
+        L.push(`| ${r.label} | — | skipped: ${r.skipped} |||||||| `);
+        continue;
+      }
+      if (!r.ok) {
+        L.push(`| ${r.label} | — | failed: ${String(r.error).replaceAll('|', '/')} |||||||| `);
+        continue;
+      }
+      const name = r.client === 'smtpwire' ? `**${r.label}**` : r.label;
+      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${pct(r.sinkCpuPct)} |`);
+    }
+    L.push('');
+  }
+  if (results.targets.length) {
+    L.push('#### Targets (this run)');
+    L.push('');
+    L.push('| scenario | target | measured | holds |');
+    L.push('|---|---|---|---|');
+    for (const t of results.targets) L.push(`| ${t.id} | ${t.goal} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
+    L.push('');
+  }
+  if (results.ceiling.length) {
+    L.push('#### Sink ceiling (raw blaster: pre-built pipelined bytes, no SMTP logic in the client)');
+    L.push('');
+    L.push('| load | msg/s | MB/s | sink CPU |');
+    L.push('|---|---:|---:|---:|');
+    for (const c of results.ceiling) L.push(`| ${c.label} | ${fmt(c.msgsPerS)} | ${fmt(c.MBps)} | ${pct(c.sink.cpuS / c.seconds)} |`);
+    L.push('');
+  }
+  if (results.core) {
+    L.push('#### Core only (no sockets; in-memory auto-responder; median of 3 after a warm-up)');
+    L.push('');
+    L.push('| case | core msg/s | core MB/s | incl. responder msg/s | reply rounds |');
+    L.push('|---|---:|---:|---:|---:|');
+    for (const r of results.core.results) L.push(`| ${r.label} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`);
+    if (results.coreCold) {
+      const r = results.coreCold;
+      L.push(`| ${r.label} (median of ${r.runs} processes) | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`);
+    }
+    L.push('');
+  }
+  if (results.cTuning.length) {
+    L.push('#### Scenario c, smtpwire by file read size (fs.createReadStream highWaterMark)');
+    L.push('');
+    L.push('| read size | MB/s | peak RSS MB | RSS over base MB | CPU s (in clock) | turns |');
+    L.push('|---:|---:|---:|---:|---:|---:|');
+    for (const r of results.cTuning) {
+      if (!r.ok) L.push(`| ${r.readSize / 1024} KiB | failed: ${r.error} |||||`);
+      else L.push(`| ${r.readSize / 1024} KiB | ${fmt(r.MBps)} | ${num(r.peakRssMB)} | +${num(r.rssOverBaseMB)} | ${num(r.cpuInClockS, 2)} | ${r.turns} |`);
+    }
+    L.push('');
+  }
+  if (results.sweep.length) {
+    L.push('#### smtpwire against pipeline window (2,000 x 1 KiB)');
+    L.push('');
+    const windows = [...new Set(results.sweep.map((p) => p.window))];
+    const delays = [...new Set(results.sweep.map((p) => p.delay))];
+    L.push(`| reply delay | ${windows.map((w) => `w=${w}`).join(' | ')} |`);
+    L.push(`|---|${windows.map(() => '---:').join('|')}|`);
+    for (const d of delays) {
+      L.push(`| ${d} ms | ${windows.map((w) => {
+        const p = results.sweep.find((x) => x.delay === d && x.window === w);
+        return p?.ok ? `${fmt(p.msgsPerS)} msg/s, ${p.turnsPerMsg.toFixed(3)} t/m` : 'failed';
+      }).join(' | ')} |`);
+    }
+    L.push('');
+  }
+  const skipped = Object.entries(results.skipped);
+  if (skipped.length) {
+    L.push('Skipped: ' + skipped.map(([id, why]) => `${id} (${why})`).join('; '));
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+function updateDocs(md) {
+  const path = join(ROOT, 'docs/performance.md');
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, 'utf8');
+  const start = '<!-- bench:results:start -->';
+  const end = '<!-- bench:results:end -->';
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return;
+  writeFileSync(path, text.slice(0, i + start.length) + '\n' + md + '\n' + text.slice(j));
+  log('updated the results section of docs/performance.md');
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function fmt(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '—';
+  if (x >= 100) return Math.round(x).toLocaleString('en-US');
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function num(x, digits = 1) {
+  return x === null || x === undefined ? '—' : x.toFixed(digits);
+}
+
+function pct(x) {
+  return x === null || x === undefined || !Number.isFinite(x) ? '—' : `${Math.round(x * 100)}%`;
+}
+
+function log(msg) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function loud(msg) {
+  const bar = '!'.repeat(Math.min(100, msg.length + 4));
+  process.stderr.write(`\n${bar}\n! ${msg}\n${bar}\n\n`);
+}
+
+function parseOptions(argv) {
+  const o = { repeat: 3, sweepRepeat: 3, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => argv[++i];
+    switch (a) {
+      case '--repeat': o.repeat = Number(val()); break;
+      case '--sweep-repeat': o.sweepRepeat = Number(val()); break;
+      case '--clients': o.clients = val().split(','); break;
+      case '--scenarios': o.scenarios = val().split(','); break;
+      case '--fixtures': o.fixtures = val(); break;
+      case '--quick': o.quick = true; o.repeat = 1; o.sweepRepeat = 1; break;
+      case '--no-build': o.build = false; break;
+      case '--no-sweep': o.sweep = false; break;
+      case '--no-core': o.core = false; break;
+      case '--no-ceiling': o.ceiling = false; break;
+      case '--no-docs': o.docs = false; break;
+      default:
+        process.stderr.write(`unknown option ${a}\n`);
+        process.exit(2);
+    }
+  }
+  return o;
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
