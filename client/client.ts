@@ -44,6 +44,8 @@ export interface ClientOptions {
   /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
   logger?: (entry: LogEntry) => void;
   pipelineWindow?: number;
+  /** BDAT chunk size for streamed bodies (default 64 KiB). */
+  chunkSize?: number;
   pipelining?: boolean;
   chunking?: boolean;
   /** Body octets a streaming send may leave buffered in the core before waiting. Default 1 MiB. */
@@ -119,6 +121,7 @@ export class SmtpClient {
   #early: (() => void)[] | undefined = []; // link callbacks that came before core.start()
   #writable = true; // the last link.write() did not ask us to wait for drain()
   #pumping = false;
+  #pumpQueued = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt: number | undefined;
   #ready: { resolve(): void; reject(err: unknown): void } | undefined;
@@ -222,7 +225,7 @@ export class SmtpClient {
       this.#feed(id, source!).catch((err) => this.#crash(err));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#pump();
+    this.#pumpSoon();
     return result;
   }
 
@@ -340,6 +343,16 @@ export class SmtpClient {
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
     this.#wake();
+  }
+
+  /** Pump once at the end of this tick: sends issued together leave as one write. */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   /** Drain poll() until it says wait; re-entrant calls (from a logger) fold into this loop. */
@@ -644,6 +657,7 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,
+    chunkSize: o.chunkSize,
     pipelining: o.pipelining,
     chunking: o.chunking,
     transcript: o.logger !== undefined,

@@ -114,7 +114,7 @@ export class ReplyParser {
       throw new SmtpProtocolError(`reply code changed inside a multi-line reply (${this.code} then ${code})`);
     }
     if (this.lines.length >= this.limits.maxLines) throw new SmtpProtocolError(`reply has more than ${this.limits.maxLines} lines`);
-    this.lines.push(end > 4 ? printable(decodeUtf8(bytes.subarray(4, end))) : '');
+    this.lines.push(end > 4 ? lineText(bytes, 4, end) : '');
     if (more) {
       this.code = code;
       return undefined;
@@ -136,6 +136,16 @@ export class ReplyParser {
     }
     return { code, enhanced, lines };
   }
+}
+
+/** Reply text: most lines are short printable ASCII and skip the decoder and the escaping. */
+function lineText(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 512) {
+    let i = start;
+    while (i < end && bytes[i]! >= 0x20 && bytes[i]! <= 0x7e) i++;
+    if (i === end) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  }
+  return printable(decodeUtf8(bytes.subarray(start, end)));
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
