@@ -4,6 +4,7 @@
 //       [--window W]       pipelineWindow (default: the library's default)
 //       [--hwm BYTES]      client highWaterMark for streamed bodies (default: the library's)
 //       [--read-size B]    file read size when streaming (N = 1); default 1 MiB
+//       [--chunk B]        BDAT chunk size (default: the library's)
 //       [--from A] [--to A]
 //
 // N > 1: the file is read once and the same bytes are sent N times; every send is issued at
@@ -28,6 +29,7 @@ interface Args {
   file: string;
   window: number | undefined;
   hwm: number | undefined;
+  chunk: number | undefined;
   readSize: number;
   from: string;
   to: string;
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     file,
     window: num('window'),
     hwm: num('hwm'),
+    chunk: num('chunk'),
     readSize: num('read-size', 1 << 20)!,
     from: raw.get('from') ?? 'bench@example.org',
     to: raw.get('to') ?? 'sink@example.org',
@@ -93,6 +96,7 @@ async function main(): Promise<number> {
     tls: 'none',
     pipelineWindow: args.window,
     highWaterMark: args.hwm,
+    chunkSize: args.chunk,
   });
   const sends: Promise<SendResult>[] = [];
   if (streamed) {
