@@ -27,9 +27,12 @@ export interface ResultLike {
   readonly error?: unknown;
 }
 
-// What core/connection.ts says when the transaction failed only because RCPT refused
-// everyone. It is the one case a reply alone cannot tell from a refused body.
-const EVERY_RECIPIENT = /^every recipient was rejected/;
+// A transaction that failed only because every recipient was refused: at RCPT (the core's
+// SmtpReplyError.command), or under LMTP one by one at the end of data.
+function everyRecipientRefused(err: unknown): boolean {
+  const command = (err as { command?: unknown }).command;
+  return command === 'RCPT' || (command === 'end-of-data' && /^every recipient was rejected/.test(message(err)));
+}
 
 // Node socket errors, should a transport ever let one through unwrapped.
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -57,7 +60,7 @@ function forResult(r: ResultLike): ExitCode {
     // No error given (should not happen): judge by the deciding reply.
     return r.reply && r.reply.code >= 500 ? EXIT.UNAVAILABLE : EXIT.TEMPFAIL;
   }
-  if (code(err) === 'EREPLY' && EVERY_RECIPIENT.test(message(err)) && r.rejected.length > 0) {
+  if (code(err) === 'EREPLY' && everyRecipientRefused(err) && r.rejected.length > 0) {
     return r.rejected.some((x) => x.reply.code >= 500) ? EXIT.NOUSER : EXIT.TEMPFAIL;
   }
   return forError(err);

@@ -545,16 +545,16 @@ it('exitCodeFor: results', () => {
 
   const r550 = reply(550, 'no such user');
   assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r550 }], reply: r550, error: new SmtpReplyError('every recipient was rejected', r550),
+    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r550 }], reply: r550, error: new SmtpReplyError('every recipient was rejected', r550, 'RCPT'),
   })), EXIT.NOUSER);
   const r450 = reply(450);
   assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r450 }], reply: r450, error: new SmtpReplyError('every recipient was rejected', r450),
+    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r450 }], reply: r450, error: new SmtpReplyError('every recipient was rejected', r450, 'RCPT'),
   })), EXIT.TEMPFAIL);
   // MAIL refused: pipelined RCPTs got 503s, which are not the recipients' fault.
   const mail = reply(550, 'sender blocked');
   assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: reply(503) }], reply: mail, error: new SmtpReplyError('MAIL FROM rejected: 550 sender blocked', mail),
+    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: reply(503) }], reply: mail, error: new SmtpReplyError('MAIL FROM rejected: 550 sender blocked', mail, 'MAIL'),
   })), EXIT.UNAVAILABLE);
   const spam = reply(554, 'spam');
   assert.is(exitCodeFor(result({
