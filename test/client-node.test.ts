@@ -18,7 +18,6 @@ const key = readFileSync(new URL('server.key', fixtures));
 const cert = readFileSync(new URL('server.crt', fixtures));
 const ca = cert.toString('utf8');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 // ---------------------------------------------------------------- the server
 
