@@ -200,6 +200,10 @@ export class SmtpConnection {
       this.fail(new SmtpProtocolError('server sent data after its STARTTLS reply (STARTTLS injection); refusing to continue'));
       return;
     }
+    if ((this.phase as Phase) === 'tls') {
+      this.push({ type: 'start-tls' });
+      return;
+    }
     this.pump();
   }
 
@@ -392,9 +396,8 @@ export class SmtpConnection {
       case 'refusedGreeting':
         return this.failPolitely(new SmtpReplyError(`server refused the session: ${describeReply(reply!)}`, reply!, 'greeting'));
       case 'startTls':
-        this.phase = 'tls';
+        this.phase = 'tls'; // receive() asks the transport to upgrade once nothing followed the 220
         this.tlsDeadline = this.now + this.timeouts.tlsHandshake;
-        this.push({ type: 'start-tls' });
         // Forget everything said before TLS (RFC 3207 §4.2).
         this.capabilities = NO_CAPABILITIES;
         this.parser.reset();
@@ -725,6 +728,12 @@ export class SmtpConnection {
 
   /** Reply to the final dot or BDAT LAST (one per accepted recipient under LMTP). */
   private onFinal(tx: Transaction, reply: Reply): boolean {
+    if (reply.code >= 300 && reply.code < 400) {
+      // An intermediate reply to the end of data is nonsense: we cannot know what the server
+      // did with the message, so the session fails and the outcome is unknown.
+      this.fail(new SmtpProtocolError(`intermediate reply to the end of data: ${describeReply(reply)}`));
+      return true;
+    }
     if (tx.failure) {
       this.settle(tx);
       return true;

@@ -14,7 +14,8 @@ export interface Reply {
   readonly lines: readonly string[];
 }
 
-export const isPositive = (r: Reply): boolean => r.code < 400;
+/** 2xx only: a 3xx is an intermediate reply and never means "done" (RFC 5321 §4.2.1). */
+export const isPositive = (r: Reply): boolean => r.code >= 200 && r.code < 300;
 export const isTransient = (r: Reply): boolean => r.code >= 400 && r.code < 500;
 export const isPermanent = (r: Reply): boolean => r.code >= 500;
 

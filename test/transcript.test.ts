@@ -326,7 +326,7 @@ test('STARTTLS injection: a reply after the 220 in the same segment fails closed
     .tls(), [], { quit: false });
   assert.is(s.closedEvent?.error?.code, 'EPROTOCOL');
   assert.ok(!s.clientText.includes('AUTH'));
-  assert.ok(!s.outputs.some((o) => o.type === 'start-tls') || s.outputs.findIndex((o) => o.type === 'close') > 0);
+  assert.not.ok(s.outputs.some((o) => o.type === 'start-tls'), 'no handshake is started with a server caught injecting');
 });
 
 test('STARTTLS injection: a partial line after the 220 fails closed too', () => {
@@ -495,6 +495,31 @@ test('link lost after the final dot: outcome unknown, never sent or failed', () 
   [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }], { quit: false });
   assert.is(s.results[0]!.outcome, 'unknown');
   assert.is(s.closedEvent?.error?.code, 'ECONNECTION');
+});
+
+test('a 3xx to the end of data is unknown, never accepted', () => {
+  const s = run({ name: NAME, tls: 'none' }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250 mx')
+    .expect('MAIL FROM:<a@x.org>').send('250 ok')
+    .expect('RCPT TO:<b@x.org>').send('250 ok')
+    .expect('DATA').send('354 go')
+    .expect('.').send('354 more please'),
+  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }], { quit: false });
+  assert.is(s.results[0]!.outcome, 'unknown');
+  assert.is(s.closedEvent?.error?.code, 'EPROTOCOL');
+});
+
+test('a 3xx to MAIL or RCPT is not an acceptance', () => {
+  const s = run({ name: NAME, tls: 'none' }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250 mx')
+    .expect('MAIL FROM:<a@x.org>').send('250 ok')
+    .expect('RCPT TO:<b@x.org>').send('354 odd')
+    .expect('QUIT').send('221 bye'),
+  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }]);
+  assert.is(s.results[0]!.outcome, 'rejected');
+  assert.equal(s.results[0]!.rejected.map((r) => r.reply.code), [354]);
 });
 
 test('link lost before the final dot: rejected as transient', () => {

@@ -1,0 +1,987 @@
+// Hostile servers: scripted raw node:net / node:tls servers on 127.0.0.1 (port 0) driving the
+// REAL Node transport and client. Each test plays one attack or one broken server and checks
+// that the client fails closed with a typed error, never leaks credentials, never believes
+// what it should not, never hangs, and never lets raw control bytes reach logs or results.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { LogEntry, SendResult } from '../client/client.ts';
+import { SmtpError, SmtpTimeoutError } from '../core/errors.ts';
+import { connect, type ClientOptions } from '../transports/node.ts';
+
+const unhandled: unknown[] = [];
+if (process.env.HOSTILE_DEBUG) test.before.each((ctx) => console.error('>>', (ctx as { __test__?: string }).__test__));
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+
+const fixtures = new URL('../../test/fixtures/', import.meta.url);
+const key = readFileSync(new URL('server.key', fixtures));
+const cert = readFileSync(new URL('server.crt', fixtures));
+const ca = cert.toString('utf8');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const USER = 'alice';
+const PASS = 'pa55-w0rd-secret';
+/** Every form the credentials could take on the wire: plain, and base64 of each SASL shape. */
+const SECRETS = [
+  PASS, USER + '\0', Buffer.from(`\0${USER}\0${PASS}`).toString('base64'), Buffer.from(USER).toString('base64'),
+  Buffer.from(PASS).toString('base64'), Buffer.from(`${USER}\0${PASS}`).toString('base64').slice(0, 12),
+];
+
+// Raw controls that must never reach a log line, an error message or a result: C0 (except TAB),
+// DEL, C1, line/paragraph separators and bidi overrides (the same set core/text.ts escapes).
+const RAW_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+// ---------------------------------------------------------------- the scripted server
+
+interface Received { from: string; to: string[]; body: Buffer }
+
+/** One server-side connection: a byte reader over a socket that can be upgraded to TLS. */
+class Peer {
+  socket: net.Socket;
+  /** Every byte the client sent in clear (before TLS). */
+  readonly clear: Buffer[] = [];
+  /** Every command line (bodies excluded), before and after TLS. */
+  readonly lines: string[] = [];
+  readonly messages: Received[] = [];
+  secure = false;
+  ended = false;
+  /** Set when the client closed (or reset) the link. */
+  readonly gone: Promise<void>;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  private markGone!: () => void;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.gone = new Promise((r) => (this.markGone = r));
+    this.attach(socket);
+  }
+
+  private onData = (b: Buffer): void => {
+    if (!this.secure) this.clear.push(b);
+    this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
+    this.wake();
+  };
+
+  private onEnd = (): void => {
+    this.ended = true;
+    this.markGone();
+    this.wake();
+  };
+
+  private attach(s: net.Socket): void {
+    s.on('data', this.onData);
+    s.on('end', this.onEnd);
+    s.on('close', this.onEnd);
+    s.on('error', this.onEnd);
+  }
+
+  private detach(s: net.Socket): void {
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('close', this.onEnd);
+    s.off('error', this.onEnd);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** The next client line without its line ending; undefined once the client is gone. */
+  async line(): Promise<string | undefined> {
+    for (;;) {
+      const lf = this.buf.indexOf(0x0a);
+      if (lf >= 0) {
+        const text = this.buf.subarray(0, lf).toString('utf8').replace(/\r$/, '');
+        this.buf = this.buf.subarray(lf + 1);
+        this.lines.push(text);
+        return text;
+      }
+      if (this.ended) return undefined;
+      await this.wait();
+    }
+  }
+
+  /** Exactly n bytes (fewer if the client went away). */
+  async bytes(n: number): Promise<Buffer> {
+    while (this.buf.length < n && !this.ended) await this.wait();
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(out.length);
+    return Buffer.from(out);
+  }
+
+  /** A DATA body up to the lone dot, un-stuffed; undefined if the client went away first. */
+  async dataBody(): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const lf = this.buf.indexOf(0x0a);
+      if (lf < 0) {
+        if (this.ended) return undefined;
+        await this.wait();
+        continue;
+      }
+      const raw = this.buf.subarray(0, lf + 1);
+      this.buf = this.buf.subarray(lf + 1);
+      if (raw.equals(Buffer.from('.\r\n'))) return Buffer.concat(parts);
+      parts.push(raw[0] === 0x2e ? raw.subarray(1) : raw);
+    }
+  }
+
+  /** Write and wait until the bytes are handed to the kernel (or the link failed). */
+  send(data: string | Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed || !this.socket.writable) return resolve();
+      this.socket.write(data, () => resolve());
+    });
+  }
+
+  /** Answer STARTTLS: write the reply and take the link over with a TLS server socket in the
+   *  same tick, so no byte of the ClientHello is read as clear text. */
+  async startTls(reply = '220 2.0.0 go ahead\r\n', options: tls.TlsOptions = {}): Promise<boolean> {
+    const raw = this.socket;
+    raw.write(reply);
+    this.detach(raw);
+    this.buf = Buffer.alloc(0);
+    this.secure = true;
+    const secure = new tls.TLSSocket(raw, { isServer: true, key, cert, ...options });
+    this.socket = secure;
+    this.attach(secure);
+    const ok = await Promise.race([once(secure, 'secure').then(() => true), this.gone.then(() => false)]);
+    return ok;
+  }
+
+  end(data?: string): void {
+    if (this.socket.destroyed) return;
+    if (data === undefined) this.socket.end();
+    else this.socket.end(data);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Did any credential, in any encoding, ever cross the link in clear? */
+  leakedInClear(): boolean {
+    const text = Buffer.concat(this.clear).toString('latin1');
+    return SECRETS.some((s) => text.includes(s));
+  }
+
+  /** Client commands of a kind (AUTH, MAIL, ...). */
+  saw(verb: string): boolean {
+    return this.lines.some((l) => l.toUpperCase().startsWith(verb));
+  }
+}
+
+interface Script {
+  (peer: Peer): Promise<void>;
+}
+
+interface Served {
+  port: number;
+  peers: Peer[];
+  /** Rejections from the script itself (a bug in the test, reported loudly). */
+  errors: unknown[];
+  close(): Promise<void>;
+}
+
+/** Every server started, so a failed test cannot leave one listening (and hang the process). */
+const allServers: Served[] = [];
+test.after(async () => {
+  for (const s of allServers) await s.close();
+});
+
+async function serve(script: Script): Promise<Served> {
+  const peers: Peer[] = [];
+  const errors: unknown[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    const peer = new Peer(socket);
+    peers.push(peer);
+    script(peer).catch((err) => errors.push(err));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  const served: Served = {
+    port, peers, errors,
+    close: async () => {
+      for (const p of peers) p.destroy();
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  allServers.push(served);
+  return served;
+}
+
+interface SessionOptions {
+  greeting?: string;
+  /** EHLO keywords before TLS (without the 250 prefix). */
+  caps?: string[];
+  /** EHLO keywords after TLS (default: caps without STARTTLS). */
+  tlsCaps?: string[];
+  /** Answer a command line; return undefined for the default behaviour. */
+  hook?: (line: string, peer: Peer) => Promise<string | 'handled' | undefined> | string | 'handled' | undefined;
+  /** Answer for the final reply of each message (default 250). */
+  final?: (index: number) => string;
+}
+
+function ehloReply(caps: string[]): string {
+  const lines = ['mx.hostile.test', ...caps];
+  return lines.map((l, i) => `250${i < lines.length - 1 ? '-' : ' '}${l}\r\n`).join('');
+}
+
+/** A well-behaved SMTP server loop with hooks for the attack under test. */
+function session(o: SessionOptions = {}): Script {
+  return async (peer) => {
+    await peer.send(o.greeting ?? '220 mx.hostile.test ESMTP\r\n');
+    let from = '';
+    let to: string[] = [];
+    let bdat: Buffer[] = [];
+    for (;;) {
+      const line = await peer.line();
+      if (line === undefined) return;
+      const hooked = await o.hook?.(line, peer);
+      if (hooked === 'handled') continue;
+      if (hooked !== undefined) {
+        await peer.send(hooked);
+        continue;
+      }
+      const verb = line.split(' ')[0]!.toUpperCase();
+      switch (verb) {
+        case 'EHLO':
+          await peer.send(ehloReply(peer.secure ? o.tlsCaps ?? (o.caps ?? []).filter((c) => c !== 'STARTTLS') : o.caps ?? []));
+          break;
+        case 'HELO':
+          await peer.send('250 mx.hostile.test\r\n');
+          break;
+        case 'STARTTLS':
+          if (!(await peer.startTls())) return;
+          break;
+        case 'AUTH': {
+          const mech = line.split(' ')[1]?.toUpperCase();
+          if (mech === 'LOGIN') {
+            await peer.send('334 VXNlcm5hbWU6\r\n');
+            await peer.line();
+            await peer.send('334 UGFzc3dvcmQ6\r\n');
+            await peer.line();
+          } else if (line.split(' ').length < 3) {
+            await peer.send('334 \r\n');
+            await peer.line();
+          }
+          await peer.send('235 2.7.0 ok\r\n');
+          break;
+        }
+        case 'MAIL':
+          from = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          to = [];
+          await peer.send('250 2.1.0 ok\r\n');
+          break;
+        case 'RCPT':
+          to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
+          await peer.send('250 2.1.5 ok\r\n');
+          break;
+        case 'DATA': {
+          await peer.send('354 go\r\n');
+          const body = await peer.dataBody();
+          if (body === undefined) return;
+          peer.messages.push({ from, to, body });
+          await peer.send(o.final?.(peer.messages.length - 1) ?? '250 2.0.0 queued\r\n');
+          break;
+        }
+        case 'BDAT': {
+          const [, size, last] = line.split(' ');
+          bdat.push(await peer.bytes(Number(size)));
+          if (last?.toUpperCase() === 'LAST') {
+            peer.messages.push({ from, to, body: Buffer.concat(bdat) });
+            bdat = [];
+            await peer.send(o.final?.(peer.messages.length - 1) ?? '250 2.0.0 queued\r\n');
+          } else {
+            await peer.send('250 2.0.0 chunk ok\r\n');
+          }
+          break;
+        }
+        case 'RSET':
+        case 'NOOP':
+          await peer.send('250 2.0.0 ok\r\n');
+          break;
+        case 'QUIT':
+          await peer.send('221 2.0.0 bye\r\n');
+          peer.end();
+          return;
+        default:
+          await peer.send('502 5.5.2 what\r\n');
+      }
+    }
+  };
+}
+
+// ---------------------------------------------------------------- client-side helpers
+
+/** Every core timeout at `ms` (the defaults are minutes), so a broken case fails fast. */
+function quick(ms = 3000): ClientOptions['timeouts'] {
+  return {
+    greeting: ms, hello: ms, starttls: ms, tlsHandshake: ms, auth: ms, mail: ms, rcpt: ms, data: ms, dataBlock: ms,
+    dataEnd: ms, command: ms, quit: ms, connect: ms, close: ms,
+  };
+}
+
+function base(port: number, extra: Partial<ClientOptions> = {}): ClientOptions {
+  return { host: '127.0.0.1', port, tls: 'none', timeouts: quick(), ...extra };
+}
+
+const withAuth = { auth: { user: USER, pass: PASS } };
+
+async function rejection(p: Promise<unknown>): Promise<SmtpError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, SmtpError, `expected an SmtpError, got ${String(err)}`);
+    return err as SmtpError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Fails the test instead of hanging it. */
+async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const mail = (subject: string, text = 'hello') => `Subject: ${subject}\r\n\r\n${text}\r\n`;
+
+function assertClean(text: string, where: string): void {
+  const m = RAW_CONTROL.exec(text);
+  assert.not.ok(m, `raw control ${JSON.stringify(m?.[0])} in ${where}: ${JSON.stringify(text)}`);
+}
+
+function assertResultClean(r: SendResult, where: string): void {
+  for (const line of r.reply?.lines ?? []) assertClean(line, `${where} reply`);
+  for (const x of [...r.accepted, ...r.rejected]) for (const line of x.reply.lines) assertClean(line, `${where} recipient reply`);
+  if (r.error) assertClean(r.error.message, `${where} error`);
+  for (const line of r.error?.reply?.lines ?? []) assertClean(line, `${where} error reply`);
+}
+
+// ================================================================ STARTTLS response injection
+
+/** SMTP command lines the client sent after STARTTLS. (The server in these tests never takes
+ *  the link over with TLS, so a ClientHello, if the client sends one, is read here as a binary
+ *  "line": only text that looks like a command counts.) */
+function commandsAfterStartTls(peer: Peer): string[] {
+  const at = peer.lines.indexOf('STARTTLS');
+  assert.ok(at >= 0, 'STARTTLS was sent');
+  return peer.lines.slice(at + 1).filter((l) => /^[A-Za-z]{4}( |$)/.test(l));
+}
+
+test('STARTTLS injection: extra replies after the 220 in the same segment fail closed', async () => {
+  const srv = await serve(session({
+    caps: ['STARTTLS', 'AUTH PLAIN'],
+    hook: async (line, peer) => {
+      if (line !== 'STARTTLS') return undefined;
+      // Injected by an on-path attacker in clear, after the 220, in one TCP segment.
+      await peer.send('220 2.0.0 go ahead\r\n250-mx.evil\r\n250 AUTH PLAIN\r\n235 2.7.0 ok\r\n');
+      return 'handled';
+    },
+  }));
+  const err = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect'));
+  assert.is(err.code, 'EPROTOCOL');
+  assert.match(err.message, /STARTTLS injection/);
+  await sleep(20);
+  const peer = srv.peers[0]!;
+  assert.equal(commandsAfterStartTls(peer), [], 'no SMTP command after STARTTLS');
+  assert.not.ok(peer.saw('AUTH') || peer.saw('MAIL'));
+  assert.not.ok(peer.leakedInClear());
+  await srv.close();
+});
+
+test('STARTTLS injection: a partial line after the 220 fails closed', async () => {
+  const srv = await serve(session({
+    caps: ['STARTTLS'],
+    hook: async (line, peer) => {
+      if (line !== 'STARTTLS') return undefined;
+      await peer.send('220 2.0.0 go ahead\r\n250 AUTH PL');
+      return 'handled';
+    },
+  }));
+  const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
+  assert.is(err.code, 'EPROTOCOL');
+  await sleep(20);
+  assert.equal(commandsAfterStartTls(srv.peers[0]!), []);
+  assert.not.ok(srv.peers[0]!.leakedInClear());
+  await srv.close();
+});
+
+test('STARTTLS injection: clear-text bytes in a later segment are never read as SMTP', async () => {
+  const srv = await serve(session({
+    caps: ['STARTTLS'],
+    hook: async (line, peer) => {
+      if (line !== 'STARTTLS') return undefined;
+      await peer.send('220 2.0.0 go ahead\r\n');
+      await sleep(5);
+      await peer.send('250-mx.evil\r\n250 AUTH PLAIN\r\n'); // lands in the TLS layer: a bad record
+      return 'handled';
+    },
+  }));
+  const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
+  assert.ok(['ETLS', 'ECONNECTION', 'EPROTOCOL', 'ETIMEOUT'].includes(err.code), `${err.code}: ${err.message}`);
+  await sleep(20);
+  const peer = srv.peers[0]!;
+  assert.equal(commandsAfterStartTls(peer), []);
+  assert.not.ok(peer.saw('AUTH') || peer.saw('MAIL'));
+  assert.not.ok(peer.leakedInClear());
+  await srv.close();
+});
+
+test('STARTTLS: nothing said before TLS is believed after it (capabilities are re-read)', async () => {
+  const srv = await serve(session({
+    // Before TLS: a tiny SIZE and a weak mechanism. After TLS: no SIZE, only LOGIN.
+    caps: ['STARTTLS', 'SIZE 100', 'AUTH PLAIN', 'PIPELINING'],
+    tlsCaps: ['AUTH LOGIN', 'CHUNKING', 'PIPELINING', '8BITMIME'],
+  }));
+  const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect');
+  assert.is(client.secure, true);
+  assert.not.ok(client.capabilities.size, 'SIZE from before TLS is forgotten');
+  assert.ok(client.capabilities.chunking);
+  const r = await client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('after tls', 'x'.repeat(500)) });
+  assert.is(r.outcome, 'accepted');
+  await client.close();
+  const peer = srv.peers[0]!;
+  assert.equal(peer.lines.filter((l) => l.startsWith('EHLO')).length, 2, 'EHLO again after TLS');
+  assert.ok(peer.lines.includes('AUTH LOGIN'), `chose from the post-TLS list: ${peer.lines.join(' | ')}`);
+  assert.not.ok(peer.leakedInClear());
+  assert.is(peer.messages[0]!.body.toString(), mail('after tls', 'x'.repeat(500)));
+  await srv.close();
+});
+
+// ================================================================ STARTTLS stripping, TLS required
+
+const STRIPPING: { name: string; caps: string[]; reply?: string; codes: string[] }[] = [
+  { name: 'not advertised', caps: ['AUTH PLAIN LOGIN', 'PIPELINING'], codes: ['ETLS'] },
+  { name: '454 refusal', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '454 4.7.0 TLS not available\r\n', codes: ['ETLS'] },
+  { name: '502 refusal', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '502 5.5.1 not implemented\r\n', codes: ['ETLS'] },
+  { name: '354 nonsense', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '354 go on\r\n', codes: ['ETLS'] },
+  { name: '421 closing', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '421 4.3.2 closing\r\n', codes: ['ECONNECTION', 'ETLS'] },
+  { name: 'garbage', caps: ['STARTTLS', 'AUTH PLAIN'], reply: 'HTTP/1.1 400 Bad Request\r\n', codes: ['EPROTOCOL'] },
+];
+
+for (const s of STRIPPING) {
+  test(`STARTTLS stripping with TLS required (${s.name}): no AUTH, no MAIL, a typed error`, async () => {
+    const srv = await serve(session({ caps: s.caps, hook: (line) => (line === 'STARTTLS' && s.reply ? s.reply : undefined) }));
+    const err = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect'));
+    assert.ok(s.codes.includes(err.code), `${err.code}: ${err.message}`);
+    await sleep(20);
+    const peer = srv.peers[0]!;
+    assert.not.ok(peer.saw('AUTH'), 'no AUTH');
+    assert.not.ok(peer.saw('MAIL'), 'no MAIL');
+    assert.not.ok(peer.leakedInClear(), 'no credentials on the wire');
+    await srv.close();
+  });
+}
+
+test('STARTTLS: a handshake that fails after the 220 never falls back to clear text', async () => {
+  const srv = await serve(session({
+    caps: ['STARTTLS', 'AUTH PLAIN'],
+    hook: async (line, peer) => {
+      if (line !== 'STARTTLS') return undefined;
+      await peer.send('220 2.0.0 go ahead\r\n');
+      await sleep(10);
+      peer.destroy(); // the handshake dies
+      return 'handled';
+    },
+  }));
+  // Opportunistic mode: still no fallback once the upgrade has begun.
+  const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
+  assert.ok(['ETLS', 'ECONNECTION'].includes(err.code), `${err.code}: ${err.message}`);
+  assert.is(srv.peers.length, 1, 'no second, clear-text attempt');
+  assert.not.ok(srv.peers[0]!.leakedInClear());
+  assert.not.ok(srv.peers[0]!.saw('MAIL'));
+  await srv.close();
+});
+
+// ================================================================ certificates
+
+test('certificate for the wrong name: refused (STARTTLS and implicit) unless the user opts out', async () => {
+  const srv = await serve(session({ caps: ['STARTTLS', 'AUTH PLAIN'] }));
+  const e1 = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, servername: 'mail.example.net', ...withAuth })), 'connect'));
+  assert.ok(e1.code === 'ETLS' || (e1.code === 'ECONNECTION' && /TLS/.test(e1.message)), `${e1.code}: ${e1.message}`);
+  assert.match(e1.message + String((e1 as { cause?: unknown }).cause), /altnames|Hostname|IP/i);
+  await sleep(20);
+  assert.not.ok(srv.peers[0]!.saw('AUTH'));
+  assert.not.ok(srv.peers[0]!.saw('MAIL'));
+
+  // Opting out: the session works (for tests and private networks only).
+  const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', servername: 'mail.example.net', rejectUnauthorized: false, ...withAuth })), 'connect');
+  assert.is(client.secure, true);
+  assert.is((await client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('opt-out') })).outcome, 'accepted');
+  await client.close();
+  await srv.close();
+
+  // Implicit TLS with the wrong name.
+  const tlsServer = tls.createServer({ key, cert }, (s) => {
+    s.on('error', () => {});
+    s.end('220 mx\r\n');
+  });
+  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', () => r()));
+  tlsServer.unref();
+  const port = (tlsServer.address() as net.AddressInfo).port;
+  const e2 = await rejection(within(5000, connect(base(port, { tls: 'implicit', ca, servername: 'wrong.example.net' })), 'connect'));
+  assert.is(e2.code, 'ETLS');
+  await new Promise<void>((r) => tlsServer.close(() => r()));
+});
+
+test('self-signed certificate: refused without the CA, unless the user opts out', async () => {
+  const srv = await serve(session({ caps: ['STARTTLS', 'AUTH PLAIN'] }));
+  const err = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ...withAuth })), 'connect'));
+  assert.ok(err.code === 'ETLS' || (err.code === 'ECONNECTION' && /TLS/.test(err.message)), `${err.code}: ${err.message}`);
+  assert.match(err.message + String((err as { cause?: unknown }).cause), /self[- ]signed|certificate/i);
+  await sleep(20);
+  assert.not.ok(srv.peers[0]!.saw('AUTH'));
+  assert.not.ok(srv.peers[0]!.leakedInClear());
+  // Opportunistic STARTTLS does not downgrade to clear text on a bad certificate either.
+  const err2 = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ...withAuth })), 'connect'));
+  assert.ok(['ETLS', 'ECONNECTION'].includes(err2.code));
+  assert.is(srv.peers.length, 2);
+  assert.not.ok(srv.peers[1]!.saw('AUTH') || srv.peers[1]!.saw('MAIL'));
+  const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', rejectUnauthorized: false, ...withAuth })), 'connect');
+  assert.is(client.secure, true);
+  await client.close();
+  await srv.close();
+});
+
+// ================================================================ timeouts of the right phase
+
+test('greeting never sent: the greeting timeout fires', async () => {
+  const srv = await serve(async (peer) => { await peer.gone; });
+  const started = Date.now();
+  const err = await rejection(within(3000, connect(base(srv.port, { timeouts: { ...quick(), greeting: 200 } })), 'connect'));
+  assert.instance(err, SmtpTimeoutError);
+  assert.is((err as SmtpTimeoutError).phase, 'greeting');
+  const took = Date.now() - started;
+  assert.ok(took >= 190 && took < 2000, `took ${took} ms`);
+  await srv.close();
+});
+
+test('a reply that stalls mid-line: the timeout of that phase fires (EHLO)', async () => {
+  const srv = await serve(session({
+    hook: async (line, peer) => {
+      if (!line.startsWith('EHLO')) return undefined;
+      await peer.send('250-mx.hostile.test\r\n250-PIPEL'); // and nothing more
+      return 'handled';
+    },
+  }));
+  const err = await rejection(within(3000, connect(base(srv.port, { timeouts: { ...quick(), hello: 200 } })), 'connect'));
+  assert.instance(err, SmtpTimeoutError);
+  assert.is((err as SmtpTimeoutError).phase, 'hello');
+  await srv.close();
+});
+
+test('a slowloris reply (a 250- line every 40 ms, never the last one): the hello timeout is not reset by partial replies', async () => {
+  let lines = 0;
+  const srv = await serve(session({
+    hook: async (line, peer) => {
+      if (!line.startsWith('EHLO')) return undefined;
+      while (!peer.ended && lines < 200) {
+        await peer.send(`250-KEEP-ALIVE ${lines++}\r\n`);
+        await sleep(40);
+      }
+      return 'handled';
+    },
+  }));
+  const started = Date.now();
+  const err = await rejection(within(5000, connect(base(srv.port, { timeouts: { ...quick(), hello: 300 } })), 'connect'));
+  const took = Date.now() - started;
+  assert.instance(err, SmtpTimeoutError);
+  assert.is((err as SmtpTimeoutError).phase, 'hello');
+  assert.ok(took < 1500, `took ${took} ms (${lines} lines)`);
+  await srv.close();
+});
+
+test('a final reply that stalls mid-line: dataEnd timeout, outcome unknown', async () => {
+  const srv = await serve(session({
+    caps: ['PIPELINING'],
+    final: () => '250 2.0.0 que', // never finished
+  }));
+  const client = await within(3000, connect(base(srv.port, { timeouts: { ...quick(), dataEnd: 200 } })), 'connect');
+  const started = Date.now();
+  const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('stall') }), 'send');
+  assert.is(r.outcome, 'unknown');
+  assert.instance(r.error, SmtpTimeoutError);
+  assert.is((r.error as SmtpTimeoutError).phase, 'dataEnd');
+  assert.ok(Date.now() - started < 2000);
+  await within(3000, client.close(), 'close');
+  assert.is(srv.peers[0]!.messages.length, 1);
+  await srv.close();
+});
+
+test('a MAIL reply that never comes: mail timeout, rejected (the end was never written)', async () => {
+  const srv = await serve(session({ hook: (line) => (line.startsWith('MAIL') ? 'handled' : undefined) }));
+  const client = await within(3000, connect(base(srv.port, { timeouts: { ...quick(), mail: 200 } })), 'connect');
+  const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('no mail reply') }), 'send');
+  assert.is(r.outcome, 'rejected');
+  assert.is((r.error as SmtpTimeoutError).phase, 'mail');
+  await within(3000, client.close(), 'close');
+  await srv.close();
+});
+
+// ================================================================ hostile framing
+
+test('replies one byte at a time (with STARTTLS and AUTH): the session completes', async () => {
+  // Every server write goes out one byte per write (and, after TLS, one byte per TLS record).
+  const script = session({ caps: ['STARTTLS', 'PIPELINING', 'AUTH LOGIN PLAIN'], tlsCaps: ['PIPELINING', 'CHUNKING', 'AUTH LOGIN'] });
+  const srv = await serve(async (peer) => {
+    const send = peer.send.bind(peer);
+    peer.send = async (data) => {
+      const buf = Buffer.from(data);
+      for (let i = 0; i < buf.length; i++) {
+        await send(buf.subarray(i, i + 1));
+        if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+      }
+    };
+    await script(peer);
+  });
+  const client = await within(10_000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect');
+  const bodies = [mail('one', '.dot\r\nline'), mail('two'), mail('three')];
+  const results = await within(10_000, Promise.all(bodies.map((body) => client.send({ from: 'a@example.com', to: ['b@example.com', 'c@example.com'], body }))), 'send');
+  assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted', 'accepted']);
+  await within(5000, client.close(), 'close');
+  assert.is(await client.closed, undefined);
+  assert.equal(srv.peers[0]!.messages.map((m) => m.body.toString()), bodies);
+  await srv.close();
+});
+
+test('a 10 MB reply line: bounded reading, a remote protocol error', async () => {
+  let written = 0;
+  let finished = false;
+  const srv = await serve(async (peer) => {
+    await peer.send('220-');
+    const block = Buffer.alloc(64 * 1024, 0x61);
+    while (written < 10 * 1024 * 1024 && !peer.ended) {
+      await peer.send(block);
+      written += block.length;
+    }
+    finished = !peer.ended;
+  });
+  const before = process.memoryUsage().arrayBuffers;
+  const err = await rejection(within(5000, connect(base(srv.port)), 'connect'));
+  assert.is(err.code, 'EPROTOCOL');
+  assert.match(err.message, /longer than/);
+  await sleep(50);
+  assert.not.ok(finished && written >= 10 * 1024 * 1024 && !srv.peers[0]!.ended, 'the client hung up instead of reading it all');
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 8 * 1024 * 1024, `external memory grew by ${grown}`);
+  await srv.close();
+});
+
+test('endless 250- lines: bounded memory, a remote protocol error', async () => {
+  let sent = 0;
+  const srv = await serve(session({
+    hook: async (line, peer) => {
+      if (!line.startsWith('EHLO')) return undefined;
+      const chunk = Buffer.from('250-PADDING xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n'.repeat(200));
+      while (!peer.ended && sent < 1_000_000) {
+        await peer.send(chunk);
+        sent += 200;
+      }
+      return 'handled';
+    },
+  }));
+  const err = await rejection(within(5000, connect(base(srv.port)), 'connect'));
+  assert.is(err.code, 'EPROTOCOL');
+  assert.match(err.message, /more than \d+ lines/);
+  await sleep(50);
+  assert.ok(srv.peers[0]!.ended, 'the client closed the link');
+  assert.ok(sent < 1_000_000, `the server got to write ${sent} lines`);
+  await srv.close();
+});
+
+for (const bad of ['600 nope', '2x0 nope', '25', '99 x', '250x no separator', '']) {
+  test(`invalid reply code ${JSON.stringify(bad)}: a remote protocol error`, async () => {
+    const srv = await serve(session({ greeting: `${bad}\r\n` }));
+    const err = await rejection(within(3000, connect(base(srv.port)), 'connect'));
+    assert.is(err.code, 'EPROTOCOL');
+    assertClean(err.message, 'error');
+    await srv.close();
+  });
+}
+
+test('invalid code in a transaction reply: the send settles, the session fails with EPROTOCOL', async () => {
+  const srv = await serve(session({ hook: (line) => (line.startsWith('RCPT') ? '2x0 whatever\r\n' : undefined) }));
+  const client = await within(3000, connect(base(srv.port)), 'connect');
+  const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('x') }), 'send');
+  assert.is(r.outcome, 'rejected');
+  assert.is(r.error?.code, 'EPROTOCOL');
+  assert.is((await client.closed)?.code, 'EPROTOCOL');
+  await srv.close();
+});
+
+test('mixed codes in one multi-line reply: a remote protocol error', async () => {
+  const srv = await serve(session({ hook: (line) => (line.startsWith('EHLO') ? '250-mx\r\n250-PIPELINING\r\n550 CHUNKING\r\n' : undefined) }));
+  const err = await rejection(within(3000, connect(base(srv.port)), 'connect'));
+  assert.is(err.code, 'EPROTOCOL');
+  assert.match(err.message, /changed inside a multi-line reply/);
+  await srv.close();
+});
+
+test('replies nobody asked for (ahead of the commands): a remote protocol error, nothing believed', async () => {
+  const srv = await serve(session({
+    caps: ['PIPELINING'],
+    // The EHLO answer comes with answers to MAIL, RCPT, DATA and the dot the client has not sent.
+    hook: (line) => (line.startsWith('EHLO') ? ehloReply(['PIPELINING']) + '250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n' : undefined),
+  }));
+  const client = await within(3000, connect(base(srv.port)), 'connect').catch((e: unknown) => e);
+  if (client instanceof SmtpError) {
+    assert.is(client.code, 'EPROTOCOL');
+  } else {
+    const c = client as Awaited<ReturnType<typeof connect>>;
+    const r = await within(3000, c.send({ from: 'a@example.com', to: 'b@example.com', body: mail('x') }), 'send');
+    assert.is.not(r.outcome, 'accepted');
+    c.abort();
+  }
+  await srv.close();
+});
+
+// A 3xx is an intermediate reply: as the answer to the end of data it never means accepted.
+for (const [chunking, reply] of [[false, '354 send more'], [true, '334 what?']] as const) {
+  test(`a ${reply.slice(0, 3)} answer to the end of data is not an acceptance (${chunking ? 'BDAT' : 'DATA'})`, async () => {
+    const srv = await serve(session({ caps: ['PIPELINING', ...(chunking ? ['CHUNKING'] : [])], final: () => `${reply}\r\n` }));
+    const client = await within(3000, connect(base(srv.port)), 'connect');
+    const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('3xx') }), 'send');
+    assert.is.not(r.outcome, 'accepted', `a ${reply.slice(0, 3)} to the end of data was taken as acceptance`);
+    client.abort();
+    await srv.close();
+  });
+}
+
+// ================================================================ 421 and resets mid-run
+
+for (const chunking of [false, true]) {
+  test(`421 unprompted in the middle of a pipelined run (${chunking ? 'BDAT' : 'DATA'}): the rest is rejected (transient), never unknown or accepted`, async () => {
+    let finals = 0;
+    let closing = false;
+    const srv = await serve(session({
+      caps: ['PIPELINING', ...(chunking ? ['CHUNKING'] : [])],
+      hook: async (line, peer) => {
+        if (closing) return 'handled'; // it reads nothing more
+        // After two messages went through, the next MAIL gets a 421 and the server hangs up.
+        if (line.startsWith('MAIL') && finals >= 2) {
+          closing = true;
+          await peer.send('421 4.3.2 shutting down\r\n');
+          await sleep(5);
+          peer.end();
+          return 'handled';
+        }
+        return undefined;
+      },
+      final: () => {
+        finals++;
+        return '250 2.0.0 queued\r\n';
+      },
+    }));
+    const client = await within(3000, connect(base(srv.port)), 'connect');
+    const results = await within(5000, Promise.all([0, 1, 2, 3, 4].map((i) => client.send({ from: 'a@example.com', to: ['b@example.com', 'c@example.com'], body: mail(`m${i}`) }))), 'sends');
+    assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted', 'rejected', 'rejected', 'rejected']);
+    // The third MAIL got the 421 itself; the others were never answered: the session closed.
+    assert.is(results[2]!.error?.code, 'EREPLY');
+    assert.is(results[2]!.reply?.code ?? results[2]!.error?.reply?.code, 421);
+    for (const r of results.slice(2)) assert.is(r.error?.transient, true);
+    for (const r of results.slice(3)) assert.is(r.error?.code, 'ECONNECTION');
+    assert.equal(srv.peers[0]!.messages.map((m) => m.body.toString()), [mail('m0'), mail('m1')]);
+    assert.is((await client.closed)?.code, 'ECONNECTION');
+    await srv.close();
+  });
+}
+
+for (const chunking of [false, true]) {
+  test(`reset after the final ${chunking ? 'BDAT LAST' : 'dot'} and before its reply: outcome unknown`, async () => {
+    const srv = await serve(session({
+      caps: ['PIPELINING', ...(chunking ? ['CHUNKING'] : [])],
+      hook: async (line, peer) => {
+        if (chunking && line.startsWith('BDAT')) {
+          await peer.bytes(Number(line.split(' ')[1]));
+          peer.socket.resetAndDestroy();
+          return 'handled';
+        }
+        if (!chunking && line === 'DATA') {
+          await peer.send('354 go\r\n');
+          await peer.dataBody();
+          peer.socket.resetAndDestroy();
+          return 'handled';
+        }
+        return undefined;
+      },
+    }));
+    const client = await within(3000, connect(base(srv.port)), 'connect');
+    const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('lost reply') }), 'send');
+    assert.is(r.outcome, 'unknown');
+    assert.is(r.error?.code, 'ECONNECTION');
+    assert.is((await client.closed)?.code, 'ECONNECTION');
+    await srv.close();
+  });
+}
+
+// ================================================================ slow reader, replies due
+
+for (const chunking of [false, true]) {
+  test(`a server that reads slowly with a tiny window while replies are due: no deadlock (4 MB, ${chunking ? 'BDAT' : 'DATA'})`, async () => {
+    const srv = await serve(async (peer) => {
+      // Read in small sips: pause the socket, let 16 KiB through every few milliseconds.
+      const s = peer.socket;
+      let budget = 0;
+      s.pause();
+      const sip = setInterval(() => {
+        budget = 16 * 1024;
+        s.resume();
+      }, 2);
+      s.on('data', (b: Buffer) => {
+        budget -= b.length;
+        if (budget <= 0) s.pause();
+      });
+      try {
+        await session({ caps: ['PIPELINING', '8BITMIME', ...(chunking ? ['CHUNKING'] : [])] })(peer);
+      } finally {
+        clearInterval(sip);
+      }
+    });
+    const client = await within(3000, connect(base(srv.port, { highWaterMark: 64 * 1024, timeouts: { ...quick(20_000) } })), 'connect');
+    const line = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2) + '\r\n';
+    const big = 'Subject: big\r\n\r\n' + line.repeat(Math.ceil((4 * 1024 * 1024) / line.length));
+    async function* stream(): AsyncGenerator<string> {
+      for (let at = 0; at < big.length; at += 8192) yield big.slice(at, at + 8192);
+    }
+    const results = await within(30_000, Promise.all([
+      client.send({ from: 'a@example.com', to: 'b@example.com', body: stream() }),
+      client.send({ from: 'a@example.com', to: 'c@example.com', body: mail('after the big one') }),
+    ]), 'sends');
+    assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted']);
+    await within(5000, client.close(), 'close');
+    const got = srv.peers[0]!.messages;
+    assert.is(got.length, 2);
+    assert.ok(got[0]!.body.equals(Buffer.from(big)), 'the big body arrived byte-exact');
+    await srv.close();
+  });
+}
+
+// ================================================================ credentials
+
+test('60 AUTH mechanisms offered on a plain link: no credentials sent', async () => {
+  const mechs = Array.from({ length: 58 }, (_, i) => `X-MECH-${i}`).concat(['PLAIN', 'LOGIN']);
+  assert.is(mechs.length, 60);
+  const srv = await serve(session({ caps: ['PIPELINING', `AUTH ${mechs.join(' ')}`, `AUTH=${mechs.join(' ')}`] }));
+  for (const mode of ['starttls', 'none'] as const) {
+    for (const mechanism of [undefined, 'PLAIN', 'LOGIN']) {
+      const err = await rejection(within(3000, connect(base(srv.port, { tls: mode, auth: { user: USER, pass: PASS, mechanism } })), 'connect'));
+      assert.is(err.code, 'EAUTH');
+      assert.match(err.message, /without TLS/);
+    }
+  }
+  await sleep(20);
+  assert.is(srv.peers.length, 6);
+  for (const p of srv.peers) {
+    assert.not.ok(p.saw('AUTH'), 'no AUTH command');
+    assert.not.ok(p.leakedInClear(), 'no credential bytes');
+  }
+  await srv.close();
+});
+
+test('credentials never reach the logger, nor an error, whatever the mechanism and outcome', async () => {
+  for (const [mechanism, verdict] of [['PLAIN', '235 2.7.0 ok'], ['LOGIN', '235 2.7.0 ok'], ['CRAM-MD5', '235 2.7.0 ok'], ['PLAIN', '535 5.7.8 no'], ['LOGIN', '454 4.7.0 later']] as const) {
+    const srv = await serve(session({
+      caps: ['STARTTLS'],
+      tlsCaps: ['AUTH PLAIN LOGIN CRAM-MD5'],
+      hook: async (line, peer) => {
+        if (!line.startsWith('AUTH')) return undefined;
+        if (mechanism === 'LOGIN') {
+          await peer.send('334 VXNlcm5hbWU6\r\n');
+          await peer.line();
+          await peer.send('334 UGFzc3dvcmQ6\r\n');
+          await peer.line();
+        } else if (mechanism === 'CRAM-MD5') {
+          await peer.send(`334 ${Buffer.from('<1896.697170952@mx.hostile.test>').toString('base64')}\r\n`);
+          await peer.line();
+        }
+        return verdict + '\r\n';
+      },
+    }));
+    const log: LogEntry[] = [];
+    const attempt = connect(base(srv.port, { tls: 'required-starttls', ca, auth: { user: USER, pass: PASS, mechanism }, logger: (e) => log.push(e) }));
+    let message = '';
+    try {
+      const c = await within(3000, attempt, 'connect');
+      await c.close();
+    } catch (err) {
+      assert.instance(err, SmtpError);
+      assert.is((err as SmtpError).code, 'EAUTH');
+      message = (err as Error).message;
+    }
+    assert.is(message === '', verdict.startsWith('235'), `${mechanism} ${verdict}: ${message}`);
+    const text = log.map((e) => e.text).join('\n') + message;
+    assert.ok(log.some((e) => e.from === 'client' && e.text.startsWith(`AUTH ${mechanism}`)), 'the AUTH step is logged');
+    for (const secret of SECRETS) assert.not.ok(text.includes(secret), `${mechanism}: ${JSON.stringify(secret)} in the log`);
+    assert.not.ok(srv.peers[0]!.leakedInClear());
+    await srv.close();
+  }
+});
+
+// ================================================================ control bytes in server text
+
+test('ANSI and control bytes in reply text never reach logs, errors or results raw', async () => {
+  const nasty = '\x1b[31mRED\x1b[0m \x07bell \x00nul \x08bs \x7fdel \x9bcsi \u202eevil\u202c \u2028sep \rcr';
+  const srv = await serve(session({
+    greeting: `220 mx ${nasty}\r\n`,
+    caps: ['PIPELINING', `X-NOTE ${nasty}`],
+    hook: (line) => {
+      if (line === 'RCPT TO:<bad@example.com>') return `550 5.1.1 ${nasty}\r\n`;
+      if (line === 'NOOP') return `250 ${nasty}\r\n`;
+      return undefined;
+    },
+    final: (i) => (i === 1 ? `554 5.6.0 ${nasty}\r\n` : `250 2.0.0 ${nasty}\r\n`),
+  }));
+  const log: LogEntry[] = [];
+  const client = await within(3000, connect(base(srv.port, { logger: (e) => log.push(e) })), 'connect');
+  const results = await within(3000, Promise.all([
+    client.send({ from: 'a@example.com', to: ['b@example.com', 'bad@example.com'], body: mail('one') }),
+    client.send({ from: 'a@example.com', to: ['b@example.com'], body: mail('two') }),
+    client.send({ from: 'a@example.com', to: ['bad@example.com'], body: mail('three') }),
+  ]), 'sends');
+  assert.equal(results.map((r) => r.outcome), ['accepted', 'rejected', 'rejected']);
+  results.forEach((r, i) => assertResultClean(r, `send ${i}`));
+  const noop = await client.noop();
+  for (const l of noop.lines) assertClean(l, 'noop reply');
+  await client.close();
+  assert.ok(log.length > 10);
+  for (const e of log) assertClean(e.text, `log entry ${JSON.stringify(e.from)}`);
+  // The text is still there, visibly escaped.
+  assert.ok(log.some((e) => e.text.includes('\\x1b[31mRED')), 'escaped, not dropped');
+  await srv.close();
+
+  // A refused greeting and a 421: the errors that end connect() are clean too.
+  for (const greeting of [`554 5.3.2 ${nasty}\r\n`, `421 4.3.2 ${nasty}\r\n`]) {
+    const bad = await serve(session({ greeting }));
+    const log2: LogEntry[] = [];
+    const err = await rejection(within(3000, connect(base(bad.port, { logger: (e) => log2.push(e) })), 'connect'));
+    assertClean(err.message, 'connect error');
+    for (const l of err.reply?.lines ?? []) assertClean(l, 'connect error reply');
+    for (const e of log2) assertClean(e.text, 'log entry');
+    await bad.close();
+  }
+});
+
+test('no unhandled promise rejections; every server script ran without a throw', async () => {
+  await sleep(50);
+  assert.equal(unhandled, []);
+  assert.equal(allServers.flatMap((s) => s.errors.map(String)), []);
+});
+
+test.run();
