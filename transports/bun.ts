@@ -10,10 +10,9 @@
 // rest is ours to queue and retry on drain), and after upgradeTLS the raw socket keeps calling
 // the old handlers with ciphertext, so every callback checks which socket it came from.
 import { SmtpUsageError } from '../core/errors.ts';
-import {
-  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
-} from '../client/client.ts';
-import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
+import { entryPoints } from '../client/entry.ts';
+import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { coalesce, connectWithin, pemList, tlsError } from './web-streams.ts';
 
@@ -236,21 +235,9 @@ class BunLink implements Link {
   }
 }
 
-// ---- ready-to-use entry points with the Bun transport as default -------------------------------
+// ---- ready-to-use entry points with this transport as default ----------------------------------
 
-type WithBun<T> = Omit<T, 'transport'> & { transport?: Transport };
-
-export function connect(options: WithBun<ClientOptions>): Promise<SmtpClient> {
-  return connectWith({ ...options, transport: options.transport ?? bunTransport });
-}
-
-export function sendMail(options: WithBun<SendMailOptions>): Promise<SendResult> {
-  return sendMailWith({ ...options, transport: options.transport ?? bunTransport });
-}
-
-export function createPool(options: WithBun<PoolOptions>): Pool {
-  return createPoolWith({ ...options, transport: options.transport ?? bunTransport });
-}
+export const { connect, sendMail, createPool } = entryPoints(bunTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';

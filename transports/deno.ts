@@ -3,10 +3,9 @@
 // Bytes and TLS only; every protocol decision is the core's. Needs --allow-net (and
 // --allow-read for a CA file the caller reads itself).
 import { SmtpUsageError } from '../core/errors.ts';
-import {
-  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
-} from '../client/client.ts';
-import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
+import { entryPoints } from '../client/entry.ts';
+import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, pemList, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
 
@@ -107,21 +106,9 @@ class DenoSocket implements StreamSocket {
   }
 }
 
-// ---- ready-to-use entry points with the Deno transport as default ------------------------------
+// ---- ready-to-use entry points with this transport as default ----------------------------------
 
-type WithDeno<T> = Omit<T, 'transport'> & { transport?: Transport };
-
-export function connect(options: WithDeno<ClientOptions>): Promise<SmtpClient> {
-  return connectWith({ ...options, transport: options.transport ?? denoTransport });
-}
-
-export function sendMail(options: WithDeno<SendMailOptions>): Promise<SendResult> {
-  return sendMailWith({ ...options, transport: options.transport ?? denoTransport });
-}
-
-export function createPool(options: WithDeno<PoolOptions>): Pool {
-  return createPoolWith({ ...options, transport: options.transport ?? denoTransport });
-}
+export const { connect, sendMail, createPool } = entryPoints(denoTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';

@@ -4,10 +4,9 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { SmtpAbortError, SmtpTimeoutError, SmtpTlsError } from '../core/errors.ts';
-import {
-  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
-} from '../client/client.ts';
-import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
+import { entryPoints } from '../client/entry.ts';
+import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 
 export const nodeTransport: Transport = {
@@ -172,21 +171,9 @@ class NodeLink implements Link {
   }
 }
 
-// ---- ready-to-use entry points with the Node transport as default ------------------------------
+// ---- ready-to-use entry points with this transport as default ----------------------------------
 
-type WithNode<T> = Omit<T, 'transport'> & { transport?: Transport };
-
-export function connect(options: WithNode<ClientOptions>): Promise<SmtpClient> {
-  return connectWith({ ...options, transport: options.transport ?? nodeTransport });
-}
-
-export function sendMail(options: WithNode<SendMailOptions>): Promise<SendResult> {
-  return sendMailWith({ ...options, transport: options.transport ?? nodeTransport });
-}
-
-export function createPool(options: WithNode<PoolOptions>): Pool {
-  return createPoolWith({ ...options, transport: options.transport ?? nodeTransport });
-}
+export const { connect, sendMail, createPool } = entryPoints(nodeTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';

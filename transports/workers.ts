@@ -11,10 +11,9 @@
 //   587 (465 for implicit TLS) instead of 25.
 import { connect as socketConnect } from 'cloudflare:sockets';
 import { SmtpUsageError } from '../core/errors.ts';
-import {
-  SmtpClient, connect as connectWith, sendMail as sendMailWith, type ClientOptions, type SendMailOptions, type SendResult,
-} from '../client/client.ts';
-import { createPool as createPoolWith, type Pool, type PoolOptions } from '../client/pool.ts';
+import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
+import { entryPoints } from '../client/entry.ts';
+import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
 
@@ -117,36 +116,10 @@ class WorkersSocket implements StreamSocket {
   }
 }
 
-// ---- ready-to-use entry points with the Workers transport as default ---------------------------
-
-type WithWorkers<T> = Omit<T, 'transport'> & { transport?: Transport };
+// ---- ready-to-use entry points with this transport as default ----------------------------------
 
 /** Port 25 is blocked for Workers: default to submission (587), or 465 for implicit TLS. */
-function withDefaults<T extends Omit<ClientOptions, 'transport'>>(options: T): T & { transport: Transport; port: number } {
-  if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
-  const port = options.port ?? (options.tls === 'implicit' ? 465 : 587);
-  return { ...options, port, transport: (options as { transport?: Transport }).transport ?? workersTransport };
-}
-
-export function connect(options: WithWorkers<ClientOptions>): Promise<SmtpClient> {
-  try {
-    return connectWith(withDefaults(options));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-export function sendMail(options: WithWorkers<SendMailOptions>): Promise<SendResult> {
-  try {
-    return sendMailWith(withDefaults(options));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-export function createPool(options: WithWorkers<PoolOptions>): Pool {
-  return createPoolWith(withDefaults(options));
-}
+export const { connect, sendMail, createPool } = entryPoints(workersTransport, (o) => (o.tls === 'implicit' ? 465 : 587));
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
