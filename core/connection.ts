@@ -620,7 +620,10 @@ export class SmtpConnection {
     this.transcript('client', `<message body, ${encoder.written} octets>`);
     this.transcript('client', '.');
     this.endWritten(tx);
-    this.expect('dataEnd', (r) => this.onFinal(tx, r));
+    // The next transaction waits for this reply. RFC 2920 would let its MAIL follow the dot, but
+    // servers that answer the dot in one write and the next group in another (Postfix) then
+    // meet Nagle and delayed ACKs: a 40 ms stall per message. BDAT has no such stall.
+    this.expect('dataEnd', (r) => this.onFinal(tx, r), true);
     return true;
   }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
+import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -585,4 +586,5 @@ it('exitCodeFor: thrown errors', () => {
   assert.is(exitCodeFor(undefined), EXIT.SOFTWARE);
 });
 
+exitWhenDone(test);
 test.run();

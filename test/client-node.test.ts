@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
+import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import { SmtpAbortError, SmtpError, SmtpTlsError } from '../core/errors.ts';
 import type { LogEntry } from '../client/client.ts';
@@ -398,9 +399,13 @@ test('30 concurrent sends on one client share the connection and pipeline', asyn
   await client.close();
   assert.is(srv.stats.connections, 1);
   assert.is(srv.messages.length, 30);
-  // Pipelining: the next MAIL went out right after a final dot, before that message's reply.
-  const pipelined = log.some((e, i) => e.from === 'client' && e.text === '.' && log[i + 1]?.from === 'client' && log[i + 1]!.text.startsWith('MAIL FROM'));
-  assert.ok(pipelined, 'expected MAIL to follow a final dot without waiting for its reply');
+  // Pipelining: each MAIL, RCPT and DATA went as one group, before any of their replies; the
+  // next group waits for the reply to the dot (see core/connection.ts writeData).
+  const grouped = log.every((e, i) => !(e.from === 'client' && e.text.startsWith('MAIL FROM')) ||
+    (log[i + 1]?.text.startsWith('RCPT TO') && log[i + 2]?.text === 'DATA'));
+  assert.ok(grouped, 'expected MAIL, RCPT and DATA to leave together');
+  const afterDot = log.some((e, i) => e.from === 'client' && e.text === '.' && log[i + 1]?.from === 'client');
+  assert.not.ok(afterDot, 'the next command waits for the reply to the final dot');
   await srv.close();
 });
 
@@ -679,4 +684,5 @@ test('no unhandled promise rejections', async () => {
   assert.equal(unhandled, []);
 });
 
+exitWhenDone(test);
 test.run();

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
+import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 
 const DEMO = fileURLToPath(new URL('../bin/demo.js', import.meta.url));
@@ -55,4 +56,5 @@ test('npm run demo: exits 0 and shows the transcript, the result and the receive
   assert.is(r.stderr, '');
 });
 
+exitWhenDone(test);
 test.run();

@@ -19,6 +19,7 @@
 // No hang, no unhandled rejection, and no socket or timer left behind.
 import * as net from 'node:net';
 import { test } from 'uvu';
+import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import type { SendResult } from '../client/client.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
@@ -669,4 +670,5 @@ test.after(() => {
   );
 });
 
+exitWhenDone(test);
 test.run();

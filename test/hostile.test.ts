@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { test } from 'uvu';
+import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import type { LogEntry, SendResult } from '../client/client.ts';
 import { SmtpError, SmtpTimeoutError } from '../core/errors.ts';
@@ -984,4 +985,5 @@ test('no unhandled promise rejections; every server script ran without a throw',
   assert.equal(allServers.flatMap((s) => s.errors.map(String)), []);
 });
 
+exitWhenDone(test);
 test.run();
