@@ -240,6 +240,46 @@ function findLineBreak(chunk: Uint8Array, words: Uint32Array | undefined, head: 
   return n;
 }
 
+/**
+ * True when a whole body can go on the wire exactly as given, which spares the encoder: every
+ * line ends in CRLF (the last one too), there is no bare CR or LF, no line is longer than
+ * `maxLine`, and, for DATA (`dotStuff`), no line starts with ".". One pass, four octets at a time.
+ */
+export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998): boolean {
+  const n = bytes.length;
+  if (n < 2 || bytes[n - 2] !== CR || bytes[n - 1] !== LF) return false;
+  if (dotStuff && bytes[0] === DOT) return false;
+  let lineStart = 0;
+  let i = 0;
+  const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  const wordCount = (n - head) >>> 2;
+  const words = wordCount > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + head, wordCount) : undefined;
+  const wordsEnd = head + (wordCount << 2);
+  while (i < n) {
+    if (words !== undefined && i >= head && i < wordsEnd && ((i - head) & 3) === 0) {
+      // Skip whole words with no octet below 0x0e: they hold no CR or LF.
+      let j = (i - head) >>> 2;
+      while (j < wordCount) {
+        const v = words[j]!;
+        if (((v - 0x0e0e0e0e) & ~v & 0x80808080) !== 0) break;
+        j++;
+      }
+      i = head + (j << 2);
+      if (i >= n) break;
+    }
+    const b = bytes[i]!;
+    if (b === CR) {
+      if (bytes[i + 1] !== LF || i - lineStart > maxLine) return false;
+    } else if (b === LF) {
+      if (i === 0 || bytes[i - 1] !== CR) return false;
+      lineStart = i + 1;
+      if (dotStuff && bytes[lineStart] === DOT) return false;
+    }
+    i++;
+  }
+  return true;
+}
+
 /** True when any octet is >= 0x80 (the body needs 8BITMIME or an encoding). */
 export function needsEightBit(bytes: Uint8Array): boolean {
   const n = bytes.length;

@@ -4,7 +4,7 @@
 // Session phases follow the table in states.ts. Inside `ready`, every command written pushes an
 // expectation onto a FIFO and every reply pops the head: that is all PIPELINING needs, and it
 // lets whole BDAT transactions run back to back across messages.
-import { BodyEncoder } from './body.ts';
+import { BodyEncoder, isWireReady } from './body.ts';
 import { NO_CAPABILITIES, parseEhloReply, type Capabilities } from './capabilities.ts';
 import { mailCommand, prepareEnvelope, rcptCommand, type Envelope, type PreparedEnvelope } from './envelope.ts';
 import {
@@ -16,6 +16,7 @@ import { ReplyParser, describeReply, isPositive, type Reply, type ReplyParserLim
 import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
 import { chooseMechanism, validateCredentials } from './sasl/index.ts';
 import type { SaslCredentials, SaslExchange, SaslMechanism } from './sasl/mechanism.ts';
+import { OutputBuffer } from './outbuf.ts';
 import { Queue } from './queue.ts';
 import { lookup, replyInput, type Action, type Input, type Phase } from './states.ts';
 import { validateEhloName } from './address.ts';
@@ -63,8 +64,10 @@ export interface ConnectionOptions {
 
 interface Expectation {
   readonly kind: TimerKind;
-  /** Handle one reply; return false when this entry expects further replies (LMTP). */
-  readonly handle: (reply: Reply) => boolean | void;
+  /** Handle one reply; return false when this entry expects further replies (LMTP). Unset for
+   *  the replies of a transaction's own commands, which `tx` and `kind` route without a closure. */
+  readonly handle: ((reply: Reply) => boolean | void) | undefined;
+  readonly tx: Transaction | undefined;
   /** A command that must end a pipelined group (RFC 2920 §3.1): nothing follows until its reply. */
   readonly barrier: boolean;
 }
@@ -77,7 +80,12 @@ interface Transaction {
   readonly env: PreparedEnvelope;
   stage: TxStage;
   bdat: boolean;
+  /** BODY=BINARYMIME: octets go as given. */
+  binary: boolean;
+  /** Made on first need: a whole body that is already wire-ready never needs one. */
   encoder: BodyEncoder | undefined;
+  /** Body octets put on the wire so far (after encoding). */
+  written: number;
   rcptSent: number;
   rcptReplies: number;
   /** Body chunks given by the user and not yet written (views, never copied). */
@@ -102,10 +110,12 @@ interface UserCommand {
   readonly verb: 'NOOP' | 'RSET';
 }
 
+/** A write in the output queue; while `open`, its bytes are still collecting in `outbuf`. */
 interface WriteItem {
   readonly type: 'write';
-  readonly chunks: Uint8Array[];
+  chunks: Uint8Array[];
   bytes: number;
+  open: boolean;
 }
 
 const LONE_DOT = utf8('.\r\n');
@@ -134,6 +144,8 @@ export class SmtpConnection {
 
   private out: (Output | WriteItem)[] = [];
   private outHead = 0;
+  private readonly outbuf = new OutputBuffer();
+  private openWrite: WriteItem | undefined; // the last item of `out` while it collects bytes
   private enqueued = 0; // bytes put in `out` so far
   private polled = 0; // bytes handed to the transport so far
   private text = ''; // commands not yet encoded into `out`
@@ -241,7 +253,7 @@ export class SmtpConnection {
     this.now = now;
     const env = prepareEnvelope(envelope);
     const tx: Transaction = {
-      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, encoder: undefined, rcptSent: 0, rcptReplies: 0,
+      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, binary: false, encoder: undefined, written: 0, rcptSent: 0, rcptReplies: 0,
       chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
       accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
     };
@@ -324,7 +336,10 @@ export class SmtpConnection {
         this.out = [];
         this.outHead = 0;
       }
-      if (item.type === 'write') this.polled += (item as WriteItem).bytes;
+      if (item.type === 'write') {
+        if (item === this.openWrite) this.sealWrite();
+        this.polled += (item as WriteItem).bytes;
+      }
       return item as Output;
     }
     return { type: 'wait', deadline: this.nextDeadline, reason: this.waitReason() };
@@ -567,19 +582,18 @@ export class SmtpConnection {
         this.queue.shift();
         return true;
       }
-      const binary = tx.env.body === 'BINARYMIME';
-      tx.bdat = binary || (this.capabilities.chunking && this.options.chunking !== false);
-      tx.encoder = binary ? undefined : new BodyEncoder({ dotStuff: !tx.bdat, normalizeLineEndings: true });
+      tx.binary = tx.env.body === 'BINARYMIME';
+      tx.bdat = tx.binary || (this.capabilities.chunking && this.options.chunking !== false);
       tx.stage = 'envelope';
       this.inFlight++;
-      this.command(mail, 'mail', (r) => this.onMail(tx, r), false);
+      this.txCommand(mail, 'mail', tx, false);
     }
     if (tx.stage === 'envelope') {
       const recipients = tx.env.recipients;
       while (tx.rcptSent < recipients.length) {
         if (!this.canWrite()) return false;
         const r = recipients[tx.rcptSent++]!;
-        this.command(rcptCommand(r, this.capabilities), 'rcpt', (reply) => this.onRcpt(tx, r.address, reply), false);
+        this.txCommand(rcptCommand(r, this.capabilities), 'rcpt', tx, false);
       }
       if (tx.bdat) {
         tx.stage = 'body';
@@ -592,7 +606,7 @@ export class SmtpConnection {
           return true;
         }
         tx.stage = 'await-354';
-        this.command('DATA', 'data', (r) => this.onData(tx, r), true);
+        this.txCommand('DATA', 'data', tx, true);
         return false;
       }
     }
@@ -602,28 +616,20 @@ export class SmtpConnection {
   }
 
   private writeData(tx: Transaction): boolean {
-    const encoder = tx.encoder!;
     try {
-      while (tx.chunks.length > 0) {
-        const chunk = tx.chunks.shift()!;
-        tx.chunkBytes -= chunk.length;
-        this.heldBody -= chunk.length;
-        this.writeViews(encoder.encode(chunk));
-      }
-      this.checkSize(encoder.written);
+      this.writeViews(this.takeBody(tx));
     } catch (e) {
       this.abortTx(tx, e as SmtpError);
       return true;
     }
     if (!tx.bodyEnded) return false;
-    this.writeViews(encoder.end());
-    this.transcript('client', `<message body, ${encoder.written} octets>`);
+    this.transcript('client', `<message body, ${tx.written} octets>`);
     this.transcript('client', '.');
     this.endWritten(tx);
     // The next transaction waits for this reply. RFC 2920 would let its MAIL follow the dot, but
     // servers that answer the dot in one write and the next group in another (Postfix) then
     // meet Nagle and delayed ACKs: a 40 ms stall per message. BDAT has no such stall.
-    this.expect('dataEnd', (r) => this.onFinal(tx, r), true);
+    this.expectTx('dataEnd', tx, true);
     return true;
   }
 
@@ -631,22 +637,15 @@ export class SmtpConnection {
     for (;;) {
       if (!this.canWrite()) return false;
       if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? 65536)) return false;
-      const views: Uint8Array[] = [];
-      let size = 0;
+      let views: Uint8Array[];
       try {
-        for (const chunk of tx.chunks) {
-          const encoded = tx.encoder ? tx.encoder.encode(chunk) : [chunk];
-          for (const v of encoded) { views.push(v); size += v.length; }
-        }
-        if (tx.bodyEnded && tx.encoder) for (const v of tx.encoder.end()) { views.push(v); size += v.length; }
-        this.checkSize(tx.encoder ? tx.encoder.written : size);
+        views = this.takeBody(tx);
       } catch (e) {
         this.abortTx(tx, e as SmtpError);
         return true;
       }
-      this.heldBody -= tx.chunkBytes;
-      tx.chunks = [];
-      tx.chunkBytes = 0;
+      let size = 0;
+      for (const v of views) size += v.length;
       const last = tx.bodyEnded;
       const head = `BDAT ${size}${last ? ' LAST' : ''}`;
       this.transcript('client', head);
@@ -655,11 +654,35 @@ export class SmtpConnection {
       this.writeViews(views);
       if (last) {
         this.endWritten(tx);
-        this.expect('dataEnd', (r) => this.onFinal(tx, r));
+        this.expectTx('dataEnd', tx, false);
         return true;
       }
-      this.expect('dataBlock', (r) => this.onBdatChunk(tx, r));
+      this.expectTx('dataBlock', tx, false);
     }
+  }
+
+  /** The wire form of the body octets queued for `tx`, and of its end once the body has ended.
+   *  Throws SmtpError (a bad body line, or past the server's SIZE). */
+  private takeBody(tx: Transaction): Uint8Array[] {
+    const chunks = tx.chunks;
+    this.heldBody -= tx.chunkBytes;
+    tx.chunks = [];
+    tx.chunkBytes = 0;
+    let views: Uint8Array[];
+    if (tx.binary) {
+      views = chunks;
+    } else if (!tx.encoder && tx.bodyEnded && chunks.length === 1 && isWireReady(chunks[0]!, !tx.bdat)) {
+      // The common whole, clean body: no copy, no encoder; DATA ends it with "." CRLF.
+      views = tx.bdat ? chunks : [chunks[0]!, LONE_DOT];
+    } else {
+      const encoder = (tx.encoder ??= new BodyEncoder({ dotStuff: !tx.bdat, normalizeLineEndings: true }));
+      views = [];
+      for (const chunk of chunks) for (const v of encoder.encode(chunk)) views.push(v);
+      if (tx.bodyEnded) for (const v of encoder.end()) views.push(v);
+    }
+    for (const v of views) tx.written += v.length;
+    this.checkSize(tx.written);
+    return views;
   }
 
   /** RFC 1870: stop a streamed body as soon as it passes the advertised SIZE. */
@@ -684,8 +707,8 @@ export class SmtpConnection {
     if (!this.pipelining || tx.stage === 'envelope') this.settleIfQuiet(tx);
   }
 
-  private onRcpt(tx: Transaction, address: string, reply: Reply): void {
-    tx.rcptReplies++;
+  private onRcpt(tx: Transaction, reply: Reply): void {
+    const address = tx.env.recipients[tx.rcptReplies++]!.address; // replies come in RCPT order
     (isPositive(reply) ? tx.accepted : tx.rejected).push({ address, reply });
     if (tx.failure && tx.stage !== 'ended' && tx.rcptReplies === tx.env.recipients.length) this.settleIfQuiet(tx);
   }
@@ -862,7 +885,7 @@ export class SmtpConnection {
       else this.fail(new SmtpProtocolError(`unexpected reply with no command outstanding: ${describeReply(reply)}`));
       return;
     }
-    const done = head.handle(reply) !== false;
+    const done = head.tx ? this.onTxReply(head.kind, head.tx, reply) : head.handle!(reply) !== false;
     if (done && this.fifo[this.fifoHead] === head) {
       this.fifoHead++;
       if (head.barrier) this.barriers--;
@@ -876,10 +899,38 @@ export class SmtpConnection {
     if (reply.code === 421 && this.phase !== 'failed' && this.phase !== 'closed') this.fire('reply-421', reply);
   }
 
-  private expect(kind: TimerKind, handle: Expectation['handle'], barrier = false): void {
-    this.fifo.push({ kind, handle, barrier });
-    if (barrier) this.barriers++;
+  private expect(kind: TimerKind, handle: (reply: Reply) => boolean | void, barrier = false): void {
+    this.pushExpectation({ kind, handle, tx: undefined, barrier });
+  }
+
+  private expectTx(kind: TimerKind, tx: Transaction, barrier: boolean): void {
+    this.pushExpectation({ kind, handle: undefined, tx, barrier });
+  }
+
+  private pushExpectation(e: Expectation): void {
+    this.fifo.push(e);
+    if (e.barrier) this.barriers++;
     if (this.fifoLength === 1) this.armHead();
+  }
+
+  /** A reply to one of a transaction's own commands; false while LMTP owes more final replies. */
+  private onTxReply(kind: TimerKind, tx: Transaction, reply: Reply): boolean {
+    switch (kind) {
+      case 'mail':
+        this.onMail(tx, reply);
+        return true;
+      case 'rcpt':
+        this.onRcpt(tx, reply);
+        return true;
+      case 'data':
+        this.onData(tx, reply);
+        return true;
+      case 'dataBlock':
+        this.onBdatChunk(tx, reply);
+        return true;
+      default:
+        return this.onFinal(tx, reply);
+    }
   }
 
   private armHead(): void {
@@ -959,10 +1010,16 @@ export class SmtpConnection {
 
   /** Commands collect as text and are encoded together when bytes or poll() need them: a
    *  pipelined group costs one encode and one write, not one per command. */
-  private command(text: string, kind: TimerKind, handle: Expectation['handle'], barrier: boolean, shown = text): void {
+  private command(text: string, kind: TimerKind, handle: (reply: Reply) => boolean | void, barrier: boolean, shown = text): void {
     this.transcript('client', shown);
     this.text += text + '\r\n';
     this.expect(kind, handle, barrier);
+  }
+
+  private txCommand(text: string, kind: TimerKind, tx: Transaction, barrier: boolean): void {
+    this.transcript('client', text);
+    this.text += text + '\r\n';
+    this.expectTx(kind, tx, barrier);
   }
 
   private write(bytes: Uint8Array): void {
@@ -971,36 +1028,51 @@ export class SmtpConnection {
 
   private flushText(): void {
     if (this.text === '') return;
-    const bytes = utf8(this.text);
+    const text = this.text;
     this.text = '';
-    this.append([bytes], bytes.length);
+    const item = this.writeItem();
+    const bytes = this.outbuf.text(text);
+    item.bytes += bytes;
+    this.enqueued += bytes;
   }
 
   private writeViews(views: readonly Uint8Array[]): void {
     this.flushText();
-    let bytes = 0;
-    for (const v of views) bytes += v.length;
-    if (bytes > 0) this.append(views, bytes);
+    for (const v of views) {
+      if (v.length === 0) continue;
+      const item = this.writeItem();
+      this.outbuf.bytes(v);
+      item.bytes += v.length;
+      this.enqueued += v.length;
+    }
   }
 
-  private append(views: readonly Uint8Array[], bytes: number): void {
-    this.enqueued += bytes;
-    const last = this.out[this.out.length - 1];
-    if (last && last.type === 'write' && this.outHead < this.out.length) {
-      const item = last as WriteItem;
-      for (const v of views) if (v.length) item.chunks.push(v);
-      item.bytes += bytes;
-      return;
-    }
-    this.out.push({ type: 'write', chunks: views.filter((v) => v.length > 0), bytes } satisfies WriteItem);
+  /** The write item collecting bytes now: the last queued output if it is one, else a new one. */
+  private writeItem(): WriteItem {
+    if (this.openWrite) return this.openWrite;
+    const item: WriteItem = { type: 'write', chunks: [], bytes: 0, open: true };
+    this.out.push(item);
+    this.openWrite = item;
+    return item;
+  }
+
+  /** Close the collecting write: its bytes become its views. Anything queued after it starts a new one. */
+  private sealWrite(): void {
+    const item = this.openWrite;
+    if (!item) return;
+    this.openWrite = undefined;
+    item.open = false;
+    item.chunks = this.outbuf.take();
   }
 
   private push(item: Output): void {
     this.flushText();
+    this.sealWrite();
     this.out.push(item);
   }
 
   private emit(event: SmtpEvent): void {
+    this.sealWrite();
     this.out.push({ type: 'event', event });
   }
 

@@ -55,27 +55,34 @@ const NOTIFY_ON = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY']);
 
 // Bulk senders repeat the same few addresses; validating each once saves a measurable share of
 // the per-message CPU. Bounded so hostile variety cannot grow it.
-const pathCache = new Map<string, string>();
-function cachedPath(address: string): string {
-  let path = pathCache.get(address);
-  if (path === undefined) {
-    path = formatPath(address); // throws for bad input: nothing is cached then
+interface CheckedAddress {
+  readonly path: string;
+  readonly utf8: boolean;
+}
+const pathCache = new Map<string, CheckedAddress>();
+function checkedAddress(address: string): CheckedAddress {
+  let checked = pathCache.get(address);
+  if (checked === undefined) {
+    checked = { path: formatPath(address), utf8: needsSmtpUtf8(address) }; // throws for bad input: nothing is cached then
     if (pathCache.size >= 512) pathCache.clear();
-    pathCache.set(address, path);
+    pathCache.set(address, checked);
   }
-  return path;
+  return checked;
 }
 
 export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
-  if (!Array.isArray(envelope.to) || envelope.to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
-  const path = cachedPath(envelope.from);
-  let smtpUtf8 = envelope.smtpUtf8 === true || needsSmtpUtf8(envelope.from);
-  const recipients = envelope.to.map((r): PreparedRecipient => {
+  const to = envelope.to;
+  if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
+  const sender = checkedAddress(envelope.from);
+  let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
+  const recipients: PreparedRecipient[] = [];
+  for (const r of to) {
     const spec: RecipientSpec = typeof r === 'string' ? { address: r } : r;
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-    if (needsSmtpUtf8(spec.address)) smtpUtf8 = true;
+    const checked = checkedAddress(spec.address);
+    if (checked.utf8) smtpUtf8 = true;
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
@@ -83,12 +90,13 @@ export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
-    return { address: spec.address, path: cachedPath(spec.address), notify, orcpt };
-  });
+    recipients.push({ address: spec.address, path: checked.path, notify, orcpt });
+  }
   if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
     throw new SmtpUsageError('envelope.size must be a non-negative integer');
   }
-  if (envelope.body !== undefined && !['7BIT', '8BITMIME', 'BINARYMIME'].includes(envelope.body)) {
+  const body = envelope.body;
+  if (body !== undefined && body !== '7BIT' && body !== '8BITMIME' && body !== 'BINARYMIME') {
     throw new SmtpUsageError(`envelope.body must be 7BIT, 8BITMIME or BINARYMIME`);
   }
   const ret = envelope.dsn?.ret;
@@ -96,7 +104,7 @@ export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
   return {
-    from: envelope.from, path, recipients, size: envelope.size, body: envelope.body, smtpUtf8,
+    from: envelope.from, path: sender.path, recipients, size: envelope.size, body: envelope.body, smtpUtf8,
     ret, envid, requireTls: envelope.requireTls === true,
   };
 }

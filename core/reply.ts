@@ -68,24 +68,29 @@ export class ReplyParser {
    */
   push(chunk: Uint8Array, onReply: (reply: Reply) => boolean | void): Uint8Array | undefined {
     let start = 0;
-    while (start < chunk.length) {
-      const lf = chunk.indexOf(LF, start);
-      if (lf < 0) {
+    const n = chunk.length;
+    while (start < n) {
+      // A plain loop: reply lines are short, and a runtime's indexOf (Node's Buffer wrapper
+      // especially) costs more per call than scanning them.
+      let lf = start;
+      while (lf < n && chunk[lf] !== LF) lf++;
+      if (lf === n) {
         this.keepPartial(chunk.subarray(start));
         return undefined;
       }
-      let line: Uint8Array;
+      // The line is bytes[at, end) without its LF (and CR); no view is made of it.
+      let bytes = chunk;
+      let at = start;
       if (this.partial) {
-        line = concat(this.partial, chunk.subarray(start, lf));
+        bytes = concat(this.partial, chunk.subarray(start, lf));
+        at = 0;
         this.partial = undefined;
-      } else {
-        line = chunk.subarray(start, lf);
       }
+      let end = bytes === chunk ? lf : bytes.length;
       start = lf + 1;
-      let end = line.length;
-      if (end > 0 && line[end - 1] === CR) end--;
-      if (end > this.limits.maxLineLength) throw new SmtpProtocolError(`reply line longer than ${this.limits.maxLineLength} octets`);
-      const reply = this.line(line, end);
+      if (end > at && bytes[end - 1] === CR) end--;
+      if (end - at > this.limits.maxLineLength) throw new SmtpProtocolError(`reply line longer than ${this.limits.maxLineLength} octets`);
+      const reply = this.line(bytes, at, end);
       if (reply && onReply(reply) === false) return start < chunk.length ? chunk.subarray(start) : undefined;
     }
     return undefined;
@@ -98,24 +103,24 @@ export class ReplyParser {
     this.partial = this.partial ? concat(this.partial, bytes) : bytes.slice();
   }
 
-  private line(bytes: Uint8Array, end: number): Reply | undefined {
-    if (end < 3) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, end)}`);
-    const d0 = bytes[0]! - 0x30, d1 = bytes[1]! - 0x30, d2 = bytes[2]! - 0x30;
+  private line(bytes: Uint8Array, at: number, end: number): Reply | undefined {
+    if (end - at < 3) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, at, end)}`);
+    const d0 = bytes[at]! - 0x30, d1 = bytes[at + 1]! - 0x30, d2 = bytes[at + 2]! - 0x30;
     if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 5 || d2 < 0 || d2 > 9) {
-      throw new SmtpProtocolError(`invalid reply code: ${quote(bytes, end)}`);
+      throw new SmtpProtocolError(`invalid reply code: ${quote(bytes, at, end)}`);
     }
     const code = d0 * 100 + d1 * 10 + d2;
     let more = false;
-    if (end > 3) {
-      const sep = bytes[3];
+    if (end - at > 3) {
+      const sep = bytes[at + 3];
       if (sep === 0x2d) more = true;
-      else if (sep !== 0x20) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, end)}`);
+      else if (sep !== 0x20) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, at, end)}`);
     }
     if (this.code !== 0 && code !== this.code) {
       throw new SmtpProtocolError(`reply code changed inside a multi-line reply (${this.code} then ${code})`);
     }
     if (this.lines.length >= this.limits.maxLines) throw new SmtpProtocolError(`reply has more than ${this.limits.maxLines} lines`);
-    this.lines.push(end > 4 ? lineText(bytes, 4, end) : '');
+    this.lines.push(end - at > 4 ? lineText(bytes, at + 4, end) : '');
     if (more) {
       this.code = code;
       return undefined;
@@ -156,6 +161,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function quote(bytes: Uint8Array, end: number): string {
-  return JSON.stringify(printable(decodeUtf8(bytes.subarray(0, Math.min(end, 64)))));
+function quote(bytes: Uint8Array, at: number, end: number): string {
+  return JSON.stringify(printable(decodeUtf8(bytes.subarray(at, Math.min(end, at + 64)))));
 }

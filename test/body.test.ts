@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BodyEncoder, needsEightBit, type BodyEncoderOptions } from '../core/body.ts';
+import { BodyEncoder, isWireReady, needsEightBit, type BodyEncoderOptions } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 
 const enc = new TextEncoder();
@@ -258,6 +258,57 @@ test('DATA without normalisation refuses bare CR and LF instead of passing them'
     assert.throws(() => run([bytes(bad)], raw), (e: unknown) => e instanceof SmtpUsageError, JSON.stringify(bad));
   }
   assert.throws(() => run([bytes('a\r'), bytes('b')], raw), (e: unknown) => e instanceof SmtpUsageError);
+});
+
+// isWireReady lets the core skip the encoder: it must say yes exactly when the encoder would
+// leave the body as it is (plus the terminator for DATA) and the body ends in CRLF.
+function encoderKeeps(input: Uint8Array, dotStuff: boolean, maxLineLength: number): boolean {
+  let wire: Uint8Array;
+  try {
+    wire = run([input], { dotStuff, normalizeLineEndings: true, maxLineLength }).wire;
+  } catch {
+    return false; // a line too long: the encoder refuses it, so the fast path must too
+  }
+  const expected = dotStuff ? latin1(input) + '.\r\n' : latin1(input);
+  return latin1(wire) === expected && latin1(input).endsWith('\r\n');
+}
+
+test('isWireReady agrees with the encoder (DATA and BDAT, any offset, short line limits; 6,000 runs)', () => {
+  const lines = fc.array(fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('a', 'bc', 'hello world', '.', '..x', 'x.y', '', 'é') },
+    { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\r\r\n', 'a\nb', 'a\rb', '\x00') },
+  ), { maxLength: 12 }).map((parts) => parts.join('\r\n') + (parts.length % 3 === 0 ? '' : '\r\n'));
+  for (const dotStuff of [true, false]) {
+    fc.assert(fc.property(lines, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 12 }), (text, offset, max) => {
+      const padded = new Uint8Array(offset + text.length * 2);
+      const input = enc.encode(text);
+      padded.set(input, offset);
+      const view = padded.subarray(offset, offset + input.length);
+      assert.is(isWireReady(view, dotStuff, max), encoderKeeps(view, dotStuff, max), JSON.stringify({ text, offset, max, dotStuff }));
+    }), { numRuns: 2000 });
+    fc.assert(fc.property(bodyBytes, (input) => {
+      assert.is(isWireReady(input, dotStuff), encoderKeeps(input, dotStuff, 998));
+    }), { numRuns: 1000 });
+  }
+});
+
+test('isWireReady: long clean text, then one bad octet anywhere', () => {
+  const clean = bytes('the quick brown fox jumps over the lazy dog 0123456789abcdefghijklmnopqrstuvwxyz\r\n'.repeat(40));
+  assert.ok(isWireReady(clean, true));
+  assert.ok(isWireReady(clean, false));
+  for (let i = 0; i < clean.length - 2; i += 7) {
+    for (const bad of [0x0d, 0x0a]) {
+      if (clean[i] === 0x0d || clean[i] === 0x0a) continue;
+      const b = clean.slice();
+      b[i] = bad;
+      assert.not.ok(isWireReady(b, false), `bare ${bad} at ${i}`);
+    }
+  }
+  const dotted = clean.slice();
+  dotted[clean.indexOf(0x0a) + 1] = 0x2e;
+  assert.not.ok(isWireReady(dotted, true), 'a line starting with a dot needs stuffing in DATA');
+  assert.ok(isWireReady(dotted, false), 'BDAT does not stuff');
+  assert.not.ok(isWireReady(clean.subarray(0, clean.length - 1), false), 'no final CRLF');
 });
 
 test('needsEightBit', () => {
