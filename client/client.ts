@@ -91,7 +91,8 @@ interface PendingSend {
   reject(err: unknown): void;
   /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
   readonly fixed: number;
-  cleanup(): void;
+  /** Removes the abort listener, when there is one. */
+  readonly cleanup: (() => void) | undefined;
 }
 
 interface PendingCommand {
@@ -210,21 +211,24 @@ export class SmtpClient {
       return Promise.resolve(notStarted(abortReason(signal)));
     }
     const now = Date.now();
-    const id = this.#core.send(envelope, now); // throws SmtpUsageError for bad input
-    const onAbort = (): void => {
-      this.#core.cancel(id, Date.now(), abortReason(signal));
-      this.#pump();
-    };
+    // A whole body goes in with the envelope (one pump); a stream is fed as it comes.
+    const id = this.#core.send(envelope, now, fixed); // throws SmtpUsageError for bad input
+    let cleanup: (() => void) | undefined;
+    if (signal) {
+      const onAbort = (): void => {
+        this.#core.cancel(id, Date.now(), abortReason(signal));
+        this.#pump();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
     const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup: () => signal?.removeEventListener('abort', onAbort) });
+      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup });
     });
-    if (fixed) {
-      if (this.#core.writeBody(id, fixed, now)) this.#core.endBody(id, now);
-    } else {
+    if (!fixed) {
       this.#feeders.push(id);
       this.#feed(id, source!).catch((err) => this.#crash(err));
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
     this.#pumpSoon();
     return result;
   }
@@ -450,7 +454,7 @@ export class SmtpClient {
         if (!pending) return;
         this.#sends.delete(event.result.id);
         this.#unfeed(event.result.id);
-        pending.cleanup();
+        pending.cleanup?.();
         pending.resolve(event.result);
         return;
       }
@@ -479,7 +483,7 @@ export class SmtpClient {
     this.#commands.clear();
     // The core settles every transaction before 'closed'; anything left is a core bug, made loud.
     for (const [id, s] of this.#sends) {
-      s.cleanup();
+      s.cleanup?.();
       s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
     }
     this.#sends.clear();

@@ -248,10 +248,12 @@ export class SmtpConnection {
 
   // ---- intents ------------------------------------------------------------------------------
 
-  /** Queue a transaction. Throws SmtpUsageError for bad input; returns the transaction id. */
-  send(envelope: Envelope, now: number): number {
+  /** Queue a transaction. Throws SmtpUsageError for bad input; returns the transaction id.
+   *  `body`, when given, is the whole body (as writeBody then endBody); else feed it with those. */
+  send(envelope: Envelope, now: number, body?: Uint8Array): number {
     this.now = now;
     const env = prepareEnvelope(envelope);
+    if (body !== undefined && !(body instanceof Uint8Array)) throw new SmtpUsageError('body must be a Uint8Array');
     const tx: Transaction = {
       kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, binary: false, encoder: undefined, written: 0, rcptSent: 0, rcptReplies: 0,
       chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
@@ -262,6 +264,12 @@ export class SmtpConnection {
       this.failTx(tx, this.error ?? new SmtpConnectionError('the session is closing'), undefined);
       this.settle(tx);
       return tx.id;
+    }
+    if (body !== undefined) {
+      if (body.length > 0) tx.chunks.push(body);
+      tx.chunkBytes = body.length;
+      this.heldBody += body.length;
+      tx.bodyEnded = true;
     }
     this.queue.push(tx);
     this.pump();
