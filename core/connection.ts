@@ -148,7 +148,6 @@ export class SmtpConnection {
   private openWrite: WriteItem | undefined; // the last item of `out` while it collects bytes
   private enqueued = 0; // bytes put in `out` so far
   private polled = 0; // bytes handed to the transport so far
-  private text = ''; // commands not yet encoded into `out`
   private heldBody = 0; // body bytes given by the user, not yet encoded into `out`
 
   private fifo: Expectation[] = [];
@@ -266,7 +265,7 @@ export class SmtpConnection {
       return tx.id;
     }
     if (body !== undefined) {
-      if (body.length > 0) tx.chunks.push(body);
+      if (body.length > 0) tx.chunks = [body];
       tx.chunkBytes = body.length;
       this.heldBody += body.length;
       tx.bodyEnded = true;
@@ -337,7 +336,6 @@ export class SmtpConnection {
 
   poll(now: number): Output {
     this.now = now;
-    this.flushText();
     if (this.outHead < this.out.length) {
       const item = this.out[this.outHead++]!;
       if (this.outHead === this.out.length) {
@@ -653,12 +651,12 @@ export class SmtpConnection {
         return true;
       }
       let size = 0;
-      for (const v of views) size += v.length;
+      for (let i = 0; i < views.length; i++) size += views[i]!.length;
       const last = tx.bodyEnded;
       const head = `BDAT ${size}${last ? ' LAST' : ''}`;
       this.transcript('client', head);
       this.transcript('client', `<${size} octets>`);
-      this.text += head + '\r\n';
+      this.writeLine(head);
       this.writeViews(views);
       if (last) {
         this.endWritten(tx);
@@ -688,7 +686,7 @@ export class SmtpConnection {
       for (const chunk of chunks) for (const v of encoder.encode(chunk)) views.push(v);
       if (tx.bodyEnded) for (const v of encoder.end()) views.push(v);
     }
-    for (const v of views) tx.written += v.length;
+    for (let i = 0; i < views.length; i++) tx.written += views[i]!.length;
     this.checkSize(tx.written);
     return views;
   }
@@ -1020,13 +1018,13 @@ export class SmtpConnection {
    *  pipelined group costs one encode and one write, not one per command. */
   private command(text: string, kind: TimerKind, handle: (reply: Reply) => boolean | void, barrier: boolean, shown = text): void {
     this.transcript('client', shown);
-    this.text += text + '\r\n';
+    this.writeLine(text);
     this.expect(kind, handle, barrier);
   }
 
   private txCommand(text: string, kind: TimerKind, tx: Transaction, barrier: boolean): void {
     this.transcript('client', text);
-    this.text += text + '\r\n';
+    this.writeLine(text);
     this.expectTx(kind, tx, barrier);
   }
 
@@ -1034,19 +1032,17 @@ export class SmtpConnection {
     this.writeViews([bytes]);
   }
 
-  private flushText(): void {
-    if (this.text === '') return;
-    const text = this.text;
-    this.text = '';
+  /** A command line: straight into the output buffer, CRLF added. */
+  private writeLine(text: string): void {
     const item = this.writeItem();
-    const bytes = this.outbuf.text(text);
+    const bytes = this.outbuf.line(text);
     item.bytes += bytes;
     this.enqueued += bytes;
   }
 
   private writeViews(views: readonly Uint8Array[]): void {
-    this.flushText();
-    for (const v of views) {
+    for (let i = 0; i < views.length; i++) {
+      const v = views[i]!;
       if (v.length === 0) continue;
       const item = this.writeItem();
       this.outbuf.bytes(v);
@@ -1074,7 +1070,6 @@ export class SmtpConnection {
   }
 
   private push(item: Output): void {
-    this.flushText();
     this.sealWrite();
     this.out.push(item);
   }

@@ -58,12 +58,16 @@ const NOTIFY_ON = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY']);
 interface CheckedAddress {
   readonly path: string;
   readonly utf8: boolean;
+  /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
+  readonly recipient: PreparedRecipient;
 }
 const pathCache = new Map<string, CheckedAddress>();
 function checkedAddress(address: string): CheckedAddress {
   let checked = pathCache.get(address);
   if (checked === undefined) {
-    checked = { path: formatPath(address), utf8: needsSmtpUtf8(address) }; // throws for bad input: nothing is cached then
+    const path = formatPath(address); // throws for bad input: nothing is cached then
+    const recipient: PreparedRecipient = Object.freeze({ address, path, notify: undefined, orcpt: undefined });
+    checked = { path, utf8: needsSmtpUtf8(address), recipient };
     if (pathCache.size >= 512) pathCache.clear();
     pathCache.set(address, checked);
   }
@@ -78,8 +82,17 @@ export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
   const sender = checkedAddress(envelope.from);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
   const recipients: PreparedRecipient[] = [];
-  for (const r of to) {
-    const spec: RecipientSpec = typeof r === 'string' ? { address: r } : r;
+  for (let i = 0; i < to.length; i++) {
+    const r = to[i];
+    if (typeof r === 'string') {
+      // A bare address: its prepared form is cached with it.
+      if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
+      const checked = checkedAddress(r);
+      if (checked.utf8) smtpUtf8 = true;
+      recipients.push(checked.recipient);
+      continue;
+    }
+    const spec = r as RecipientSpec;
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
     const checked = checkedAddress(spec.address);
     if (checked.utf8) smtpUtf8 = true;

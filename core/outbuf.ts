@@ -16,11 +16,11 @@ export class OutputBuffer {
   private pos = 0; // next free slab octet
   private views: Uint8Array[] = [];
 
-  /** Append command text (ASCII except SMTPUTF8 addresses) as UTF-8; returns its octet count. */
-  text(text: string): number {
+  /** Append a command line as UTF-8 (ASCII except SMTPUTF8 addresses) and CRLF; returns its octet count. */
+  line(text: string): number {
     const n = text.length;
     // UTF-8 needs at most 3 octets per UTF-16 unit.
-    if (this.pos + n * 3 > this.slab.length) this.newSlab(n * 3);
+    if (this.pos + n * 3 + 2 > this.slab.length) this.newSlab(n * 3 + 2);
     const slab = this.slab;
     const at = this.pos;
     // ASCII is copied directly: a native encode call costs more than a short command.
@@ -31,8 +31,10 @@ export class OutputBuffer {
       slab[at + i] = c;
     }
     if (i < n) i += encoder.encodeInto(text.slice(i), slab.subarray(at + i)).written;
-    this.pos = at + i;
-    return i;
+    slab[at + i] = 0x0d;
+    slab[at + i + 1] = 0x0a;
+    this.pos = at + i + 2;
+    return i + 2;
   }
 
   /** Append a view: copied when small, else kept as is (the caller must not modify it). */

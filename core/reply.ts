@@ -120,14 +120,21 @@ export class ReplyParser {
       throw new SmtpProtocolError(`reply code changed inside a multi-line reply (${this.code} then ${code})`);
     }
     if (this.lines.length >= this.limits.maxLines) throw new SmtpProtocolError(`reply has more than ${this.limits.maxLines} lines`);
-    this.lines.push(end - at > 4 ? lineText(bytes, at + 4, end) : '');
+    const text = end - at > 4 ? lineText(bytes, at + 4, end) : '';
     if (more) {
+      this.lines.push(text);
       this.code = code;
       return undefined;
     }
-    const lines = this.lines;
+    let lines: string[];
+    if (this.lines.length === 0) {
+      lines = [text]; // the usual single-line reply: no growable array
+    } else {
+      lines = this.lines;
+      lines.push(text);
+      this.lines = [];
+    }
     this.code = 0;
-    this.lines = [];
     let enhanced: string | undefined;
     if (this.enhancedCodes) {
       const m = ENHANCED.exec(lines[0]!);
