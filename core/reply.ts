@@ -43,6 +43,8 @@ export class ReplyParser {
   private partial: Uint8Array | undefined; // an incomplete line carried to the next chunk
   private code = 0; // code of the multi-line reply in progress, 0 when none
   private lines: string[] = [];
+  private readonly recent: (RecentReply | undefined)[] = new Array<RecentReply | undefined>(RECENT).fill(undefined);
+  private recentNext = 0;
 
   constructor(limits: Partial<ReplyParserLimits> = {}) {
     this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
@@ -58,6 +60,7 @@ export class ReplyParser {
     this.partial = undefined;
     this.code = 0;
     this.lines = [];
+    this.recent.fill(undefined);
   }
 
   /**
@@ -120,6 +123,11 @@ export class ReplyParser {
       throw new SmtpProtocolError(`reply code changed inside a multi-line reply (${this.code} then ${code})`);
     }
     if (this.lines.length >= this.limits.maxLines) throw new SmtpProtocolError(`reply has more than ${this.limits.maxLines} lines`);
+    const single = !more && this.code === 0;
+    if (single && end - at <= CACHED_LINE) {
+      const seen = this.recall(bytes, at, end);
+      if (seen) return seen;
+    }
     const text = end - at > 4 ? lineText(bytes, at + 4, end) : '';
     if (more) {
       this.lines.push(text);
@@ -147,8 +155,41 @@ export class ReplyParser {
         }
       }
     }
-    return { code, enhanced, lines };
+    const reply: Reply = { code, enhanced, lines };
+    if (single && end - at <= CACHED_LINE) this.remember(bytes, at, end, reply);
+    return reply;
   }
+
+  /** A reply seen a moment ago with exactly these octets (and the same enhanced-code setting). */
+  private recall(bytes: Uint8Array, at: number, end: number): Reply | undefined {
+    const n = end - at;
+    for (let k = 0; k < RECENT; k++) {
+      const seen = this.recent[k];
+      if (seen === undefined || seen.octets.length !== n || seen.enhancedCodes !== this.enhancedCodes) continue;
+      const octets = seen.octets;
+      let i = 0;
+      while (i < n && octets[i] === bytes[at + i]) i++;
+      if (i === n) return seen.reply;
+    }
+    return undefined;
+  }
+
+  private remember(bytes: Uint8Array, at: number, end: number, reply: Reply): void {
+    Object.freeze(reply.lines);
+    this.recent[this.recentNext] = { octets: bytes.slice(at, end), enhancedCodes: this.enhancedCodes, reply: Object.freeze(reply) };
+    this.recentNext = (this.recentNext + 1) % RECENT;
+  }
+}
+
+// Bulk sending hears the same few short replies thousands of times ("250 2.1.5 Ok"): the last
+// few are kept, frozen, and handed out again instead of decoding and allocating each anew.
+const RECENT = 4;
+const CACHED_LINE = 80;
+
+interface RecentReply {
+  readonly octets: Uint8Array;
+  readonly enhancedCodes: boolean;
+  readonly reply: Reply;
 }
 
 /** Reply text: most lines are short printable ASCII and skip the decoder and the escaping. */
