@@ -240,15 +240,22 @@ function findLineBreak(chunk: Uint8Array, words: Uint32Array | undefined, head: 
   return n;
 }
 
+/** What scanBody found. */
+export const BODY_EIGHT_BIT = 1; // an octet >= 0x80: the body needs 8BITMIME
+export const BODY_NOT_CANONICAL = 2; // a bare CR or LF, a line longer than the limit, or no final CRLF
+export const BODY_DOT_LINE = 4; // a line starts with "." (DATA must stuff it)
+
 /**
- * True when a whole body can go on the wire exactly as given, which spares the encoder: every
- * line ends in CRLF (the last one too), there is no bare CR or LF, no line is longer than
- * `maxLine`, and, for DATA (`dotStuff`), no line starts with ".". One pass, four octets at a time.
+ * One pass over a whole body, four octets at a time, for what decides how it can be sent:
+ * BODY_* flags, 0 for clean 7-bit CRLF text. A body with neither BODY_NOT_CANONICAL nor (for
+ * DATA) BODY_DOT_LINE goes on the wire exactly as given, which spares the encoder.
  */
-export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998): boolean {
+export function scanBody(bytes: Uint8Array, maxLine = 998): number {
   const n = bytes.length;
-  if (n < 2 || bytes[n - 2] !== CR || bytes[n - 1] !== LF) return false;
-  if (dotStuff && bytes[0] === DOT) return false;
+  let flags = n < 2 || bytes[n - 2] !== CR || bytes[n - 1] !== LF ? BODY_NOT_CANONICAL : 0;
+  if (n > 0 && bytes[0] === DOT) flags |= BODY_DOT_LINE;
+  let high = 0; // every octet looked at one by one, OR-ed: bit 7 set means 8-bit
+  let highWords = 0; // the same for the words skipped whole
   let lineStart = 0;
   let i = 0;
   const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
@@ -262,22 +269,30 @@ export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998)
       while (j < wordCount) {
         const v = words[j]!;
         if (((v - 0x0e0e0e0e) & ~v & 0x80808080) !== 0) break;
+        highWords |= v;
         j++;
       }
       i = head + (j << 2);
       if (i >= n) break;
     }
     const b = bytes[i]!;
+    high |= b;
     if (b === CR) {
-      if (bytes[i + 1] !== LF || i - lineStart > maxLine) return false;
+      if (bytes[i + 1] !== LF || i - lineStart > maxLine) flags |= BODY_NOT_CANONICAL;
     } else if (b === LF) {
-      if (i === 0 || bytes[i - 1] !== CR) return false;
+      if (i === 0 || bytes[i - 1] !== CR) flags |= BODY_NOT_CANONICAL;
       lineStart = i + 1;
-      if (dotStuff && bytes[lineStart] === DOT) return false;
+      if (bytes[lineStart] === DOT) flags |= BODY_DOT_LINE;
     }
     i++;
   }
-  return true;
+  if ((high & 0x80) !== 0 || (highWords & 0x80808080) !== 0) flags |= BODY_EIGHT_BIT;
+  return flags;
+}
+
+/** True when a whole body can go on the wire exactly as given (see scanBody). */
+export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998): boolean {
+  return (scanBody(bytes, maxLine) & (BODY_NOT_CANONICAL | (dotStuff ? BODY_DOT_LINE : 0))) === 0;
 }
 
 /** True when any octet is >= 0x80 (the body needs 8BITMIME or an encoding). */

@@ -4,7 +4,7 @@
 // Session phases follow the table in states.ts. Inside `ready`, every command written pushes an
 // expectation onto a FIFO and every reply pops the head: that is all PIPELINING needs, and it
 // lets whole BDAT transactions run back to back across messages.
-import { BodyEncoder, isWireReady } from './body.ts';
+import { BODY_DOT_LINE, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, scanBody } from './body.ts';
 import { NO_CAPABILITIES, parseEhloReply, type Capabilities } from './capabilities.ts';
 import { mailCommand, prepareEnvelope, rcptCommand, type Envelope, type PreparedEnvelope } from './envelope.ts';
 import {
@@ -86,6 +86,8 @@ interface Transaction {
   encoder: BodyEncoder | undefined;
   /** Body octets put on the wire so far (after encoding). */
   written: number;
+  /** scanBody() of a whole body given to send(); -1 when the body is streamed. */
+  readonly bodyFlags: number;
   rcptSent: number;
   rcptReplies: number;
   /** Body chunks given by the user and not yet written (views, never copied). */
@@ -251,10 +253,12 @@ export class SmtpConnection {
    *  `body`, when given, is the whole body (as writeBody then endBody); else feed it with those. */
   send(envelope: Envelope, now: number, body?: Uint8Array): number {
     this.now = now;
-    const env = prepareEnvelope(envelope);
     if (body !== undefined && !(body instanceof Uint8Array)) throw new SmtpUsageError('body must be a Uint8Array');
+    // A whole body is looked at once, here: whether it needs 8BITMIME, and whether it can go as is.
+    const bodyFlags = body === undefined ? -1 : scanBody(body);
+    const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined);
     const tx: Transaction = {
-      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, binary: false, encoder: undefined, written: 0, rcptSent: 0, rcptReplies: 0,
+      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, binary: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
       chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
       accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
     };
@@ -677,7 +681,7 @@ export class SmtpConnection {
     let views: Uint8Array[];
     if (tx.binary) {
       views = chunks;
-    } else if (!tx.encoder && tx.bodyEnded && chunks.length === 1 && isWireReady(chunks[0]!, !tx.bdat)) {
+    } else if (tx.bodyFlags >= 0 && chunks.length === 1 && (tx.bodyFlags & (BODY_NOT_CANONICAL | (tx.bdat ? 0 : BODY_DOT_LINE))) === 0) {
       // The common whole, clean body: no copy, no encoder; DATA ends it with "." CRLF.
       views = tx.bdat ? chunks : [chunks[0]!, LONE_DOT];
     } else {

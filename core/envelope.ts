@@ -74,7 +74,9 @@ function checkedAddress(address: string): CheckedAddress {
   return checked;
 }
 
-export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
+/** Checks the envelope once. `detectedBody` is the body type found by scanning a whole body,
+ *  used when the envelope does not say. */
+export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): PreparedEnvelope {
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
   const to = envelope.to;
@@ -117,7 +119,7 @@ export function prepareEnvelope(envelope: Envelope): PreparedEnvelope {
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
   return {
-    from: envelope.from, path: sender.path, recipients, size: envelope.size, body: envelope.body, smtpUtf8,
+    from: envelope.from, path: sender.path, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8,
     ret, envid, requireTls: envelope.requireTls === true,
   };
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BodyEncoder, isWireReady, needsEightBit, type BodyEncoderOptions } from '../core/body.ts';
+import { BODY_EIGHT_BIT, BodyEncoder, isWireReady, needsEightBit, scanBody, type BodyEncoderOptions } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 
 const enc = new TextEncoder();
@@ -309,6 +309,16 @@ test('isWireReady: long clean text, then one bad octet anywhere', () => {
   assert.not.ok(isWireReady(dotted, true), 'a line starting with a dot needs stuffing in DATA');
   assert.ok(isWireReady(dotted, false), 'BDAT does not stuff');
   assert.not.ok(isWireReady(clean.subarray(0, clean.length - 1), false), 'no final CRLF');
+});
+
+test('scanBody reports 8-bit exactly when needsEightBit does (any offset; 3,000 runs)', () => {
+  const octets = fc.array(fc.oneof(interesting, fc.integer({ min: 0x80, max: 0xff })), { maxLength: 300 });
+  fc.assert(fc.property(octets, fc.integer({ min: 0, max: 3 }), (a, offset) => {
+    const padded = new Uint8Array(a.length + offset);
+    padded.set(a, offset);
+    const view = padded.subarray(offset);
+    assert.is((scanBody(view) & BODY_EIGHT_BIT) !== 0, needsEightBit(view));
+  }), { numRuns: 3000 });
 });
 
 test('needsEightBit', () => {
