@@ -225,9 +225,7 @@ function run(name: string, opts: { n: number; body: Uint8Array; stream?: number;
     streamId = core.send({ from: 'bench@example.org', to: ['sink@example.org'], size: opts.body.length }, now);
   } else {
     for (let i = 0; i < opts.n; i++) {
-      const id = core.send({ from: 'bench@example.org', to: ['sink@example.org'], size: opts.body.length }, now);
-      core.writeBody(id, opts.body, now);
-      core.endBody(id, now);
+      core.send({ from: 'bench@example.org', to: ['sink@example.org'], size: opts.body.length }, now, opts.body);
     }
   }
   core.quit(now);

@@ -98,8 +98,9 @@ interface Transaction {
   /** Output offset just past the final dot / BDAT LAST; -1 until written. */
   endOffset: number;
   mailAccepted: boolean;
-  readonly accepted: RecipientResult[];
-  readonly rejected: RecipientResult[];
+  /** Replaced, not grown, for the first entry: a pushed-to empty array would reserve 17 slots. */
+  accepted: RecipientResult[];
+  rejected: RecipientResult[];
   /** Set once the transaction can no longer be accepted; the reply/error reported with it. */
   failure: { reply: Reply | undefined; error: SmtpError } | undefined;
   lmtpFinal: RecipientResult[] | undefined;
@@ -719,7 +720,12 @@ export class SmtpConnection {
 
   private onRcpt(tx: Transaction, reply: Reply): void {
     const address = tx.env.recipients[tx.rcptReplies++]!.address; // replies come in RCPT order
-    (isPositive(reply) ? tx.accepted : tx.rejected).push({ address, reply });
+    const result: RecipientResult = { address, reply };
+    if (isPositive(reply)) {
+      if (tx.accepted.length === 0) tx.accepted = [result];
+      else tx.accepted.push(result);
+    } else if (tx.rejected.length === 0) tx.rejected = [result];
+    else tx.rejected.push(result);
     if (tx.failure && tx.stage !== 'ended' && tx.rcptReplies === tx.env.recipients.length) this.settleIfQuiet(tx);
   }
 

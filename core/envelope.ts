@@ -83,7 +83,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
   if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
   const sender = checkedAddress(envelope.from);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
-  const recipients: PreparedRecipient[] = [];
+  const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
   for (let i = 0; i < to.length; i++) {
     const r = to[i];
     if (typeof r === 'string') {
@@ -91,7 +91,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
       if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
       const checked = checkedAddress(r);
       if (checked.utf8) smtpUtf8 = true;
-      recipients.push(checked.recipient);
+      recipients[i] = checked.recipient;
       continue;
     }
     const spec = r as RecipientSpec;
@@ -105,7 +105,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
-    recipients.push({ address: spec.address, path: checked.path, notify, orcpt });
+    recipients[i] = { address: spec.address, path: checked.path, notify, orcpt };
   }
   if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
     throw new SmtpUsageError('envelope.size must be a non-negative integer');
