@@ -3,15 +3,20 @@
 //   npm run -s bench:driver -- --host H --port P --n N --file F
 //       [--window W]       pipelineWindow (default: the library's default)
 //       [--hwm BYTES]      client highWaterMark for streamed bodies (default: the library's)
-//       [--read-size B]    file read size when streaming (N = 1); default 1 MiB
+//       [--read-size B]    file read size when streaming (N = 1): the client's readSize (the
+//                          size of each buffer of its read ring), or createReadStream's
+//                          highWaterMark with --source stream; default 1 MiB
+//       [--source S]       how N = 1 streams the file: 'file' (default: fileBody(), read into
+//                          the client's reused buffers) or 'stream' (fs.createReadStream, a
+//                          fresh buffer per read: the way before fileBody existed)
 //       [--chunk B]        BDAT chunk size (default: the library's)
 //       [--from A] [--to A]
 //
 // N > 1: the file is read once and the same bytes are sent N times; every send is issued at
 // once without awaiting the others, so they share the connection and pipeline (the client
 // keeps at most pipelineWindow transactions in flight). N = 1: the body is streamed from the
-// file (fs.createReadStream), never loaded whole. close() is called as soon as everything is
-// queued (it lets the sends finish), so QUIT can travel with the last transaction.
+// file, never loaded whole. close() is called as soon as everything is queued (it lets the
+// sends finish), so QUIT can travel with the last transaction.
 //
 // Prints one JSON line on stdout:
 //   { client, version, sent, seconds, cpuS, rssBaseMB, ... }
@@ -20,7 +25,7 @@
 // (after the runtime and the library are loaded), so an outside tool's peak RSS minus this is
 // what sending cost. Exits 1 when any message was not accepted.
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { connect, type SendResult } from '../transports/node.ts';
+import { connect, fileBody, type SendResult } from '../transports/node.ts';
 
 interface Args {
   host: string;
@@ -31,6 +36,7 @@ interface Args {
   hwm: number | undefined;
   chunk: number | undefined;
   readSize: number;
+  source: 'file' | 'stream';
   from: string;
   to: string;
 }
@@ -55,6 +61,8 @@ function parseArgs(argv: string[]): Args {
   };
   const file = raw.get('file');
   if (!file) throw new Error('--file is required');
+  const source = raw.get('source') ?? 'file';
+  if (source !== 'file' && source !== 'stream') throw new Error("--source must be 'file' or 'stream'");
   return {
     host: raw.get('host') ?? '127.0.0.1',
     port: num('port', 25)!,
@@ -64,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     hwm: num('hwm'),
     chunk: num('chunk'),
     readSize: num('read-size', 1 << 20)!,
+    source,
     from: raw.get('from') ?? 'bench@example.org',
     to: raw.get('to') ?? 'sink@example.org',
   };
@@ -97,10 +106,11 @@ async function main(): Promise<number> {
     pipelineWindow: args.window,
     highWaterMark: args.hwm,
     chunkSize: args.chunk,
+    readSize: streamed && args.source === 'file' ? args.readSize : undefined,
   });
   const sends: Promise<SendResult>[] = [];
   if (streamed) {
-    const body = createReadStream(args.file, { highWaterMark: args.readSize });
+    const body = args.source === 'file' ? fileBody(args.file) : createReadStream(args.file, { highWaterMark: args.readSize });
     sends.push(client.send({ from: args.from, to: args.to, body, size }));
   } else {
     for (let i = 0; i < args.n; i++) sends.push(client.send({ from: args.from, to: args.to, body: whole! }));
@@ -125,7 +135,7 @@ async function main(): Promise<number> {
     rssPeakMB: (process.resourceUsage().maxRSS * 1024) / MB,
     failed,
     bytes: size * args.n,
-    options: { window: args.window ?? null, hwm: args.hwm ?? null, readSize: streamed ? args.readSize : null },
+    options: { window: args.window ?? null, hwm: args.hwm ?? null, readSize: streamed ? args.readSize : null, source: streamed ? args.source : null },
   };
   process.stdout.write(JSON.stringify(out) + '\n');
   if (failed > 0) {

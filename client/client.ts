@@ -2,7 +2,6 @@
 // runtime-neutral Transport. This file owns only the glue: feed inputs, drain poll(), keep one
 // timer at the core's deadline, turn events into settled promises, stream bodies with bounded
 // memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
-import { needsEightBit } from '../core/body.ts';
 import type { Capabilities } from '../core/capabilities.ts';
 import { composeMessage } from '../core/compose.ts';
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
@@ -12,6 +11,7 @@ import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { Timeouts } from '../core/timeouts.ts';
+import { BufferRing } from './ring.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
@@ -50,13 +50,39 @@ export interface ClientOptions {
   chunking?: boolean;
   /** Body octets a streaming send may leave buffered in the core before waiting. Default 1 MiB. */
   highWaterMark?: number;
+  /**
+   * Octets asked of a pull-into body (`{ readInto }`, e.g. `fileBody()`) per read: the size of
+   * each buffer of the client's read ring. Default: highWaterMark, at most 1 MiB. The ring
+   * holds up to 2 + ceil(max(highWaterMark, chunkSize) / readSize) buffers: the high-water mark
+   * the core may hold, one buffer being read and one on its way through the transport.
+   */
+  readSize?: number;
   transport?: Transport;
+}
+
+/**
+ * A body the client reads into buffers of its own (see `readSize`): the fast way to stream a
+ * large body, such as a file (`fileBody()` in smtpwire/node, /deno, /bun). The client asks for
+ * one read at a time, in order, and never calls close() while a read is pending.
+ */
+export interface PullIntoSource {
+  /** Copy the next body octets into the start of `buffer` and resolve with how many (at most
+   *  `buffer.length`); 0 means the body has ended. The buffer is lent for this call only: do
+   *  not keep it. A rejection cancels the send, as a failing stream does. */
+  readInto(buffer: Uint8Array): Promise<number>;
+  /** Called once when the send is done with the source: after the end, or early (cancelled,
+   *  rejected, the link lost). May return a promise; its failure is ignored. */
+  close?(): unknown;
+  /** Octets it will give, when known (`fileBody()` knows): declared as SIZE= unless the
+   *  message gives `size`. */
+  readonly size?: number;
 }
 
 /** A message body. Chunks are used as views: do not modify them after handing them over. */
 export type BodySource =
   | string
   | Uint8Array
+  | PullIntoSource
   | Iterable<Uint8Array | string>
   | AsyncIterable<Uint8Array | string>
   | ReadableStream<Uint8Array>;
@@ -100,12 +126,18 @@ interface PendingCommand {
   reject(err: unknown): void;
 }
 
-/** Pull-based view of any BodySource other than a whole string or Uint8Array. */
+/** Pull-based view of a streaming BodySource that hands out its own chunks. */
 interface ChunkSource {
   next(): Promise<IteratorResult<unknown>>;
   /** Release the source early (its return()/cancel()); may return a promise. */
   stop(): unknown;
 }
+
+/** A streaming body once opened: chunks it allocates, or reads into the client's ring. */
+type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { readonly kind: 'pull'; readonly source: PullIntoSource };
+
+/** The core's BDAT chunk size when ClientOptions.chunkSize is not given (core/connection.ts). */
+const CORE_CHUNK_SIZE = 65536;
 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
@@ -132,6 +164,10 @@ export class SmtpClient {
   #commands = new Map<number, PendingCommand>();
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
   #wakers: (() => void)[] = [];
+  #readSize: number;
+  #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
+  #writeSeq = 0; // link writes issued (each has an onWritten)
+  #writtenSeq = 0; // the latest write whose onWritten has run
 
   /** Use connect(). */
   private constructor(options: ClientOptions) {
@@ -145,6 +181,7 @@ export class SmtpClient {
     this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
     if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
     this.#hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
+    this.#readSize = readSize(options.readSize, this.#hwm);
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
@@ -198,11 +235,12 @@ export class SmtpClient {
     const envelope: Envelope = {
       from: message.from,
       to: typeof message.to === 'string' ? [message.to] : message.to,
-      size: message.size ?? fixed?.length,
+      size: message.size ?? fixed?.length ?? declaredSize(message.body),
       smtpUtf8: message.smtpUtf8,
       dsn: message.dsn,
       requireTls: message.requireTls,
-      body: message.binary ? 'BINARYMIME' : message.eightBit || (fixed && needsEightBit(fixed)) ? '8BITMIME' : undefined,
+      // A whole body is scanned by the core, which declares 8BITMIME when it finds 8-bit octets.
+      body: message.binary ? 'BINARYMIME' : message.eightBit ? '8BITMIME' : undefined,
     };
     const signal = message.signal;
     if (signal?.aborted) {
@@ -380,14 +418,16 @@ export class SmtpClient {
 
   #output(out: Exclude<Output, { type: 'wait' }>): void {
     switch (out.type) {
-      case 'write':
+      case 'write': {
         if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
+        const seq = ++this.#writeSeq; // numbered for the read ring (#pullInto)
         try {
-          this.#writable = this.#link.write(out.chunks);
+          this.#writable = this.#link.write(out.chunks, () => this.#written(seq));
         } catch (err) {
           this.#linkEnded(err);
         }
         return;
+      }
       case 'event':
         return this.#event(out.event);
       case 'start-tls':
@@ -511,32 +551,13 @@ export class SmtpClient {
 
   // ---- streaming bodies ---------------------------------------------------------------------
 
-  /** Pull chunks from the source into the core, only while it is worth holding them. */
-  async #feed(id: number, open: () => ChunkSource): Promise<void> {
+  /** Stream a body into the core, only while it is worth holding it; release the source after. */
+  async #feed(id: number, open: () => OpenedBody): Promise<void> {
     let ended = false;
-    let source: ChunkSource | undefined;
+    let body: OpenedBody | undefined;
     try {
-      source = open();
-      for (;;) {
-        if (!(await this.#mayFeed(id))) return;
-        const next = await source.next();
-        if (!this.#sends.has(id)) return;
-        if (next.done) {
-          ended = true;
-          this.#unfeed(id);
-          this.#core.endBody(id, Date.now());
-          this.#pump();
-          return;
-        }
-        const bytes = toBytes(next.value);
-        if (!bytes) {
-          this.#core.cancel(id, Date.now(), new SmtpUsageError('body chunks must be Uint8Array or string'));
-          this.#pump();
-          return;
-        }
-        if (!this.#core.writeBody(id, bytes, Date.now())) return;
-        this.#pump();
-      }
+      body = open();
+      ended = body.kind === 'pull' ? await this.#pullInto(id, body.source) : await this.#pullChunks(id, body.source);
     } catch (err) {
       // The source failed: the message is incomplete and must not be delivered.
       if (this.#sends.has(id)) {
@@ -547,14 +568,111 @@ export class SmtpClient {
       }
     } finally {
       this.#unfeed(id);
-      if (source && !ended) {
-        try {
-          await source.stop();
-        } catch {
-          // releasing a source we no longer read from; its errors are not ours to report
-        }
+      try {
+        // A pull-into source is always closed (it holds a file, say); an iterator or a stream is
+        // only stopped early, since one that ended has released itself.
+        if (body?.kind === 'pull') await body.source.close?.();
+        else if (body && !ended) await body.source.stop();
+      } catch {
+        // releasing a source we no longer read from; its errors are not ours to report
       }
     }
+  }
+
+  /** Chunks the source allocates go to the core as they are. True when the body ended. */
+  async #pullChunks(id: number, source: ChunkSource): Promise<boolean> {
+    for (;;) {
+      if (!(await this.#mayFeed(id))) return false;
+      const next = await source.next();
+      if (!this.#sends.has(id)) return false;
+      if (next.done) {
+        this.#endBody(id);
+        return true;
+      }
+      const bytes = toBytes(next.value);
+      if (!bytes) {
+        this.#core.cancel(id, Date.now(), new SmtpUsageError('body chunks must be Uint8Array or string'));
+        this.#pump();
+        return false;
+      }
+      if (!this.#core.writeBody(id, bytes, Date.now())) return false;
+      this.#pump();
+    }
+  }
+
+  /**
+   * Read a pull-into source into the ring and hand each read to the core as a view of a ring
+   * buffer. The next read is started before the last one is handed over, so the source's read
+   * (a file read runs on another thread) overlaps the core's scan and the socket write. The
+   * ring is shared by the pull-into sends of this client (one reads at a time) and dropped when
+   * none is left; buffers still in the core or the transport are then simply not reused. True
+   * when the body ended.
+   */
+  async #pullInto(id: number, source: PullIntoSource): Promise<boolean> {
+    let ring = this.#ring;
+    if (!ring) {
+      const count = 2 + Math.ceil(this.#feedLimit() / this.#readSize);
+      // Reuse needs the link to say when a write is done; without that every read is fresh.
+      const transport = this.#transport;
+      const allocate = transport.allocate ? (size: number) => transport.allocate!(size) : undefined;
+      ring = this.#ring = new BufferRing(this.#readSize, count, this.#link?.signalsWritten === true, allocate);
+    }
+    ring.users++;
+    let ready: Uint8Array | undefined; // read, not yet handed to the core
+    const handOver = (): boolean => {
+      const view = ready!;
+      ready = undefined;
+      ring.handed();
+      if (!this.#core.writeBody(id, view, Date.now())) return false;
+      this.#pump();
+      return true;
+    };
+    try {
+      for (;;) {
+        let space: Uint8Array | undefined;
+        for (;;) {
+          const state = this.#readState(id, ring);
+          if (state === 'gone') return false;
+          if (state instanceof Uint8Array) {
+            space = state;
+            break;
+          }
+          // Every buffer is in use: the one read last must go first, or the core may wait for
+          // it (a BDAT chunk not yet full) while we wait for a buffer.
+          if (state === 'full' && ready) {
+            if (!handOver()) return false;
+            continue;
+          }
+          await this.#tick();
+        }
+        const reading = Promise.resolve(source.readInto(space));
+        if (ready && !handOver()) {
+          await reading.catch(() => {}); // close() only once no read is pending
+          return false;
+        }
+        const n = await reading;
+        if (!this.#sends.has(id)) return false;
+        if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= space.length)) {
+          this.#core.cancel(id, Date.now(), new SmtpUsageError(`readInto must resolve with an octet count from 0 to ${space.length}, not ${String(n)}`));
+          this.#pump();
+          return false;
+        }
+        if (n === 0) {
+          this.#endBody(id);
+          return true;
+        }
+        ready = ring.fill(n);
+      }
+    } finally {
+      ring.unlend();
+      if (--ring.users === 0 && this.#ring === ring) this.#ring = undefined;
+    }
+  }
+
+  #endBody(id: number): void {
+    this.#unfeed(id); // the next streaming send may pull now
+    this.#core.endBody(id, Date.now());
+    this.#pump();
   }
 
   /**
@@ -566,9 +684,52 @@ export class SmtpClient {
   async #mayFeed(id: number): Promise<boolean> {
     for (;;) {
       if (!this.#sends.has(id) || this.#isClosed) return false;
-      if (this.#feeders[0] === id && this.#writable && this.#core.bufferedAmount - this.#heldBehind(id) < this.#hwm) return true;
+      if (this.#feeders[0] === id && this.#writable && this.#core.bufferedAmount - this.#heldBehind(id) < this.#feedLimit()) return true;
       await this.#tick();
     }
+  }
+
+  /**
+   * #mayFeed for a pull-into send, without waiting: 'gone' once the send has settled, 'wait'
+   * while it may not pull, 'full' when it may but every ring buffer is in use, else where to
+   * read next. The link's own backpressure (drain) does not apply when the ring reuses buffers:
+   * a buffer is reused only after its write is done, so the ring already bounds what the
+   * transport holds, and reading the next buffer while the last one is written is the point.
+   *
+   * When buffers are free again. A view handed to the core stays there until poll() hands it
+   * out, and #output gives each polled write to the link at once, numbered, with an onWritten.
+   * So whenever the core holds no body octets of this send or an earlier one (bufferedAmount
+   * minus the whole bodies queued behind it, which cannot be written before it ends), once the
+   * client has pumped since the core last changed, every view handed over so far is in a write
+   * numbered at most #writeSeq, or was dropped by a cancel: the ring settles them against
+   * #writeSeq. Links finish writes in order, so once
+   * #writtenSeq reaches that number those buffers are free. After the link has ended nothing is
+   * written any more and every buffer counts as free (the session is over; none is read into).
+   */
+  #readState(id: number, ring: BufferRing): Uint8Array | 'gone' | 'wait' | 'full' {
+    if (!this.#sends.has(id) || this.#isClosed) return 'gone';
+    if (this.#feeders[0] !== id) return 'wait';
+    const held = this.#core.bufferedAmount - this.#heldBehind(id);
+    // After a pump only: a send() whose pump is still queued may have been refused by the
+    // core at once (a closing session), its body never held, and #heldBehind still counts it.
+    if (held <= 0 && !this.#pumpQueued) ring.settle(this.#writeSeq);
+    if (held >= this.#feedLimit() || !(ring.reuses || this.#writable)) return 'wait';
+    return ring.space(this.#linkDone ? this.#writeSeq : this.#writtenSeq) ?? 'full';
+  }
+
+  /** A link write numbered `seq` is done with its views (Link.write's onWritten). */
+  #written(seq: number): void {
+    if (seq > this.#writtenSeq) this.#writtenSeq = seq;
+    this.#wake();
+  }
+
+  /**
+   * Octets of body a streaming send may leave in the core: the high-water mark, but never less
+   * than the BDAT chunk size, since the core holds a streamed BDAT body until it has a whole
+   * chunk and a lower mark would wait for it forever.
+   */
+  #feedLimit(): number {
+    return Math.max(this.#hwm, this.#options.chunkSize ?? CORE_CHUNK_SIZE);
   }
 
   /** Octets of whole bodies queued after `id`: the core holds them until `id` is written. */
@@ -678,14 +839,20 @@ function fixedBody(body: unknown): Uint8Array | undefined {
 
 /** Checks a streaming body's type now; the returned function opens it (locks a web stream)
  *  only once the transaction exists. */
-function chunkSource(body: unknown): () => ChunkSource {
+function chunkSource(body: unknown): () => OpenedBody {
   if (body !== null && typeof body === 'object') {
-    const b = body as Partial<ReadableStream<Uint8Array> & AsyncIterable<unknown> & Iterable<unknown>>;
+    const b = body as Partial<ReadableStream<Uint8Array> & AsyncIterable<unknown> & Iterable<unknown> & PullIntoSource>;
+    // Pull-into first: such an object may be iterable as well, and reading into the client's
+    // buffers is the cheaper way.
+    if (typeof b.readInto === 'function') {
+      if (b.close !== undefined && typeof b.close !== 'function') throw new SmtpUsageError('a readInto body\'s close must be a function');
+      return () => ({ kind: 'pull', source: body as PullIntoSource });
+    }
     // A web stream: use its reader, which every runtime has (async iteration is not universal).
     if (typeof b.getReader === 'function') {
       return () => {
         const reader = b.getReader!();
-        return { next: () => reader.read() as Promise<IteratorResult<unknown>>, stop: () => reader.cancel() };
+        return { kind: 'chunks', source: { next: () => reader.read() as Promise<IteratorResult<unknown>>, stop: () => reader.cancel() } };
       };
     }
     const open = typeof b[Symbol.asyncIterator] === 'function'
@@ -694,11 +861,24 @@ function chunkSource(body: unknown): () => ChunkSource {
     if (open) {
       return () => {
         const iterator: Iterator<unknown> | AsyncIterator<unknown> = open();
-        return { next: async () => iterator.next(), stop: () => iterator.return?.() };
+        return { kind: 'chunks', source: { next: async () => iterator.next(), stop: () => iterator.return?.() } };
       };
     }
   }
-  throw new SmtpUsageError('body must be a string, Uint8Array, (async) iterable of chunks or ReadableStream');
+  throw new SmtpUsageError('body must be a string, Uint8Array, { readInto } source, (async) iterable of chunks or ReadableStream');
+}
+
+/** The size a pull-into source says it has, if it is a usable octet count. */
+function declaredSize(body: unknown): number | undefined {
+  const size = body !== null && typeof body === 'object' && typeof (body as PullIntoSource).readInto === 'function' ? (body as PullIntoSource).size : undefined;
+  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+}
+
+/** ClientOptions.readSize: a positive integer; by default the high-water mark, at most 1 MiB. */
+function readSize(value: number | undefined, hwm: number): number {
+  if (value === undefined) return Math.max(1, Math.min(Math.floor(hwm), MIB));
+  if (!(Number.isInteger(value) && value > 0)) throw new SmtpUsageError('readSize must be a positive integer');
+  return value;
 }
 
 function toBytes(chunk: unknown): Uint8Array | undefined {

@@ -17,8 +17,15 @@ export interface LinkHandlers {
 export interface Link {
   /** Write these views in order, as one gather write where the runtime has one. The views are
    *  not modified and may be kept until written. Returns false when the caller should wait for
-   *  drain() before writing more (the bytes are still queued; nothing is lost). */
-  write(chunks: Uint8Array[]): boolean;
+   *  drain() before writing more (the bytes are still queued; nothing is lost).
+   *
+   *  `onWritten`, when given, runs once the transport is done with these views: their bytes
+   *  have been handed to the OS (or copied by the runtime), so the caller may reuse the memory.
+   *  It runs at most once per write, in write order, never synchronously inside write(). When
+   *  the link dies or is destroyed with the write still queued it runs then (the bytes are
+   *  dropped, which also ends the transport's use of them); a caller must still not wait for it
+   *  after end() or error(), which is how the client treats it. */
+  write(chunks: Uint8Array[], onWritten?: () => void): boolean;
   /** Upgrade this link to TLS in place (STARTTLS). From the call on, no byte received in clear
    *  is delivered. Rejects (preferably with core's SmtpTlsError) when the handshake or the
    *  certificate check fails. */
@@ -29,6 +36,10 @@ export interface Link {
   destroy(err?: unknown): void;
   /** True once the link is TLS (implicit, or after startTls resolved). */
   readonly secure: boolean;
+  /** True when write() runs its onWritten callbacks as described there (every transport in this
+   *  package does). Without it the client never reuses memory it has written: a pull-into body
+   *  is then read into fresh buffers, as a stream's chunks are. */
+  readonly signalsWritten?: boolean;
 }
 
 export interface ConnectParams {
@@ -50,6 +61,9 @@ export interface ConnectParams {
 
 export interface Transport {
   readonly name: string;
+  /** Memory for the client's read buffers (pull-into bodies), `size` octets, zero-filled.
+   *  Default `new Uint8Array(size)`; Node gives Buffers, whose indexOf is native (memchr). */
+  allocate?(size: number): Uint8Array;
   /** Open a link. The handlers may be called as soon as this resolves (not before). Rejects with
    *  a typed SmtpError where it can tell (SmtpTlsError, SmtpTimeoutError, SmtpAbortError);
    *  anything else is wrapped by the client as a connection error. */

@@ -1,15 +1,17 @@
 // The friendly client, the pool and the Node transport against a real smtp-server in process
 // (127.0.0.1, port 0), with the fixture certificate (CN=localhost, IP:127.0.0.1) as the CA.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import { SmtpAbortError, SmtpError, SmtpTlsError } from '../core/errors.ts';
 import type { LogEntry } from '../client/client.ts';
-import { connect, createPool, sendMail } from '../transports/node.ts';
+import { connect, createPool, fileBody, nodeTransport, sendMail } from '../transports/node.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -85,6 +87,16 @@ async function startServer(options: ServerOptions = {}): Promise<TestServer> {
 
 const plain = (port: number) => ({ host: '127.0.0.1', port, tls: 'none' as const });
 const body = (subject: string, text = 'Hello.') => `Subject: ${subject}\r\n\r\n${text}\r\n`;
+
+async function assert_rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    assert.match(String(err), pattern);
+    return;
+  }
+  assert.unreachable('expected a rejection');
+}
 
 async function rejection(p: Promise<unknown>): Promise<SmtpError> {
   try {
@@ -407,6 +419,112 @@ test('30 concurrent sends on one client share the connection and pipeline', asyn
   const afterDot = log.some((e, i) => e.from === 'client' && e.text === '.' && log[i + 1]?.from === 'client');
   assert.not.ok(afterDot, 'the next command waits for the reply to the final dot');
   await srv.close();
+});
+
+// ---------------------------------------------------------------- files (fileBody: the client's read ring)
+
+/** Open file descriptors of this process (Linux), or undefined where /proc is not there. */
+function openFds(): number | undefined {
+  return existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : undefined;
+}
+
+test('fileBody: a 6 MiB file arrives byte-exact (DATA, dot-stuffed) and the file is closed after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpwire-file-'));
+  try {
+    // CRLF lines, every 7th starting with "." (stuffed on the wire, unstuffed by the server).
+    const lines: string[] = [];
+    for (let i = 0; lines.length * 80 < 6 * 1024 * 1024; i++) lines.push(`${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'0123456789abcdef'.repeat(4)}`);
+    const bytes = Buffer.from(`Subject: a file\r\n\r\n${lines.join('\r\n')}\r\n`);
+    const path = join(dir, 'message.eml');
+    writeFileSync(path, bytes);
+    let delivered = '';
+    const srv = await startServer({
+      onData(stream, _session, callback) {
+        const hash = createHash('sha256');
+        stream.on('data', (c: Buffer) => hash.update(c));
+        stream.on('end', () => {
+          delivered = hash.digest('hex');
+          callback(null);
+        });
+      },
+    });
+    const client = await connect({ ...plain(srv.port), readSize: 256 * 1024 });
+    const fdsBefore = openFds(); // the connection's sockets included
+    const body = fileBody(path);
+    assert.is(body.size, bytes.length);
+    let closes = 0;
+    const close = body.close.bind(body);
+    const r = await client.send({ from: 'a@example.com', to: 'b@example.com', size: body.size, body: { readInto: (b) => body.readInto(b), close: () => (closes++, close()) } });
+    assert.is(r.outcome, 'accepted', r.error?.message);
+    await sleep(10);
+    if (fdsBefore !== undefined) assert.is(openFds(), fdsBefore, 'the file is closed again');
+    await client.close();
+    assert.is(delivered, createHash('sha256').update(bytes).digest('hex'));
+    assert.is(closes, 1, 'the client closed the source once');
+    await assert_rejects(body.readInto(new Uint8Array(10)), /closed/);
+    await srv.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fileBody: start and length pick a range; its size is declared as SIZE=; a missing file throws at the call', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpwire-file-'));
+  try {
+    const path = join(dir, 'm.eml');
+    writeFileSync(path, 'junk before\r\nSubject: range\r\n\r\nbody\r\njunk after\r\n');
+    const start = 'junk before\r\n'.length;
+    const text = 'Subject: range\r\n\r\nbody\r\n';
+    const srv = await startServer({ size: 1_000_000 }); // advertises SIZE
+    const said: string[] = [];
+    const client = await connect({ ...plain(srv.port), logger: (e) => e.from === 'client' && said.push(e.text) });
+    const body = fileBody(new URL(`file://${path}`), { start, length: text.length });
+    assert.is(body.size, text.length);
+    const r = await client.send({ from: 'a@example.com', to: 'b@example.com', body });
+    assert.is(r.outcome, 'accepted', r.error?.message);
+    assert.ok(said.some((l) => l.startsWith('MAIL FROM:') && l.includes(` SIZE=${text.length}`)), said.join(' | '));
+    await client.close();
+    assert.is(srv.messages[0]!.body.toString(), text);
+    assert.throws(() => fileBody(join(dir, 'missing.eml')), /ENOENT/);
+    assert.throws(() => fileBody(dir), (e: unknown) => (e as SmtpError).code === 'EUSAGE');
+    assert.throws(() => fileBody(path, { start: -1 }), (e: unknown) => (e as SmtpError).code === 'EUSAGE');
+    await srv.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('node link: onWritten runs once per write, in order, not inside write(), and for writes dropped by destroy()', async () => {
+  // A server that reads nothing: writes pile up in the socket and behind it.
+  const sockets: import('node:net').Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.pause();
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const port = (server.address() as AddressInfo).port;
+  const link = await nodeTransport.connect(
+    { host: '127.0.0.1', port, implicitTls: false, rejectUnauthorized: true, connectTimeout: 5000 },
+    { data: () => {}, end: () => {}, error: () => {}, drain: () => {} },
+  );
+  assert.is(link.signalsWritten, true);
+  const done: number[] = [];
+  link.write([Buffer.from('small\r\n')], () => done.push(1));
+  assert.equal(done, [], 'never inside write()');
+  await sleep(20);
+  assert.equal(done, [1], 'written once the kernel took it');
+  const big = new Uint8Array(16 * 1024 * 1024);
+  for (let i = 2; i <= 5; i++) link.write([Buffer.from('head'), big], () => done.push(i));
+  await sleep(50);
+  assert.ok(done.length < 5, 'the peer reads nothing: the big writes are still queued');
+  link.destroy();
+  await sleep(20);
+  assert.equal(done, [1, 2, 3, 4, 5], 'every write settled, in order, once the link was destroyed');
+  link.write([Buffer.from('late')], () => done.push(6));
+  await sleep(5);
+  assert.equal(done, [1, 2, 3, 4, 5, 6], 'a write after destroy() is settled too');
+  for (const socket of sockets) socket.destroy();
+  await new Promise<void>((res) => server.close(() => res()));
 });
 
 // ---------------------------------------------------------------- cancellation and failures

@@ -62,6 +62,7 @@ function tlsOptions(params: ConnectParams): Bun.TLSOptions {
 }
 
 class BunLink implements Link {
+  readonly signalsWritten = true;
   #params: ConnectParams;
   #handlers: LinkHandlers;
   /** The socket whose callbacks count; anything else (the raw socket after upgradeTLS) is ignored. */
@@ -76,6 +77,12 @@ class BunLink implements Link {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #needDrain = false;
+  #taken = 0; // octets the socket has taken since the link began
+  #given = 0; // octets given to write() since the link began (taken + queued)
+  /** onWritten callbacks of write() calls, in order, each with the `#taken` count that completes it. */
+  #written: { until: number; run: () => void }[] = [];
+  #writtenHead = 0;
+  #signalQueued = false;
   /** A handshake under way (implicit TLS connect or upgradeTLS); whichever socket reports first settles it. */
   #handshake: { resolve(): void; reject(err: unknown): void } | undefined;
 
@@ -127,12 +134,21 @@ class BunLink implements Link {
     return this.#secure;
   }
 
-  write(chunks: Uint8Array[]): boolean {
-    if (!this.#socket || this.#reported || this.#closing) return false;
+  write(chunks: Uint8Array[], onWritten?: () => void): boolean {
+    if (!this.#socket || this.#reported || this.#closing) {
+      // Nothing of these will be written; run onWritten after the writes before them.
+      if (onWritten) {
+        this.#written.push({ until: this.#given, run: onWritten });
+        this.#signalWritten(this.#reported);
+      }
+      return false;
+    }
     for (const c of coalesce(chunks)) {
       this.#queue.push(c);
       this.#queued += c.byteLength;
+      this.#given += c.byteLength;
     }
+    if (onWritten) this.#written.push({ until: this.#given, run: onWritten });
     this.#flush();
     if (this.#queued <= HIGH_WATER) return true;
     this.#needDrain = true;
@@ -185,6 +201,7 @@ class BunLink implements Link {
     this.#queued = 0;
     this.#closing = true;
     s?.terminate();
+    this.#signalWritten(true); // the queued bytes are dropped: the views are free
     void Promise.resolve().then(() => this.#report(undefined));
   }
 
@@ -214,12 +231,16 @@ class BunLink implements Link {
       const n = s.write(head);
       if (n < 0) return; // closed: the close callback reports it
       this.#queued -= n;
+      // Bun's write() copies what it takes (into the kernel, or its TLS buffer) before returning.
+      this.#taken += n;
       if (n < head.byteLength) {
         this.#queue[0] = head.subarray(n);
+        this.#signalWritten(false);
         return;
       }
       this.#queue.shift();
     }
+    this.#signalWritten(false);
     if (this.#closing) this.#end(s);
     else if (this.#needDrain && !this.#reported) {
       this.#needDrain = false;
@@ -227,7 +248,27 @@ class BunLink implements Link {
     }
   }
 
+  /** Run the onWritten callbacks whose bytes the socket has taken (all of them when `all`: the
+   *  link is gone and their bytes with it), on a later microtask, never inside write(). */
+  #signalWritten(all: boolean): void {
+    if (all) this.#taken = this.#given;
+    if (this.#signalQueued || this.#writtenHead >= this.#written.length) return;
+    if (this.#written[this.#writtenHead]!.until > this.#taken) return;
+    this.#signalQueued = true;
+    queueMicrotask(() => {
+      this.#signalQueued = false;
+      const list = this.#written;
+      let i = this.#writtenHead;
+      while (i < list.length && list[i]!.until <= this.#taken) list[i++]!.run();
+      if (i === list.length) {
+        this.#written = [];
+        this.#writtenHead = 0;
+      } else this.#writtenHead = i;
+    });
+  }
+
   #report(err: unknown): void {
+    this.#signalWritten(true); // whatever is still queued will never be written
     if (this.#reported) return;
     this.#reported = true;
     if (err === undefined || err === null) this.#handlers.end();
@@ -240,5 +281,6 @@ class BunLink implements Link {
 export const { connect, sendMail, createPool } = entryPoints(bunTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
-export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
 export * from '../core/errors.ts';

@@ -12,6 +12,7 @@ import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/tra
 export const nodeTransport: Transport = {
   name: 'node',
   connect: (params, handlers) => open(params, handlers),
+  allocate: (size) => Buffer.alloc(size),
 };
 
 function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
@@ -66,13 +67,18 @@ function tlsError(err: unknown): SmtpTlsError {
   return error;
 }
 
+const EMPTY = new Uint8Array(0);
+
 class NodeLink implements Link {
+  readonly signalsWritten = true;
   #socket: net.Socket;
   #handlers: LinkHandlers;
   #params: ConnectParams;
   #secure: boolean;
   #reported = false; // end or error has been reported (exactly once)
   #upgrading: tls.TLSSocket | undefined;
+  /** onWritten callbacks not yet run, in write order; `finished` once the socket is done. */
+  #unwritten: { run: () => void; finished: boolean }[] = [];
 
   constructor(socket: net.Socket, params: ConnectParams, handlers: LinkHandlers) {
     this.#socket = socket;
@@ -86,13 +92,34 @@ class NodeLink implements Link {
     return this.#secure;
   }
 
-  write(chunks: Uint8Array[]): boolean {
+  write(chunks: Uint8Array[], onWritten?: () => void): boolean {
     const s = this.#socket;
-    if (s.destroyed || !s.writable) return false;
-    // cork/uncork turns the views into one writev; none is copied.
+    if (s.destroyed || !s.writable) {
+      // Nothing of these will be written: done as soon as the writes before them are.
+      if (onWritten) {
+        this.#unwritten.push({ run: onWritten, finished: true });
+        this.#runWritten();
+      }
+      return false;
+    }
+    // cork/uncork turns the views into one writev; none is copied. Node runs a write's callback
+    // once libuv has handed its bytes to the kernel (with an error for writes a destroy()
+    // dropped): the last chunk's callback ends this write. The callbacks are still put in write
+    // order here, and settled here when the socket is destroyed or closed, because runtimes
+    // that emulate net.Socket differ (Bun's can run a later write's callback first, or none).
     s.cork();
     let ok = true;
-    for (const chunk of chunks) ok = s.write(chunk);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) ok = s.write(chunks[i]!);
+    const tail = last >= 0 ? chunks[last]! : EMPTY;
+    if (onWritten) {
+      const entry = { run: onWritten, finished: false };
+      this.#unwritten.push(entry);
+      ok = s.write(tail, () => {
+        entry.finished = true;
+        this.#runWritten();
+      });
+    } else if (last >= 0) ok = s.write(tail);
     s.uncork();
     return ok;
   }
@@ -139,12 +166,35 @@ class NodeLink implements Link {
   destroy(): void {
     this.#upgrading?.destroy();
     this.#socket.destroy();
+    this.#settleUnwritten();
+  }
+
+  /** Run the onWritten callbacks of the finished writes at the head, in order, on a microtask
+   *  (never inside write()). */
+  #runWritten(): void {
+    const list = this.#unwritten;
+    let n = 0;
+    while (n < list.length && list[n]!.finished) n++;
+    if (n === 0) return;
+    const ready = list.splice(0, n);
+    queueMicrotask(() => {
+      for (const entry of ready) entry.run();
+    });
+  }
+
+  /** The socket is gone: every write still queued is dropped, so its views are free. */
+  #settleUnwritten(): void {
+    for (const entry of this.#unwritten) entry.finished = true;
+    this.#runWritten();
   }
 
   #onData = (bytes: Buffer): void => this.#handlers.data(bytes);
   #onDrain = (): void => this.#handlers.drain();
   #onEnd = (): void => this.#report(undefined);
-  #onClose = (): void => this.#report(undefined);
+  #onClose = (): void => {
+    this.#settleUnwritten();
+    this.#report(undefined);
+  };
   #onError = (err: Error): void => this.#report(err);
 
   #report(err: Error | undefined): void {
@@ -176,5 +226,6 @@ class NodeLink implements Link {
 export const { connect, sendMail, createPool } = entryPoints(nodeTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
-export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
 export * from '../core/errors.ts';

@@ -42,6 +42,27 @@ declare namespace Deno {
   }
   function connect(options: ConnectOptions): Promise<TcpConn>;
   function connectTls(options: ConnectTlsOptions): Promise<TlsConn>;
+  // Files, for fileBody() (needs --allow-read).
+  enum SeekMode {
+    Start = 0,
+    Current = 1,
+    End = 2,
+  }
+  interface FileInfo {
+    isFile: boolean;
+    size: number;
+  }
+  interface OpenOptions {
+    read?: boolean;
+  }
+  interface FsFile {
+    /** Octets read into `p`, or null at the end of the file. */
+    read(p: Uint8Array): Promise<number | null>;
+    seek(offset: number, whence: SeekMode): Promise<number>;
+    close(): void;
+  }
+  function statSync(path: string | URL): FileInfo;
+  function open(path: string | URL, options?: OpenOptions): Promise<FsFile>;
   function startTls(conn: TcpConn, options?: StartTlsOptions): Promise<TlsConn>;
   const errors: {
     NotCapable?: new (...args: never[]) => Error;

@@ -44,6 +44,7 @@ const BATCH = 64 * 1024;
 type State = 'open' | 'upgrading' | 'closing' | 'closed';
 
 export class StreamLink implements Link {
+  readonly signalsWritten = true;
   #socket: StreamSocket;
   #handlers: LinkHandlers;
   #secure: boolean;
@@ -70,13 +71,18 @@ export class StreamLink implements Link {
     return this.#secure;
   }
 
-  write(chunks: Uint8Array[]): boolean {
+  write(chunks: Uint8Array[], onWritten?: () => void): boolean {
     const writer = this.#writer;
-    if (this.#state !== 'open' || !writer) return false;
+    if (this.#state !== 'open' || !writer) {
+      // Nothing of these will be written; run onWritten after the writes before them.
+      if (onWritten) void this.#lastWrite.then(onWritten);
+      return false;
+    }
+    let last: Promise<void> | undefined;
     for (const bytes of coalesce(chunks)) {
       const n = bytes.byteLength;
       this.#queued += n;
-      this.#lastWrite = writer.write(bytes).then(
+      last = this.#lastWrite = writer.write(bytes).then(
         () => {
           this.#queued -= n;
           if (this.#needDrain && this.#queued <= LOW_WATER && this.#state === 'open' && !this.#reported) {
@@ -87,6 +93,9 @@ export class StreamLink implements Link {
         (err: unknown) => this.#writeFailed(err),
       );
     }
+    // A writer's write() promises settle in order, once the sink is done with the chunk
+    // (written, or failed/aborted when the link dies): the last one settles this write.
+    if (onWritten) void (last ?? this.#lastWrite).then(onWritten);
     if (this.#queued <= HIGH_WATER) return true;
     this.#needDrain = true;
     return false;

@@ -122,5 +122,5 @@ class WorkersSocket implements StreamSocket {
 export const { connect, sendMail, createPool } = entryPoints(workersTransport, (o) => (o.tls === 'implicit' ? 465 : 587));
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
-export type { Message, BodySource, TlsMode, LogEntry } from '../client/client.ts';
+export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
 export * from '../core/errors.ts';

@@ -21,7 +21,7 @@ const using = (transport: Transport) => ({
   sendMail: (o: Opts<SendMailOptions>) => sendMailWith({ ...o, transport }),
 });
 
-registerInterop(test, { name: 'node:net in Bun', ...using(nodeTransport), trust: { ca: config.ca } }, config);
+registerInterop(test, { name: 'node:net in Bun', ...using(nodeTransport), trust: { ca: config.ca }, transport: nodeTransport }, config);
 test.after(async () => {
   const enc = new TextEncoder();
   const big = bigMessage(5 << 20, 3);

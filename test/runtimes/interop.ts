@@ -5,8 +5,9 @@
 // Web Crypto (for SHA-256) and Web Streams; each runtime's entry passes its transport in.
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
-import type { ClientOptions, Message, SendMailOptions, SendResult, SmtpClient } from '../../client/client.ts';
+import type { ClientOptions, Message, PullIntoSource, SendMailOptions, SendResult, SmtpClient } from '../../client/client.ts';
 import type { Pool, PoolOptions } from '../../client/pool.ts';
+import type { Transport } from '../../client/transport.ts';
 
 export interface InteropConfig {
   host: string;
@@ -16,6 +17,8 @@ export interface InteropConfig {
   user: string;
   pass: string;
   ca: string;
+  /** A message file (bigMessage) the runner wrote for fileBody tests; absent where files are not. */
+  file?: string;
 }
 
 type Opts<T> = Omit<T, 'transport'>;
@@ -29,6 +32,11 @@ export interface RuntimeUnderTest {
   trust: Partial<ClientOptions>;
   /** Host to dial for TLS tests (default config.host). */
   tlsHost?: string;
+  /** The runtime's transport, for the link-level tests. */
+  transport?: Transport;
+  /** The runtime's fileBody and a way to read a whole file, where the runtime has files. */
+  fileBody?: (path: string) => PullIntoSource & { readonly size: number };
+  readFile?: (path: string) => Promise<Uint8Array>;
 }
 
 const enc = new TextEncoder();
@@ -179,6 +187,78 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     assert.is(got.sha256, await sha256(body));
     await client.close();
   });
+
+  test(`${rt.name}: 5 MB pull-into body ({ readInto }, read into the client's reused buffers) arrives byte-exact`, async () => {
+    const body = bigMessage(5 * MIB + 17, 9);
+    let at = 0;
+    let reads = 0;
+    let closes = 0;
+    const buffers = new Set<ArrayBufferLike>();
+    const source: PullIntoSource = {
+      async readInto(buffer) {
+        reads++;
+        buffers.add(buffer.buffer);
+        const n = Math.min(buffer.length, body.length - at, 1 + ((at * 7919) % (200 * 1024))); // short reads too
+        buffer.set(body.subarray(at, at + n));
+        at += n;
+        return n;
+      },
+      close() {
+        closes++;
+      },
+    };
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none', readSize: 128 * 1024, highWaterMark: 256 * 1024 });
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: source, size: body.length }));
+    assert.is(got.size, body.length);
+    assert.is(got.sha256, await sha256(body));
+    assert.is(closes, 1);
+    // 2 + ceil(256 KiB / 128 KiB) buffers at most: the link's onWritten let the client reuse them.
+    assert.ok(buffers.size <= 4 && reads > 40, `${reads} reads into ${buffers.size} buffers`);
+    await client.close();
+  });
+
+  if (rt.fileBody && rt.readFile && config.file) {
+    const { fileBody, readFile } = rt;
+    const path = config.file;
+    test(`${rt.name}: fileBody sends a file byte-exact (STARTTLS)`, async () => {
+      const bytes = await readFile(path);
+      const body = fileBody(path);
+      assert.is(body.size, bytes.length);
+      const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls' });
+      const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body, size: body.size }));
+      assert.is(got.size, bytes.length);
+      assert.is(got.sha256, await sha256(bytes));
+      await client.close();
+    });
+  }
+
+  if (rt.transport) {
+    const transport = rt.transport;
+    test(`${rt.name}: the link runs onWritten once per write, in order, and for writes dropped by destroy()`, async () => {
+      let greeted!: () => void;
+      const greeting = new Promise<void>((resolve) => (greeted = resolve));
+      const link = await transport.connect(
+        { host: config.host, port: config.ports.plain, implicitTls: false, rejectUnauthorized: true, connectTimeout: 10_000 },
+        { data: () => greeted(), end: () => {}, error: () => {}, drain: () => {} },
+      );
+      assert.is(link.signalsWritten, true);
+      await greeting;
+      const done: number[] = [];
+      link.write([enc.encode('NOOP\r\n')], () => done.push(1));
+      assert.equal(done, [], 'never inside write()');
+      const waitFor = async (n: number): Promise<void> => {
+        for (let i = 0; i < 500 && done.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await waitFor(1);
+      assert.equal(done, [1]);
+      // Megabytes the server will not take in time (it reads them as one overlong line), then destroy.
+      const junk = new Uint8Array(4 * MIB).fill(0x78);
+      for (let i = 2; i <= 5; i++) link.write([junk], () => done.push(i));
+      link.destroy();
+      await waitFor(5);
+      assert.equal(done, [1, 2, 3, 4, 5]);
+    });
+  }
 
   test(`${rt.name}: 100 pipelined messages on one connection`, async () => {
     const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls' });

@@ -1,6 +1,7 @@
 // npm run test:deno — the core test suite and the interop set in Deno (the binary from the npm
 // package `deno`), straight from the TypeScript sources, with the narrowest permissions that
-// work: the core tests get no network at all, the interop set only --allow-net=127.0.0.1.
+// work: the core tests get no network at all, the interop set only --allow-net=127.0.0.1 and
+// --allow-read for the one message file its fileBody test sends.
 // First, `deno check` type-checks transports/deno.ts against Deno's own declarations (the tsc
 // build only sees the minimal ones in transports/runtime-types.d.ts).
 import { CORE_TESTS, Tally, run } from './harness.mjs';
@@ -26,7 +27,7 @@ for (const name of CORE_TESTS) {
 
 const { config, close } = await startServers();
 try {
-  const r = await run(deno, ['run', ...base, env, `--allow-net=${config.host}`, 'test/runtimes/deno.test.ts', JSON.stringify(config)]);
+  const r = await run(deno, ['run', ...base, env, `--allow-net=${config.host}`, `--allow-read=${config.file}`, 'test/runtimes/deno.test.ts', JSON.stringify(config)]);
   tally.add('deno interop', r.output, r.ok, r.seconds);
 } finally {
   await close();

@@ -7,8 +7,10 @@
 // end of data with "250 OK sha256=<hex> size=<octets> rcpt=<n> secure=<bool> user=<name|->" so
 // the client can prove byte-exact delivery without a side channel.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 
 // A CA and a leaf it signed (CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1, CA:FALSE,
@@ -135,12 +137,27 @@ export async function startServers() {
   const hostile = [injector(false), injector(true)];
   ports.injectSameRead = await listenRaw(hostile[0]);
   ports.injectLater = await listenRaw(hostile[1]);
-  const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM };
+  // A message file for the fileBody tests (runtimes with files read it; Deno gets --allow-read for it).
+  const file = join(tmpdir(), `smtpwire-runtime-${process.pid}.eml`);
+  writeFileSync(file, messageFile(3 * 1024 * 1024 + 5));
+  const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM, file };
   const close = () => Promise.all([
     ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
     ...hostile.map((s) => new Promise((r) => s.close(r))),
-  ]);
+  ]).finally(() => rmSync(file, { force: true }));
   return { config, close };
+}
+
+/** About `size` octets of CRLF text (some lines start with "."), different every line. */
+function messageFile(size) {
+  const lines = ['From: a@example.com', 'To: b@example.com', 'Subject: a file', ''];
+  let n = 0;
+  for (let i = 0; n < size; i++) {
+    const line = `${i % 11 === 0 ? '.' : ''}${i} ${createHash('sha256').update(String(i)).digest('base64')}`.repeat(1 + (i % 5));
+    lines.push(line);
+    n += line.length + 2;
+  }
+  return lines.join('\r\n') + '\r\n';
 }
 
 /**

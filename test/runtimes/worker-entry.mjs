@@ -35,7 +35,7 @@ export default {
       if (url.pathname === '/core') {
         await import(url.searchParams.get('file'));
       } else if (url.pathname === '/interop') {
-        const config = JSON.parse(env.CONFIG);
+        const config = { ...JSON.parse(env.CONFIG), file: undefined }; // no files in a Worker
         const workers = await import(INTEROP_MODULES.transport);
         const { registerInterop } = await import(INTEROP_MODULES.suite);
         const runtime = {
@@ -45,6 +45,7 @@ export default {
           sendMail: workers.sendMail,
           trust: {}, // Workers cannot take a CA: the harness makes workerd trust the test CA
           tlsHost: env.TLS_HOST,
+          transport: workers.workersTransport,
         };
         registerInterop(uvu.test, runtime, config);
         workersOnly(uvu.test, workers, config, (await import('uvu/assert')));

@@ -1,0 +1,125 @@
+// The buffers a pull-into body (`{ readInto }`, e.g. a file) is read into. The client owns them
+// and reuses each one only once the transport has finished with every view of it, so a large
+// body streams through a few fixed buffers instead of a fresh allocation per read (which costs
+// page faults and leaves garbage that V8 frees late, since it is outside the JS heap).
+//
+// Bookkeeping, all driven by the client (see SmtpClient #pullInto):
+// - space(): where to read next. The buffer being filled is filled to its end over as many
+//   reads as it takes, each read's octets becoming one view (fill()); then the next free buffer
+//   is taken, or a new one allocated while fewer than `count` exist.
+// - handed(): the view last filled went to the core (the client may read the next piece before
+//   handing the last one over, so that the read overlaps the core's work on it); unlend(): it
+//   never will (the send ended), so its octets are free at once.
+// - settle(seq): called when the client knows every view handed to the core so far has been
+//   given to the transport in writes numbered up to `seq`; from then on those buffers wait only
+//   for that write's onWritten.
+// - A buffer is free when no view of it is lent or unsettled and its settling write is done.
+//
+// Without reuse (a link that cannot say when a write is done) every buffer is fresh: the ring
+// then only chooses the read size.
+
+interface Slot {
+  readonly buf: Uint8Array;
+  /** Octets of `buf` read so far (the rest is the space for the next read). */
+  used: number;
+  /** A view of this buffer was filled and not yet handed to the core. */
+  lent: boolean;
+  /** Views of this buffer were handed to the core and not yet settled. */
+  pending: boolean;
+  /** The write whose completion frees this buffer (0: none needed). */
+  seq: number;
+}
+
+export class BufferRing {
+  /** Octets per buffer: the most one read asks for. */
+  readonly size: number;
+  /** Buffers at most (only reached when the transport is slower than the source). */
+  readonly count: number;
+  /** Buffers are reused (the link signals written); else each read gets fresh memory. */
+  readonly reuses: boolean;
+  /** Bodies currently reading through this ring (the client drops the ring at zero). */
+  users = 0;
+  #slots: Slot[] = [];
+  #current: Slot | undefined;
+  #lent: Slot | undefined; // the slot of the view filled and not yet handed
+  #allocated = 0;
+
+  #allocate: (size: number) => Uint8Array;
+
+  constructor(size: number, count: number, reuses: boolean, allocate: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {
+    this.size = size;
+    this.count = count;
+    this.reuses = reuses;
+    this.#allocate = allocate;
+  }
+
+  /** Buffers allocated so far (tests, and the docs' memory bound: at most `count` with reuse). */
+  get allocated(): number {
+    return this.#allocated;
+  }
+
+  /**
+   * Where the next read goes: the unfilled rest of the current buffer, else a whole free buffer.
+   * `written` is the number of the latest write the transport has finished (writes finish in
+   * order). Undefined when every buffer is still in use: wait for a write to finish.
+   */
+  space(written: number): Uint8Array | undefined {
+    const cur = this.#current;
+    if (cur) {
+      // Everything handed out of it is written: start it over (fewer, larger reads).
+      if (this.reuses && cur.used > 0 && !cur.lent && !cur.pending && cur.seq <= written) cur.used = 0;
+      if (cur.used < cur.buf.length) return cur.used === 0 ? cur.buf : cur.buf.subarray(cur.used);
+    }
+    if (this.reuses) {
+      for (const slot of this.#slots) {
+        if (slot.lent || slot.pending || slot.seq > written) continue;
+        slot.used = 0;
+        this.#current = slot;
+        return slot.buf;
+      }
+      if (this.#slots.length >= this.count) return undefined;
+    }
+    const slot: Slot = { buf: this.#allocate(this.size), used: 0, lent: false, pending: false, seq: 0 };
+    this.#allocated++;
+    if (this.reuses) this.#slots.push(slot);
+    this.#current = slot;
+    return slot.buf;
+  }
+
+  /** `n` octets were read into the space last returned: the view of them, lent until handed()
+   *  or unlend() (one at a time). */
+  fill(n: number): Uint8Array {
+    const cur = this.#current!;
+    const view = cur.buf.subarray(cur.used, cur.used + n);
+    cur.used += n;
+    cur.lent = true;
+    this.#lent = cur;
+    return view;
+  }
+
+  /** The view last filled went to the core. */
+  handed(): void {
+    const slot = this.#lent!;
+    this.#lent = undefined;
+    slot.lent = false;
+    slot.pending = true;
+  }
+
+  /** The view last filled (if still lent) will never be handed over: its buffer no longer
+   *  waits for it (the octets stay counted as used until the buffer starts over). */
+  unlend(): void {
+    const slot = this.#lent;
+    if (!slot) return;
+    this.#lent = undefined;
+    slot.lent = false;
+  }
+
+  /** Every view handed to the core so far went to the transport in writes numbered up to `seq`. */
+  settle(seq: number): void {
+    for (const slot of this.#slots) {
+      if (!slot.pending) continue;
+      slot.pending = false;
+      slot.seq = seq;
+    }
+  }
+}
