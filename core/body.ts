@@ -76,6 +76,20 @@ export class BodyEncoder {
     const max = this.#max;
     const normalize = this.#normalize;
     const dotStuff = this.#dotStuff;
+    // The usual chunk of a streamed body is already wire-ready: one small, tight scan says so,
+    // and the chunk goes out whole. (Small, so the JIT compiles it fast and early; the general
+    // loop below is only for chunks that need rewriting.)
+    if (normalize) {
+      const state = cleanRun(chunk, this.#pendingCR, this.#atLineStart, this.#lineLen, max, dotStuff);
+      if (state >= 0) {
+        this.#pendingCR = (state & 1) !== 0;
+        this.#atLineStart = (state & 2) !== 0;
+        this.#lineLen = state >>> 2;
+        this.#written += n;
+        out.push(chunk);
+        return out;
+      }
+    }
     // The aligned middle of the chunk as 32-bit words, for the word-at-a-time scan.
     const head = (4 - (chunk.byteOffset & 3)) & 3;
     const words = n - head >= 32 ? new Uint32Array(chunk.buffer, chunk.byteOffset + head, (n - head) >>> 2) : undefined;
@@ -205,6 +219,58 @@ function coalesce(out: Uint8Array[], from: number): number {
   out.length = from;
   out.push(copy);
   return out.length;
+}
+
+/**
+ * Whether `chunk` can go on the wire as it is, given the encoder's state before it: every CR is
+ * followed by LF (a CR at the very end waits for the next chunk), every LF follows a CR, no line
+ * passes `max` (0: no limit) and, with `dotStuff`, no line starts with ".". -1 when it cannot;
+ * else the state after it: bit 0 a trailing CR, bit 1 at a line start, the rest the octets of
+ * the line under way (capped; only compared with `max`).
+ */
+function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
+  const n = chunk.length;
+  let i = 0;
+  if (pendingCR) {
+    if (chunk[0] !== LF) return -1;
+    i = 1;
+    lineLen = 0;
+    atLineStart = true;
+  }
+  if (dotStuff && atLineStart && i < n && chunk[i] === DOT) return -1;
+  let lineStart = i - lineLen; // may be negative: the line began in an earlier chunk
+  const limit = max === 0 ? Infinity : max;
+  const head = Math.min(n, (4 - (chunk.byteOffset & 3)) & 3);
+  const count = (n - head) >>> 2;
+  const words = count > 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset + head, count) : undefined;
+  const wordsEnd = head + (count << 2);
+  while (i < n) {
+    if (words !== undefined && i >= head && i < wordsEnd && ((i - head) & 3) === 0) {
+      // Whole words with no octet below 0x0e hold no CR or LF.
+      let j = (i - head) >>> 2;
+      while (j < count) {
+        const v = words[j]!;
+        if (((v - 0x0e0e0e0e) & ~v & 0x80808080) !== 0) break;
+        j++;
+      }
+      i = head + (j << 2);
+      if (i >= n) break;
+    }
+    const b = chunk[i]!;
+    if (b === CR) {
+      if (i - lineStart > limit) return -1;
+      if (i + 1 === n) return ((i - lineStart) << 2) | 1; // the LF comes with the next chunk
+      if (chunk[i + 1] !== LF) return -1;
+    } else if (b === LF) {
+      if (i === 0 || chunk[i - 1] !== CR) return -1;
+      lineStart = i + 1;
+      if (dotStuff && chunk[lineStart] === DOT) return -1;
+    }
+    i++;
+  }
+  const open = n - lineStart;
+  if (open > limit) return -1;
+  return (Math.min(open, 0x1fffffff) << 2) | (lineStart === n ? 2 : 0);
 }
 
 // Index of the first CR or LF at or after `from`, or chunk.length. Clean text is scanned four
