@@ -82,9 +82,9 @@ export class BodyEncoder {
     if (normalize) {
       const state = cleanRun(chunk, this.#pendingCR, this.#atLineStart, this.#lineLen, max, dotStuff);
       if (state >= 0) {
-        this.#pendingCR = (state & 1) !== 0;
-        this.#atLineStart = (state & 2) !== 0;
-        this.#lineLen = state >>> 2;
+        this.#pendingCR = (state & RUN_PENDING_CR) !== 0;
+        this.#atLineStart = (state & RUN_AT_LINE_START) !== 0;
+        this.#lineLen = state >>> 3;
         this.#written += n;
         out.push(chunk);
         return out;
@@ -225,9 +225,13 @@ function coalesce(out: Uint8Array[], from: number): number {
  * Whether `chunk` can go on the wire as it is, given the encoder's state before it: every CR is
  * followed by LF (a CR at the very end waits for the next chunk), every LF follows a CR, no line
  * passes `max` (0: no limit) and, with `dotStuff`, no line starts with ".". -1 when it cannot;
- * else the state after it: bit 0 a trailing CR, bit 1 at a line start, the rest the octets of
- * the line under way (capped; only compared with `max`).
+ * else the state after it: RUN_* bits, and above them (>>> 3) the octets of the line under way
+ * (capped; only compared with `max`).
  */
+const RUN_PENDING_CR = 1; // the chunk ends with a CR
+const RUN_AT_LINE_START = 2; // the chunk ends with a CRLF
+const RUN_DOT_LINE = 4; // a line starts with "." (reported when not stuffing)
+
 function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
   const n = chunk.length;
   let i = 0;
@@ -237,7 +241,8 @@ function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, l
     lineLen = 0;
     atLineStart = true;
   }
-  if (dotStuff && atLineStart && i < n && chunk[i] === DOT) return -1;
+  let dotLine = atLineStart && i < n && chunk[i] === DOT;
+  if (dotLine && dotStuff) return -1;
   let lineStart = i - lineLen; // may be negative: the line began in an earlier chunk
   const limit = max === 0 ? Infinity : max;
   const head = Math.min(n, (4 - (chunk.byteOffset & 3)) & 3);
@@ -259,18 +264,21 @@ function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, l
     const b = chunk[i]!;
     if (b === CR) {
       if (i - lineStart > limit) return -1;
-      if (i + 1 === n) return ((i - lineStart) << 2) | 1; // the LF comes with the next chunk
+      if (i + 1 === n) return ((i - lineStart) << 3) | (dotLine ? RUN_DOT_LINE : 0) | RUN_PENDING_CR; // the LF comes with the next chunk
       if (chunk[i + 1] !== LF) return -1;
     } else if (b === LF) {
       if (i === 0 || chunk[i - 1] !== CR) return -1;
       lineStart = i + 1;
-      if (dotStuff && chunk[lineStart] === DOT) return -1;
+      if (chunk[lineStart] === DOT) {
+        if (dotStuff) return -1;
+        dotLine = true;
+      }
     }
     i++;
   }
   const open = n - lineStart;
   if (open > limit) return -1;
-  return (Math.min(open, 0x1fffffff) << 2) | (lineStart === n ? 2 : 0);
+  return (Math.min(open, 0xfffffff) << 3) | (dotLine ? RUN_DOT_LINE : 0) | (lineStart === n ? RUN_AT_LINE_START : 0);
 }
 
 // Index of the first CR or LF at or after `from`, or chunk.length. Clean text is scanned four
@@ -309,50 +317,19 @@ function findLineBreak(chunk: Uint8Array, words: Uint32Array | undefined, head: 
 /** What scanBody found. */
 export const BODY_EIGHT_BIT = 1; // an octet >= 0x80: the body needs 8BITMIME
 export const BODY_NOT_CANONICAL = 2; // a bare CR or LF, a line longer than the limit, or no final CRLF
-export const BODY_DOT_LINE = 4; // a line starts with "." (DATA must stuff it)
+export const BODY_DOT_LINE = 4; // a line starts with "." (DATA must stuff it); looked for in canonical bodies only
 
 /**
- * One pass over a whole body, four octets at a time, for what decides how it can be sent:
- * BODY_* flags, 0 for clean 7-bit CRLF text. A body with neither BODY_NOT_CANONICAL nor (for
- * DATA) BODY_DOT_LINE goes on the wire exactly as given, which spares the encoder.
+ * What decides how a whole body can be sent: BODY_* flags, 0 for clean 7-bit CRLF text. A body
+ * with neither BODY_NOT_CANONICAL nor (for DATA) BODY_DOT_LINE goes on the wire exactly as
+ * given, which spares the encoder.
  */
 export function scanBody(bytes: Uint8Array, maxLine = 998): number {
-  const n = bytes.length;
-  let flags = n < 2 || bytes[n - 2] !== CR || bytes[n - 1] !== LF ? BODY_NOT_CANONICAL : 0;
-  if (n > 0 && bytes[0] === DOT) flags |= BODY_DOT_LINE;
-  let high = 0; // every octet looked at one by one, OR-ed: bit 7 set means 8-bit
-  let highWords = 0; // the same for the words skipped whole
-  let lineStart = 0;
-  let i = 0;
-  const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
-  const wordCount = (n - head) >>> 2;
-  const words = wordCount > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + head, wordCount) : undefined;
-  const wordsEnd = head + (wordCount << 2);
-  while (i < n) {
-    if (words !== undefined && i >= head && i < wordsEnd && ((i - head) & 3) === 0) {
-      // Skip whole words with no octet below 0x0e: they hold no CR or LF.
-      let j = (i - head) >>> 2;
-      while (j < wordCount) {
-        const v = words[j]!;
-        if (((v - 0x0e0e0e0e) & ~v & 0x80808080) !== 0) break;
-        highWords |= v;
-        j++;
-      }
-      i = head + (j << 2);
-      if (i >= n) break;
-    }
-    const b = bytes[i]!;
-    high |= b;
-    if (b === CR) {
-      if (bytes[i + 1] !== LF || i - lineStart > maxLine) flags |= BODY_NOT_CANONICAL;
-    } else if (b === LF) {
-      if (i === 0 || bytes[i - 1] !== CR) flags |= BODY_NOT_CANONICAL;
-      lineStart = i + 1;
-      if (bytes[lineStart] === DOT) flags |= BODY_DOT_LINE;
-    }
-    i++;
-  }
-  if ((high & 0x80) !== 0 || (highWords & 0x80808080) !== 0) flags |= BODY_EIGHT_BIT;
+  const run = cleanRun(bytes, false, true, 0, maxLine, false);
+  let flags = needsEightBit(bytes) ? BODY_EIGHT_BIT : 0;
+  // Canonical: nothing to rewrite, and the last line ends in CRLF.
+  if (run < 0 || (run & RUN_AT_LINE_START) === 0 || bytes.length === 0) flags |= BODY_NOT_CANONICAL;
+  else if ((run & RUN_DOT_LINE) !== 0) flags |= BODY_DOT_LINE;
   return flags;
 }
 

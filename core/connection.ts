@@ -1024,18 +1024,21 @@ export class SmtpConnection {
 
   // ---- output helpers -----------------------------------------------------------------------
 
-  /** Commands collect as text and are encoded together when bytes or poll() need them: a
-   *  pipelined group costs one encode and one write, not one per command. */
+  /** A command and the reply it expects. Commands go straight into the output slab, so a
+   *  pipelined group leaves as one write. */
   private command(text: string, kind: TimerKind, handle: (reply: Reply) => boolean | void, barrier: boolean, shown = text): void {
-    this.transcript('client', shown);
-    this.writeLine(text);
+    this.say(text, shown);
     this.expect(kind, handle, barrier);
   }
 
   private txCommand(text: string, kind: TimerKind, tx: Transaction, barrier: boolean): void {
-    this.transcript('client', text);
-    this.writeLine(text);
+    this.say(text, text);
     this.expectTx(kind, tx, barrier);
+  }
+
+  private say(text: string, shown: string): void {
+    this.transcript('client', shown);
+    this.writeLine(text);
   }
 
   private write(bytes: Uint8Array): void {
