@@ -2,14 +2,14 @@
 // smtpwire: send one message from the command line. A thin shell around the client: it turns
 // flags into client options, stdin into a streamed body, and the result into an exit status
 // (bin/exit-codes.ts). Every protocol decision stays in the client and the core.
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync, read, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatPath } from '../core/address.ts';
 import { composeMessage } from '../core/compose.ts';
 import { SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
-import { connect, type ClientOptions, type LogEntry, type SendResult, type TlsMode } from '../transports/node.ts';
+import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
@@ -194,11 +194,12 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     }
     // A raw message: streamed from stdin with bounded memory. Its 8-bit-ness cannot be known
     // before MAIL, so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows
-    // that for 7-bit content too); SIZE is declared when stdin is a regular file.
+    // that for 7-bit content too); SIZE is declared when stdin is a regular file, which is then
+    // read like fileBody() does: into the client's few reused buffers.
     const size = stdinFileSize();
     hintIfTerminal('the message');
     return await client.send({
-      from: plan.from, to: plan.to, body: withProgress(process.stdin, size), signal,
+      from: plan.from, to: plan.to, body: size !== undefined ? fileWithProgress(stdinFile(), size) : withProgress(process.stdin, size), signal,
       eightBit: client.capabilities.eightBitMime,
       ...(size !== undefined ? { size } : {}),
     });
@@ -214,6 +215,48 @@ function stdinFileSize(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Stdin as a file (`smtpwire send ... < message.eml`), read at positions from its start. */
+function stdinFile(): PullIntoSource {
+  let position = 0;
+  return {
+    readInto: (buffer) => new Promise<number>((resolve, reject) => {
+      read(0, buffer, 0, buffer.length, position, (err, n) => {
+        if (err) return reject(err);
+        position += n;
+        resolve(n);
+      });
+    }),
+    // fd 0 is not ours to close.
+  };
+}
+
+/** A progress line for a file body, as withProgress() draws one for a stream. */
+function fileWithProgress(source: PullIntoSource, size: number): PullIntoSource {
+  const tty = process.stderr.isTTY === true;
+  let total = 0;
+  let drawn = 0;
+  const draw = (end: string): void => {
+    process.stderr.write(`\rsmtpwire: sent ${(total / MB).toFixed(1)} MB (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`);
+  };
+  return {
+    size,
+    readInto: async (buffer) => {
+      const n = await source.readInto(buffer);
+      total += n;
+      const now = Date.now();
+      if (tty && total > MB && now - drawn >= 200) {
+        draw('');
+        drawn = now;
+      }
+      return n;
+    },
+    close: () => {
+      if (drawn) draw('\n');
+      return source.close?.();
+    },
+  };
 }
 
 /** Someone who forgot `< message.eml` should not stare at a silent terminal. */

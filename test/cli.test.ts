@@ -2,7 +2,9 @@
 // smtp-server (or a tiny scripted one for the failures smtp-server cannot stage) on 127.0.0.1.
 // Plus unit tests of exitCodeFor, the pure exit-status mapping.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -47,15 +49,18 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], opts: { stdin?: string | Uint8Array; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
+/** `stdinFile`: stdin is that file (as `< file` in a shell), not a pipe. */
+function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   if (!opts.env?.SMTPWIRE_PASSWORD) delete env.SMTPWIRE_PASSWORD;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const fd = opts.stdinFile === undefined ? undefined : openSync(opts.stdinFile, 'r');
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: [fd ?? 'pipe', 'pipe', 'pipe'] });
+    if (fd !== undefined) closeSync(fd); // the child has its own copy
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`CLI did not exit within ${opts.timeout ?? 10_000} ms; stderr:\n${stderr}`));
@@ -68,8 +73,10 @@ function cli(args: string[], opts: { stdin?: string | Uint8Array; env?: Record<s
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading stdin
-    child.stdin.end(opts.stdin ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading stdin
+      child.stdin.end(opts.stdin ?? '');
+    }
   });
 }
 
@@ -209,6 +216,24 @@ it('a 3 MB raw message streams through intact', async () => {
     assert.is(s.messages[0]!.length, body.length);
     assert.ok(s.messages[0]!.toString('latin1') === body);
   } finally {
+    await s.close();
+  }
+}, 25_000);
+
+it('stdin redirected from a file (5 MB): SIZE= declared, delivered intact', async () => {
+  const s = await smtpServer({ size: 50 << 20 });
+  const dir = mkdtempSync(join(tmpdir(), 'smtpwire-cli-'));
+  try {
+    const line = 'y'.repeat(76) + '\r\n';
+    const body = 'Subject: from a file\r\n\r\n' + line.repeat(Math.ceil((5 << 20) / line.length));
+    const path = join(dir, 'message.eml');
+    writeFileSync(path, body, 'latin1');
+    const r = await cli(['send', '-v', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdinFile: path, timeout: 20_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`SIZE=${body.length}`), r.stderr.slice(0, 2000));
+    assert.ok(s.messages[0]!.toString('latin1') === body);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await s.close();
   }
 }, 25_000);
