@@ -84,7 +84,7 @@ export class BodyEncoder {
       if (state >= 0) {
         this.#pendingCR = (state & RUN_PENDING_CR) !== 0;
         this.#atLineStart = (state & RUN_AT_LINE_START) !== 0;
-        this.#lineLen = state >>> 3;
+        this.#lineLen = state >>> 2;
         this.#written += n;
         out.push(chunk);
         return out;
@@ -225,12 +225,11 @@ function coalesce(out: Uint8Array[], from: number): number {
  * Whether `chunk` can go on the wire as it is, given the encoder's state before it: every CR is
  * followed by LF (a CR at the very end waits for the next chunk), every LF follows a CR, no line
  * passes `max` (0: no limit) and, with `dotStuff`, no line starts with ".". -1 when it cannot;
- * else the state after it: RUN_* bits, and above them (>>> 3) the octets of the line under way
+ * else the state after it: RUN_* bits, and above them (>>> 2) the octets of the line under way
  * (capped; only compared with `max`).
  */
 const RUN_PENDING_CR = 1; // the chunk ends with a CR
 const RUN_AT_LINE_START = 2; // the chunk ends with a CRLF
-const RUN_DOT_LINE = 4; // a line starts with "." (reported when not stuffing)
 
 function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
   const n = chunk.length;
@@ -241,8 +240,7 @@ function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, l
     lineLen = 0;
     atLineStart = true;
   }
-  let dotLine = atLineStart && i < n && chunk[i] === DOT;
-  if (dotLine && dotStuff) return -1;
+  if (dotStuff && atLineStart && i < n && chunk[i] === DOT) return -1;
   let lineStart = i - lineLen; // may be negative: the line began in an earlier chunk
   const limit = max === 0 ? Infinity : max;
   const head = Math.min(n, (4 - (chunk.byteOffset & 3)) & 3);
@@ -264,21 +262,18 @@ function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, l
     const b = chunk[i]!;
     if (b === CR) {
       if (i - lineStart > limit) return -1;
-      if (i + 1 === n) return ((i - lineStart) << 3) | (dotLine ? RUN_DOT_LINE : 0) | RUN_PENDING_CR; // the LF comes with the next chunk
+      if (i + 1 === n) return ((i - lineStart) << 2) | RUN_PENDING_CR; // the LF comes with the next chunk
       if (chunk[i + 1] !== LF) return -1;
     } else if (b === LF) {
       if (i === 0 || chunk[i - 1] !== CR) return -1;
       lineStart = i + 1;
-      if (chunk[lineStart] === DOT) {
-        if (dotStuff) return -1;
-        dotLine = true;
-      }
+      if (dotStuff && chunk[lineStart] === DOT) return -1;
     }
     i++;
   }
   const open = n - lineStart;
   if (open > limit) return -1;
-  return (Math.min(open, 0xfffffff) << 3) | (dotLine ? RUN_DOT_LINE : 0) | (lineStart === n ? RUN_AT_LINE_START : 0);
+  return (Math.min(open, 0x1fffffff) << 2) | (lineStart === n ? RUN_AT_LINE_START : 0);
 }
 
 // Index of the first CR or LF at or after `from`, or chunk.length. Clean text is scanned four
@@ -317,25 +312,22 @@ function findLineBreak(chunk: Uint8Array, words: Uint32Array | undefined, head: 
 /** What scanBody found. */
 export const BODY_EIGHT_BIT = 1; // an octet >= 0x80: the body needs 8BITMIME
 export const BODY_NOT_CANONICAL = 2; // a bare CR or LF, a line longer than the limit, or no final CRLF
-export const BODY_DOT_LINE = 4; // a line starts with "." (DATA must stuff it); looked for in canonical bodies only
 
 /**
  * What decides how a whole body can be sent: BODY_* flags, 0 for clean 7-bit CRLF text. A body
- * with neither BODY_NOT_CANONICAL nor (for DATA) BODY_DOT_LINE goes on the wire exactly as
- * given, which spares the encoder.
+ * without BODY_NOT_CANONICAL can go by BDAT exactly as given, which spares the encoder (DATA
+ * also needs no line to start with "."; see isWireReady).
  */
 export function scanBody(bytes: Uint8Array, maxLine = 998): number {
-  const run = cleanRun(bytes, false, true, 0, maxLine, false);
-  let flags = needsEightBit(bytes) ? BODY_EIGHT_BIT : 0;
-  // Canonical: nothing to rewrite, and the last line ends in CRLF.
-  if (run < 0 || (run & RUN_AT_LINE_START) === 0 || bytes.length === 0) flags |= BODY_NOT_CANONICAL;
-  else if ((run & RUN_DOT_LINE) !== 0) flags |= BODY_DOT_LINE;
-  return flags;
+  const flags = needsEightBit(bytes) ? BODY_EIGHT_BIT : 0;
+  return isWireReady(bytes, false, maxLine) ? flags : flags | BODY_NOT_CANONICAL;
 }
 
-/** True when a whole body can go on the wire exactly as given (see scanBody). */
+/** True when a whole body can go on the wire exactly as given: CRLF lines (the last one too)
+ *  of at most `maxLine` octets, no bare CR or LF, and for DATA no line starting with ".". */
 export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998): boolean {
-  return (scanBody(bytes, maxLine) & (BODY_NOT_CANONICAL | (dotStuff ? BODY_DOT_LINE : 0))) === 0;
+  const run = cleanRun(bytes, false, true, 0, maxLine, dotStuff);
+  return run >= 0 && (run & RUN_AT_LINE_START) !== 0 && bytes.length > 0;
 }
 
 /** True when any octet is >= 0x80 (the body needs 8BITMIME or an encoding). */

@@ -4,7 +4,7 @@
 // Session phases follow the table in states.ts. Inside `ready`, every command written pushes an
 // expectation onto a FIFO and every reply pops the head: that is all PIPELINING needs, and it
 // lets whole BDAT transactions run back to back across messages.
-import { BODY_DOT_LINE, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, scanBody } from './body.ts';
+import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, isWireReady, scanBody } from './body.ts';
 import { NO_CAPABILITIES, parseEhloReply, type Capabilities } from './capabilities.ts';
 import { mailCommand, prepareEnvelope, rcptCommand, type Envelope, type PreparedEnvelope } from './envelope.ts';
 import {
@@ -682,7 +682,9 @@ export class SmtpConnection {
     let views: Uint8Array[];
     if (tx.binary) {
       views = chunks;
-    } else if (tx.bodyFlags >= 0 && chunks.length === 1 && (tx.bodyFlags & (BODY_NOT_CANONICAL | (tx.bdat ? 0 : BODY_DOT_LINE))) === 0) {
+    } else if (tx.bodyFlags >= 0 && chunks.length === 1 && (tx.bdat ? (tx.bodyFlags & BODY_NOT_CANONICAL) === 0 : isWireReady(chunks[0]!, true))) {
+      // BDAT trusts the scan made at send(): its length, not its content, ends the data. DATA
+      // looks again now, since a body changed after send() could otherwise end the data early.
       // The common whole, clean body: no copy, no encoder; DATA ends it with "." CRLF.
       views = tx.bdat ? chunks : [chunks[0]!, LONE_DOT];
     } else {

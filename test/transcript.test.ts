@@ -616,4 +616,28 @@ test('transcript events: AUTH redacted, server text printable', () => {
   assert.ok(text.includes('\\x1b[31mred'));
 });
 
+
+test('DATA: a whole body changed after send() to hold "\\r\\n.\\r\\n" is still stuffed (checked when written)', () => {
+  const enc = new TextEncoder();
+  const core = new SmtpConnection({ name: NAME, tls: 'none' });
+  const wire: Uint8Array[] = [];
+  const drain = (): void => {
+    for (let o = core.poll(0); o.type !== 'wait'; o = core.poll(0)) if (o.type === 'write') wire.push(...o.chunks);
+  };
+  core.start(0);
+  core.receive(enc.encode('220 mx\r\n'), 0);
+  drain();
+  core.receive(enc.encode('250-mx\r\n250 PIPELINING\r\n'), 0); // no CHUNKING: DATA
+  drain();
+  const body = enc.encode('Subject: x\r\n\r\nline one\r\nline two\r\n'); // clean when sent
+  core.send({ from: 'a@x.org', to: ['b@x.org'] }, 0, body);
+  drain();
+  body.set(enc.encode('\r\n.\r\n'), 'Subject: x\r\n\r\nline one'.length); // "...one\r\n.\r\ne two\r\n"
+  core.receive(enc.encode('250 ok\r\n250 ok\r\n354 go\r\n'), 0);
+  drain();
+  const text = wire.map((v) => dec.decode(v)).join('');
+  const data = text.slice(text.indexOf('DATA\r\n') + 6);
+  assert.is(data, 'Subject: x\r\n\r\nline one\r\n..\r\ne two\r\n.\r\n');
+});
+
 test.run();
