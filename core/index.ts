@@ -10,7 +10,7 @@ export {
   SmtpError, SmtpUsageError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
   SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, type SmtpErrorCode,
 } from './errors.ts';
-export { BodyEncoder, needsEightBit, type BodyEncoderOptions } from './body.ts';
+export { BodyEncoder, needsEightBit, isWireReady, scanBody, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, type BodyEncoderOptions } from './body.ts';
 export { formatPath, needsSmtpUtf8 } from './address.ts';
 export { composeMessage, type ComposeInput } from './compose.ts';
 export { printable } from './text.ts';
