@@ -10,6 +10,7 @@ import { SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
+import { makeFileBody } from '../transports/file-source.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
@@ -199,7 +200,7 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     const size = stdinFileSize();
     hintIfTerminal('the message');
     return await client.send({
-      from: plan.from, to: plan.to, body: size !== undefined ? fileWithProgress(stdinFile(), size) : withProgress(process.stdin, size), signal,
+      from: plan.from, to: plan.to, body: size !== undefined ? fileWithProgress(stdinFile(size), size) : withProgress(process.stdin, size), signal,
       eightBit: client.capabilities.eightBitMime,
       ...(size !== undefined ? { size } : {}),
     });
@@ -218,18 +219,12 @@ function stdinFileSize(): number | undefined {
 }
 
 /** Stdin as a file (`smtpwire send ... < message.eml`), read at positions from its start. */
-function stdinFile(): PullIntoSource {
-  let position = 0;
-  return {
-    readInto: (buffer) => new Promise<number>((resolve, reject) => {
-      read(0, buffer, 0, buffer.length, position, (err, n) => {
-        if (err) return reject(err);
-        position += n;
-        resolve(n);
-      });
-    }),
-    // fd 0 is not ours to close.
-  };
+function stdinFile(size: number): PullIntoSource {
+  const readAt = (buffer: Uint8Array, position: number): Promise<number> => new Promise((resolve, reject) => {
+    read(0, buffer, 0, buffer.length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+  // fd 0 is not ours to close.
+  return makeFileBody('stdin', { size, isFile: true }, {}, async () => ({ read: readAt, close: () => {} }));
 }
 
 /** A progress line for a file body, as withProgress() draws one for a stream. */

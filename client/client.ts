@@ -4,7 +4,7 @@
 // memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
 import { composeMessage } from '../core/compose.ts';
-import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { DEFAULT_CHUNK_SIZE, SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
@@ -136,8 +136,6 @@ interface ChunkSource {
 /** A streaming body once opened: chunks it allocates, or reads into the client's ring. */
 type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { readonly kind: 'pull'; readonly source: PullIntoSource };
 
-/** The core's BDAT chunk size when ClientOptions.chunkSize is not given (core/connection.ts). */
-const CORE_CHUNK_SIZE = 65536;
 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
@@ -729,7 +727,7 @@ export class SmtpClient {
    * chunk and a lower mark would wait for it forever.
    */
   #feedLimit(): number {
-    return Math.max(this.#hwm, this.#options.chunkSize ?? CORE_CHUNK_SIZE);
+    return Math.max(this.#hwm, this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   }
 
   /** Octets of whole bodies queued after `id`: the core holds them until `id` is written. */

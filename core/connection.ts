@@ -80,8 +80,6 @@ interface Transaction {
   readonly env: PreparedEnvelope;
   stage: TxStage;
   bdat: boolean;
-  /** BODY=BINARYMIME: octets go as given. */
-  binary: boolean;
   /** Made on first need: a whole body that is already wire-ready never needs one. */
   encoder: BodyEncoder | undefined;
   /** Body octets put on the wire so far (after encoding). */
@@ -113,15 +111,16 @@ interface UserCommand {
   readonly verb: 'NOOP' | 'RSET';
 }
 
-/** A write in the output queue; while `open`, its bytes are still collecting in `outbuf`. */
+/** A write in the output queue; while it is `openWrite`, its bytes are still collecting in `outbuf`. */
 interface WriteItem {
   readonly type: 'write';
   chunks: Uint8Array[];
   bytes: number;
-  open: boolean;
 }
 
 const LONE_DOT = utf8('.\r\n');
+/** BDAT chunk size for streamed bodies when ConnectionOptions.chunkSize is not given. */
+export const DEFAULT_CHUNK_SIZE = 65536;
 /** Transactions in flight with PIPELINING: enough that 40 messages at 25 ms RTT take one flight. */
 const DEFAULT_WINDOW = 64;
 
@@ -180,7 +179,7 @@ export class SmtpConnection {
     if (options.auth) validateCredentials(options.auth.credentials);
     const window = options.pipelineWindow ?? DEFAULT_WINDOW;
     if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
-    const chunk = options.chunkSize ?? 65536;
+    const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!(Number.isInteger(chunk) && chunk >= 1)) throw new SmtpUsageError('chunkSize must be a positive integer');
   }
 
@@ -259,7 +258,7 @@ export class SmtpConnection {
     const bodyFlags = body === undefined ? -1 : scanBody(body);
     const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined);
     const tx: Transaction = {
-      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, binary: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
+      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
       chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
       accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
     };
@@ -593,8 +592,7 @@ export class SmtpConnection {
         this.queue.shift();
         return true;
       }
-      tx.binary = tx.env.body === 'BINARYMIME';
-      tx.bdat = tx.binary || (this.capabilities.chunking && this.options.chunking !== false);
+      tx.bdat = tx.env.body === 'BINARYMIME' || (this.capabilities.chunking && this.options.chunking !== false);
       tx.stage = 'envelope';
       this.inFlight++;
       this.txCommand(mail, 'mail', tx, false);
@@ -647,7 +645,7 @@ export class SmtpConnection {
   private writeBdat(tx: Transaction): boolean {
     for (;;) {
       if (!this.canWrite()) return false;
-      if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? 65536)) return false;
+      if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? DEFAULT_CHUNK_SIZE)) return false;
       let views: Uint8Array[];
       try {
         views = this.takeBody(tx);
@@ -680,8 +678,8 @@ export class SmtpConnection {
     tx.chunks = [];
     tx.chunkBytes = 0;
     let views: Uint8Array[];
-    if (tx.binary) {
-      views = chunks;
+    if (tx.env.body === 'BINARYMIME') {
+      views = chunks; // octets go as given
     } else if (tx.bodyFlags >= 0 && chunks.length === 1 && (tx.bdat ? (tx.bodyFlags & BODY_NOT_CANONICAL) === 0 : isWireReady(chunks[0]!, true))) {
       // BDAT trusts the scan made at send(): its length, not its content, ends the data. DATA
       // looks again now, since a body changed after send() could otherwise end the data early.
@@ -1069,7 +1067,7 @@ export class SmtpConnection {
   /** The write item collecting bytes now: the last queued output if it is one, else a new one. */
   private writeItem(): WriteItem {
     if (this.openWrite) return this.openWrite;
-    const item: WriteItem = { type: 'write', chunks: [], bytes: 0, open: true };
+    const item: WriteItem = { type: 'write', chunks: [], bytes: 0 };
     this.out.push(item);
     this.openWrite = item;
     return item;
@@ -1080,7 +1078,6 @@ export class SmtpConnection {
     const item = this.openWrite;
     if (!item) return;
     this.openWrite = undefined;
-    item.open = false;
     item.chunks = this.outbuf.take();
   }
 

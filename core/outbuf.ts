@@ -5,7 +5,7 @@
 // transport is needed: a full slab is replaced, and the GC frees it when the views are written.
 
 /** Views shorter than this are copied into the slab; longer ones are passed through. */
-export const COPY_LIMIT = 8 * 1024;
+const COPY_LIMIT = 8 * 1024;
 const SLAB_SIZE = 64 * 1024;
 
 const encoder = new TextEncoder();

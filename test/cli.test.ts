@@ -1,8 +1,7 @@
 // CLI tests: the REAL built CLI (dist/bin/smtpwire.js) in a child process, against a real
 // smtp-server (or a tiny scripted one for the failures smtp-server cannot stage) on 127.0.0.1.
 // Plus unit tests of exitCodeFor, the pure exit-status mapping.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
+import { runNode, type ProcessRun } from './node-process.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -43,41 +43,12 @@ function it(name: string, fn: () => Promise<void> | void, ms = 15_000): void {
   });
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
-/** `stdinFile`: stdin is that file (as `< file` in a shell), not a pipe. */
 function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   if (!opts.env?.SMTPWIRE_PASSWORD) delete env.SMTPWIRE_PASSWORD;
-  return new Promise((resolve, reject) => {
-    const fd = opts.stdinFile === undefined ? undefined : openSync(opts.stdinFile, 'r');
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: [fd ?? 'pipe', 'pipe', 'pipe'] });
-    if (fd !== undefined) closeSync(fd); // the child has its own copy
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI did not exit within ${opts.timeout ?? 10_000} ms; stderr:\n${stderr}`));
-    }, opts.timeout ?? 10_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (child.stdin) {
-      child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading stdin
-      child.stdin.end(opts.stdin ?? '');
-    }
-  });
+  return runNode(CLI, args, { stdin: opts.stdin, stdinFile: opts.stdinFile, env, timeout: opts.timeout ?? 10_000 });
 }
 
 interface Server {

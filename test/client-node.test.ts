@@ -9,6 +9,7 @@ import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
+import { rejection } from './helpers.ts';
 import { SmtpAbortError, SmtpError, SmtpTlsError } from '../core/errors.ts';
 import type { LogEntry } from '../client/client.ts';
 import { connect, createPool, fileBody, nodeTransport, sendMail } from '../transports/node.ts';
@@ -96,16 +97,6 @@ async function assert_rejects(p: Promise<unknown>, pattern: RegExp): Promise<voi
     return;
   }
   assert.unreachable('expected a rejection');
-}
-
-async function rejection(p: Promise<unknown>): Promise<SmtpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, SmtpError, `expected an SmtpError, got ${String(err)}`);
-    return err as SmtpError;
-  }
-  throw new Error('expected a rejection');
 }
 
 // ---------------------------------------------------------------- sessions and TLS

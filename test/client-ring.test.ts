@@ -7,6 +7,7 @@
 // the runtime suites (test/runtimes) run this file in Deno, Bun and workerd too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { within } from './helpers.ts';
 import { connect, type ClientOptions, type PullIntoSource, type SmtpClient } from '../client/client.ts';
 import type { Link, Transport } from '../client/transport.ts';
 import { mockTransport, script, ScriptedServer, type MockLink, type MockTransportOptions } from '../transports/mock.ts';
@@ -124,16 +125,6 @@ async function open(server: ScriptedServer, options: Partial<ClientOptions> = {}
   return { client, link: () => transport.links[0], transport };
 }
 
-/** `p`, or a rejection once it has been pending `ms` (a hang fails the test instead of the run). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const small = { readSize: 64 * KIB, highWaterMark: 128 * KIB, chunkSize: 64 * KIB } as const;
 
 test('BDAT: a pull-into body arrives byte-exact through a few reused buffers', async () => {
@@ -141,7 +132,7 @@ test('BDAT: a pull-into body arrives byte-exact through a few reused buffers', a
   const { client, link } = await open(server, small, { consumePerTurn: 40 * KIB, highWater: 64 * KIB });
   const body = message(3 * 1024 * KIB + 12345);
   const src = source(body, { link });
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 20_000, 'send');
+  const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 'send');
   assert.is(r.outcome, 'accepted', r.error?.message);
   await client.close();
   assert.is(await client.closed, undefined);
@@ -160,7 +151,7 @@ test('DATA (no CHUNKING): dot-stuffed, byte-exact, buffers reused; the body wait
   const { client, link } = await open(server, small, { consumePerTurn: 16 * KIB });
   const body = message(1024 * KIB + 77, 3);
   const src = source(body, { link, seed: 5 });
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 20_000, 'send');
+  const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 'send');
   assert.is(r.outcome, 'accepted', r.error?.message);
   await client.close();
   sameBytes(server.messages[0], body, 'message');
@@ -178,7 +169,7 @@ test('pipelined pull-into sends share the ring and each arrives whole, whole bod
   // ring from seeing its buffers written (its release rule subtracts them).
   const whole = [message(200 * KIB, 31), message(10 * KIB, 32)];
   const send = (body: PullIntoSource | Uint8Array) => client.send({ from: 'a@example.com', to: 'b@example.com', body });
-  const results = await within(Promise.all([send(sources[0]!), send(whole[0]!), send(sources[1]!), send(sources[2]!), send(whole[1]!)]), 20_000, 'sends');
+  const results = await within(20_000, Promise.all([send(sources[0]!), send(whole[0]!), send(sources[1]!), send(sources[2]!), send(whole[1]!)]), 'sends');
   assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
   await client.close();
   assert.is(server.messages.length, 5);
@@ -213,7 +204,7 @@ test('a link that cannot signal written gets fresh buffers (never reused), still
   const client = await connect({ host: 'mock.example', tls: 'none', transport: legacy, ...small });
   const body = message(1024 * KIB, 17);
   const src = source(body, { link: () => inner.links[0] });
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 20_000, 'send');
+  const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 'send');
   assert.is(r.outcome, 'accepted', r.error?.message);
   await client.close();
   sameBytes(server.messages[0], body, 'message');
@@ -225,13 +216,13 @@ test('a source that fails mid-body: rejected (EABORT, with the cause), closed on
   const server = acceptingServer();
   const { client } = await open(server, small, { consumePerTurn: 40 * KIB });
   const src = source(message(2 * 1024 * KIB), { failAt: 500 * KIB });
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 20_000, 'send');
+  const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 'send');
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EABORT');
   assert.match(r.error!.message, /disk on fire/);
   assert.is(((r.error as { cause?: Error }).cause)?.message, 'disk on fire');
   assert.is(src.closes, 1);
-  await within(client.close(), 5_000, 'close');
+  await within(5_000, client.close(), 'close');
   assert.is(server.messages.length, 0, 'no message completed');
 });
 
@@ -239,14 +230,14 @@ test('a bad count from readInto is a usage error (EUSAGE)', async () => {
   const server = acceptingServer();
   const { client } = await open(server, small);
   let closes = 0;
-  const r = await within(client.send({
+  const r = await within(5_000, client.send({
     from: 'a@example.com', to: 'b@example.com',
     body: { readInto: async (b: Uint8Array) => b.length + 1, close: () => void closes++ },
-  }), 5_000, 'send');
+  }), 'send');
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EUSAGE');
   assert.is(closes, 1);
-  await within(client.close(), 5_000, 'close');
+  await within(5_000, client.close(), 'close');
 });
 
 test('aborted mid-body: rejected with EABORT, the source closed once, nothing delivered', async () => {
@@ -255,10 +246,10 @@ test('aborted mid-body: rejected with EABORT, the source closed once, nothing de
   const ac = new AbortController();
   let read = 0;
   const src = source(message(4 * 1024 * KIB), { onRead: (n) => { if ((read += n) > 600 * KIB) ac.abort(); } });
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src, signal: ac.signal }), 20_000, 'send');
+  const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src, signal: ac.signal }), 'send');
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EABORT');
-  await within(client.close(), 5_000, 'close');
+  await within(5_000, client.close(), 'close');
   await new Promise((res) => setTimeout(res, 10));
   assert.is(src.closes, 1);
   assert.ok(src.reads < 60, `reading stopped after the abort (${src.reads} reads)`);
@@ -269,15 +260,15 @@ test('the link dies with buffers in flight and no onWritten ever comes: the send
   const server = acceptingServer({ dieAfterBdat: 3 });
   const { client, link } = await open(server, small, { consumePerTurn: 24 * KIB, dropWrittenOnDeath: true });
   const src = source(message(3 * 1024 * KIB));
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 10_000, 'send');
+  const r = await within(10_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src }), 'send');
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.transient, true, 'a dead link mid-body is worth a retry');
   assert.ok(link()!.droppedCalls > 0, 'writes were still queued when the link died');
-  const why = await within(client.closed, 5_000, 'closed');
+  const why = await within(5_000, client.closed, 'closed');
   assert.ok(why !== undefined);
   await new Promise((res) => setTimeout(res, 10));
   assert.is(src.closes, 1);
-  await within(client.close(), 5_000, 'close');
+  await within(5_000, client.close(), 'close');
 });
 
 test('a streamed body with highWaterMark below chunkSize does not wait forever for a full BDAT chunk', async () => {
@@ -287,7 +278,7 @@ test('a streamed body with highWaterMark below chunkSize does not wait forever f
   async function* pieces(): AsyncGenerator<Uint8Array> {
     for (let at = 0; at < body.length; at += 1000) yield body.slice(at, at + 1000);
   }
-  const r = await within(client.send({ from: 'a@example.com', to: 'b@example.com', body: pieces() }), 10_000, 'send');
+  const r = await within(10_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: pieces() }), 'send');
   assert.is(r.outcome, 'accepted', r.error?.message);
   await client.close();
   sameBytes(server.messages[0], body, 'message');

@@ -1,33 +1,15 @@
 // The README's first command runs dist/bin/demo.js: it must work, finish fast, and show what
 // it promises (the transcript, the result, the message as the server received it).
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
+import { runNode, type ProcessRun } from './node-process.ts';
 import * as assert from 'uvu/assert';
 
 const DEMO = fileURLToPath(new URL('../bin/demo.js', import.meta.url));
 
-function runDemo(timeout = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`demo did not exit within ${timeout} ms; stdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeout);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runDemo(timeout = 15_000): Promise<ProcessRun> {
+  return runNode(DEMO, [], { timeout });
 }
 
 test('npm run demo: exits 0 and shows the transcript, the result and the received message', async () => {

@@ -21,6 +21,7 @@ import * as net from 'node:net';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
+import { within } from './helpers.ts';
 import type { SendResult } from '../client/client.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
@@ -534,16 +535,6 @@ async function startModelServer(): Promise<{ port: number; next(flavor: Flavor, 
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const SMALL = 150; // ms: every phase timer in the socket runs, so a stall ends quickly

@@ -1,6 +1,7 @@
 // Shared test helpers: run a core against a scripted server and collect what happened.
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { SmtpError } from '../core/errors.ts';
 import type { SmtpEvent, TransactionResult } from '../core/events.ts';
 import { ScriptedServer, drive, VirtualClock, type ScriptBuilder, type DriveResult, type DriveOptions } from '../transports/mock.ts';
 
@@ -47,4 +48,26 @@ export function run(options: ConnectionOptions, builder: ScriptBuilder, mails: M
 /** CRLF-join lines, with a trailing CRLF. */
 export function lines(...ls: string[]): string {
   return ls.map((l) => l + '\r\n').join('');
+}
+
+/** `p`, or a rejection once it has been pending `ms`: a hang fails the test instead of the run. */
+export async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The SmtpError `p` rejects with; throws when it resolves or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<SmtpError> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof SmtpError)) throw new Error(`expected an SmtpError, got ${String(err)}`);
+    return err;
+  }
+  throw new Error('expected a rejection');
 }

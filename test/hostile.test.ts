@@ -9,6 +9,7 @@ import * as tls from 'node:tls';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
+import { rejection, within } from './helpers.ts';
 import type { LogEntry, SendResult } from '../client/client.ts';
 import { SmtpError, SmtpTimeoutError } from '../core/errors.ts';
 import { connect, type ClientOptions } from '../transports/node.ts';
@@ -339,27 +340,6 @@ function base(port: number, extra: Partial<ClientOptions> = {}): ClientOptions {
 }
 
 const withAuth = { auth: { user: USER, pass: PASS } };
-
-async function rejection(p: Promise<unknown>): Promise<SmtpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, SmtpError, `expected an SmtpError, got ${String(err)}`);
-    return err as SmtpError;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Fails the test instead of hanging it. */
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const mail = (subject: string, text = 'hello') => `Subject: ${subject}\r\n\r\n${text}\r\n`;
 

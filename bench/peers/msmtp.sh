@@ -5,18 +5,7 @@
 # file (-C /dev/null), no TLS, no auth.
 #   bash bench/peers/msmtp.sh --host H --port P --n N --file F
 set -euo pipefail
-host=127.0.0.1 port=25 n=1 file= from=bench@example.org to=sink@example.org
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --host) host=$2; shift 2 ;;
-    --port) port=$2; shift 2 ;;
-    --n) n=$2; shift 2 ;;
-    --file) file=$2; shift 2 ;;
-    --from) from=$2; shift 2 ;;
-    --to) to=$2; shift 2 ;;
-    *) echo "msmtp.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
+source "$(dirname "$0")/args.sh" "$@"
 bin=$(command -v msmtp) || { echo "msmtp not found: apt-get install -y msmtp" >&2; exit 127; }
 sent=0
 t0=$(date +%s%N)

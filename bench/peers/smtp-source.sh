@@ -5,18 +5,7 @@
 # line endings). smtp-source has no PIPELINING ("BUGS: No SMTP command pipelining support").
 #   bash bench/peers/smtp-source.sh --host H --port P --n N --file F
 set -euo pipefail
-host=127.0.0.1 port=25 n=1 file= from=bench@example.org to=sink@example.org
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --host) host=$2; shift 2 ;;
-    --port) port=$2; shift 2 ;;
-    --n) n=$2; shift 2 ;;
-    --file) file=$2; shift 2 ;;
-    --from) from=$2; shift 2 ;;
-    --to) to=$2; shift 2 ;;
-    *) echo "smtp-source.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
+source "$(dirname "$0")/args.sh" "$@"
 bin=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 [ -x "$bin" ] || { echo "smtp-source not found: apt-get install -y postfix" >&2; exit 127; }
 t0=$(date +%s%N)

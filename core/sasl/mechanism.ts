@@ -48,3 +48,25 @@ export class SaslError extends Error {
     this.name = 'SaslError';
   }
 }
+
+/**
+ * The exchange of both OAuth 2.0 bearer mechanisms: the token goes in the initial response; a
+ * first empty challenge asks for that response (the core may have held it back); any other
+ * challenge is the server's error report, answered once with `errorAnswer` so the server can
+ * finish with its failure reply.
+ */
+export function bearerExchange(name: string, response: Uint8Array, errorAnswer: Uint8Array): SaslExchange {
+  let steps = 0;
+  let errorAnswered = false;
+  return {
+    start: () => response,
+    step(challenge) {
+      steps++;
+      if (steps === 1 && challenge.length === 0) return response;
+      if (errorAnswered) throw new SaslError(`${name}: unexpected server challenge`);
+      errorAnswered = true;
+      return errorAnswer;
+    },
+    complete: () => true,
+  };
+}

@@ -2,7 +2,7 @@
 // (host, port, auth) ending in ^A^A, as the initial response. An error challenge (JSON) is
 // answered with a lone ^A (§3.2.3) so the server can finish with its failure reply.
 import { utf8 } from '../text.ts';
-import { SaslError, type SaslMechanism } from './mechanism.ts';
+import { SaslError, bearerExchange, type SaslMechanism } from './mechanism.ts';
 
 export const SASL_OAUTHBEARER: SaslMechanism = {
   name: 'OAUTHBEARER',
@@ -23,19 +23,6 @@ export const SASL_OAUTHBEARER: SaslMechanism = {
         (port !== undefined ? `port=${port}\x01` : '') +
         `auth=Bearer ${credentials.token}\x01\x01`,
     );
-    let steps = 0;
-    let errorAnswered = false;
-    return {
-      start: () => response,
-      step(challenge) {
-        steps++;
-        // A first, empty challenge asks for an initial response the core held back.
-        if (steps === 1 && challenge.length === 0) return response;
-        if (errorAnswered) throw new SaslError('OAUTHBEARER: unexpected server challenge');
-        errorAnswered = true;
-        return Uint8Array.of(0x01);
-      },
-      complete: () => true,
-    };
+    return bearerExchange('OAUTHBEARER', response, Uint8Array.of(0x01));
   },
 };

@@ -2,7 +2,7 @@
 // is "user=U ^A auth=Bearer T ^A ^A". On failure the server sends a 334 with a base64 JSON
 // error; the client answers with an empty response so the server ends with its 5xx.
 import { utf8 } from '../text.ts';
-import { SaslError, type SaslMechanism } from './mechanism.ts';
+import { SaslError, bearerExchange, type SaslMechanism } from './mechanism.ts';
 
 export const SASL_XOAUTH2: SaslMechanism = {
   name: 'XOAUTH2',
@@ -12,19 +12,6 @@ export const SASL_XOAUTH2: SaslMechanism = {
     if (!credentials.token) throw new SaslError('XOAUTH2 needs a token');
     if (credentials.authzid) throw new SaslError('XOAUTH2 cannot carry an authorisation identity');
     const response = utf8(`user=${credentials.user}\x01auth=Bearer ${credentials.token}\x01\x01`);
-    let steps = 0;
-    let errorAnswered = false;
-    return {
-      start: () => response,
-      step(challenge) {
-        steps++;
-        // A first, empty challenge asks for an initial response the core held back.
-        if (steps === 1 && challenge.length === 0) return response;
-        if (errorAnswered) throw new SaslError('XOAUTH2: unexpected server challenge');
-        errorAnswered = true;
-        return new Uint8Array(0);
-      },
-      complete: () => true,
-    };
+    return bearerExchange('XOAUTH2', response, new Uint8Array(0));
   },
 };
