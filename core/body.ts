@@ -6,6 +6,7 @@
 // CR and bare LF to CRLF before dot-stuffing is judged, so the receiver and we agree on where
 // every line starts and the only CRLF "." CRLF on the wire is the terminator end() adds.
 import { SmtpUsageError } from './errors.ts';
+import { simdScanner } from './simd-scan.ts';
 
 export interface BodyEncoderOptions {
   /** DATA: double a leading "." on every line and let end() write the terminator. */
@@ -231,7 +232,20 @@ function coalesce(out: Uint8Array[], from: number): number {
 const RUN_PENDING_CR = 1; // the chunk ends with a CR
 const RUN_AT_LINE_START = 2; // the chunk ends with a CRLF
 
+// Below this many octets the JavaScript loop is as quick as the call into WebAssembly.
+const SIMD_MIN_OCTETS = 512;
+
 function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
+  // The SIMD loop judges line lengths per 16-octet block, so it needs max >= 16 (or no limit).
+  if (chunk.length >= SIMD_MIN_OCTETS && (max === 0 || max >= 16)) {
+    const simd = simdScanner();
+    if (simd !== undefined) return simd.cleanRun(chunk, pendingCR, atLineStart, lineLen, max, dotStuff);
+  }
+  return cleanRunScalar(chunk, pendingCR, atLineStart, lineLen, max, dotStuff);
+}
+
+/** cleanRun in plain JavaScript, four octets at a time: the reference the SIMD loop is tested against. */
+export function cleanRunScalar(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
   const n = chunk.length;
   let i = 0;
   if (pendingCR) {
@@ -319,6 +333,14 @@ export const BODY_NOT_CANONICAL = 2; // a bare CR or LF, a line longer than the 
  * also needs no line to start with "."; see isWireReady).
  */
 export function scanBody(bytes: Uint8Array, maxLine = 998): number {
+  const simd = bytes.length >= SIMD_MIN_OCTETS && (maxLine === 0 || maxLine >= 16) ? simdScanner() : undefined;
+  if (simd !== undefined) {
+    // One pass answers both; a scan that stops early (not wire-ready) may not have seen every octet.
+    const run = simd.cleanRun(bytes, false, true, 0, maxLine, false);
+    const ready = run >= 0 && (run & RUN_AT_LINE_START) !== 0;
+    const eightBit = simd.sawEightBit() || (!ready && needsEightBit(bytes));
+    return (eightBit ? BODY_EIGHT_BIT : 0) | (ready ? 0 : BODY_NOT_CANONICAL);
+  }
   const flags = needsEightBit(bytes) ? BODY_EIGHT_BIT : 0;
   return isWireReady(bytes, false, maxLine) ? flags : flags | BODY_NOT_CANONICAL;
 }
