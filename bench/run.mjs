@@ -8,7 +8,7 @@
 // docs/performance.md.
 //
 // Options:
-//   --repeat N          runs per client x scenario; the median (by time) is reported. Default 3
+//   --repeat N          runs per client x scenario; the median (by time) is reported. Default 5 (single runs on 2 shared cores move by 20-30%)
 //   --sweep-repeat N    runs per point of the window sweep. Default 3
 //   --clients a,b       only these client ids: smtpwire, smtpwire-w64 (scenario b only), nodemailer,
 //                       nodemailer5, emailjs, smtplib, smtp-source, msmtp; opt-in: emailjs-stock
@@ -581,7 +581,7 @@ function loud(msg) {
 }
 
 function parseOptions(argv) {
-  const o = { repeat: 3, sweepRepeat: 3, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
+  const o = { repeat: 5, sweepRepeat: 3, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];

@@ -202,7 +202,8 @@ export function createSimdScanner(pieceSize = PIECE): SimdScanner | undefined {
     do {
       // (an empty chunk is scanned too: a pending CR then has no LF)
       const end = Math.min(at + pieceSize, n);
-      memory.set(chunk.subarray(at, end), 0);
+      // (no subarray for a chunk that fits: a Node Buffer's subarray is a constructor call)
+      memory.set(at === 0 && end === n ? chunk : chunk.subarray(at, end), 0);
       state = scan(end - at, flags | stuffing, lineLen, limit);
       eightBit |= memory[EIGHT_BIT_AT]!;
       if (state < 0) break;
