@@ -157,11 +157,13 @@ async function main() {
 
     for (const s of SCENARIOS) {
       log(`scenario ${s.title}`);
-      const rows = [];
+      // Round robin: every client's runs are spread over the whole scenario, so a slow minute on
+      // the shared machine lands on all clients alike instead of on one client's every run.
+      const plan = [];
       for (const c of CLIENTS) {
         if (c.only && !c.only.includes(s.id)) continue;
         if (skipped[c.id]) {
-          rows.push({ client: c.id, label: c.label, skipped: skipped[c.id] });
+          plan.push({ c, skipped: skipped[c.id] });
           continue;
         }
         let n = s.n;
@@ -171,16 +173,23 @@ async function main() {
           note = 'quick: 200 of the 2,000 messages';
         }
         const file = c.lf ? (s.file === 'small' ? files.smallLf : files.bigLf) : files[s.file];
-        const repeat = c.slow && s.id === 'a' ? 1 : opts.repeat;
-        const runs = [];
-        for (let i = 0; i < repeat; i++) {
-          const r = await runClient(sink, c, { n, file, delay: s.delay, payload: sizes[s.file] * n, haveTime });
-          runs.push(r);
-          if (!r.ok) break;
+        plan.push({ c, n, note, file, repeat: c.slow && s.id === 'a' ? 1 : opts.repeat, runs: [] });
+      }
+      for (let i = 0; i < opts.repeat; i++) {
+        for (const p of plan) {
+          if (p.skipped || i >= p.repeat || p.runs.some((r) => !r.ok)) continue;
+          p.runs.push(await runClient(sink, p.c, { n: p.n, file: p.file, delay: s.delay, payload: sizes[s.file] * p.n, haveTime }));
         }
-        const row = summarize(c, s, runs, note);
+      }
+      const rows = [];
+      for (const p of plan) {
+        if (p.skipped) {
+          rows.push({ client: p.c.id, label: p.c.label, skipped: p.skipped });
+          continue;
+        }
+        const row = summarize(p.c, s, p.runs, p.note);
         rows.push(row);
-        log(`  ${c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`);
+        log(`  ${p.c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`);
       }
       results.scenarios[s.id] = { ...s, rows };
     }

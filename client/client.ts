@@ -611,9 +611,7 @@ export class SmtpClient {
     if (!ring) {
       const count = 2 + Math.ceil(this.#feedLimit() / this.#readSize);
       // Reuse needs the link to say when a write is done; without that every read is fresh.
-      const transport = this.#transport;
-      const allocate = transport.allocate ? (size: number) => transport.allocate!(size) : undefined;
-      ring = this.#ring = new BufferRing(this.#readSize, count, this.#link?.signalsWritten === true, allocate);
+      ring = this.#ring = new BufferRing(this.#readSize, count, this.#link?.signalsWritten === true);
     }
     ring.users++;
     let ready: Uint8Array | undefined; // read, not yet handed to the core

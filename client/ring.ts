@@ -17,6 +17,7 @@
 //
 // Without reuse (a link that cannot say when a write is done) every buffer is fresh: the ring
 // then only chooses the read size.
+import { bodyBuffer } from '../core/simd-scan.ts';
 
 interface Slot {
   readonly buf: Uint8Array;
@@ -46,7 +47,8 @@ export class BufferRing {
 
   #allocate: (size: number) => Uint8Array;
 
-  constructor(size: number, count: number, reuses: boolean, allocate: (size: number) => Uint8Array = (n) => new Uint8Array(n)) {
+  // bodyBuffer: memory the core's SIMD body check reads in place, where it exists.
+  constructor(size: number, count: number, reuses: boolean, allocate: (size: number) => Uint8Array = bodyBuffer) {
     this.size = size;
     this.count = count;
     this.reuses = reuses;

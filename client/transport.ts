@@ -61,9 +61,6 @@ export interface ConnectParams {
 
 export interface Transport {
   readonly name: string;
-  /** Memory for the client's read buffers (pull-into bodies), `size` octets, zero-filled.
-   *  Default `new Uint8Array(size)`; Node gives Buffers, whose indexOf is native (memchr). */
-  allocate?(size: number): Uint8Array;
   /** Open a link. The handlers may be called as soon as this resolves (not before). Rejects with
    *  a typed SmtpError where it can tell (SmtpTlsError, SmtpTimeoutError, SmtpAbortError);
    *  anything else is wrapped by the client as a connection error. */

@@ -7,13 +7,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, cleanRunScalar, isWireReady, needsEightBit, scanBody } from '../core/body.ts';
-import { createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
+import { bodyBuffer, createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
 
 const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
 
 test(`the SIMD scanner is ${inWorkers ? 'absent in workerd (no run-time WebAssembly)' : 'available'}`, () => {
   assert.is(simdScanner() === undefined, inWorkers);
   assert.is(createSimdScanner() === undefined, inWorkers);
+  // bodyBuffer: WebAssembly memory (whole 64 KiB pages) where the scanner exists, else plain.
+  const b = bodyBuffer(1000);
+  assert.is(b.length, 1000);
+  assert.ok(b.every((x) => x === 0));
+  assert.is(b.buffer.byteLength, inWorkers ? 1000 : 65536);
 });
 
 const scanner = createSimdScanner();
@@ -70,25 +75,60 @@ if (scanner !== undefined) {
     );
   });
 
+  test('SIMD cleanRun in place (bodyBuffer memory), any offset up to its last octet (6,000 runs)', () => {
+    fc.assert(
+      fc.property(fc.oneof(text, anyBytes), state, fc.nat({ max: 40 }), fc.nat({ max: 20 }), fc.boolean(), (input, s, offset, after, wholeMemory) => {
+        const buffer = bodyBuffer(offset + input.length + after);
+        buffer.fill(CR); // whatever lies around the chunk must not count
+        buffer.set(input, offset);
+        // A view of the whole memory can end at its very last octet: then the chunk is copied.
+        const base = wholeMemory ? new Uint8Array(buffer.buffer) : buffer;
+        const at = wholeMemory ? base.length - input.length : offset;
+        if (wholeMemory) base.set(input, at);
+        const view = base.subarray(at, at + input.length);
+        const expected = cleanRunScalar(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
+        const got = scanner.cleanRun(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
+        assert.is(got, expected, JSON.stringify({ bytes: Array.from(view), ...s, offset, after, wholeMemory }));
+        if (got >= 0) assert.is(scanner.sawEightBit(), needsEightBit(view));
+      }),
+      { numRuns: 6000 },
+    );
+  });
+
   test('SIMD cleanRun: one bad octet anywhere in 100 KiB of clean text, across the 32 KiB pieces', () => {
     const line = 'the quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrstuvwxy\r\n'; // 80 + CRLF
-    const clean = new TextEncoder().encode(line.repeat(Math.ceil((100 * 1024) / line.length)));
-    assert.is(scanner.cleanRun(clean, false, true, 0, 998, true), 2, 'clean text ends at a line start');
-    assert.not.ok(scanner.sawEightBit());
+    const copied = new TextEncoder().encode(line.repeat(Math.ceil((100 * 1024) / line.length)));
+    for (const clean of [copied, placed(copied)]) badOctets(clean);
+  });
+
+  function placed(bytes: Uint8Array): Uint8Array {
+    const b = bodyBuffer(bytes.length);
+    b.set(bytes);
+    return b;
+  }
+
+  function badOctets(clean: Uint8Array): void {
+    const simd = scanner!;
+    assert.is(simd.cleanRun(clean, false, true, 0, 998, true), 2, 'clean text ends at a line start');
+    assert.not.ok(simd.sawEightBit());
     const spots = [0, 1, 15, 16, 17, 32767, 32768, 32769, 65535, 65536, clean.length - 3, clean.length - 1];
     for (let i = 0; i < clean.length; i += 997) spots.push(i);
     for (const at of spots) {
+      const original = clean[at]!;
+      if (original === CR || original === LF) continue;
       for (const bad of [CR, LF, 0x2e, 0xe9]) {
-        if (clean[at] === CR || clean[at] === LF) continue;
-        const b = clean.slice();
-        b[at] = bad;
+        clean[at] = bad; // in place, so a chunk in bodyBuffer memory stays there
         for (const dotStuff of [false, true]) {
-          const expected = cleanRunScalar(b, false, true, 0, 998, dotStuff);
-          assert.is(scanner.cleanRun(b, false, true, 0, 998, dotStuff), expected, `${bad} at ${at}, dotStuff ${dotStuff}`);
-          if (expected >= 0) assert.is(scanner.sawEightBit(), bad === 0xe9);
+          const expected = cleanRunScalar(clean, false, true, 0, 998, dotStuff);
+          assert.is(simd.cleanRun(clean, false, true, 0, 998, dotStuff), expected, `${bad} at ${at}, dotStuff ${dotStuff}`);
+          if (expected >= 0) assert.is(simd.sawEightBit(), bad === 0xe9);
         }
       }
+      clean[at] = original;
     }
+  }
+
+  test('SIMD cleanRun: the line limit across 32 KiB pieces, copied and in place', () => {
     // A line of 999 octets in the middle (limit 998), and one of exactly 998.
     for (const [len, ok] of [[999, false], [998, true]] as const) {
       const long = new Uint8Array(70 * 1024).fill(0x61);
@@ -101,6 +141,7 @@ if (scanner !== undefined) {
       const expected = cleanRunScalar(long, false, true, 0, 998, false);
       assert.is(expected >= 0, ok, 'the reference agrees with the setup');
       assert.is(scanner.cleanRun(long, false, true, 0, 998, false), expected, `a line of ${len}`);
+      assert.is(scanner.cleanRun(placed(long), false, true, 0, 998, false), expected, `a line of ${len}, in place`);
     }
   });
 }

@@ -12,7 +12,6 @@ import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/tra
 export const nodeTransport: Transport = {
   name: 'node',
   connect: (params, handlers) => open(params, handlers),
-  allocate: (size) => Buffer.alloc(size),
 };
 
 function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
