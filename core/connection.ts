@@ -632,8 +632,10 @@ export class SmtpConnection {
       return true;
     }
     if (!tx.bodyEnded) return false;
-    this.transcript('client', `<message body, ${tx.written} octets>`);
-    this.transcript('client', '.');
+    if (this.options.transcript) {
+      this.transcript('client', `<message body, ${tx.written} octets>`);
+      this.transcript('client', '.');
+    }
     this.endWritten(tx);
     // The next transaction waits for this reply. RFC 2920 would let its MAIL follow the dot, but
     // servers that answer the dot in one write and the next group in another (Postfix) then
@@ -657,8 +659,10 @@ export class SmtpConnection {
       for (let i = 0; i < views.length; i++) size += views[i]!.length;
       const last = tx.bodyEnded;
       const head = `BDAT ${size}${last ? ' LAST' : ''}`;
-      this.transcript('client', head);
-      this.transcript('client', `<${size} octets>`);
+      if (this.options.transcript) {
+        this.transcript('client', head);
+        this.transcript('client', `<${size} octets>`);
+      }
       this.writeLine(head);
       this.writeViews(views);
       if (last) {
@@ -894,7 +898,7 @@ export class SmtpConnection {
   }
 
   private dispatch(reply: Reply): void {
-    this.transcriptReply(reply);
+    if (this.options.transcript) this.transcriptReply(reply);
     const head = this.fifo[this.fifoHead];
     if (!head) {
       if (reply.code === 421) this.fire('reply-421', reply);
@@ -1037,7 +1041,7 @@ export class SmtpConnection {
   }
 
   private say(text: string, shown: string): void {
-    this.transcript('client', shown);
+    if (this.options.transcript) this.transcript('client', shown);
     this.writeLine(text);
   }
 
@@ -1096,7 +1100,6 @@ export class SmtpConnection {
   }
 
   private transcriptReply(reply: Reply): void {
-    if (!this.options.transcript) return;
     const n = reply.lines.length;
     reply.lines.forEach((line, i) => {
       const text = i === 0 && reply.enhanced ? `${reply.enhanced} ${line}` : line;
