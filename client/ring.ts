@@ -17,7 +17,7 @@
 //
 // Without reuse (a link that cannot say when a write is done) every buffer is fresh: the ring
 // then only chooses the read size.
-import { bodyBuffer } from '../core/simd-scan.ts';
+import { bodyBuffers } from '../core/simd-scan.ts';
 
 interface Slot {
   readonly buf: Uint8Array;
@@ -47,12 +47,12 @@ export class BufferRing {
 
   #allocate: (size: number) => Uint8Array;
 
-  // bodyBuffer: memory the core's SIMD body check reads in place, where it exists.
-  constructor(size: number, count: number, reuses: boolean, allocate: (size: number) => Uint8Array = bodyBuffer) {
+  /** By default the buffers are the core's bodyBuffers(): memory its SIMD body check reads in place. */
+  constructor(size: number, count: number, reuses: boolean, allocate?: (size: number) => Uint8Array) {
     this.size = size;
     this.count = count;
     this.reuses = reuses;
-    this.#allocate = allocate;
+    this.#allocate = allocate ?? bodyBuffers(size, count);
   }
 
   /** Buffers allocated so far (tests, and the docs' memory bound: at most `count` with reuse). */

@@ -5,7 +5,7 @@
 // lacks SIMD, simdScanner() is undefined and body.ts keeps its JavaScript loop. Both must give
 // the same answer: test/body-simd.test.ts.
 //
-// WebAssembly reads only its own memory. A chunk that lives in memory made by bodyBuffer() (the
+// WebAssembly reads only its own memory. A chunk that lives in memory made by bodyBuffers() (the
 // client's read ring) is scanned where it is; any other chunk is copied in, 32 KiB at a time.
 //
 // The check, per 16-octet block (masks from i8x16.eq + i8x16.bitmask, bit k = octet k):
@@ -17,9 +17,9 @@
 // plus one OR over all blocks for the 8-bit answer of scanBody (the exported global eightBit).
 // The octets after the end are read but masked out, so memory needs SLACK octets past any chunk.
 
-/** What cleanRun returns: -1 (not wire-ready) or its RUN_* state word; see body.ts. */
 import { SmtpUsageError } from './errors.ts';
 
+/** What cleanRun returns: -1 (not wire-ready) or its RUN_* state word; see body.ts. */
 export type CleanRun = (chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean) => number;
 
 export interface SimdScanner {
@@ -236,26 +236,37 @@ function compile(): object | undefined {
   return compiled;
 }
 
-function newArena(pages: number): Arena | undefined {
+function newArena(octets: number): Arena | undefined {
   const compiledScan = compile();
   if (compiledScan === undefined) return undefined;
-  const memory = new api!.Memory({ initial: pages });
-  const scanner = new api!.Instance(compiledScan, { m: { memory } }).exports;
-  return { scan: scanner.scan as Scan, eightBit: scanner.eightBit as { value: number }, bytes: new Uint8Array(memory.buffer) };
+  try {
+    const memory = new api!.Memory({ initial: Math.ceil((octets + SLACK) / PAGE) });
+    const scanner = new api!.Instance(compiledScan, { m: { memory } }).exports;
+    return { scan: scanner.scan as Scan, eightBit: scanner.eightBit as { value: number }, bytes: new Uint8Array(memory.buffer) };
+  } catch {
+    return undefined; // no memory to be had (e.g. address space): plain buffers and copies then
+  }
 }
 
-/** The arenas of bodyBuffer(), by their memory: chunks in them are scanned in place. */
+/** The arenas of bodyBuffers(), by their memory: chunks in them are scanned in place. */
 const inPlace = new WeakMap<object, Arena>();
 
 /**
- * `size` zero octets for a body chunk, in WebAssembly memory when the scanner exists (so it
- * reads them where they are), else a plain Uint8Array. The client's read ring uses this.
+ * An allocator of body buffers of `size` zero octets: the first `count` share one WebAssembly
+ * memory when the scanner exists (so it reads them where they are; one memory, because each
+ * reserves address space), the rest are plain Uint8Arrays. The client's read ring uses this.
  */
-export function bodyBuffer(size: number): Uint8Array {
-  const arena = size > 0 ? newArena(Math.ceil((size + SLACK) / PAGE)) : undefined;
-  if (arena === undefined) return new Uint8Array(size);
-  inPlace.set(arena.bytes.buffer, arena);
-  return arena.bytes.subarray(0, size);
+export function bodyBuffers(size: number, count: number): () => Uint8Array {
+  let arena: Arena | undefined | null = null; // made on the first call
+  let handedOut = 0;
+  return () => {
+    if (arena === null) {
+      arena = size > 0 && count > 0 ? newArena(size * count) : undefined;
+      if (arena !== undefined) inPlace.set(arena.bytes.buffer, arena);
+    }
+    if (arena === undefined || handedOut === count) return new Uint8Array(size);
+    return arena.bytes.subarray(size * handedOut, size * ++handedOut);
+  };
 }
 
 /**
@@ -264,7 +275,7 @@ export function bodyBuffer(size: number): Uint8Array {
  */
 export function createSimdScanner(pieceSize = PIECE): SimdScanner | undefined {
   if (!Number.isInteger(pieceSize) || pieceSize < 1 || pieceSize > PIECE) throw new SmtpUsageError('pieceSize must be 1 to 32768');
-  const own = newArena(1);
+  const own = newArena(PIECE);
   if (own === undefined) return undefined;
   let eightBit = 0;
   const cleanRun: CleanRun = (chunk, pendingCR, atLineStart, lineLen, max, dotStuff) => {

@@ -7,18 +7,25 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, cleanRunScalar, isWireReady, needsEightBit, scanBody } from '../core/body.ts';
-import { bodyBuffer, createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
+import { bodyBuffers, createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
 
 const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
 
 test(`the SIMD scanner is ${inWorkers ? 'absent in workerd (no run-time WebAssembly)' : 'available'}`, () => {
   assert.is(simdScanner() === undefined, inWorkers);
   assert.is(createSimdScanner() === undefined, inWorkers);
-  // bodyBuffer: WebAssembly memory (whole 64 KiB pages) where the scanner exists, else plain.
-  const b = bodyBuffer(1000);
-  assert.is(b.length, 1000);
-  assert.ok(b.every((x) => x === 0));
-  assert.is(b.buffer.byteLength, inWorkers ? 1000 : 65536);
+  // bodyBuffers: `count` buffers in one WebAssembly memory (whole 64 KiB pages) where the scanner
+  // exists, plain ones after them and elsewhere.
+  const next = bodyBuffers(40000, 2);
+  const [a, b, c] = [next(), next(), next()];
+  for (const x of [a, b, c]) {
+    assert.is(x.length, 40000);
+    assert.ok(x.every((o) => o === 0));
+  }
+  assert.is(a.buffer === b.buffer, !inWorkers, 'the first two share a memory');
+  assert.is(a.buffer.byteLength, inWorkers ? 40000 : 2 * 65536);
+  assert.is(b.byteOffset, inWorkers ? 0 : 40000);
+  assert.is(c.buffer.byteLength, 40000, 'past count: a plain buffer');
 });
 
 const scanner = createSimdScanner();
@@ -75,10 +82,10 @@ if (scanner !== undefined) {
     );
   });
 
-  test('SIMD cleanRun in place (bodyBuffer memory), any offset up to its last octet (6,000 runs)', () => {
+  test('SIMD cleanRun in place (bodyBuffers memory), any offset up to its last octet (6,000 runs)', () => {
     fc.assert(
       fc.property(fc.oneof(text, anyBytes), state, fc.nat({ max: 40 }), fc.nat({ max: 20 }), fc.boolean(), (input, s, offset, after, wholeMemory) => {
-        const buffer = bodyBuffer(offset + input.length + after);
+        const buffer = bodyBuffers(offset + input.length + after, 1)();
         buffer.fill(CR); // whatever lies around the chunk must not count
         buffer.set(input, offset);
         // A view of the whole memory can end at its very last octet: then the chunk is copied.
@@ -102,7 +109,7 @@ if (scanner !== undefined) {
   });
 
   function placed(bytes: Uint8Array): Uint8Array {
-    const b = bodyBuffer(bytes.length);
+    const b = bodyBuffers(bytes.length, 1)();
     b.set(bytes);
     return b;
   }
@@ -117,7 +124,7 @@ if (scanner !== undefined) {
       const original = clean[at]!;
       if (original === CR || original === LF) continue;
       for (const bad of [CR, LF, 0x2e, 0xe9]) {
-        clean[at] = bad; // in place, so a chunk in bodyBuffer memory stays there
+        clean[at] = bad; // in place, so a chunk in bodyBuffers memory stays there
         for (const dotStuff of [false, true]) {
           const expected = cleanRunScalar(clean, false, true, 0, 998, dotStuff);
           assert.is(simd.cleanRun(clean, false, true, 0, 998, dotStuff), expected, `${bad} at ${at}, dotStuff ${dotStuff}`);
