@@ -5,8 +5,9 @@ import { composeMessage, encodeQuotedPrintable, type ComposeInput } from '../cor
 import { SmtpUsageError } from '../core/errors.ts';
 
 const usage = (e: unknown): boolean => e instanceof SmtpUsageError;
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a U+FEFF the message carries (e.g. a subject that starts with one) is content.
+const text = (b: Uint8Array): string => new TextDecoder('utf-8', { ignoreBOM: true }).decode(b);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const base = (over: Partial<ComposeInput> = {}): ComposeInput => ({
   from: 'sender@example.com',
@@ -134,6 +135,10 @@ test('subject: RFC 2047 encoded-words when not ASCII', () => {
   assert.is(q.fields.get('subject'), long);
   assert.ok(q.rawHead.split('\r\n').every((l) => l.length <= 78));
   assert.is(parse(composeMessage(base({ subject: '' }))).fields.get('subject'), '');
+});
+
+test('subject: a leading U+FEFF (byte order mark) survives the round trip', () => {
+  for (const s of ['\uFEFF', '\uFEFFhello', 'a\uFEFF']) assert.is(decodeWords(parse(composeMessage(base({ subject: s }))).fields.get('subject')!), s);
 });
 
 test('subject property: round trip, lines <= 78, words <= 75, no split UTF-8', () => {
