@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, cleanRunScalar, isWireReady, needsEightBit, scanBody } from '../core/body.ts';
+import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, cleanRunScalar, needsEightBit, scanBody } from '../core/body.ts';
 import { bodyBuffers, createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
 
 const inWorkers = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === 'Cloudflare-Workers';
