@@ -45,14 +45,14 @@ export class BufferRing {
   #lent: Slot | undefined; // the slot of the view filled and not yet handed
   #allocated = 0;
 
-  #allocate: (size: number) => Uint8Array;
+  /** The core's bodyBuffers(): memory its SIMD body check reads in place, where it can. */
+  #allocate: () => Uint8Array;
 
-  /** By default the buffers are the core's bodyBuffers(): memory its SIMD body check reads in place. */
-  constructor(size: number, count: number, reuses: boolean, allocate?: (size: number) => Uint8Array) {
+  constructor(size: number, count: number, reuses: boolean) {
     this.size = size;
     this.count = count;
     this.reuses = reuses;
-    this.#allocate = allocate ?? bodyBuffers(size, count);
+    this.#allocate = bodyBuffers(size, count);
   }
 
   /** Buffers allocated so far (tests, and the docs' memory bound: at most `count` with reuse). */
@@ -81,7 +81,7 @@ export class BufferRing {
       }
       if (this.#slots.length >= this.count) return undefined;
     }
-    const slot: Slot = { buf: this.#allocate(this.size), used: 0, lent: false, pending: false, seq: 0 };
+    const slot: Slot = { buf: this.#allocate(), used: 0, lent: false, pending: false, seq: 0 };
     this.#allocated++;
     if (this.reuses) this.#slots.push(slot);
     this.#current = slot;
