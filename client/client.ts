@@ -12,6 +12,7 @@ import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { BufferRing } from './ring.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 

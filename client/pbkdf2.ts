@@ -1,8 +1,9 @@
 // The client's answer to the core's `compute` output: SCRAM's PBKDF2-HMAC-SHA-256, off the
 // event loop. WebCrypto (`crypto.subtle.deriveBits`) is in Node, Deno, Bun and Workers and runs
-// the derivation natively (on a worker thread where the runtime has one); where it is missing
-// or refuses (Workers caps PBKDF2 at 100,000 iterations), the core's pure code runs instead, in
-// slices with a macrotask between them, so the event loop still gets its turns.
+// the derivation natively: on a thread pool in Node, Deno and Bun; inside the isolate in workerd
+// (which holds it, but deployed Workers refuse more than 100,000 iterations). Where WebCrypto is
+// missing or refuses, the core's pure code runs instead, in slices with a macrotask between
+// them, so the event loop still gets its turns.
 import { pbkdf2Sha256Sliced } from '../core/sasl/hash.ts';
 import type { Pbkdf2Request } from '../core/sasl/mechanism.ts';
 
