@@ -45,7 +45,6 @@ export class AuthExchange {
   #challenges = 0;
   #deferred: SaslDeferred | undefined;
 
-  /** Throws SaslError when the mechanism cannot start with these credentials. */
   constructor(mechanism: SaslMechanism, sasl: SaslExchange, options: AuthExchangeOptions) {
     this.mechanism = mechanism;
     this.#sasl = sasl;
@@ -53,6 +52,7 @@ export class AuthExchange {
     this.#async = options.asyncCompute;
   }
 
+  /** Throws SaslError when the mechanism cannot start with these credentials. */
   static create(mechanism: SaslMechanism, credentials: Parameters<SaslMechanism['create']>[0], context: SaslContext, options: AuthExchangeOptions): AuthExchange {
     return new AuthExchange(mechanism, mechanism.create(credentials, { ...context, canDefer: true }), options);
   }

@@ -5,6 +5,7 @@
 // with the mock server's virtual clock, where the default five minutes cost nothing.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
@@ -407,6 +408,53 @@ test('asyncCompute: the AUTH deadline fires while the driver computes; a late an
   const err = drain(second.core, 30).flatMap((o) => (o.type === 'event' && o.event.type === 'closed' ? [o.event.error] : []))[0] as SmtpError;
   assert.is(err.code, 'EAUTH');
   assert.match(err.message, /cancelled by the client: the key derivation failed: NotSupportedError: too many iterations/);
+});
+
+// ================================================================ any server, any mechanism
+
+const MECHANISMS: { name: string; max: number; credentials: { user: string; pass?: string; token?: string } }[] = [
+  { name: 'PLAIN', max: 1, credentials: { user: USER, pass: PASS } },
+  { name: 'LOGIN', max: 2, credentials: { user: USER, pass: PASS } },
+  { name: 'CRAM-MD5', max: 1, credentials: { user: USER, pass: PASS } },
+  { name: 'SCRAM-SHA-256', max: 2, credentials: { user: USER, pass: PASS } },
+  { name: 'XOAUTH2', max: 1, credentials: { user: USER, token: TOKEN } },
+  { name: 'OAUTHBEARER', max: 1, credentials: { user: USER, token: TOKEN } },
+];
+
+test('property: whatever a server answers in AUTH (334s of any content, then anything), each mechanism writes at most its bound + 1 lines, nothing after "*", and the session ends or is ready (300 runs each)', () => {
+  const challenge = fc.oneof(
+    fc.constant(''),
+    fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u).toString('base64')),
+    fc.constantFrom('r=x,s=QUJD,i=4096', 'not base64!', '=', 'dj1hYmM='),
+  );
+  const final = fc.constantFrom('235 2.7.0 ok', '501 5.0.0 cancelled', '535 5.7.8 no', '454 4.7.0 later', '334 ', '421 4.3.2 bye', '250 what');
+  for (const m of MECHANISMS) {
+    fc.assert(fc.property(fc.array(challenge, { maxLength: 40 }), final, (challenges, last) => {
+      const core = new SmtpConnection({ allowInsecureAuth: true, auth: { credentials: m.credentials, mechanism: m.name } });
+      core.start(0);
+      core.receive(enc.encode(`220 mx\r\n`), 0);
+      drain(core, 0);
+      core.receive(enc.encode(`250-mx\r\n250 AUTH ${m.name}\r\n`), 0);
+      let wire = written(drain(core, 0));
+      assert.match(wire, new RegExp(`^AUTH ${m.name}`));
+      const events: SmtpEvent[] = [];
+      for (const text of [...challenges.map((c) => `334 ${c}`), last]) {
+        if (core.state !== 'auth') break;
+        core.receive(enc.encode(`${text}\r\n`), 1);
+        for (const o of drain(core, 1)) {
+          if (o.type === 'write') wire += o.chunks.map((c) => dec.decode(c)).join('');
+          if (o.type === 'event') events.push(o.event);
+        }
+      }
+      const lines = wire.split('\r\n').slice(1, -1).filter((l) => l !== 'QUIT');
+      assert.ok(lines.length <= m.max + 1, `${m.name}: ${lines.length} responses to ${JSON.stringify(challenges)}`);
+      const cancel = lines.indexOf('*');
+      if (cancel >= 0) assert.is(cancel, lines.length - 1, 'nothing after the cancel');
+      const ended = events.some((e) => e.type === 'closed' || e.type === 'ready');
+      assert.ok(ended || core.state === 'auth', 'ended, or still waiting for the server');
+      if (events.some((e) => e.type === 'ready' && e.authenticated)) assert.is(cancel, -1, 'never authenticated after a cancel');
+    }), { numRuns: 300 });
+  }
 });
 
 test('auth.maxChallenges must be a positive integer', () => {
