@@ -45,9 +45,10 @@ export async function slicedPbkdf2({ password, salt, iterations, length }: Pbkdf
  * The default: WebCrypto, else (absent, or it refused this request) the sliced pure code.
  * A user-supplied provider is used as it is, with no fallback: its failure cancels AUTH.
  */
-export async function derivePbkdf2(request: Pbkdf2Request, custom?: Pbkdf2Provider): Promise<Derived> {
+export async function derivePbkdf2(
+  request: Pbkdf2Request, custom?: Pbkdf2Provider, web: Pbkdf2Provider | null = webCryptoPbkdf2() ?? null, // null: none (tests)
+): Promise<Derived> {
   if (custom) return { key: await custom(request), by: 'the pbkdf2 option' };
-  const web = webCryptoPbkdf2();
   if (!web) return { key: await slicedPbkdf2(request), by: 'pure TypeScript (no WebCrypto in this runtime)' };
   try {
     return { key: await web(request), by: 'WebCrypto' };

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { within } from './helpers.ts';
 import { connect, type LogEntry } from '../client/client.ts';
-import { slicedPbkdf2 } from '../client/pbkdf2.ts';
+import { derivePbkdf2, slicedPbkdf2 } from '../client/pbkdf2.ts';
 import type { Link, Transport } from '../client/transport.ts';
 import { decodeBase64, encodeBase64 } from '../core/sasl/base64.ts';
 import { mockTransport, script, ScriptedServer } from '../transports/mock.ts';
@@ -127,6 +127,23 @@ test('the pure fallback runs in slices: at 300,000 iterations the timer still ru
   assert.equal(marks, ['timer', 'client-final']);
   assert.ok(log.some((e) => e.text === 'SCRAM key derived by the pbkdf2 option (300000 iterations)'));
   await within(5000, client.close(), 'close');
+});
+
+test('WebCrypto missing or refusing: the sliced pure code derives the same key, and the log says why', async () => {
+  const request = { algorithm: 'PBKDF2-SHA-256' as const, password: enc.encode(PASS), salt: SALT, iterations: 20_000, length: 32 };
+  const expected = Array.from(pbkdf2Sync(PASS, SALT, 20_000, 32, 'sha256'));
+  const refusing = async () => {
+    throw new DOMException('iteration counts above 100000 are not supported', 'NotSupportedError');
+  };
+  const refused = await derivePbkdf2(request, undefined, refusing);
+  assert.equal(Array.from(refused.key), expected);
+  assert.is(refused.by, 'pure TypeScript (WebCrypto refused: NotSupportedError: iteration counts above 100000 are not supported)');
+  const absent = await derivePbkdf2(request, undefined, null);
+  assert.equal(Array.from(absent.key), expected);
+  assert.is(absent.by, 'pure TypeScript (no WebCrypto in this runtime)');
+  const web = await derivePbkdf2(request);
+  assert.equal(Array.from(web.key), expected);
+  assert.is(web.by, 'WebCrypto');
 });
 
 test.run();
