@@ -1022,7 +1022,7 @@ export class SmtpConnection {
   private waitReason(): string {
     const head = this.fifo[this.fifoHead];
     if (head) return `reply (${head.kind})`;
-    if (this.computeId) return 'key derivation (compute)';
+    if (this.computeId && this.phase === 'auth') return 'key derivation (compute)';
     if (this.phase === 'tls') return 'TLS handshake';
     if (this.bodyDeadline() !== undefined) return 'message body';
     return this.phase === 'ready' ? 'idle' : this.phase;

@@ -387,6 +387,27 @@ test('asyncCompute: SCRAM asks the driver for PBKDF2 (a compute output, nothing 
   assert.ok(ready && ready.type === 'event' && ready.event.type === 'ready' && ready.event.authenticated);
 });
 
+test("asyncCompute through the mock's drive(): it answers the compute output on the virtual clock and the exchange completes", () => {
+  const server = scramServer(PASS, 4096);
+  let step = 0;
+  const mock = new ScriptedServer(script().send('220 mx ESMTP').respond((line) => {
+    if (line.startsWith('EHLO ')) return '250-mx\r\n250 AUTH SCRAM-SHA-256\r\n';
+    if (line === 'QUIT') return '221 bye\r\n';
+    step++;
+    if (step === 1) return `334 ${b64(server.first(Buffer.from(line.split(' ')[2]!, 'base64').toString('utf8')))}\r\n`;
+    if (step === 2) return `334 ${b64(server.final(Buffer.from(line, 'base64').toString('utf8')) ?? 'e=invalid-proof')}\r\n`;
+    return line === '' ? '235 2.7.0 ok\r\n' : '501 5.0.0 cancelled\r\n';
+  }));
+  const core = new SmtpConnection({ asyncCompute: true, allowInsecureAuth: true, auth: { credentials: { user: USER, pass: PASS }, mechanism: 'SCRAM-SHA-256' } });
+  core.start(0);
+  core.quit(0);
+  const r = drive(core, mock, { started: true });
+  assert.ok(r.outputs.some((o) => o.type === 'compute'), 'a compute output');
+  assert.ok(r.events.some((e) => e.type === 'ready' && e.authenticated), r.wire);
+  const closed = r.events.find((e): e is Extract<SmtpEvent, { type: 'closed' }> => e.type === 'closed');
+  assert.is(closed?.error, undefined);
+});
+
 test('asyncCompute: the AUTH deadline fires while the driver computes; a late answer is ignored; a failed one cancels with its reason', () => {
   const { core, compute } = scramCore(scramServer(PASS, 4096), { authTotal: 5000 });
   core.handleTimeout(4999);
