@@ -1,0 +1,296 @@
+// npm run test:proxy (via test/proxy/run.sh): smtpwire through REAL proxy servers from Debian
+// and against real TLS servers, on 127.0.0.1, each with a private configuration in a temp dir:
+//
+//   microsocks   SOCKS5, once without authentication and once with -u/-P (RFC 1929)
+//   danted       Dante: SOCKS5 and SOCKS4a without authentication, a rule that blocks one port
+//   tinyproxy    HTTP CONNECT, once open and once with BasicAuth; ConnectPort limits the ports
+//   smtp-server  (npm) the mail servers behind them: STARTTLS, implicit TLS, and both again
+//                requiring a client certificate from the test CA (test/fixtures/pki)
+//
+// The cases (test/proxy/cases.ts) run in Node here, then in Deno and Bun (test/runtimes/
+// proxy-deno.ts, proxy-bun.ts) against the same servers. Closing line: "N passed, N failed".
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer } from 'smtp-server';
+import { connect } from '../../transports/node.ts';
+import { proxyCases, runCases, type ProxyConfig } from './cases.ts';
+
+const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/proxy/ -> repo root
+const PKI = join(REPO, 'test/fixtures/pki');
+const WORK = process.env.SMTPWIRE_PROXY_DIR ?? fail('SMTPWIRE_PROXY_DIR is not set (run test/proxy/run.sh)');
+const read = (name: string): string => readFileSync(join(PKI, name), 'utf8');
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+async function waitForPort(port: number, what: string, child: ChildProcess, output: () => string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) fail(`${what} exited (${child.exitCode}) before listening:\n${output()}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await sleep(100);
+  }
+  fail(`${what} is not listening on ${port} after 10 s:\n${output()}`);
+}
+
+const children: ChildProcess[] = [];
+
+async function start(what: string, cmd: string, args: string[], port: number): Promise<void> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  child.on('error', (err) => (output += `\n${err.message}`));
+  await waitForPort(port, what, child, () => output);
+  console.log(`  started ${what} on 127.0.0.1:${port} (pid ${child.pid})`);
+}
+
+// ---------------------------------------------------------------- mail servers
+
+const USER = 'alice';
+const PASS = 'S3cret-pass';
+
+function smtpServer(secure: boolean, requireClientCert: boolean): SMTPServer {
+  return new SMTPServer({
+    name: 'localhost',
+    banner: 'smtpwire proxy suite',
+    secure,
+    key: read('mail.key'),
+    cert: read('mail.crt'),
+    ...(requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: read('ca.crt') } : {}),
+    logger: false,
+    disableReverseLookup: true,
+    authMethods: ['PLAIN'],
+    authOptional: true,
+    onAuth(auth, _session, callback) {
+      if (auth.username === USER && auth.password === PASS) return callback(null, { user: auth.username });
+      return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+    },
+    onData(stream, session, callback) {
+      const hash = createHash('sha256');
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        hash.update(chunk);
+      });
+      stream.on('end', () => {
+        const cn = (session as unknown as { clientCn?: string }).clientCn ?? '-';
+        callback(null, `OK sha256=${hash.digest('hex')} size=${size} secure=${Boolean(session.secure)} user=${session.user ?? '-'} cn=${cn} from=${session.remoteAddress}`);
+      });
+    },
+    onSecure(socket, session, callback) {
+      const peer = (socket as TLSSocket).getPeerCertificate?.();
+      const cn = peer && typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
+      if (cn) (session as unknown as { clientCn?: string }).clientCn = cn;
+      callback();
+    },
+  } as ConstructorParameters<typeof SMTPServer>[0]);
+}
+
+async function listen(server: SMTPServer): Promise<number> {
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  server.on('error', () => {}); // a client that drops mid-handshake is a test, not a failure
+  return port;
+}
+
+// ---------------------------------------------------------------- proxies
+
+async function startProxies(ports: ProxyConfig['ports'], proxyUser: string, proxyPass: string) {
+  const socks5 = await freePort();
+  await start('microsocks (no auth)', 'microsocks', ['-i', '127.0.0.1', '-p', String(socks5)], socks5);
+  const socks5Auth = await freePort();
+  await start('microsocks (-u -P)', 'microsocks', ['-i', '127.0.0.1', '-p', String(socks5Auth), '-u', proxyUser, '-P', proxyPass], socks5Auth);
+
+  const dante = await freePort();
+  const danteConf = join(WORK, 'danted.conf');
+  writeFileSync(danteConf, [
+    'logoutput: stderr',
+    `internal: 127.0.0.1 port = ${dante}`,
+    'external: 127.0.0.1',
+    'clientmethod: none',
+    'socksmethod: none',
+    'user.privileged: root',
+    'user.unprivileged: nobody',
+    'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
+    `socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 port = ${ports.blocked} log: error }`,
+    'socks pass { from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }',
+    'socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 }',
+    '',
+  ].join('\n'));
+  await start('danted', danted(), ['-f', danteConf, '-N', '1', '-p', join(WORK, 'danted.pid')], dante);
+
+  const tiny = async (name: string, extra: string[]): Promise<number> => {
+    const port = await freePort();
+    const conf = join(WORK, `${name}.conf`);
+    writeFileSync(conf, [
+      `Port ${port}`,
+      'Listen 127.0.0.1',
+      'Timeout 60',
+      'MaxClients 50',
+      'LogLevel Warning',
+      `PidFile "${join(WORK, `${name}.pid`)}"`,
+      'Allow 127.0.0.1',
+      'DisableViaHeader Yes',
+      // CONNECT only to the mail servers' ports: the blocked port is refused with 403.
+      ...[ports.starttls, ports.implicit, ports.clientCert, ports.clientCertStarttls, ports.closed].map((p) => `ConnectPort ${p}`),
+      ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
+      ...extra,
+      '',
+    ].join('\n'));
+    await start(`tinyproxy (${name})`, 'tinyproxy', ['-d', '-c', conf], port);
+    return port;
+  };
+  const http = await tiny('tinyproxy-open', []);
+  const httpAuth = await tiny('tinyproxy-auth', [`BasicAuth ${proxyUser} ${proxyPass}`]);
+  return {
+    socks5: `socks5://127.0.0.1:${socks5}`,
+    socks5Auth: `socks5://127.0.0.1:${socks5Auth}`,
+    dante: `socks5://127.0.0.1:${dante}`,
+    http: `http://127.0.0.1:${http}`,
+    httpAuth: `http://127.0.0.1:${httpAuth}`,
+  };
+}
+
+function danted(): string {
+  for (const p of ['/usr/sbin/danted', '/usr/bin/danted']) if (existsSync(p)) return p;
+  return 'danted';
+}
+
+// ---------------------------------------------------------------- runtimes
+
+function runRuntime(name: string, cmd: string, args: string[]): Promise<{ passed: number; failed: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout!.on('data', (d) => {
+      output += d;
+      process.stdout.write(d);
+    });
+    child.stderr!.on('data', (d) => {
+      output += d;
+      process.stdout.write(d);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
+    const done = (code: number | null): void => {
+      clearTimeout(timer);
+      const m = /^(\d+) passed, (\d+) failed$/m.exec(output);
+      if (!m) {
+        console.log(`  FAIL ${name}: no closing count (exit ${code})`);
+        return resolve({ passed: 0, failed: 1 });
+      }
+      const r = { passed: Number(m[1]), failed: Number(m[2]) };
+      if (code !== 0 && r.failed === 0) r.failed = 1;
+      resolve(r);
+    };
+    child.on('error', (err) => {
+      output += err.message;
+      done(null);
+    });
+    child.on('close', done);
+  });
+}
+
+function findBin(which: 'deno' | 'bun'): string {
+  const candidates = which === 'deno'
+    ? [join(REPO, 'node_modules/deno/deno')]
+    : [join(REPO, 'node_modules/bun/bin/bun.exe')];
+  for (const c of candidates) if (existsSync(c) && readFileSync(c).length > 1_000_000) return c;
+  fail(`${which} binary not found (run npm ci)`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  mkdirSync(WORK, { recursive: true });
+  const servers = [smtpServer(false, false), smtpServer(true, false), smtpServer(true, true), smtpServer(false, true)];
+  const [starttls, implicit, clientCert, clientCertStarttls] = await Promise.all(servers.map(listen)) as [number, number, number, number];
+  const ports = { starttls, implicit, clientCert, clientCertStarttls, closed: await freePort(), blocked: await freePort() };
+  const proxyUser = 'proxyuser';
+  const proxyPass = 'Pr0xy-pass';
+  const config: ProxyConfig = {
+    mailName: 'localhost',
+    ports,
+    proxies: await startProxies(ports, proxyUser, proxyPass),
+    proxyUser, proxyPass, user: USER, pass: PASS,
+    ca: read('ca.crt'),
+    clientCert: read('client.crt'),
+    clientKey: read('client.key'),
+    clientPfxBase64: readFileSync(join(PKI, 'client.p12')).toString('base64'),
+    pfxPassphrase: 'pfx-secret',
+    strangerCert: read('stranger.crt'),
+    strangerKey: read('stranger.key'),
+  };
+  let passed = 0;
+  let failed = 0;
+  const only = process.argv[2];
+  try {
+    if (!only || only === 'node') {
+      console.log(`node ${process.version}:`);
+      const node = await runCases(proxyCases({
+        name: 'node', connect: (o) => connect(o),
+        supports: { clientCert: 'all', pfx: true, minVersion: true, ciphers: true, localAddress: true },
+      }, config));
+      passed += node.passed;
+      failed += node.failed;
+    }
+    const configFile = join(WORK, 'config.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    if (!only || only === 'deno') {
+      const deno = findBin('deno');
+      console.log('deno:');
+      const r = await runRuntime('deno', deno, ['run', '--config', 'test/runtimes/deno.json', '--no-lock', '--allow-net=127.0.0.1,localhost', `--allow-read=${configFile}`, 'test/runtimes/proxy-deno.ts', configFile]);
+      passed += r.passed;
+      failed += r.failed;
+    }
+    if (!only || only === 'bun') {
+      const bun = findBin('bun');
+      console.log('bun:');
+      const r = await runRuntime('bun', bun, ['test/runtimes/proxy-bun.ts', configFile]);
+      passed += r.passed;
+      failed += r.failed;
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
+}
+
+main().catch((err) => {
+  for (const c of children) c.kill('SIGTERM');
+  console.error(err instanceof Error ? err.stack : err);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
