@@ -46,17 +46,21 @@ export async function connectThroughProxy(
 
   try {
     tunnel.start(Date.now());
-    const rest = await run(tunnel, link, deadline, params.signal, (w) => (wake = w), () => ended);
-    log(`proxy tunnel open to ${params.host}:${params.port}`);
-    if (params.implicitTls) {
-      if (rest.length > 0) {
-        // The mail server spoke before our TLS ClientHello: it is a clear-text port.
-        throw new SmtpTlsError(`the server at ${params.host}:${params.port} spoke first in clear text ("${printable(new TextDecoder().decode(rest.subarray(0, 40)).trim())}"): `
-          + 'this port expects plain SMTP or STARTTLS, not TLS from the first byte: use smtp:// (STARTTLS), or port 465 for smtps://');
+    // Implicit TLS starts inside the data callback that opened the tunnel, before the link
+    // reads again: a runtime may refuse to upgrade a socket with a read pending (Deno does).
+    const upgrade = params.implicitTls
+      ? (rest: Uint8Array): Promise<void> => {
+        if (rest.length > 0) {
+          // The mail server spoke before our TLS ClientHello: it is a clear-text port.
+          return Promise.reject(new SmtpTlsError(`the server at ${params.host}:${params.port} spoke first in clear text ("${printable(new TextDecoder().decode(rest.subarray(0, 40)).trim())}"): `
+            + 'this port speaks clear text first (plain SMTP or STARTTLS), not TLS from the first byte: use smtp:// (STARTTLS), or port 465 for smtps://'));
+        }
+        log(`proxy tunnel open to ${params.host}:${params.port}; starting TLS inside it`);
+        return within(link.startTls(), deadline - Date.now(), params.connectTimeout);
       }
-      const left = deadline - Date.now();
-      await within(link.startTls(), left, params.connectTimeout);
-    }
+      : undefined;
+    const rest = await run(tunnel, link, deadline, params.signal, (w) => (wake = w), () => ended, upgrade);
+    if (!params.implicitTls) log(`proxy tunnel open to ${params.host}:${params.port}`);
     events = handlers;
     if (rest.length > 0 && !params.implicitTls) queueMicrotask(() => handlers.data(rest));
     return link;
@@ -74,6 +78,7 @@ function run(
   signal: AbortSignal | undefined,
   setWake: (wake: () => void) => void,
   linkEnded: () => unknown,
+  upgrade: ((rest: Uint8Array) => Promise<void>) | undefined,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,7 +100,8 @@ function run(
         }
         if (out.type === 'done') {
           finish();
-          return resolve(out.rest);
+          const rest = out.rest;
+          return resolve(upgrade ? upgrade(rest).then(() => rest) : rest);
         }
         if (out.type === 'failed') {
           finish();

@@ -248,11 +248,12 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     if (certOk !== 'all') return refused(rt.connect(opts), 'EUSAGE', /cert/);
     await deliver(await rt.connect(opts), 'client-cert-starttls', { secure: true, cn: 'alice@smtpwire.test' });
   });
+  add(`client certificate through a SOCKS5 tunnel, implicit TLS${certOk !== 'all' ? ': refused with EUSAGE' : ''}`, async () => {
+    const opts = { host, port: c.ports.clientCert, tls: 'implicit' as const, cert: c.clientCert, key: c.clientKey, proxy: c.proxies.socks5, ...trust };
+    if (certOk !== 'all') return refused(rt.connect(opts), 'EUSAGE', /cert/);
+    await deliver(await rt.connect(opts), 'client-cert-proxy', { secure: true, cn: 'alice@smtpwire.test' });
+  });
   if (certOk !== 'none') {
-    add('client certificate through a SOCKS5 tunnel, implicit TLS', async () => {
-      const client = await rt.connect({ host, port: c.ports.clientCert, tls: 'implicit', cert: c.clientCert, key: c.clientKey, proxy: c.proxies.socks5, ...trust });
-      await deliver(client, 'client-cert-proxy', { secure: true, cn: 'alice@smtpwire.test' });
-    });
     add('no client certificate: the server refuses the handshake', async () => {
       await refusedSomehow(rt.connect({ host, port: c.ports.clientCert, tls: 'implicit', ...trust }));
     });
