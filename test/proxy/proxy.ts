@@ -4,15 +4,18 @@
 //   microsocks   SOCKS5, once without authentication and once with -u/-P (RFC 1929)
 //   danted       Dante: SOCKS5 and SOCKS4a without authentication, a rule that blocks one port
 //   tinyproxy    HTTP CONNECT, once open and once with BasicAuth; ConnectPort limits the ports
+//   ssh -D       OpenSSH's dynamic forwarding, for SOCKS4a names (Dante resolves none), through
+//                a private sshd on loopback
 //   smtp-server  (npm) the mail servers behind them: STARTTLS, implicit TLS, and both again
 //                requiring a client certificate from the test CA (test/fixtures/pki)
 //
 // The cases (test/proxy/cases.ts) run in Node here, then in Deno and Bun (test/runtimes/
 // proxy-deno.ts, proxy-bun.ts) against the same servers. Closing line: "N passed, N failed".
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer } from 'smtp-server';
@@ -60,6 +63,7 @@ async function waitForPort(port: number, what: string, child: ChildProcess, outp
 }
 
 const children: ChildProcess[] = [];
+let sshFailure: string | undefined;
 
 async function start(what: string, cmd: string, args: string[], port: number): Promise<void> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -173,13 +177,55 @@ async function startProxies(ports: ProxyConfig['ports'], proxyUser: string, prox
   };
   const http = await tiny('tinyproxy-open', []);
   const httpAuth = await tiny('tinyproxy-auth', [`BasicAuth ${proxyUser} ${proxyPass}`]);
+  let socks4a: string | undefined;
+  try {
+    socks4a = await startSshSocks();
+  } catch (err) {
+    // Counted as a failure below, never skipped quietly.
+    sshFailure = err instanceof Error ? err.message : String(err);
+  }
   return {
+    socks4a,
     socks5: `socks5://127.0.0.1:${socks5}`,
     socks5Auth: `socks5://127.0.0.1:${socks5Auth}`,
     dante: `socks5://127.0.0.1:${dante}`,
     http: `http://127.0.0.1:${http}`,
     httpAuth: `http://127.0.0.1:${httpAuth}`,
   };
+}
+
+/**
+ * OpenSSH's dynamic forwarding (`ssh -D`) is the SOCKS4a server here: Dante speaks SOCKS4 but
+ * does not resolve 4a names. A private sshd (own host key, own authorized_keys, loopback only)
+ * and an ssh client with -D on a free port, both from WORK.
+ */
+async function startSshSocks(): Promise<string> {
+  const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p)) ?? fail('sshd not found (openssh-server)');
+  const run = (cmd: string, args: string[]): void => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) fail(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+  };
+  const hostKey = join(WORK, 'ssh_host_ed25519_key');
+  const userKey = join(WORK, 'id_ed25519');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
+  writeFileSync(join(WORK, 'authorized_keys'), readFileSync(`${userKey}.pub`));
+  mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation directory
+  const sshPort = await freePort();
+  const conf = join(WORK, 'sshd_config');
+  writeFileSync(conf, [
+    `Port ${sshPort}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(WORK, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(WORK, 'authorized_keys')}`, 'StrictModes no', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'AllowTcpForwarding yes', 'UsePAM no', '',
+  ].join('\n'));
+  await start('sshd', sshd, ['-D', '-e', '-f', conf], sshPort);
+  const socks = await freePort();
+  await start('ssh -D (SOCKS4/4a/5)', 'ssh', [
+    '-N', '-D', `127.0.0.1:${socks}`, '-p', String(sshPort), '-i', userKey, '-F', '/dev/null',
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+    '-o', 'ExitOnForwardFailure=yes', '-o', 'LogLevel=ERROR', `${userInfo().username}@127.0.0.1`,
+  ], socks);
+  return `socks4a://127.0.0.1:${socks}`;
 }
 
 function danted(): string {
@@ -253,6 +299,10 @@ async function main(): Promise<void> {
   };
   let passed = 0;
   let failed = 0;
+  if (sshFailure !== undefined) {
+    failed++;
+    console.log(`  FAIL OpenSSH SOCKS4a proxy (ssh -D) did not start; its cases cannot run:\n       ${sshFailure}`);
+  }
   const only = process.argv[2];
   try {
     if (!only || only === 'node') {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run test:proxy — smtpwire through real proxy servers (microsocks, Dante, tinyproxy) and
+# npm run test:proxy — smtpwire through real proxy servers (microsocks, Dante, tinyproxy, ssh -D) and
 # against TLS servers that require client certificates, on 127.0.0.1, in Node, Deno and Bun.
 #
 # Installs the Debian packages it needs when they are missing (apt-get update first; needs root,
@@ -13,6 +13,9 @@ need=()
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
 [ -x /usr/sbin/danted ] || command -v danted >/dev/null 2>&1 || need+=(dante-server)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/sbin/tinyproxy ] || need+=(tinyproxy)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "proxy: need root to install: ${need[*]}" >&2
