@@ -275,6 +275,45 @@ function findBin(which: 'deno' | 'bun'): string {
   fail(`${which} binary not found (run npm ci)`);
 }
 
+// ---------------------------------------------------------------- the CLI
+
+/** `smtpwire send` with the connection flags (bin/connect-options.ts), exit status checked. */
+async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: number }> {
+  const cli = join(REPO, 'dist/bin/smtpwire.js');
+  const ca = join(PKI, 'ca.crt');
+  const passFile = join(WORK, 'pfx-pass');
+  writeFileSync(passFile, `${c.pfxPassphrase}\n`);
+  const base = ['send', '--ca', ca, '--from', 'a@example.com', '--to', 'b@example.com', '--text', 'hello through the CLI'];
+  const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  const socksUser = c.proxies.socks5Auth.replace('://', `://${c.proxyUser}@`);
+  const cases: [string, string[], Record<string, string>, number, RegExp?][] = [
+    ['--proxy socks5://user@ with $SMTPWIRE_PROXY_PASSWORD, STARTTLS: exit 0', ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser], { SMTPWIRE_PROXY_PASSWORD: c.proxyPass }, 0],
+    ['--proxy http:// (CONNECT), smtps://: exit 0', ['--server', `smtps://${c.mailName}:${c.ports.implicit}`, '--proxy', c.proxies.http], {}, 0],
+    ['--proxy with a wrong password: exit 77 (like a failed AUTH)', ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser], { SMTPWIRE_PROXY_PASSWORD: 'wrong' }, 77, /rejected the user name or password/],
+    ['--proxy to a blocked port: exit 69', ['--server', `smtp://${c.mailName}:${c.ports.blocked}`, '--proxy', c.proxies.dante], {}, 69, /not allowed by ruleset/],
+    ['--cert --key to a server that requires a client certificate: exit 0', ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt'), '--key', join(PKI, 'client.key')], {}, 0],
+    ['--pfx --passphrase-file, STARTTLS: exit 0', ['--server', `smtp+starttls://${c.mailName}:${c.ports.clientCertStarttls}`, '--pfx', join(PKI, 'client.p12'), '--passphrase-file', passFile], {}, 0],
+    ['--tls-min 1.3 --servername --local-address: exit 0', ['--server', `smtps://127.0.0.1:${c.ports.implicit}`, '--servername', c.mailName, '--tls-min', '1.3', '--local-address', '127.0.0.2'], {}, 0],
+    ['smtps:// to a STARTTLS port: exit 69 with the hint', ['--server', `smtps://${c.mailName}:${c.ports.starttls}`], {}, 69, /speaks clear text first/],
+    ['--cert without --key: exit 64', ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt')], {}, 64, /--cert needs --key/],
+  ];
+  let passed = 0;
+  let failed = 0;
+  for (const [name, args, env, want, pattern] of cases) {
+    const r = await run([...base, ...args], env);
+    const good = r.code === want && (!pattern || pattern.test(r.stderr)) && !r.stderr.includes('\\x0a');
+    if (good) passed++;
+    else failed++;
+    console.log(`  ${good ? 'ok  ' : 'FAIL'} cli: ${name}${good ? '' : ` (exit ${r.code})\n${r.stderr}`}`);
+  }
+  return { passed, failed };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -313,6 +352,12 @@ async function main(): Promise<void> {
       }, config));
       passed += node.passed;
       failed += node.failed;
+    }
+    if (!only || only === 'node') {
+      console.log('smtpwire CLI:');
+      const r = await cliCases(config);
+      passed += r.passed;
+      failed += r.failed;
     }
     const configFile = join(WORK, 'config.json');
     writeFileSync(configFile, JSON.stringify(config));
