@@ -30,17 +30,21 @@ export class ConnectDiagnostics {
   #fail: (err: SmtpError) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #heardAny = false;
+  #started = false;
+  #pending: SmtpError | undefined; // found before the session started; reported when it does
 
   constructor(ctx: DiagnosticContext, fail: (err: SmtpError) => void) {
     this.#ctx = ctx;
     this.#fail = fail;
+    // Octets may arrive before the session starts (queued by the client): sniff from the start.
+    this.listening = !ctx.implicitTls;
   }
 
-  /** The link is up and the session started. */
+  /** The link is up and the session started (before the client replays octets that came early). */
   linkUp(): void {
-    if (this.#ctx.implicitTls) return;
-    this.listening = true;
-    if (this.#ctx.port !== IMPLICIT_TLS_PORT) return;
+    this.#started = true;
+    if (this.#pending) return this.#fail(this.#pending);
+    if (this.#ctx.implicitTls || this.#heardAny || this.#ctx.port !== IMPLICIT_TLS_PORT) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#heardAny) return;
@@ -56,7 +60,9 @@ export class ConnectDiagnostics {
     this.#stop();
     // A TLS record header: content type 20..23, version 3.x. No SMTP reply starts with these.
     if (bytes.length >= 2 && bytes[0]! >= 0x14 && bytes[0]! <= 0x17 && bytes[1] === 0x03) {
-      this.#fail(new SmtpTlsError(`${this.where} answered with a TLS record instead of an SMTP greeting: ${TLS_FIRST}`));
+      const error = new SmtpTlsError(`${this.where} answered with a TLS record instead of an SMTP greeting: ${TLS_FIRST}`);
+      if (this.#started) this.#fail(error);
+      else this.#pending = error;
     }
   }
 

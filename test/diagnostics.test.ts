@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { connect } from '../client/client.ts';
 import { SmtpTlsError } from '../core/errors.ts';
 import type { Link, LinkHandlers, Transport } from '../client/transport.ts';
+import { ScriptedServer, mockTransport, script } from '../transports/mock.ts';
 
 /** A link that sends `first` (or nothing) and otherwise stays quiet. */
 function quietTransport(first?: Uint8Array): Transport {
@@ -105,6 +106,15 @@ test('certificate failures name the reason and point at ca / --ca', async () => 
   }));
   assert.match(name.message, 'not issued for the name "mx.test"');
   assert.match(name.message, 'servername');
+});
+
+test('a clear-text server on port 465 that greets is not taken for a TLS port', async () => {
+  const server = new ScriptedServer(script().send('220 plain on 465').expect(/^EHLO /).send('250 ok').expect('QUIT').send('221 bye'));
+  const client = await connect({ host: 'mx.test', port: 465, tls: 'none', transport: mockTransport(server) });
+  await new Promise((r) => setTimeout(r, 3500)); // past the 3 s silence limit
+  assert.is(client.isClosed, false);
+  await client.close();
+  assert.is(await client.closed, undefined);
 });
 
 test.run();
