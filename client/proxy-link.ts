@@ -9,8 +9,10 @@ import { printable } from '../core/text.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 /** Connect to `params.host:params.port` through `proxy`. Resolves with a link whose handlers
- *  are `handlers`; octets the mail server sent with the proxy's last reply are delivered to
- *  them right after this resolves. Rejects with a typed SmtpError. */
+ *  are `handlers`. Octets the mail server sent with the proxy's last reply (and anything the
+ *  link reported while TLS was starting) are given to `handlers` just before this resolves:
+ *  the caller must queue link events until its session has started, as the client does.
+ *  Rejects with a typed SmtpError. */
 export async function connectThroughProxy(
   transport: Transport,
   params: ConnectParams,
@@ -23,14 +25,40 @@ export async function connectThroughProxy(
   const tunnel = new ProxyTunnel(proxy, { host: params.host, port: params.port }, deadline); // usage errors throw here
   const name = describeProxy(proxy);
 
-  // The link's handlers feed the tunnel until it is open, then the client.
+  // The link's handlers feed the tunnel until it is open, then the client. Between the two
+  // (the tunnel is open, TLS may be starting, this function has not returned yet) whatever the
+  // link reports is kept, in order, and replayed to the client's handlers at the switch.
   let events: LinkHandlers | undefined;
+  let open = false;
+  const late: (() => void)[] = [];
   let wake: (() => void) | undefined;
   let ended: unknown = null; // null: still open; undefined: EOF; else the error
   const switched: LinkHandlers = {
-    data: (bytes) => (events ? events.data(bytes) : (tunnel.receive(bytes, Date.now()), wake?.())),
-    end: () => (events ? events.end() : ((ended = undefined), tunnel.receiveEof(Date.now()), wake?.())),
-    error: (err) => (events ? events.error(err) : ((ended = err ?? new Error('link failed')), wake?.())),
+    data: (bytes) => {
+      if (events) events.data(bytes);
+      else if (open) late.push(() => events!.data(bytes));
+      else {
+        tunnel.receive(bytes, Date.now());
+        wake?.();
+      }
+    },
+    end: () => {
+      if (events) events.end();
+      else if (open) late.push(() => events!.end());
+      else {
+        ended = undefined;
+        tunnel.receiveEof(Date.now());
+        wake?.();
+      }
+    },
+    error: (err) => {
+      if (events) events.error(err);
+      else if (open) late.push(() => events!.error(err));
+      else {
+        ended = err ?? new Error('link failed');
+        wake?.();
+      }
+    },
     drain: () => events?.drain(),
   };
 
@@ -59,10 +87,12 @@ export async function connectThroughProxy(
         return within(link.startTls(), deadline - Date.now(), params.connectTimeout);
       }
       : undefined;
-    const rest = await run(tunnel, link, deadline, params.signal, (w) => (wake = w), () => ended, upgrade);
+    const rest = await run(tunnel, link, deadline, params.signal, (w) => (wake = w), () => ended, () => (open = true), upgrade);
     if (!params.implicitTls) log(`proxy tunnel open to ${params.host}:${params.port}`);
+    // The client queues what comes before it has started its session (client.ts #input).
     events = handlers;
-    if (rest.length > 0 && !params.implicitTls) queueMicrotask(() => handlers.data(rest));
+    if (rest.length > 0 && !params.implicitTls) handlers.data(rest);
+    for (const replay of late.splice(0)) replay();
     return link;
   } catch (err) {
     link.destroy();
@@ -78,6 +108,7 @@ function run(
   signal: AbortSignal | undefined,
   setWake: (wake: () => void) => void,
   linkEnded: () => unknown,
+  opened: () => void,
   upgrade: ((rest: Uint8Array) => Promise<void>) | undefined,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -100,6 +131,7 @@ function run(
         }
         if (out.type === 'done') {
           finish();
+          opened(); // from here the link's octets are the mail server's (or TLS's)
           const rest = out.rest;
           return resolve(upgrade ? upgrade(rest).then(() => rest) : rest);
         }
