@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The core's test files (pure core + the scripted mock server; no sockets, no Node API), and
- *  client-ring: the client's body streaming over the mock transport. */
-export const CORE_TESTS = ['transcript', 'properties', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'proxy-core'];
+ *  client-ring, proxy-link, diagnostics: the client's body streaming, proxy tunnels and connect
+ *  diagnostics over the mock transport. */
+export const CORE_TESTS = ['transcript', 'properties', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'proxy-core', 'proxy-link', 'diagnostics'];
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
