@@ -31,6 +31,8 @@ export interface ProxyConfig {
   clientCert: string;
   clientKey: string;
   clientPfxBase64: string;
+  clientKeyEncrypted: string;
+  keyPassphrase: string;
   pfxPassphrase: string;
   strangerCert: string;
   strangerKey: string;
@@ -40,7 +42,7 @@ export interface ProxyRuntime {
   name: string;
   connect(options: Omit<ClientOptions, 'transport'>): Promise<SmtpClient>;
   /** What this runtime's transport honours; the rest must be refused with EUSAGE. */
-  supports: { clientCert: 'all' | 'implicit' | 'none'; pfx: boolean; minVersion: boolean; ciphers: boolean; localAddress: boolean };
+  supports: { clientCert: 'all' | 'implicit' | 'none'; pfx: boolean; encryptedKey: boolean; minVersion: boolean; ciphers: boolean; localAddress: boolean };
 }
 
 export interface Case {
@@ -266,6 +268,11 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     const opts = { host, port: c.ports.clientCert, tls: 'implicit' as const, pfx, passphrase: c.pfxPassphrase, ...trust };
     if (!rt.supports.pfx) return refused(rt.connect(opts), 'EUSAGE', /pfx/);
     await deliver(await rt.connect(opts), 'client-pfx', { secure: true, cn: 'alice@smtpwire.test' });
+  });
+  add(`client certificate with an encrypted key + passphrase${rt.supports.encryptedKey ? '' : ': refused with EUSAGE'}`, async () => {
+    const opts = { host, port: c.ports.clientCert, tls: 'implicit' as const, cert: c.clientCert, key: c.clientKeyEncrypted, passphrase: c.keyPassphrase, ...trust };
+    if (!rt.supports.encryptedKey) return refused(rt.connect(opts), 'EUSAGE', /passphrase/);
+    await deliver(await rt.connect(opts), 'client-key-passphrase', { secure: true, cn: 'alice@smtpwire.test' });
   });
   add(`minVersion TLSv1.3${rt.supports.minVersion ? '' : ': refused with EUSAGE'}`, async () => {
     const opts = { host, port: c.ports.implicit, tls: 'implicit' as const, minVersion: 'TLSv1.3' as const, ...trust };

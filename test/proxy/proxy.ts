@@ -333,6 +333,8 @@ async function main(): Promise<void> {
     clientKey: read('client.key'),
     clientPfxBase64: readFileSync(join(PKI, 'client.p12')).toString('base64'),
     pfxPassphrase: 'pfx-secret',
+    clientKeyEncrypted: read('client-encrypted.key'),
+    keyPassphrase: 'key-secret',
     strangerCert: read('stranger.crt'),
     strangerKey: read('stranger.key'),
   };
@@ -348,7 +350,7 @@ async function main(): Promise<void> {
       console.log(`node ${process.version}:`);
       const node = await runCases(proxyCases({
         name: 'node', connect: (o) => connect(o),
-        supports: { clientCert: 'all', pfx: true, minVersion: true, ciphers: true, localAddress: true },
+        supports: { clientCert: 'all', pfx: true, encryptedKey: true, minVersion: true, ciphers: true, localAddress: true },
       }, config));
       passed += node.passed;
       failed += node.failed;
