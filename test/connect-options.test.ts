@@ -6,7 +6,8 @@ import { connectOptions } from '../bin/connect-options.ts';
 import { connect } from '../client/client.ts';
 import { refuseUnsupported, tlsParams } from '../client/tls-options.ts';
 import type { ConnectParams, Transport } from '../client/transport.ts';
-import { SmtpUsageError } from '../core/errors.ts';
+import { SmtpProxyError, SmtpUsageError } from '../core/errors.ts';
+import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 
 const usage = (f: () => unknown, pattern: RegExp): void => {
   try {
@@ -83,6 +84,13 @@ test('CLI flags: bad combinations are usage errors', () => {
   usage(() => connectOptions({ 'passphrase-file': 'f' }, files, {}), /unlocks --pfx or --key/);
   usage(() => connectOptions({ 'tls-min': '1.4' }, files, {}), /--tls-min must be/);
   usage(() => connectOptions({ proxy: 'socks5://p' }, files, { SMTPWIRE_PROXY_PASSWORD: 'x' }), /no user name/);
+});
+
+test('exit status for proxy failures: auth 77, permanent refusal 69, transient 75', () => {
+  assert.is(exitCodeFor(new SmtpProxyError('auth', 'x')), EXIT.NOPERM);
+  assert.is(exitCodeFor(new SmtpProxyError('refused', 'ruleset', false)), EXIT.UNAVAILABLE);
+  assert.is(exitCodeFor(new SmtpProxyError('refused', 'connection refused', true)), EXIT.TEMPFAIL);
+  assert.is(exitCodeFor(new SmtpProxyError('timeout', 'slow')), EXIT.TEMPFAIL);
 });
 
 test.run();
