@@ -12,6 +12,7 @@ import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
+import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -27,6 +28,7 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --auth MECH         insist on this SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, ...)
   --ca FILE           trust the CA certificates (PEM) in FILE instead of the system store
   --insecure          do not check the server certificate (testing only)
+${CONNECT_USAGE.trimEnd()}
   --name NAME         EHLO/LHLO name
   --compose           compose a text/plain message; the text is read from stdin
   --text TEXT         compose a text/plain message with this text
@@ -82,6 +84,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...CONNECT_FLAGS,
       },
     });
   } catch (err) {
@@ -109,6 +112,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   if (v.name !== undefined) client.name = v.name;
   if (v.ca !== undefined) client.ca = readInput(v.ca, '--ca');
   if (v.insecure) client.rejectUnauthorized = false;
+  Object.assign(client, connectOptions(v, { text: readInput, bytes: readInputBytes }, process.env));
   if (v['pass-file'] !== undefined && v.user === undefined) throw new SmtpUsageError('--pass-file needs --user');
   if (v.auth !== undefined && v.user === undefined) throw new SmtpUsageError('--auth needs --user');
   if (v.user !== undefined) {
@@ -159,6 +163,14 @@ function parseServerUrl(text: string): Pick<ClientOptions, 'host' | 'port' | 'tl
   const port = url.port === '' ? scheme.port : Number(url.port);
   if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new SmtpUsageError(`--server port must be 1 to 65535: "${printable(text)}"`);
   return { host, port, tls: scheme.tls, ...(scheme.lmtp ? { lmtp: true } : {}) };
+}
+
+function readInputBytes(path: string, flag: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new InputFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function readInput(path: string, flag: string): string {

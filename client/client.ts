@@ -13,7 +13,12 @@ import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
+import { proxySteps } from '../core/proxy/tunnel.ts';
 import { BufferRing } from './ring.ts';
+import { ConnectDiagnostics } from './diagnostics.ts';
+import { connectThroughProxy } from './proxy-link.ts';
+import { tlsParams, type TlsClientOptions } from './tls-options.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
@@ -24,7 +29,7 @@ export interface LogEntry {
   readonly text: string;
 }
 
-export interface ClientOptions {
+export interface ClientOptions extends TlsClientOptions {
   host: string;
   /** Default: 465 for 'implicit', 587 for 'required-starttls', else 25. */
   port?: number;
@@ -64,6 +69,10 @@ export interface ClientOptions {
    * the core may hold, one buffer being read and one on its way through the transport.
    */
   readSize?: number;
+  /** Reach the server through a proxy: 'socks5://user:pass@host:1080', 'socks4a://host:1080',
+   *  'http://user:pass@host:3128' (HTTP CONNECT). The proxy resolves the server's name; TLS runs
+   *  inside the tunnel and checks the server's certificate, not the proxy's. */
+  proxy?: string | URL | ProxySpec;
   transport?: Transport;
 }
 
@@ -173,6 +182,9 @@ export class SmtpClient {
   #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
   #writeSeq = 0; // link writes issued (each has an onWritten)
   #writtenSeq = 0; // the latest write whose onWritten has run
+  #proxy: ProxySpec | undefined;
+  #tlsParams: ReturnType<typeof tlsParams>;
+  #diagnostics: ConnectDiagnostics;
 
   /** Use connect(). */
   private constructor(options: ClientOptions) {
@@ -189,7 +201,13 @@ export class SmtpClient {
     this.#readSize = readSize(options.readSize, this.#hwm);
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
+    this.#tlsParams = tlsParams(options);
+    if (options.proxy !== undefined) {
+      this.#proxy = parseProxy(options.proxy);
+      proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+    }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
+    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
@@ -331,7 +349,10 @@ export class SmtpClient {
     try {
       this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
       const handlers: LinkHandlers = {
-        data: (bytes) => this.#input(() => this.#core.receive(bytes, Date.now())),
+        data: (bytes) => {
+          if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
+          this.#input(() => this.#core.receive(bytes, Date.now()));
+        },
         end: () => this.#input(() => this.#linkEnded(undefined)),
         error: (err) => this.#input(() => this.#linkEnded(err)),
         drain: () => {
@@ -342,16 +363,22 @@ export class SmtpClient {
       const params: ConnectParams = {
         host: o.host, port: this.#port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
         rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal,
+        ...this.#tlsParams,
       };
-      const linking = Promise.resolve().then(() => this.#transport.connect(params, handlers));
+      const proxy = this.#proxy;
+      const linking = Promise.resolve().then(() => proxy
+        ? connectThroughProxy(this.#transport, params, proxy, handlers, (text) => this.#log('info', text))
+        : this.#transport.connect(params, handlers));
       try {
         this.#link = await Promise.race([linking, aborted]);
       } catch (err) {
         linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
-        this.#finishEarly(err);
-        throw connectError(err, o.host, this.#port);
+        const error = this.#diagnostics.explain(connectError(err, o.host, this.#port));
+        this.#finishEarly(error);
+        throw error;
       }
       this.#core.start(Date.now());
+      this.#diagnostics.linkUp();
       const early = this.#early!;
       this.#early = undefined;
       for (const run of early) run();
@@ -456,7 +483,7 @@ export class SmtpClient {
       (err) => {
         this.#linkDone = true;
         link.destroy();
-        this.#core.transportError(err, Date.now());
+        this.#core.transportError(this.#diagnostics.explain(err), Date.now());
         this.#pump();
       },
     ).catch((err) => this.#crash(err));
@@ -538,6 +565,7 @@ export class SmtpClient {
 
   #sessionClosed(error: SmtpError | undefined): void {
     this.#isClosed = true;
+    error = this.#diagnostics.closed(error);
     this.#arm(undefined);
     if (error) this.#log('info', `session ended: ${error.message}`);
     const why = error ?? new SmtpConnectionError('the session ended');

@@ -57,7 +57,18 @@ export interface ConnectParams {
   connectTimeout: number;
   /** Aborts the attempt; connect() then rejects. */
   signal?: AbortSignal;
+  /** TLS and socket options (client/tls-options.ts). A transport that cannot honour one it is
+   *  given must reject with SmtpUsageError saying so, never ignore it. */
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  pfx?: Uint8Array;
+  passphrase?: string;
+  minVersion?: TlsVersion;
+  ciphers?: string;
+  localAddress?: string;
 }
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 export interface Transport {
   readonly name: string;

@@ -529,6 +529,10 @@ export class SmtpConnection {
       ? auth.mechanism
       : chooseMechanism(this.capabilities.auth, auth.credentials, auth.mechanism, auth.mechanisms);
     if (!mechanism) {
+      const c = auth.credentials;
+      if (c.pass === undefined && c.token === undefined) {
+        return this.failPolitely(new SmtpAuthError(`auth.user "${printable(c.user)}" has no password: give auth.pass, or auth.token for XOAUTH2/OAUTHBEARER`));
+      }
       const offered = this.capabilities.auth.length ? this.capabilities.auth.join(' ') : 'none';
       return this.failPolitely(new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})`));
     }

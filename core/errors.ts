@@ -11,6 +11,7 @@ export type SmtpErrorCode =
   | 'ECAPABILITY' // the message needs an extension the server lacks (SMTPUTF8, 8BITMIME, SIZE)
   | 'ETIMEOUT' // a phase deadline passed
   | 'ECONNECTION' // the link closed or failed
+  | 'EPROXY' // the proxy refused, failed or broke its protocol (core/proxy/)
   | 'EABORT'; // the caller cancelled
 
 export class SmtpError extends Error {
@@ -82,6 +83,22 @@ export class SmtpTimeoutError extends SmtpError {
 export class SmtpConnectionError extends SmtpError {
   constructor(message: string, cause?: unknown) {
     super('ECONNECTION', message, { transient: true, cause });
+  }
+}
+
+/** Why a proxy tunnel could not be opened (SmtpProxyError.reason). */
+export type ProxyFailure =
+  | 'auth' // the proxy refused our credentials, or wants some we did not give
+  | 'refused' // the proxy would not, or could not, reach the mail server
+  | 'protocol' // the proxy's answer broke its protocol (or it is not that kind of proxy)
+  | 'closed' // the proxy closed the connection during the handshake
+  | 'timeout'; // the handshake passed the connect deadline
+
+export class SmtpProxyError extends SmtpError {
+  readonly reason: ProxyFailure;
+  constructor(reason: ProxyFailure, message: string, transient = reason !== 'auth') {
+    super('EPROXY', message, { transient });
+    this.reason = reason;
   }
 }
 

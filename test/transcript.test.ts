@@ -381,6 +381,16 @@ test('implicit TLS: no STARTTLS, AUTH right away', () => {
   assert.is(s.closedEvent?.error, undefined);
 });
 
+test('a user name with no password or token: EAUTH says so, nothing is sent', () => {
+  const s = run({ name: NAME, secure: true, auth: { credentials: { user: 'alice' } } }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250-mx', '250 AUTH PLAIN LOGIN XOAUTH2')
+    .expect('QUIT'), [], { quit: false });
+  assert.is(s.closedEvent?.error?.code, 'EAUTH');
+  assert.match(s.closedEvent?.error?.message ?? '', 'auth.user "alice" has no password: give auth.pass, or auth.token');
+  assert.ok(!s.clientText.includes('AUTH'));
+});
+
 test('AUTH CRAM-MD5: RFC 2195 vector on the wire', () => {
   const s = run({ name: NAME, secure: true, auth: { credentials: { user: 'tim', pass: 'tanstaaftanstaaf' } } }, script()
     .send('220 mx')
