@@ -140,6 +140,10 @@ type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
   readonly closed: Promise<SmtpError | undefined>;
+  /** Resolves once the network link itself is gone (the transport reported its end, or the
+   *  client dropped it), which can be later than `closed`: a pool counts a connection until
+   *  then. Never rejects. */
+  readonly linkClosed: Promise<void>;
 
   #core: SmtpConnection;
   #options: ClientOptions;
@@ -158,6 +162,7 @@ export class SmtpClient {
   #ready: { resolve(): void; reject(err: unknown): void } | undefined;
   #isClosed = false;
   #resolveClosed!: (error: SmtpError | undefined) => void;
+  #resolveLinkClosed!: () => void;
   #sends = new Map<number, PendingSend>();
   #commands = new Map<number, PendingCommand>();
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
@@ -184,6 +189,7 @@ export class SmtpClient {
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
@@ -364,6 +370,7 @@ export class SmtpClient {
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
     this.#resolveClosed(err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port));
+    this.#resolveLinkClosed();
   }
 
   // ---- the drive loop -----------------------------------------------------------------------
@@ -380,6 +387,7 @@ export class SmtpClient {
 
   #linkEnded(err: unknown): void {
     this.#linkDone = true;
+    this.#resolveLinkClosed();
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
     this.#wake();
@@ -447,6 +455,7 @@ export class SmtpClient {
       (err) => {
         this.#linkDone = true;
         link.destroy();
+        this.#resolveLinkClosed();
         this.#core.transportError(err, Date.now());
         this.#pump();
       },
@@ -464,6 +473,7 @@ export class SmtpClient {
       this.#linkDone = true;
       this.#link.destroy();
     }
+    if (this.#link || this.#isClosed) this.#resolveLinkClosed();
   }
 
   /** One timer, always at the core's next deadline. */

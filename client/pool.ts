@@ -46,6 +46,8 @@ interface Conn {
   readonly client: SmtpClient;
   assigned: number;
   idle: ReturnType<typeof setTimeout> | undefined;
+  /** Taken out of service (retired, or its session ended); still counted until its link is gone. */
+  leaving: boolean;
 }
 
 export function createPool(options: PoolOptions): Pool {
@@ -60,6 +62,7 @@ export function createPool(options: PoolOptions): Pool {
   const retries = count(options.retries, 2, 'retries', 0);
   const idleTimeout = options.idleTimeout ?? 30_000;
   if (!(idleTimeout > 0)) throw new SmtpUsageError('idleTimeout must be a positive number');
+  const closeTimeout = options.timeouts?.close ?? 10_000;
   const rate = options.rateLimit;
   if (rate !== undefined) {
     count(rate.messages, 1, 'rateLimit.messages');
@@ -69,6 +72,10 @@ export function createPool(options: PoolOptions): Pool {
   const queue: Job[] = [];
   const conns = new Set<Conn>();
   let connecting = 0;
+  // Sessions out of service whose link is not closed yet: they still count against
+  // maxConnections, so a replacement never makes one connection too many (a server that allows
+  // exactly maxConnections per client would refuse it).
+  let leaving = 0;
   let inFlight = 0;
   let closing = false;
   const sentAt: number[] = []; // dispatch times inside the current rate window
@@ -112,7 +119,7 @@ export function createPool(options: PoolOptions): Pool {
       else if (!best || c.client.pending < best.client.pending) best = c;
     }
     // Retry on the same session only when no other can come (at the limit, or connects failing).
-    if (!best && fallback && (conns.size + connecting >= maxConnections || Date.now() < openAfter)) return fallback;
+    if (!best && fallback && (open_() >= maxConnections || Date.now() < openAfter)) return fallback;
     return best;
   }
 
@@ -121,7 +128,7 @@ export function createPool(options: PoolOptions): Pool {
       const conn = pick(queue[0]!);
       if (!conn) {
         // Open enough sessions for what is waiting, within the limit.
-        if (conns.size + connecting < maxConnections && connecting * maxPending < queue.length) maybeOpen();
+        if (open_() < maxConnections && connecting * maxPending < queue.length) maybeOpen();
         break;
       }
       if (!rateAllows()) break;
@@ -162,11 +169,29 @@ export function createPool(options: PoolOptions): Pool {
     dispatch();
   }
 
+  /** Connections that count against maxConnections: in service, being opened, or leaving. */
+  function open_(): number {
+    return conns.size + connecting + leaving;
+  }
+
+  /** Take a session out of service: QUIT (when it is still up), and free its slot only once
+   *  its link has closed. */
   function retire(conn: Conn): void {
     if (conn.idle !== undefined) clearTimeout(conn.idle);
     conn.idle = undefined;
     conns.delete(conn);
-    void conn.client.close();
+    if (conn.leaving) return;
+    conn.leaving = true;
+    leaving++;
+    // close() QUITs a live session, bounded by timeouts.close, and always ends by dropping the
+    // link; a session the server ended gets the same bound to finish its own close first.
+    const ended = conn.client.isClosed
+      ? settledWithin(conn.client.linkClosed, closeTimeout).then(() => conn.client.close())
+      : conn.client.close();
+    void ended.then(() => conn.client.linkClosed).then(() => {
+      leaving--;
+      dispatch();
+    });
   }
 
   function armIdle(conn: Conn): void {
@@ -192,13 +217,9 @@ export function createPool(options: PoolOptions): Pool {
       (client) => {
         connecting--;
         backoff = 0;
-        const conn: Conn = { client, assigned: 0, idle: undefined };
+        const conn: Conn = { client, assigned: 0, idle: undefined, leaving: false };
         conns.add(conn);
-        void client.closed.then(() => {
-          if (conn.idle !== undefined) clearTimeout(conn.idle);
-          conns.delete(conn);
-          dispatch(); // replace it if work is waiting
-        });
+        void client.closed.then(() => retire(conn)); // replaced once its link is gone, if work is waiting
         dispatch();
       },
       (err) => {
@@ -263,6 +284,14 @@ export function createPool(options: PoolOptions): Pool {
       conns.clear();
       for (const c of all) if (c.idle !== undefined) clearTimeout(c.idle);
       await Promise.all(all.map((c) => c.client.close()));
+      while (leaving > 0) await new Promise<void>((r) => waiters.push(r));
     },
   };
+}
+
+/** `p`, or nothing after `ms`; the timer does not outlive the race. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([p.then(() => {}), expired]).finally(() => clearTimeout(timer));
 }
