@@ -10,8 +10,11 @@ import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpU
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
+import { chooseMechanism } from '../core/sasl/index.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import { BufferRing } from './ring.ts';
+import { withCredentials, type SecretProvider } from './credentials.ts';
+import { Probe, type SmtpObserver } from './observe.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
@@ -28,7 +31,9 @@ export interface ClientOptions {
   port?: number;
   /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
   tls?: TlsMode;
-  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string };
+  /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
+   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts). */
+  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string };
   allowInsecureAuth?: boolean;
   /** EHLO name. */
   name?: string;
@@ -44,6 +49,12 @@ export interface ClientOptions {
   /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
   logger?: (entry: LogEntry) => void;
   pipelineWindow?: number;
+  /** Most transactions whose end (final dot / BDAT LAST) is written and not yet answered: the
+   *  most that can turn `unknown` when the link drops. Default: no bound beyond pipelineWindow.
+   *  See docs/performance.md (blast radius). */
+  maxUnansweredEnds?: number;
+  /** Hooks for connection, TLS, AUTH and message events (client/observe.ts). */
+  observe?: SmtpObserver;
   /** BDAT chunk size for streamed bodies (default 64 KiB). */
   chunkSize?: number;
   pipelining?: boolean;
@@ -117,6 +128,9 @@ interface PendingSend {
   reject(err: unknown): void;
   /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
   readonly fixed: number;
+  /** Body octets given so far (for the observer) and when send() was called. */
+  bytes: number;
+  readonly startedAt: number;
   /** Removes the abort listener, when there is one. */
   readonly cleanup: (() => void) | undefined;
 }
@@ -171,9 +185,11 @@ export class SmtpClient {
   #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
   #writeSeq = 0; // link writes issued (each has an onWritten)
   #writtenSeq = 0; // the latest write whose onWritten has run
+  #probe: Probe;
+  #refreshed: boolean; // this session authenticates with a refreshed token
 
   /** Use connect(). */
-  private constructor(options: ClientOptions) {
+  private constructor(options: ClientOptions, refreshed = false) {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
     if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
@@ -188,15 +204,22 @@ export class SmtpClient {
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
+    this.#refreshed = refreshed;
+    this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
-    const client = new SmtpClient(options);
-    await client.#open();
-    return client;
+    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+    const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);
+    // Providers become strings here; a refused token is refreshed once and the connect retried.
+    return withCredentials(options, port, async (resolved, refreshed) => {
+      const client = new SmtpClient(resolved, refreshed);
+      await client.#open();
+      return client;
+    });
   }
 
   /** What the server advertised in its last EHLO. */
@@ -265,7 +288,7 @@ export class SmtpClient {
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup });
+      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
     });
     if (!fixed) {
       this.#feeders.push(id);
@@ -343,13 +366,16 @@ export class SmtpClient {
         rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal,
       };
       const linking = Promise.resolve().then(() => this.#transport.connect(params, handlers));
+      const linkStart = Date.now();
       try {
         this.#link = await Promise.race([linking, aborted]);
       } catch (err) {
         linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
+        if (params.implicitTls && err instanceof SmtpError && err.code === 'ETLS') this.#probe.tls('implicit', linkStart, err);
         this.#finishEarly(err);
         throw connectError(err, o.host, this.#port);
       }
+      if (params.implicitTls) this.#probe.tls('implicit', linkStart);
       this.#core.start(Date.now());
       const early = this.#early!;
       this.#early = undefined;
@@ -358,19 +384,33 @@ export class SmtpClient {
       try {
         await Promise.race([ready, aborted]);
       } catch (err) {
+        if (o.auth && err instanceof SmtpError && err.code === 'EAUTH') this.#probe.auth(this.#mechanismName(), this.#refreshed, err);
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
+      if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
+      this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
+  /** The SASL mechanism this session uses: the one the core picks by the same rule. */
+  #mechanismName(): string | undefined {
+    const auth = this.#options.auth;
+    if (!auth) return undefined;
+    if (typeof auth.mechanism === 'object') return auth.mechanism.name;
+    const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
+    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+  }
+
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
-    this.#resolveClosed(err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port));
+    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port);
+    this.#resolveClosed(error);
     this.#resolveLinkClosed();
+    this.#probe.closed(error);
   }
 
   // ---- the drive loop -----------------------------------------------------------------------
@@ -446,13 +486,16 @@ export class SmtpClient {
   #startTls(): void {
     const link = this.#link!;
     this.#log('info', 'upgrading the connection to TLS');
+    const started = Date.now();
     link.startTls().then(
       () => {
+        this.#probe.tls('starttls', started);
         this.#log('info', 'TLS established');
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
       (err) => {
+        this.#probe.tls('starttls', started, err);
         this.#linkDone = true;
         link.destroy();
         this.#resolveLinkClosed();
@@ -503,6 +546,7 @@ export class SmtpClient {
         this.#sends.delete(event.result.id);
         this.#unfeed(event.result.id);
         pending.cleanup?.();
+        if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
         pending.resolve(event.result);
         return;
       }
@@ -537,6 +581,7 @@ export class SmtpClient {
     this.#sends.clear();
     this.#feeders = [];
     this.#resolveClosed(error);
+    this.#probe.closed(error);
     this.#wake();
   }
 
@@ -604,6 +649,8 @@ export class SmtpClient {
         return false;
       }
       if (!this.#core.writeBody(id, bytes, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += bytes.length;
       this.#pump();
     }
   }
@@ -630,6 +677,8 @@ export class SmtpClient {
       ready = undefined;
       ring.handed();
       if (!this.#core.writeBody(id, view, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += view.length;
       this.#pump();
       return true;
     };
@@ -822,12 +871,14 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     tls: mode === 'none' ? 'none' : mode === 'required-starttls' ? 'required' : 'opportunistic',
     secure: mode === 'implicit',
     auth: o.auth && {
-      credentials: { user: o.auth.user, pass: o.auth.pass, token: o.auth.token, authzid: o.auth.authzid },
+      // Providers were turned into strings by connect() (withCredentials) before we get here.
+      credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
     },
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,
+    maxUnansweredEnds: o.maxUnansweredEnds,
     chunkSize: o.chunkSize,
     pipelining: o.pipelining,
     chunking: o.chunking,

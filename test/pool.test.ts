@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { startSim } from './smtp-sim.ts';
-import { createPool } from '../transports/node.ts';
+import { createPool, SmtpPoolFullError } from '../transports/node.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -26,6 +26,143 @@ test('retiring a connection (message limit) never makes maxConnections + 1: a se
   assert.equal(results.filter((r) => r.outcome !== 'accepted').map((r) => r.error?.message), []);
   assert.is(srv.messages.length, 60);
   assert.ok(srv.stats.connections >= 20, `retired and replaced: ${srv.stats.connections} connections`);
+  await srv.close();
+});
+
+test('a full queue refuses with SmtpPoolFullError (whenFull: reject); ready() resolves once there is room', async () => {
+  const srv = await startSim();
+  const pool = createPool({ ...plain(srv.port), maxConnections: 1, maxPendingPerConnection: 2, maxQueued: 5, whenFull: 'reject' });
+  const sends: Promise<unknown>[] = [];
+  const refused: unknown[] = [];
+  for (let i = 0; i < 20; i++) sends.push(pool.send(msg(i)).catch((e: unknown) => { refused.push(e); return 'refused'; }));
+  const s = pool.stats();
+  assert.is(s.queued, 5, 'five wait for a session');
+  assert.is(s.refusedFull, 15);
+  assert.ok(pool.full);
+  await Promise.all(sends);
+  assert.is(refused.length, 15);
+  assert.ok(refused.every((e) => e instanceof SmtpPoolFullError && e.transient && /maxQueued 5/.test(e.message)));
+  await pool.ready();
+  assert.not.ok(pool.full);
+  const after = pool.stats();
+  assert.is(after.accepted, 5);
+  assert.is(srv.messages.length, 5);
+  await pool.close();
+  await srv.close();
+});
+
+test('whenFull: wait holds senders back without losing any; the queue never passes maxQueued', async () => {
+  const srv = await startSim();
+  const pool = createPool({ ...plain(srv.port), maxConnections: 2, maxPendingPerConnection: 2, maxQueued: 3 });
+  let maxQueued = 0;
+  let sawWaiting = 0;
+  const all = Array.from({ length: 40 }, (_, i) => pool.send(msg(i)).then((r) => {
+    const st = pool.stats();
+    maxQueued = Math.max(maxQueued, st.queued);
+    sawWaiting = Math.max(sawWaiting, st.waiting);
+    return r;
+  }));
+  assert.is(pool.stats().queued, 3);
+  assert.is(pool.stats().waiting, 37);
+  let readyAt = -1;
+  void pool.ready().then(() => (readyAt = pool.stats().waiting));
+  const results = await Promise.all(all);
+  assert.ok(results.every((r) => r.outcome === 'accepted'));
+  assert.ok(maxQueued <= 3, `queue ${maxQueued}`);
+  assert.is(readyAt, 0, 'ready() resolved only once nobody was waiting and the queue had room');
+  assert.is(srv.messages.length, 40);
+  await pool.close();
+  await srv.close();
+});
+
+test('stats() counts every outcome once; unknown is never retried unless retryUnknown', async () => {
+  let dropped = 0;
+  const srv = await startSim({
+    onMessage: (m) => {
+      if (m.body.includes('refuse-me')) return '550 5.7.1 no thanks';
+      if (m.body.includes('drop-me') && dropped++ === 0) return 'drop';
+      return '250 2.0.0 queued';
+    },
+  });
+  const pool = createPool({ ...plain(srv.port), maxConnections: 1 });
+  const ok = await pool.send(msg(1));
+  const no = await pool.send({ ...msg(2), body: 'Subject: x\r\n\r\nrefuse-me\r\n' });
+  const lost = await pool.send({ ...msg(3), body: 'Subject: x\r\n\r\ndrop-me\r\n' });
+  assert.equal([ok.outcome, no.outcome, lost.outcome], ['accepted', 'rejected', 'unknown']);
+  const st = pool.stats();
+  assert.equal([st.accepted, st.rejected, st.unknown, st.retried], [1, 1, 1, 0]);
+  assert.is(dropped, 1, 'the unknown was not sent again');
+  await pool.close();
+
+  const again = createPool({ ...plain(srv.port), maxConnections: 1, retryUnknown: true });
+  dropped = 0;
+  const retried = await again.send({ ...msg(4), body: 'Subject: x\r\n\r\ndrop-me\r\n' });
+  assert.is(retried.outcome, 'accepted');
+  assert.is(dropped, 2, 'retryUnknown: sent a second time');
+  assert.is(again.stats().retried, 1);
+  await again.close();
+  await srv.close();
+});
+
+test('maxLifetime: an old session takes no new sends and is replaced', async () => {
+  const srv = await startSim();
+  const pool = createPool({ ...plain(srv.port), maxConnections: 1, maxLifetime: 80 });
+  for (let wave = 0; wave < 4; wave++) {
+    const r = await Promise.all(Array.from({ length: 3 }, (_, i) => pool.send(msg(wave * 3 + i))));
+    assert.ok(r.every((x) => x.outcome === 'accepted'));
+    await sleep(100);
+  }
+  await pool.close();
+  assert.is(srv.stats.connections, 4, 'one session per wave');
+  assert.ok(srv.stats.maxOpen <= 1);
+  await srv.close();
+});
+
+test('idleTimeout: an idle session is closed by the pool (QUIT), and the default is 5 s', async () => {
+  const srv = await startSim();
+  const pool = createPool({ ...plain(srv.port), idleTimeout: 60 });
+  await pool.send(msg(1));
+  assert.is(pool.stats().connections, 1);
+  await sleep(200);
+  assert.is(pool.stats().connections, 0);
+  assert.is(pool.stats().closing, 0);
+  assert.is(srv.stats.open, 0);
+  await pool.close();
+  const dflt = createPool({ ...plain(srv.port) });
+  await dflt.send(msg(2));
+  await sleep(300);
+  assert.is(dflt.stats().connections, 1, 'still open after 300 ms with the 5 s default');
+  await dflt.close();
+  await srv.close();
+});
+
+test('sends caught on a link the server closed while idle are not lost: they go to a new session', async () => {
+  // The server goes stale after 100 ms idle (longer than the pool's idle limit would allow in
+  // practice, so the pool's idle close is set high here): the next commands get 421 and a close.
+  const srv = await startSim({ staleAfter: 100 });
+  const pool = createPool({ ...plain(srv.port), maxConnections: 1, retries: 0, idleTimeout: 10_000 });
+  assert.is((await pool.send(msg(0))).outcome, 'accepted');
+  await sleep(200);
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.send(msg(i + 1))));
+  assert.equal(results.map((r) => r.outcome), Array(10).fill('accepted'));
+  assert.is(srv.messages.length, 11);
+  assert.is(srv.stats.connections, 2);
+  assert.is(pool.stats().requeued, 10);
+  assert.is(pool.stats().retried, 0, 'put back, not counted as failed attempts');
+  await pool.close();
+  await srv.close();
+});
+
+test('a server that drops every link cannot keep a send going round: at most 3 free requeues', async () => {
+  const srv = await startSim({ closeOnMail: true });
+  const pool = createPool({ ...plain(srv.port), maxConnections: 1, retries: 0 });
+  const r = await pool.send(msg(1));
+  assert.is(r.outcome, 'rejected');
+  assert.is(r.error?.transient, true);
+  assert.is(r.reply?.code, 421);
+  assert.is(srv.stats.connections, 4, 'the first attempt and three requeues');
+  assert.is(pool.stats().requeued, 3);
+  await pool.close();
   await srv.close();
 });
 

@@ -23,6 +23,8 @@ export interface SimOptions {
   auth?: { mechanisms: string[]; token?: () => string; pass?: () => string; failure?: 'challenge-535' | '454' };
   /** After this many idle ms the server stops reading; the next command gets 421 and a close. */
   staleAfter?: number;
+  /** Answer every MAIL with 421 and close (a server that drops every link). */
+  closeOnMail?: boolean;
   /** Decide a message: a reply line ("250 ..."), or 'drop' to destroy the link without a reply. */
   onMessage?: (m: SimMessage) => string | 'drop';
 }
@@ -137,6 +139,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
           return checkToken(initial);
         }
         case 'MAIL':
+          if (options.closeOnMail) return bye('421 4.3.2 shutting down');
           from = /<([^>]*)>/.exec(line)?.[1] ?? '';
           return say('250 2.1.0 ok');
         case 'RCPT':
