@@ -85,7 +85,7 @@ export interface Pool {
 /** The pool's queue is full (whenFull: 'reject'). Transient: try again once `ready()` resolves. */
 export class SmtpPoolFullError extends SmtpError {
   constructor(limit: number) {
-    super('EUSAGE', `the pool's queue is full (maxQueued ${limit}): wait for pool.ready() or raise maxQueued`, { transient: true });
+    super('EFULL', `the pool's queue is full (maxQueued ${limit}): wait for pool.ready() or raise maxQueued`, { transient: true });
     this.name = 'SmtpPoolFullError';
   }
 }

@@ -11,7 +11,8 @@ export type SmtpErrorCode =
   | 'ECAPABILITY' // the message needs an extension the server lacks (SMTPUTF8, 8BITMIME, SIZE)
   | 'ETIMEOUT' // a phase deadline passed
   | 'ECONNECTION' // the link closed or failed
-  | 'EABORT'; // the caller cancelled
+  | 'EABORT' // the caller cancelled
+  | 'EFULL'; // a pool's queue is full and the caller asked not to wait (client/pool.ts)
 
 export class SmtpError extends Error {
   readonly code: SmtpErrorCode;

@@ -41,7 +41,7 @@ test('a full queue refuses with SmtpPoolFullError (whenFull: reject); ready() re
   assert.ok(pool.full);
   await Promise.all(sends);
   assert.is(refused.length, 15);
-  assert.ok(refused.every((e) => e instanceof SmtpPoolFullError && e.transient && /maxQueued 5/.test(e.message)));
+  assert.ok(refused.every((e) => e instanceof SmtpPoolFullError && e.code === 'EFULL' && e.transient && /maxQueued 5/.test(e.message)));
   await pool.ready();
   assert.not.ok(pool.full);
   const after = pool.stats();
