@@ -384,7 +384,6 @@ export class SmtpClient {
       try {
         await Promise.race([ready, aborted]);
       } catch (err) {
-        if (o.auth && err instanceof SmtpError && err.code === 'EAUTH') this.#probe.auth(this.#mechanismName(), this.#refreshed, err);
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
@@ -581,6 +580,10 @@ export class SmtpClient {
     this.#sends.clear();
     this.#feeders = [];
     this.#resolveClosed(error);
+    // AUTH failed: the core ends the session itself, before connect() hears of it.
+    if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
+      this.#probe.auth(this.#mechanismName(), this.#refreshed, error);
+    }
     this.#probe.closed(error);
     this.#wake();
   }

@@ -96,6 +96,11 @@ export class Probe {
     this.info = { id: ++lastConnectionId, host, port, transport };
   }
 
+  /** connectionOpened has been reported. */
+  get isOpen(): boolean {
+    return this.#opened;
+  }
+
   get active(): boolean {
     return this.#observer !== undefined;
   }
