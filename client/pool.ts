@@ -29,6 +29,10 @@ export interface PoolOptions extends ClientOptions {
   /** Close a session idle this long (ms). Default 5 000: below the ~10 s after which some
    *  providers close idle links, so the pool, not the server, ends them (see getting-started). */
   idleTimeout?: number;
+  /** A session idle at least this long (ms) answers a NOOP before it is given sends, so sends
+   *  are never pipelined onto a link the server closed while it was idle (they would end
+   *  `unknown`). Default 1 000. */
+  checkAfterIdle?: number;
   /** At most `messages` sends handed to sessions in any `perMs` window. */
   rateLimit?: { messages: number; perMs: number };
   /** Extra attempts after a transient rejection (replayable bodies only). Default 2. */
@@ -112,6 +116,10 @@ interface Conn {
   readonly openedAt: number;
   assigned: number;
   idle: ReturnType<typeof setTimeout> | undefined;
+  /** When it last had no send pending (undefined while busy). */
+  idleSince: number | undefined;
+  /** A NOOP is checking that the idle link is still there. */
+  checking: boolean;
   /** Taken out of service (retired, or its session ended); still counted until its link is gone. */
   leaving: boolean;
 }
@@ -134,6 +142,7 @@ export function createPool(options: PoolOptions): Pool {
   const maxQueued = options.maxQueued === Infinity ? Infinity : count(options.maxQueued, 1000, 'maxQueued');
   const retries = count(options.retries, 2, 'retries', 0);
   const idleTimeout = ms(options.idleTimeout, 5_000, 'idleTimeout');
+  const checkAfterIdle = ms(options.checkAfterIdle, 1_000, 'checkAfterIdle');
   const maxLifetime = ms(options.maxLifetime, 300_000, 'maxLifetime');
   const closeTimeout = options.timeouts?.close ?? 10_000;
   const whenFull = options.whenFull ?? 'wait';
@@ -213,7 +222,11 @@ export function createPool(options: PoolOptions): Pool {
     let fallback: Conn | undefined;
     const now = Date.now();
     for (const c of conns) {
-      if (c.client.isClosed || c.assigned >= maxMessages || c.client.pending >= maxPending || tooOld(c, now)) continue;
+      if (c.client.isClosed || c.checking || c.assigned >= maxMessages || c.client.pending >= maxPending || tooOld(c, now)) continue;
+      if (c.idleSince !== undefined && now - c.idleSince >= checkAfterIdle) {
+        check(c);
+        continue;
+      }
       if (c.client === job.avoid) fallback = c;
       else if (!best || c.client.pending < best.client.pending) best = c;
     }
@@ -230,9 +243,12 @@ export function createPool(options: PoolOptions): Pool {
     }
     const now = Date.now();
     for (const c of [...conns]) {
-      if (c.client.pending !== 0 || c.client.isClosed) continue;
+      if (c.client.pending !== 0 || c.client.isClosed || c.checking) continue;
       if (c.assigned >= maxMessages || tooOld(c, now)) retire(c);
-      else if (c.idle === undefined) armIdle(c);
+      else {
+        c.idleSince ??= now;
+        if (c.idle === undefined) armIdle(c);
+      }
     }
     changed();
   }
@@ -242,8 +258,9 @@ export function createPool(options: PoolOptions): Pool {
     while (queue.length > 0) {
       const conn = pick(queue[0]!);
       if (!conn) {
-        // Open enough sessions for what is waiting, within the limit.
-        if (counted() < maxConnections && connecting * maxPending < queue.length) maybeOpen();
+        // Open enough sessions for what is waiting, within the limit (a session being checked
+        // after idling counts as one about to take sends).
+        if (counted() < maxConnections && (connecting + checking()) * maxPending < queue.length) maybeOpen();
         return false;
       }
       if (!rateAllows()) return false;
@@ -252,9 +269,35 @@ export function createPool(options: PoolOptions): Pool {
     return true;
   }
 
+  const checking = (): number => {
+    let n = 0;
+    for (const c of conns) if (c.checking) n++;
+    return n;
+  };
+
+  /** NOOP on a session that idled a while: answered, it takes sends again; unanswered, the
+   *  session ends (and is replaced) before any send was written to it. */
+  function check(conn: Conn): void {
+    conn.checking = true;
+    if (conn.idle !== undefined) clearTimeout(conn.idle);
+    conn.idle = undefined;
+    conn.client.noop().then(
+      () => {
+        conn.checking = false;
+        conn.idleSince = undefined;
+        dispatch();
+      },
+      () => {
+        conn.checking = false; // the session is over: closed.then retires it
+        dispatch();
+      },
+    );
+  }
+
   function run(job: Job, conn: Conn): void {
     job.unlisten(); // the session watches the signal from here on
     job.attempts++;
+    conn.idleSince = undefined;
     conn.assigned++;
     inFlight++;
     if (rate) sentAt.push(Date.now());
@@ -333,7 +376,7 @@ export function createPool(options: PoolOptions): Pool {
       (client) => {
         connecting--;
         backoff = 0;
-        const conn: Conn = { client, openedAt: Date.now(), assigned: 0, idle: undefined, leaving: false };
+        const conn: Conn = { client, openedAt: Date.now(), assigned: 0, idle: undefined, idleSince: undefined, checking: false, leaving: false };
         conns.add(conn);
         void client.closed.then(() => retire(conn)); // replaced once its link is gone, if work is waiting
         dispatch();

@@ -153,6 +153,30 @@ test('sends caught on a link the server closed while idle are not lost: they go 
   await srv.close();
 });
 
+test('a link the server closed silently while idle: a NOOP check first, so no send is pipelined onto it (none unknown)', async () => {
+  // After 100 ms idle the server reads the next command and closes without a reply: to the
+  // client, exactly a link that was closed while idle. Sends written to it would end unknown.
+  const srv = await startSim({ staleAfter: 100, staleSilently: true });
+  const checked = createPool({ ...plain(srv.port), maxConnections: 1, retries: 0, idleTimeout: 10_000, checkAfterIdle: 50 });
+  assert.is((await checked.send(msg(0))).outcome, 'accepted');
+  await sleep(200);
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => checked.send(msg(i + 1))));
+  assert.equal(results.map((r) => r.outcome), Array(10).fill('accepted'));
+  assert.is(srv.stats.connections, 2);
+  assert.is(checked.stats().requeued, 0, 'nothing was handed to the dead link');
+  await checked.close();
+
+  // Without the check (checkAfterIdle above the idle time) the same sends end unknown: the
+  // test's server does lose them, which is what the check is for.
+  const unchecked = createPool({ ...plain(srv.port), maxConnections: 1, retries: 0, idleTimeout: 10_000, checkAfterIdle: 60_000 });
+  assert.is((await unchecked.send(msg(0))).outcome, 'accepted');
+  await sleep(200);
+  const lost = await Promise.all(Array.from({ length: 10 }, (_, i) => unchecked.send(msg(i + 1))));
+  assert.ok(lost.some((r) => r.outcome === 'unknown'), lost.map((r) => r.outcome).join());
+  await unchecked.close();
+  await srv.close();
+});
+
 test('a server that drops every link cannot keep a send going round: at most 3 free requeues', async () => {
   const srv = await startSim({ closeOnMail: true });
   const pool = createPool({ ...plain(srv.port), maxConnections: 1, retries: 0 });

@@ -23,6 +23,8 @@ export interface SimOptions {
   auth?: { mechanisms: string[]; token?: () => string; pass?: () => string; failure?: 'challenge-535' | '454' };
   /** After this many idle ms the server stops reading; the next command gets 421 and a close. */
   staleAfter?: number;
+  /** With staleAfter: close without a word instead of the 421 (as if it had closed while idle). */
+  staleSilently?: boolean;
   /** Answer every MAIL with 421 and close (a server that drops every link). */
   closeOnMail?: boolean;
   /** Decide a message: a reply line ("250 ..."), or 'drop' to destroy the link without a reply. */
@@ -113,7 +115,13 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     };
     const command = (line: string): void => {
       const verb = line.slice(0, 4).toUpperCase();
-      if (options.staleAfter !== undefined && Date.now() - lastActive > options.staleAfter) return bye('421 4.4.2 idle too long, closing');
+      if (options.staleAfter !== undefined && Date.now() - lastActive > options.staleAfter) {
+        if (!options.staleSilently) return bye('421 4.4.2 idle too long, closing');
+        mode = 'dead';
+        uncount();
+        socket.end();
+        return;
+      }
       lastActive = Date.now();
       switch (verb) {
         case 'EHLO': {
