@@ -69,6 +69,25 @@ test('a session over STARTTLS with AUTH: tls, auth, opened, one event per messag
   assert.not.ok(JSON.stringify(r.events.map((x) => ({ ...x.e, capabilities: undefined, result: undefined }))).includes('"pw"'));
 });
 
+test('implicit TLS: reported with its duration; a certificate failure is a failed tls event and a closed session that never opened', async () => {
+  const server = new SMTPServer({ logger: false, disableReverseLookup: true, secure: true, key, cert, authOptional: true });
+  server.on('error', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as AddressInfo).port;
+  const ok = recorder();
+  const client = await connect({ host: '127.0.0.1', port, tls: 'implicit', ca: cert.toString(), servername: 'localhost', observe: ok.observe });
+  await client.close();
+  assert.equal(ok.hooks(), ['tls', 'opened', 'closed']);
+  assert.equal([ok.events[0]!.e.mode, ok.events[0]!.e.ok], ['implicit', true]);
+  const bad = recorder();
+  const err = await connect({ host: '127.0.0.1', port, tls: 'implicit', observe: bad.observe }).catch((e) => e);
+  assert.is(err.code, 'ETLS');
+  assert.equal(bad.hooks(), ['tls', 'closed']);
+  assert.equal([bad.events[0]!.e.ok, bad.events[0]!.e.error.code], [false, 'ETLS']);
+  assert.is(bad.events[1]!.e.opened, false);
+  await new Promise<void>((res) => server.close(() => res()));
+});
+
 test('a failed AUTH and a refused connection are reported; a throwing hook breaks nothing', async () => {
   const srv = await startSim({ auth: { mechanisms: ['PLAIN'], pass: () => 'right' } });
   const r = recorder();
