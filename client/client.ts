@@ -12,6 +12,8 @@ import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import { chooseMechanism } from '../core/sasl/index.ts';
 import type { Timeouts } from '../core/timeouts.ts';
+import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { BufferRing } from './ring.ts';
 import { withCredentials, type SecretProvider } from './credentials.ts';
 import { Probe, type SmtpObserver } from './observe.ts';
@@ -32,8 +34,13 @@ export interface ClientOptions {
   /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
   tls?: TlsMode;
   /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
-   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts). */
-  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string };
+   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts).
+   *  `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
+   *  AuthOptions in core/connection.ts). */
+  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
+  /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
+   *  code in slices where WebCrypto is missing or refuses. */
+  pbkdf2?: Pbkdf2Provider;
   allowInsecureAuth?: boolean;
   /** EHLO name. */
   name?: string;
@@ -477,6 +484,8 @@ export class SmtpClient {
         return this.#event(out.event);
       case 'start-tls':
         return this.#startTls();
+      case 'compute':
+        return this.#compute(out.id, out.request);
       case 'close':
         return this.#closeLink();
     }
@@ -499,6 +508,22 @@ export class SmtpClient {
         link.destroy();
         this.#resolveLinkClosed();
         this.#core.transportError(err, Date.now());
+        this.#pump();
+      },
+    ).catch((err) => this.#crash(err));
+  }
+
+  /** A computation the core asked for (SCRAM's PBKDF2); the AUTH deadline runs meanwhile and
+   *  a late answer is ignored by the core. */
+  #compute(id: number, request: Extract<Output, { type: 'compute' }>['request']): void {
+    derivePbkdf2(request, this.#options.pbkdf2).then(
+      ({ key, by }) => {
+        this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
+        this.#core.computed(id, key, Date.now());
+        this.#pump();
+      },
+      (err) => {
+        this.#core.computeFailed(id, err, Date.now());
         this.#pump();
       },
     ).catch((err) => this.#crash(err));
@@ -877,7 +902,9 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
       // Providers were turned into strings by connect() (withCredentials) before we get here.
       credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
+      maxChallenges: o.auth.maxChallenges,
     },
+    asyncCompute: true,
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,

@@ -125,3 +125,4 @@ export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, 
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
 export * from '../client/exports.ts';
 export * from '../core/errors.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from '../client/pbkdf2.ts';
