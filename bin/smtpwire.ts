@@ -13,6 +13,7 @@ import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type S
 import { makeFileBody } from '../transports/file-source.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
+import { SECRET_OPTIONS, secretCommands } from './secret-options.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -25,6 +26,9 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --to ADDR           a recipient (repeatable; bare arguments are recipients too)
   --user NAME         authenticate; the password comes from $SMTPWIRE_PASSWORD or --pass-file
   --pass-file FILE    read the password from the first line of FILE
+  --pass-cmd CMD      the password is the first line CMD prints (run by /bin/sh)
+  --token-cmd CMD     an OAuth 2.0 access token from CMD's first line (XOAUTH2 / OAUTHBEARER);
+                      run again with SMTPWIRE_REFRESH=1 if the server refuses the token
   --auth MECH         insist on this SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, ...)
   --ca FILE           trust the CA certificates (PEM) in FILE instead of the system store
   --insecure          do not check the server certificate (testing only)
@@ -73,6 +77,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         to: { type: 'string', multiple: true },
         user: { type: 'string' },
         'pass-file': { type: 'string' },
+        ...SECRET_OPTIONS,
         auth: { type: 'string' },
         ca: { type: 'string' },
         insecure: { type: 'boolean' },
@@ -115,11 +120,12 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   Object.assign(client, connectOptions(v, { text: readInput, bytes: readInputBytes }, process.env));
   if (v['pass-file'] !== undefined && v.user === undefined) throw new SmtpUsageError('--pass-file needs --user');
   if (v.auth !== undefined && v.user === undefined) throw new SmtpUsageError('--auth needs --user');
+  const commands = secretCommands(v); // --pass-cmd / --token-cmd
   if (v.user !== undefined) {
     let pass = process.env.SMTPWIRE_PASSWORD;
     if (v['pass-file'] !== undefined) pass = readInput(v['pass-file'], '--pass-file').split(/\r?\n/, 1)[0]!;
-    if (!pass) throw new SmtpUsageError('--user needs a password: set SMTPWIRE_PASSWORD or use --pass-file FILE');
-    client.auth = { user: v.user, pass, ...(v.auth !== undefined ? { mechanism: v.auth } : {}) };
+    if (!pass && !commands) throw new SmtpUsageError('--user needs a password: set SMTPWIRE_PASSWORD, or use --pass-file FILE, --pass-cmd CMD or --token-cmd CMD');
+    client.auth = { user: v.user, ...(pass ? { pass } : {}), ...commands, ...(v.auth !== undefined ? { mechanism: v.auth } : {}) };
   }
 
   const composing = v.compose === true || v.text !== undefined;

@@ -10,6 +10,7 @@ import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpU
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
+import { chooseMechanism } from '../core/sasl/index.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
@@ -19,6 +20,8 @@ import { BufferRing } from './ring.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
 import { connectThroughProxy } from './proxy-link.ts';
 import { tlsParams, type TlsClientOptions } from './tls-options.ts';
+import { withCredentials, type SecretProvider } from './credentials.ts';
+import { Probe, type SmtpObserver } from './observe.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
@@ -35,9 +38,11 @@ export interface ClientOptions extends TlsClientOptions {
   port?: number;
   /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
   tls?: TlsMode;
-  /** `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
+  /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
+   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts).
+   *  `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
    *  AuthOptions in core/connection.ts). */
-  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
+  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
   /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
    *  code in slices where WebCrypto is missing or refuses. */
   pbkdf2?: Pbkdf2Provider;
@@ -56,6 +61,12 @@ export interface ClientOptions extends TlsClientOptions {
   /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
   logger?: (entry: LogEntry) => void;
   pipelineWindow?: number;
+  /** Most transactions whose end (final dot / BDAT LAST) is written and not yet answered: the
+   *  most that can turn `unknown` when the link drops. Default: no bound beyond pipelineWindow.
+   *  See docs/performance.md (blast radius). */
+  maxUnansweredEnds?: number;
+  /** Hooks for connection, TLS, AUTH and message events (client/observe.ts). */
+  observe?: SmtpObserver;
   /** BDAT chunk size for streamed bodies (default 64 KiB). */
   chunkSize?: number;
   pipelining?: boolean;
@@ -133,6 +144,9 @@ interface PendingSend {
   reject(err: unknown): void;
   /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
   readonly fixed: number;
+  /** Body octets given so far (for the observer) and when send() was called. */
+  bytes: number;
+  readonly startedAt: number;
   /** Removes the abort listener, when there is one. */
   readonly cleanup: (() => void) | undefined;
 }
@@ -156,6 +170,10 @@ type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
   readonly closed: Promise<SmtpError | undefined>;
+  /** Resolves once the network link itself is gone (the transport reported its end, or the
+   *  client dropped it), which can be later than `closed`: a pool counts a connection until
+   *  then. Never rejects. */
+  readonly linkClosed: Promise<void>;
 
   #core: SmtpConnection;
   #options: ClientOptions;
@@ -174,6 +192,7 @@ export class SmtpClient {
   #ready: { resolve(): void; reject(err: unknown): void } | undefined;
   #isClosed = false;
   #resolveClosed!: (error: SmtpError | undefined) => void;
+  #resolveLinkClosed!: () => void;
   #sends = new Map<number, PendingSend>();
   #commands = new Map<number, PendingCommand>();
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
@@ -185,9 +204,11 @@ export class SmtpClient {
   #proxy: ProxySpec | undefined;
   #tlsParams: ReturnType<typeof tlsParams>;
   #diagnostics: ConnectDiagnostics;
+  #probe: Probe;
+  #refreshed: boolean; // this session authenticates with a refreshed token
 
   /** Use connect(). */
-  private constructor(options: ClientOptions) {
+  private constructor(options: ClientOptions, refreshed = false) {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
     if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
@@ -208,14 +229,22 @@ export class SmtpClient {
     }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
     this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
+    this.#refreshed = refreshed;
+    this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
-    const client = new SmtpClient(options);
-    await client.#open();
-    return client;
+    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+    const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);
+    // Providers become strings here; a refused token is refreshed once and the connect retried.
+    return withCredentials(options, port, async (resolved, refreshed) => {
+      const client = new SmtpClient(resolved, refreshed);
+      await client.#open();
+      return client;
+    });
   }
 
   /** What the server advertised in its last EHLO. */
@@ -284,7 +313,7 @@ export class SmtpClient {
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup });
+      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
     });
     if (!fixed) {
       this.#feeders.push(id);
@@ -369,14 +398,17 @@ export class SmtpClient {
       const linking = Promise.resolve().then(() => proxy
         ? connectThroughProxy(this.#transport, params, proxy, handlers, (text) => this.#log('info', text))
         : this.#transport.connect(params, handlers));
+      const linkStart = Date.now();
       try {
         this.#link = await Promise.race([linking, aborted]);
       } catch (err) {
         linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
         const error = this.#diagnostics.explain(connectError(err, o.host, this.#port));
+        if (params.implicitTls && error.code === 'ETLS') this.#probe.tls('implicit', linkStart, error);
         this.#finishEarly(error);
         throw error;
       }
+      if (params.implicitTls) this.#probe.tls('implicit', linkStart);
       this.#core.start(Date.now());
       this.#diagnostics.linkUp();
       const early = this.#early!;
@@ -389,15 +421,29 @@ export class SmtpClient {
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
+      if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
+      this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
+  /** The SASL mechanism this session uses: the one the core picks by the same rule. */
+  #mechanismName(): string | undefined {
+    const auth = this.#options.auth;
+    if (!auth) return undefined;
+    if (typeof auth.mechanism === 'object') return auth.mechanism.name;
+    const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
+    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+  }
+
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
-    this.#resolveClosed(err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port));
+    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port);
+    this.#resolveClosed(error);
+    this.#resolveLinkClosed();
+    this.#probe.closed(error);
   }
 
   // ---- the drive loop -----------------------------------------------------------------------
@@ -414,6 +460,7 @@ export class SmtpClient {
 
   #linkEnded(err: unknown): void {
     this.#linkDone = true;
+    this.#resolveLinkClosed();
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
     this.#wake();
@@ -474,16 +521,21 @@ export class SmtpClient {
   #startTls(): void {
     const link = this.#link!;
     this.#log('info', 'upgrading the connection to TLS');
+    const started = Date.now();
     link.startTls().then(
       () => {
+        this.#probe.tls('starttls', started);
         this.#log('info', 'TLS established');
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
       (err) => {
+        this.#probe.tls('starttls', started, err);
         this.#linkDone = true;
         link.destroy();
-        this.#core.transportError(this.#diagnostics.explain(err), Date.now());
+        const error = this.#diagnostics.explain(err);
+        this.#resolveLinkClosed();
+        this.#core.transportError(error, Date.now());
         this.#pump();
       },
     ).catch((err) => this.#crash(err));
@@ -516,6 +568,7 @@ export class SmtpClient {
       this.#linkDone = true;
       this.#link.destroy();
     }
+    if (this.#link || this.#isClosed) this.#resolveLinkClosed();
   }
 
   /** One timer, always at the core's next deadline. */
@@ -545,6 +598,7 @@ export class SmtpClient {
         this.#sends.delete(event.result.id);
         this.#unfeed(event.result.id);
         pending.cleanup?.();
+        if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
         pending.resolve(event.result);
         return;
       }
@@ -580,6 +634,11 @@ export class SmtpClient {
     this.#sends.clear();
     this.#feeders = [];
     this.#resolveClosed(error);
+    // AUTH failed: the core ends the session itself, before connect() hears of it.
+    if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
+      this.#probe.auth(this.#mechanismName(), this.#refreshed, error);
+    }
+    this.#probe.closed(error);
     this.#wake();
   }
 
@@ -647,6 +706,8 @@ export class SmtpClient {
         return false;
       }
       if (!this.#core.writeBody(id, bytes, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += bytes.length;
       this.#pump();
     }
   }
@@ -673,6 +734,8 @@ export class SmtpClient {
       ready = undefined;
       ring.handed();
       if (!this.#core.writeBody(id, view, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += view.length;
       this.#pump();
       return true;
     };
@@ -865,7 +928,8 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     tls: mode === 'none' ? 'none' : mode === 'required-starttls' ? 'required' : 'opportunistic',
     secure: mode === 'implicit',
     auth: o.auth && {
-      credentials: { user: o.auth.user, pass: o.auth.pass, token: o.auth.token, authzid: o.auth.authzid },
+      // Providers were turned into strings by connect() (withCredentials) before we get here.
+      credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
       maxChallenges: o.auth.maxChallenges,
     },
@@ -873,6 +937,7 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,
+    maxUnansweredEnds: o.maxUnansweredEnds,
     chunkSize: o.chunkSize,
     pipelining: o.pipelining,
     chunking: o.chunking,

@@ -50,6 +50,10 @@ export interface ConnectionOptions {
   timeouts?: Partial<Timeouts>;
   /** Most transactions in flight at once with PIPELINING. Default 64. */
   pipelineWindow?: number;
+  /** Most transactions whose end (BDAT LAST) is written and not yet answered: the most a dropped
+   *  link can turn `unknown`. A body's end waits while this many are out. Default: unbounded
+   *  (pipelineWindow bounds it). DATA's final dot waits for its reply anyway (at most 1). */
+  maxUnansweredEnds?: number;
   /** Use PIPELINING / CHUNKING when advertised. Default true. */
   pipelining?: boolean;
   chunking?: boolean;
@@ -168,6 +172,7 @@ export class SmtpConnection {
   private readonly queue = new Queue<Transaction | UserCommand>(); // not yet fully written, in order
   private readonly live = new Map<number, Transaction>(); // not yet settled
   private inFlight = 0;
+  private unansweredEnds = 0; // ends written (endOffset set), not yet settled: see maxUnansweredEnds
   private nextId = 1;
   private needRset = false;
   private quitRequested = false;
@@ -191,6 +196,8 @@ export class SmtpConnection {
     }
     const window = options.pipelineWindow ?? DEFAULT_WINDOW;
     if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
+    const ends = options.maxUnansweredEnds;
+    if (ends !== undefined && !(Number.isInteger(ends) && ends >= 1)) throw new SmtpUsageError('maxUnansweredEnds must be a positive integer');
     const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!(Number.isInteger(chunk) && chunk >= 1)) throw new SmtpUsageError('chunkSize must be a positive integer');
   }
@@ -696,6 +703,8 @@ export class SmtpConnection {
     for (;;) {
       if (!this.canWrite()) return false;
       if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? DEFAULT_CHUNK_SIZE)) return false;
+      // maxUnansweredEnds: the next write is this body's last; hold it until an end is answered.
+      if (tx.bodyEnded && this.unansweredEnds >= (this.options.maxUnansweredEnds ?? Infinity)) return false;
       let views: Uint8Array[];
       try {
         views = this.takeBody(tx);
@@ -757,6 +766,7 @@ export class SmtpConnection {
   private endWritten(tx: Transaction): void {
     tx.stage = 'ended';
     tx.endOffset = this.enqueued;
+    this.unansweredEnds++;
     this.queue.shift();
   }
 
@@ -891,6 +901,7 @@ export class SmtpConnection {
     tx.settled = true;
     this.live.delete(tx.id);
     this.inFlight--;
+    if (tx.endOffset >= 0) this.unansweredEnds--;
     this.emitResult(tx, 'unknown', undefined, error);
   }
 
@@ -899,6 +910,7 @@ export class SmtpConnection {
     tx.settled = true;
     this.live.delete(tx.id);
     if (tx.stage !== 'queued') this.inFlight--;
+    if (tx.endOffset >= 0) this.unansweredEnds--;
     if (this.options.lmtp && tx.lmtpFinal && !tx.failure) {
       const accepted = tx.lmtpFinal.filter((r) => isPositive(r.reply));
       const rejected = [...tx.rejected, ...tx.lmtpFinal.filter((r) => !isPositive(r.reply))];

@@ -12,7 +12,8 @@ export type SmtpErrorCode =
   | 'ETIMEOUT' // a phase deadline passed
   | 'ECONNECTION' // the link closed or failed
   | 'EPROXY' // the proxy refused, failed or broke its protocol (core/proxy/)
-  | 'EABORT'; // the caller cancelled
+  | 'EABORT' // the caller cancelled
+  | 'EFULL'; // a pool's queue is full and the caller asked not to wait (client/pool.ts)
 
 export class SmtpError extends Error {
   readonly code: SmtpErrorCode;

@@ -160,4 +160,5 @@ export const { connect, sendMail, createPool } = entryPoints(denoTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export * from '../core/errors.ts';

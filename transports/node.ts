@@ -229,5 +229,6 @@ export const { connect, sendMail, createPool } = entryPoints(nodeTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
 export * from '../core/errors.ts';

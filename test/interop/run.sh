@@ -4,7 +4,8 @@
 # Installs the Debian packages it needs when they are missing (apt-get update first; needs root,
 # as CI has), builds, then runs dist/test/interop/interop.js, which starts every server with a
 # PRIVATE configuration under a temp dir (never /etc/postfix), runs the suites and stops them.
-# The trap below stops them too if the driver dies. Closing line: "N passed, N failed".
+# The trap below stops them too if the driver dies. Then dist/test/interop/pool-limit.js: the pool
+# against Postfix's per-client connection limit. Each prints a closing "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -40,6 +41,9 @@ chmod 755 "$work"
 cleanup() {
   # Normally the driver has stopped everything already; this is for when it could not.
   if [ -d "$work/postfix/conf" ]; then postfix -c "$work/postfix/conf" stop >/dev/null 2>&1 || true; fi
+  for conf in "$work"/pool-limit-*/conf; do
+    if [ -d "$conf" ]; then postfix -c "$conf" stop >/dev/null 2>&1 || true; fi
+  done
   if [ -f "$work/aiosmtpd.pid" ]; then kill "$(cat "$work/aiosmtpd.pid")" >/dev/null 2>&1 || true; fi
   if [ -z "${SMTPWIRE_INTEROP_KEEP:-}" ]; then rm -rf "$work"; fi
 }
@@ -47,3 +51,5 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SMTPWIRE_INTEROP_DIR="$work" node dist/test/interop/interop.js "$@"
+# The pool against Postfix's per-client connection limit (its own small Postfix instance).
+SMTPWIRE_INTEROP_DIR="$work" node dist/test/interop/pool-limit.js

@@ -1,7 +1,8 @@
 // The interop set every runtime runs against real smtp-server instances (test/runtimes/server.mjs)
 // through its own transport: plain, STARTTLS, AUTH PLAIN, several recipients with one
 // rejected, a 5 MB body byte-exact (whole and streamed), 100 pipelined messages, implicit TLS,
-// a certificate for the wrong name, a pool and sendMail. Runtime-neutral: only ECMAScript,
+// a certificate for the wrong name, a pool (also with a password provider, a bounded queue and
+// observer hooks) and sendMail. Runtime-neutral: only ECMAScript,
 // Web Crypto (for SHA-256) and Web Streams; each runtime's entry passes its transport in.
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
@@ -388,6 +389,31 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     } finally {
       await pool.close();
     }
+  });
+
+  test(`${rt.name}: pool with a password provider, a bounded queue, stats() and observer hooks`, async () => {
+    let asked = 0;
+    let opened = 0;
+    let closed = 0;
+    let settled = 0;
+    const pool = rt.createPool({
+      ...tls, port: config.ports.starttls, tls: 'required-starttls', maxConnections: 2, maxPendingPerConnection: 2, maxQueued: 4,
+      auth: { user: config.user, pass: async (context) => { asked++; assert.is(context.kind, 'pass'); return config.pass; }, mechanism: 'PLAIN' },
+      observe: { connectionOpened: () => opened++, connectionClosed: () => closed++, messageSettled: (e) => { if (e.outcome === 'accepted') settled++; } },
+    });
+    try {
+      const sends = Array.from({ length: 12 }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(400 + i) }));
+      assert.is(pool.stats().queued, 4, 'the queue is bounded');
+      assert.is(pool.stats().waiting, 8);
+      for (const r of await Promise.all(sends)) assert.is(received(r).user, config.user);
+      assert.is(pool.stats().accepted, 12);
+      assert.is(settled, 12);
+    } finally {
+      await pool.close();
+    }
+    assert.ok(opened >= 1 && opened <= 2, `opened ${opened}`);
+    assert.is(asked, opened, 'the provider is asked once per connection');
+    assert.is(closed, opened);
   });
 
   test(`${rt.name}: sendMail in one call`, async () => {
