@@ -251,7 +251,8 @@ function bidiClass(c: string): Bidi {
   if (/[\p{Mn}\p{Me}]/u.test(c)) return 'NSM';
   if (ARABIC_NUMBER.test(c)) return 'AN';
   if (EUROPEAN_NUMBER.test(c)) return 'EN';
-  const letterLike = !/[\p{P}\p{S}]/u.test(c); // punctuation and symbols in these blocks are neutral
+  // Punctuation and symbols in these blocks are mostly neutral; these few are Arabic letters.
+  const letterLike = !/[\p{P}\p{S}]/u.test(c) || /[\u0608\u060b\u060d\u061b-\u061f\u066d\u06d4]/.test(c);
   if (letterLike && ARABIC_LETTER.test(c)) return 'AL';
   if (letterLike && RTL_LETTER.test(c)) return 'R';
   if (c === '-' || c === '+') return 'ES';
