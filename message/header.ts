@@ -151,24 +151,31 @@ export function foldHeader(name: string, value: string): string {
   assertHeaderName(name);
   assertNoControls(value, `header ${name}`);
   if (value === '') return `${name}:${CRLF}`;
-  // Pieces: each starts with its white space (one is added after the colon); trailing white
-  // space stays with the last piece, so no line is white space only.
-  const pieces = ` ${value}`.match(/[ \t]+[^ \t]*/g)!;
-  if (pieces.length > 1 && /^[ \t]+$/.test(pieces[pieces.length - 1]!)) pieces[pieces.length - 2] += pieces.pop()!;
+  // Pieces: one white-space character and the word after it (possibly none), so a fold can go
+  // before any white space. Trailing white space stays with the last word.
+  const pieces = ` ${value}`.match(/[ \t][^ \t]*/g)!;
+  while (pieces.length > 1 && /^[ \t]+$/.test(pieces[pieces.length - 1]!)) {
+    const last = pieces.pop()!;
+    pieces[pieces.length - 1] += last;
+  }
   let out = `${name}:`;
   let line = out.length;
+  let content = true; // the current line holds more than white space (the name counts)
   for (const piece of pieces) {
     const n = utf8(piece).length;
-    // Break before the piece when that lets it fit 78 octets, or when it must (998).
-    if ((line + n > SOFT_LINE && n <= SOFT_LINE) || line + n > HARD_LINE) {
+    // Break before the piece when that lets it fit 78 octets, or when it must (998); never
+    // leave a line of white space only.
+    if (content && ((line + n > SOFT_LINE && n <= SOFT_LINE) || line + n > HARD_LINE)) {
       out += CRLF;
       line = 0;
+      content = false;
     }
     if (line + n > HARD_LINE) {
       throw new SmtpUsageError(`header ${name} has a word too long for a header line (over ${HARD_LINE} octets): encode or shorten it`);
     }
     out += piece;
     line += n;
+    if (piece.length > 1) content = true;
   }
   return out + CRLF;
 }
