@@ -243,6 +243,7 @@ class Parser {
         }
         members.push(this.address(true) as Mailbox);
         const after = this.peek();
+        if (after === undefined) throw this.fail('group is missing its closing ";"');
         if (!this.isSpecial(after, ',') && !this.isSpecial(after, ';')) throw this.fail('expected "," or ";" in the group');
       }
       return { group: phraseText(words), members };

@@ -56,23 +56,23 @@ function qEncodeChar(bytes: Uint8Array, context: EncodeContext): string {
 /**
  * `text` as RFC 2047 encoded-words in UTF-8, separated by single spaces: Q or B, whichever
  * makes the shorter result; split between characters (code points), never inside one; every
- * word at most 75 characters.
+ * word at most 75 characters, the first at most `firstMax` (room left on the first line).
  */
-export function encodeWordsOnly(text: string, context: EncodeContext = 'text'): string {
-  const chars = Array.from(text);
-  const bytes = chars.map((c) => utf8(c));
-  // Q: each character's encoded form; words of at most 75 - "=?UTF-8?Q??=".length characters.
-  const qParts = bytes.map((b) => qEncodeChar(b, context));
-  const q = pack(qParts, WORD_MAX - 12, (s) => `=?UTF-8?Q?${s}?=`);
-  const b = packBase64(bytes);
+export function encodeWordsOnly(text: string, context: EncodeContext = 'text', firstMax = WORD_MAX): string {
+  // Too little room for even one character: the first word goes on the next line anyway.
+  const first = firstMax >= 24 ? Math.min(firstMax, WORD_MAX) : WORD_MAX;
+  const bytes = Array.from(text, (c) => utf8(c));
+  const q = pack(bytes.map((b) => qEncodeChar(b, context)), (i) => (i === 0 ? first : WORD_MAX) - 12, (s) => `=?UTF-8?Q?${s}?=`);
+  const b = packBase64(bytes, (i) => Math.floor(((i === 0 ? first : WORD_MAX) - 12) / 4) * 3);
   return b.length < q.length ? b : q;
 }
 
-function pack(parts: string[], room: number, wrap: (s: string) => string): string {
+// Greedy: each word takes as many characters as its room allows (room(i) for the i-th word).
+function pack(parts: string[], room: (i: number) => number, wrap: (s: string) => string): string {
   const words: string[] = [];
   let cur = '';
   for (const p of parts) {
-    if (cur.length + p.length > room && cur !== '') {
+    if (cur.length + p.length > room(words.length) && cur !== '') {
       words.push(wrap(cur));
       cur = '';
     }
@@ -82,12 +82,11 @@ function pack(parts: string[], room: number, wrap: (s: string) => string): strin
   return words.join(' ');
 }
 
-function packBase64(chars: Uint8Array[]): string {
-  const room = Math.floor((WORD_MAX - 12) / 4) * 3; // octets per word: 45
+function packBase64(chars: Uint8Array[], room: (i: number) => number): string {
   const words: string[] = [];
   let cur: number[] = [];
   for (const c of chars) {
-    if (cur.length + c.length > room && cur.length > 0) {
+    if (cur.length + c.length > room(words.length) && cur.length > 0) {
       words.push(`=?UTF-8?B?${encodeBase64(Uint8Array.from(cur))}?=`);
       cur = [];
     }
@@ -109,18 +108,26 @@ function needsEncoding(word: string, smtpUtf8: boolean): boolean {
  * as they are, runs of words that are not ASCII (or look like encoded-words, or are too long
  * to fold) become RFC 2047 encoded-words. White space between two encoded-words is not kept
  * by decoders, so the spaces inside a run are encoded with it. With `smtpUtf8` (RFC 6532)
- * UTF-8 stays as it is.
+ * UTF-8 stays as it is. `firstColumn` is where the text starts on its line (the field name,
+ * colon and space): the first word is made to fit there, since some readers (Python's email)
+ * keep the white space of a value that starts on a continuation line.
  */
-export function encodeWords(text: string, opts: { smtpUtf8?: boolean } = {}): string {
+export function encodeWords(text: string, opts: { smtpUtf8?: boolean; firstColumn?: number } = {}): string {
   assertNoControls(text, 'header text');
   const smtpUtf8 = opts.smtpUtf8 === true;
-  // Tokens: alternating white space and words.
-  const tokens = text.match(/[ \t]+|[^ \t]+/g) ?? [];
+  const firstMax = SOFT_LINE - (opts.firstColumn ?? 0);
+  // Tokens: alternating white space and words. White space at the end goes with the last
+  // word (inside its encoded-word when it is encoded), so no fold is needed just for it.
+  const trailing = /[ \t]*$/.exec(text)![0];
+  const tokens = text.slice(0, text.length - trailing.length).match(/[ \t]+|[^ \t]+/g) ?? [];
   let out = '';
+  let tail = trailing;
   let i = 0;
   while (i < tokens.length) {
     const tok = tokens[i]!;
-    if (/^[ \t]/.test(tok) || !needsEncoding(tok, smtpUtf8)) {
+    const atStart = i === 0;
+    const withTail = i === tokens.length - 1 ? tok + tail : tok;
+    if (/^[ \t]/.test(tok) || !(needsEncoding(tok, smtpUtf8) || (atStart && utf8(withTail).length > firstMax && firstMax >= 24))) {
       out += tok;
       i++;
       continue;
@@ -132,10 +139,14 @@ export function encodeWords(text: string, opts: { smtpUtf8?: boolean } = {}): st
       run += tokens[j]! + tokens[j + 1]!;
       j += 2;
     }
-    out += encodeWordsOnly(run, 'text');
+    if (j >= tokens.length) {
+      run += tail;
+      tail = '';
+    }
+    out += encodeWordsOnly(run, 'text', atStart ? firstMax : WORD_MAX);
     i = j;
   }
-  return out;
+  return out + tail;
 }
 
 // ---- Folding (RFC 5322 §2.2.3) ---------------------------------------------------------------
@@ -183,5 +194,5 @@ export function foldHeader(name: string, value: string): string {
 /** An unstructured field (Subject, custom headers), encoded and folded. */
 export function unstructuredHeader(name: string, text: string, opts: { smtpUtf8?: boolean } = {}): string {
   assertHeaderName(name);
-  return foldHeader(name, encodeWords(text, opts));
+  return foldHeader(name, encodeWords(text, { ...opts, firstColumn: name.length + 2 }));
 }
