@@ -126,6 +126,18 @@ test('envelopeAddress: A-labels without SMTPUTF8, UTF-8 with it, typed error for
   assert.throws(() => envelopeAddress('a@-bad.example', { smtpUtf8: true }), usage);
 });
 
+test('the examples in docs/messages.md give what the page says', () => {
+  assert.equal(toMailboxes('"Bob, Jr." <bob@x.example>, ann@y.example', 'To'), [{ name: 'Bob, Jr.', address: 'bob@x.example' }, { address: 'ann@y.example' }]);
+  assert.throws(() => toMailboxes('Bob Smith', 'Cc'), (e: unknown) => addressError(e) &&
+    (e as Error).message === 'Cc: cannot parse address list: "Bob Smith" is not an address (local@domain), and no <address> follows it at position 9 (near "Bob Smith")');
+  const to = formatMailboxes([{ name: 'Bob, Jr.', address: 'bob@x.example' }, { name: 'J\u00f6rg M\u00fcller', address: 'j@b\u00fccher.example' }], { smtpUtf8: false });
+  assert.is(to, '"Bob, Jr." <bob@x.example>, =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <j@xn--bcher-kva.example>');
+  assert.is(foldHeader('To', to), 'To: "Bob, Jr." <bob@x.example>, =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?=\r\n <j@xn--bcher-kva.example>\r\n');
+  assert.is(domainToAscii('B\u00fccher.EXAMPLE'), 'xn--bcher-kva.example');
+  assert.is(domainToAscii('fa\u00df.de'), 'xn--fa-hia.de');
+  assert.throws(() => domainToAscii('a..b'), (e: unknown) => addressError(e) && (e as Error).message === 'invalid domain "a..b": empty label');
+});
+
 // ---- Round trips --------------------------------------------------------------------------------
 
 const nameText = fc.oneof(
