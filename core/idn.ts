@@ -312,7 +312,7 @@ interface Processed {
   labels: string[]; // U-labels (or ASCII labels)
 }
 
-function process(domain: string): Processed {
+function processDomain(domain: string): Processed {
   if (typeof domain !== 'string') throw new SmtpAddressError('a domain must be a string');
   const fail = (why: string): SmtpAddressError => new SmtpAddressError(`invalid domain "${printable(domain)}": ${why}`);
   if (domain.length === 0) throw fail('empty');
@@ -356,7 +356,7 @@ function hasNonAscii(s: string): boolean {
  * lengths checked). Throws SmtpAddressError saying why when the domain is not valid.
  */
 export function domainToAscii(domain: string): string {
-  const { labels } = process(domain);
+  const { labels } = processDomain(domain);
   const out = labels.map((l) => (hasNonAscii(l) ? `xn--${punycodeEncode(l)}` : l));
   for (const l of out) {
     if (l.length > 63) throw new SmtpAddressError(`invalid domain "${printable(domain)}": a label is longer than 63 octets in its ASCII form`);
@@ -369,7 +369,7 @@ export function domainToAscii(domain: string): string {
 /** A domain in U-labels (UTS #46 ToUnicode), lower-cased and mapped. Throws when not valid. */
 export function domainToUnicode(domain: string): string {
   domainToAscii(domain); // the same checks, lengths included
-  return process(domain).labels.join('.');
+  return processDomain(domain).labels.join('.');
 }
 
 /**

@@ -32,8 +32,8 @@ function decodeUnstructured(value: string): string {
     if (m) {
       if (!lastEncoded) out += pendingSpace;
       pendingSpace = '';
-      if (m[1] === 'B') bytes.push(...Buffer.from(m[2]!, 'base64'));
-      else bytes.push(...Buffer.from(m[2]!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
+      const binary = m[1] === 'B' ? atob(m[2]!) : m[2]!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      for (const c of binary) bytes.push(c.charCodeAt(0));
       lastEncoded = true;
       continue;
     }
