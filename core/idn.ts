@@ -145,18 +145,8 @@ const DISALLOWED = /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f87
 // which real host names carry and the rest of smtpwire accepts).
 const ASCII_OK = /^[a-z0-9_-]$/;
 
-const mapCache = new Map<number, string | null>();
-
 /** NFKC_Casefold of one code point as UTS #46 uses it, or null when it is disallowed. */
 function mapCodePoint(cp: number): string | null {
-  const cached = mapCache.get(cp);
-  if (cached !== undefined) return cached;
-  const result = computeMapping(cp);
-  if (mapCache.size < 4096) mapCache.set(cp, result);
-  return result;
-}
-
-function computeMapping(cp: number): string | null {
   const ch = String.fromCodePoint(cp);
   if (cp < 0x80) {
     const lower = ch.toLowerCase();
