@@ -193,7 +193,7 @@ function caseFold(s: string): string {
 // swaps two adjacent non-starters when the first has the higher class, so a class-9 mark moves
 // after U+05B0 (class 10) and before U+3099 (class 8).
 function isVirama(c: string): boolean {
-  if (!/\p{M}/u.test(c)) return false;
+  if (!/\p{M}/u.test(c) || c === '\u3099' || c === '\u05b0') return false; // the two yardsticks
   return `${c}\u3099`.normalize('NFD') === `\u3099${c}` && `\u05b0${c}`.normalize('NFD') === `${c}\u05b0`;
 }
 
