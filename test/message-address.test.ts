@@ -113,6 +113,10 @@ test('formatMailboxes: quoting, RFC 2047, IDN with and without SMTPUTF8', () => 
   // A long name without spaces is encoded, so the header can still fold to 78 columns.
   const long = formatDisplayName('x'.repeat(200), { smtpUtf8: false });
   assert.ok(long.split(' ').every((w) => w.length <= 75));
+  // ... counted in octets with SMTPUTF8, and after quoting for escapes.
+  assert.match(formatDisplayName('\u{1f600}'.repeat(20), { smtpUtf8: true }), /^=\?UTF-8\?B\?/);
+  assert.is(formatDisplayName('\u{1f600}'.repeat(10), { smtpUtf8: true }), '\u{1f600}'.repeat(10));
+  assert.match(formatDisplayName('\\"'.repeat(30), { smtpUtf8: false }), /^=\?UTF-8\?/);
 });
 
 test('envelopeAddress: A-labels without SMTPUTF8, UTF-8 with it, typed error for a UTF-8 local part', () => {
@@ -175,7 +179,14 @@ test('parseAddressList(formatMailboxes(x)) gives x back: any names, quoting, IDN
     assert.not.ok(/[\r\n\0]/.test(value));
     if (!smtpUtf8) assert.ok(/^[\x20-\x7e\t]*$/.test(value), `not ASCII: ${value}`);
     const field = foldHeader('To', value);
-    for (const l of field.slice(0, -2).split('\r\n')) assert.ok(new TextEncoder().encode(l).length <= 998);
+    const octets = (l: string): number => new TextEncoder().encode(l).length;
+    for (const l of field.slice(0, -2).split('\r\n')) assert.ok(octets(l) <= 998);
+    // Lines fit 78 whenever every address does (names are quoted, or encoded when a run of
+    // theirs would not fit).
+    const specs = ms.map((m) => envelopeAddress(`${m.local}@${m.domain}`, { smtpUtf8 }));
+    if (specs.every((a) => !/[ \t]/.test(a) && octets(a) <= 70)) {
+      for (const l of field.slice(0, -2).split('\r\n')) assert.ok(octets(l) <= 78, `line over 78: ${JSON.stringify(l)}`);
+    }
     // Parsing the folded field (as a receiver would) gives the same mailboxes.
     const parsed = parseAddressList(field.slice('To:'.length, -2));
     assert.equal(parsed, want);
