@@ -36,6 +36,10 @@ export class SmtpUsageError extends SmtpError {
   }
 }
 
+/** An address, domain name or header the caller gave that cannot be parsed or used (a kind of
+ *  usage error: code EUSAGE). */
+export class SmtpAddressError extends SmtpUsageError {}
+
 export class SmtpProtocolError extends SmtpError {
   constructor(message: string) {
     super('EPROTOCOL', message, { transient: true });
