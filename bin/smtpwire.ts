@@ -11,6 +11,7 @@ import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
+import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signStdin, type DkimPlan } from './dkim-options.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
@@ -32,7 +33,7 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --text TEXT         compose a text/plain message with this text
   --subject TEXT      subject of the composed message
   --priority P        low, normal or high (composed message)
-  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
+${DKIM_USAGE}  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
   --json              print the result as JSON on stdout
   -h, --help          show this help
 
@@ -48,6 +49,7 @@ interface Plan {
   from: string;
   to: string[];
   compose: { subject: string; text: string | undefined; priority: 'low' | 'normal' | 'high' } | undefined;
+  dkim: DkimPlan | undefined;
   verbose: boolean;
   json: boolean;
   insecure: boolean;
@@ -82,6 +84,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...DKIM_OPTIONS,
       },
     });
   } catch (err) {
@@ -129,6 +132,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   return {
     client, from: v.from, to,
     compose: composing ? { subject: v.subject ?? '', text: v.text, priority } : undefined,
+    dkim: parseDkimOptions(v, readInput),
     verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
   };
 }
@@ -187,11 +191,23 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     compose = (eightBit) => composeMessage({ from: plan.from, to: plan.to, subject: c.subject, text, priority: c.priority, date, messageIdRandom, eightBit });
     compose(false);
   }
+  // DKIM: the key is imported and a raw message read and hashed before connecting.
+  const dkim = plan.dkim ? await prepareDkim(plan.dkim) : undefined;
+  let signedRaw: Awaited<ReturnType<typeof signStdin>> | undefined;
+  if (dkim && !compose) {
+    hintIfTerminal('the message');
+    signedRaw = await signStdin(dkim, process.stdin, stdinFileSize(), stdinFile);
+  }
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   try {
     if (compose) {
-      return await client.send({ from: plan.from, to: plan.to, body: compose(client.capabilities.eightBitMime), signal });
+      const body = compose(client.capabilities.eightBitMime);
+      return await client.send({ from: plan.from, to: plan.to, body: dkim ? await dkim.sign(body) : body, signal });
+    }
+    if (signedRaw) {
+      const { body } = signedRaw;
+      return await client.send({ from: plan.from, to: plan.to, body: fileWithProgress(body, body.size), size: body.size, signal, eightBit: client.capabilities.eightBitMime });
     }
     // A raw message: streamed from stdin with bounded memory. Its 8-bit-ness cannot be known
     // before MAIL, so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows
@@ -206,6 +222,7 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     });
   } finally {
     await client.close();
+    signedRaw?.cleanup();
   }
 }
 
