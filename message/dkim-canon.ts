@@ -89,6 +89,11 @@ export class DkimBodyCanonicalizer {
     if (this.#ended) throw new Error('DkimBodyCanonicalizer: write() after end()');
     const n = chunk.length;
     const cls = this.#class;
+    const out = this.#out;
+    // The hot loop works on locals; fields are written back at the end (and around flushes).
+    let used = this.#used;
+    let lineHasContent = this.#lineHasContent;
+    let wsp = this.#wsp;
     let i = 0;
     if (this.#pendingCR) {
       this.#pendingCR = false;
@@ -97,20 +102,41 @@ export class DkimBodyCanonicalizer {
     while (i < n) {
       const c = cls[chunk[i]!]!;
       if (c === CONTENT) {
-        if (!this.#lineHasContent) {
-          this.#flushEmptyLines();
-          this.#lineHasContent = true;
-        }
-        if (this.#wsp) {
-          this.#put(SP);
-          this.#wsp = false;
-        }
         let j = i + 1;
         while (j < n && cls[chunk[j]!] === CONTENT) j++;
-        this.#putRun(chunk, i, j);
+        const len = j - i;
+        if (!lineHasContent) {
+          if (this.#emptyLines > 0) {
+            this.#used = used;
+            this.#flushEmptyLines();
+            used = this.#used;
+          }
+          lineHasContent = true;
+          this.#emitted = true;
+        }
+        if (used + 1 + len > OUT_SIZE) {
+          this.#used = used;
+          this.#flush();
+          used = 0;
+        }
+        if (wsp) {
+          out[used++] = SP;
+          wsp = false;
+        }
+        if (len >= DIRECT_RUN) {
+          this.#used = used;
+          this.#flush();
+          used = 0;
+          this.#sink(chunk.subarray(i, j));
+        } else if (len <= 16) {
+          for (let k = i; k < j; k++) out[used++] = chunk[k]!;
+        } else {
+          out.set(chunk.subarray(i, j), used);
+          used += len;
+        }
         i = j;
       } else if (c === WSP) {
-        this.#wsp = true;
+        wsp = true;
         i++;
       } else {
         if (c === EOL_CR) {
@@ -118,16 +144,24 @@ export class DkimBodyCanonicalizer {
           else if (chunk[i + 1] === LF) i++;
         }
         i++;
-        if (this.#lineHasContent) {
-          this.#put(CR);
-          this.#put(LF);
+        if (lineHasContent) {
+          if (used + 2 > OUT_SIZE) {
+            this.#used = used;
+            this.#flush();
+            used = 0;
+          }
+          out[used++] = CR;
+          out[used++] = LF;
         } else {
           this.#emptyLines++;
         }
-        this.#lineHasContent = false;
-        this.#wsp = false;
+        lineHasContent = false;
+        wsp = false;
       }
     }
+    this.#used = used;
+    this.#lineHasContent = lineHasContent;
+    this.#wsp = wsp;
   }
 
   end(): void {
@@ -153,19 +187,6 @@ export class DkimBodyCanonicalizer {
     if (this.#used === OUT_SIZE) this.#flush();
     this.#out[this.#used++] = b;
     this.#emitted = true;
-  }
-
-  #putRun(chunk: Uint8Array, from: number, to: number): void {
-    const len = to - from;
-    this.#emitted = true;
-    if (len >= DIRECT_RUN) {
-      this.#flush();
-      this.#sink(chunk.subarray(from, to));
-      return;
-    }
-    if (this.#used + len > OUT_SIZE) this.#flush();
-    this.#out.set(chunk.subarray(from, to), this.#used);
-    this.#used += len;
   }
 
   #flush(): void {
