@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PullIntoSource } from '../client/client.ts';
 import { SmtpUsageError } from '../core/errors.ts';
-import { createDkimSigner, type DkimAlgorithm, type DkimSignedStream, type DkimSigner } from '../message/dkim.ts';
+import { createDkimSigner, type DkimAlgorithm, type DkimSignedStream, type DkimSigner, type DkimStream } from '../message/dkim.ts';
 import { fileBody } from '../transports/node.ts';
 
 export const DKIM_OPTIONS = {
@@ -56,6 +56,30 @@ export function parseDkimOptions(values: Record<string, unknown>, readKey: (path
 /** Imports the key and checks the options (before any connection). */
 export function prepareDkim(plan: DkimPlan): Promise<DkimSigner> {
   return createDkimSigner({ privateKey: plan.key, selector: plan.selector, domain: plan.domain, ...(plan.algorithm ? { algorithm: plan.algorithm } : {}) });
+}
+
+/**
+ * Signs a body the CLI is about to send. Bytes (a composed or rendered message held whole) are
+ * signed as they are; a stream is read twice, so `again` must give a fresh stream of the same
+ * octets. Returns what to put in the client's Message: the body and, for a stream, its size.
+ */
+export async function signOutgoing(
+  signer: DkimSigner,
+  body: string | Uint8Array | DkimStream,
+  again?: () => DkimStream,
+): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const signed = await signer.sign(body);
+    return { body: signed, size: signed.length };
+  }
+  if (!again) throw new SmtpUsageError('DKIM: a streamed message must be readable twice (give a function that reopens it)');
+  let first: DkimStream | undefined = body;
+  const signed = await signer.sign(() => {
+    const s = first ?? again();
+    first = undefined;
+    return s;
+  });
+  return { body: signed, size: signed.size };
 }
 
 export interface SignedStdin {

@@ -11,7 +11,7 @@ import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
-import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signStdin, type DkimPlan } from './dkim-options.ts';
+import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signOutgoing, signStdin, type DkimPlan } from './dkim-options.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
@@ -203,7 +203,7 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
   try {
     if (compose) {
       const body = compose(client.capabilities.eightBitMime);
-      return await client.send({ from: plan.from, to: plan.to, body: dkim ? await dkim.sign(body) : body, signal });
+      return await client.send({ from: plan.from, to: plan.to, ...(dkim ? await signOutgoing(dkim, body) : { body }), signal });
     }
     if (signedRaw) {
       const { body } = signedRaw;

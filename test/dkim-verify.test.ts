@@ -22,6 +22,7 @@ import { connect } from '../transports/node.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth, type Verdict } from './dkim-verifiers.ts';
 import { DOMAIN, ED25519_SEED, EXPECTED, MESSAGES, RECORDS, RSA_1024_PKCS1 } from './dkim-vectors.ts';
 import { runNode } from './node-process.ts';
+import { signOutgoing } from '../bin/dkim-options.ts';
 
 const SEED = Number(process.env.SMTPWIRE_FUZZ_SEED ?? '20241203');
 const RUNS = Math.max(1, Math.round(30 * Number(process.env.SMTPWIRE_FUZZ_SCALE ?? '1'))); // messages per algorithm x canonicalization
@@ -276,6 +277,27 @@ test('CLI: --dkim-* signs a raw message from a file, from a pipe (small, and spo
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('CLI helper signOutgoing: bytes as they are; a stream read first as given, then reopened', async () => {
+  assert.ok(missing === undefined, missing);
+  const signer = await createDkimSigner({ domain: D, selector: 'ed', privateKey: KEYS['ed25519-sha256'].pem });
+  const [m] = generated(1, SEED + 3000);
+  const chunks = () => [m!.subarray(0, 10), m!.subarray(10)];
+  let reopened = 0;
+  const s = await signOutgoing(signer, chunks(), () => (reopened++, chunks()));
+  assert.is(reopened, 0);
+  const parts: Uint8Array[] = [];
+  for await (const c of s.body as AsyncIterable<Uint8Array>) parts.push(c);
+  assert.is(reopened, 1);
+  assert.is(s.size, Buffer.concat(parts).length);
+  const b = await signOutgoing(signer, m!);
+  assert.is(b.size, (b.body as Uint8Array).length);
+  await verifyAll('signOutgoing: ed25519-sha256 relaxed/relaxed', [wire(Buffer.concat(parts)), wire(b.body as Uint8Array)], 1);
+  assertNoFailures();
+  let refused = '';
+  await signOutgoing(signer, chunks()).catch((err: Error) => (refused = err.message));
+  assert.match(refused, /readable twice/);
 });
 
 test('CLI: DKIM flag problems exit 64 (usage) or 66 (unreadable key) before connecting', async () => {
