@@ -25,7 +25,6 @@ import { DkimSignedStream, readSource, type DkimSource, type DkimStream } from '
 export { DkimError, type DkimErrorReason } from './dkim-errors.ts';
 export { dkimDnsRecord, importDkimKey, MIN_RSA_BITS, type DkimAlgorithm, type DkimKeyInput, type DkimPrivateKey } from './dkim-key.ts';
 export { DkimSignedStream, type DkimSource, type DkimStream } from './dkim-source.ts';
-export { DkimBodyCanonicalizer, canonicalizeHeader, type CanonicalizationAlgorithm } from './dkim-canon.ts';
 
 export type DkimCanonicalization = 'relaxed/relaxed' | 'relaxed/simple' | 'simple/relaxed' | 'simple/simple';
 
