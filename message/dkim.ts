@@ -151,11 +151,15 @@ export class DkimSigner {
       hashes.set(s.body, hash);
       canons.push(new DkimBodyCanonicalizer(s.body, (b) => hash.update(b)));
     }
+    let checked = false;
     const size = await readSource(message, (chunk) => {
       const body = reader.write(chunk);
-      if (body !== undefined && body.length > 0) for (const c of canons) c.write(body);
+      if (body === undefined) return;
+      if (!checked) checked = checkFrom(reader.fields); // before reading a large body for nothing
+      if (body.length > 0) for (const c of canons) c.write(body);
     });
     reader.end();
+    if (!checked) checkFrom(reader.fields);
     for (const c of canons) c.end();
     const bodyHash: MessageDigest['bodyHash'] = {};
     for (const [algorithm, hash] of hashes) bodyHash[algorithm] = encodeBase64(hash.digest());
@@ -245,7 +249,6 @@ async function signOne(s: PreparedSignature, digest: MessageDigest): Promise<str
     }
     if (s.oversign.has(lower)) h.push(name);
   }
-  if (!byName.has('from')) throw new DkimError('message', 'the message has no From header field, which a DKIM signature must cover (RFC 6376 §5.4)');
 
   const tags: [string, string][] = [
     ['v', '1'],
@@ -276,6 +279,14 @@ async function signOne(s: PreparedSignature, digest: MessageDigest): Promise<str
     throw new DkimError('key-unsupported', `signing failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   return prefix + foldBase64(encodeBase64(new Uint8Array(signature)), signatureWidth) + '\r\n';
+}
+
+/** RFC 6376 §5.4: the signature MUST cover From, so a message without one cannot be signed. */
+function checkFrom(fields: readonly string[]): true {
+  if (!fields.some((f) => headerName(f) === 'from')) {
+    throw new DkimError('message', 'the message has no From header field, which a DKIM signature must cover (RFC 6376 §5.4)');
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- the field's layout

@@ -268,6 +268,11 @@ test('options: typed errors that say what to do', async () => {
   await rejects(dkimSignature(msg, { ...base, headers: ['Subject\r\nX-Injected'] }), 'options', /header field name/);
   await rejects(dkimSignature(msg, []), 'options');
   await rejects(dkimSignature('To: a@b.example\r\n\r\nno from\r\n', base), 'message', /From/);
+  await rejects(dkimSignature('To: a@b.example\r\n', base), 'message', /From/);
+  // Refused as soon as the header section ends, not after the body: this one never ends.
+  let pulled = 0;
+  await rejects(dkimSignature(() => (function* () { yield enc.encode('To: a@b.example\r\n\r\n'); for (;;) { pulled++; yield enc.encode('x\r\n'); } })(), base), 'message', /From/);
+  assert.is(pulled, 0);
 });
 
 test('keys: PKCS#1 wraps to the same key as PKCS#8; DER, CryptoKey; small, encrypted and foreign keys refused', async () => {
