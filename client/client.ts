@@ -11,6 +11,8 @@ import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { Timeouts } from '../core/timeouts.ts';
+import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { BufferRing } from './ring.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
@@ -28,7 +30,12 @@ export interface ClientOptions {
   port?: number;
   /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
   tls?: TlsMode;
-  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string };
+  /** `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
+   *  AuthOptions in core/connection.ts). */
+  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
+  /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
+   *  code in slices where WebCrypto is missing or refuses. */
+  pbkdf2?: Pbkdf2Provider;
   allowInsecureAuth?: boolean;
   /** EHLO name. */
   name?: string;
@@ -430,6 +437,8 @@ export class SmtpClient {
         return this.#event(out.event);
       case 'start-tls':
         return this.#startTls();
+      case 'compute':
+        return this.#compute(out.id, out.request);
       case 'close':
         return this.#closeLink();
     }
@@ -448,6 +457,22 @@ export class SmtpClient {
         this.#linkDone = true;
         link.destroy();
         this.#core.transportError(err, Date.now());
+        this.#pump();
+      },
+    ).catch((err) => this.#crash(err));
+  }
+
+  /** A computation the core asked for (SCRAM's PBKDF2); the AUTH deadline runs meanwhile and
+   *  a late answer is ignored by the core. */
+  #compute(id: number, request: Extract<Output, { type: 'compute' }>['request']): void {
+    derivePbkdf2(request, this.#options.pbkdf2).then(
+      ({ key, by }) => {
+        this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
+        this.#core.computed(id, key, Date.now());
+        this.#pump();
+      },
+      (err) => {
+        this.#core.computeFailed(id, err, Date.now());
         this.#pump();
       },
     ).catch((err) => this.#crash(err));
@@ -814,7 +839,9 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     auth: o.auth && {
       credentials: { user: o.auth.user, pass: o.auth.pass, token: o.auth.token, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
+      maxChallenges: o.auth.maxChallenges,
     },
+    asyncCompute: true,
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,

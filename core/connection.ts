@@ -13,9 +13,10 @@ import {
 } from './errors.ts';
 import type { Output, RecipientResult, SmtpEvent, TransactionResult } from './events.ts';
 import { ReplyParser, describeReply, isPositive, type Reply, type ReplyParserLimits } from './reply.ts';
-import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
+import { AuthExchange, type AuthAnswer } from './auth.ts';
+import { encodeBase64 } from './sasl/base64.ts';
 import { chooseMechanism, validateCredentials } from './sasl/index.ts';
-import type { SaslCredentials, SaslExchange, SaslMechanism } from './sasl/mechanism.ts';
+import type { SaslCredentials, SaslMechanism } from './sasl/mechanism.ts';
 import { OutputBuffer } from './outbuf.ts';
 import { Queue } from './queue.ts';
 import { lookup, replyInput, type Action, type Input, type Phase } from './states.ts';
@@ -29,6 +30,9 @@ export interface AuthOptions {
   mechanism?: string | SaslMechanism;
   /** Mechanisms to choose from (default: the built-in ones). */
   mechanisms?: readonly SaslMechanism[];
+  /** Most server challenges the exchange answers before cancelling it with `*`. Default: the
+   *  mechanism's own bound (`maxChallenges`), else DEFAULT_MAX_CHALLENGES (10). */
+  maxChallenges?: number;
 }
 
 export interface ConnectionOptions {
@@ -60,6 +64,9 @@ export interface ConnectionOptions {
   /** Server host and port, for OAUTHBEARER. */
   host?: string;
   port?: number;
+  /** The driver answers `compute` outputs (SCRAM's PBKDF2) with computed()/computeFailed(),
+   *  e.g. by WebCrypto off the event loop. Off: the core computes in place, synchronously. */
+  asyncCompute?: boolean;
 }
 
 interface Expectation {
@@ -165,8 +172,9 @@ export class SmtpConnection {
   private needRset = false;
   private quitRequested = false;
 
-  private sasl: SaslExchange | undefined;
-  private saslPending: Uint8Array | undefined; // initial response too long to go inline
+  private authx: AuthExchange | undefined; // the SASL exchange while phase is `auth`
+  private authDeadline = 0; // the whole AUTH phase (timeouts.authTotal); read only in `auth`
+  private computeId = 0; // the computation out with the driver (0: none)
 
   constructor(private readonly options: ConnectionOptions = {}) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -177,6 +185,10 @@ export class SmtpConnection {
     this.name = validateEhloName(options.name ?? '[127.0.0.1]');
     this.secure = options.secure === true;
     if (options.auth) validateCredentials(options.auth.credentials);
+    const maxChallenges = options.auth?.maxChallenges;
+    if (maxChallenges !== undefined && !(Number.isInteger(maxChallenges) && maxChallenges >= 1)) {
+      throw new SmtpUsageError('auth.maxChallenges must be a positive integer');
+    }
     const window = options.pipelineWindow ?? DEFAULT_WINDOW;
     if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
     const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -244,7 +256,27 @@ export class SmtpConnection {
   handleTimeout(now: number): void {
     this.now = now;
     const kind = this.expiredTimer(now);
-    if (kind) this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind]));
+    if (kind === 'authTotal') {
+      const what = this.computeId ? 'the key derivation' : 'the server';
+      this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind], `AUTH did not finish within ${this.timeouts[kind]} ms (timeouts.authTotal), waiting for ${what}`));
+    } else if (kind) this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind]));
+  }
+
+  /** The result of the `compute` output `id`. Ignored when the session no longer waits for it
+   *  (it failed or timed out meanwhile). */
+  computed(id: number, result: Uint8Array, now: number): void {
+    this.now = now;
+    if (id === 0 || id !== this.computeId || this.phase !== 'auth' || !this.authx) return;
+    this.computeId = 0;
+    this.authAnswer(this.authx.resume(result));
+  }
+
+  /** The `compute` output `id` could not be computed: AUTH is cancelled with that reason. */
+  computeFailed(id: number, error: unknown, now: number): void {
+    this.now = now;
+    if (id === 0 || id !== this.computeId || this.phase !== 'auth' || !this.authx) return;
+    this.computeId = 0;
+    this.authAnswer(this.authx.computeFailed(error));
   }
 
   // ---- intents ------------------------------------------------------------------------------
@@ -357,6 +389,7 @@ export class SmtpConnection {
 
   get nextDeadline(): number | undefined {
     let d = this.headDeadline;
+    if (this.phase === 'auth' && (d === undefined || this.authDeadline < d)) d = this.authDeadline;
     if (this.tlsDeadline !== undefined && (d === undefined || this.tlsDeadline < d)) d = this.tlsDeadline;
     const body = this.bodyDeadline();
     if (body !== undefined && (d === undefined || body < d)) d = body;
@@ -435,17 +468,24 @@ export class SmtpConnection {
         }
         return this.afterTlsDecision();
       case 'authStep':
-        return this.authStep(reply!);
-      case 'authDone':
-        if (!this.sasl!.complete()) {
-          return this.failPolitely(new SmtpAuthError('the server accepted AUTH but could not prove it knows the credentials'));
-        }
-        this.sasl = undefined;
+        return this.authAnswer(this.authx!.challenge(reply!.lines[0] ?? ''));
+      case 'authDone': {
+        const refused = this.authx!.verdict();
+        if (refused) return this.failPolitely(new SmtpAuthError(refused, reply));
+        this.authx = undefined;
         this.authenticated = true;
         return this.enterReady();
-      case 'authFailed':
-        this.sasl = undefined;
-        return this.failPolitely(new SmtpAuthError(`authentication failed: ${describeReply(reply!)}`, reply));
+      }
+      case 'authFailed': {
+        const name = this.authx!.mechanism.name;
+        const why = this.authx!.cancelReason;
+        this.authx = undefined;
+        // The client's own reason comes first: the server's reply to `*` only says "cancelled".
+        const message = why === undefined
+          ? `authentication failed: ${describeReply(reply!)}`
+          : `AUTH ${name} cancelled by the client: ${why} (server: ${describeReply(reply!)})`;
+        return this.failPolitely(new SmtpAuthError(message, reply));
+      }
       case 'sendQuit':
         this.phase = 'quitting';
         // Any answer to QUIT is a goodbye, 421 included.
@@ -494,37 +534,41 @@ export class SmtpConnection {
     }
     const random = this.options.random ?? ((n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
     let initial: Uint8Array | undefined;
+    let authx: AuthExchange;
     try {
-      this.sasl = mechanism.create(auth.credentials, { random, host: this.options.host, port: this.options.port });
-      initial = this.sasl.start();
+      authx = AuthExchange.create(mechanism, auth.credentials, { random, host: this.options.host, port: this.options.port },
+        { asyncCompute: this.options.asyncCompute === true, maxChallenges: auth.maxChallenges });
+      initial = authx.start();
     } catch (e) {
       return this.failPolitely(new SmtpAuthError(`cannot use ${mechanism.name}: ${e instanceof Error ? e.message : String(e)}`));
     }
+    this.authx = authx;
     this.phase = 'auth';
+    this.authDeadline = this.now + this.timeouts.authTotal; // not re-armed by any 334
     let line = `AUTH ${mechanism.name}`;
     if (initial !== undefined) {
       const encoded = initial.length === 0 ? '=' : encodeBase64(initial);
       if (line.length + 1 + encoded.length <= SAFE_AUTH_LINE) line += ` ${encoded}`;
-      else this.saslPending = initial; // sent as the answer to the first 334 instead
+      else authx.withhold(initial); // sent as the answer to the first 334 instead
     }
     this.command(line, 'auth', (r) => this.fire(replyInput(r), r), true, `AUTH ${mechanism.name}${line.length > 5 + mechanism.name.length ? ' <redacted>' : ''}`);
   }
 
-  private authStep(reply: Reply): void {
-    let response: string;
-    if (this.saslPending) {
-      response = encodeBase64(this.saslPending);
-      this.saslPending = undefined;
-    } else {
-      try {
-        const challenge = decodeBase64((reply.lines[0] ?? '').trim());
-        if (!challenge) throw new Error('undecodable challenge');
-        response = encodeBase64(this.sasl!.step(challenge));
-      } catch {
-        response = '*'; // RFC 4954 §4: cancel; the server answers 501 and authFailed runs
-      }
+  /** Carry out what the exchange decided for a 334 (or for a computation's result). */
+  private authAnswer(answer: AuthAnswer): void {
+    switch (answer.type) {
+      case 'respond':
+        this.command(answer.line, 'auth', (r) => this.fire(replyInput(r), r), true, answer.shown);
+        return;
+      case 'compute':
+        // The AUTH deadline keeps running; no reply is expected until the answer is sent.
+        this.computeId = this.nextId++;
+        this.push({ type: 'compute', id: this.computeId, request: answer.request });
+        return;
+      case 'violation':
+        // No QUIT: the server is mid-AUTH and would read it as a SASL response.
+        return this.fail(new SmtpProtocolError(answer.message));
     }
-    this.command(response, 'auth', (r) => this.fire(replyInput(r), r), true, response === '*' ? '*' : '<redacted>');
   }
 
   private enterReady(): void {
@@ -967,6 +1011,7 @@ export class SmtpConnection {
   }
 
   private expiredTimer(now: number): TimerKind | undefined {
+    if (this.phase === 'auth' && now >= this.authDeadline) return 'authTotal';
     if (this.headDeadline !== undefined && now >= this.headDeadline) return this.fifo[this.fifoHead]!.kind;
     if (this.tlsDeadline !== undefined && now >= this.tlsDeadline) return 'tlsHandshake';
     const body = this.bodyDeadline();
@@ -977,6 +1022,7 @@ export class SmtpConnection {
   private waitReason(): string {
     const head = this.fifo[this.fifoHead];
     if (head) return `reply (${head.kind})`;
+    if (this.computeId && this.phase === 'auth') return 'key derivation (compute)';
     if (this.phase === 'tls') return 'TLS handshake';
     if (this.bodyDeadline() !== undefined) return 'message body';
     return this.phase === 'ready' ? 'idle' : this.phase;

@@ -73,8 +73,8 @@ export class SmtpCapabilityError extends SmtpError {
 export class SmtpTimeoutError extends SmtpError {
   /** Which phase timed out (a key of the timer table). */
   readonly phase: string;
-  constructor(phase: string, ms: number) {
-    super('ETIMEOUT', `timed out after ${ms} ms waiting for the ${phase} reply`, { transient: true });
+  constructor(phase: string, ms: number, message = `timed out after ${ms} ms waiting for the ${phase} reply`) {
+    super('ETIMEOUT', message, { transient: true });
     this.phase = phase;
   }
 }

@@ -3,7 +3,7 @@ import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { hmac, hmacMd5, hmacSha256, md5, pbkdf2Sha256, Sha256, sha256 } from '../core/sasl/hash.ts';
+import { hmac, hmacMd5, hmacSha256, md5, pbkdf2Sha256, pbkdf2Sha256Sliced, Sha256, sha256 } from '../core/sasl/hash.ts';
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -146,6 +146,27 @@ test('property: PBKDF2-HMAC-SHA-256 matches node:crypto (200 runs)', () => {
     fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), (p, s, c, len) =>
       hex(pbkdf2Sha256(p, s, c, len)) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex'),
     ),
+    { numRuns: 200 },
+  );
+});
+
+test('property: PBKDF2 in slices pauses every `slice` iterations per block and matches node:crypto (200 runs)', () => {
+  fc.assert(
+    fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 70 }), (p, s, c, len, slice) => {
+      const run = pbkdf2Sha256Sliced(p, s, c, len, slice);
+      let pauses = 0;
+      for (;;) {
+        // Other hashing between slices must not disturb the derivation (shared scratch buffers).
+        sha256(p);
+        const r = run.next();
+        if (r.done) {
+          const blocks = Math.ceil(len / 32);
+          assert.is(pauses, blocks * Math.floor((c - 1) / slice), 'one pause per `slice` iterations of each block');
+          return hex(r.value) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex');
+        }
+        pauses++;
+      }
+    }),
     { numRuns: 200 },
   );
 });

@@ -124,3 +124,4 @@ export const { connect, sendMail, createPool } = entryPoints(workersTransport, (
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
 export * from '../core/errors.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from '../client/pbkdf2.ts';

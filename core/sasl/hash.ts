@@ -219,6 +219,22 @@ export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => 
  * blocks are absorbed once, so each iteration costs two compressions and no allocation.
  */
 export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array {
+  const run = pbkdf2Sha256Sliced(password, salt, iterations, length, Infinity);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same PBKDF2 in slices: the generator pauses after every `slice` iterations, so a driver
+ * can give the event loop a turn between slices (the client's fallback where WebCrypto is
+ * absent or refuses). Pausing holds no shared scratch state: any hash may run in between.
+ */
+export function* pbkdf2Sha256Sliced(
+  password: Uint8Array, salt: Uint8Array, iterations: number, length: number, slice = 8192,
+): Generator<void, Uint8Array, unknown> {
+  if (!(slice >= 1)) throw new RangeError('PBKDF2 slice must be at least 1');
   if (!Number.isSafeInteger(iterations) || iterations < 1) throw new RangeError('PBKDF2 iterations must be a positive integer');
   if (!Number.isSafeInteger(length) || length < 1 || length > 0xffffffff * 32) throw new RangeError('PBKDF2 length out of range');
   const key = password.length > BLOCK ? sha256(password) : password;
@@ -240,10 +256,15 @@ export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations:
     finish256(innerInit, BLOCK, first, tmp); // U1 = HMAC(P, S || INT(i))
     finish256(outerInit, BLOCK, tmp, u);
     t.set(u);
+    let budget = slice;
     for (let j = 1; j < iterations; j++) { // Uj = HMAC(P, Uj-1); T = U1 ^ ... ^ Uc
       finish256(innerInit, BLOCK, u, tmp);
       finish256(outerInit, BLOCK, tmp, u);
       for (let k = 0; k < 32; k++) t[k]! ^= u[k]!;
+      if (--budget === 0) {
+        yield;
+        budget = slice;
+      }
     }
     out.set(length - off < 32 ? t.subarray(0, length - off) : t, off);
   }

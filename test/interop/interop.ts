@@ -1,7 +1,7 @@
 // Interop against real MTAs on 127.0.0.1, each with a private configuration in a temp dir:
 //
 //   postfix          Postfix smtpd: STARTTLS (test certificate), Cyrus SASL (sasldb) with PLAIN,
-//                    LOGIN and CRAM-MD5, PIPELINING, CHUNKING, 8BITMIME, SMTPUTF8. It relays
+//                    LOGIN, CRAM-MD5 and SCRAM-SHA-256, PIPELINING, CHUNKING, 8BITMIME, SMTPUTF8. It relays
 //                    every message through its queue to a capture server in this process, where
 //                    each one is compared byte for byte (after the Received: header Postfix adds).
 //   postfix-strict   A second smtpd of the same instance with the strictest line-ending and
@@ -36,6 +36,7 @@ const CA = readFileSync(CERT, 'utf8');
 const USER = 'alice';
 const PASS = 'Interop-S3cret!';
 const SASL_DOMAIN = 'smtpwire.test';
+const SCRAM_ITERATIONS = 10_000;
 const SEED = Number(process.env.SMTPWIRE_INTEROP_SEED ?? '20240601');
 const FUZZ_BODIES = Number(process.env.SMTPWIRE_INTEROP_FUZZ ?? '200');
 const PIPELINED = Number(process.env.SMTPWIRE_INTEROP_PIPELINED ?? '500');
@@ -391,9 +392,10 @@ async function startPostfix(base: string, capturePort: number): Promise<PostfixI
   copyFileSync(KEY, join(tlsDir, 'server.key'));
   chmodSync(join(tlsDir, 'server.key'), 0o600);
 
-  // Cyrus SASL: sasldb with one user; PLAIN, LOGIN and CRAM-MD5.
+  // Cyrus SASL: sasldb with one user; PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256 (Cyrus's own
+  // SCRAM, with 10,000 iterations: an implementation of RFC 5802/7677 independent of ours).
   const sasldb = join(sasl, 'sasldb2');
-  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5\nsasldb_path: ${sasldb}\n`);
+  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\nscram_iteration_counter: ${SCRAM_ITERATIONS}\nsasldb_path: ${sasldb}\n`);
   const pwd = run('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', SASL_DOMAIN, USER], PASS);
   if (pwd.status !== 0) throw new Error(`saslpasswd2 failed: ${pwd.out}`);
   chownSync(sasldb, uid, gid);
@@ -735,8 +737,8 @@ const saw = (log: LogEntry[], re: RegExp) => log.some((e) => e.from === 'client'
 
 /** `utf8Headers: false` for a server that refuses 8-bit headers whatever the envelope says
  *  (Postfix's strict_7bit_headers): the SMTPUTF8 message is left out there. */
-async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Headers = true): Promise<void> {
-  for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
+async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Headers = true, scram = false): Promise<void> {
+  for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5', ...(scram ? ['SCRAM-SHA-256'] : [])]) {
     const msgs = everydayMessages(`${target.mta}-${mechanism}`).filter((m) => utf8Headers || !m.smtpUtf8);
     const sent = await send(target, msgs, { mechanism });
     if (sent.client) {
@@ -744,6 +746,11 @@ async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Heade
       check(target.mta, saw(sent.log, new RegExp(`^AUTH ${mechanism}\\b`)), `${mechanism}: AUTH ${mechanism} used`);
       check(target.mta, (!utf8Headers || saw(sent.log, /SMTPUTF8/)) && saw(sent.log, /BODY=8BITMIME/), `${mechanism}: ${utf8Headers ? 'SMTPUTF8 and ' : ''}BODY=8BITMIME declared`);
       if (chunkingOffered) check(target.mta, saw(sent.log, /^BDAT \d+ LAST$/), `${mechanism}: CHUNKING (BDAT) used`);
+      if (mechanism === 'SCRAM-SHA-256') {
+        // The server signature was verified (else connect() fails), and the key came from WebCrypto.
+        const derived = sent.log.find((e) => e.from === 'info' && e.text.startsWith('SCRAM key derived'))?.text;
+        check(target.mta, derived === `SCRAM key derived by WebCrypto (${SCRAM_ITERATIONS} iterations)`, 'SCRAM-SHA-256: key derived by WebCrypto at the server\'s iteration count', derived ?? 'no derivation logged');
+      }
     }
     await verify(target, msgs, sent, `everyday messages, AUTH ${mechanism}`);
   }
@@ -908,7 +915,7 @@ async function main(): Promise<number> {
       const pf = postfixTarget('postfix', postfix.port, capture);
       try {
         await negativeSuite(pf);
-        await everydaySuite(pf, true);
+        await everydaySuite(pf, true, true, true);
         await bigSuite(pf, true);
         await pipelinedSuite(pf, true, true);
         await fuzzSuite(pf, true);
