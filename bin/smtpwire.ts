@@ -11,6 +11,7 @@ import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
+import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signOutgoing, signStdin, type DkimPlan } from './dkim-options.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
 import { SECRET_OPTIONS, secretCommands } from './secret-options.ts';
@@ -38,7 +39,7 @@ ${CONNECT_USAGE.trimEnd()}
   --text TEXT         compose a text/plain message with this text
   --subject TEXT      subject of the composed message
   --priority P        low, normal or high (composed message)
-  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
+${DKIM_USAGE}  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
   --json              print the result as JSON on stdout
   -h, --help          show this help
 
@@ -54,6 +55,7 @@ interface Plan {
   from: string;
   to: string[];
   compose: { subject: string; text: string | undefined; priority: 'low' | 'normal' | 'high' } | undefined;
+  dkim: DkimPlan | undefined;
   verbose: boolean;
   json: boolean;
   insecure: boolean;
@@ -90,6 +92,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...CONNECT_FLAGS,
+        ...DKIM_OPTIONS,
       },
     });
   } catch (err) {
@@ -139,6 +142,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   return {
     client, from: v.from, to,
     compose: composing ? { subject: v.subject ?? '', text: v.text, priority } : undefined,
+    dkim: parseDkimOptions(v, readInput),
     verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
   };
 }
@@ -205,11 +209,23 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     compose = (eightBit) => composeMessage({ from: plan.from, to: plan.to, subject: c.subject, text, priority: c.priority, date, messageIdRandom, eightBit });
     compose(false);
   }
+  // DKIM: the key is imported and a raw message read and hashed before connecting.
+  const dkim = plan.dkim ? await prepareDkim(plan.dkim) : undefined;
+  let signedRaw: Awaited<ReturnType<typeof signStdin>> | undefined;
+  if (dkim && !compose) {
+    hintIfTerminal('the message');
+    signedRaw = await signStdin(dkim, process.stdin, stdinFileSize(), stdinFile);
+  }
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   try {
     if (compose) {
-      return await client.send({ from: plan.from, to: plan.to, body: compose(client.capabilities.eightBitMime), signal });
+      const body = compose(client.capabilities.eightBitMime);
+      return await client.send({ from: plan.from, to: plan.to, ...(dkim ? await signOutgoing(dkim, body) : { body }), signal });
+    }
+    if (signedRaw) {
+      const { body } = signedRaw;
+      return await client.send({ from: plan.from, to: plan.to, body: fileWithProgress(body, body.size), size: body.size, signal, eightBit: client.capabilities.eightBitMime });
     }
     // A raw message: streamed from stdin with bounded memory. Its 8-bit-ness cannot be known
     // before MAIL, so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows
@@ -224,6 +240,7 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     });
   } finally {
     await client.close();
+    signedRaw?.cleanup();
   }
 }
 

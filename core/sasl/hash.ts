@@ -77,6 +77,52 @@ export function sha256(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Incremental SHA-256, for input too large to hold at once (the DKIM body hash of a streamed
+ * message): update() any number of times, then digest() once. Same compression function as
+ * sha256(); each instance keeps its own state and one 64-byte block of leftovers, so memory
+ * stays constant whatever the input size.
+ */
+export class Sha256 {
+  readonly #state = new Uint32Array(IV256);
+  readonly #block = new Uint8Array(BLOCK); // bytes not yet compressed (fewer than BLOCK)
+  #filled = 0;
+  #length = 0; // octets absorbed so far
+  #done = false;
+
+  update(data: Uint8Array): this {
+    if (this.#done) throw new Error('Sha256: update() after digest()');
+    const n = data.length;
+    this.#length += n;
+    let off = 0;
+    if (this.#filled > 0) {
+      const take = Math.min(BLOCK - this.#filled, n);
+      this.#block.set(data.subarray(0, take), this.#filled);
+      this.#filled += take;
+      off = take;
+      if (this.#filled < BLOCK) return this;
+      compress256(this.#state, this.#block, 0);
+      this.#filled = 0;
+    }
+    // Whole blocks straight from the caller's bytes: no copy on the long runs.
+    const whole = off + (n - off) - ((n - off) % BLOCK);
+    for (; off < whole; off += BLOCK) compress256(this.#state, data, off);
+    if (off < n) {
+      this.#block.set(data.subarray(off), 0);
+      this.#filled = n - off;
+    }
+    return this;
+  }
+
+  digest(): Uint8Array {
+    if (this.#done) throw new Error('Sha256: digest() called twice');
+    this.#done = true;
+    const out = new Uint8Array(32);
+    finish256(this.#state, this.#length - this.#filled, this.#block.subarray(0, this.#filled), out);
+    return out;
+  }
+}
+
 // ---------------------------------------------------------------- MD5
 
 // floor(abs(sin(i + 1)) * 2^32), written out: Math.sin's precision is not specified.

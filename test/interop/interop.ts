@@ -16,6 +16,7 @@
 // Prints per MTA how many messages were verified and closes with "N passed, N failed".
 // Run by test/interop/run.sh (which installs the packages first); needs root for Postfix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ import fc from 'fast-check';
 import type { LogEntry } from '../../client/client.ts';
 import { SmtpError } from '../../core/errors.ts';
 import { connect, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';
+import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
+import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -791,6 +794,63 @@ async function fuzzSuite(target: Target, chunkingOffered: boolean): Promise<void
   }
 }
 
+/**
+ * DKIM: messages signed by message/dkim.ts with eight signatures each (rsa-sha256 and
+ * ed25519-sha256, each with the four canonicalizations), sent, delivered byte for byte, and then
+ * verified as delivered (trace header included) by dkimpy and by mailauth.
+ */
+async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void> {
+  const missing = dkimpyMissing();
+  if (missing) {
+    bad(target.mta, 'DKIM: dkimpy', missing);
+    return;
+  }
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ed = generateKeyPairSync('ed25519');
+  const domain = 'client.smtpwire.test';
+  const records = { [`rsa._domainkey.${domain}`]: txtRecord(rsa.publicKey), [`ed._domainkey.${domain}`]: txtRecord(ed.publicKey) };
+  const canons: DkimCanonicalization[] = ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed'];
+  const combos = [['rsa', rsa], ['ed', ed]] as const;
+  const signer = await createDkimSigner(combos.flatMap(([selector, pair]) => canons.map((canonicalization) => ({
+    domain, selector, canonicalization, privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  }))));
+  const names = combos.flatMap(([selector]) => canons.map((c) => `${selector === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256'} ${c}`));
+  for (const chunking of chunkingOffered ? [true, false] : [false]) {
+    const tag = `${target.mta}-dkim`;
+    const plain = [
+      ...everydayMessages(tag),
+      ...fuzzBodies(20, SEED + 14).map((b, i) => textMessage(tag, ['bob@example.test'], `DKIM fuzz body ${i}`, b)),
+      textMessage(tag, ['bob@example.test'], 'trailing white space and empty lines', 'line  \t \r\n\r\n  \r\n\r\n\r\n'),
+    ];
+    const msgs: Msg[] = [];
+    for (const m of plain) {
+      const body = await signer.sign(m.body);
+      msgs.push({ ...m, body, expected: normalised(body) });
+    }
+    const over = chunking ? 'BDAT' : 'DATA';
+    const sent = await send(target, msgs, { chunking });
+    await verify(target, msgs, sent, `DKIM-signed messages over ${over}`);
+    const got = await target.collect(msgs.map((m) => m.id));
+    const delivered = msgs.flatMap((m) => (got.get(m.id) ?? []).map((d) => d.data));
+    if (delivered.length === 0) {
+      bad(target.mta, `DKIM over ${over}: nothing delivered`);
+      continue;
+    }
+    const py = verifyWithDkimpy(delivered, records);
+    const counts = { dkimpy: 0, mailauth: 0 };
+    for (let i = 0; i < delivered.length; i++) {
+      const ma = await verifyWithMailauth(delivered[i]!, records);
+      for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+        if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
+        else bad(target.mta, `DKIM over ${over}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
+      }
+    }
+    const total = delivered.length * names.length;
+    check(target.mta, counts.dkimpy === total && counts.mailauth === total,
+      `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
+  }
+}
+
 async function negativeSuite(target: Target, strict = false): Promise<void> {
   // Wrong password: EAUTH, no session.
   try {
@@ -859,6 +919,7 @@ async function main(): Promise<number> {
         await bigSuite(pf, true);
         await pipelinedSuite(pf, true, true);
         await fuzzSuite(pf, true);
+        await dkimSuite(pf, true);
         console.log('\n== postfix-strict (smtpd_forbid_bare_newline = reject, strict envelopes and MIME)');
         const strict = postfixTarget('postfix-strict', postfix.strictPort, capture);
         await negativeSuite(strict, true);
@@ -888,6 +949,7 @@ async function main(): Promise<number> {
         await bigSuite(t, false);
         await pipelinedSuite(t, false, false);
         await fuzzSuite(t, false);
+        await dkimSuite(t, false);
       } catch (err) {
         bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }

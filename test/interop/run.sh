@@ -15,6 +15,8 @@ command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need+=(postfix
 dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
 dpkg -s libsasl2-modules-db >/dev/null 2>&1 || need+=(libsasl2-modules-db)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
+/usr/bin/python3 -c 'import nacl.signing' >/dev/null 2>&1 || need+=(python3-nacl)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "interop: need root to install: ${need[*]}" >&2
