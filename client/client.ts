@@ -447,7 +447,7 @@ export class SmtpClient {
     const end = (this.#handed += bytes);
     const signals = link.signalsWritten === true;
     try {
-      this.#writable = link.write(chunks, () => this.#written(seq, signals ? end : -1));
+      this.#writable = link.write(chunks, (taken) => this.#written(seq, signals && taken !== false ? end : -1));
     } catch (err) {
       this.#linkEnded(err);
       return;
