@@ -479,6 +479,10 @@ export class SmtpConnection {
       case 'authFailed':
         this.sasl = undefined;
         return this.failPolitely(new SmtpAuthError(`authentication failed: ${describeReply(reply!)}`, reply));
+      case 'outOfStep': {
+        const command = { greeting: 'the greeting', hello: this.options.lmtp ? 'LHLO' : 'EHLO', helo: 'HELO', starttls: 'STARTTLS' }[this.phase as string] ?? this.phase;
+        return this.fail(new SmtpProtocolError(`reply out of step: ${command} cannot get an intermediate (${reply!.code}) reply: ${describeReply(reply!)}`));
+      }
       case 'sendQuit':
         this.phase = 'quitting';
         // Any answer to QUIT is a goodbye, 421 included.
