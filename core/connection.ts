@@ -626,9 +626,7 @@ export class SmtpConnection {
       if (this.needRset || this.inFlight > 0) {
         this.needRset = false;
         this.rsetBefore = this.mailSeq;
-        this.command('RSET', 'command', (r) => {
-          if (this.fits('RSET', r)) this.rsetDone(r);
-        }, false);
+        this.command('RSET', 'command', this.onRset, false);
         if (!this.canWrite()) return false;
       }
       let mail: string;
@@ -836,12 +834,14 @@ export class SmtpConnection {
     this.settle(tx);
   }
 
-  /** The reply to an RSET written before a MAIL. A refused RSET may leave the old transaction
-   *  in place, and the next MAIL is already on its way: fail rather than let it join it. */
-  private rsetDone(reply: Reply): void {
+  /** The reply to an RSET written before a MAIL (one per pipelined BDAT message: made once). A
+   *  refused RSET may leave the old transaction in place, and the next MAIL is already on its
+   *  way: fail rather than let it join it. */
+  private readonly onRset = (reply: Reply): void => {
+    if (!this.fits('RSET', reply)) return;
     // A 421 is the server closing, in order: dispatch() ends the session as announced.
     if (!isPositive(reply) && reply.code !== 421) this.fail(new SmtpProtocolError(`RSET refused, so the server may still hold an earlier transaction: ${describeReply(reply)}`));
-  }
+  };
 
   /** The server may still hold `tx`'s transaction (a refused BDAT: Exim keeps it): RSET before
    *  the next MAIL, unless one was already written after this transaction's MAIL. */
