@@ -94,7 +94,10 @@ capture:
  *  libnss-wrapper) with its files under `base`/exim. */
 export async function startExim(base: string, root: string, port: number, waitForPort: (port: number, ms: number) => Promise<boolean>): Promise<Exim> {
   const binary = join(root, 'usr/sbin/exim4');
-  const wrapper = join(root, 'usr/lib/x86_64-linux-gnu/libnss_wrapper.so');
+  // usr/lib/<multiarch triplet>/libnss_wrapper.so, whatever the machine's architecture.
+  const lib = join(root, 'usr/lib');
+  const arch = existsSync(lib) ? readdirSync(lib).find((d) => existsSync(join(lib, d, 'libnss_wrapper.so'))) : undefined;
+  const wrapper = join(lib, arch ?? '<arch>', 'libnss_wrapper.so');
   for (const f of [binary, wrapper]) if (!existsSync(f)) throw new Error(`missing ${f} (test/interop/run.sh extracts it)`);
   const dir = join(base, 'exim');
   for (const d of ['', 'spool', 'log', 'mail']) mkdirSync(join(dir, d), { recursive: true });
