@@ -738,9 +738,14 @@ export class SmtpClient {
   #written(seq: number, end: number): void {
     if (seq > this.#writtenSeq) this.#writtenSeq = seq;
     if (end >= 0 && !this.#isClosed) {
-      // The transport took these octets: the core's data-block timer moves on.
-      this.#core.written(end, Date.now());
-      this.#arm(this.#core.nextDeadline);
+      // The transport took these octets: the core's data-block timer moves on. (This runs in the
+      // transport's callback: a throw would escape as an uncaught exception.)
+      try {
+        this.#core.written(end, Date.now());
+        this.#arm(this.#core.nextDeadline);
+      } catch (err) {
+        this.#crash(err);
+      }
     }
     this.#wake();
   }
