@@ -7,11 +7,12 @@
 //
 // Enhanced codes (RFC 3463), checked on success replies only and only where the server
 // advertised ENHANCEDSTATUSCODES. What real servers send on success:
-//   MAIL         2.1.0 (Postfix, sendmail, smtp-server, Gmail, Microsoft 365), 2.0.0 (OpenSMTPD)
+//   MAIL         2.1.0 (Postfix, sendmail, smtp-server, Gmail, Microsoft 365), 2.0.0 (OpenSMTPD,
+//                which writes "2.0.0:", a form the parser does not take as a code)
 //   RCPT         2.1.5 (all of those), 2.0.0 or 2.1.0 are plausible
-//   end of data  2.0.0 (Postfix, sendmail, OpenSMTPD, Gmail), 2.6.0 (Microsoft 365, smtp-server,
-//                Haraka); LMTP per-recipient replies may carry an address code (Cyrus: 2.1.5)
-//   BDAT chunk   2.0.0 (Postfix, sendmail)
+//   end of data  2.0.0 (Postfix, sendmail, OpenSMTPD, Gmail), 2.6.0 (Microsoft 365, smtp-server);
+//                LMTP per-recipient replies may carry an address code (Cyrus: 2.1.5)
+//   BDAT chunk   2.0.0 (Postfix)
 //   RSET, NOOP   2.0.0 mostly, but Gmail answers RSET with 2.1.5: not checked
 // So: a success with a content code (X.6.x) cannot answer MAIL or RCPT, nor "destination
 // address valid" (X.1.5) MAIL; an address code (X.1.x) cannot answer a body (a BDAT chunk or
