@@ -137,6 +137,9 @@ const MIB = 1 << 20;
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
+/** A larger write goes to the link in pieces of this size, each with its own written signal, so
+ *  the core's data-block timer sees the transport's progress through a large whole body. */
+const WRITE_PIECE = MIB;
 const encoder = new TextEncoder();
 
 interface PendingSend {
@@ -206,6 +209,7 @@ export class SmtpClient {
   #diagnostics: ConnectDiagnostics;
   #probe: Probe;
   #refreshed: boolean; // this session authenticates with a refreshed token
+  #handed = 0; // octets given to the link so far (the core's output offset)
 
   /** Use connect(). */
   private constructor(options: ClientOptions, refreshed = false) {
@@ -499,12 +503,11 @@ export class SmtpClient {
     switch (out.type) {
       case 'write': {
         if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
-        const seq = ++this.#writeSeq; // numbered for the read ring (#pullInto)
-        try {
-          this.#writable = this.#link.write(out.chunks, () => this.#written(seq));
-        } catch (err) {
-          this.#linkEnded(err);
-        }
+        const chunks = out.chunks;
+        let bytes = 0;
+        for (let i = 0; i < chunks.length; i++) bytes += chunks[i]!.length;
+        if (bytes <= WRITE_PIECE) this.#linkWrite(chunks, bytes);
+        else for (const piece of pieces(chunks, WRITE_PIECE)) this.#linkWrite(piece.chunks, piece.bytes);
         return;
       }
       case 'event':
@@ -516,6 +519,23 @@ export class SmtpClient {
       case 'close':
         return this.#closeLink();
     }
+  }
+
+  /** One numbered link write (the read ring counts them). The core learns how far the link has
+   *  taken its output from the written signal, or at once from a link that gives none. */
+  #linkWrite(chunks: Uint8Array[], bytes: number): void {
+    const link = this.#link!;
+    if (this.#linkDone) return;
+    const seq = ++this.#writeSeq;
+    const end = (this.#handed += bytes);
+    const signals = link.signalsWritten === true;
+    try {
+      this.#writable = link.write(chunks, (taken) => this.#written(seq, signals && taken !== false ? end : -1));
+    } catch (err) {
+      this.#linkEnded(err);
+      return;
+    }
+    if (!signals) this.#core.written(end, Date.now());
   }
 
   #startTls(): void {
@@ -829,9 +849,20 @@ export class SmtpClient {
     return ring.space(this.#linkDone ? this.#writeSeq : this.#writtenSeq) ?? 'full';
   }
 
-  /** A link write numbered `seq` is done with its views (Link.write's onWritten). */
-  #written(seq: number): void {
+  /** A link write numbered `seq`, ending at output offset `end` (-1: already reported), is done
+   *  with its views (Link.write's onWritten). */
+  #written(seq: number, end: number): void {
     if (seq > this.#writtenSeq) this.#writtenSeq = seq;
+    if (end >= 0 && !this.#isClosed) {
+      // The transport took these octets: the core's data-block timer moves on. (This runs in the
+      // transport's callback: a throw would escape as an uncaught exception.)
+      try {
+        this.#core.written(end, Date.now());
+        this.#arm(this.#core.nextDeadline);
+      } catch (err) {
+        this.#crash(err);
+      }
+    }
     this.#wake();
   }
 
@@ -944,7 +975,30 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     transcript: o.logger !== undefined,
     host: o.host,
     port,
+    writtenSignal: true, // #linkWrite reports every write, from the link's signal when it has one
   };
+}
+
+/** `chunks` as consecutive groups of at most `size` octets (views, never copies). */
+function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Array[]; bytes: number }[] {
+  const out: { chunks: Uint8Array[]; bytes: number }[] = [];
+  let group: Uint8Array[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(chunk.length - at, size - bytes);
+      group.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+      bytes += n;
+      at += n;
+      if (bytes === size) {
+        out.push({ chunks: group, bytes });
+        group = [];
+        bytes = 0;
+      }
+    }
+  }
+  if (bytes > 0) out.push({ chunks: group, bytes });
+  return out;
 }
 
 function fixedBody(body: unknown): Uint8Array | undefined {

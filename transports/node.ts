@@ -79,8 +79,9 @@ class NodeLink implements Link {
   #secure: boolean;
   #reported = false; // end or error has been reported (exactly once)
   #upgrading: tls.TLSSocket | undefined;
-  /** onWritten callbacks not yet run, in write order; `finished` once the socket is done. */
-  #unwritten: { run: () => void; finished: boolean }[] = [];
+  /** onWritten callbacks not yet run, in write order; `finished` once the socket is done,
+   *  `taken` when it took the bytes (not dropped by an error or a destroy). */
+  #unwritten: { run: (taken?: boolean) => void; finished: boolean; taken: boolean }[] = [];
 
   constructor(socket: net.Socket, params: ConnectParams, handlers: LinkHandlers) {
     this.#socket = socket;
@@ -94,12 +95,12 @@ class NodeLink implements Link {
     return this.#secure;
   }
 
-  write(chunks: Uint8Array[], onWritten?: () => void): boolean {
+  write(chunks: Uint8Array[], onWritten?: (taken?: boolean) => void): boolean {
     const s = this.#socket;
     if (s.destroyed || !s.writable) {
       // Nothing of these will be written: done as soon as the writes before them are.
       if (onWritten) {
-        this.#unwritten.push({ run: onWritten, finished: true });
+        this.#unwritten.push({ run: onWritten, finished: true, taken: false });
         this.#runWritten();
       }
       return false;
@@ -115,9 +116,10 @@ class NodeLink implements Link {
     for (let i = 0; i < last; i++) ok = s.write(chunks[i]!);
     const tail = last >= 0 ? chunks[last]! : EMPTY;
     if (onWritten) {
-      const entry = { run: onWritten, finished: false };
+      const entry = { run: onWritten, finished: false, taken: false };
       this.#unwritten.push(entry);
-      ok = s.write(tail, () => {
+      ok = s.write(tail, (err) => {
+        if (!entry.finished) entry.taken = !err;
         entry.finished = true;
         this.#runWritten();
       });
@@ -180,7 +182,7 @@ class NodeLink implements Link {
     if (n === 0) return;
     const ready = list.splice(0, n);
     queueMicrotask(() => {
-      for (const entry of ready) entry.run();
+      for (const entry of ready) entry.run(entry.taken);
     });
   }
 

@@ -12,6 +12,10 @@
 //                    normalisation the client does), over DATA and over BDAT.
 //   aiosmtpd         Python's aiosmtpd with STARTTLS required and AUTH PLAIN, LOGIN, CRAM-MD5:
 //                    the same messages, stored to files by test/interop/aiosmtpd_server.py.
+//   exim             Exim 4 from Debian's package, extracted (test/interop/exim.ts): PIPELINING and
+//                    CHUNKING, no TLS or AUTH; recipients refused with 550 and 451. Exim keeps the
+//                    transaction after a refused BDAT, so a message sent after one whose every
+//                    recipient was refused must still go under its own sender (issue 12).
 //
 // Prints per MTA how many messages were verified and closes with "N passed, N failed".
 // Run by test/interop/run.sh (which installs the packages first); needs root for Postfix.
@@ -27,6 +31,7 @@ import { SmtpError } from '../../core/errors.ts';
 import { connect, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';
 import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
+import { startExim, stripEximHeaders, type Exim } from './exim.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -634,6 +639,9 @@ function aiosmtpdTarget(server: Aiosmtpd): Target {
 interface SendOptions {
   mechanism?: string;
   chunking?: boolean;
+  pipelining?: boolean;
+  /** No TLS and no AUTH (a server that has neither). */
+  plain?: boolean;
   /** Send one after another (await each) instead of all at once (pipelined). */
   sequential?: boolean;
   name?: string;
@@ -647,8 +655,8 @@ interface Sent {
 
 function clientOptions(target: Target, o: SendOptions, log: LogEntry[]): ClientOptions {
   return {
-    host: '127.0.0.1', port: target.port, tls: 'required-starttls', ca: CA, name: o.name ?? 'client.smtpwire.test',
-    auth: { user: USER, pass: PASS, mechanism: o.mechanism }, chunking: o.chunking,
+    host: '127.0.0.1', port: target.port, tls: o.plain ? 'none' : 'required-starttls', ca: CA, name: o.name ?? 'client.smtpwire.test',
+    auth: o.plain ? undefined : { user: USER, pass: PASS, mechanism: o.mechanism }, chunking: o.chunking, pipelining: o.pipelining,
     timeouts: { connect: 20_000, greeting: 60_000, dataEnd: 120_000 },
     logger: (e) => {
       // Keep the transcript small: commands and replies, not every pipelined body note.
@@ -677,6 +685,11 @@ async function send(target: Target, msgs: Msg[], o: SendOptions = {}): Promise<S
   await client.close();
   const closed = await client.closed;
   if (closed) bad(target.mta, 'clean QUIT', closed.message);
+  // A reply the client found out of step with its command (issue 12) would show here.
+  const misfits = results.filter((r) => r.error?.code === 'EPROTOCOL');
+  sendsSeen.set(target.mta, (sendsSeen.get(target.mta) ?? 0) + results.length);
+  if (misfits.length) bad(target.mta, 'a reply out of step with its command (EPROTOCOL)', misfits.map((r) => r.error!.message).slice(0, 5).join('\n'));
+  if (client.capabilities.enhancedStatusCodes) enhancedMtas.add(target.mta);
   // The transcript redacts every AUTH step: neither the password nor its SASL encodings appear.
   const secrets = [PASS, Buffer.from(`\0${USER}\0${PASS}`).toString('base64'), Buffer.from(PASS).toString('base64')];
   const leaked = log.filter((e) => secrets.some((x) => e.text.includes(x)));
@@ -730,6 +743,11 @@ async function verify(target: Target, msgs: Msg[], sent: Sent, label: string): P
   }
   console.log(`  ${target.mta}: ${label}: ${verified}/${msgs.length} verified byte for byte`);
 }
+
+/** Sends per MTA, and the MTAs that advertised ENHANCEDSTATUSCODES (so the enhanced-code fit
+ *  of every success reply was checked there). */
+const sendsSeen = new Map<string, number>();
+const enhancedMtas = new Set<string>();
 
 const saw = (log: LogEntry[], re: RegExp) => log.some((e) => e.from === 'client' && re.test(e.text));
 
@@ -877,6 +895,81 @@ async function negativeSuite(target: Target, strict = false): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- Exim
+
+function eximTarget(exim: Exim): Target {
+  return {
+    mta: 'exim', port: exim.port,
+    async collect(ids) {
+      const until = Date.now() + DELIVERY_TIMEOUT;
+      let found = new Map<string, Delivery[]>();
+      for (;;) {
+        exim.deliver();
+        found = new Map();
+        for (const d of exim.deliveries()) {
+          const id = /^X-Smtpwire-Id: (\S+)\r$/m.exec(d.data.subarray(0, 65536).toString('latin1'))?.[1];
+          if (id) found.set(id, [...(found.get(id) ?? []), { ...d, mailParams: '' }]);
+        }
+        if (ids.every((id) => found.has(id)) || Date.now() > until) break;
+        await sleep(200);
+      }
+      return new Map(ids.flatMap((id) => (found.has(id) ? [[id, found.get(id)!] as const] : [])));
+    },
+    strip: stripEximHeaders,
+  };
+}
+
+/**
+ * Every recipient of a BDAT transaction refused, with and without PIPELINING: the outcome is
+ * the recipients' (550 permanent; 451 among them makes it transient), no body goes without
+ * PIPELINING, an RSET follows, and the next message is delivered once, under its own sender.
+ */
+async function refusedRecipientsSuite(t: Target, exim: Exim): Promise<void> {
+  for (const pipelining of [true, false]) {
+    const label = `BDAT${pipelining ? ', pipelined' : ', no PIPELINING'}`;
+    const msgs = [
+      textMessage('exim-refused', ['refuse1@example.test'], 'every recipient refused (550)', 'never delivered\r\n', { from: 'first@client.smtpwire.test' }),
+      textMessage('exim-refused', ['refuse2@example.test', 'later2@example.test'], 'refused 550 and 451', 'never delivered\r\n', { from: 'second@client.smtpwire.test' }),
+      textMessage('exim-refused', ['bob@example.test'], 'after two refused transactions', 'delivered under its own sender\r\n', { from: 'third@client.smtpwire.test' }),
+    ];
+    const sent = await send(t, msgs, { plain: true, pipelining });
+    const [r1, r2, r3] = sent.results;
+    if (!r1 || !r2 || !r3) continue;
+    check(t.mta, r1.outcome === 'rejected' && r1.error?.reply?.code === 550 && r1.error.transient === false, `${label}: every recipient refused 550: rejected, permanent, the RCPT reply (not BDAT's 503)`, `${r1.outcome} ${r1.error?.message}`);
+    check(t.mta, r2.outcome === 'rejected' && r2.error?.reply?.code === 451 && r2.error.transient === true, `${label}: refused 550 and 451: rejected, transient (the 451)`, `${r2.outcome} ${r2.error?.message}`);
+    const bdats = sent.log.filter((e) => e.from === 'client' && /^BDAT /.test(e.text)).length;
+    check(t.mta, bdats === (pipelining ? 3 : 1), `${label}: ${pipelining ? 'BDAT pipelined with the envelopes' : 'no BDAT (no body) for the refused messages'} (${bdats} BDAT)`);
+    const clientLines = sent.log.filter((e) => e.from === 'client').map((e) => e.text);
+    const mails = clientLines.flatMap((l, i) => (l.startsWith('MAIL FROM:') ? [i] : []));
+    check(t.mta, mails.slice(1).every((i) => clientLines[i - 1] === 'RSET'), `${label}: RSET before each MAIL that follows a transaction Exim may hold`, clientLines.join(' | '));
+    await verify(t, [msgs[2]!], { ...sent, results: [r3] }, `${label}: the message after the refused ones`);
+    const all = exim.deliveries();
+    const under = all.filter((d) => d.data.includes(msgs[2]!.id)).map((d) => d.from);
+    check(t.mta, under.length === 1 && under[0] === 'third@client.smtpwire.test', `${label}: delivered once, under its own envelope sender (Return-path ${JSON.stringify(under)})`);
+    check(t.mta, !all.some((d) => d.data.includes(msgs[0]!.id) || d.data.includes(msgs[1]!.id)), `${label}: nothing of the refused messages delivered`);
+  }
+}
+
+async function eximSuites(t: Target, exim: Exim): Promise<void> {
+  await refusedRecipientsSuite(t, exim);
+  for (const chunking of [true, false]) {
+    const msgs = everydayMessages(`exim-${chunking ? 'bdat' : 'data'}`);
+    const sent = await send(t, msgs, { plain: true, chunking });
+    if (chunking) check(t.mta, saw(sent.log, /^BDAT \d+ LAST$/), 'CHUNKING (BDAT) used');
+    await verify(t, msgs, sent, `everyday messages over ${chunking ? 'BDAT' : 'DATA'}`);
+  }
+  for (const pipelining of [true, false]) {
+    const n = pipelining ? PIPELINED : Math.min(PIPELINED, 100);
+    const msgs = pipelinedMessages(`exim-pipe${pipelining ? '' : '-seq'}`, n);
+    const started = Date.now();
+    const sent = await send(t, msgs, { plain: true, pipelining });
+    await verify(t, msgs, sent, `${n} messages over one connection, BDAT${pipelining ? ', pipelined' : ', no PIPELINING'} (${Date.now() - started} ms)`);
+  }
+  const m = bigMessage('exim-big');
+  const sent = await send(t, [m], { plain: true });
+  await verify(t, [m], sent, '10 MB body over BDAT');
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -887,15 +980,19 @@ async function main(): Promise<number> {
   const capture = new Capture();
   let postfix: PostfixInstance | undefined;
   let aio: Aiosmtpd | undefined;
+  let exim: Exim | undefined;
   const stopAll = async () => {
     postfix?.stop();
     postfix = undefined;
     await aio?.stop();
     aio = undefined;
+    await exim?.stop();
+    exim = undefined;
   };
   const onSignal = (sig: NodeJS.Signals) => {
     postfix?.stop();
     aio?.proc.kill('SIGKILL');
+    void exim?.stop();
     console.log(`interop: stopped by ${sig}`);
     process.exit(130);
   };
@@ -905,9 +1002,12 @@ async function main(): Promise<number> {
   try {
     await capture.start();
 
-    console.log('\n== postfix');
+    // SMTPWIRE_INTEROP_ONLY=exim (say) runs one MTA's section, for working on it.
+    const only = process.env.SMTPWIRE_INTEROP_ONLY;
+    const want = (mta: string): boolean => !only || only === mta;
+    if (want('postfix')) console.log('\n== postfix');
     try {
-      postfix = await startPostfix(base, capture.port);
+      if (want('postfix')) postfix = await startPostfix(base, capture.port);
     } catch (err) {
       bad('postfix', 'start', err instanceof Error ? err.message : String(err));
     }
@@ -935,9 +1035,9 @@ async function main(): Promise<number> {
       check('postfix', rejections.length === 0, 'no rejection, bounce or deferral in the Postfix log', rejections.slice(0, 10).join('\n'));
     }
 
-    console.log('\n== aiosmtpd');
+    if (want('aiosmtpd')) console.log('\n== aiosmtpd');
     try {
-      aio = await startAiosmtpd(base);
+      if (want('aiosmtpd')) aio = await startAiosmtpd(base);
     } catch (err) {
       bad('aiosmtpd', 'start', err instanceof Error ? err.message : String(err));
     }
@@ -954,6 +1054,26 @@ async function main(): Promise<number> {
         bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }
     }
+
+    if (want('exim')) console.log('\n== exim');
+    const eximRoot = process.env.SMTPWIRE_EXIM_ROOT;
+    try {
+      if (want('exim')) {
+        if (!eximRoot) throw new Error('SMTPWIRE_EXIM_ROOT is not set (test/interop/run.sh extracts Exim there)');
+        exim = await startExim(base, eximRoot, await freePort(), waitForPort);
+      }
+    } catch (err) {
+      bad('exim', 'start', err instanceof Error ? err.message : String(err));
+    }
+    if (exim) {
+      try {
+        await eximSuites(eximTarget(exim), exim);
+      } catch (err) {
+        bad('exim', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
+      }
+      const rejected = exim.log().split('\n').filter((l) => /rejected|\*\*|==/.test(l) && !/(refuse|later)\d*@example\.test/.test(l));
+      check('exim', rejected.length === 0, 'no unexpected rejection, bounce or deferral in the Exim log', rejected.slice(0, 10).join('\n'));
+    }
   } finally {
     await stopAll();
     await capture.stop();
@@ -962,6 +1082,9 @@ async function main(): Promise<number> {
     if (!process.env.SMTPWIRE_INTEROP_KEEP && !process.env.SMTPWIRE_INTEROP_DIR) rmSync(base, { recursive: true, force: true });
   }
 
+  for (const [mta, n] of sendsSeen) {
+    console.log(`  ${mta}: ${n} sends, no reply out of step with its command${enhancedMtas.has(mta) ? ' (ENHANCEDSTATUSCODES advertised: every success reply\'s enhanced code checked)' : ' (no ENHANCEDSTATUSCODES: reply classes checked)'}`);
+  }
   console.log(`\ninterop summary (${((Date.now() - started) / 1000).toFixed(1)} s):`);
   for (const [mta, r] of tally) {
     console.log(`  ${mta.padEnd(15)} ${r.verified} messages verified byte for byte, ${r.checks} other checks passed, ${r.failed} failed`);
