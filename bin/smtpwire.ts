@@ -5,13 +5,14 @@
 import { fstatSync, read, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatPath } from '../core/address.ts';
-import { composeMessage } from '../core/compose.ts';
 import { SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
+import { toWireMessage } from '../client/message-send.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
+import { buildFromPlan, envelopeOf, MESSAGE_FLAGS, MessageFileError, planMessage, type MessagePlan } from './message-options.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -20,7 +21,7 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
                       smtps://host[:port]         implicit TLS (465)
                       smtp+plain://host[:port]    never TLS (25)
                       lmtp://host[:port]          LMTP (24)
-  --from ADDR         envelope sender ('' for the null sender)
+  --from ADDR         sender, 'addr' or 'Name <addr>' ('' for the null sender)
   --to ADDR           a recipient (repeatable; bare arguments are recipients too)
   --user NAME         authenticate; the password comes from $SMTPWIRE_PASSWORD or --pass-file
   --pass-file FILE    read the password from the first line of FILE
@@ -28,10 +29,16 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --ca FILE           trust the CA certificates (PEM) in FILE instead of the system store
   --insecure          do not check the server certificate (testing only)
   --name NAME         EHLO/LHLO name
-  --compose           compose a text/plain message; the text is read from stdin
-  --text TEXT         compose a text/plain message with this text
+  --compose           compose a message; its text is read from stdin
+  --text TEXT         compose a message with this text
   --subject TEXT      subject of the composed message
   --priority P        low, normal or high (composed message)
+  --cc ADDR           a Cc recipient (repeatable; composes a message)
+  --bcc ADDR          a Bcc recipient: envelope only, never in the message (repeatable)
+  --reply-to ADDR     Reply-To (repeatable)
+  --html FILE         an HTML part (with --text/--compose: multipart/alternative)
+  --attach FILE       attach a file, streamed from disk (repeatable)
+  --header 'N: V'     an extra header field (repeatable)
   -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
   --json              print the result as JSON on stdout
   -h, --help          show this help
@@ -47,7 +54,8 @@ interface Plan {
   client: Omit<ClientOptions, 'transport'>;
   from: string;
   to: string[];
-  compose: { subject: string; text: string | undefined; priority: 'low' | 'normal' | 'high' } | undefined;
+  /** A message to build from the flags (bin/message-options.ts); undefined: stdin is the message. */
+  message: MessagePlan | undefined;
   verbose: boolean;
   json: boolean;
   insecure: boolean;
@@ -75,10 +83,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         ca: { type: 'string' },
         insecure: { type: 'boolean' },
         name: { type: 'string' },
-        compose: { type: 'boolean' },
-        text: { type: 'string' },
-        subject: { type: 'string' },
-        priority: { type: 'string' },
+        ...MESSAGE_FLAGS,
         verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -97,12 +102,16 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   if (v.from === undefined) throw new SmtpUsageError('--from is required');
   const to = [...(v.to ?? []), ...recipients];
   if (to.length === 0) throw new SmtpUsageError('no recipient: give --to ADDR or a bare address');
-  // Check every address now, before a connection is opened for a typo.
-  formatPath(v.from);
-  for (const a of to) {
+  // Check every address now, before a connection is opened for a typo. 'Name <addr>' is
+  // accepted; the envelope takes the address.
+  const envelopeFrom = envelopeOf(v.from, '--from');
+  formatPath(envelopeFrom);
+  const envelopeTo = to.map((a) => {
     if (a === '') throw new SmtpUsageError('a recipient address is empty');
-    formatPath(a);
-  }
+    const address = envelopeOf(a, '--to');
+    formatPath(address);
+    return address;
+  });
 
   const server = parseServerUrl(v.server ?? 'smtp://localhost');
   const client: Omit<ClientOptions, 'transport'> = { ...server };
@@ -118,17 +127,10 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
     client.auth = { user: v.user, pass, ...(v.auth !== undefined ? { mechanism: v.auth } : {}) };
   }
 
-  const composing = v.compose === true || v.text !== undefined;
-  if (!composing && (v.subject !== undefined || v.priority !== undefined)) {
-    throw new SmtpUsageError('--subject and --priority compose a message: add --compose (text on stdin) or --text TEXT');
-  }
-  if (v.compose && v.text !== undefined) throw new SmtpUsageError('give the text either with --text or on stdin with --compose, not both');
-  const priority = v.priority ?? 'normal';
-  if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('--priority must be low, normal or high');
+  const message = planMessage(v, v.from, to);
 
   return {
-    client, from: v.from, to,
-    compose: composing ? { subject: v.subject ?? '', text: v.text, priority } : undefined,
+    client, from: envelopeFrom, to: envelopeTo, message,
     verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
   };
 }
@@ -177,22 +179,13 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     process.stderr.write(`${tag} ${printable(entry.text)}\n`);
   };
 
-  // A composed message is built once before connecting, so bad input fails without a session.
-  let compose: ((eightBit: boolean) => Uint8Array) | undefined;
-  if (plan.compose) {
-    const c = plan.compose;
-    const text = c.text ?? (await readStdinText());
-    const date = new Date();
-    const messageIdRandom = globalThis.crypto.getRandomValues(new Uint8Array(16));
-    compose = (eightBit) => composeMessage({ from: plan.from, to: plan.to, subject: c.subject, text, priority: c.priority, date, messageIdRandom, eightBit });
-    compose(false);
-  }
+  // A composed message is built before connecting, so bad input fails without a session; it
+  // is rendered once the server's SMTPUTF8 and 8BITMIME are known.
+  const built = plan.message && buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined);
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   try {
-    if (compose) {
-      return await client.send({ from: plan.from, to: plan.to, body: compose(client.capabilities.eightBitMime), signal });
-    }
+    if (built) return await client.send({ ...toWireMessage(built, client.capabilities), signal });
     // A raw message: streamed from stdin with bounded memory. Its 8-bit-ness cannot be known
     // before MAIL, so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows
     // that for 7-bit content too); SIZE is declared when stdin is a regular file, which is then
@@ -362,7 +355,7 @@ async function main(): Promise<void> {
   try {
     plan = parseCommandLine(process.argv.slice(2));
   } catch (err) {
-    const code = err instanceof InputFileError ? EXIT.NOINPUT : exitCodeFor(err);
+    const code = err instanceof InputFileError || err instanceof MessageFileError ? EXIT.NOINPUT : exitCodeFor(err);
     report(err, code, false);
     return exit(code);
   }
