@@ -3,8 +3,9 @@
 // maxMessagesPerConnection, closes idle ones, and optionally limits the send rate.
 // Retries are deliberately narrow: only a transient rejection, only with a body we can send
 // again byte for byte, and never an 'unknown' outcome (the server may already have it).
-import { connect, notStarted, type ClientOptions, type Message, type SendResult, SmtpClient } from './client.ts';
+import { connect, notStarted, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
+import type { SendInput } from './message-send.ts';
 import type { Transport } from './transport.ts';
 
 export interface PoolOptions extends ClientOptions {
@@ -24,14 +25,15 @@ export interface PoolOptions extends ClientOptions {
 }
 
 export interface Pool {
-  /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects only for usage errors. */
-  send(message: Message): Promise<SendResult>;
+  /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects only for usage errors.
+   *  Takes what SmtpClient.send takes: a raw Message, a built message or the builder's options. */
+  send(message: SendInput): Promise<SendResult>;
   /** Let queued sends finish, then QUIT every session. */
   close(): Promise<void>;
 }
 
 interface Job {
-  readonly message: Message;
+  readonly message: SendInput;
   /** A whole string/Uint8Array body: sending it again sends the same bytes. */
   readonly replayable: boolean;
   attempts: number;
@@ -143,7 +145,7 @@ export function createPool(options: PoolOptions): Pool {
       (result) => {
         inFlight--;
         const transient = result.outcome === 'rejected' && result.error?.transient === true;
-        if (transient && job.replayable && job.attempts <= retries && !job.message.signal?.aborted) {
+        if (transient && job.replayable && job.attempts <= retries && !(job.message as { signal?: AbortSignal }).signal?.aborted) {
           job.avoid = conn.client;
           queue.unshift(job);
         } else settle(job, result);
@@ -230,11 +232,11 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   return {
-    send(message: Message): Promise<SendResult> {
+    send(message: SendInput): Promise<SendResult> {
       if (closing) return Promise.reject(new SmtpUsageError('the pool is closed'));
       if (message === null || typeof message !== 'object') return Promise.reject(new SmtpUsageError('message must be an object'));
       return new Promise((resolve, reject) => {
-        const signal = message.signal;
+        const signal = (message as { signal?: AbortSignal }).signal;
         const onAbort = (): void => {
           const at = queue.indexOf(job);
           if (at < 0) return;
@@ -243,7 +245,8 @@ export function createPool(options: PoolOptions): Pool {
           changed();
         };
         const job: Job = {
-          message, replayable: typeof message.body === 'string' || message.body instanceof Uint8Array,
+          // A built message is not replayed: a streamed attachment may be readable only once.
+          message, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
           attempts: 0, avoid: undefined, resolve, reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
         };

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SmtpUsageError } from '../core/errors.ts';
 import { buildMessage } from '../message/index.ts';
-import { connect, sendMail } from '../transports/node.ts';
+import { connect, createPool, sendMail } from '../transports/node.ts';
 
 interface Received { from: string; to: string[]; body: string; smtpUtf8: boolean; data: Buffer }
 
@@ -119,6 +119,22 @@ test('send() with builder options takes a signal: an aborted one never starts', 
     assert.is(r.error?.code, 'EABORT');
     await client.close();
     assert.is(s.got.length, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a pool sends built messages and builder options', async () => {
+  const s = await server();
+  try {
+    const pool = createPool({ ...plain(s.port), maxConnections: 2 });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.send(i % 2
+      ? buildMessage({ from: 'a@example.com', to: `r${i}@example.org`, subject: `built ${i}`, text: `n${i}` })
+      : { from: 'a@example.com', to: `r${i}@example.org`, subject: `options ${i}`, html: `<p>n${i}</p>` })));
+    await pool.close();
+    assert.ok(results.every((r) => r.outcome === 'accepted'));
+    assert.equal(s.got.map((m) => m.to[0]).sort(), ['r0@example.org', 'r1@example.org', 'r2@example.org', 'r3@example.org', 'r4@example.org', 'r5@example.org']);
+    for (const m of s.got) assert.match((await parse(m.data)).subject ?? '', /^(built|options) \d$/);
   } finally {
     await s.close();
   }
