@@ -145,18 +145,8 @@ const DISALLOWED = /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f87
 // which real host names carry and the rest of smtpwire accepts).
 const ASCII_OK = /^[a-z0-9_-]$/;
 
-const mapCache = new Map<number, string | null>();
-
 /** NFKC_Casefold of one code point as UTS #46 uses it, or null when it is disallowed. */
 function mapCodePoint(cp: number): string | null {
-  const cached = mapCache.get(cp);
-  if (cached !== undefined) return cached;
-  const result = computeMapping(cp);
-  if (mapCache.size < 4096) mapCache.set(cp, result);
-  return result;
-}
-
-function computeMapping(cp: number): string | null {
   const ch = String.fromCodePoint(cp);
   if (cp < 0x80) {
     const lower = ch.toLowerCase();
@@ -203,7 +193,7 @@ function caseFold(s: string): string {
 // swaps two adjacent non-starters when the first has the higher class, so a class-9 mark moves
 // after U+05B0 (class 10) and before U+3099 (class 8).
 function isVirama(c: string): boolean {
-  if (!/\p{M}/u.test(c)) return false;
+  if (!/\p{M}/u.test(c) || c === '\u3099' || c === '\u05b0') return false; // the two yardsticks
   return `${c}\u3099`.normalize('NFD') === `\u3099${c}` && `\u05b0${c}`.normalize('NFD') === `${c}\u05b0`;
 }
 
@@ -312,7 +302,7 @@ interface Processed {
   labels: string[]; // U-labels (or ASCII labels)
 }
 
-function process(domain: string): Processed {
+function processDomain(domain: string): Processed {
   if (typeof domain !== 'string') throw new SmtpAddressError('a domain must be a string');
   const fail = (why: string): SmtpAddressError => new SmtpAddressError(`invalid domain "${printable(domain)}": ${why}`);
   if (domain.length === 0) throw fail('empty');
@@ -356,7 +346,7 @@ function hasNonAscii(s: string): boolean {
  * lengths checked). Throws SmtpAddressError saying why when the domain is not valid.
  */
 export function domainToAscii(domain: string): string {
-  const { labels } = process(domain);
+  const { labels } = processDomain(domain);
   const out = labels.map((l) => (hasNonAscii(l) ? `xn--${punycodeEncode(l)}` : l));
   for (const l of out) {
     if (l.length > 63) throw new SmtpAddressError(`invalid domain "${printable(domain)}": a label is longer than 63 octets in its ASCII form`);
@@ -369,7 +359,7 @@ export function domainToAscii(domain: string): string {
 /** A domain in U-labels (UTS #46 ToUnicode), lower-cased and mapped. Throws when not valid. */
 export function domainToUnicode(domain: string): string {
   domainToAscii(domain); // the same checks, lengths included
-  return process(domain).labels.join('.');
+  return processDomain(domain).labels.join('.');
 }
 
 /**

@@ -7,7 +7,7 @@ export { type Capabilities, parseEhloReply } from './capabilities.ts';
 export { DEFAULT_TIMEOUTS, type Timeouts, type TimerKind } from './timeouts.ts';
 export { TABLE as STATE_TABLE, type Phase, type Input, type Action, type Transition } from './states.ts';
 export {
-  SmtpError, SmtpUsageError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
+  SmtpError, SmtpUsageError, SmtpAddressError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
   SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, type SmtpErrorCode,
 } from './errors.ts';
 export { BodyEncoder, needsEightBit, isWireReady, scanBody, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, type BodyEncoderOptions } from './body.ts';

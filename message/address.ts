@@ -7,7 +7,7 @@ import { SmtpAddressError, SmtpUsageError } from '../core/errors.ts';
 import { formatPath } from '../core/address.ts';
 import { domainToAscii } from '../core/idn.ts';
 import { decodeBase64 } from '../core/sasl/base64.ts';
-import { printable } from '../core/text.ts';
+import { printable, utf8 } from '../core/text.ts';
 import { assertNoControls, encodeWordsOnly } from './header.ts';
 
 export interface Mailbox {
@@ -243,6 +243,7 @@ class Parser {
         }
         members.push(this.address(true) as Mailbox);
         const after = this.peek();
+        if (after === undefined) throw this.fail('group is missing its closing ";"');
         if (!this.isSpecial(after, ',') && !this.isSpecial(after, ';')) throw this.fail('expected "," or ";" in the group');
       }
       return { group: phraseText(words), members };
@@ -407,11 +408,14 @@ const LONGEST_PLAIN_WORD = 70; // longer runs without a space are encoded, so th
 export function formatDisplayName(name: string, opts: { smtpUtf8: boolean }): string {
   assertNoControls(name, 'display name');
   const nonAscii = /[^\x00-\x7f]/.test(name);
-  const longWord = name.split(/[ \t]/).some((w) => w.length > LONGEST_PLAIN_WORD);
+  const tooLong = (text: string, limit: number): boolean => text.split(/[ \t]/).some((w) => utf8(w).length > limit);
+  const longWord = tooLong(name, LONGEST_PLAIN_WORD);
   // "=?" would read as an encoded-word to many decoders, even inside quotes.
   if ((nonAscii && !opts.smtpUtf8) || name.includes('=?') || longWord) return encodeWordsOnly(name, 'phrase');
   if ((opts.smtpUtf8 ? ATOMS_UTF8 : ATOMS_ASCII).test(name)) return name;
-  return `"${name.replace(/["\\]/g, '\\$&')}"`;
+  const quoted = `"${name.replace(/["\\]/g, '\\$&')}"`;
+  // Escapes lengthen runs: one that no longer fits a folded line is encoded instead.
+  return tooLong(quoted, LONGEST_PLAIN_WORD + 2) ? encodeWordsOnly(name, 'phrase') : quoted;
 }
 
 /** An addr-spec for this transaction: A-labels unless the server takes UTF-8 (SMTPUTF8). */

@@ -3,7 +3,6 @@
 // SMTPUTF8 is a typed error before MAIL. Exact bytes against scripted servers.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { domainToASCII } from 'node:url';
 import { script } from '../transports/mock.ts';
 import { run } from './helpers.ts';
 import { prepareEnvelope } from '../core/envelope.ts';
@@ -21,10 +20,7 @@ test('no SMTPUTF8: U-label domains in MAIL FROM and RCPT TO go as A-labels', () 
     .expect('DATA').send('354 go').expect('.').send('250 ok')
     .expect('QUIT').send('221 bye'),
   [{ envelope: { from: 'a@B\u00fccher.example', to: ['b@\u4f8b\u5b50.\u5e7f\u544a', { address: 'c@ascii.example' }] }, body: 'x\r\n' }]);
-  assert.is(s.results[0]!.outcome, 'accepted');
-  // The A-labels are what Node's UTS #46 makes of the same domains.
-  assert.is(domainToASCII('B\u00fccher.example'), 'xn--bcher-kva.example');
-  assert.is(domainToASCII('\u4f8b\u5b50.\u5e7f\u544a'), 'xn--fsqu00a.xn--4rr70v');
+  assert.is(s.results[0]!.outcome, 'accepted'); // the A-labels are Node's too: test/message-idn-node.test.ts
 });
 
 test('SMTPUTF8 offered: U-label domains stay UTF-8 and MAIL carries SMTPUTF8', () => {

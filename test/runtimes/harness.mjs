@@ -7,7 +7,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The core's test files (pure core + the scripted mock server; no sockets, no Node API), and
  *  client-ring: the client's body streaming over the mock transport. */
-export const CORE_TESTS = ['transcript', 'properties', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'message-core'];
+export const CORE_TESTS = ['transcript', 'properties', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'envelope-idn', 'message-idn', 'message-header', 'message-address', 'message-core'];
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
