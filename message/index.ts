@@ -4,3 +4,5 @@ export { buildMessage, isBuiltMessage, formatDate, BuiltMessage, type MessageOpt
 export { contentTypeFor } from './content-type.ts';
 export type { ContentSource, ReadIntoSource } from './content.ts';
 export { chooseTextEncoding, encodeQuotedPrintable, type TransferEncoding } from './encoding.ts';
+export { parseAddressList, toMailboxes, formatMailboxes, envelopeAddress, type Mailbox, type Group, type AddressInput } from './address.ts';
+export { domainToAscii, domainToUnicode } from './idn.ts';
