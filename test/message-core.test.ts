@@ -198,4 +198,69 @@ test('structure: text + html + inline image + attachment + calendar', async () =
   assert.match(text, /Content-Type: text\/csv; charset=utf-8; name=data.csv/);
 });
 
+test('a boundary found in the content is drawn again', () => {
+  const first = `=_sw_${'07'.repeat(12)}`;
+  let draws = 0;
+  const random = (n: number): Uint8Array => new Uint8Array(n).fill(draws++ === 0 ? 7 : 9);
+  const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', text: `before\n--${first}\nafter`, html: '<p>x</p>' })
+    .render({ smtpUtf8: false, eightBitMime: false, random });
+  const text = dec.decode(r.bytes()!);
+  assert.ok(text.includes(`boundary="=_sw_${'09'.repeat(12)}"`), 'the second draw is used');
+  assert.not.ok(text.includes(`boundary="${first}"`));
+  assert.is(draws, 2);
+});
+
+test('standard fields: Date, Message-ID, threading, priority, List-Unsubscribe one-click', () => {
+  const head = (o: Partial<MessageOptions>): string => headBlock(buildMessage({ from: 'Ann <ann@bücher.example>', to: 'b@example.org', text: 'x', ...o })
+    .render({ smtpUtf8: false, eightBitMime: false, random: (n) => new Uint8Array(n).fill(0xab) }).bytes()!);
+  const h = head({
+    date: new Date(Date.UTC(2026, 11, 3, 10, 5, 9)), inReplyTo: 'parent@example.org', references: '<a@x.example> <b@x.example>', priority: 'high',
+    listUnsubscribe: ['https://example.com/u/1', 'mailto:u@example.com'],
+  });
+  assert.match(h, /^Date: Thu, 03 Dec 2026 10:05:09 \+0000\r$/m);
+  assert.match(h, /^Message-ID: <(ab){16}@xn--bcher-kva\.example>\r$/m); // A-labels: an id is ASCII
+  assert.match(h, /^In-Reply-To: <parent@example\.org>\r$/m);
+  assert.match(h, /^References: <a@x\.example> <b@x\.example>\r$/m);
+  assert.match(h, /^X-Priority: 1 \(Highest\)\r\nImportance: High\r$/m);
+  assert.match(h, /^List-Unsubscribe: <https:\/\/example\.com\/u\/1>, <mailto:u@example\.com>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+  assert.not.match(head({ listUnsubscribe: 'mailto:u@example.com' }), /List-Unsubscribe-Post/);
+  assert.not.match(head({ listUnsubscribe: { url: 'https://example.com/u', oneClick: false } }), /List-Unsubscribe-Post/);
+  assert.throws(() => head({ listUnsubscribe: { url: 'mailto:u@example.com', oneClick: true } }), usage);
+  assert.throws(() => head({ listUnsubscribe: 'javascript:alert(1)' }), usage);
+  assert.match(head({ messageId: 'given@example.com' }), /^Message-ID: <given@example\.com>\r$/m);
+  assert.throws(() => head({ messageId: 'no at sign' }), usage);
+  assert.throws(() => head({ priority: 'urgent' as 'high' }), usage);
+  // Several authors need a Sender (RFC 5322 §3.6.2); the envelope sender is then the Sender.
+  assert.throws(() => buildMessage({ from: ['a@example.com', 'b@example.com'], to: 'c@example.org' }), usage);
+  assert.is(buildMessage({ from: ['a@example.com', 'b@example.com'], sender: 's@example.com', to: 'c@example.org' }).sender, 's@example.com');
+});
+
+test('a one-shot stream can be read once; a function gives a fresh one for every rendering', async () => {
+  const once = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content: (async function* () { yield new Uint8Array([1]); })() }] })
+    .render({ smtpUtf8: false, eightBitMime: false });
+  await collect(once);
+  let err: unknown;
+  try {
+    await collect(once);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(usage(err), String(err));
+  const again = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content: () => (async function* () { yield new Uint8Array([1]); })() }] })
+    .render({ smtpUtf8: false, eightBitMime: false });
+  assert.ok(sameBytes(await collect(again), await collect(again)));
+});
+
+test('a { readInto } source that gives other than its declared size fails the message', async () => {
+  const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content: { size: 10, readInto: async (b: Uint8Array) => (b[0] = 1, 0) } }] })
+    .render({ smtpUtf8: false, eightBitMime: false });
+  let err: unknown;
+  try {
+    await collect(r);
+  } catch (e) {
+    err = e;
+  }
+  assert.match(String(err), /gave 0 octets, not the 10/);
+});
+
 test.run();
