@@ -12,7 +12,7 @@ import { assertMediaType, contentTypeFor, formatParam, mimeHeader } from './cont
 import { Base64LineEncoder, base64Size, chooseTextEncoding, encodeBase64Lines, encodeBody, textToCrlfBytes } from './encoding.ts';
 import { assertHeaderName, assertNoControls, encodeWords, foldHeader } from './header.ts';
 import { domainToAscii } from './idn.ts';
-import { assignBoundaries, bodySize, headersOf, inMemory, renderBody, type Leaf, type MimePart, type Multipart } from './mime.ts';
+import { assignBoundaries, bodySize, headersOf, inMemory, renderBody, type Leaf, type MimePart } from './mime.ts';
 
 export type { AttachmentContent } from './content.ts';
 
@@ -458,4 +458,3 @@ function dedupe(addresses: string[]): string[] {
   });
 }
 
-export type { Multipart };

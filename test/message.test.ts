@@ -1,24 +1,20 @@
-// smtpwire/message against independent MIME parsers: mailparser (nodemailer's) and postal-mime.
-// Property tests build messages from any mix of display names, subjects, custom headers, text,
-// HTML, calendar parts and attachments (in memory and streamed), render them for servers with
-// and without SMTPUTF8/8BITMIME, and check that the parsers read back the same content, that
-// no line passes 998 octets, that no CR or LF stands alone and that Bcc never appears.
+// smtpwire/message against an independent MIME parser, mailparser (nodemailer's; Node only; the
+// runtime-neutral tests with postal-mime are in message-core.test.ts). The property test builds
+// messages from any mix of display names, subjects, custom headers, text, HTML, calendar parts
+// and attachments (in memory and streamed), renders them for servers with and without
+// SMTPUTF8/8BITMIME, and checks that mailparser reads back the same content, that no line passes
+// 998 octets, that no CR or LF stands alone and that Bcc never appears.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
-import PostalMime from 'postal-mime';
 import libmime from 'libmime';
-import { SmtpUsageError } from '../core/errors.ts';
-import { buildMessage, type MessageOptions, type RenderedMessage } from '../message/build.ts';
+import { buildMessage, type RenderedMessage } from '../message/build.ts';
 import { contentTypeFor } from '../message/content-type.ts';
 import { expectedData, lines, messageSpec, optionsOf, wellFormed, type Spec } from './message-arb.ts';
-import { Base64LineEncoder, chooseTextEncoding, encodeBase64Lines, encodeQuotedPrintable, textToCrlfBytes } from '../message/encoding.ts';
 
 const RUNS = Number(process.env.MESSAGE_RUNS ?? 150);
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
-const enc = new TextEncoder();
-const usage = (e: unknown): boolean => e instanceof SmtpUsageError;
 
 async function collect(r: RenderedMessage): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
