@@ -309,7 +309,8 @@ function render(m: Checked, target: RenderTarget): RenderedMessage {
   const envFrom = m.envelope?.from ?? (m.sender[0] ?? m.from[0]!).address;
   const envTo = m.envelope?.to ?? dedupe([...m.to, ...m.cc, ...m.bcc].map((x) => x.address));
   const from = envFrom === '' ? '' : envelopeAddress(envFrom, opts);
-  const to = envTo.map((a) => envelopeAddress(a, opts));
+  // Duplicates dropped once the domains are in their wire form (bücher.example = xn--bcher-kva.example).
+  const to = dedupe(envTo.map((a) => envelopeAddress(a, opts)));
 
   let head = '';
   head += foldHeader('From', formatMailboxes(m.from, opts));
@@ -448,10 +449,12 @@ export function formatDate(d: Date): string {
     `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
 }
 
+// Domains are case-insensitive, local parts are not (RFC 5321 §2.4).
 function dedupe(addresses: string[]): string[] {
   const seen = new Set<string>();
   return addresses.filter((a) => {
-    const key = a.toLowerCase();
+    const at = a.lastIndexOf('@');
+    const key = `${a.slice(0, at)}@${a.slice(at + 1).toLowerCase()}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

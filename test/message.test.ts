@@ -9,11 +9,12 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
 import libmime from 'libmime';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { buildMessage, type RenderedMessage } from '../message/build.ts';
 import { contentTypeFor } from '../message/content-type.ts';
-import { expectedData, lines, messageSpec, optionsOf, wellFormed, type Spec } from './message-arb.ts';
+import { expectedData, lines, local, messageSpec, name, optionsOf, wellFormed, type Spec } from './message-arb.ts';
 
-const RUNS = Number(process.env.MESSAGE_RUNS ?? 150);
+const RUNS = Number(process.env.MESSAGE_RUNS ?? 300);
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 
 async function collect(r: RenderedMessage): Promise<Uint8Array> {
@@ -108,6 +109,28 @@ test('property: any message round-trips through mailparser, wire-safe, Bcc never
     const parsed = await parse(raw);
     checkAgainstSpec(s, parsed, raw);
   }), { numRuns: RUNS, includeErrorInReport: true });
+});
+
+test('property: international domains and names: UTF-8 with SMTPUTF8, A-labels (as Node\'s UTS #46 makes them) without', async () => {
+  const idn = fc.constantFrom('bücher.example', 'münchen.example.de', '例え.テスト', 'xn--bcher-kva.example', 'παράδειγμα.δοκιμή', 'example.com');
+  const box = fc.record({ name: fc.option(name, { nil: undefined }), address: fc.tuple(local, idn).map(([l, d]) => `${l}@${d}`) });
+  await fc.assert(fc.asyncProperty(box, fc.array(box, { minLength: 1, maxLength: 3 }), fc.boolean(), async (from, to, smtpUtf8) => {
+    const r = buildMessage({ from, to, subject: 'x', text: 'x' }).render({ smtpUtf8, eightBitMime: smtpUtf8 });
+    const raw = r.bytes()!;
+    assertWireSafe(raw);
+    const ascii = (a: string): string => `${a.slice(0, a.lastIndexOf('@'))}@${domainToASCII(a.slice(a.lastIndexOf('@') + 1))}`;
+    const expect = (a: string): string => (smtpUtf8 ? a : ascii(a));
+    assert.is(r.from, expect(from.address));
+    assert.equal(r.to, [...new Set(to.map((m) => expect(m.address)))]);
+    if (!smtpUtf8) assert.ok(raw.every((b) => b < 0x80), 'ASCII headers for a server without SMTPUTF8');
+    const head = headBlock(raw);
+    for (const m of [from, ...to]) assert.ok(head.includes(expect(m.address)), `${expect(m.address)} in the header`);
+    // mailparser shows every domain in U-labels (it decodes A-labels): compare in that form.
+    const unicode = (a: string): string => `${a.slice(0, a.lastIndexOf('@'))}@${domainToUnicode(domainToASCII(a.slice(a.lastIndexOf('@') + 1)))}`;
+    const parsed = await parse(raw);
+    assert.equal(addrList(parsed.from), [{ name: from.name ?? '', address: unicode(from.address) }]);
+    assert.equal(addrList(parsed.to), to.map((m) => ({ name: m.name ?? '', address: unicode(m.address) })));
+  }), { numRuns: Math.ceil(RUNS / 2), includeErrorInReport: true });
 });
 
 test.run();
