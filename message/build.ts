@@ -18,7 +18,8 @@ export type { AttachmentContent } from './content.ts';
 
 export interface Attachment {
   /** Bytes, text (sent as UTF-8), a stream, a `{ readInto }` source such as `fileBody(path)`,
-   *  or a function returning one of those (so the message can be rendered more than once). */
+   *  or a function returning one of those or a promise of one (so the message can be rendered
+   *  more than once). */
   content: AttachmentContent;
   /** Shown to the recipient; non-ASCII is written per RFC 2231. */
   filename?: string;

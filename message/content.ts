@@ -1,7 +1,8 @@
 // Attachment content of every kind the builder takes, read as a stream of octets with bounded
 // memory: bytes, text (UTF-8), a `{ readInto }` source such as fileBody() from smtpwire/node,
 // /deno or /bun (the runtime's file reader: this layer does no I/O of its own), an (async)
-// iterable of chunks, a web ReadableStream, or a function returning one of those, which makes
+// iterable of chunks, a web ReadableStream, or a function returning one of those (or a promise of
+// one), which makes
 // the content readable more than once (a DKIM signer reads the message twice).
 import { SmtpUsageError } from '../core/errors.ts';
 import { BASE64_LINE_INPUT } from './encoding.ts';
@@ -21,7 +22,7 @@ export type ContentSource =
   | AsyncIterable<Uint8Array | string>
   | ReadableStream<Uint8Array>;
 
-export type AttachmentContent = ContentSource | (() => ContentSource);
+export type AttachmentContent = ContentSource | (() => ContentSource | Promise<ContentSource>);
 
 /** Read size for `{ readInto }` sources: whole base64 lines, about 64 KiB. */
 const READ_SIZE = BASE64_LINE_INPUT * 1150;
@@ -50,7 +51,8 @@ export function contentSize(content: AttachmentContent): number | undefined {
 
 /** The content as chunks of octets. A one-shot source can be opened once. */
 export async function* openContent(content: AttachmentContent): AsyncGenerator<Uint8Array> {
-  const source = typeof content === 'function' ? content() : content;
+  // A function may be async: `async () => (await fetch(url)).body` on Workers.
+  const source = typeof content === 'function' ? await content() : content;
   if (typeof source === 'string') {
     yield encoder.encode(source);
     return;

@@ -251,6 +251,21 @@ test('a one-shot stream can be read once; a function gives a fresh one for every
   assert.ok(sameBytes(await collect(again), await collect(again)));
 });
 
+test('an async content function (e.g. a fetch body on Workers) is awaited for each rendering', async () => {
+  const data = enc.encode('fetched '.repeat(100));
+  let opened = 0;
+  const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'f.txt', content: async () => {
+    opened++;
+    await null;
+    return new ReadableStream<Uint8Array>({ start(c) { c.enqueue(data); c.close(); } });
+  } }] }).render({ smtpUtf8: false, eightBitMime: false });
+  const first = await collect(r);
+  assert.ok(sameBytes(first, await collect(r)));
+  assert.is(opened, 2);
+  const email = await PostalMime.parse(first);
+  assert.ok(sameBytes(new Uint8Array(email.attachments[0]!.content as ArrayBuffer), data));
+});
+
 test('a { readInto } source that gives other than its declared size fails the message', async () => {
   const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content: { size: 10, readInto: async (b: Uint8Array) => (b[0] = 1, 0) } }] })
     .render({ smtpUtf8: false, eightBitMime: false });
