@@ -80,9 +80,10 @@ export function planMessage(v: MessageFlagValues, from: string, to: string[]): M
     return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()];
   });
   const attachments: Attachment[] = (v.attach ?? []).map((path) => {
-    checkFile(path, '--attach');
+    const size = checkFile(path, '--attach');
     // A function: the file is opened when the message is rendered (and again if it is signed).
-    return { filename: basename(path), content: () => fileBody(path) };
+    // Its size makes the message's known, so SIZE= is declared.
+    return { filename: basename(path), content: () => fileBody(path), size };
   });
   const options: Omit<MessageOptions, 'text'> = {
     from, to,
@@ -107,14 +108,16 @@ export function buildFromPlan(plan: MessagePlan, stdinText: string | undefined):
   return buildMessage({ ...plan.options, ...(text !== undefined ? { text } : {}) });
 }
 
-function checkFile(path: string, flag: string): void {
-  let ok = false;
+/** The size of a regular file named on the command line. */
+function checkFile(path: string, flag: string): number {
+  let stat;
   try {
-    ok = statSync(path).isFile();
+    stat = statSync(path);
   } catch (err) {
     throw new MessageFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!ok) throw new MessageFileError(`${flag}: ${printable(path)} is not a regular file`);
+  if (!stat.isFile()) throw new MessageFileError(`${flag}: ${printable(path)} is not a regular file`);
+  return stat.size;
 }
 
 function readText(path: string, flag: string): string {

@@ -29,6 +29,9 @@ export interface Attachment {
   cid?: string;
   /** Default 'inline' with a cid, else 'attachment'. */
   contentDisposition?: 'attachment' | 'inline';
+  /** Octets the content gives, for a function or stream whose length is known (a file's): the
+   *  message's size is then known and declared (SIZE=). Checked as the content is read. */
+  size?: number;
 }
 
 export interface CalendarEvent {
@@ -236,6 +239,7 @@ function checkAttachment(a: Attachment, i: number): Attachment {
   if (a.cid !== undefined && !(typeof a.cid === 'string' && /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.@]+$/.test(a.cid))) {
     throw new SmtpUsageError(`${what}.cid must be printable ASCII without spaces, brackets or quotes, e.g. "logo@example": "${printable(String(a.cid))}"`);
   }
+  if (a.size !== undefined && !(Number.isSafeInteger(a.size) && a.size >= 0)) throw new SmtpUsageError(`${what}.size must be an octet count`);
   if (a.contentDisposition !== undefined && a.contentDisposition !== 'attachment' && a.contentDisposition !== 'inline') {
     throw new SmtpUsageError(`${what}.contentDisposition must be 'attachment' or 'inline'`);
   }
@@ -411,7 +415,7 @@ function attachmentLeaf(a: Attachment, related: boolean): Leaf {
     const bytes = typeof a.content === 'string' ? encoder.encode(a.content) : a.content;
     return { kind: 'leaf', headers, body: { kind: 'bytes', bytes: encodeBase64Lines(bytes, true) } };
   }
-  const raw = contentSize(a.content);
+  const raw = contentSize(a.content) ?? a.size;
   return {
     kind: 'leaf', headers,
     body: {

@@ -19,7 +19,7 @@ interface Received { from: string; to: string[]; data: Buffer }
 async function smtpServer(): Promise<{ port: number; got: Received[]; close(): Promise<void> }> {
   const got: Received[] = [];
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500,
+    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500, size: 10 << 20,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -48,7 +48,7 @@ test('--from with a name, --cc, --bcc, --reply-to, --html, --attach (twice), --h
     writeFileSync(join(dir, 'report.pdf'), pdf);
     writeFileSync(join(dir, 'Übersicht.csv'), 'a,b\n1,2\n');
     const r = await cli([
-      'send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'Zoë Example <zoe@example.com>', '--to', '"Bob, Jr." <bob@example.org>',
+      'send', '-v', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'Zoë Example <zoe@example.com>', '--to', '"Bob, Jr." <bob@example.org>',
       '--cc', 'carol@example.net', '--bcc', 'hidden@example.net', '--reply-to', 'Help Desk <help@example.com>',
       '--subject', 'Quarterly report', '--text', 'See attached.', '--html', join(dir, 'page.html'),
       '--attach', join(dir, 'report.pdf'), '--attach', join(dir, 'Übersicht.csv'), '--header', 'X-Campaign: q4 ünïcode', '--priority', 'high',
@@ -56,6 +56,8 @@ test('--from with a name, --cc, --bcc, --reply-to, --html, --attach (twice), --h
     assert.is(r.code, 0, r.stderr);
     assert.is(s.got.length, 1);
     const m = s.got[0]!;
+    // Every part's length is known (the files were stat()ed): SIZE= declares the exact octets.
+    assert.match(r.stderr, new RegExp(`^C: MAIL FROM:<zoe@example\\.com> .*SIZE=${m.data.length}\\b`, 'm'));
     assert.is(m.from, 'zoe@example.com');
     assert.equal(m.to, ['bob@example.org', 'carol@example.net', 'hidden@example.net']);
     assert.not.ok(m.data.includes('hidden@example.net'), 'Bcc is envelope only');

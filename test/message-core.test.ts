@@ -266,6 +266,21 @@ test('an async content function (e.g. a fetch body on Workers) is awaited for ea
   assert.ok(sameBytes(new Uint8Array(email.attachments[0]!.content as ArrayBuffer), data));
 });
 
+test('a declared attachment size makes the message size known; a content that differs fails', async () => {
+  const content = () => (async function* () { yield new Uint8Array(100).fill(1); })();
+  const ok = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content, size: 100 }] }).render({ smtpUtf8: false, eightBitMime: false });
+  assert.is(ok.size, (await collect(ok)).length);
+  const bad = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content, size: 99 }] }).render({ smtpUtf8: false, eightBitMime: false });
+  let err: unknown;
+  try {
+    await collect(bad);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(usage(err), String(err));
+  assert.throws(() => buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ content, size: -1 }] }), usage);
+});
+
 test('a { readInto } source that gives other than its declared size fails the message', async () => {
   const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'x.bin', content: { size: 10, readInto: async (b: Uint8Array) => (b[0] = 1, 0) } }] })
     .render({ smtpUtf8: false, eightBitMime: false });
