@@ -174,8 +174,9 @@ function mapCodePoint(cp: number): string | null {
 }
 
 // Case folding from what the runtime has: upper then lower case is Unicode's full folding for
-// all but a few letters — dotless i (which does not fold), Cherokee (which folds to its capitals)
-// and capital sharp s (which folds to "ss"; small sharp s is a deviation, handled earlier).
+// all but dotless i (which does not fold) and Cherokee (which folds to its capitals). Capital
+// sharp s reaches "ss" in two rounds (ẞ -> ß -> SS -> ss); a small sharp s that is the input
+// itself is a deviation and never gets here.
 function caseFold(s: string): string {
   let out = '';
   for (const c of s) {

@@ -173,6 +173,10 @@ function phraseText(words: readonly Token[]): string {
       o += p.length;
     }
     const decoded = decodeCharset(first.charset, all);
+    // A control character hidden in an encoded-word would come out as a CR or LF in a header.
+    if (decoded !== undefined && /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/.test(decoded)) {
+      throw new SmtpAddressError(`an encoded display name holds a control character: "${printable(decoded)}"`);
+    }
     out += sep + (decoded ?? words.slice(i, j).map((w) => w.text).join(' '));
     i = j;
   }

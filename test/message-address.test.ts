@@ -62,6 +62,8 @@ test('parseAddressList: anything unparseable is an SmtpAddressError that says wh
     ['a@b.example\0', /control character/],
     ['a\\b@x.example', /unexpected character/],
     ['a@[1.2.3', /unclosed domain literal/],
+    ['=?UTF-8?Q?a=0D=0ABcc=3A_x?= <a@b.example>', /encoded display name holds a control character/],
+    ['=?UTF-8?B?AA==?= <a@b.example>', /control character/],
   ];
   for (const [text, re] of cases) {
     try {
@@ -210,6 +212,29 @@ test('no input ever puts CR, LF or NUL in a formatted header (property)', () => 
       assert.ok(usage(e), String(e));
     }
   }), { numRuns: 3000 });
+});
+
+test('parseAddressList on arbitrary text: a list of valid mailboxes or an SmtpUsageError, nothing else (property)', () => {
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    fc.string({ unit: fc.constantFrom('a', 'b.c', '@', '<', '>', '"', '\\', '(', ')', ',', ';', ':', '.', ' ', '[', ']', '=?UTF-8?B?', '?=', 'QQ==', '\u00e9', '-'), maxLength: 40 }),
+  );
+  fc.assert(fc.property(text, (t) => {
+    let list: ReturnType<typeof parseAddressList>;
+    try {
+      list = parseAddressList(t);
+    } catch (e) {
+      assert.ok(usage(e), `${JSON.stringify(t)}: ${String(e)}`);
+      return;
+    }
+    for (const a of list) {
+      for (const m of 'group' in a ? a.members : [a]) {
+        // Every address parsed is one the envelope takes as it is (canonical form).
+        assert.is(envelopeAddress(m.address, { smtpUtf8: true }), m.address);
+        if (m.name !== undefined) assert.type(m.name, 'string');
+      }
+    }
+  }), { numRuns: 5000 });
 });
 
 test.run();
