@@ -140,6 +140,24 @@ test('a pool sends built messages and builder options', async () => {
   }
 });
 
+test('an attachment that fails while the message is sent: rejected, nothing delivered (never a false sent)', async () => {
+  const s = await server();
+  try {
+    const client = await connect(plain(s.port));
+    const failing = async function* (): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(200_000).fill(65);
+      throw new Error('disk gone');
+    };
+    const r = await client.send({ from: 'a@example.com', to: 'b@example.org', text: 'x', attachments: [{ filename: 'x.bin', content: failing }] });
+    assert.is(r.outcome, 'rejected');
+    assert.match(String(r.error?.message), /disk gone/);
+    await client.close(); // a DATA body cannot be withdrawn mid-way: the core closes the link
+    assert.is(s.got.length, 0);
+  } finally {
+    await s.close();
+  }
+});
+
 test('builder errors are typed and raised before any connection', async () => {
   for (const bad of [
     { from: 'not an address', to: 'b@example.org' },
