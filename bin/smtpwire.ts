@@ -5,16 +5,17 @@
 import { fstatSync, read, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatPath } from '../core/address.ts';
-import { composeMessage } from '../core/compose.ts';
 import { SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { describeReply, type Reply } from '../core/reply.ts';
 import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
+import { toWireMessage } from '../client/message-send.ts';
 import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signOutgoing, signStdin, type DkimPlan } from './dkim-options.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
 import { SECRET_OPTIONS, secretCommands } from './secret-options.ts';
+import { buildFromPlan, envelopeOf, MESSAGE_FLAGS, MessageFileError, planMessage, type MessagePlan } from './message-options.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -23,7 +24,7 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
                       smtps://host[:port]         implicit TLS (465)
                       smtp+plain://host[:port]    never TLS (25)
                       lmtp://host[:port]          LMTP (24)
-  --from ADDR         envelope sender ('' for the null sender)
+  --from ADDR         sender, 'addr' or 'Name <addr>' ('' for the null sender)
   --to ADDR           a recipient (repeatable; bare arguments are recipients too)
   --user NAME         authenticate; the password comes from $SMTPWIRE_PASSWORD or --pass-file
   --pass-file FILE    read the password from the first line of FILE
@@ -35,10 +36,16 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --insecure          do not check the server certificate (testing only)
 ${CONNECT_USAGE.trimEnd()}
   --name NAME         EHLO/LHLO name
-  --compose           compose a text/plain message; the text is read from stdin
-  --text TEXT         compose a text/plain message with this text
+  --compose           compose a message; its text is read from stdin
+  --text TEXT         compose a message with this text
   --subject TEXT      subject of the composed message
   --priority P        low, normal or high (composed message)
+  --cc ADDR           a Cc recipient (repeatable; composes a message)
+  --bcc ADDR          a Bcc recipient: envelope only, never in the message (repeatable)
+  --reply-to ADDR     Reply-To (repeatable)
+  --html FILE         an HTML part (with --text/--compose: multipart/alternative)
+  --attach FILE       attach a file, streamed from disk (repeatable)
+  --header 'N: V'     an extra header field (repeatable)
 ${DKIM_USAGE}  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
   --json              print the result as JSON on stdout
   -h, --help          show this help
@@ -54,7 +61,8 @@ interface Plan {
   client: Omit<ClientOptions, 'transport'>;
   from: string;
   to: string[];
-  compose: { subject: string; text: string | undefined; priority: 'low' | 'normal' | 'high' } | undefined;
+  /** A message to build from the flags (bin/message-options.ts); undefined: stdin is the message. */
+  message: MessagePlan | undefined;
   dkim: DkimPlan | undefined;
   verbose: boolean;
   json: boolean;
@@ -84,10 +92,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         ca: { type: 'string' },
         insecure: { type: 'boolean' },
         name: { type: 'string' },
-        compose: { type: 'boolean' },
-        text: { type: 'string' },
-        subject: { type: 'string' },
-        priority: { type: 'string' },
+        ...MESSAGE_FLAGS,
         verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -108,12 +113,16 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   if (v.from === undefined) throw new SmtpUsageError('--from is required');
   const to = [...(v.to ?? []), ...recipients];
   if (to.length === 0) throw new SmtpUsageError('no recipient: give --to ADDR or a bare address');
-  // Check every address now, before a connection is opened for a typo.
-  formatPath(v.from);
-  for (const a of to) {
+  // Check every address now, before a connection is opened for a typo. 'Name <addr>' is
+  // accepted; the envelope takes the address.
+  const envelopeFrom = envelopeOf(v.from, '--from');
+  formatPath(envelopeFrom);
+  const envelopeTo = to.map((a) => {
     if (a === '') throw new SmtpUsageError('a recipient address is empty');
-    formatPath(a);
-  }
+    const address = envelopeOf(a, '--to');
+    formatPath(address);
+    return address;
+  });
 
   const server = parseServerUrl(v.server ?? 'smtp://localhost');
   const client: Omit<ClientOptions, 'transport'> = { ...server };
@@ -131,17 +140,10 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
     client.auth = { user: v.user, ...(pass ? { pass } : {}), ...commands, ...(v.auth !== undefined ? { mechanism: v.auth } : {}) };
   }
 
-  const composing = v.compose === true || v.text !== undefined;
-  if (!composing && (v.subject !== undefined || v.priority !== undefined)) {
-    throw new SmtpUsageError('--subject and --priority compose a message: add --compose (text on stdin) or --text TEXT');
-  }
-  if (v.compose && v.text !== undefined) throw new SmtpUsageError('give the text either with --text or on stdin with --compose, not both');
-  const priority = v.priority ?? 'normal';
-  if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('--priority must be low, normal or high');
+  const message = planMessage(v, v.from, to);
 
   return {
-    client, from: v.from, to,
-    compose: composing ? { subject: v.subject ?? '', text: v.text, priority } : undefined,
+    client, from: envelopeFrom, to: envelopeTo, message,
     dkim: parseDkimOptions(v, readInput),
     verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
   };
@@ -199,29 +201,28 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
     process.stderr.write(`${tag} ${printable(entry.text)}\n`);
   };
 
-  // A composed message is built once before connecting, so bad input fails without a session.
-  let compose: ((eightBit: boolean) => Uint8Array) | undefined;
-  if (plan.compose) {
-    const c = plan.compose;
-    const text = c.text ?? (await readStdinText());
-    const date = new Date();
-    const messageIdRandom = globalThis.crypto.getRandomValues(new Uint8Array(16));
-    compose = (eightBit) => composeMessage({ from: plan.from, to: plan.to, subject: c.subject, text, priority: c.priority, date, messageIdRandom, eightBit });
-    compose(false);
-  }
+  // A composed message is built before connecting, so bad input fails without a session; it
+  // is rendered once the server's SMTPUTF8 and 8BITMIME are known.
+  const built = plan.message && buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined);
+
   // DKIM: the key is imported and a raw message read and hashed before connecting.
   const dkim = plan.dkim ? await prepareDkim(plan.dkim) : undefined;
   let signedRaw: Awaited<ReturnType<typeof signStdin>> | undefined;
-  if (dkim && !compose) {
+  if (dkim && !built) {
     hintIfTerminal('the message');
     signedRaw = await signStdin(dkim, process.stdin, stdinFileSize(), stdinFile);
   }
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   try {
-    if (compose) {
-      const body = compose(client.capabilities.eightBitMime);
-      return await client.send({ from: plan.from, to: plan.to, ...(dkim ? await signOutgoing(dkim, body) : { body }), signal });
+    if (built) {
+      const wire = toWireMessage(built, client.capabilities);
+      if (!dkim) return await client.send({ ...wire, signal });
+      // Signed after rendering (the server's SMTPUTF8/8BITMIME decide the bytes); a streamed
+      // rendering is iterated twice, once to hash and once to send.
+      const body = wire.body as Uint8Array | AsyncIterable<Uint8Array>;
+      const signed = await signOutgoing(dkim, body, body instanceof Uint8Array ? undefined : () => body);
+      return await client.send({ ...wire, ...signed, signal });
     }
     if (signedRaw) {
       const { body } = signedRaw;
@@ -397,7 +398,7 @@ async function main(): Promise<void> {
   try {
     plan = parseCommandLine(process.argv.slice(2));
   } catch (err) {
-    const code = err instanceof InputFileError ? EXIT.NOINPUT : exitCodeFor(err);
+    const code = err instanceof InputFileError || err instanceof MessageFileError ? EXIT.NOINPUT : exitCodeFor(err);
     report(err, code, false);
     return exit(code);
   }

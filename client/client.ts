@@ -3,7 +3,6 @@
 // timer at the core's deadline, turn events into settled promises, stream bodies with bounded
 // memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
-import { composeMessage } from '../core/compose.ts';
 import { DEFAULT_CHUNK_SIZE, SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
@@ -16,6 +15,8 @@ import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
+import { buildMessage, type MessageOptions } from '../message/build.ts';
+import { toWireMessage, type SendInput } from './message-send.ts';
 import { BufferRing } from './ring.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
 import { connectThroughProxy } from './proxy-link.ts';
@@ -274,11 +275,12 @@ export class SmtpClient {
    * Send one message. Resolves with the core's result: accepted (per-recipient lists), rejected
    * (with a typed error) or unknown (the end was written and no final reply came: do not retry
    * blindly). Rejects only for usage errors (bad addresses, bad body type). Sends issued
-   * without awaiting each other share the connection and pipeline.
+   * without awaiting each other share the connection and pipeline. Takes a raw Message, a
+   * buildMessage() result or the builder's options (rendered now, for this server).
    */
-  send(message: Message): Promise<SendResult> {
+  send(message: SendInput): Promise<SendResult> {
     try {
-      return this.#send(message);
+      return this.#send(toWireMessage(message, this.capabilities));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -909,32 +911,19 @@ export function connect(options: ClientOptions & { transport: Transport }): Prom
   return SmtpClient.connect(options);
 }
 
-export interface SendMailOptions extends ClientOptions {
+/** Client options plus the message (smtpwire/message options: from, to, subject, text, html,
+ *  attachments, ...). */
+export interface SendMailOptions extends ClientOptions, MessageOptions {
   transport: Transport;
-  from: string;
-  to: string | string[];
-  cc?: string | string[];
-  bcc?: string | string[];
-  subject: string;
-  text: string;
-  priority?: 'low' | 'normal' | 'high';
-  headers?: Record<string, string>;
 }
 
-/** One call: connect, compose a text/plain message, send it to To + Cc + Bcc, close. */
+/** One call: build the message (bad input fails before connecting), connect, send it to
+ *  To + Cc + Bcc (or the given envelope), close. */
 export async function sendMail(options: SendMailOptions): Promise<SendResult> {
-  const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
-  const to = list(options.to);
-  const cc = list(options.cc);
+  const message = buildMessage(options);
   const client = await connect(options);
   try {
-    const body = composeMessage({
-      from: options.from, to, cc: cc.length ? cc : undefined, subject: options.subject, text: options.text,
-      priority: options.priority, headers: options.headers, date: new Date(),
-      messageIdRandom: globalThis.crypto.getRandomValues(new Uint8Array(16)),
-      eightBit: client.capabilities.eightBitMime, // compose knows whether UTF-8 may go as 8bit
-    });
-    return await client.send({ from: options.from, to: [...to, ...cc, ...list(options.bcc)], body });
+    return await client.send(message);
   } finally {
     await client.close();
   }

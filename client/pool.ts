@@ -12,9 +12,10 @@
 // the caller opts in with retryUnknown. A send the session ended under before the server judged
 // it (a link the server closed while idle, a 421) is not a failed attempt: it goes back to the
 // front of the queue (whole bodies; a stream cannot be read twice and is reported instead).
-import { connect, notStarted, type ClientOptions, type Message, type SendResult, SmtpClient } from './client.ts';
+import { connect, notStarted, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { shareSecret } from './credentials.ts';
+import type { SendInput } from './message-send.ts';
 import type { Transport } from './transport.ts';
 
 export interface PoolOptions extends ClientOptions {
@@ -75,8 +76,9 @@ export interface PoolStats {
 
 export interface Pool {
   /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects for usage errors,
+   *  Takes what SmtpClient.send takes: a raw Message, a built message or the builder's options;
    *  and with SmtpPoolFullError when the queue is full and whenFull is 'reject'. */
-  send(message: Message): Promise<SendResult>;
+  send(message: SendInput): Promise<SendResult>;
   /** Resolves once the queue has room for another send (at once when it has). */
   ready(): Promise<void>;
   /** True while the queue is full: a send would wait (or be refused). */
@@ -99,7 +101,7 @@ export class SmtpPoolFullError extends SmtpError {
 const MAX_REQUEUES = 3;
 
 interface Job {
-  readonly message: Message;
+  readonly message: SendInput;
   /** A whole string/Uint8Array body: sending it again sends the same bytes. */
   readonly replayable: boolean;
   attempts: number;
@@ -306,7 +308,7 @@ export function createPool(options: PoolOptions): Pool {
     conn.client.send(job.message).then(
       (result) => {
         inFlight--;
-        const aborted = job.message.signal?.aborted === true;
+        const aborted = (job.message as { signal?: AbortSignal }).signal?.aborted === true;
         if (!aborted && job.replayable && endedUnder(result, conn) && job.requeues < MAX_REQUEUES) {
           // The session ended before the server judged this send: not an attempt that failed.
           job.requeues++;
@@ -410,7 +412,7 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   return {
-    send(message: Message): Promise<SendResult> {
+    send(message: SendInput): Promise<SendResult> {
       if (closing) return Promise.reject(new SmtpUsageError('the pool is closed'));
       if (message === null || typeof message !== 'object') return Promise.reject(new SmtpUsageError('message must be an object'));
       const full = !hasRoom() || waitingRoom.length > 0;
@@ -419,7 +421,7 @@ export function createPool(options: PoolOptions): Pool {
         return Promise.reject(new SmtpPoolFullError(maxQueued));
       }
       return new Promise((resolve, reject) => {
-        const signal = message.signal;
+        const signal = (message as { signal?: AbortSignal }).signal;
         const onAbort = (): void => {
           for (const list of [queue, waitingRoom]) {
             const at = list.indexOf(job);
@@ -431,7 +433,8 @@ export function createPool(options: PoolOptions): Pool {
           }
         };
         const job: Job = {
-          message, replayable: typeof message.body === 'string' || message.body instanceof Uint8Array,
+          // A built message is not replayed: a streamed attachment may be readable only once.
+          message, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
           attempts: 0, requeues: 0, avoid: undefined, resolve, reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
         };

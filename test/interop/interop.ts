@@ -32,6 +32,7 @@ import { connect, type ClientOptions, type SendResult, type SmtpClient } from '.
 import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
 import { startExim, stripEximHeaders, type Exim } from './exim.ts';
+import { messageSuite, type SuiteTarget } from './message-suite.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -45,6 +46,7 @@ const SCRAM_ITERATIONS = 10_000;
 const SEED = Number(process.env.SMTPWIRE_INTEROP_SEED ?? '20240601');
 const FUZZ_BODIES = Number(process.env.SMTPWIRE_INTEROP_FUZZ ?? '200');
 const PIPELINED = Number(process.env.SMTPWIRE_INTEROP_PIPELINED ?? '500');
+const BUILT = Number(process.env.SMTPWIRE_INTEROP_BUILT ?? '100');
 const BIG = 10 * 1024 * 1024;
 const DELIVERY_TIMEOUT = 180_000;
 
@@ -972,6 +974,12 @@ async function eximSuites(t: Target, exim: Exim): Promise<void> {
 
 // ---------------------------------------------------------------- main
 
+/** Built messages (smtpwire/message) through the target, read back by Python: message-suite.ts. */
+async function builtSuite(target: Target, utf8Headers: boolean): Promise<void> {
+  const t: SuiteTarget = { mta: target.mta, clientOptions: clientOptions(target, {}, []), collect: (ids) => target.collect(ids), strip: (d) => target.strip(d), utf8Headers };
+  await messageSuite(t, { ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail) }, BUILT, SEED);
+}
+
 async function main(): Promise<number> {
   const base = process.env.SMTPWIRE_INTEROP_DIR ?? mkdtempSync(join(tmpdir(), 'smtpwire-interop-'));
   mkdirSync(base, { recursive: true });
@@ -1020,11 +1028,13 @@ async function main(): Promise<number> {
         await pipelinedSuite(pf, true, true);
         await fuzzSuite(pf, true);
         await dkimSuite(pf, true);
+        await builtSuite(pf, true);
         console.log('\n== postfix-strict (smtpd_forbid_bare_newline = reject, strict envelopes and MIME)');
         const strict = postfixTarget('postfix-strict', postfix.strictPort, capture);
         await negativeSuite(strict, true);
         await fuzzSuite(strict, true);
         await everydaySuite(strict, true, false);
+        await builtSuite(strict, false);
       } catch (err) {
         bad('postfix', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }

@@ -9,6 +9,7 @@ import type { Test } from 'uvu';
 import type { ClientOptions, Message, PullIntoSource, SendMailOptions, SendResult, SmtpClient } from '../../client/client.ts';
 import type { Pool, PoolOptions } from '../../client/pool.ts';
 import type { Transport } from '../../client/transport.ts';
+import type { buildMessage } from '../../message/index.ts';
 
 export interface InteropConfig {
   host: string;
@@ -38,6 +39,8 @@ export interface RuntimeUnderTest {
   /** The runtime's fileBody and a way to read a whole file, where the runtime has files. */
   fileBody?: (path: string) => PullIntoSource & { readonly size: number };
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** smtpwire/message's builder as this runtime loads it. */
+  buildMessage: typeof buildMessage;
 }
 
 const enc = new TextEncoder();
@@ -414,6 +417,37 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     assert.ok(opened >= 1 && opened <= 2, `opened ${opened}`);
     assert.is(asked, opened, 'the provider is asked once per connection');
     assert.is(closed, opened);
+  });
+
+  test(`${rt.name}: a built message (smtpwire/message: text, HTML, inline image, 1 MB streamed attachment) arrives byte-exact`, async () => {
+    const data = bigMessage(MIB, 11);
+    const message = rt.buildMessage({
+      from: { name: 'Zoë Example', address: 'zoe@example.com' }, to: ['"Bob, Jr." <bob@example.com>'], bcc: 'hidden@example.com',
+      subject: `Grüße from ${rt.name}`, text: 'Hello,\nsee the attachment.\n', html: `<p>Hello <img src="cid:logo@x"></p>${'<b>long line</b>'.repeat(100)}`,
+      attachments: [
+        { filename: 'logo.png', cid: 'logo@x', content: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) },
+        { filename: 'Übersicht.bin', content: () => new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < data.length; i += 50_000) c.enqueue(data.slice(i, i + 50_000)); c.close(); } }) },
+      ],
+    });
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
+    let k = 0;
+    const r = message.render({ smtpUtf8: client.capabilities.smtpUtf8, eightBitMime: client.capabilities.eightBitMime, random: (n) => new Uint8Array(n).fill(++k) });
+    const chunks: Uint8Array[] = [];
+    for await (const c of r.body) chunks.push(c.slice());
+    const expected = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (expected.set(c, at), at + c.length), 0);
+    assert.is(r.size, undefined); // a stream's length is not known before it is read
+    assert.equal(r.to, ['bob@example.com', 'hidden@example.com']);
+    const text = new TextDecoder().decode(expected);
+    assert.not.match(text, /hidden@example\.com/);
+    assert.ok(text.split('\r\n').every((line) => line.length <= 998));
+    const got = received(await client.send({ from: r.from, to: r.to, body: r.body, eightBit: r.eightBit }));
+    assert.is(got.rcpt, 2);
+    assert.is(got.size, expected.length);
+    assert.is(got.sha256, await sha256(expected));
+    // The client renders a built message itself once it knows the server's extensions.
+    assert.is(received(await client.send(message)).rcpt, 2);
+    await client.close();
   });
 
   test(`${rt.name}: sendMail in one call`, async () => {
