@@ -136,14 +136,18 @@ export async function settle(queue, total, ms, onProgress) {
   }
 }
 
-/** The sink's log: [{ at, id, rcpts }]. */
+/** The sink's log: acknowledged messages [{ at, id, rcpts }] and refused recipients [{ at, code, address }]. */
 export function readSinkLog(file) {
   let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { /* nothing acknowledged yet */ }
-  return text.split('\n').filter(Boolean).map((l) => {
-    const [at, id, rcpts] = l.split(' ');
-    return { at: Number(at), id, rcpts: Number(rcpts) };
-  });
+  try { text = readFileSync(file, 'utf8'); } catch { /* nothing logged yet */ }
+  const acks = [], refusals = [];
+  for (const line of text.split('\n')) {
+    const [at, what, x, y] = line.split(' ');
+    if (what === 'ack') acks.push({ at: Number(at), id: x, rcpts: Number(y) });
+    else if (what !== undefined) refusals.push({ at: Number(at), code: Number(what), address: x });
+  }
+  acks.refusals = refusals;
+  return acks;
 }
 
 export async function stop(p, signal = 'SIGTERM') {

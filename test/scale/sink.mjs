@@ -3,8 +3,9 @@
 // of ours) that writes one line to a log for every message it ACKNOWLEDGES, before the 250 goes
 // out, so the log is the server's own account of what it took:
 //
-//   <ms since epoch> <Message-ID> <recipients accepted>
+//   <ms since epoch> ack <Message-ID> <recipients accepted>
 //
+// and one line for every recipient it refuses: <ms since epoch> <code> <address>.
 //   node test/scale/sink.mjs --log FILE [--port 0]
 //
 // Recipients steer the replies (local part prefix):
@@ -25,6 +26,11 @@ const log = openSync(args.log, 'a');
 const seenTemp = new Set();
 const MESSAGE_ID = /^message-id:[ \t]*(<[^>\r\n]*>)/im;
 
+function refuse(address, code, text, callback) {
+  writeSync(log, `${Date.now()} ${code} ${address}\n`);
+  callback(Object.assign(new Error(text), { responseCode: code }));
+}
+
 const server = new SMTPServer({
   disabledCommands: ['AUTH', 'STARTTLS'],
   logger: false,
@@ -32,10 +38,10 @@ const server = new SMTPServer({
   maxClients: 1000,
   onRcptTo(address, session, callback) {
     const local = address.address.slice(0, address.address.indexOf('@')).toLowerCase();
-    if (local.startsWith('perm-')) return callback(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
+    if (local.startsWith('perm-')) return refuse(address.address, 550, '5.1.1 No such user here', callback);
     if (local.startsWith('temp-') && !seenTemp.has(address.address)) {
       seenTemp.add(address.address);
-      return callback(Object.assign(new Error('4.2.1 Mailbox busy, try again later'), { responseCode: 451 }));
+      return refuse(address.address, 451, '4.2.1 Mailbox busy, try again later', callback);
     }
     callback();
   },
@@ -51,7 +57,7 @@ const server = new SMTPServer({
     stream.on('end', () => {
       const m = MESSAGE_ID.exec(Buffer.concat(head).toString('latin1').split('\r\n\r\n')[0]);
       const id = m ? m[1] : '-';
-      writeSync(log, `${Date.now()} ${id} ${session.envelope.rcptTo.length}\n`);
+      writeSync(log, `${Date.now()} ack ${id} ${session.envelope.rcptTo.length}\n`);
       if (session.envelope.rcptTo.some((r) => r.address.toLowerCase().startsWith('drop-'))) {
         for (const c of server.connections) if (c.session === session) c._socket.destroy();
         return;
