@@ -6,7 +6,7 @@
 //
 // Run as many as you like, on as many machines: they share the queue and its rate limit
 // (RATE_MAX jobs per RATE_MS for the whole queue, all workers together: BullMQ's limiter lives in
-// Redis). Outcomes become job states (client/queue.ts):
+// Redis). Outcomes become job states (client/job-queue.ts):
 //   accepted -> completed (result: per-recipient replies)   rejected 5xx -> failed, not retried
 //   rejected 4xx -> retried with backoff                     unknown -> parked on MAIL_QUEUE-unknown
 // SIGTERM / SIGINT: stop taking jobs, let the ones in flight end, close the pool, exit 0.

@@ -1,9 +1,9 @@
-// client/queue.ts: each send outcome maps to one job fate, and a job that comes back from a dead
+// client/job-queue.ts: each send outcome maps to one job fate, and a job that comes back from a dead
 // worker is parked without being sent again. (The same against BullMQ and a real server, with
 // workers killed mid-run: npm run test:scale.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mailProcessor, mailVerdict, type MailJobLike, type MailJobRecord, type QueuedMail } from '../client/queue.ts';
+import { mailProcessor, mailVerdict, type MailJobLike, type MailJobRecord, type QueuedMail } from '../client/job-queue.ts';
 import { SmtpConnectionError, SmtpReplyError } from '../core/errors.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Message, SendResult } from '../client/client.ts';
