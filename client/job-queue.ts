@@ -121,7 +121,14 @@ export function mailProcessor<D = QueuedMail>(options: MailProcessorOptions<D>):
       await options.park(job, record);
       return record;
     }
-    const verdict = mailVerdict(await options.send(toMessage(job.data)), messageId);
+    let result: SendResult;
+    try {
+      result = await options.send(toMessage(job.data));
+    } catch (err) {
+      // A pool rejects only for usage errors (a bad address, say): sending again cannot help.
+      throw new options.permanentError(err instanceof Error ? err.message : String(err));
+    }
+    const verdict = mailVerdict(result, messageId);
     switch (verdict.action) {
       case 'complete':
         return verdict.record;

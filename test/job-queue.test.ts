@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mailProcessor, mailVerdict, type MailJobLike, type MailJobRecord, type QueuedMail } from '../client/job-queue.ts';
-import { SmtpConnectionError, SmtpReplyError } from '../core/errors.ts';
+import { SmtpConnectionError, SmtpReplyError, SmtpUsageError } from '../core/errors.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Message, SendResult } from '../client/client.ts';
 
@@ -80,6 +80,17 @@ test('a job back from a dead worker (stalled) is parked as unknown and not sent 
   assert.is(record.outcome, 'unknown');
   assert.equal(h.sent, []);
   assert.is(h.parked.length, 1);
+});
+
+test('a send that throws (a usage error) fails the job for good', async () => {
+  const processor = mailProcessor({
+    send: async () => { throw new SmtpUsageError('recipient address contains a line break'); },
+    permanentError: Unrecoverable,
+    park: async () => {},
+  });
+  const err = await processor(job()).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof Unrecoverable, String(err));
+  assert.match((err as Error).message, /line break/);
 });
 
 test('mailVerdict is total over the three outcomes', () => {

@@ -14,6 +14,7 @@
 import { Queue } from 'bullmq';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { composeMessage } from 'smtpwire/core';
 
 /** Job options for a mail job: retries with backoff are for transient rejections only. */
@@ -56,4 +57,4 @@ async function main() {
   console.log(JSON.stringify({ event: 'queued', queue: queue.name, jobs: queued }));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
