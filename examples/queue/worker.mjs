@@ -35,7 +35,17 @@ const parked = new Queue(`${queueName}-unknown`, { connection });
 const park = (job, record) => parked.add('unknown', { ...job.data, record }, { jobId: job.id, removeOnComplete: false });
 
 const rateMax = num('RATE_MAX', 0);
-const worker = new Worker(queueName, mailProcessor({ send: (m) => pool.send(m), permanentError: UnrecoverableError, park }), {
+const processMail = mailProcessor({ send: (m) => pool.send(m), permanentError: UnrecoverableError, park });
+let inFlight = 0; // jobs between fetch and outcome, for the drain's log lines
+const processor = async (job) => {
+  inFlight++;
+  try {
+    return await processMail(job);
+  } finally {
+    inFlight--;
+  }
+};
+const worker = new Worker(queueName, processor, {
   connection,
   name, // shows as job.processedBy
   concurrency: num('CONCURRENCY', 4 * num('POOL_SIZE', 4)),
@@ -53,8 +63,9 @@ let draining = false;
 async function drain(signal) {
   if (draining) return;
   draining = true;
-  say('draining', { signal });
+  say('draining', { signal, inFlight });
   await worker.close(); // stops fetching; resolves when the jobs in flight have ended
+  say('drained', { inFlight });
   await pool.close(); // QUIT every session
   await parked.close();
   say('closed');

@@ -69,6 +69,8 @@ const progress = async (c) => {
       drainedExit = await stop(workers[1], 'SIGTERM');
       drainedExit.ms = Date.now() - t;
       drainedExit.closed = workers[1].lines.some((e) => e.event === 'closed');
+      drainedExit.heldAtSigterm = workers[1].lines.find((e) => e.event === 'draining')?.inFlight;
+      drainedExit.heldAfterDrain = workers[1].lines.find((e) => e.event === 'drained')?.inFlight;
       workers[1] = startWorker('w2b', workerEnv);
       await workers[1].waitFor((e) => e.event === 'ready', 20_000, 'ready line');
     })();
@@ -82,7 +84,8 @@ await restartPromise;
 console.log(`${secs()} s: settled ${JSON.stringify(counts)}; ${(N / elapsed).toFixed(0)} jobs/s overall`);
 check(queuedEv.jobs === N, 'producer queued every message', `${queuedEv.jobs}`);
 check(killed && restarted, 'a worker was SIGKILLed and another drained and restarted mid-run', `kill at ${killedAt} done`);
-check(drainedExit?.code === 0 && drainedExit.closed, 'the SIGTERMed worker drained, closed its pool and exited 0', `${JSON.stringify(drainedExit)}`);
+check(drainedExit?.code === 0 && drainedExit.closed && drainedExit.heldAtSigterm > 0 && drainedExit.heldAfterDrain === 0,
+  'the SIGTERMed worker held jobs, finished them all, closed its pool and exited 0', `${JSON.stringify(drainedExit)}`);
 
 const completed = await allJobs(queue, ['completed']);
 const failedJobs = await allJobs(queue, ['failed']);
