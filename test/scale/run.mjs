@@ -21,6 +21,18 @@ const check = (ok, what, detail = '') => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` (${detail})` : ''}`);
 };
 
+// A phase that throws (a process that does not start, a queue that does not settle) is a failure
+// too, with the closing line CI reads.
+const crash = (err) => {
+  console.log(`FAIL ${err?.stack ?? err}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+if (!(Number.isInteger(N) && N >= 1000)) throw new Error('SCALE_MESSAGES must be an integer >= 1000');
+
 const dir = tempDir();
 const redis = await startRedis(dir);
 const sink = await startSink(join(dir, 'acknowledged.log'));
@@ -183,6 +195,7 @@ await parked.close();
 // (n - max) / (last - first). (BullMQ's windows are fixed: a count inside an arbitrary interval
 // would be off by up to a window's worth.)
 const RATE_SECONDS = Number(process.env.SCALE_RATE_SECONDS ?? 10);
+if (!(Number.isInteger(RATE_SECONDS) && RATE_SECONDS >= 2)) throw new Error('SCALE_RATE_SECONDS must be an integer >= 2');
 async function rateRound(label, max, ms) {
   const limit = (max * 1000) / ms;
   const name = `mail-rated-${label}`;
