@@ -4,12 +4,10 @@
 // in `server.messages`. Reply delays run on `clock` (default: the global setTimeout, read at
 // call time, so the fake timers of node:test, vitest, jest or a manualClock() drive them).
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
-import { SharedState, SmtpServerSession, type RecordedMessage, type SessionAction } from './session.ts';
+import { SharedState, SmtpServerSession, type RecordedMessage } from './session.ts';
+import { ActionPump, type TestClock } from './pump.ts';
+export type { TestClock } from './pump.ts';
 import type { ServerRules } from './rules.ts';
-
-export interface TestClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-}
 
 export interface TestServerOptions {
   readonly rules?: ServerRules;
@@ -71,22 +69,27 @@ export function createTestServer(options: TestServerOptions = {}): TestServer {
 }
 
 /** One in-memory link: client writes go to the session on a later task; its replies come back
- *  in order, each after its rule's delay. */
+ *  in order, each after its rule's delay (testing/pump.ts). */
 class MemoryLink implements Link {
   readonly signalsWritten = true;
   readonly #session: SmtpServerSession;
   readonly #handlers: LinkHandlers;
-  readonly #clock: TestClock;
-  #actions: SessionAction[] = [];
-  #waiting = false; // a delayed reply is pending: later actions wait behind it
+  readonly #pump: ActionPump;
   #dead = false;
 
   constructor(session: SmtpServerSession, handlers: LinkHandlers, clock: TestClock) {
     this.#session = session;
     this.#handlers = handlers;
-    this.#clock = clock;
+    this.#pump = new ActionPump(
+      {
+        send: (bytes) => handlers.data(bytes),
+        close: () => this.#die(undefined),
+        drop: () => this.#die(new Error('connection reset by peer (testing rule dropAfterEnd)')),
+      },
+      clock,
+    );
     // The greeting goes out after connect() resolved (the contract: not before).
-    queueMicrotask(() => this.#run(session.start()));
+    queueMicrotask(() => this.#pump.run(session.start()));
   }
 
   get secure(): boolean {
@@ -100,7 +103,7 @@ class MemoryLink implements Link {
       const taken = !this.#dead;
       onWritten?.(taken);
       if (!taken) return;
-      for (const b of bytes) this.#run(this.#session.receive(b));
+      for (const b of bytes) this.#pump.run(this.#session.receive(b));
     });
     return true;
   }
@@ -119,45 +122,14 @@ class MemoryLink implements Link {
   destroy(): void {
     if (this.#dead) return;
     this.#dead = true;
+    this.#pump.stop();
     queueMicrotask(() => this.#handlers.end());
-  }
-
-  #run(actions: SessionAction[]): void {
-    this.#actions.push(...actions);
-    this.#pump();
-  }
-
-  #pump(): void {
-    while (!this.#dead && !this.#waiting && this.#actions.length > 0) {
-      const a = this.#actions[0]!;
-      if (a.type === 'reply' && a.delay > 0) {
-        this.#waiting = true;
-        this.#clock.setTimeout(() => {
-          this.#waiting = false;
-          this.#actions[0] = { ...a, delay: 0 };
-          this.#pump();
-        }, a.delay);
-        return;
-      }
-      this.#actions.shift();
-      switch (a.type) {
-        case 'reply':
-          this.#handlers.data(new TextEncoder().encode(a.text));
-          break;
-        case 'close':
-          return this.#die(undefined);
-        case 'drop':
-          return this.#die(new Error('connection reset by peer (testing rule dropAfterEnd)'));
-        case 'starttls':
-          break; // the client calls startTls() once it has read the 220
-      }
-    }
   }
 
   #die(err: unknown): void {
     if (this.#dead) return;
     this.#dead = true;
-    this.#actions = [];
+    this.#pump.stop();
     if (err === undefined) this.#handlers.end();
     else this.#handlers.error(err);
   }
