@@ -2,32 +2,14 @@
 // to the in-memory testing server. Delivered bytes equal what nodemailer built; `info` has
 // nodemailer's shape plus `outcome`; rejected and unknown come back as errors saying which.
 // The same against real MTAs (Postfix, aiosmtpd) is in test/interop/nodemailer-suite.ts.
-import { Readable } from 'node:stream';
 import { generateKeyPairSync } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { createTestServer } from '../testing/index.ts';
-import { smtpwireTransport, type NodemailerMail, type SmtpwireInfo, type SmtpwireNodemailerTransport } from '../nodemailer/transport.ts';
-
-/** Wraps the transport so the test keeps the exact bytes nodemailer built for each message. */
-function teed(inner: SmtpwireNodemailerTransport, built: Buffer[]): SmtpwireNodemailerTransport {
-  return {
-    ...inner,
-    name: inner.name,
-    version: inner.version,
-    send(mail: NodemailerMail, cb) {
-      (async () => {
-        const parts: Buffer[] = [];
-        for await (const c of mail.message.createReadStream()) parts.push(Buffer.from(c as Uint8Array));
-        const bytes = Buffer.concat(parts);
-        built.push(bytes);
-        inner.send({ ...mail, message: { getEnvelope: () => mail.message.getEnvelope(), messageId: () => mail.message.messageId(), createReadStream: () => Readable.from([bytes]) } }, cb);
-      })().catch(cb);
-    },
-  };
-}
+import { smtpwireTransport, type SmtpwireInfo } from '../nodemailer/transport.ts';
+import { teed } from './nodemailer-tee.ts';
 
 test('nodemailer messages (text, HTML, attachments, DKIM) arrive byte for byte; info has nodemailer\'s shape', async () => {
   const server = createTestServer();
