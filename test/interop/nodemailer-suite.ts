@@ -1,7 +1,8 @@
 // nodemailer + smtpwire/nodemailer against a real MTA: nodemailer's own documented message
 // kinds (text + HTML, the attachment forms of its docs, an embedded image, DKIM signing) are
 // built by nodemailer and sent through smtpwire's pool (STARTTLS, AUTH, pipelining). Each
-// delivery must equal, byte for byte, what nodemailer built (less the MTA's trace header); the
+// delivery must equal, byte for byte, what nodemailer built (less the MTA's trace header, with
+// bare LFs as CRLF: see onTheWire); the
 // DKIM-signed ones must verify as delivered with dkimpy and mailauth.
 import { generateKeyPairSync } from 'node:crypto';
 import nodemailer from 'nodemailer';
@@ -81,8 +82,7 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
       cx.bad(`nodemailer: "${m.subject}" ${want ? 'never delivered' : 'never built'}`);
       continue;
     }
-    // nodemailer ends a message without a line break; SMTP adds one before the final dot.
-    const expected = want.subarray(-2).toString('latin1') === '\r\n' ? want : Buffer.concat([want, Buffer.from('\r\n')]);
+    const expected = onTheWire(want);
     const problems = ds.flatMap((d) => {
       const body = cx.strip(d.data);
       return body.equals(expected) ? [] : [`delivered ${body.length} octets != built ${expected.length}`];
@@ -104,4 +104,12 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
     }
   }
   console.log(`  ${cx.mta}: nodemailer: ${sentIds.length}/${mails.length} sent, ${signed.length} DKIM-signed deliveries checked by dkimpy and mailauth`);
+}
+
+/** What SMTP carries for these bytes, as nodemailer's own SMTP transport also sends them: a bare
+ *  LF or CR becomes CRLF (nodemailer leaves the LFs of a 7bit text part as the user wrote them),
+ *  and the message ends with a line break (nodemailer ends without one). */
+function onTheWire(built: Buffer): Buffer {
+  const text = built.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+  return Buffer.from(text.endsWith('\r\n') ? text : text + '\r\n', 'latin1');
 }
