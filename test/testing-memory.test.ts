@@ -3,7 +3,7 @@
 // test/runtimes/harness.mjs). The reader against Python's email package: testing-kit.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SmtpAuthError } from '../core/errors.ts';
+import { SmtpAuthError, SmtpUsageError } from '../core/errors.ts';
 import { connect, sendMail } from '../client/client.ts';
 import { createPool } from '../client/pool.ts';
 import { createTestServer, manualClock } from '../testing/index.ts';
@@ -161,6 +161,12 @@ test('waitFor() and clear()', async () => {
   server.clear();
   assert.is(server.messages.length, 0);
   assert.is(server.connections, 0);
+});
+
+test('a hostname with a line break is refused, never put on the wire', async () => {
+  const server = createTestServer({ hostname: 'mx.test\r\n250 injected' });
+  const err = await connect({ host: 'mx.test', transport: server.transport }).then(() => undefined, (e) => e);
+  assert.ok(err instanceof SmtpUsageError || err?.cause instanceof SmtpUsageError, String(err));
 });
 
 test.run();

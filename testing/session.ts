@@ -3,6 +3,7 @@
 // are two adapters around it. It accepts everything by default; `rules` make it fail the ways a
 // real server fails (testing/rules.ts). Every buffer it keeps is bounded: a client that never
 // sends a line end gets 500 and is dropped, a body over `maxSize` gets 552.
+import { SmtpUsageError } from '../core/errors.ts';
 import { decodeUtf8 } from '../core/text.ts';
 import { readMessage, type ReadMessage } from './read-message.ts';
 import { matchRules, type ServerRules } from './rules.ts';
@@ -89,6 +90,8 @@ export class SmtpServerSession {
     this.#rules = options.rules ?? {};
     this.#shared = options.shared ?? new SharedState();
     this.#host = options.hostname ?? 'smtpwire.test';
+    // It goes into every greeting and EHLO reply: no line breaks or spaces smuggled in there.
+    if (!/^[A-Za-z0-9.-]{1,253}$/.test(this.#host)) throw new SmtpUsageError(`hostname must be a domain name (letters, digits, dots, hyphens), not ${JSON.stringify(this.#host)}`);
     this.#maxSize = options.maxSize ?? 32 * 1024 * 1024;
     this.#secure = secure;
     this.#shared.connections++;
