@@ -125,6 +125,21 @@ except smtplib.SMTPServerDisconnected:
   }
 });
 
+test('--json prints one JSON object per message', async () => {
+  const cap = await startCapture('--json');
+  try {
+    const client = await connect({ host: '127.0.0.1', port: cap.port, tls: 'none' });
+    await client.send({ from: 'j@example.com', to: ['k@example.net'], body: 'Subject: j\r\n\r\nj\r\n' });
+    await client.close();
+    await until(() => cap.lines.length >= 2, 'the JSON line');
+    const j = JSON.parse(cap.lines[1]!);
+    assert.equal([j.seq, j.from, j.to, j.fate, j.size], [1, 'j@example.com', ['k@example.net'], 'accepted', 17]);
+    assert.ok(String(j.file).endsWith('000001.eml'));
+  } finally {
+    await cap.stop();
+  }
+});
+
 test('bad flags exit 64 with a message', () => {
   const r = spawnSync(process.execPath, [BIN, 'capture', '--port', 'x'], { encoding: 'utf8' });
   assert.is(r.status, 64);
