@@ -16,6 +16,7 @@ import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
 import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
 import { SECRET_OPTIONS, secretCommands } from './secret-options.ts';
 import { buildFromPlan, envelopeOf, MESSAGE_FLAGS, MessageFileError, planMessage, type MessagePlan } from './message-options.ts';
+import { captureMain } from './capture.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -394,6 +395,7 @@ function exit(code: number): void {
 async function main(): Promise<void> {
   // A reader that closes stdout early (| head) must not turn a delivered message into a crash.
   process.stdout.on('error', () => {});
+  if (process.argv[2] === 'capture') return exit((await captureMain(process.argv.slice(3))) as ExitCode);
   let plan: Plan | 'help';
   try {
     plan = parseCommandLine(process.argv.slice(2));

@@ -33,6 +33,7 @@ import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
 import { startExim, stripEximHeaders, type Exim } from './exim.ts';
 import { messageSuite, type SuiteTarget } from './message-suite.ts';
+import { nodemailerSuite } from './nodemailer-suite.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -244,7 +245,7 @@ class Capture {
 
   private store(d: Delivery): void {
     const head = d.data.subarray(0, Math.min(d.data.length, 64 * 1024)).toString('latin1');
-    const m = /^X-Smtpwire-Id: (\S+)\r$/m.exec(head);
+    const m = /^X-Smtpwire-Id: (\S+)\r$/im.exec(head); // any case: nodemailer writes X-Smtpwire-ID
     if (!m) {
       this.noId.push(d);
       return;
@@ -610,7 +611,7 @@ function aiosmtpdTarget(server: Aiosmtpd): Target {
       read.add(f);
       const meta = JSON.parse(readFileSync(join(server.dir, f), 'utf8')) as { mail_from: string; rcpt_tos: string[]; mail_options: string[]; login: string; tls: boolean; authenticated: boolean };
       const data = readFileSync(join(server.dir, f.replace(/\.json$/, '.eml')));
-      const m = /^X-Smtpwire-Id: (\S+)\r$/m.exec(data.subarray(0, 65536).toString('latin1'));
+      const m = /^X-Smtpwire-Id: (\S+)\r$/im.exec(data.subarray(0, 65536).toString('latin1'));
       const d: Delivery & { meta?: typeof meta } = { from: meta.mail_from, to: meta.rcpt_tos, mailParams: meta.mail_options.join(' '), data, meta };
       if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), d]);
     }
@@ -871,6 +872,15 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
   }
 }
 
+/** nodemailer builds, smtpwire/nodemailer sends (test/interop/nodemailer-suite.ts). */
+function nodemailerOn(target: Target): Promise<void> {
+  return nodemailerSuite({
+    mta: target.mta, port: target.port, ca: CA, user: USER, pass: PASS, attachPath: CERT,
+    collect: (ids) => target.collect(ids), strip: (d) => target.strip(d),
+    ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail),
+  });
+}
+
 async function negativeSuite(target: Target, strict = false): Promise<void> {
   // Wrong password: EAUTH, no session.
   try {
@@ -1029,6 +1039,7 @@ async function main(): Promise<number> {
         await fuzzSuite(pf, true);
         await dkimSuite(pf, true);
         await builtSuite(pf, true);
+        await nodemailerOn(pf);
         console.log('\n== postfix-strict (smtpd_forbid_bare_newline = reject, strict envelopes and MIME)');
         const strict = postfixTarget('postfix-strict', postfix.strictPort, capture);
         await negativeSuite(strict, true);
@@ -1060,6 +1071,7 @@ async function main(): Promise<number> {
         await pipelinedSuite(t, false, false);
         await fuzzSuite(t, false);
         await dkimSuite(t, false);
+        await nodemailerOn(t);
       } catch (err) {
         bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }
