@@ -3,7 +3,7 @@
 // signature covers exactly what goes on the wire. The signer reads the message twice (hash,
 // then send), so a body must be re-readable; one that is not is a DkimError before MAIL.
 import type { RenderedMessage } from '../message/build.ts';
-import { DkimError, DkimSigner, type DkimOptions } from '../message/dkim.ts';
+import { DkimError, DkimSigner, type DkimOptions, type DkimSignedStream } from '../message/dkim.ts';
 import type { DkimStream } from '../message/dkim-source.ts';
 import type { Message } from './client.ts';
 
@@ -23,7 +23,7 @@ export function dkimSigner(dkim: DkimInput): Promise<DkimSigner> {
 
 /** A rendered built message, signed: bytes when it is wholly in memory, else a re-rendering
  *  stream (every attachment must then be readable again: bytes, text or a function). */
-export async function signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | AsyncIterable<Uint8Array> & { readInto(b: Uint8Array): Promise<number> }; size: number }> {
+export async function signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
   const signer = await dkimSigner(dkim);
   const whole = rendered.bytes();
   if (whole) {
