@@ -16,7 +16,7 @@ export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts'
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
-import { dkimSigner } from './dkim-send.ts';
+import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { BufferRing } from './ring.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
@@ -928,6 +928,7 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   const message = buildMessage(options);
   // Keys are imported (and bad DKIM options refused) before connecting.
   const dkim = options.dkim === undefined ? undefined : await dkimSigner(options.dkim);
+  if (dkim && !message.rereadable) throw oneShotAttachment();
   const client = await connect(options);
   try {
     return await client.send(message, dkim ? { dkim } : undefined);

@@ -30,11 +30,14 @@ export async function signRendered(rendered: RenderedMessage, rereadable: boolea
     const signed = await signer.sign(whole);
     return { body: signed, size: signed.length };
   }
-  if (!rereadable) {
-    throw new DkimError('source', 'a DKIM-signed message is read twice (to hash it, then to send it), but an attachment is a one-shot stream: give its content as a function that returns a fresh source, e.g. content: () => fileBody(path)');
-  }
+  if (!rereadable) throw oneShotAttachment();
   const signed = await signer.sign(() => rendered.body);
   return { body: signed, size: signed.size };
+}
+
+/** Why a built message with a one-shot attachment cannot be signed. */
+export function oneShotAttachment(): DkimError {
+  return new DkimError('source', 'a DKIM-signed message is read twice (to hash it, then to send it), but an attachment is a one-shot stream: give its content as a function that returns a fresh source, e.g. content: () => fileBody(path)');
 }
 
 /** A raw Message, signed: a string/Uint8Array body directly, a function body (a fresh stream of

@@ -214,7 +214,13 @@ test('pool.send and sendMail with dkim: built and raw messages verify; bad DKIM 
       dkim: { domain: D, selector: 'ed', privateKey: 'not a key' },
     }).then(() => undefined, (e: unknown) => e);
     assert.instance(bad, DkimError);
-    assert.is(server.connections, before, 'no connection for bad DKIM options');
+    const oneShot = await sendMail({
+      host: '127.0.0.1', port: server.port, tls: 'none', from: 'ann@signer.example', to: 'bob@example.net', text: 'x',
+      attachments: [{ filename: 'report.bin', content: fileBody(REPORT) }], dkim: ED,
+    }).then(() => undefined, (e: unknown) => e);
+    assert.instance(oneShot, DkimError);
+    assert.is((oneShot as DkimError).reason, 'source');
+    assert.is(server.connections, before, 'no connection for bad DKIM options or a one-shot attachment');
   } finally {
     await server.close();
   }
