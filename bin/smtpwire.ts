@@ -12,6 +12,8 @@ import { printable } from '../core/text.ts';
 import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
 import { makeFileBody } from '../transports/file-source.ts';
 import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
+import { parseArgsOptions, usageLines, type SendPlan } from './options.ts';
+import { OverallTimeoutError, timeoutModule } from './timeout-options.ts';
 
 const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
 
@@ -36,6 +38,9 @@ const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [R
   --json              print the result as JSON on stdout
   -h, --help          show this help
 
+Timeouts, in seconds (fractions allowed; RFC 5321 defaults otherwise):
+${usageLines(timeoutModule.options, 'timeouts').join('\n')}
+
 Exit status: 0 accepted for every recipient, 64 usage, 66 unreadable file, 67 a recipient
 refused, 69 message refused, 75 temporary failure (retry later), 76 outcome unknown (do not
 retry blindly), 77 authentication failed. See docs/cli.md.
@@ -51,6 +56,7 @@ interface Plan {
   verbose: boolean;
   json: boolean;
   insecure: boolean;
+  deadline?: number;
 }
 
 /** A problem with a file named on the command line (EX_NOINPUT, not a usage error). */
@@ -82,6 +88,7 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
         verbose: { type: 'boolean', short: 'v' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...parseArgsOptions(timeoutModule.options),
       },
     });
   } catch (err) {
@@ -126,11 +133,13 @@ function parseCommandLine(argv: string[]): Plan | 'help' {
   const priority = v.priority ?? 'normal';
   if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('--priority must be low, normal or high');
 
-  return {
+  const plan: Plan = {
     client, from: v.from, to,
     compose: composing ? { subject: v.subject ?? '', text: v.text, priority } : undefined,
     verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
   };
+  timeoutModule.apply!(v, plan as SendPlan);
+  return plan;
 }
 
 const SCHEMES: Record<string, { tls: TlsMode; port: number; lmtp?: boolean }> = {
@@ -171,7 +180,7 @@ function readInput(path: string, flag: string): string {
 
 // ---- sending --------------------------------------------------------------------------------
 
-async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
+async function run(plan: Plan, signal: AbortSignal, onClient: (c: { abort(reason?: unknown): void }) => void): Promise<SendResult> {
   const log = (entry: LogEntry): void => {
     const tag = entry.from === 'client' ? 'C:' : entry.from === 'server' ? 'S:' : '*';
     process.stderr.write(`${tag} ${printable(entry.text)}\n`);
@@ -189,6 +198,7 @@ async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
   }
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
+  onClient(client);
   try {
     if (compose) {
       return await client.send({ from: plan.from, to: plan.to, body: compose(client.capabilities.eightBitMime), signal });
@@ -384,12 +394,22 @@ async function main(): Promise<void> {
     process.once('SIGINT', () => process.exit(130));
   });
 
+  // --timeout: one deadline for everything; when it passes, the send is cancelled (the core
+  // still tells rejected from unknown) and the link dropped without waiting for QUIT.
+  let client: { abort(reason?: unknown): void } | undefined;
+  const deadline = plan.deadline;
+  const timer = deadline === undefined ? undefined : setTimeout(() => {
+    const reason = new OverallTimeoutError(deadline);
+    controller.abort(reason);
+    client?.abort(reason);
+  }, deadline);
   let outcome: SendResult | unknown;
   try {
-    outcome = await run(plan, controller.signal);
+    outcome = await run(plan, controller.signal, (c) => (client = c));
   } catch (err) {
     outcome = err;
   }
+  clearTimeout(timer);
   const code = exitCodeFor(outcome);
   if (plan.json) process.stdout.write(JSON.stringify(toJson(outcome, code), null, 2) + '\n');
   report(outcome, code, plan.verbose);
