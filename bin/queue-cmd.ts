@@ -177,7 +177,7 @@ async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Rec
     if (r && r.accepted.length > 0) spool.rewriteEnvelope(entry, { ...envelope, to: pending });
     const delay = Math.min(backoff * 2 ** (attempts - 1), HOUR);
     spool.reschedule(entry, attempts, Math.ceil((Date.now() + delay) / 1000), reason(outcome));
-    say(`deferred (attempt ${attempts}, next try in ${Math.round(delay / 1000)} s): ${reason(outcome)}`);
+    say(`deferred (attempt ${attempts}, next try in ${(delay / 1000).toFixed(1)} s): ${reason(outcome)}`);
     return 'deferred';
   }
   if (code === EXIT.OK) {
