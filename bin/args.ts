@@ -127,7 +127,27 @@ export function sessionFromRecipe(r: Recipe, env: NodeJS.ProcessEnv, envelopeFro
     client.auth = { ...client.auth, mechanism: r.auth };
   }
   if (r.timeouts) client.timeouts = { ...client.timeouts, ...r.timeouts };
+  testConnectMap(client, env);
   return { client, ...(account ? { account } : {}) };
+}
+
+/**
+ * Tests only: SMTPWIRE_TEST_CONNECT_MAP="name:port=127.0.0.1:port,..." connects to a local port
+ * instead, for RFC 2606 `.example` names only (which exist nowhere), so msmtp's example files
+ * can be tested unchanged. TLS still verifies the certificate for the configured name.
+ */
+function testConnectMap(client: Omit<ClientOptions, 'transport'>, env: NodeJS.ProcessEnv): void {
+  const map = env.SMTPWIRE_TEST_CONNECT_MAP;
+  if (!map || !/\.example$/i.test(client.host)) return;
+  for (const item of map.split(',')) {
+    const m = /^([^:=]+):(\d+)=([^:=]+):(\d+)$/.exec(item.trim());
+    if (m && m[1]!.toLowerCase() === client.host.toLowerCase() && Number(m[2]) === client.port) {
+      client.servername = client.host;
+      client.host = m[3]!;
+      client.port = Number(m[4]);
+      return;
+    }
+  }
 }
 
 function hasFromMatch(config: LoadedConfig, from: string | undefined): boolean {
