@@ -133,9 +133,12 @@ export function headRecipients(head: Head): string[] {
   const resent = head.fields.some((f) => RESENT_FIELDS.includes(f.name));
   const out: string[] = [];
   if (resent) {
-    // The first (most recent) Resent- block: contiguous resent-* fields starting at the first one.
+    // The first (most recent) Resent- block: contiguous resent-* fields from the first one, up
+    // to a field name the block already has (an older block starts there).
     const first = head.fields.findIndex((f) => f.name.startsWith('resent-'));
-    for (let i = first; i < head.fields.length && head.fields[i]!.name.startsWith('resent-'); i++) {
+    const seen = new Set<string>();
+    for (let i = first; i < head.fields.length && head.fields[i]!.name.startsWith('resent-') && !seen.has(head.fields[i]!.name); i++) {
+      seen.add(head.fields[i]!.name);
       if (RESENT_FIELDS.includes(head.fields[i]!.name)) out.push(...addressList(fieldValue(head.fields[i]!)));
     }
   } else {

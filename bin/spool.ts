@@ -15,7 +15,7 @@
 // was sent), `end` goes to hold/ (it may have been delivered). So no crash loses or duplicates
 // a message. A file is: "SMTPWIRE-SPOOL 1\n" + one JSON line (envelope, how to connect) + the
 // message octets as they are to be sent.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import type { Recipe } from './args.ts';
@@ -182,9 +182,19 @@ export class Spool {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Returns abandoned cur/ files to where they belong; returns how many. */
+  /** Returns abandoned cur/ files to where they belong, and removes tmp/ files a killed sender
+   *  left over 36 hours ago (Maildir's rule; that sender never said "queued"); returns how many. */
   recover(): number {
     let n = 0;
+    let tmp: string[] = [];
+    try {
+      tmp = readdirSync(join(this.dir, 'tmp'));
+    } catch { /* no spool yet */ }
+    for (const f of tmp) {
+      try {
+        if (Date.now() - statSync(join(this.dir, 'tmp', f)).mtimeMs > 36 * 3600_000) unlinkSync(join(this.dir, 'tmp', f));
+      } catch { /* gone meanwhile */ }
+    }
     for (const e of this.list()) {
       if (e.dir !== 'cur' || e.pid === undefined || alive(e.pid, e.start)) continue;
       const moved = e.state === 'claimed'

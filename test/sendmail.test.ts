@@ -102,9 +102,17 @@ it('stdin that is a directory: exit 66 with a clear message, nothing sent (send 
       assert.is(r.code, EXIT.NOINPUT, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /standard input is a directory/);
     }
-    const r = await cli(['send', '--server', s.url, '--from', 'a@example.com', '--ca', t.dir, 'b@example.com'], { stdin: 'x' });
-    assert.is(r.code, EXIT.NOINPUT, r.stderr);
-    assert.match(r.stderr, /--ca: cannot read/);
+    // The other inputs named on the command line, given a directory: 66 and the flag named.
+    for (const [args, re] of [
+      [['send', '--server', s.url, '--from', 'a@example.com', '--ca', t.dir, 'b@example.com'], /--ca: cannot read .*directory/],
+      [['send', '--server', s.url, '--from', 'a@example.com', '--user', 'u', '--pass-file', t.dir, 'b@example.com'], /--pass-file: cannot read .*directory/],
+      [['sendmail', '-C', t.dir, 'b@example.com'], /cannot read the configuration file/],
+      [['send', '--config', join(t.dir, 'nonexistent'), 'b@example.com'], /cannot read the configuration file .*ENOENT|no such file/i],
+    ] as [string[], RegExp][]) {
+      const r = await cli(args, { stdin: 'x' });
+      assert.is(r.code, EXIT.NOINPUT, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
     assert.is(s.received.length, 0);
   } finally {
     t.done();
