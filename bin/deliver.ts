@@ -4,7 +4,8 @@
 import { composeMessage } from '../core/compose.ts';
 import { printable } from '../core/text.ts';
 import { connect, fileBody, type LogEntry, type PullIntoSource, type SendResult } from '../transports/node.ts';
-import { fileWithProgress, hintIfTerminal, readStdinText, stdinFile, stdinKind, stdinStream, withProgress } from './input.ts';
+import { InputFileError } from './args.ts';
+import { fileWithProgress, hintIfTerminal, nonEmpty, readStdinText, stdinFile, stdinKind, stdinStream, withProgress } from './input.ts';
 import type { SendPlan } from './options.ts';
 import { OverallTimeoutError } from './timeout-options.ts';
 
@@ -84,6 +85,8 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
     compose(false);
   }
   const stdin = body.kind === 'stdin' ? stdinKind() : undefined; // a directory fails here, before connecting
+  if (stdin?.kind === 'file' && stdin.size === 0) throw new InputFileError('standard input is an empty file: no message to send');
+  const stream = stdin?.kind === 'stream' ? (hintIfTerminal('the message'), await nonEmpty(stdinStream())) : undefined;
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   onClient(client);
@@ -103,8 +106,7 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
     if (stdin?.kind === 'file') {
       return await client.send({ ...envelope, body: fileWithProgress(stdinFile(stdin.size), stdin.size), size: stdin.size, eightBit });
     }
-    hintIfTerminal('the message');
-    return await client.send({ ...envelope, body: withProgress(stdinStream(), undefined), eightBit });
+    return await client.send({ ...envelope, body: withProgress(stream!, undefined), eightBit });
   } finally {
     await client.close();
   }

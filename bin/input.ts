@@ -21,6 +21,22 @@ export function stdinKind(): { kind: 'file'; size: number } | { kind: 'stream' }
   return { kind: 'stream' };
 }
 
+/**
+ * A raw message's stream with its first chunk already read, so an empty stdin (a closed
+ * descriptor, which Node reopens as /dev/null, an empty pipe or file) fails before connecting.
+ */
+export async function nonEmpty(source: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
+  const it = source[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) throw new InputFileError('standard input is empty: no message to send (give it with "< message.eml", or use --text)');
+  const head = first.value;
+  return (async function* () {
+    yield head;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  })();
+}
+
 /** Stdin as a file (`smtpwire send ... < message.eml`), read at positions from its start. */
 export function stdinFile(size: number): PullIntoSource {
   const readAt = (buffer: Uint8Array, position: number): Promise<number> => new Promise((resolve, reject) => {

@@ -13,7 +13,7 @@ import { defaultQueueDir } from './account.ts';
 import { InputFileError, SEND_OPTIONS, sendPlan, sessionFromRecipe, type Recipe } from './args.ts';
 import { deliver, withDeadline, type BodyInput } from './deliver.ts';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
-import { stdinKind, stdinStream } from './input.ts';
+import { nonEmpty, stdinKind, stdinStream } from './input.ts';
 import { logLine, writeLog } from './logfile.ts';
 import { ConfigError } from './msmtp-config.ts';
 import { mergeTables, parseArgsOptions, str, usageLines, type CliModule, type OptionTable, type SendPlan, type Values } from './options.ts';
@@ -91,7 +91,7 @@ async function sendOne(plan: SendPlan, recipe: Recipe, body: BodyInput, signal: 
   if (plan.queue) {
     if (body.kind === 'compose') throw new SmtpUsageError('--queue spools a raw message; it cannot be combined with --compose or --text');
     if (body.kind === 'stdin') stdinKind();
-    const source = body.kind === 'stream' ? body.source : stdinStream();
+    const source = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
     const r = await sendQueued(plan, recipe, source, signal);
     return { ...r, plan };
   }

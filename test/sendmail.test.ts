@@ -113,6 +113,13 @@ it('stdin that is a directory: exit 66 with a clear message, nothing sent (send 
       assert.is(r.code, EXIT.NOINPUT, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
     }
+    // An empty stdin (empty pipe, empty file, or a closed one, which Node reopens as /dev/null).
+    writeFileSync(join(t.dir, 'empty'), '');
+    for (const opts of [{ stdin: '' }, { stdinFile: join(t.dir, 'empty') }, { stdinFile: '/dev/null' }]) {
+      const r = await cli(['send', '--server', s.url, '--from', 'a@example.com', 'b@example.com'], opts);
+      assert.is(r.code, EXIT.NOINPUT, r.stderr);
+      assert.match(r.stderr, /standard input is (an )?empty/);
+    }
     assert.is(s.received.length, 0);
   } finally {
     t.done();
