@@ -3,6 +3,7 @@
 // again when the session opens), so a spooled message (bin/spool.ts) can be sent later with
 // exactly the settings it was queued with.
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { formatPath } from '../core/address.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
@@ -159,6 +160,11 @@ function hasFromMatch(config: LoadedConfig, from: string | undefined): boolean {
   }
 }
 
+/** File names as absolute paths: a spooled recipe may be used later from another directory. */
+export function absolutePaths(r: Recipe): void {
+  for (const k of ['config', 'passFile', 'ca'] as const) if (r[k] !== undefined) r[k] = resolve(r[k]!);
+}
+
 /** The recipe the send flags describe. */
 export function recipeFrom(v: Values): Recipe {
   const r: Recipe = {};
@@ -174,6 +180,7 @@ export function recipeFrom(v: Values): Recipe {
   set('auth', 'auth');
   set('ca', 'ca');
   set('name', 'name');
+  absolutePaths(r);
   if (v.insecure === true) r.insecure = true;
   if (r.server !== undefined && (r.account !== undefined || r.config !== undefined)) throw new SmtpUsageError('give either --server or an msmtp account (--account/--config), not both');
   if (r.passFile !== undefined && r.user === undefined) throw new SmtpUsageError('--pass-file needs --user');

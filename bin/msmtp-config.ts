@@ -131,6 +131,7 @@ function parseInto(out: LoadedConfig, file: string, text: string, userFile: bool
   let defaults: Settings = {};
   let target: Settings | undefined; // where settings go: the defaults or the current account
   let holdsPassword = false;
+  let runsCommands = false;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const where = `${file}: line ${i + 1}`;
@@ -138,6 +139,7 @@ function parseInto(out: LoadedConfig, file: string, text: string, userFile: bool
     if (line === '' || line.startsWith('#')) continue;
     let [command, arg] = splitLine(line, where);
     if (command === 'eval') {
+      if (userFile) checkNotWritableByOthers(file);
       line = evalLine(arg, where);
       if (line === '' || line.startsWith('#')) continue;
       [command, arg] = splitLine(line, where);
@@ -175,9 +177,20 @@ function parseInto(out: LoadedConfig, file: string, text: string, userFile: bool
       continue;
     }
     if (command === 'password' && arg !== '') holdsPassword = true;
+    if (command === 'passwordeval' && arg !== '') runsCommands = true;
     target[command] = checkValue(command, arg, where, env);
   }
   if (userFile && holdsPassword) checkSecure(file);
+  if (userFile && runsCommands) checkNotWritableByOthers(file);
+}
+
+/** A file others may write could make smtpwire run their commands (eval, passwordeval). */
+function checkNotWritableByOthers(file: string): void {
+  const st = statSync(file);
+  const uid = typeof process.geteuid === 'function' ? process.geteuid() : st.uid;
+  if ((st.mode & 0o022) !== 0 || (st.uid !== uid && st.uid !== 0)) {
+    throw new ConfigError(`${file}: runs commands (eval or passwordeval) and therefore must be writable by you only (chmod go-w ${file})`);
+  }
 }
 
 function checkValue(command: string, arg: string, where: string, env: NodeJS.ProcessEnv): string {

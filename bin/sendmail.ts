@@ -9,7 +9,7 @@ import { SmtpUsageError } from '../core/errors.ts';
 import type { NotifyOn, RecipientSpec } from '../core/envelope.ts';
 import { printable } from '../core/text.ts';
 import { defaultQueueDir } from './account.ts';
-import { sessionFromRecipe, type Recipe } from './args.ts';
+import { absolutePaths, sessionFromRecipe, type Recipe } from './args.ts';
 import { addressList, editHead, fromField, headRecipients, readHead, type Head } from './headers.ts';
 import type { OptionTable, SendPlan, Values } from './options.ts';
 
@@ -157,6 +157,7 @@ export interface SendmailJob {
 export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv): Promise<SendmailJob> {
   const recipe: Recipe = { ...a.recipe };
   if (typeof a.long.server === 'string') recipe.server = a.long.server;
+  absolutePaths(recipe);
   const session = sessionFromRecipe(recipe, env, a.from);
   const acct = session.account;
   const from = a.from !== undefined && (acct === undefined || acct.allowFromOverride) ? a.from : acct?.from ?? a.from ?? defaultSender(env);

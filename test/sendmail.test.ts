@@ -241,6 +241,11 @@ it('msmtp config: a file with a password that others can read is refused (78); 0
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^passwordeval = printf/m);
     assert.match(r.stdout, /^auth = choose$/m);
+    // ... but a file others may write must not make smtpwire run their commands.
+    chmodSync(conf, 0o666);
+    r = await cli(['sendmail', '-C', conf, '-P']);
+    assert.is(r.code, EXIT.CONFIG, r.stderr);
+    assert.match(r.stderr, /runs commands .* writable by you only/);
   } finally {
     t.done();
     await s.close();
