@@ -23,6 +23,8 @@ export interface SendmailArgs {
   pretend: boolean;
   version: boolean;
   help: boolean;
+  /** -bp (list the spool) or -q (flush it), as sendmail's queue commands. */
+  queue?: 'list' | 'flush';
   notify?: 'NEVER' | NotifyOn[];
   ret?: 'FULL' | 'HDRS';
   envid?: string;
@@ -88,7 +90,11 @@ export function parseSendmailArgs(argv: string[], table: OptionTable): SendmailA
       else if (f === 'i') a.ignoreDots = true;
       else if (f === 'b') {
         const mode = arg.slice(j + 1);
-        if (mode !== 'm') throw new SmtpUsageError(`-b${printable(mode)}: only -bm (deliver a message) is supported`);
+        if (mode === 'p') a.queue = 'list';
+        else if (mode !== 'm') throw new SmtpUsageError(`-b${printable(mode)}: only -bm (deliver a message) and -bp (list the spool) are supported`);
+        break;
+      } else if (f === 'q') {
+        a.queue = 'flush'; // -q, or -q30m (an interval for a daemon; one flush here)
         break;
       } else if (IGNORED.has(f)) continue;
       else throw new SmtpUsageError(`unknown sendmail flag -${printable(f)}`);

@@ -20,6 +20,7 @@ import { mergeTables, parseArgsOptions, str, usageLines, type CliModule, type Op
 import { QUEUE_OPTIONS, queueCommand, sendQueued } from './queue-cmd.ts';
 import { exit, report, toJson } from './report.ts';
 import { parseSendmailArgs, sendmailJob } from './sendmail.ts';
+import type { SpoolEnvelope } from './spool.ts';
 import { timeoutModule } from './timeout-options.ts';
 
 /**
@@ -61,7 +62,8 @@ ${groups.map((g) => `${g}:\n${usageLines(TABLE, g).join('\n')}`).join('\n\n')}
 
 sendmail mode: -t recipients from To/Cc/Bcc (Bcc removed), -f sender, -F full name, -i/-oi a lone
 dot is data, -N never|success,failure,delay, -R full|hdrs, -V envid, -C config, -a account, -v,
--P (print the account settings), -bm and other -oX accepted and ignored.
+-P (print the account settings), -bp lists the spool, -q flushes it, -bm and other -oX accepted
+and ignored.
 
 Exit status: 0 accepted for every recipient (or queued), 64 usage, 65 bad message header (-t),
 66 unreadable input, 67 a recipient refused, 69 message refused, 75 temporary failure (retry
@@ -99,6 +101,19 @@ async function sendOne(plan: SendPlan, recipe: Recipe, body: BodyInput, signal: 
   return { outcome, code: exitCodeFor(outcome), plan };
 }
 
+/** How `queue flush` builds the plan of a spooled message: its recipe, the flush's flags. */
+function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope: SpoolEnvelope) => SendPlan {
+  return (recipe, envelope) => {
+    const session = sessionFromRecipe(recipe, env, envelope.from);
+    const plan: SendPlan = {
+      client: session.client, from: envelope.from, to: envelope.to, ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+      compose: undefined, verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
+    };
+    timeoutModule.apply!(v, plan);
+    return plan;
+  };
+}
+
 async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Done | 'help' | 'version'> {
   let parsed;
   try {
@@ -115,16 +130,7 @@ async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessE
   if (command === undefined) throw new SmtpUsageError('no command given (did you mean "smtpwire send"?)');
   if (command === 'queue') {
     const [sub, ...ids] = rest;
-    const code = await queueCommand(sub, ids, v, queueDir(v, env), (recipe, envelope) => {
-      const session = sessionFromRecipe(recipe, env, envelope.from);
-      const plan: SendPlan = {
-        client: session.client, from: envelope.from, to: envelope.to, ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
-        compose: undefined, verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
-      };
-      timeoutModule.apply!(v, plan);
-      return plan;
-    }, signal);
-    return { outcome: undefined, code };
+    return { outcome: undefined, code: await queueCommand(sub, ids, v, queueDir(v, env), flushPlan(v, env), signal) };
   }
   if (command !== 'send') throw new SmtpUsageError(`unknown command "${printable(command)}" (commands: send, sendmail, queue)`);
   for (const name of Object.keys(QUEUE_OPTIONS)) if (v[name] !== undefined) throw new SmtpUsageError(`--${name} belongs to "smtpwire queue flush"`);
@@ -139,6 +145,7 @@ async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.Proc
   const a = parseSendmailArgs(args, TABLE);
   if (a.help) return 'help';
   if (a.version) return 'version';
+  if (a.queue) return { outcome: undefined, code: await queueCommand(a.queue, [], { ...a.long, verbose: a.verbose }, queueDir(a.long, env), flushPlan(a.long, env), signal) };
   if (a.long.queue === undefined && a.long['queue-dir'] !== undefined) a.long.queue = true;
   if (!a.pretend) stdinKind(); // a directory on stdin fails before the config is even read
   const job = await sendmailJob(a, stdinStream(), env);

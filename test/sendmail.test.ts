@@ -79,7 +79,7 @@ it('-N, -R and -V become DSN NOTIFY, RET and ENVID', async () => {
   }
 });
 
-it('sendmail mode errors: -t without recipients 64, a bad header address 65, an unknown flag 64, -bp refused', async () => {
+it('sendmail mode errors: -t without recipients 64, a bad header address 65, an unknown flag 64, -bs refused', async () => {
   let r = await cli(['sendmail', '--server', 'smtp://127.0.0.1:1', '-t'], { stdin: 'Subject: none\n\nx\n' });
   assert.is(r.code, EXIT.USAGE, r.stderr);
   assert.match(r.stderr, /no recipients/);
@@ -87,7 +87,7 @@ it('sendmail mode errors: -t without recipients 64, a bad header address 65, an 
   assert.is(r.code, EXIT.DATAERR, r.stderr);
   r = await cli(['sendmail', '-Q', 'b@example.com'], { stdin: 'x\n' });
   assert.is(r.code, EXIT.USAGE, r.stderr);
-  r = await cli(['sendmail', '-bp'], { stdin: '' });
+  r = await cli(['sendmail', '-bs'], { stdin: '' });
   assert.is(r.code, EXIT.USAGE, r.stderr);
 });
 

@@ -69,6 +69,13 @@ it('--queue with nothing listening: exit 0 "queued"; queue list shows it; flush 
     const again = await flush(q);
     assert.is(again.code, 0);
     assert.is(srv.received.length, 1);
+    // sendmail's own queue commands: -bp lists, -q flushes.
+    assert.is((await enqueue(q, await freePort(), 'q')).code, 0);
+    const bp = await cli(['sendmail', '-bp', '--queue-dir', q]);
+    assert.match(bp.stdout, /queued\s+attempts=1/);
+    const dq = await cli(['sendmail', '-q', '--queue-dir', q], { timeout: 20_000 });
+    assert.is(dq.code, EXIT.TEMPFAIL, dq.stderr); // its port has no server: deferred, still queued
+    assert.match(dq.stderr, /deferred \(attempt 2/);
   } finally {
     await s?.close();
     t.done();
