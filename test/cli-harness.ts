@@ -68,8 +68,18 @@ export function tempDir(tag: string): { dir: string; done(): void } {
 
 export interface CliRun extends ProcessRun {}
 
+/** An empty HOME and no system file: a developer's own ~/.msmtprc or /etc/msmtprc must not leak in. */
+let hermeticHome: string | undefined;
+export function hermeticEnv(): Record<string, string> {
+  if (hermeticHome === undefined) {
+    const home = (hermeticHome = mkdtempSync(join(tmpdir(), 'smtpwire-home-')));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+  }
+  return { HOME: hermeticHome, XDG_CONFIG_HOME: join(hermeticHome, '.config'), XDG_STATE_HOME: join(hermeticHome, '.state'), SMTPWIRE_SYSTEM_MSMTPRC: join(hermeticHome, 'no-system-msmtprc') };
+}
+
 export function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string | undefined>; timeout?: number; script?: string } = {}): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv() };
   delete env.SMTPWIRE_PASSWORD;
   delete env.SMTPWIRE_QUEUE_DIR;
   delete env.SMTPWIRE_TEST_CRASH_AT;

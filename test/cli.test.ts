@@ -11,6 +11,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import { runNode, type ProcessRun } from './node-process.ts';
+import { hermeticEnv } from './cli-harness.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -46,7 +47,7 @@ function it(name: string, fn: () => Promise<void> | void, ms = 15_000): void {
 type Run = ProcessRun;
 
 function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv(), ...opts.env };
   if (!opts.env?.SMTPWIRE_PASSWORD) delete env.SMTPWIRE_PASSWORD;
   return runNode(CLI, args, { stdin: opts.stdin, stdinFile: opts.stdinFile, env, timeout: opts.timeout ?? 10_000 });
 }
