@@ -86,7 +86,10 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
   }
   const stdin = body.kind === 'stdin' ? stdinKind() : undefined; // a directory fails here, before connecting
   if (stdin?.kind === 'file' && stdin.size === 0) throw new InputFileError('standard input is an empty file: no message to send');
-  const stream = stdin?.kind === 'stream' ? (hintIfTerminal('the message'), await nonEmpty(stdinStream())) : undefined;
+  // A module's filter (plan.filter) needs the message as a stream, even from a file.
+  const asStream = stdin !== undefined && (stdin.kind === 'stream' || plan.filter !== undefined);
+  const stream = asStream ? (hintIfTerminal('the message'), await nonEmpty(stdinStream())) : undefined;
+  const filter = (src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (plan.filter ? plan.filter(src) : src);
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   onClient(client);
@@ -102,11 +105,11 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
       const source = body.onEnd ? endMarked(f, f.size, body.onEnd) : f;
       return await client.send({ ...envelope, body: source, size: f.size, eightBit });
     }
-    if (body.kind === 'stream') return await client.send({ ...envelope, body: withProgress(body.source, undefined), eightBit });
-    if (stdin?.kind === 'file') {
+    if (body.kind === 'stream') return await client.send({ ...envelope, body: withProgress(filter(body.source), undefined), eightBit });
+    if (stdin?.kind === 'file' && stream === undefined) {
       return await client.send({ ...envelope, body: fileWithProgress(stdinFile(stdin.size), stdin.size), size: stdin.size, eightBit });
     }
-    return await client.send({ ...envelope, body: withProgress(stream!, undefined), eightBit });
+    return await client.send({ ...envelope, body: withProgress(filter(stream!), undefined), eightBit });
   } finally {
     await client.close();
   }

@@ -40,7 +40,9 @@ export interface SendPlan {
   logfile?: string | undefined;
   /** The account it came from (msmtp configuration), if any. */
   account?: string | undefined;
-  /** Rewrites the raw message read from stdin before it is sent (sendmail -t drops Bcc:). */
+  /** Set by a module to rewrite a raw message (stdin, after sendmail mode's header edits) before
+   *  it is sent or spooled, e.g. to add header fields or sign it. A filter turns off the
+   *  positioned file read (and SIZE=) of `< message.eml`. */
   filter?: ((chunks: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>) | undefined;
 }
 

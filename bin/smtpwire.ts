@@ -93,8 +93,8 @@ async function sendOne(plan: SendPlan, recipe: Recipe, body: BodyInput, signal: 
   if (plan.queue) {
     if (body.kind === 'compose') throw new SmtpUsageError('--queue spools a raw message; it cannot be combined with --compose or --text');
     if (body.kind === 'stdin') stdinKind();
-    const source = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
-    const r = await sendQueued(plan, recipe, source, signal);
+    const raw = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
+    const r = await sendQueued(plan, recipe, plan.filter ? plan.filter(raw) : raw, signal); // the spool holds the final octets
     return { ...r, plan };
   }
   const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, body, sig, onClient));
