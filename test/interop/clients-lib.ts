@@ -9,6 +9,7 @@
 //   msmtp's examples /usr/share/doc/msmtp/examples/msmtprc-{user,system}.example, unchanged:
 //                    TLS (STARTTLS on "587", implicit on "465"), AUTH with passwordeval gpg2,
 //                    account inheritance, from %U@..., allow_from_override off, set_from_header on
+//   the spool        sendmail --queue while the server is down, then smtpwire queue flush
 //   msmtp --pretend  the settings smtpwire resolves from each example account (and a richer
 //                    file) must equal the ones msmtp itself prints
 //

@@ -4,7 +4,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, CLI, EXAMPLES, makeCerts, run, startCapture, startPostfix, tally, USERS, verify, waitFor, type Delivery } from './clients-lib.ts';
+import { check, CLI, EXAMPLES, freePort, makeCerts, run, startCapture, startPostfix, tally, USERS, verify, waitFor, type Delivery } from './clients-lib.ts';
 
 const SASL_OK = /with ESMTPSA/;
 let serial = 0;
@@ -103,6 +103,20 @@ async function main(): Promise<number> {
       check(new RegExp(`msmtprc-system\\.example: line ${line}: syslog is not supported by smtpwire: ignored`).test(r.out), `system example: syslog is a warning with its line number (${line})`, r.out);
       const d = await waitFor(capture.got, m, WAIT);
       verify('system example', d, { from: 'tester@oursite.example', to: ['bob@example.net'], input, forceFrom: 'tester@oursite.example', with: /with ESMTPS id/ });
+    }
+
+    {
+      // The spool with a real MTA: queued while the account's server is unreachable, then flushed.
+      const m = marker('spooled');
+      const queueDir = join(base, 'queue');
+      const input = `From: Joe Smith <joe_smith@freemail.example>\nTo: bob@example.net\nBcc: dave@example.net\nSubject: ${m}\n\nQueued first, sent by queue flush.\n`;
+      const down = { ...env, SMTPWIRE_TEST_CONNECT_MAP: `smtp.freemail.example:587=127.0.0.1:${await freePort()}` };
+      const q = run(sendmail, ['-t', '-i', '--queue', '--queue-dir', queueDir], { input, env: down });
+      check(q.status === 0 && /queued as /.test(q.out), 'sendmail --queue with the server down: exit 0, queued', q.out);
+      const f = run(process.execPath, [CLI, 'queue', 'flush', '--queue-dir', queueDir], { env });
+      check(f.status === 0 && /1 sent/.test(f.out), 'smtpwire queue flush with the server up: sent', f.out);
+      const d = await waitFor(capture.got, m, WAIT);
+      verify('spooled then flushed', d, { from: 'joe_smith@freemail.example', to: ['bob@example.net', 'dave@example.net'], input, with: SASL_OK });
     }
 
     console.log('\n== smtpwire -P against msmtp --pretend');
