@@ -22,10 +22,19 @@ export const QUEUE_OPTIONS: OptionTable = {
 
 const HOUR = 3600_000;
 
-/** Recipients the server refused for now: the ones to try again. */
-function pendingRecipients(result: SendResult, envelope: SpoolEnvelope): SpoolEnvelope['to'] {
-  const temp = new Set(result.rejected.filter((x) => x.reply.code < 500).map((x) => x.address));
-  return envelope.to.filter((r) => temp.has(typeof r === 'string' ? r : r.address));
+/**
+ * The recipients to try again after an outcome: those refused for now at RCPT when the RCPT
+ * replies are the recipients' own (some accepted, or every one refused at RCPT); every
+ * recipient when the whole transaction failed for now (4xx to MAIL or to the message, link
+ * lost before the end); none after an unknown outcome or a permanent failure.
+ */
+function pendingRecipients(outcome: unknown, code: number, envelope: SpoolEnvelope): SpoolEnvelope['to'] {
+  if (code === EXIT.PROTOCOL) return [];
+  const r = isResult(outcome) ? (outcome as SendResult) : undefined;
+  const own = r !== undefined && (r.outcome === 'accepted' || (r.error as { command?: unknown } | undefined)?.command === 'RCPT');
+  if (!own) return code === EXIT.TEMPFAIL ? envelope.to : [];
+  const temp = new Set(r.rejected.filter((x) => x.reply.code < 500).map((x) => x.address));
+  return envelope.to.filter((x) => temp.has(typeof x === 'string' ? x : x.address));
 }
 
 /**
@@ -41,17 +50,16 @@ export async function sendQueued(plan: SendPlan, recipe: Recipe, source: AsyncIt
   const tmp = await spool.writeTmp(envelope, source);
   const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, { kind: 'file', path: tmp.path, start: tmp.start }, sig, onClient));
   const code = exitCodeFor(outcome);
-  if (code !== EXIT.TEMPFAIL) {
+  const pending = pendingRecipients(outcome, code, envelope);
+  if (pending.length === 0) {
     spool.discardTmp(tmp.id);
     return { outcome, code };
   }
-  if (isResult(outcome) && (outcome as SendResult).accepted.length > 0) {
-    const to = pendingRecipients(outcome as SendResult, envelope);
-    spool.rewriteEnvelope({ dir: 'tmp', file: tmp.id } as SpoolEntry, { ...envelope, to });
-  }
+  if (pending.length < envelope.to.length) spool.rewriteEnvelope({ dir: 'tmp', file: tmp.id } as SpoolEntry, { ...envelope, to: pending });
   spool.commit(tmp.id, 1, Math.floor((Date.now() + 30_000) / 1000));
   spool.note(tmp.id, reason(outcome));
-  return { outcome, code: EXIT.OK, queued: tmp.id };
+  // Queued recipients are as good as accepted for now; a permanent refusal of others stays 67.
+  return { outcome, code: code === EXIT.TEMPFAIL ? EXIT.OK : code, queued: tmp.id };
 }
 
 function reason(outcome: unknown): string {
@@ -165,16 +173,14 @@ async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Rec
     say('outcome unknown: kept in hold; "smtpwire queue flush --force" resends it (it may then arrive twice)');
     return 'unknown';
   }
-  const r = isResult(outcome) ? (outcome as SendResult) : undefined;
-  const pending = r ? pendingRecipients(r, envelope) : [];
-  const transient = code === EXIT.TEMPFAIL || (r?.outcome === 'accepted' && pending.length > 0);
-  if (transient) {
+  const pending = pendingRecipients(outcome, code, envelope);
+  if (pending.length > 0) {
     if (Date.now() - envelope.created > maxAge) {
       spool.fail(entry, `gave up after ${attempts} attempts: ${reason(outcome)}`);
       say(`gave up after ${attempts} attempts`);
       return 'failed';
     }
-    if (r && r.accepted.length > 0) spool.rewriteEnvelope(entry, { ...envelope, to: pending });
+    if (pending.length < envelope.to.length) spool.rewriteEnvelope(entry, { ...envelope, to: pending });
     const delay = Math.min(backoff * 2 ** (attempts - 1), HOUR);
     spool.reschedule(entry, attempts, Math.ceil((Date.now() + delay) / 1000), reason(outcome));
     say(`deferred (attempt ${attempts}, next try in ${(delay / 1000).toFixed(1)} s): ${reason(outcome)}`);

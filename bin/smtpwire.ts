@@ -212,7 +212,7 @@ async function main(): Promise<void> {
   if (plan?.logfile && outcome !== undefined) writeLog(plan.logfile, logLine(plan, outcome, code, undefined));
   if (plan?.json) process.stdout.write(JSON.stringify(toJson(outcome, code as ExitCode, queued ? { queued } : {}), null, 2) + '\n');
   if (queued) {
-    report(outcome, EXIT.OK, plan?.verbose === true);
+    report(outcome, code === EXIT.OK ? EXIT.OK : (code as ExitCode), plan?.verbose === true);
     process.stderr.write(`smtpwire: queued as ${queued}; "smtpwire queue flush" sends it\n`);
   } else if (outcome !== undefined) {
     report(outcome, code as ExitCode, plan?.verbose === true);

@@ -130,6 +130,32 @@ it('a transient refusal of one recipient: the others get it now, only that one i
   }
 });
 
+it('every recipient refused, one for now and one for good: exit 67, the 4xx one queued and later sent', async () => {
+  const t = tempDir('spool-mixed');
+  let refuse = true;
+  const s = await testServer({
+    onRcptTo(a, _s, cb) {
+      if (a.address === 'gone@example.com') return cb(Object.assign(new Error('no such user'), { responseCode: 550 }));
+      cb(refuse ? Object.assign(new Error('try later'), { responseCode: 451 }) : undefined);
+    },
+  });
+  try {
+    const q = join(t.dir, 'q');
+    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'later@example.com', 'gone@example.com'], { stdin: msg('m') });
+    assert.is(r.code, EXIT.NOUSER, r.stderr);
+    assert.match(r.stderr, /rejected gone@example\.com: 550/);
+    assert.match(r.stderr, /queued as/);
+    assert.is(s.received.length, 0);
+    refuse = false;
+    const f = await flush(q);
+    assert.is(f.code, 0, f.stderr);
+    assert.equal(s.received.map((m) => m.to), [['later@example.com']]);
+  } finally {
+    await s.close();
+    t.done();
+  }
+});
+
 it('flush retries with backoff: 451 twice, then accepted, within one --retry-for flush; delivered once', async () => {
   const t = tempDir('spool-backoff');
   let refusals = 0;
