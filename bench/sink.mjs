@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 // The benchmark sink: a fast SMTP server that accepts everything and keeps nothing.
 //
-//   node bench/sink.mjs [--host 127.0.0.1] [--port 0] [--delay MS]
+//   node bench/sink.mjs [--host 127.0.0.1] [--port 0] [--delay MS] [--drop P]
 //
 // It advertises PIPELINING, CHUNKING, 8BITMIME and SIZE, answers every command, swallows DATA
 // and BDAT bodies without copying them, and counts what a client costs it. On start it prints
 // one JSON line {"event":"listening","port":N}. It is steered by JSON lines on stdin:
 //
 //   {"op":"reset","delay":25}   zero the counters, set the reply delay  -> {"event":"reset"}
+//                               ("drop":P sets the drop probability too)
 //   {"op":"stats"}              wait (<= 5 s) until no connection is open, then print the counters
 //   {"op":"exit"}
 //
 // Reply delay: the replies owed for one read are written `delay` ms after that read arrived
 // (like a server with that much latency); replies stay in order.
+//
+// Drop (for bench/blast-radius.mjs): each message received ends, with probability P, in a
+// dropped link instead of its reply: the socket is destroyed at once, so every reply owed and
+// not yet written is lost with it, as when a server crashes. Counted in `drops`; the message
+// itself counts as received (a crashing server may have queued it).
 //
 // Turns: a turn is counted when client bytes arrive and the sink has written at least one reply
 // on that connection since the previous client bytes arrived (the greeting counts as a reply).
@@ -24,6 +30,7 @@ import * as readline from 'node:readline';
 
 const args = parseArgs(process.argv.slice(2));
 let delay = Number(args.delay ?? 0);
+let drop = Number(args.drop ?? 0);
 // SINK_DEBUG=1: log every turn, read and flush to stderr (slow; for checking what a client does).
 const DEBUG = process.env.SINK_DEBUG === '1';
 const t0 = process.hrtime.bigint();
@@ -60,11 +67,11 @@ const key = (s) => ((s.charCodeAt(0) << 24) | (s.charCodeAt(1) << 16) | (s.charC
 const K_MAIL = key('mail'), K_RCPT = key('rcpt'), K_DATA = key('data'), K_BDAT = key('bdat');
 const K_EHLO = key('ehlo'), K_HELO = key('helo'), K_RSET = key('rset'), K_NOOP = key('noop'), K_QUIT = key('quit');
 
-const MODE_CMD = 0, MODE_DATA = 1, MODE_BDAT = 2, MODE_QUIT = 3;
+const MODE_CMD = 0, MODE_DATA = 1, MODE_BDAT = 2, MODE_QUIT = 3, MODE_DROPPED = 4;
 
 function freshStats() {
   return {
-    connections: 0, messages: 0, bodyBytes: 0, inBytes: 0, turns: 0, reads: 0, commands: 0, flushes: 0,
+    connections: 0, messages: 0, drops: 0, bodyBytes: 0, inBytes: 0, turns: 0, reads: 0, commands: 0, flushes: 0,
     cpu: process.cpuUsage(), since: process.hrtime.bigint(),
   };
 }
@@ -133,6 +140,7 @@ function onData(c, buf) {
         c.mode = MODE_CMD;
         s.messages++;
         c.replies.push(OK_QUEUED);
+        maybeDrop(c);
       }
     } else if (c.mode === MODE_CMD) {
       const lf = buf.indexOf(LF, pos);
@@ -154,10 +162,20 @@ function onData(c, buf) {
       }
       pos = lf + 1;
     } else {
-      break; // after QUIT: ignore the rest
+      break; // after QUIT (or a drop): ignore the rest
     }
   }
+  if (c.mode === MODE_DROPPED) return;
   flush(c);
+}
+
+/** --drop: after a message, maybe destroy the link with every unwritten reply. */
+function maybeDrop(c) {
+  if (drop <= 0 || Math.random() >= drop) return;
+  stats.drops++;
+  c.mode = MODE_DROPPED;
+  c.replies = [];
+  c.socket.destroy();
 }
 
 /** One command line: buf[start..lf) (lf indexes the LF; a CR before it is ignored). */
@@ -215,6 +233,7 @@ function endBdat(c) {
   if (c.last) {
     stats.messages++;
     c.replies.push(OK_QUEUED);
+    maybeDrop(c);
   } else {
     c.replies.push(OK_CHUNK);
   }
@@ -298,6 +317,7 @@ rl.on('line', (line) => {
   }
   if (msg.op === 'reset') {
     if (msg.delay !== undefined) delay = Number(msg.delay);
+    if (msg.drop !== undefined) drop = Number(msg.drop);
     stats = freshStats();
     emit({ event: 'reset', delay });
   } else if (msg.op === 'stats') {

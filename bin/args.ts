@@ -9,6 +9,7 @@ import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
 import type { ClientOptions, TlsMode } from '../transports/node.ts';
 import { accountPlan, defaultQueueDir, type AccountPlan } from './account.ts';
+import { envelopeOf } from './message-options.ts';
 import { chooseAccount, loadConfig, type LoadedConfig } from './msmtp-config.ts';
 import { str, strs, type OptionTable, type SendPlan, type Values } from './options.ts';
 
@@ -16,18 +17,14 @@ export const SEND_OPTIONS: OptionTable = {
   server: { type: 'string', arg: 'URL', help: 'where to send (default smtp://localhost, or the msmtp account)' },
   account: { type: 'string', short: 'a', arg: 'NAME', help: 'use this account of the msmtp configuration file' },
   config: { type: 'string', short: 'C', arg: 'FILE', help: 'the msmtp configuration file (default ~/.msmtprc)' },
-  from: { type: 'string', short: 'f', arg: 'ADDR', help: "envelope sender ('' for the null sender)" },
+  from: { type: 'string', short: 'f', arg: 'ADDR', help: "sender, 'addr' or 'Name <addr>' ('' for the null sender)" },
   to: { type: 'string', multiple: true, arg: 'ADDR', help: 'a recipient (repeatable; bare arguments are recipients too)' },
-  user: { type: 'string', arg: 'NAME', help: 'authenticate; the password comes from $SMTPWIRE_PASSWORD or --pass-file' },
+  user: { type: 'string', arg: 'NAME', help: 'authenticate; the password comes from $SMTPWIRE_PASSWORD, --pass-file or --pass-cmd' },
   'pass-file': { type: 'string', arg: 'FILE', help: 'read the password from the first line of FILE' },
   auth: { type: 'string', arg: 'MECH', help: 'insist on this SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, ...)' },
   ca: { type: 'string', arg: 'FILE', help: 'trust the CA certificates (PEM) in FILE instead of the system store' },
   insecure: { type: 'boolean', help: 'do not check the server certificate (testing only)' },
   name: { type: 'string', arg: 'NAME', help: 'EHLO/LHLO name' },
-  compose: { type: 'boolean', help: 'compose a text/plain message; the text is read from stdin' },
-  text: { type: 'string', arg: 'TEXT', help: 'compose a text/plain message with this text' },
-  subject: { type: 'string', arg: 'TEXT', help: 'subject of the composed message' },
-  priority: { type: 'string', arg: 'P', help: 'low, normal or high (composed message)' },
   queue: { type: 'boolean', short: 'q', help: 'spool the message when it cannot be sent now (exit 0, "queued")' },
   'queue-dir': { type: 'string', arg: 'DIR', help: 'the spool (default $XDG_STATE_HOME/smtpwire/queue)' },
   verbose: { type: 'boolean', short: 'v', help: 'print the SMTP transcript on stderr (secrets redacted)' },
@@ -48,6 +45,8 @@ export interface Recipe {
   insecure?: boolean;
   name?: string;
   timeouts?: ClientOptions['timeouts'];
+  /** Each CliModule's own values (its recipe() hook), by module name, applied again at flush. */
+  modules?: Record<string, Values>;
 }
 
 /** A problem with a file named on the command line (EX_NOINPUT, not a usage error). */
@@ -57,6 +56,15 @@ export function readInput(path: string, flag: string): string {
   try {
     if (statSync(path).isDirectory()) throw new Error('it is a directory');
     return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function readInputBytes(path: string, flag: string): Uint8Array {
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a directory');
+    return readFileSync(path);
   } catch (err) {
     throw new InputFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -122,8 +130,9 @@ export function sessionFromRecipe(r: Recipe, env: NodeJS.ProcessEnv, envelopeFro
   if (r.user !== undefined) {
     let pass = env.SMTPWIRE_PASSWORD;
     if (r.passFile !== undefined) pass = readInput(r.passFile, '--pass-file').split(/\r?\n/, 1)[0]!;
-    if (!pass) throw new SmtpUsageError('--user needs a password: set SMTPWIRE_PASSWORD or use --pass-file FILE');
-    client.auth = { user: r.user, pass, ...(r.auth !== undefined ? { mechanism: r.auth } : {}) };
+    // No password here may still be fine: a module (--pass-cmd, --token-cmd) can supply one;
+    // requireSecret() checks once the modules have run.
+    client.auth = { user: r.user, ...(pass ? { pass } : {}), ...(r.auth !== undefined ? { mechanism: r.auth } : {}) };
   } else if (r.auth !== undefined && client.auth) {
     client.auth = { ...client.auth, mechanism: r.auth };
   }
@@ -160,6 +169,14 @@ function hasFromMatch(config: LoadedConfig, from: string | undefined): boolean {
   }
 }
 
+/** After the modules have run: --user must have come with a way to get its secret. */
+export function requireSecret(plan: SendPlan): void {
+  const auth = plan.client.auth;
+  if (auth && auth.pass === undefined && auth.token === undefined) {
+    throw new SmtpUsageError('--user needs a password: set SMTPWIRE_PASSWORD, or use --pass-file FILE, --pass-cmd CMD or --token-cmd CMD');
+  }
+}
+
 /** File names as absolute paths: a spooled recipe may be used later from another directory. */
 export function absolutePaths(r: Recipe): void {
   for (const k of ['config', 'passFile', 'ca'] as const) if (r[k] !== undefined) r[k] = resolve(r[k]!);
@@ -191,36 +208,31 @@ export function recipeFrom(v: Values): Recipe {
 /** `smtpwire send`: the plan from the flags and bare recipients. */
 export function sendPlan(v: Values, recipients: string[], env: NodeJS.ProcessEnv): { plan: SendPlan; recipe: Recipe } {
   const recipe = recipeFrom(v);
-  const to = [...strs(v, 'to'), ...recipients];
-  if (to.length === 0) throw new SmtpUsageError('no recipient: give --to ADDR or a bare address');
-  for (const a of to) {
+  const given = [...strs(v, 'to'), ...recipients];
+  if (given.length === 0) throw new SmtpUsageError('no recipient: give --to ADDR or a bare address');
+  // 'Name <addr>' is accepted; the envelope takes the address. Checked before any connection.
+  const to = given.map((a) => {
     if (a === '') throw new SmtpUsageError('a recipient address is empty');
-    formatPath(a);
-  }
-  const fromFlag = str(v, 'from');
+    const address = envelopeOf(a, '--to');
+    formatPath(address);
+    return address;
+  });
+  const fromGiven = str(v, 'from');
+  const fromFlag = fromGiven === undefined ? undefined : envelopeOf(fromGiven, '--from');
   if (fromFlag !== undefined) formatPath(fromFlag); // a typo fails before any connection
   if (fromFlag === undefined && !usesAccount(recipe)) throw new SmtpUsageError('--from is required');
   const session = sessionFromRecipe(recipe, env, fromFlag);
   const acct = session.account;
-  const from = fromFlag !== undefined && (acct === undefined || acct.allowFromOverride) ? fromFlag : acct?.from ?? fromFlag;
+  const byFlag = fromFlag !== undefined && (acct === undefined || acct.allowFromOverride);
+  const from = byFlag ? fromFlag : acct?.from ?? fromFlag;
   if (from === undefined) throw new SmtpUsageError(acct ? `--from is required (account ${acct.account} has no from)` : '--from is required');
   formatPath(from);
 
-  const subject = str(v, 'subject');
-  const text = str(v, 'text');
-  const prio = str(v, 'priority');
-  const composing = v.compose === true || text !== undefined;
-  if (!composing && (subject !== undefined || prio !== undefined)) {
-    throw new SmtpUsageError('--subject and --priority compose a message: add --compose (text on stdin) or --text TEXT');
-  }
-  if (v.compose && text !== undefined) throw new SmtpUsageError('give the text either with --text or on stdin with --compose, not both');
-  const priority = prio ?? 'normal';
-  if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('--priority must be low, normal or high');
   const plan: SendPlan = {
     client: session.client, from,
     to: acct?.notify ? to.map((address) => ({ address, notify: acct.notify! })) : to,
     ...(acct?.ret ? { dsn: { ret: acct.ret } } : {}),
-    compose: composing ? { subject: subject ?? '', text, priority } : undefined,
+    given: { from: byFlag ? fromGiven! : from, to: given },
     verbose: v.verbose === true, json: v.json === true,
     insecure: v.insecure === true || acct?.insecure === true,
     account: acct?.account, logfile: acct?.logfile,

@@ -1,20 +1,27 @@
 // One send: connect with the plan's client options, hand over the body, return the result. The
 // body is stdin (a file read at positions, or a stream), a stream already edited (sendmail
-// mode), a spooled file (bin/spool.ts) or a composed text message. --timeout is enforced here.
-import { composeMessage } from '../core/compose.ts';
+// mode), a spooled file (bin/spool.ts) or a message built from flags (plan.message), rendered
+// once the server's SMTPUTF8/8BITMIME are known. DKIM (plan.dkim) signs a raw message before
+// connecting and a built one after rendering. --timeout is enforced here.
+import { toWireMessage } from '../client/message-send.ts';
+import type { RecipientSpec } from '../core/envelope.ts';
 import { printable } from '../core/text.ts';
 import { connect, fileBody, type LogEntry, type PullIntoSource, type SendResult } from '../transports/node.ts';
 import { InputFileError } from './args.ts';
+import { prepareDkim, signOutgoing, signStdin } from './dkim-options.ts';
 import { fileWithProgress, hintIfTerminal, nonEmpty, readStdinText, stdinFile, stdinKind, stdinStream, withProgress } from './input.ts';
+import { buildFromPlan } from './message-options.ts';
 import type { SendPlan } from './options.ts';
 import { OverallTimeoutError } from './timeout-options.ts';
 
 export type BodyInput =
   | { kind: 'stdin' }
   | { kind: 'stream'; source: AsyncIterable<Uint8Array> }
-  /** A spooled message: `onEnd` runs (synchronously) before the last octets are handed over. */
+  /** A spooled message, sent as it is (already signed): `onEnd` runs (synchronously) before
+   *  the last octets are handed over. */
   | { kind: 'file'; path: string; start: number; onEnd?: () => void }
-  | { kind: 'compose' };
+  /** plan.message, built from the flags. */
+  | { kind: 'built' };
 
 interface Abortable {
   abort(reason?: unknown): void;
@@ -73,29 +80,40 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
     process.stderr.write(`${tag} ${printable(entry.text)}\n`);
   };
 
-  // A composed message is built once before connecting, so bad input fails without a session.
-  let compose: ((eightBit: boolean) => Uint8Array) | undefined;
-  if (body.kind === 'compose' && plan.compose) {
-    const c = plan.compose;
-    const text = c.text ?? (await readStdinText());
-    const date = new Date();
-    const messageIdRandom = globalThis.crypto.getRandomValues(new Uint8Array(16));
-    const to = plan.to.map((r) => (typeof r === 'string' ? r : r.address));
-    compose = (eightBit) => composeMessage({ from: plan.from, to, subject: c.subject, text, priority: c.priority, date, messageIdRandom, eightBit });
-    compose(false);
-  }
+  // A built message is built before connecting, so bad input fails without a session.
+  const built = body.kind === 'built' && plan.message ? buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined) : undefined;
   const stdin = body.kind === 'stdin' ? stdinKind() : undefined; // a directory fails here, before connecting
   if (stdin?.kind === 'file' && stdin.size === 0) throw new InputFileError('standard input is an empty file: no message to send');
-  // A module's filter (plan.filter) needs the message as a stream, even from a file.
-  const asStream = stdin !== undefined && (stdin.kind === 'stream' || plan.filter !== undefined);
-  const stream = asStream ? (hintIfTerminal('the message'), await nonEmpty(stdinStream())) : undefined;
   const filter = (src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (plan.filter ? plan.filter(src) : src);
+  // A raw message as a stream (a module's filter needs one, even from a file), or stdin's file.
+  let stream: AsyncIterable<Uint8Array> | undefined;
+  if (body.kind === 'stream') stream = filter(body.source);
+  else if (stdin !== undefined && (stdin.kind === 'stream' || plan.filter !== undefined)) {
+    hintIfTerminal('the message');
+    stream = filter(await nonEmpty(stdinStream()));
+  }
+  const file = stdin?.kind === 'file' && stream === undefined ? stdin.size : undefined;
+  // DKIM: the key is imported, and a raw message read and hashed, before connecting (a spooled
+  // file was signed before it was spooled).
+  const dkim = plan.dkim ? await prepareDkim(plan.dkim) : undefined;
+  const signed = dkim && !built && body.kind !== 'file' ? await signStdin(dkim, stream ?? none(), file, stdinFile) : undefined;
 
   const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
   onClient(client);
   const envelope = { from: plan.from, to: plan.to, ...(plan.dsn ? { dsn: plan.dsn } : {}), signal };
   try {
-    if (compose) return await client.send({ ...envelope, body: compose(client.capabilities.eightBitMime) });
+    if (built) {
+      const wire = toWireMessage(built, client.capabilities);
+      // The builder's envelope (Cc and Bcc included), with the plan's DSN requests.
+      const notify = plan.to.find((r): r is RecipientSpec => typeof r !== 'string')?.notify;
+      const to = notify ? (Array.isArray(wire.to) ? wire.to : [wire.to]).map((r) => (typeof r === 'string' ? { address: r, notify } : r)) : wire.to;
+      const message = { ...envelope, ...wire, to, signal };
+      if (!dkim) return await client.send(message);
+      // Signed after rendering (the server's SMTPUTF8/8BITMIME decide the octets); a streamed
+      // rendering is read twice, once to hash and once to send.
+      const b = wire.body as Uint8Array | AsyncIterable<Uint8Array>;
+      return await client.send({ ...message, ...(await signOutgoing(dkim, b, b instanceof Uint8Array ? undefined : () => b)) });
+    }
     // A raw message: streamed with bounded memory. Its 8-bit-ness cannot be known before MAIL,
     // so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows that for
     // 7-bit content too); SIZE is declared when the size is known.
@@ -105,12 +123,13 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
       const source = body.onEnd ? endMarked(f, f.size, body.onEnd) : f;
       return await client.send({ ...envelope, body: source, size: f.size, eightBit });
     }
-    if (body.kind === 'stream') return await client.send({ ...envelope, body: withProgress(filter(body.source), undefined), eightBit });
-    if (stdin?.kind === 'file' && stream === undefined) {
-      return await client.send({ ...envelope, body: fileWithProgress(stdinFile(stdin.size), stdin.size), size: stdin.size, eightBit });
-    }
-    return await client.send({ ...envelope, body: withProgress(filter(stream!), undefined), eightBit });
+    if (signed) return await client.send({ ...envelope, body: fileWithProgress(signed.body, signed.body.size), size: signed.body.size, eightBit });
+    if (file !== undefined) return await client.send({ ...envelope, body: fileWithProgress(stdinFile(file), file), size: file, eightBit });
+    return await client.send({ ...envelope, body: withProgress(stream!, undefined), eightBit });
   } finally {
     await client.close();
+    signed?.cleanup();
   }
 }
+
+async function* none(): AsyncGenerator<Uint8Array> {}

@@ -83,6 +83,10 @@ function forError(err: unknown): ExitCode {
     case 'EABORT':
       // Reported as an error (not an unknown result): the message never reached the dot.
       return EXIT.TEMPFAIL;
+    case 'EPROXY':
+      // The proxy refused our credentials: like a failed AUTH. Else by its transient flag.
+      if (isObject(err) && err.reason === 'auth') return EXIT.NOPERM;
+      return transient ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
     case 'EREPLY':
     case 'ETLS':
     case 'ECAPABILITY':

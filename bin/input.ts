@@ -72,13 +72,17 @@ export async function readStdinText(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A progress line for a file body, as withProgress() draws one for a stream. */
+/**
+ * A progress line for a file body, as withProgress() draws one for a stream. It counts octets
+ * the client has READ from the source, not octets the socket took: the client does not expose
+ * the latter, and what it reads ahead is bounded by its buffer ring, so the line says "read".
+ */
 export function fileWithProgress(source: PullIntoSource, size: number): PullIntoSource {
   const tty = process.stderr.isTTY === true;
   let total = 0;
   let drawn = 0;
   const draw = (end: string): void => {
-    process.stderr.write(`\rsmtpwire: sent ${(total / MB).toFixed(1)} MB (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`);
+    process.stderr.write(`\rsmtpwire: read ${(total / MB).toFixed(1)} MB of the message (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`);
   };
   return {
     size,
@@ -106,7 +110,7 @@ export async function* withProgress(source: AsyncIterable<Uint8Array>, size: num
   let drawn = 0;
   const draw = (end: string): void => {
     const pct = size ? ` (${Math.min(100, Math.floor((total / size) * 100))}%)` : '';
-    process.stderr.write(`\rsmtpwire: sent ${(total / MB).toFixed(1)} MB${pct}${end}`);
+    process.stderr.write(`\rsmtpwire: read ${(total / MB).toFixed(1)} MB of the message${pct}${end}`);
   };
   try {
     for await (const chunk of source) {

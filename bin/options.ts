@@ -6,6 +6,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { SmtpUsageError } from '../core/errors.ts';
 import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import type { ClientOptions } from '../transports/node.ts';
+import type { DkimPlan } from './dkim-options.ts';
+import type { MessagePlan } from './message-options.ts';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -28,7 +30,13 @@ export interface SendPlan {
   from: string;
   to: (string | RecipientSpec)[];
   dsn?: Envelope['dsn'];
-  compose: { subject: string; text: string | undefined; priority: 'low' | 'normal' | 'high' } | undefined;
+  /** The sender and recipients as typed (display names allowed), for a message built from
+   *  flags; `from` and `to` above are their envelope addresses. */
+  given?: { from: string; to: string[] };
+  /** A message to build from the flags (bin/message-options.ts); undefined: the input is the message. */
+  message?: MessagePlan | undefined;
+  /** Sign the message with DKIM (bin/dkim-options.ts). */
+  dkim?: DkimPlan | undefined;
   verbose: boolean;
   json: boolean;
   insecure: boolean;
@@ -55,6 +63,12 @@ export interface CliModule {
   name: string;
   options: OptionTable;
   apply?(values: Values, plan: SendPlan): void | Promise<void>;
+  /**
+   * What a spooled message must keep of this module's values for apply() to run again at flush
+   * time (bin/spool.ts stores it in the Recipe): file names made absolute, never a secret
+   * itself. Undefined (or no hook): the module has nothing to do at flush time.
+   */
+  recipe?(values: Values): Values | undefined;
 }
 
 /** One table from several; a flag defined twice throws (a programming error, not the user's). */

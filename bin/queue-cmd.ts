@@ -71,7 +71,7 @@ function reason(outcome: unknown): string {
   return outcome instanceof Error ? outcome.message : String(outcome);
 }
 
-export async function queueCommand(sub: string | undefined, args: string[], v: Values, dir: string, basePlan: (recipe: Recipe, env: SpoolEnvelope) => SendPlan, signal: AbortSignal): Promise<number> {
+export async function queueCommand(sub: string | undefined, args: string[], v: Values, dir: string, basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>, signal: AbortSignal): Promise<number> {
   const spool = new Spool(dir);
   if (sub === 'list') {
     spool.recover();
@@ -138,7 +138,7 @@ export async function queueCommand(sub: string | undefined, args: string[], v: V
   return left > 0 && tally.deferred > 0 ? EXIT.TEMPFAIL : EXIT.OK;
 }
 
-async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Recipe, env: SpoolEnvelope) => SendPlan, backoff: number, maxAge: number, signal: AbortSignal): Promise<'sent' | 'deferred' | 'unknown' | 'failed' | undefined> {
+async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>, backoff: number, maxAge: number, signal: AbortSignal): Promise<'sent' | 'deferred' | 'unknown' | 'failed' | undefined> {
   const claimed = spool.claim(queued);
   if (!claimed) return undefined; // another flush has it
   let entry = claimed;
@@ -148,7 +148,7 @@ async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Rec
   let plan: SendPlan;
   try {
     ({ envelope, start } = spool.read(claimed));
-    plan = basePlan(envelope.recipe, envelope);
+    plan = await basePlan(envelope.recipe, envelope);
   } catch (err) {
     // Not the message's fault (a password that cannot be read now, a broken config): back to new/ untouched.
     spool.reschedule(claimed, claimed.attempts, 0, `not tried: ${err instanceof Error ? err.message : String(err)}`);

@@ -9,7 +9,7 @@ import { SmtpUsageError } from '../core/errors.ts';
 import type { NotifyOn, RecipientSpec } from '../core/envelope.ts';
 import { printable } from '../core/text.ts';
 import { defaultQueueDir } from './account.ts';
-import { absolutePaths, sessionFromRecipe, type Recipe } from './args.ts';
+import { absolutePaths, recipeFrom, sessionFromRecipe, type Recipe } from './args.ts';
 import { addressList, editHead, fromField, headRecipients, readHead, type Head } from './headers.ts';
 import type { OptionTable, SendPlan, Values } from './options.ts';
 
@@ -159,22 +159,27 @@ export interface SendmailJob {
   pretend: [string, string][] | undefined;
 }
 
-/** The plan for one sendmail-mode call. Reads the header block of stdin (not the body). */
-export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv): Promise<SendmailJob> {
-  const recipe: Recipe = { ...a.recipe };
-  if (typeof a.long.server === 'string') recipe.server = a.long.server;
+/**
+ * The plan for one sendmail-mode call. Reads the header block of stdin (not the body), unless
+ * message flags (`building`: --text, --attach, ...) build the message: then stdin is left alone
+ * and the recipients are the command line's.
+ */
+export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv, building = false): Promise<SendmailJob> {
+  // The long options (--server, --user, --ca, ...) as in send mode; -C and -a as given.
+  const recipe: Recipe = { ...recipeFrom(a.long), ...a.recipe };
   absolutePaths(recipe);
   const session = sessionFromRecipe(recipe, env, a.from);
   const acct = session.account;
   const from = a.from !== undefined && (acct === undefined || acct.allowFromOverride) ? a.from : acct?.from ?? a.from ?? defaultSender(env);
   formatPath(from);
   if (a.pretend) {
-    const plan: SendPlan = { client: session.client, from, to: [], compose: undefined, verbose: a.verbose, json: false, insecure: false };
+    const plan: SendPlan = { client: session.client, from, to: [], verbose: a.verbose, json: false, insecure: false };
     return { plan, recipe, body: stdin, pretend: acct?.pretend ?? [['host', session.client.host], ['port', String(session.client.port)]] };
   }
 
+  if (building && a.readRecipients) throw new SmtpUsageError('-t reads the recipients from a message on stdin; a message built from flags takes them from the command line');
   const source = a.ignoreDots ? stdin : stopAtLoneDot(stdin);
-  const { head, rest } = await readHead(source);
+  const { head, rest } = building ? { head: { fields: [], separator: '' } as Head, rest: stdin } : await readHead(source);
   const recipients = [...a.recipients];
   if (a.readRecipients) {
     try {
@@ -214,7 +219,9 @@ export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Arr
     client: session.client, from,
     to: notify ? to.map((address): RecipientSpec => ({ address, notify })) : to,
     ...(ret || a.envid ? { dsn: { ...(ret ? { ret } : {}), ...(a.envid !== undefined ? { envid: a.envid } : {}) } } : {}),
-    compose: undefined, verbose: a.verbose, json: false,
+    // A message built from flags has the builder's From (with -F's name), Date and Message-ID.
+    given: { from: a.fullName ? `"${a.fullName.replace(/(["\\])/g, '\\$1')}" <${from}>` : from, to },
+    verbose: a.verbose, json: false,
     insecure: acct?.insecure === true,
     account: acct?.account,
     logfile: a.logfile ?? acct?.logfile,

@@ -10,15 +10,19 @@ import { parseArgs } from 'node:util';
 import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
 import { defaultQueueDir } from './account.ts';
-import { InputFileError, SEND_OPTIONS, sendPlan, sessionFromRecipe, type Recipe } from './args.ts';
+import { InputFileError, requireSecret, SEND_OPTIONS, sendPlan, sessionFromRecipe, type Recipe } from './args.ts';
+import { connectModule } from './connect-options.ts';
 import { deliver, withDeadline, type BodyInput } from './deliver.ts';
+import { dkimModule, prepareDkim, signStdin } from './dkim-options.ts';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
-import { nonEmpty, stdinKind, stdinStream } from './input.ts';
+import { nonEmpty, readStdinText, stdinKind, stdinStream } from './input.ts';
+import { buildFromPlan, buildsMessage, MessageFileError, messageModule } from './message-options.ts';
 import { logLine, writeLog } from './logfile.ts';
 import { ConfigError } from './msmtp-config.ts';
 import { mergeTables, parseArgsOptions, str, usageLines, type CliModule, type OptionTable, type SendPlan, type Values } from './options.ts';
 import { QUEUE_OPTIONS, queueCommand, sendQueued } from './queue-cmd.ts';
 import { exit, report, toJson } from './report.ts';
+import { secretModule } from './secret-options.ts';
 import { parseSendmailArgs, sendmailJob } from './sendmail.ts';
 import type { SpoolEnvelope } from './spool.ts';
 import { timeoutModule } from './timeout-options.ts';
@@ -28,6 +32,10 @@ import { timeoutModule } from './timeout-options.ts';
  * for --help, and an apply() that folds its values into the plan) and list it here.
  */
 const MODULES: CliModule[] = [
+  messageModule,
+  dkimModule,
+  connectModule,
+  secretModule,
   timeoutModule,
   { name: 'queue', options: QUEUE_OPTIONS },
 ];
@@ -72,9 +80,16 @@ ${existsSync(doc) ? `Full documentation: ${doc}` : 'Full documentation: docs/cli
 `;
 }
 
-/** The modules' apply() hooks, in order. */
-async function applyModules(v: Values, plan: SendPlan): Promise<void> {
+/** The modules' apply() hooks, in order; then what a spooled message keeps of each (recipe()). */
+async function applyModules(v: Values, plan: SendPlan, recipe: Recipe): Promise<void> {
   for (const m of MODULES) await m.apply?.(v, plan);
+  requireSecret(plan);
+  const kept: Record<string, Values> = {};
+  for (const m of MODULES) {
+    const r = plan.queue ? m.recipe?.(v) : undefined;
+    if (r) kept[m.name] = r;
+  }
+  if (Object.keys(kept).length) recipe.modules = kept;
 }
 
 function queueDir(v: Values, env: NodeJS.ProcessEnv): string {
@@ -91,24 +106,54 @@ interface Done {
 /** Sends one message, through the spool when the plan says so. */
 async function sendOne(plan: SendPlan, recipe: Recipe, body: BodyInput, signal: AbortSignal): Promise<Done> {
   if (plan.queue) {
-    if (body.kind === 'compose') throw new SmtpUsageError('--queue spools a raw message; it cannot be combined with --compose or --text');
-    if (body.kind === 'stdin') stdinKind();
-    const raw = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
-    const r = await sendQueued(plan, recipe, plan.filter ? plan.filter(raw) : raw, signal); // the spool holds the final octets
+    const source = await spooledOctets(plan, body);
+    const r = await sendQueued(plan, recipe, source, signal); // the spool holds the final octets
     return { ...r, plan };
   }
   const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, body, sig, onClient));
   return { outcome, code: exitCodeFor(outcome), plan };
 }
 
+/**
+ * The octets a spooled message is stored as: the raw message after the module's filter, or a
+ * built message rendered for any server (7-bit, A-label domains: the server that will take it is
+ * not known yet), then DKIM-signed. Signing here means the key is read now and never needed,
+ * nor stored, at flush time; the signature's t= is the time of queueing.
+ */
+async function spooledOctets(plan: SendPlan, body: BodyInput): Promise<AsyncIterable<Uint8Array>> {
+  let source: AsyncIterable<Uint8Array>;
+  if (plan.message) {
+    const built = buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined);
+    const r = built.render({ smtpUtf8: false, eightBitMime: false });
+    plan.from = r.from; // the builder's envelope: Cc and Bcc are recipients too
+    const notify = plan.to.find((x) => typeof x !== 'string');
+    plan.to = notify && typeof notify !== 'string' ? r.to.map((address) => ({ address, notify: notify.notify! })) : r.to;
+    source = r.body;
+  } else {
+    if (body.kind === 'stdin') stdinKind();
+    const raw = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
+    source = plan.filter ? plan.filter(raw) : raw;
+  }
+  if (!plan.dkim) return source;
+  const signed = await signStdin(await prepareDkim(plan.dkim), source, undefined, () => { throw new Error('unreachable'); });
+  process.once('exit', signed.cleanup);
+  return signed.body;
+}
+
 /** How `queue flush` builds the plan of a spooled message: its recipe, the flush's flags. */
-function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope: SpoolEnvelope) => SendPlan {
-  return (recipe, envelope) => {
+function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope: SpoolEnvelope) => Promise<SendPlan> {
+  return async (recipe, envelope) => {
     const session = sessionFromRecipe(recipe, env, envelope.from);
     const plan: SendPlan = {
       client: session.client, from: envelope.from, to: envelope.to, ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
-      compose: undefined, verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
+      verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
     };
+    // The modules that kept values (connection flags, secret commands) apply them again.
+    for (const m of MODULES) {
+      const kept = recipe.modules?.[m.name];
+      if (kept) await m.apply?.(kept, plan);
+    }
+    requireSecret(plan);
     timeoutModule.apply!(v, plan);
     return plan;
   };
@@ -135,10 +180,10 @@ async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessE
   if (command !== 'send') throw new SmtpUsageError(`unknown command "${printable(command)}" (commands: send, sendmail, queue)`);
   for (const name of Object.keys(QUEUE_OPTIONS)) if (v[name] !== undefined) throw new SmtpUsageError(`--${name} belongs to "smtpwire queue flush"`);
   const { plan, recipe } = sendPlan(v, rest, env);
-  await applyModules(v, plan);
   if (v.queue === true) plan.queue = { dir: str(v, 'queue-dir') ?? plan.queue?.dir ?? defaultQueueDir(env) };
+  await applyModules(v, plan, recipe);
   if (plan.insecure) warnInsecure();
-  return sendOne(plan, recipe, plan.compose ? { kind: 'compose' } : { kind: 'stdin' }, signal);
+  return sendOne(plan, recipe, plan.message ? { kind: 'built' } : { kind: 'stdin' }, signal);
 }
 
 async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Done | 'help' | 'version'> {
@@ -147,17 +192,19 @@ async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.Proc
   if (a.version) return 'version';
   if (a.queue) return { outcome: undefined, code: await queueCommand(a.queue, [], { ...a.long, verbose: a.verbose }, queueDir(a.long, env), flushPlan(a.long, env), signal) };
   if (a.long.queue === undefined && a.long['queue-dir'] !== undefined) a.long.queue = true;
-  if (!a.pretend) stdinKind(); // a directory on stdin fails before the config is even read
-  const job = await sendmailJob(a, stdinStream(), env);
+  // Message flags (--text, --attach, ...) build the message: stdin is then not the message.
+  const building = buildsMessage(a.long);
+  if (!a.pretend && !building) stdinKind(); // a directory on stdin fails before the config is even read
+  const job = await sendmailJob(a, stdinStream(), env, building);
   if (job.pretend) {
     for (const [k, val] of job.pretend) process.stdout.write(`${k} = ${val}\n`);
     return { outcome: undefined, code: EXIT.OK };
   }
   const plan = job.plan;
-  await applyModules(a.long, plan);
   if (a.long.queue === true) plan.queue = { dir: str(a.long, 'queue-dir') ?? plan.queue?.dir ?? defaultQueueDir(env) };
+  await applyModules(a.long, plan, job.recipe);
   if (plan.insecure) warnInsecure();
-  return sendOne(plan, job.recipe, { kind: 'stream', source: job.body }, signal);
+  return sendOne(plan, job.recipe, plan.message ? { kind: 'built' } : { kind: 'stream', source: job.body }, signal);
 }
 
 function warnInsecure(): void {
@@ -168,7 +215,7 @@ function warnInsecure(): void {
 }
 
 function exitCodeOfThrown(err: unknown): number {
-  if (err instanceof InputFileError) return EXIT.NOINPUT;
+  if (err instanceof InputFileError || err instanceof MessageFileError) return EXIT.NOINPUT;
   if (err instanceof ConfigError) return err.exitCode;
   if ((err as { dataError?: boolean } | null)?.dataError) return EXIT.DATAERR;
   return exitCodeFor(err);
@@ -208,7 +255,7 @@ async function main(): Promise<void> {
   }
   const { outcome, plan, queued } = done;
   let code = done.code;
-  if (outcome instanceof InputFileError || outcome instanceof ConfigError) code = exitCodeOfThrown(outcome);
+  if (outcome instanceof InputFileError || outcome instanceof MessageFileError || outcome instanceof ConfigError) code = exitCodeOfThrown(outcome);
   if (plan?.logfile && outcome !== undefined) writeLog(plan.logfile, logLine(plan, outcome, code, undefined));
   if (plan?.json) process.stdout.write(JSON.stringify(toJson(outcome, code as ExitCode, queued ? { queued } : {}), null, 2) + '\n');
   if (queued) {

@@ -3,15 +3,26 @@
 // timer at the core's deadline, turn events into settled promises, stream bodies with bounded
 // memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
-import { composeMessage } from '../core/compose.ts';
 import { DEFAULT_CHUNK_SIZE, SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
+import { chooseMechanism } from '../core/sasl/index.ts';
 import type { Timeouts } from '../core/timeouts.ts';
+import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
+import { proxySteps } from '../core/proxy/tunnel.ts';
+import { buildMessage, type MessageOptions } from '../message/build.ts';
+import { toWireMessage, type SendInput } from './message-send.ts';
 import { BufferRing } from './ring.ts';
+import { ConnectDiagnostics } from './diagnostics.ts';
+import { connectThroughProxy } from './proxy-link.ts';
+import { tlsParams, type TlsClientOptions } from './tls-options.ts';
+import { withCredentials, type SecretProvider } from './credentials.ts';
+import { Probe, type SmtpObserver } from './observe.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
@@ -22,13 +33,20 @@ export interface LogEntry {
   readonly text: string;
 }
 
-export interface ClientOptions {
+export interface ClientOptions extends TlsClientOptions {
   host: string;
   /** Default: 465 for 'implicit', 587 for 'required-starttls', else 25. */
   port?: number;
   /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
   tls?: TlsMode;
-  auth?: { user: string; pass?: string; token?: string; mechanism?: string | SaslMechanism; authzid?: string };
+  /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
+   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts).
+   *  `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
+   *  AuthOptions in core/connection.ts). */
+  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
+  /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
+   *  code in slices where WebCrypto is missing or refuses. */
+  pbkdf2?: Pbkdf2Provider;
   allowInsecureAuth?: boolean;
   /** EHLO name. */
   name?: string;
@@ -44,6 +62,12 @@ export interface ClientOptions {
   /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
   logger?: (entry: LogEntry) => void;
   pipelineWindow?: number;
+  /** Most transactions whose end (final dot / BDAT LAST) is written and not yet answered: the
+   *  most that can turn `unknown` when the link drops. Default: no bound beyond pipelineWindow.
+   *  See docs/performance.md (blast radius). */
+  maxUnansweredEnds?: number;
+  /** Hooks for connection, TLS, AUTH and message events (client/observe.ts). */
+  observe?: SmtpObserver;
   /** BDAT chunk size for streamed bodies (default 64 KiB). */
   chunkSize?: number;
   pipelining?: boolean;
@@ -57,6 +81,10 @@ export interface ClientOptions {
    * the core may hold, one buffer being read and one on its way through the transport.
    */
   readSize?: number;
+  /** Reach the server through a proxy: 'socks5://user:pass@host:1080', 'socks4a://host:1080',
+   *  'http://user:pass@host:3128' (HTTP CONNECT). The proxy resolves the server's name; TLS runs
+   *  inside the tunnel and checks the server's certificate, not the proxy's. */
+  proxy?: string | URL | ProxySpec;
   transport?: Transport;
 }
 
@@ -110,6 +138,9 @@ const MIB = 1 << 20;
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
+/** A larger write goes to the link in pieces of this size, each with its own written signal, so
+ *  the core's data-block timer sees the transport's progress through a large whole body. */
+const WRITE_PIECE = MIB;
 const encoder = new TextEncoder();
 
 interface PendingSend {
@@ -117,6 +148,9 @@ interface PendingSend {
   reject(err: unknown): void;
   /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
   readonly fixed: number;
+  /** Body octets given so far (for the observer) and when send() was called. */
+  bytes: number;
+  readonly startedAt: number;
   /** Removes the abort listener, when there is one. */
   readonly cleanup: (() => void) | undefined;
 }
@@ -140,6 +174,10 @@ type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
   readonly closed: Promise<SmtpError | undefined>;
+  /** Resolves once the network link itself is gone (the transport reported its end, or the
+   *  client dropped it), which can be later than `closed`: a pool counts a connection until
+   *  then. Never rejects. */
+  readonly linkClosed: Promise<void>;
 
   #core: SmtpConnection;
   #options: ClientOptions;
@@ -158,6 +196,7 @@ export class SmtpClient {
   #ready: { resolve(): void; reject(err: unknown): void } | undefined;
   #isClosed = false;
   #resolveClosed!: (error: SmtpError | undefined) => void;
+  #resolveLinkClosed!: () => void;
   #sends = new Map<number, PendingSend>();
   #commands = new Map<number, PendingCommand>();
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
@@ -166,9 +205,15 @@ export class SmtpClient {
   #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
   #writeSeq = 0; // link writes issued (each has an onWritten)
   #writtenSeq = 0; // the latest write whose onWritten has run
+  #proxy: ProxySpec | undefined;
+  #tlsParams: ReturnType<typeof tlsParams>;
+  #diagnostics: ConnectDiagnostics;
+  #probe: Probe;
+  #refreshed: boolean; // this session authenticates with a refreshed token
+  #handed = 0; // octets given to the link so far (the core's output offset)
 
   /** Use connect(). */
-  private constructor(options: ClientOptions) {
+  private constructor(options: ClientOptions, refreshed = false) {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
     if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
@@ -182,15 +227,29 @@ export class SmtpClient {
     this.#readSize = readSize(options.readSize, this.#hwm);
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
+    this.#tlsParams = tlsParams(options);
+    if (options.proxy !== undefined) {
+      this.#proxy = parseProxy(options.proxy);
+      proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+    }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
+    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
+    this.#refreshed = refreshed;
+    this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
-    const client = new SmtpClient(options);
-    await client.#open();
-    return client;
+    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+    const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);
+    // Providers become strings here; a refused token is refreshed once and the connect retried.
+    return withCredentials(options, port, async (resolved, refreshed) => {
+      const client = new SmtpClient(resolved, refreshed);
+      await client.#open();
+      return client;
+    });
   }
 
   /** What the server advertised in its last EHLO. */
@@ -216,11 +275,12 @@ export class SmtpClient {
    * Send one message. Resolves with the core's result: accepted (per-recipient lists), rejected
    * (with a typed error) or unknown (the end was written and no final reply came: do not retry
    * blindly). Rejects only for usage errors (bad addresses, bad body type). Sends issued
-   * without awaiting each other share the connection and pipeline.
+   * without awaiting each other share the connection and pipeline. Takes a raw Message, a
+   * buildMessage() result or the builder's options (rendered now, for this server).
    */
-  send(message: Message): Promise<SendResult> {
+  send(message: SendInput): Promise<SendResult> {
     try {
-      return this.#send(message);
+      return this.#send(toWireMessage(message, this.capabilities));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -259,7 +319,7 @@ export class SmtpClient {
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup });
+      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
     });
     if (!fixed) {
       this.#feeders.push(id);
@@ -324,7 +384,10 @@ export class SmtpClient {
     try {
       this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
       const handlers: LinkHandlers = {
-        data: (bytes) => this.#input(() => this.#core.receive(bytes, Date.now())),
+        data: (bytes) => {
+          if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
+          this.#input(() => this.#core.receive(bytes, Date.now()));
+        },
         end: () => this.#input(() => this.#linkEnded(undefined)),
         error: (err) => this.#input(() => this.#linkEnded(err)),
         drain: () => {
@@ -335,16 +398,25 @@ export class SmtpClient {
       const params: ConnectParams = {
         host: o.host, port: this.#port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
         rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal,
+        ...this.#tlsParams,
       };
-      const linking = Promise.resolve().then(() => this.#transport.connect(params, handlers));
+      const proxy = this.#proxy;
+      const linking = Promise.resolve().then(() => proxy
+        ? connectThroughProxy(this.#transport, params, proxy, handlers, (text) => this.#log('info', text))
+        : this.#transport.connect(params, handlers));
+      const linkStart = Date.now();
       try {
         this.#link = await Promise.race([linking, aborted]);
       } catch (err) {
         linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
-        this.#finishEarly(err);
-        throw connectError(err, o.host, this.#port);
+        const error = this.#diagnostics.explain(connectError(err, o.host, this.#port));
+        if (params.implicitTls && error.code === 'ETLS') this.#probe.tls('implicit', linkStart, error);
+        this.#finishEarly(error);
+        throw error;
       }
+      if (params.implicitTls) this.#probe.tls('implicit', linkStart);
       this.#core.start(Date.now());
+      this.#diagnostics.linkUp();
       const early = this.#early!;
       this.#early = undefined;
       for (const run of early) run();
@@ -355,15 +427,29 @@ export class SmtpClient {
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
+      if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
+      this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
+  /** The SASL mechanism this session uses: the one the core picks by the same rule. */
+  #mechanismName(): string | undefined {
+    const auth = this.#options.auth;
+    if (!auth) return undefined;
+    if (typeof auth.mechanism === 'object') return auth.mechanism.name;
+    const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
+    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+  }
+
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
-    this.#resolveClosed(err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port));
+    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port);
+    this.#resolveClosed(error);
+    this.#resolveLinkClosed();
+    this.#probe.closed(error);
   }
 
   // ---- the drive loop -----------------------------------------------------------------------
@@ -380,6 +466,7 @@ export class SmtpClient {
 
   #linkEnded(err: unknown): void {
     this.#linkDone = true;
+    this.#resolveLinkClosed();
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
     this.#wake();
@@ -418,36 +505,75 @@ export class SmtpClient {
     switch (out.type) {
       case 'write': {
         if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
-        const seq = ++this.#writeSeq; // numbered for the read ring (#pullInto)
-        try {
-          this.#writable = this.#link.write(out.chunks, () => this.#written(seq));
-        } catch (err) {
-          this.#linkEnded(err);
-        }
+        const chunks = out.chunks;
+        let bytes = 0;
+        for (let i = 0; i < chunks.length; i++) bytes += chunks[i]!.length;
+        if (bytes <= WRITE_PIECE) this.#linkWrite(chunks, bytes);
+        else for (const piece of pieces(chunks, WRITE_PIECE)) this.#linkWrite(piece.chunks, piece.bytes);
         return;
       }
       case 'event':
         return this.#event(out.event);
       case 'start-tls':
         return this.#startTls();
+      case 'compute':
+        return this.#compute(out.id, out.request);
       case 'close':
         return this.#closeLink();
     }
   }
 
+  /** One numbered link write (the read ring counts them). The core learns how far the link has
+   *  taken its output from the written signal, or at once from a link that gives none. */
+  #linkWrite(chunks: Uint8Array[], bytes: number): void {
+    const link = this.#link!;
+    if (this.#linkDone) return;
+    const seq = ++this.#writeSeq;
+    const end = (this.#handed += bytes);
+    const signals = link.signalsWritten === true;
+    try {
+      this.#writable = link.write(chunks, (taken) => this.#written(seq, signals && taken !== false ? end : -1));
+    } catch (err) {
+      this.#linkEnded(err);
+      return;
+    }
+    if (!signals) this.#core.written(end, Date.now());
+  }
+
   #startTls(): void {
     const link = this.#link!;
     this.#log('info', 'upgrading the connection to TLS');
+    const started = Date.now();
     link.startTls().then(
       () => {
+        this.#probe.tls('starttls', started);
         this.#log('info', 'TLS established');
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
       (err) => {
+        this.#probe.tls('starttls', started, err);
         this.#linkDone = true;
         link.destroy();
-        this.#core.transportError(err, Date.now());
+        const error = this.#diagnostics.explain(err);
+        this.#resolveLinkClosed();
+        this.#core.transportError(error, Date.now());
+        this.#pump();
+      },
+    ).catch((err) => this.#crash(err));
+  }
+
+  /** A computation the core asked for (SCRAM's PBKDF2); the AUTH deadline runs meanwhile and
+   *  a late answer is ignored by the core. */
+  #compute(id: number, request: Extract<Output, { type: 'compute' }>['request']): void {
+    derivePbkdf2(request, this.#options.pbkdf2).then(
+      ({ key, by }) => {
+        this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
+        this.#core.computed(id, key, Date.now());
+        this.#pump();
+      },
+      (err) => {
+        this.#core.computeFailed(id, err, Date.now());
         this.#pump();
       },
     ).catch((err) => this.#crash(err));
@@ -464,6 +590,7 @@ export class SmtpClient {
       this.#linkDone = true;
       this.#link.destroy();
     }
+    if (this.#link || this.#isClosed) this.#resolveLinkClosed();
   }
 
   /** One timer, always at the core's next deadline. */
@@ -493,6 +620,7 @@ export class SmtpClient {
         this.#sends.delete(event.result.id);
         this.#unfeed(event.result.id);
         pending.cleanup?.();
+        if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
         pending.resolve(event.result);
         return;
       }
@@ -513,6 +641,7 @@ export class SmtpClient {
 
   #sessionClosed(error: SmtpError | undefined): void {
     this.#isClosed = true;
+    error = this.#diagnostics.closed(error);
     this.#arm(undefined);
     if (error) this.#log('info', `session ended: ${error.message}`);
     const why = error ?? new SmtpConnectionError('the session ended');
@@ -527,6 +656,11 @@ export class SmtpClient {
     this.#sends.clear();
     this.#feeders = [];
     this.#resolveClosed(error);
+    // AUTH failed: the core ends the session itself, before connect() hears of it.
+    if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
+      this.#probe.auth(this.#mechanismName(), this.#refreshed, error);
+    }
+    this.#probe.closed(error);
     this.#wake();
   }
 
@@ -594,6 +728,8 @@ export class SmtpClient {
         return false;
       }
       if (!this.#core.writeBody(id, bytes, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += bytes.length;
       this.#pump();
     }
   }
@@ -620,6 +756,8 @@ export class SmtpClient {
       ready = undefined;
       ring.handed();
       if (!this.#core.writeBody(id, view, Date.now())) return false;
+      const pending = this.#sends.get(id);
+      if (pending) pending.bytes += view.length;
       this.#pump();
       return true;
     };
@@ -713,9 +851,20 @@ export class SmtpClient {
     return ring.space(this.#linkDone ? this.#writeSeq : this.#writtenSeq) ?? 'full';
   }
 
-  /** A link write numbered `seq` is done with its views (Link.write's onWritten). */
-  #written(seq: number): void {
+  /** A link write numbered `seq`, ending at output offset `end` (-1: already reported), is done
+   *  with its views (Link.write's onWritten). */
+  #written(seq: number, end: number): void {
     if (seq > this.#writtenSeq) this.#writtenSeq = seq;
+    if (end >= 0 && !this.#isClosed) {
+      // The transport took these octets: the core's data-block timer moves on. (This runs in the
+      // transport's callback: a throw would escape as an uncaught exception.)
+      try {
+        this.#core.written(end, Date.now());
+        this.#arm(this.#core.nextDeadline);
+      } catch (err) {
+        this.#crash(err);
+      }
+    }
     this.#wake();
   }
 
@@ -762,32 +911,19 @@ export function connect(options: ClientOptions & { transport: Transport }): Prom
   return SmtpClient.connect(options);
 }
 
-export interface SendMailOptions extends ClientOptions {
+/** Client options plus the message (smtpwire/message options: from, to, subject, text, html,
+ *  attachments, ...). */
+export interface SendMailOptions extends ClientOptions, MessageOptions {
   transport: Transport;
-  from: string;
-  to: string | string[];
-  cc?: string | string[];
-  bcc?: string | string[];
-  subject: string;
-  text: string;
-  priority?: 'low' | 'normal' | 'high';
-  headers?: Record<string, string>;
 }
 
-/** One call: connect, compose a text/plain message, send it to To + Cc + Bcc, close. */
+/** One call: build the message (bad input fails before connecting), connect, send it to
+ *  To + Cc + Bcc (or the given envelope), close. */
 export async function sendMail(options: SendMailOptions): Promise<SendResult> {
-  const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
-  const to = list(options.to);
-  const cc = list(options.cc);
+  const message = buildMessage(options);
   const client = await connect(options);
   try {
-    const body = composeMessage({
-      from: options.from, to, cc: cc.length ? cc : undefined, subject: options.subject, text: options.text,
-      priority: options.priority, headers: options.headers, date: new Date(),
-      messageIdRandom: globalThis.crypto.getRandomValues(new Uint8Array(16)),
-      eightBit: client.capabilities.eightBitMime, // compose knows whether UTF-8 may go as 8bit
-    });
-    return await client.send({ from: options.from, to: [...to, ...cc, ...list(options.bcc)], body });
+    return await client.send(message);
   } finally {
     await client.close();
   }
@@ -812,19 +948,46 @@ function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionO
     tls: mode === 'none' ? 'none' : mode === 'required-starttls' ? 'required' : 'opportunistic',
     secure: mode === 'implicit',
     auth: o.auth && {
-      credentials: { user: o.auth.user, pass: o.auth.pass, token: o.auth.token, authzid: o.auth.authzid },
+      // Providers were turned into strings by connect() (withCredentials) before we get here.
+      credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
+      maxChallenges: o.auth.maxChallenges,
     },
+    asyncCompute: true,
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,
     pipelineWindow: o.pipelineWindow,
+    maxUnansweredEnds: o.maxUnansweredEnds,
     chunkSize: o.chunkSize,
     pipelining: o.pipelining,
     chunking: o.chunking,
     transcript: o.logger !== undefined,
     host: o.host,
     port,
+    writtenSignal: true, // #linkWrite reports every write, from the link's signal when it has one
   };
+}
+
+/** `chunks` as consecutive groups of at most `size` octets (views, never copies). */
+function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Array[]; bytes: number }[] {
+  const out: { chunks: Uint8Array[]; bytes: number }[] = [];
+  let group: Uint8Array[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length;) {
+      const n = Math.min(chunk.length - at, size - bytes);
+      group.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+      bytes += n;
+      at += n;
+      if (bytes === size) {
+        out.push({ chunks: group, bytes });
+        group = [];
+        bytes = 0;
+      }
+    }
+  }
+  if (bytes > 0) out.push({ chunks: group, bytes });
+  return out;
 }
 
 function fixedBody(body: unknown): Uint8Array | undefined {

@@ -1,10 +1,21 @@
 // A pool of SMTP sessions: spreads sends over up to maxConnections clients (several in flight
-// per client: they pipeline), replaces dead ones, retires busy ones after
-// maxMessagesPerConnection, closes idle ones, and optionally limits the send rate.
+// per client: they pipeline), replaces dead ones, retires busy or old ones, closes idle ones
+// before the server does, optionally limits the send rate, and pushes back on its callers with
+// a bounded queue.
+//
+// Connection accounting: a session counts against maxConnections from the moment it is being
+// opened until its link has closed, not until its QUIT was sent, so a replacement never makes
+// one too many (a server that allows exactly maxConnections per client would refuse it).
+//
 // Retries are deliberately narrow: only a transient rejection, only with a body we can send
-// again byte for byte, and never an 'unknown' outcome (the server may already have it).
-import { connect, notStarted, type ClientOptions, type Message, type SendResult, SmtpClient } from './client.ts';
+// again byte for byte, and never an 'unknown' outcome (the server may already have it) unless
+// the caller opts in with retryUnknown. A send the session ended under before the server judged
+// it (a link the server closed while idle, a 421) is not a failed attempt: it goes back to the
+// front of the queue (whole bodies; a stream cannot be read twice and is reported instead).
+import { connect, notStarted, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
+import { shareSecret } from './credentials.ts';
+import type { SendInput } from './message-send.ts';
 import type { Transport } from './transport.ts';
 
 export interface PoolOptions extends ClientOptions {
@@ -13,28 +24,88 @@ export interface PoolOptions extends ClientOptions {
   maxConnections?: number;
   /** A session is closed (and replaced) after this many messages. Default 100. */
   maxMessagesPerConnection?: number;
-  /** Close a session idle this long (ms). Default 30 s. */
+  /** A session takes no new message after this many ms, and closes once its sends settle.
+   *  Default 300 000 (5 minutes). */
+  maxLifetime?: number;
+  /** Close a session idle this long (ms). Default 5 000: below the ~10 s after which some
+   *  providers close idle links, so the pool, not the server, ends them (see getting-started). */
   idleTimeout?: number;
+  /** A session idle at least this long (ms) answers a NOOP before it is given sends, so sends
+   *  are never pipelined onto a link the server closed while it was idle (they would end
+   *  `unknown`). Default 1 000. */
+  checkAfterIdle?: number;
   /** At most `messages` sends handed to sessions in any `perMs` window. */
   rateLimit?: { messages: number; perMs: number };
   /** Extra attempts after a transient rejection (replayable bodies only). Default 2. */
   retries?: number;
+  /** Also retry an `unknown` outcome (replayable bodies only, within `retries`). The server may
+   *  already have the message, so a retry may deliver it twice. Default false. */
+  retryUnknown?: boolean;
   /** Sends in flight on one session at a time. Default 16. */
   maxPendingPerConnection?: number;
+  /** Sends waiting for a session (not yet handed to one). Default 1000. */
+  maxQueued?: number;
+  /** What send() does when the queue is full: 'wait' for room (default), or 'reject' at once
+   *  with SmtpPoolFullError. */
+  whenFull?: 'wait' | 'reject';
+}
+
+export interface PoolStats {
+  /** Sessions in service (ready, carrying sends). */
+  readonly connections: number;
+  /** Sessions being opened. */
+  readonly connecting: number;
+  /** Sessions out of service whose link has not closed yet (still counted against maxConnections). */
+  readonly closing: number;
+  /** Sends handed to a session and not yet settled. */
+  readonly inFlight: number;
+  /** Sends waiting for a session. */
+  readonly queued: number;
+  /** Sends waiting for room in a full queue (whenFull: 'wait'). */
+  readonly waiting: number;
+  /** Settled sends, by outcome (each send counts once, after its last attempt). */
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly unknown: number;
+  /** Attempts made again: transient rejections retried, and sends put back after their session ended. */
+  readonly retried: number;
+  readonly requeued: number;
+  /** Sends refused at once because the queue was full (whenFull: 'reject'). */
+  readonly refusedFull: number;
 }
 
 export interface Pool {
-  /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects only for usage errors. */
-  send(message: Message): Promise<SendResult>;
+  /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects for usage errors,
+   *  Takes what SmtpClient.send takes: a raw Message, a built message or the builder's options;
+   *  and with SmtpPoolFullError when the queue is full and whenFull is 'reject'. */
+  send(message: SendInput): Promise<SendResult>;
+  /** Resolves once the queue has room for another send (at once when it has). */
+  ready(): Promise<void>;
+  /** True while the queue is full: a send would wait (or be refused). */
+  readonly full: boolean;
+  stats(): PoolStats;
   /** Let queued sends finish, then QUIT every session. */
   close(): Promise<void>;
 }
 
+/** The pool's queue is full (whenFull: 'reject'). Transient: try again once `ready()` resolves. */
+export class SmtpPoolFullError extends SmtpError {
+  constructor(limit: number) {
+    super('EFULL', `the pool's queue is full (maxQueued ${limit}): wait for pool.ready() or raise maxQueued`, { transient: true });
+    this.name = 'SmtpPoolFullError';
+  }
+}
+
+/** How often one send may be put back because its session ended under it: a server that keeps
+ *  dropping every link must not keep a send going around for ever. */
+const MAX_REQUEUES = 3;
+
 interface Job {
-  readonly message: Message;
+  readonly message: SendInput;
   /** A whole string/Uint8Array body: sending it again sends the same bytes. */
   readonly replayable: boolean;
   attempts: number;
+  requeues: number;
   /** The session a transient failure happened on: retry elsewhere when we can. */
   avoid: SmtpClient | undefined;
   resolve(result: SendResult): void;
@@ -44,33 +115,70 @@ interface Job {
 
 interface Conn {
   readonly client: SmtpClient;
+  readonly openedAt: number;
   assigned: number;
   idle: ReturnType<typeof setTimeout> | undefined;
+  /** When it last had no send pending (undefined while busy). */
+  idleSince: number | undefined;
+  /** A NOOP is checking that the idle link is still there. */
+  checking: boolean;
+  /** Taken out of service (retired, or its session ended); still counted until its link is gone. */
+  leaving: boolean;
 }
 
 export function createPool(options: PoolOptions): Pool {
+  if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
   const count = (v: number | undefined, fallback: number, name: string, min = 1): number => {
     if (v === undefined) return fallback;
     if (!(Number.isInteger(v) && v >= min)) throw new SmtpUsageError(`${name} must be an integer >= ${min}`);
     return v;
   };
+  const ms = (v: number | undefined, fallback: number, name: string): number => {
+    if (v === undefined) return fallback;
+    if (!(typeof v === 'number' && v > 0)) throw new SmtpUsageError(`${name} must be a positive number of milliseconds`);
+    return v;
+  };
   const maxConnections = count(options.maxConnections, 5, 'maxConnections');
   const maxMessages = count(options.maxMessagesPerConnection, 100, 'maxMessagesPerConnection');
   const maxPending = count(options.maxPendingPerConnection, 16, 'maxPendingPerConnection');
+  const maxQueued = options.maxQueued === Infinity ? Infinity : count(options.maxQueued, 1000, 'maxQueued');
   const retries = count(options.retries, 2, 'retries', 0);
-  const idleTimeout = options.idleTimeout ?? 30_000;
-  if (!(idleTimeout > 0)) throw new SmtpUsageError('idleTimeout must be a positive number');
+  const idleTimeout = ms(options.idleTimeout, 5_000, 'idleTimeout');
+  const checkAfterIdle = ms(options.checkAfterIdle, 1_000, 'checkAfterIdle');
+  const maxLifetime = ms(options.maxLifetime, 300_000, 'maxLifetime');
+  const closeTimeout = options.timeouts?.close ?? 10_000;
+  const whenFull = options.whenFull ?? 'wait';
+  if (whenFull !== 'wait' && whenFull !== 'reject') throw new SmtpUsageError("whenFull must be 'wait' or 'reject'");
   const rate = options.rateLimit;
   if (rate !== undefined) {
     count(rate.messages, 1, 'rateLimit.messages');
     if (!(rate.perMs > 0)) throw new SmtpUsageError('rateLimit.perMs must be a positive number');
   }
+  if (options.maxUnansweredEnds !== undefined) count(options.maxUnansweredEnds, 1, 'maxUnansweredEnds');
+  // A token or password provider is shared by every session: a refused token is refreshed once
+  // for all of them (client/credentials.ts), not once per connection.
+  const auth = options.auth;
+  const clientOptions: PoolOptions = auth && (typeof auth.token === 'function' || typeof auth.pass === 'function')
+    ? {
+      ...options,
+      auth: {
+        ...auth,
+        ...(typeof auth.token === 'function' ? { token: shareSecret(auth.token) } : {}),
+        ...(typeof auth.pass === 'function' ? { pass: shareSecret(auth.pass) } : {}),
+      },
+    }
+    : options;
 
   const queue: Job[] = [];
+  const waitingRoom: Job[] = []; // sends waiting for room in the queue (whenFull: 'wait')
   const conns = new Set<Conn>();
   let connecting = 0;
+  // Sessions out of service whose link is not closed yet: they still count against
+  // maxConnections, so a replacement never makes one connection too many.
+  let leaving = 0;
   let inFlight = 0;
   let closing = false;
+  const totals = { accepted: 0, rejected: 0, unknown: 0, retried: 0, requeued: 0, refusedFull: 0 };
   const sentAt: number[] = []; // dispatch times inside the current rate window
   let rateTimer: ReturnType<typeof setTimeout> | undefined;
   // After a failed connect, wait before the next one so a refusing server is not hammered.
@@ -87,8 +195,11 @@ export function createPool(options: PoolOptions): Pool {
 
   const settle = (job: Job, result: SendResult): void => {
     job.unlisten();
+    totals[result.outcome]++;
     job.resolve(result);
   };
+
+  const hasRoom = (): boolean => queue.length < maxQueued;
 
   function rateAllows(): boolean {
     if (!rate) return true;
@@ -102,38 +213,93 @@ export function createPool(options: PoolOptions): Pool {
     return false;
   }
 
+  /** Connections that count against maxConnections: in service, being opened, or leaving. */
+  const counted = (): number => conns.size + connecting + leaving;
+
+  const tooOld = (c: Conn, now: number): boolean => now - c.openedAt >= maxLifetime;
+
   /** The least busy session that may take `job`, preferring one it has not failed on. */
   function pick(job: Job): Conn | undefined {
     let best: Conn | undefined;
     let fallback: Conn | undefined;
+    const now = Date.now();
     for (const c of conns) {
-      if (c.client.isClosed || c.assigned >= maxMessages || c.client.pending >= maxPending) continue;
+      if (c.client.isClosed || c.checking || c.assigned >= maxMessages || c.client.pending >= maxPending || tooOld(c, now)) continue;
+      if (c.idleSince !== undefined && now - c.idleSince >= checkAfterIdle) {
+        check(c);
+        continue;
+      }
       if (c.client === job.avoid) fallback = c;
       else if (!best || c.client.pending < best.client.pending) best = c;
     }
     // Retry on the same session only when no other can come (at the limit, or connects failing).
-    if (!best && fallback && (conns.size + connecting >= maxConnections || Date.now() < openAfter)) return fallback;
+    if (!best && fallback && (counted() >= maxConnections || Date.now() < openAfter)) return fallback;
     return best;
   }
 
   function dispatch(): void {
+    for (;;) {
+      // Room in the queue: let waiting sends in, in order.
+      while (waitingRoom.length > 0 && hasRoom()) queue.push(waitingRoom.shift()!);
+      if (!drainQueue() || waitingRoom.length === 0) break;
+    }
+    const now = Date.now();
+    for (const c of [...conns]) {
+      if (c.client.pending !== 0 || c.client.isClosed || c.checking) continue;
+      if (c.assigned >= maxMessages || tooOld(c, now)) retire(c);
+      else {
+        c.idleSince ??= now;
+        if (c.idle === undefined) armIdle(c);
+      }
+    }
+    changed();
+  }
+
+  /** Hand queued sends to sessions; true when the queue was emptied. */
+  function drainQueue(): boolean {
     while (queue.length > 0) {
       const conn = pick(queue[0]!);
       if (!conn) {
-        // Open enough sessions for what is waiting, within the limit.
-        if (conns.size + connecting < maxConnections && connecting * maxPending < queue.length) maybeOpen();
-        break;
+        // Open enough sessions for what is waiting, within the limit (a session being checked
+        // after idling counts as one about to take sends).
+        if (counted() < maxConnections && (connecting + checking()) * maxPending < queue.length) maybeOpen();
+        return false;
       }
-      if (!rateAllows()) break;
+      if (!rateAllows()) return false;
       run(queue.shift()!, conn);
     }
-    for (const c of conns) if (c.client.pending === 0 && c.idle === undefined && !c.client.isClosed) armIdle(c);
-    changed();
+    return true;
+  }
+
+  const checking = (): number => {
+    let n = 0;
+    for (const c of conns) if (c.checking) n++;
+    return n;
+  };
+
+  /** NOOP on a session that idled a while: answered, it takes sends again; unanswered, the
+   *  session ends (and is replaced) before any send was written to it. */
+  function check(conn: Conn): void {
+    conn.checking = true;
+    if (conn.idle !== undefined) clearTimeout(conn.idle);
+    conn.idle = undefined;
+    conn.client.noop().then(
+      () => {
+        conn.checking = false;
+        conn.idleSince = undefined;
+        dispatch();
+      },
+      () => {
+        conn.checking = false; // the session is over: closed.then retires it
+        dispatch();
+      },
+    );
   }
 
   function run(job: Job, conn: Conn): void {
     job.unlisten(); // the session watches the signal from here on
     job.attempts++;
+    conn.idleSince = undefined;
     conn.assigned++;
     inFlight++;
     if (rate) sentAt.push(Date.now());
@@ -142,31 +308,51 @@ export function createPool(options: PoolOptions): Pool {
     conn.client.send(job.message).then(
       (result) => {
         inFlight--;
-        const transient = result.outcome === 'rejected' && result.error?.transient === true;
-        if (transient && job.replayable && job.attempts <= retries && !job.message.signal?.aborted) {
+        const aborted = (job.message as { signal?: AbortSignal }).signal?.aborted === true;
+        if (!aborted && job.replayable && endedUnder(result, conn) && job.requeues < MAX_REQUEUES) {
+          // The session ended before the server judged this send: not an attempt that failed.
+          job.requeues++;
+          job.attempts--;
+          totals.requeued++;
+          queue.unshift(job);
+        } else if (!aborted && job.replayable && job.attempts <= retries && retryable(result)) {
           job.avoid = conn.client;
+          totals.retried++;
           queue.unshift(job);
         } else settle(job, result);
-        afterSend(conn);
+        dispatch();
       },
       (err) => {
         inFlight--;
         job.reject(err);
-        afterSend(conn);
+        dispatch();
       },
     ).catch(() => {}); // the callbacks above do not throw; belt and braces against unhandled rejections
   }
 
-  function afterSend(conn: Conn): void {
-    if (conn.assigned >= maxMessages && conn.client.pending === 0) retire(conn);
-    dispatch();
+  function retryable(result: SendResult): boolean {
+    if (result.outcome === 'rejected') return result.error?.transient === true;
+    return result.outcome === 'unknown' && options.retryUnknown === true;
   }
 
+  /** Take a session out of service: QUIT (when it is still up), and free its slot only once
+   *  its link has closed. */
   function retire(conn: Conn): void {
     if (conn.idle !== undefined) clearTimeout(conn.idle);
     conn.idle = undefined;
     conns.delete(conn);
-    void conn.client.close();
+    if (conn.leaving) return;
+    conn.leaving = true;
+    leaving++;
+    // close() QUITs a live session, bounded by timeouts.close, and always ends by dropping the
+    // link; a session the server ended gets the same bound to finish its own close first.
+    const ended = conn.client.isClosed
+      ? settledWithin(conn.client.linkClosed, closeTimeout).then(() => conn.client.close())
+      : conn.client.close();
+    void ended.then(() => conn.client.linkClosed).then(() => {
+      leaving--;
+      dispatch();
+    });
   }
 
   function armIdle(conn: Conn): void {
@@ -188,17 +374,13 @@ export function createPool(options: PoolOptions): Pool {
 
   function open(): void {
     connecting++;
-    connect(options).then(
+    connect(clientOptions).then(
       (client) => {
         connecting--;
         backoff = 0;
-        const conn: Conn = { client, assigned: 0, idle: undefined };
+        const conn: Conn = { client, openedAt: Date.now(), assigned: 0, idle: undefined, idleSince: undefined, checking: false, leaving: false };
         conns.add(conn);
-        void client.closed.then(() => {
-          if (conn.idle !== undefined) clearTimeout(conn.idle);
-          conns.delete(conn);
-          dispatch(); // replace it if work is waiting
-        });
+        void client.closed.then(() => retire(conn)); // replaced once its link is gone, if work is waiting
         dispatch();
       },
       (err) => {
@@ -230,39 +412,81 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   return {
-    send(message: Message): Promise<SendResult> {
+    send(message: SendInput): Promise<SendResult> {
       if (closing) return Promise.reject(new SmtpUsageError('the pool is closed'));
       if (message === null || typeof message !== 'object') return Promise.reject(new SmtpUsageError('message must be an object'));
+      const full = !hasRoom() || waitingRoom.length > 0;
+      if (full && whenFull === 'reject') {
+        totals.refusedFull++;
+        return Promise.reject(new SmtpPoolFullError(maxQueued));
+      }
       return new Promise((resolve, reject) => {
-        const signal = message.signal;
+        const signal = (message as { signal?: AbortSignal }).signal;
         const onAbort = (): void => {
-          const at = queue.indexOf(job);
-          if (at < 0) return;
-          queue.splice(at, 1);
-          settle(job, notStarted(new SmtpAbortError()));
-          changed();
+          for (const list of [queue, waitingRoom]) {
+            const at = list.indexOf(job);
+            if (at < 0) continue;
+            list.splice(at, 1);
+            settle(job, notStarted(new SmtpAbortError()));
+            dispatch();
+            return;
+          }
         };
         const job: Job = {
-          message, replayable: typeof message.body === 'string' || message.body instanceof Uint8Array,
-          attempts: 0, avoid: undefined, resolve, reject,
+          // A built message is not replayed: a streamed attachment may be readable only once.
+          message, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
+          attempts: 0, requeues: 0, avoid: undefined, resolve, reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
         };
         if (signal?.aborted) return resolve(notStarted(new SmtpAbortError()));
         signal?.addEventListener('abort', onAbort, { once: true });
-        queue.push(job);
+        (full ? waitingRoom : queue).push(job);
         dispatch();
       });
     },
 
+    async ready(): Promise<void> {
+      while (!hasRoom() || waitingRoom.length > 0) await new Promise<void>((r) => waiters.push(r));
+    },
+
+    get full(): boolean {
+      return !hasRoom() || waitingRoom.length > 0;
+    },
+
+    stats(): PoolStats {
+      return {
+        connections: conns.size, connecting, closing: leaving, inFlight, queued: queue.length, waiting: waitingRoom.length, ...totals,
+      };
+    },
+
     async close(): Promise<void> {
       closing = true;
-      while (queue.length > 0 || inFlight > 0 || connecting > 0) await new Promise<void>((r) => waiters.push(r));
+      while (queue.length > 0 || waitingRoom.length > 0 || inFlight > 0 || connecting > 0) await new Promise<void>((r) => waiters.push(r));
       if (rateTimer !== undefined) clearTimeout(rateTimer);
       if (openTimer !== undefined) clearTimeout(openTimer);
-      const all = [...conns];
-      conns.clear();
-      for (const c of all) if (c.idle !== undefined) clearTimeout(c.idle);
-      await Promise.all(all.map((c) => c.client.close()));
+      for (const c of [...conns]) retire(c);
+      while (leaving > 0) await new Promise<void>((r) => waiters.push(r));
     },
   };
+}
+
+/**
+ * True when `result` says the session ended before the server judged this send: rejected with
+ * no reply of its own (or a 421), on a session that is over, for a reason that is the session's (the link
+ * closed, a timeout, a 421, a protocol error), not the message's (cancelled, bad input, an
+ * extension the server lacks).
+ */
+function endedUnder(result: SendResult, conn: Conn): boolean {
+  if (result.outcome !== 'rejected' || !conn.client.isClosed) return false;
+  // 421 is the server closing the service (RFC 5321 §3.8), whichever command it answered.
+  if (result.reply !== undefined) return result.reply.code === 421;
+  const code = result.error?.code;
+  return code === 'ECONNECTION' || code === 'ETIMEOUT' || code === 'EPROTOCOL' || code === 'EREPLY' || code === 'ETLS';
+}
+
+/** `p`, or nothing after `ms`; the timer does not outlive the race. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([p.then(() => {}), expired]).finally(() => clearTimeout(timer));
 }

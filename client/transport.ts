@@ -24,8 +24,10 @@ export interface Link {
    *  It runs at most once per write, in write order, never synchronously inside write(). When
    *  the link dies or is destroyed with the write still queued it runs then (the bytes are
    *  dropped, which also ends the transport's use of them); a caller must still not wait for it
-   *  after end() or error(), which is how the client treats it. */
-  write(chunks: Uint8Array[], onWritten?: () => void): boolean;
+   *  after end() or error(), which is how the client treats it. A transport that can tell
+   *  passes `taken = false` for a write whose bytes it dropped that way (nothing left the
+   *  process): the core then never counts them as sent. */
+  write(chunks: Uint8Array[], onWritten?: (taken?: boolean) => void): boolean;
   /** Upgrade this link to TLS in place (STARTTLS). From the call on, no byte received in clear
    *  is delivered. Rejects (preferably with core's SmtpTlsError) when the handshake or the
    *  certificate check fails. */
@@ -57,7 +59,18 @@ export interface ConnectParams {
   connectTimeout: number;
   /** Aborts the attempt; connect() then rejects. */
   signal?: AbortSignal;
+  /** TLS and socket options (client/tls-options.ts). A transport that cannot honour one it is
+   *  given must reject with SmtpUsageError saying so, never ignore it. */
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  pfx?: Uint8Array;
+  passphrase?: string;
+  minVersion?: TlsVersion;
+  ciphers?: string;
+  localAddress?: string;
 }
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 export interface Transport {
   readonly name: string;

@@ -3,7 +3,7 @@
 // only CR and LF in the output are the ones written here.
 import { SmtpUsageError } from './errors.ts';
 import { assertNoControls, formatPath } from './address.ts';
-import { encodeBase64 } from './sasl/base64.ts';
+import { encodeWordsOnly, foldHeader, SOFT_LINE } from './header.ts';
 import { printable, utf8 } from './text.ts';
 
 export interface ComposeInput {
@@ -25,8 +25,7 @@ export interface ComposeInput {
 }
 
 const CRLF = '\r\n';
-const SOFT_LIMIT = 78; // RFC 5322 §2.1.1: lines SHOULD be at most 78 characters
-const HARD_LIMIT = 998; // ... and MUST be at most 998
+const HARD_LIMIT = 998; // RFC 5322 §2.1.1: lines MUST be at most 998 characters
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 // Fields this module writes; extra headers may not repeat them.
@@ -113,38 +112,13 @@ export function formatDate(d: Date): string {
     `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
 }
 
-// Greedy folding (RFC 5322 §2.2.3): each token after the first starts with a space, and a
-// line break goes before a token, so every continuation line starts with white space and
-// none is white space only. Returns undefined when some line cannot fit `limit`.
-function fold(name: string, tokens: string[], limit: number): string | undefined {
-  let out = `${name}:`;
-  let line = out.length;
-  let first = true; // no break before the first token of a line
-  for (const tok of tokens) {
-    if (!first && line + tok.length > SOFT_LIMIT) {
-      out += CRLF;
-      line = 0;
-    }
-    out += tok;
-    line += tok.length;
-    first = false;
-    if (line > limit) return undefined;
-  }
-  return out;
+/** A folded field without its final CRLF (core/header.ts folds). */
+function field(name: string, value: string): string {
+  return foldHeader(name, value).slice(0, -2);
 }
 
 function foldList(name: string, addresses: string[]): string {
-  const folded = fold(name, addresses.map((a, i) => ` ${a}${i < addresses.length - 1 ? ',' : ''}`), HARD_LIMIT);
-  if (folded === undefined) throw new SmtpUsageError(`${name}: an address is too long for a header line`);
-  return folded;
-}
-
-// Words with their leading spaces; trailing spaces stay with the last word.
-function words(value: string): string[] {
-  if (value === '') return [];
-  const toks = ` ${value}`.match(/ +[^ ]*/g)!;
-  if (toks.length > 1 && /^ +$/.test(toks[toks.length - 1]!)) toks[toks.length - 2] += toks.pop()!;
-  return toks;
+  return field(name, addresses.join(', '));
 }
 
 function subjectField(subject: string): string {
@@ -159,43 +133,10 @@ function subjectField(subject: string): string {
 function unstructuredField(name: string, value: string, strict: boolean): string {
   const ascii = /^[\x20-\x7e]*$/.test(value);
   if (ascii && !(strict && value.includes('=?'))) {
-    const folded = fold(name, words(value), strict ? SOFT_LIMIT : HARD_LIMIT);
-    if (folded !== undefined) return folded;
-    if (!strict) throw new SmtpUsageError(`header ${name} has a word too long for a header line`);
+    const folded = field(name, value); // throws when a word cannot fit 998 octets
+    if (!strict || folded.split(CRLF).every((l) => l.length <= SOFT_LINE)) return folded;
   }
-  return encodedWords(name, value);
-}
-
-// RFC 2047 §2: an encoded-word is at most 75 characters and a line holding one at most 76;
-// we keep to 78 with the field name. Words split only between code points, so no UTF-8
-// sequence is cut (§5 rule 3); white space between adjacent encoded-words is ignored on decode.
-function encodedWords(name: string, value: string): string {
-  const overhead = '=?UTF-8?B??='.length;
-  let out = `${name}:`;
-  let lineStart = out.length; // columns already used on the current line
-  let pending: string[] = [];
-  let pendingBytes = 0;
-  const budget = (): number => Math.floor((Math.min(75, SOFT_LIMIT - lineStart - 1) - overhead) / 4) * 3;
-  const flush = (): void => {
-    out += ` =?UTF-8?B?${encodeBase64(utf8(pending.join('')))}?=`;
-    pending = [];
-    pendingBytes = 0;
-    out += CRLF;
-    lineStart = 0;
-  };
-  if (budget() < 4) {
-    // A field name too long to share its line with an encoded-word: start on the next.
-    out += CRLF;
-    lineStart = 0;
-  }
-  for (const ch of value) {
-    const n = utf8(ch).length;
-    if (pendingBytes + n > budget()) flush();
-    pending.push(ch);
-    pendingBytes += n;
-  }
-  if (pending.length > 0) flush();
-  return out.slice(0, -CRLF.length);
+  return field(name, encodeWordsOnly(value, 'text', SOFT_LINE - name.length - 2, 'B'));
 }
 
 /** RFC 2045 §6.7 quoted-printable of CRLF text: CRLF stays a hard break, lines at most 76. */

@@ -13,9 +13,11 @@ import {
 } from './errors.ts';
 import type { Output, RecipientResult, SmtpEvent, TransactionResult } from './events.ts';
 import { ReplyParser, describeReply, isPositive, type Reply, type ReplyParserLimits } from './reply.ts';
-import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
+import { AuthExchange, type AuthAnswer } from './auth.ts';
+import { misfit, type Step } from './reply-fit.ts';
+import { encodeBase64 } from './sasl/base64.ts';
 import { chooseMechanism, validateCredentials } from './sasl/index.ts';
-import type { SaslCredentials, SaslExchange, SaslMechanism } from './sasl/mechanism.ts';
+import type { SaslCredentials, SaslMechanism } from './sasl/mechanism.ts';
 import { OutputBuffer } from './outbuf.ts';
 import { Queue } from './queue.ts';
 import { lookup, replyInput, type Action, type Input, type Phase } from './states.ts';
@@ -29,6 +31,9 @@ export interface AuthOptions {
   mechanism?: string | SaslMechanism;
   /** Mechanisms to choose from (default: the built-in ones). */
   mechanisms?: readonly SaslMechanism[];
+  /** Most server challenges the exchange answers before cancelling it with `*`. Default: the
+   *  mechanism's own bound (`maxChallenges`), else DEFAULT_MAX_CHALLENGES (10). */
+  maxChallenges?: number;
 }
 
 export interface ConnectionOptions {
@@ -46,6 +51,10 @@ export interface ConnectionOptions {
   timeouts?: Partial<Timeouts>;
   /** Most transactions in flight at once with PIPELINING. Default 64. */
   pipelineWindow?: number;
+  /** Most transactions whose end (BDAT LAST) is written and not yet answered: the most a dropped
+   *  link can turn `unknown`. A body's end waits while this many are out. Default: unbounded
+   *  (pipelineWindow bounds it). DATA's final dot waits for its reply anyway (at most 1). */
+  maxUnansweredEnds?: number;
   /** Use PIPELINING / CHUNKING when advertised. Default true. */
   pipelining?: boolean;
   chunking?: boolean;
@@ -60,6 +69,16 @@ export interface ConnectionOptions {
   /** Server host and port, for OAUTHBEARER. */
   host?: string;
   port?: number;
+  /** The driver answers `compute` outputs (SCRAM's PBKDF2) with computed()/computeFailed(),
+   *  e.g. by WebCrypto off the event loop. Off: the core computes in place, synchronously. */
+  asyncCompute?: boolean;
+  /**
+   * The driver reports with written() how far the transport has taken the output (handed it to
+   * the OS). Then "unknown" needs the end of data to have been taken, not only polled, and
+   * output the transport does not take for `timeouts.dataBlock` fails the session. Without it,
+   * output counts as taken once poll() hands it out.
+   */
+  writtenSignal?: boolean;
 }
 
 interface Expectation {
@@ -79,6 +98,8 @@ interface Transaction {
   readonly id: number;
   readonly env: PreparedEnvelope;
   stage: TxStage;
+  /** Ordinal of its MAIL among the MAILs written this session; 0 until written. */
+  seq: number;
   bdat: boolean;
   /** Made on first need: a whole body that is already wire-ready never needs one. */
   encoder: BodyEncoder | undefined;
@@ -96,6 +117,8 @@ interface Transaction {
   /** Output offset just past the final dot / BDAT LAST; -1 until written. */
   endOffset: number;
   mailAccepted: boolean;
+  /** MAIL got a 4xx/5xx: a RCPT accepted after it belongs to some other transaction. */
+  mailRefused: boolean;
   /** Replaced, not grown, for the first entry: a pushed-to empty array would reserve 17 slots. */
   accepted: RecipientResult[];
   rejected: RecipientResult[];
@@ -150,6 +173,8 @@ export class SmtpConnection {
   private openWrite: WriteItem | undefined; // the last item of `out` while it collects bytes
   private enqueued = 0; // bytes put in `out` so far
   private polled = 0; // bytes handed to the transport so far
+  private taken = 0; // bytes the transport has taken (written()); tracks `polled` without writtenSignal
+  private takenAt = 0; // when `taken` last moved, or output became outstanding
   private heldBody = 0; // body bytes given by the user, not yet encoded into `out`
 
   private fifo: Expectation[] = [];
@@ -161,12 +186,16 @@ export class SmtpConnection {
   private readonly queue = new Queue<Transaction | UserCommand>(); // not yet fully written, in order
   private readonly live = new Map<number, Transaction>(); // not yet settled
   private inFlight = 0;
+  private unansweredEnds = 0; // ends written (endOffset set), not yet settled: see maxUnansweredEnds
   private nextId = 1;
   private needRset = false;
+  private mailSeq = 0; // MAIL commands written
+  private rsetBefore = 0; // an RSET was written after the first `rsetBefore` MAILs
   private quitRequested = false;
 
-  private sasl: SaslExchange | undefined;
-  private saslPending: Uint8Array | undefined; // initial response too long to go inline
+  private authx: AuthExchange | undefined; // the SASL exchange while phase is `auth`
+  private authDeadline = 0; // the whole AUTH phase (timeouts.authTotal); read only in `auth`
+  private computeId = 0; // the computation out with the driver (0: none)
 
   constructor(private readonly options: ConnectionOptions = {}) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -177,8 +206,14 @@ export class SmtpConnection {
     this.name = validateEhloName(options.name ?? '[127.0.0.1]');
     this.secure = options.secure === true;
     if (options.auth) validateCredentials(options.auth.credentials);
+    const maxChallenges = options.auth?.maxChallenges;
+    if (maxChallenges !== undefined && !(Number.isInteger(maxChallenges) && maxChallenges >= 1)) {
+      throw new SmtpUsageError('auth.maxChallenges must be a positive integer');
+    }
     const window = options.pipelineWindow ?? DEFAULT_WINDOW;
     if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
+    const ends = options.maxUnansweredEnds;
+    if (ends !== undefined && !(Number.isInteger(ends) && ends >= 1)) throw new SmtpUsageError('maxUnansweredEnds must be a positive integer');
     const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!(Number.isInteger(chunk) && chunk >= 1)) throw new SmtpUsageError('chunkSize must be a positive integer');
   }
@@ -235,6 +270,19 @@ export class SmtpConnection {
     this.fire('eof', typed);
   }
 
+  /** The transport has taken the output up to `offset` octets (counted from the first octet
+   *  poll() ever handed out): with `writtenSignal`, call it as the transport's written signals
+   *  come, at least every MiB or so of a large write. Offsets only grow; a smaller one is ignored. */
+  written(offset: number, now: number): void {
+    this.now = now;
+    if (!(Number.isSafeInteger(offset) && offset >= 0 && offset <= this.polled)) {
+      throw new SmtpUsageError(`written(): offset must be an integer from 0 to the ${this.polled} octets polled, not ${String(offset)}`);
+    }
+    if (offset <= this.taken) return;
+    this.taken = offset;
+    this.takenAt = now;
+  }
+
   tlsEstablished(now: number): void {
     this.now = now;
     this.fire('tls-established');
@@ -244,7 +292,27 @@ export class SmtpConnection {
   handleTimeout(now: number): void {
     this.now = now;
     const kind = this.expiredTimer(now);
-    if (kind) this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind]));
+    if (kind === 'authTotal') {
+      const what = this.computeId ? 'the key derivation' : 'the server';
+      this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind], `AUTH did not finish within ${this.timeouts[kind]} ms (timeouts.authTotal), waiting for ${what}`));
+    } else if (kind) this.fire('timeout', new SmtpTimeoutError(kind, this.timeouts[kind]));
+  }
+
+  /** The result of the `compute` output `id`. Ignored when the session no longer waits for it
+   *  (it failed or timed out meanwhile). */
+  computed(id: number, result: Uint8Array, now: number): void {
+    this.now = now;
+    if (id === 0 || id !== this.computeId || this.phase !== 'auth' || !this.authx) return;
+    this.computeId = 0;
+    this.authAnswer(this.authx.resume(result));
+  }
+
+  /** The `compute` output `id` could not be computed: AUTH is cancelled with that reason. */
+  computeFailed(id: number, error: unknown, now: number): void {
+    this.now = now;
+    if (id === 0 || id !== this.computeId || this.phase !== 'auth' || !this.authx) return;
+    this.computeId = 0;
+    this.authAnswer(this.authx.computeFailed(error));
   }
 
   // ---- intents ------------------------------------------------------------------------------
@@ -258,8 +326,8 @@ export class SmtpConnection {
     const bodyFlags = body === undefined ? -1 : scanBody(body);
     const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined);
     const tx: Transaction = {
-      kind: 'tx', id: this.nextId++, env, stage: 'queued', bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
-      chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false,
+      kind: 'tx', id: this.nextId++, env, stage: 'queued', seq: 0, bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
+      chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
       accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
     };
     this.live.set(tx.id, tx);
@@ -348,6 +416,8 @@ export class SmtpConnection {
       }
       if (item.type === 'write') {
         if (item === this.openWrite) this.sealWrite();
+        if (!this.options.writtenSignal) this.taken += (item as WriteItem).bytes;
+        else if (this.taken === this.polled) this.takenAt = now; // output outstanding from now
         this.polled += (item as WriteItem).bytes;
       }
       return item as Output;
@@ -357,9 +427,12 @@ export class SmtpConnection {
 
   get nextDeadline(): number | undefined {
     let d = this.headDeadline;
+    if (this.phase === 'auth' && (d === undefined || this.authDeadline < d)) d = this.authDeadline;
     if (this.tlsDeadline !== undefined && (d === undefined || this.tlsDeadline < d)) d = this.tlsDeadline;
     const body = this.bodyDeadline();
     if (body !== undefined && (d === undefined || body < d)) d = body;
+    const stall = this.stallDeadline();
+    if (stall !== undefined && (d === undefined || stall < d)) d = stall;
     return d;
   }
 
@@ -435,17 +508,28 @@ export class SmtpConnection {
         }
         return this.afterTlsDecision();
       case 'authStep':
-        return this.authStep(reply!);
-      case 'authDone':
-        if (!this.sasl!.complete()) {
-          return this.failPolitely(new SmtpAuthError('the server accepted AUTH but could not prove it knows the credentials'));
-        }
-        this.sasl = undefined;
+        return this.authAnswer(this.authx!.challenge(reply!.lines[0] ?? ''));
+      case 'authDone': {
+        const refused = this.authx!.verdict();
+        if (refused) return this.failPolitely(new SmtpAuthError(refused, reply));
+        this.authx = undefined;
         this.authenticated = true;
         return this.enterReady();
-      case 'authFailed':
-        this.sasl = undefined;
-        return this.failPolitely(new SmtpAuthError(`authentication failed: ${describeReply(reply!)}`, reply));
+      }
+      case 'authFailed': {
+        const name = this.authx!.mechanism.name;
+        const why = this.authx!.cancelReason;
+        this.authx = undefined;
+        // The client's own reason comes first: the server's reply to `*` only says "cancelled".
+        const message = why === undefined
+          ? `authentication failed: ${describeReply(reply!)}`
+          : `AUTH ${name} cancelled by the client: ${why} (server: ${describeReply(reply!)})`;
+        return this.failPolitely(new SmtpAuthError(message, reply));
+      }
+      case 'outOfStep': {
+        const command = { greeting: 'the greeting', hello: this.options.lmtp ? 'LHLO' : 'EHLO', helo: 'HELO', starttls: 'STARTTLS' }[this.phase as string] ?? this.phase;
+        return this.fail(new SmtpProtocolError(`reply out of step: ${command} cannot get an intermediate (${reply!.code}) reply: ${describeReply(reply!)}`));
+      }
       case 'sendQuit':
         this.phase = 'quitting';
         // Any answer to QUIT is a goodbye, 421 included.
@@ -489,42 +573,50 @@ export class SmtpConnection {
       ? auth.mechanism
       : chooseMechanism(this.capabilities.auth, auth.credentials, auth.mechanism, auth.mechanisms);
     if (!mechanism) {
+      const c = auth.credentials;
+      if (c.pass === undefined && c.token === undefined) {
+        return this.failPolitely(new SmtpAuthError(`auth.user "${printable(c.user)}" has no password: give auth.pass, or auth.token for XOAUTH2/OAUTHBEARER`));
+      }
       const offered = this.capabilities.auth.length ? this.capabilities.auth.join(' ') : 'none';
       return this.failPolitely(new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})`));
     }
     const random = this.options.random ?? ((n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
     let initial: Uint8Array | undefined;
+    let authx: AuthExchange;
     try {
-      this.sasl = mechanism.create(auth.credentials, { random, host: this.options.host, port: this.options.port });
-      initial = this.sasl.start();
+      authx = AuthExchange.create(mechanism, auth.credentials, { random, host: this.options.host, port: this.options.port },
+        { asyncCompute: this.options.asyncCompute === true, maxChallenges: auth.maxChallenges });
+      initial = authx.start();
     } catch (e) {
       return this.failPolitely(new SmtpAuthError(`cannot use ${mechanism.name}: ${e instanceof Error ? e.message : String(e)}`));
     }
+    this.authx = authx;
     this.phase = 'auth';
+    this.authDeadline = this.now + this.timeouts.authTotal; // not re-armed by any 334
     let line = `AUTH ${mechanism.name}`;
     if (initial !== undefined) {
       const encoded = initial.length === 0 ? '=' : encodeBase64(initial);
       if (line.length + 1 + encoded.length <= SAFE_AUTH_LINE) line += ` ${encoded}`;
-      else this.saslPending = initial; // sent as the answer to the first 334 instead
+      else authx.withhold(initial); // sent as the answer to the first 334 instead
     }
     this.command(line, 'auth', (r) => this.fire(replyInput(r), r), true, `AUTH ${mechanism.name}${line.length > 5 + mechanism.name.length ? ' <redacted>' : ''}`);
   }
 
-  private authStep(reply: Reply): void {
-    let response: string;
-    if (this.saslPending) {
-      response = encodeBase64(this.saslPending);
-      this.saslPending = undefined;
-    } else {
-      try {
-        const challenge = decodeBase64((reply.lines[0] ?? '').trim());
-        if (!challenge) throw new Error('undecodable challenge');
-        response = encodeBase64(this.sasl!.step(challenge));
-      } catch {
-        response = '*'; // RFC 4954 §4: cancel; the server answers 501 and authFailed runs
-      }
+  /** Carry out what the exchange decided for a 334 (or for a computation's result). */
+  private authAnswer(answer: AuthAnswer): void {
+    switch (answer.type) {
+      case 'respond':
+        this.command(answer.line, 'auth', (r) => this.fire(replyInput(r), r), true, answer.shown);
+        return;
+      case 'compute':
+        // The AUTH deadline keeps running; no reply is expected until the answer is sent.
+        this.computeId = this.nextId++;
+        this.push({ type: 'compute', id: this.computeId, request: answer.request });
+        return;
+      case 'violation':
+        // No QUIT: the server is mid-AUTH and would read it as a SASL response.
+        return this.fail(new SmtpProtocolError(answer.message));
     }
-    this.command(response, 'auth', (r) => this.fire(replyInput(r), r), true, response === '*' ? '*' : '<redacted>');
   }
 
   private enterReady(): void {
@@ -561,8 +653,13 @@ export class SmtpConnection {
       if (item.kind === 'command') {
         if (this.fifoLength > 0) return; // group-ending commands go alone
         this.queue.shift();
-        this.command(item.verb, 'command', (r) => this.emit({ type: 'command', id: item.id, command: item.verb, reply: r }), true);
-        if (item.verb === 'RSET') this.needRset = false;
+        this.command(item.verb, 'command', (r) => {
+          if (this.fits(item.verb, r)) this.emit({ type: 'command', id: item.id, command: item.verb, reply: r });
+        }, true);
+        if (item.verb === 'RSET') {
+          this.needRset = false;
+          this.rsetBefore = this.mailSeq;
+        }
         continue;
       }
       if (!this.advance(item)) return;
@@ -578,9 +675,13 @@ export class SmtpConnection {
     }
     if (tx.stage === 'queued') {
       if (!this.canWrite() || this.inFlight >= (this.options.pipelineWindow ?? DEFAULT_WINDOW)) return false;
-      if (this.needRset) {
+      // RSET first when an earlier transaction may still be held: one that failed, or, with
+      // BDAT transactions pipelined back to back, any still in flight (if its BDAT is refused,
+      // Exim keeps its MAIL, and this MAIL, RCPTs and BDAT would land in that transaction).
+      if (this.needRset || this.inFlight > 0) {
         this.needRset = false;
-        this.command('RSET', 'command', () => {}, false);
+        this.rsetBefore = this.mailSeq;
+        this.command('RSET', 'command', this.onRset, false);
         if (!this.canWrite()) return false;
       }
       let mail: string;
@@ -594,6 +695,7 @@ export class SmtpConnection {
       }
       tx.bdat = tx.env.body === 'BINARYMIME' || (this.capabilities.chunking && this.options.chunking !== false);
       tx.stage = 'envelope';
+      tx.seq = ++this.mailSeq;
       this.inFlight++;
       this.txCommand(mail, 'mail', tx, false);
     }
@@ -604,16 +706,17 @@ export class SmtpConnection {
         const r = recipients[tx.rcptSent++]!;
         this.txCommand(rcptCommand(r, this.capabilities), 'rcpt', tx, false);
       }
+      if (!this.canWrite()) return false;
+      // Without PIPELINING we know the RCPT results by now: no DATA and no BDAT (nor its body)
+      // when none was accepted.
+      if (!this.pipelining && tx.accepted.length === 0) {
+        this.failTx(tx, ...recipientsRefused(tx));
+        this.drop(tx);
+        return true;
+      }
       if (tx.bdat) {
         tx.stage = 'body';
       } else {
-        if (!this.canWrite()) return false;
-        // Without PIPELINING we know the RCPT results by now: skip DATA when none was accepted.
-        if (!this.pipelining && tx.accepted.length === 0) {
-          this.failTx(tx, ...recipientsRefused(tx));
-          this.drop(tx);
-          return true;
-        }
         tx.stage = 'await-354';
         this.txCommand('DATA', 'data', tx, true);
         return false;
@@ -648,6 +751,8 @@ export class SmtpConnection {
     for (;;) {
       if (!this.canWrite()) return false;
       if (!tx.bodyEnded && tx.chunkBytes < (this.options.chunkSize ?? DEFAULT_CHUNK_SIZE)) return false;
+      // maxUnansweredEnds: the next write is this body's last; hold it until an end is answered.
+      if (tx.bodyEnded && this.unansweredEnds >= (this.options.maxUnansweredEnds ?? Infinity)) return false;
       let views: Uint8Array[];
       try {
         views = this.takeBody(tx);
@@ -709,6 +814,7 @@ export class SmtpConnection {
   private endWritten(tx: Transaction): void {
     tx.stage = 'ended';
     tx.endOffset = this.enqueued;
+    this.unansweredEnds++;
     this.queue.shift();
   }
 
@@ -717,6 +823,7 @@ export class SmtpConnection {
       tx.mailAccepted = true;
       return;
     }
+    tx.mailRefused = true;
     this.failTx(tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply, 'MAIL'), reply);
     // Without PIPELINING nothing else was sent for it: it is over now.
     if (!this.pipelining || tx.stage === 'envelope') this.settleIfQuiet(tx);
@@ -726,15 +833,27 @@ export class SmtpConnection {
     const address = tx.env.recipients[tx.rcptReplies++]!.address; // replies come in RCPT order
     const result: RecipientResult = { address, reply };
     if (isPositive(reply)) {
+      if (tx.mailRefused) {
+        // A recipient added after its MAIL was refused joined a transaction that is not ours
+        // (one the server still held): its end, if it left, may deliver under another sender.
+        const error = new SmtpProtocolError(`RCPT accepted after MAIL FROM was refused (the server holds another transaction): ${describeReply(reply)}`);
+        if (tx.stage === 'ended' && this.taken >= tx.endOffset) this.settleUnknown(tx, error);
+        this.fail(error);
+        return;
+      }
       if (tx.accepted.length === 0) tx.accepted = [result];
       else tx.accepted.push(result);
     } else if (tx.rejected.length === 0) tx.rejected = [result];
     else tx.rejected.push(result);
-    if (tx.failure && tx.stage !== 'ended' && tx.rcptReplies === tx.env.recipients.length) this.settleIfQuiet(tx);
+    const all = tx.rcptReplies === tx.env.recipients.length;
+    // Every recipient refused: the outcome is theirs (the most hopeful reply), whatever a BDAT
+    // already on its way gets (RFC 3030 servers answer it 503 and may keep the transaction).
+    if (all && tx.bdat && !tx.failure && tx.accepted.length === 0) this.failTx(tx, ...recipientsRefused(tx));
+    if (tx.failure && tx.stage !== 'ended' && all) this.settleIfQuiet(tx);
   }
 
   private onData(tx: Transaction, reply: Reply): void {
-    if (reply.code === 354) {
+    if (reply.code === 354) { // the only 3xx or 2xx fits() lets through
       if (tx.accepted.length === 0) {
         // RFC 2920 §3.1: DATA was accepted with no valid recipient; end it with a lone dot.
         if (!tx.failure) this.failTx(tx, ...recipientsRefused(tx, reply));
@@ -742,7 +861,9 @@ export class SmtpConnection {
         this.transcript('client', '.');
         tx.stage = 'ended';
         if (this.queue.front() === tx) this.queue.shift();
-        this.expect('dataEnd', () => this.settle(tx));
+        this.expect('dataEnd', (r) => {
+          if (this.fits('end-of-data', r)) this.settle(tx);
+        });
         return;
       }
       if (tx.failure) {
@@ -762,25 +883,42 @@ export class SmtpConnection {
   }
 
   private onBdatChunk(tx: Transaction, reply: Reply): void {
-    if (isPositive(reply) || tx.failure) return;
-    this.failTx(tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply, 'BDAT'), reply);
+    if (isPositive(reply)) return;
     // RFC 3030 §4.1: after a failed BDAT the client should RSET before the next transaction.
-    if (tx.stage !== 'ended') {
-      this.needRset = true;
-      if (this.queue.front() === tx) this.queue.shift();
-    }
+    this.mayHold(tx);
+    if (tx.failure) return;
+    this.failTx(tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply, 'BDAT'), reply);
+    if (tx.stage !== 'ended' && this.queue.front() === tx) this.queue.shift();
     this.settle(tx);
+  }
+
+  /** The reply to an RSET written before a MAIL (one per pipelined BDAT message: made once). A
+   *  refused RSET may leave the old transaction in place, and the next MAIL is already on its
+   *  way: fail rather than let it join it. */
+  private readonly onRset = (reply: Reply): void => {
+    if (!this.fits('RSET', reply)) return;
+    // A 421 is the server closing, in order: dispatch() ends the session as announced.
+    if (!isPositive(reply) && reply.code !== 421) this.fail(new SmtpProtocolError(`RSET refused, so the server may still hold an earlier transaction: ${describeReply(reply)}`));
+  };
+
+  /** The server may still hold `tx`'s transaction (a refused BDAT: Exim keeps it): RSET before
+   *  the next MAIL, unless one was already written after this transaction's MAIL. */
+  private mayHold(tx: Transaction): void {
+    if (tx.seq > this.rsetBefore) this.needRset = true;
   }
 
   /** Reply to the final dot or BDAT LAST (one per accepted recipient under LMTP). */
   private onFinal(tx: Transaction, reply: Reply): boolean {
-    if (reply.code >= 300 && reply.code < 400) {
-      // An intermediate reply to the end of data is nonsense: we cannot know what the server
-      // did with the message, so the session fails and the outcome is unknown.
-      this.fail(new SmtpProtocolError(`intermediate reply to the end of data: ${describeReply(reply)}`));
-      return true;
-    }
+    // fits() has failed the session on an intermediate reply: we cannot know what the server did
+    // with the message, so its outcome is unknown.
+    if (tx.bdat && !isPositive(reply)) this.mayHold(tx); // a refused BDAT LAST, as any refused BDAT
     if (tx.failure) {
+      if (isPositive(reply) && tx.accepted.length === 0) {
+        // Accepted with every recipient refused: the server delivered a transaction we did not
+        // build (one it held from before). Nothing after this can be believed.
+        this.fail(new SmtpProtocolError(`end of data accepted although every recipient was refused: ${describeReply(reply)}`));
+        return true;
+      }
       this.settle(tx);
       return true;
     }
@@ -812,7 +950,7 @@ export class SmtpConnection {
   /** A failed transaction leaves the queue; the server forgets it with RSET before the next. */
   private drop(tx: Transaction): void {
     this.queue.remove(tx);
-    this.needRset = this.needRset || tx.mailAccepted;
+    if (tx.mailAccepted) this.mayHold(tx);
     this.settle(tx);
   }
 
@@ -834,7 +972,7 @@ export class SmtpConnection {
       // A DATA body cannot be withdrawn (a dot would deliver it): drop the link instead.
       this.fail(new SmtpConnectionError(`connection closed to cancel message ${tx.id} during DATA`, error));
     } else if (tx.stage !== 'queued') {
-      this.needRset = true;
+      this.mayHold(tx);
     }
   }
 
@@ -843,6 +981,7 @@ export class SmtpConnection {
     tx.settled = true;
     this.live.delete(tx.id);
     this.inFlight--;
+    if (tx.endOffset >= 0) this.unansweredEnds--;
     this.emitResult(tx, 'unknown', undefined, error);
   }
 
@@ -851,6 +990,7 @@ export class SmtpConnection {
     tx.settled = true;
     this.live.delete(tx.id);
     if (tx.stage !== 'queued') this.inFlight--;
+    if (tx.endOffset >= 0) this.unansweredEnds--;
     if (this.options.lmtp && tx.lmtpFinal && !tx.failure) {
       const accepted = tx.lmtpFinal.filter((r) => isPositive(r.reply));
       const rejected = [...tx.rejected, ...tx.lmtpFinal.filter((r) => !isPositive(r.reply))];
@@ -935,6 +1075,8 @@ export class SmtpConnection {
 
   /** A reply to one of a transaction's own commands; false while LMTP owes more final replies. */
   private onTxReply(kind: TimerKind, tx: Transaction, reply: Reply): boolean {
+    const step: Step = kind === 'mail' ? 'MAIL' : kind === 'rcpt' ? 'RCPT' : kind === 'data' ? 'DATA' : kind === 'dataBlock' ? 'BDAT' : 'end-of-data';
+    if (!this.fits(step, reply)) return true;
     switch (kind) {
       case 'mail':
         this.onMail(tx, reply);
@@ -953,6 +1095,18 @@ export class SmtpConnection {
     }
   }
 
+  /** False (and the session failed) when `reply` cannot be the reply to `step` (reply-fit.ts):
+   *  the replies are out of step with the commands, so none after it can be believed. The
+   *  usual rule then settles what is pending: unknown where the end of data was taken, else
+   *  rejected (transient). */
+  private fits(step: Step, reply: Reply): boolean {
+    const enhanced = this.capabilities.enhancedStatusCodes && !(step === 'end-of-data' && this.options.lmtp);
+    const why = misfit(step, reply, enhanced);
+    if (why === undefined) return true;
+    this.fail(new SmtpProtocolError(`reply out of step with the commands: ${why}: ${describeReply(reply)}`));
+    return false;
+  }
+
   private armHead(): void {
     const head = this.fifo[this.fifoHead];
     this.headDeadline = head ? this.now + this.timeouts[head.kind] : undefined;
@@ -967,18 +1121,31 @@ export class SmtpConnection {
   }
 
   private expiredTimer(now: number): TimerKind | undefined {
+    if (this.phase === 'auth' && now >= this.authDeadline) return 'authTotal';
     if (this.headDeadline !== undefined && now >= this.headDeadline) return this.fifo[this.fifoHead]!.kind;
     if (this.tlsDeadline !== undefined && now >= this.tlsDeadline) return 'tlsHandshake';
     const body = this.bodyDeadline();
     if (body !== undefined && now >= body) return 'dataBlock';
+    const stall = this.stallDeadline();
+    if (stall !== undefined && now >= stall) return 'dataBlock';
     return undefined;
+  }
+
+  /** The data-block timer on the transport: output polled and not taken (writtenSignal) must
+   *  move within timeouts.dataBlock, whatever the body kind: a server that reads nothing leaves
+   *  a whole body in the runtime's buffer, and that must not pass for sent. */
+  private stallDeadline(): number | undefined {
+    if (this.taken >= this.polled || this.phase === 'failed' || this.phase === 'closed') return undefined;
+    return this.takenAt + this.timeouts.dataBlock;
   }
 
   private waitReason(): string {
     const head = this.fifo[this.fifoHead];
     if (head) return `reply (${head.kind})`;
+    if (this.computeId && this.phase === 'auth') return 'key derivation (compute)';
     if (this.phase === 'tls') return 'TLS handshake';
     if (this.bodyDeadline() !== undefined) return 'message body';
+    if (this.stallDeadline() !== undefined) return 'the transport to take output';
     return this.phase === 'ready' ? 'idle' : this.phase;
   }
 
@@ -1009,7 +1176,7 @@ export class SmtpConnection {
     // Everything still pending settles now: unknown if its end reached the transport (and the
     // server did not announce, in order, that it took nothing more), else rejected.
     for (const tx of [...this.live.values()]) {
-      if (!announced && tx.stage === 'ended' && !tx.failure && this.polled >= tx.endOffset) this.settleUnknown(tx, lost);
+      if (!announced && tx.stage === 'ended' && !tx.failure && this.taken >= tx.endOffset) this.settleUnknown(tx, lost);
       else {
         this.failTx(tx, lost, undefined);
         this.settle(tx);

@@ -5,6 +5,7 @@
 import type { Capabilities } from './capabilities.ts';
 import { SmtpCapabilityError, SmtpUsageError } from './errors.ts';
 import { encodeXtext, formatPath, needsSmtpUtf8 } from './address.ts';
+import { asciiAddress } from './idn.ts';
 
 export type NotifyOn = 'SUCCESS' | 'FAILURE' | 'DELAY';
 
@@ -35,6 +36,9 @@ export interface Envelope {
 export interface PreparedRecipient {
   readonly address: string;
   readonly path: string;
+  /** The path with its domain in A-labels, for a server without SMTPUTF8; undefined when
+   *  `path` is ASCII already or its local part is not (then only SMTPUTF8 can carry it). */
+  readonly asciiPath: string | undefined;
   readonly notify: string | undefined;
   readonly orcpt: string | undefined;
 }
@@ -42,10 +46,14 @@ export interface PreparedRecipient {
 export interface PreparedEnvelope {
   readonly from: string;
   readonly path: string;
+  readonly asciiPath: string | undefined;
   readonly recipients: readonly PreparedRecipient[];
   readonly size: number | undefined;
   readonly body: '7BIT' | '8BITMIME' | 'BINARYMIME' | undefined;
+  /** SMTPUTF8 is required: asked for, or a local part is not ASCII. */
   readonly smtpUtf8: boolean;
+  /** Some domain is in U-labels: SMTPUTF8 when the server has it, else A-labels (RFC 5890). */
+  readonly idn: boolean;
   readonly ret: 'FULL' | 'HDRS' | undefined;
   readonly envid: string | undefined;
   readonly requireTls: boolean;
@@ -57,7 +65,11 @@ const NOTIFY_ON = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY']);
 // the per-message CPU. Bounded so hostile variety cannot grow it.
 interface CheckedAddress {
   readonly path: string;
+  readonly asciiPath: string | undefined;
+  /** Only SMTPUTF8 can carry it (a non-ASCII local part). */
   readonly utf8: boolean;
+  /** Its domain is in U-labels and its local part ASCII: A-labels will do without SMTPUTF8. */
+  readonly idn: boolean;
   /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
   readonly recipient: PreparedRecipient;
 }
@@ -66,8 +78,11 @@ function checkedAddress(address: string): CheckedAddress {
   let checked = pathCache.get(address);
   if (checked === undefined) {
     const path = formatPath(address); // throws for bad input: nothing is cached then
-    const recipient: PreparedRecipient = Object.freeze({ address, path, notify: undefined, orcpt: undefined });
-    checked = { path, utf8: needsSmtpUtf8(address), recipient };
+    // A U-label domain is checked (UTS #46) and converted once, here: an invalid one throws.
+    const ascii = needsSmtpUtf8(path) ? asciiAddress(path.slice(1, -1)) : undefined;
+    const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
+    const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
+    checked = { path, asciiPath, utf8: needsSmtpUtf8(path) && asciiPath === undefined, idn: asciiPath !== undefined, recipient };
     if (pathCache.size >= 512) pathCache.clear();
     pathCache.set(address, checked);
   }
@@ -83,6 +98,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
   if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
   const sender = checkedAddress(envelope.from);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
+  let idn = sender.idn;
   const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
   for (let i = 0; i < to.length; i++) {
     const r = to[i];
@@ -91,6 +107,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
       if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
       const checked = checkedAddress(r);
       if (checked.utf8) smtpUtf8 = true;
+      if (checked.idn) idn = true;
       recipients[i] = checked.recipient;
       continue;
     }
@@ -98,6 +115,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
     const checked = checkedAddress(spec.address);
     if (checked.utf8) smtpUtf8 = true;
+    if (checked.idn) idn = true;
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
@@ -105,7 +123,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
-    recipients[i] = { address: spec.address, path: checked.path, notify, orcpt };
+    recipients[i] = { address: spec.address, path: checked.path, asciiPath: checked.asciiPath, notify, orcpt };
   }
   if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
     throw new SmtpUsageError('envelope.size must be a non-negative integer');
@@ -119,14 +137,16 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
   return {
-    from: envelope.from, path: sender.path, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8,
+    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8, idn,
     ret, envid, requireTls: envelope.requireTls === true,
   };
 }
 
 /** The MAIL command for this server, or a typed error when the message needs what it lacks. */
 export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: boolean): string {
-  let cmd = `MAIL FROM:${env.path}`;
+  // U-label domains go as they are with SMTPUTF8, in A-labels without it.
+  const utf8 = env.smtpUtf8 || (env.idn && caps.smtpUtf8);
+  let cmd = `MAIL FROM:${utf8 ? env.path : env.asciiPath ?? env.path}`;
   if (env.size !== undefined && caps.size !== undefined) {
     if (caps.size > 0 && env.size > caps.size) {
       throw new SmtpCapabilityError(`message of ${env.size} octets exceeds the server's SIZE limit of ${caps.size}`);
@@ -140,8 +160,8 @@ export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: b
     if (!caps.binaryMime || !caps.chunking) throw new SmtpCapabilityError('message needs BINARYMIME and CHUNKING, which the server does not offer');
     cmd += ' BODY=BINARYMIME';
   }
-  if (env.smtpUtf8) {
-    if (!caps.smtpUtf8) throw new SmtpCapabilityError('message needs SMTPUTF8 (non-ASCII address), which the server does not offer');
+  if (utf8) {
+    if (!caps.smtpUtf8) throw new SmtpCapabilityError('message needs SMTPUTF8 (non-ASCII local part, or asked for), which the server does not offer');
     cmd += ' SMTPUTF8';
   }
   if (caps.dsn) {
@@ -156,7 +176,8 @@ export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: b
 }
 
 export function rcptCommand(r: PreparedRecipient, caps: Capabilities): string {
-  let cmd = `RCPT TO:${r.path}`;
+  // Same choice as mailCommand: when SMTPUTF8 is required and missing, MAIL has failed already.
+  let cmd = `RCPT TO:${caps.smtpUtf8 ? r.path : r.asciiPath ?? r.path}`;
   if (caps.dsn) {
     if (r.notify) cmd += ` NOTIFY=${r.notify}`;
     if (r.orcpt) cmd += ` ORCPT=${r.orcpt}`;

@@ -11,7 +11,9 @@ export type SmtpErrorCode =
   | 'ECAPABILITY' // the message needs an extension the server lacks (SMTPUTF8, 8BITMIME, SIZE)
   | 'ETIMEOUT' // a phase deadline passed
   | 'ECONNECTION' // the link closed or failed
-  | 'EABORT'; // the caller cancelled
+  | 'EPROXY' // the proxy refused, failed or broke its protocol (core/proxy/)
+  | 'EABORT' // the caller cancelled
+  | 'EFULL'; // a pool's queue is full and the caller asked not to wait (client/pool.ts)
 
 export class SmtpError extends Error {
   readonly code: SmtpErrorCode;
@@ -33,6 +35,10 @@ export class SmtpUsageError extends SmtpError {
     super('EUSAGE', message);
   }
 }
+
+/** An address, domain name or header the caller gave that cannot be parsed or used (a kind of
+ *  usage error: code EUSAGE). */
+export class SmtpAddressError extends SmtpUsageError {}
 
 export class SmtpProtocolError extends SmtpError {
   constructor(message: string) {
@@ -73,8 +79,8 @@ export class SmtpCapabilityError extends SmtpError {
 export class SmtpTimeoutError extends SmtpError {
   /** Which phase timed out (a key of the timer table). */
   readonly phase: string;
-  constructor(phase: string, ms: number) {
-    super('ETIMEOUT', `timed out after ${ms} ms waiting for the ${phase} reply`, { transient: true });
+  constructor(phase: string, ms: number, message = `timed out after ${ms} ms waiting for the ${phase} reply`) {
+    super('ETIMEOUT', message, { transient: true });
     this.phase = phase;
   }
 }
@@ -82,6 +88,22 @@ export class SmtpTimeoutError extends SmtpError {
 export class SmtpConnectionError extends SmtpError {
   constructor(message: string, cause?: unknown) {
     super('ECONNECTION', message, { transient: true, cause });
+  }
+}
+
+/** Why a proxy tunnel could not be opened (SmtpProxyError.reason). */
+export type ProxyFailure =
+  | 'auth' // the proxy refused our credentials, or wants some we did not give
+  | 'refused' // the proxy would not, or could not, reach the mail server
+  | 'protocol' // the proxy's answer broke its protocol (or it is not that kind of proxy)
+  | 'closed' // the proxy closed the connection during the handshake
+  | 'timeout'; // the handshake passed the connect deadline
+
+export class SmtpProxyError extends SmtpError {
+  readonly reason: ProxyFailure;
+  constructor(reason: ProxyFailure, message: string, transient = reason !== 'auth') {
+    super('EPROXY', message, { transient });
+    this.reason = reason;
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Capabilities } from './capabilities.ts';
 import type { SmtpError } from './errors.ts';
 import type { Reply } from './reply.ts';
+import type { Pbkdf2Request } from './sasl/mechanism.ts';
 
 export interface RecipientResult {
   readonly address: string;
@@ -47,6 +48,9 @@ export type Output =
   | { readonly type: 'event'; readonly event: SmtpEvent }
   /** Upgrade the link to TLS now (after the writes before this); then call tlsEstablished(). */
   | { readonly type: 'start-tls' }
+  /** Compute this (SCRAM's PBKDF2), off the event loop if the runtime can, then call
+   *  `computed(id, result)` or `computeFailed(id, error)`. Only with `asyncCompute`. */
+  | { readonly type: 'compute'; readonly id: number; readonly request: Pbkdf2Request }
   /** Close the link after the writes before this. */
   | { readonly type: 'close' }
   /** Nothing to do until new input or `deadline` (then call handleTimeout). */

@@ -7,11 +7,12 @@ export { type Capabilities, parseEhloReply } from './capabilities.ts';
 export { DEFAULT_TIMEOUTS, type Timeouts, type TimerKind } from './timeouts.ts';
 export { TABLE as STATE_TABLE, type Phase, type Input, type Action, type Transition } from './states.ts';
 export {
-  SmtpError, SmtpUsageError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
-  SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, type SmtpErrorCode,
+  SmtpError, SmtpUsageError, SmtpAddressError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
+  SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, SmtpProxyError, type ProxyFailure, type SmtpErrorCode,
 } from './errors.ts';
 export { BodyEncoder, needsEightBit, isWireReady, scanBody, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, type BodyEncoderOptions } from './body.ts';
 export { formatPath, needsSmtpUtf8 } from './address.ts';
 export { composeMessage, type ComposeInput } from './compose.ts';
 export { printable } from './text.ts';
 export * from './sasl/index.ts';
+export * from './proxy/index.ts';

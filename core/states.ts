@@ -42,6 +42,7 @@ export type Action =
   | 'authStep' // answer a 334 challenge
   | 'authDone' // 235
   | 'authFailed'
+  | 'outOfStep' // a reply class the command cannot get (RFC 5321 §4.3.2): protocol error
   | 'sendQuit'
   | 'quitDone'
   | 'fail';
@@ -53,7 +54,8 @@ export interface Transition {
 }
 
 const fail: Transition = { action: 'fail', to: ['failed'] };
-const preSessionReplyFailure = { 'reply-4xx': fail, 'reply-5xx': fail, 'reply-3xx': fail } as const;
+const outOfStep: Transition = { action: 'outOfStep', to: ['failed'] };
+const preSessionReplyFailure = { 'reply-4xx': fail, 'reply-5xx': fail, 'reply-3xx': outOfStep } as const;
 
 /** Inputs every live phase handles the same way. */
 const ANY: Partial<Record<Input, Transition>> = {
@@ -82,7 +84,7 @@ export const TABLE: Readonly<Record<Phase, Partial<Record<Input, Transition>>>> 
   },
   starttls: {
     'reply-2xx': { action: 'startTls', to: ['tls'] },
-    'reply-3xx': { action: 'startTlsRefused', to: ['auth', 'ready', 'failed'] },
+    'reply-3xx': outOfStep,
     'reply-4xx': { action: 'startTlsRefused', to: ['auth', 'ready', 'failed'] },
     'reply-5xx': { action: 'startTlsRefused', to: ['auth', 'ready', 'failed'] },
   },

@@ -7,6 +7,7 @@ export interface Timeouts {
   starttls: number; // STARTTLS reply
   tlsHandshake: number; // the transport's handshake, after STARTTLS 220
   auth: number; // each AUTH step
+  authTotal: number; // the whole AUTH exchange, from AUTH to its final reply, computations included
   mail: number; // MAIL: 5 min
   rcpt: number; // RCPT: 5 min
   data: number; // DATA initiation (354): 2 min
@@ -26,6 +27,10 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   starttls: 2 * MINUTE,
   tlsHandshake: 1 * MINUTE,
   auth: 5 * MINUTE,
+  // Not re-armed by each 334: a server that drips challenges cannot hold AUTH open longer
+  // than one slow step may take. A real exchange is a few round trips plus at most one key
+  // derivation (SCRAM: about a second at the highest iteration count accepted).
+  authTotal: 5 * MINUTE,
   mail: 5 * MINUTE,
   rcpt: 5 * MINUTE,
   data: 2 * MINUTE,

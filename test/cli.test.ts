@@ -245,6 +245,84 @@ it('every recipient refused permanently: exit 67', async () => {
   }
 });
 
+/**
+ * A CHUNKING + PIPELINING server that refuses recipients as Exim does (issue 12): "refuse..."
+ * gets 550, "later..." 451; a BDAT with no accepted recipient is read and answered 503 (the
+ * transaction kept). Records the BDAT commands it got.
+ */
+async function chunkingRefuser(): Promise<{ port: number; bdats: string[]; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const bdats: string[] = [];
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let skip = 0;
+    let accepted = 0;
+    sock.write('220 chunk.test ESMTP\r\n');
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (skip > 0) {
+          const n = Math.min(skip, buf.length);
+          buf = buf.subarray(n);
+          skip -= n;
+          if (skip > 0) return;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.subarray(0, nl).toString('latin1');
+        buf = buf.subarray(nl + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') sock.write('250-chunk.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n');
+        else if (verb === 'MAIL' || verb === 'RSET') {
+          accepted = 0;
+          sock.write('250 ok\r\n');
+        } else if (verb === 'RCPT') {
+          if (/<refuse/i.test(line)) sock.write('550 5.1.1 no such user\r\n');
+          else if (/<later/i.test(line)) sock.write('451 4.2.1 try later\r\n');
+          else {
+            accepted++;
+            sock.write('250 ok\r\n');
+          }
+        } else if (verb === 'BDAT') {
+          bdats.push(line);
+          skip = Number(line.split(' ')[1]);
+          const last = / LAST$/i.test(line);
+          sock.write(accepted === 0 ? '503 valid RCPT command must precede BDAT\r\n' : last ? '250 queued\r\n' : '250 chunk\r\n');
+        } else if (verb === 'QUIT') return void sock.end('221 bye\r\n');
+        else sock.write('500 what\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port, bdats,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+for (const [to, exit, code] of [[['refuse1@example.com'], EXIT.NOUSER, 550], [['later2@example.com'], EXIT.TEMPFAIL, 451]] as const) {
+  it(`CHUNKING + PIPELINING, every recipient refused (${code}): exit ${exit} from the recipients' replies, not the BDAT's 503`, async () => {
+    const s = await chunkingRefuser();
+    try {
+      const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', ...to, '--json'], { stdin: MESSAGE });
+      assert.is(r.code, exit, r.stderr);
+      const out = json(r);
+      assert.is(out.outcome, 'rejected');
+      assert.is(out.error.code, 'EREPLY');
+      assert.is(out.reply?.code ?? out.error.reply?.code, code, r.stdout);
+    } finally {
+      await s.close();
+    }
+  });
+}
+
 it('MAIL FROM refused permanently: exit 69 (EX_UNAVAILABLE)', async () => {
   const s = await smtpServer({ onMailFrom: (_a, _s, callback) => callback(refusal(550, 'Sender blocked')) });
   try {

@@ -88,6 +88,8 @@ class ModelServer {
   /** Server bytes produced so far. */
   produced = 0;
   readonly finals: (Final | undefined)[] = [];
+  /** Per transaction: the offset in the server's stream just past each RCPT reply. */
+  readonly rcptEnds: number[][] = [];
   /** Offsets in the server's stream just past each reply (cut-point candidates). */
   readonly boundaries: number[] = [];
   /** Offsets in the client's stream just past each command line. */
@@ -174,9 +176,13 @@ class ModelServer {
         return this.reply('250 2.1.0 sender ok');
       case 'RCPT':
         if (!this.inTx) return this.reply('503 5.5.1 MAIL first');
-        if (/^RCPT TO:<no/i.test(line)) return this.reply('550 5.1.1 no such user');
-        this.accepted++;
-        return this.reply('250 2.1.5 recipient ok');
+        if (/^RCPT TO:<no/i.test(line)) this.reply('550 5.1.1 no such user');
+        else {
+          this.accepted++;
+          this.reply('250 2.1.5 recipient ok');
+        }
+        (this.rcptEnds[this.tx] ??= []).push(this.produced);
+        return;
       case 'DATA':
         if (!this.inTx) return this.reply('503 5.5.1 MAIL first');
         if (this.accepted === 0) return this.decide(554, '5.5.1 no valid recipients');
@@ -226,9 +232,14 @@ type Expected = 'accepted' | 'rejected' | 'unknown';
  * `lossy`: the reply bytes counted as delivered may have been lost in transit (a TCP reset can
  * discard them), so a missing final reply is also consistent with the outcome.
  */
-function expected(finals: readonly (Final | undefined)[], delivered: number, handed: string, chunking: boolean, i: number): Expected {
-  const f = finals[i];
+function expected(server: ModelServer, delivered: number, handed: string, chunking: boolean, i: number): Expected {
+  const f = server.finals[i];
   if (f && f.end <= delivered) return f.code < 300 ? 'accepted' : 'rejected';
+  // Every recipient refused, and their replies reached the client: that decides it, whatever
+  // became of the BDAT LAST already written (issue 12). (DATA never sends the body then.)
+  const plan = PLANS[i]!;
+  const rcpts = server.rcptEnds[i] ?? [];
+  if (chunking && plan.rcpts.every((a) => a.startsWith('no')) && rcpts.length === plan.rcpts.length && rcpts[rcpts.length - 1]! <= delivered) return 'rejected';
   return handed.includes(END_MARK(i, chunking)) ? 'unknown' : 'rejected';
 }
 
@@ -399,7 +410,7 @@ function checkCoreRun(flavor: Flavor, cut: Cut, run: CoreRun): void {
   const byId = new Map(run.results.map((r) => [r.id, r]));
   run.ids.forEach((id, i) => {
     const r = byId.get(id)!;
-    const want = expected(run.server.finals, run.delivered, run.handed, flavor.chunking, i);
+    const want = expected(run.server, run.delivered, run.handed, flavor.chunking, i);
     checkOutcome(r, want, undefined, `${where}, message ${i}`);
     checkRecipients(r, i, `${where}, message ${i}`);
   });
@@ -569,7 +580,7 @@ async function runSocket(srv: Awaited<ReturnType<typeof startModelServer>>, flav
   const text = Buffer.concat(handed).toString('latin1');
   // After a reset the last bytes written may never be read; after EOF they always are.
   results.forEach((r, i) => {
-    const want = expected(conv.model.finals, conv.sent, text, flavor.chunking, i);
+    const want = expected(conv.model, conv.sent, text, flavor.chunking, i);
     const lossy = cut.kind === 'reset' ? { endHanded: text.includes(END_MARK(i, flavor.chunking)) } : undefined;
     if (lossy && want !== r.outcome) counts.lossyTolerated++;
     checkOutcome(r, want, lossy, `${where}, message ${i}`);

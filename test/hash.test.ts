@@ -3,7 +3,7 @@ import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { hmac, hmacMd5, hmacSha256, md5, pbkdf2Sha256, sha256 } from '../core/sasl/hash.ts';
+import { hmac, hmacMd5, hmacSha256, md5, pbkdf2Sha256, pbkdf2Sha256Sliced, Sha256, sha256 } from '../core/sasl/hash.ts';
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -110,6 +110,26 @@ test('property: sha256 and md5 match node:crypto (400 runs each)', () => {
   fc.assert(fc.property(input, (d) => hex(md5(d)) === createHash('md5').update(d).digest('hex')), { numRuns: 400 });
 });
 
+test('property: incremental Sha256 over any split matches node:crypto (300 runs); 1 MB in odd pieces', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat({ max: 600 }), { maxLength: 10 }), (data, cuts) => {
+    const h = new Sha256();
+    let at = 0;
+    for (const c of [...cuts].sort((a, b) => a - b)) {
+      const to = Math.min(c, data.length);
+      if (to < at) continue;
+      h.update(data.subarray(at, to));
+      at = to;
+    }
+    h.update(data.subarray(at));
+    assert.is(hex(h.digest()), createHash('sha256').update(data).digest('hex'));
+  }), { numRuns: 300 });
+  const big = Uint8Array.from({ length: 1_000_003 }, (_, i) => (i * 31) & 0xff);
+  const h = new Sha256();
+  for (let i = 0; i < big.length; i += 4099) h.update(big.subarray(i, i + 4099));
+  assert.is(hex(h.digest()), createHash('sha256').update(big).digest('hex'));
+  assert.throws(() => h.digest(), /twice/);
+});
+
 test('property: HMAC-SHA-256 and HMAC-MD5 match node:crypto, keys 0..300 bytes (400 runs each)', () => {
   fc.assert(
     fc.property(input, input, (k, d) => hex(hmacSha256(k, d)) === createHmac('sha256', k).update(d).digest('hex')),
@@ -126,6 +146,27 @@ test('property: PBKDF2-HMAC-SHA-256 matches node:crypto (200 runs)', () => {
     fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), (p, s, c, len) =>
       hex(pbkdf2Sha256(p, s, c, len)) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex'),
     ),
+    { numRuns: 200 },
+  );
+});
+
+test('property: PBKDF2 in slices pauses every `slice` iterations per block and matches node:crypto (200 runs)', () => {
+  fc.assert(
+    fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 70 }), (p, s, c, len, slice) => {
+      const run = pbkdf2Sha256Sliced(p, s, c, len, slice);
+      let pauses = 0;
+      for (;;) {
+        // Other hashing between slices must not disturb the derivation (shared scratch buffers).
+        sha256(p);
+        const r = run.next();
+        if (r.done) {
+          const blocks = Math.ceil(len / 32);
+          assert.is(pauses, blocks * Math.floor((c - 1) / slice), 'one pause per `slice` iterations of each block');
+          return hex(r.value) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex');
+        }
+        pauses++;
+      }
+    }),
     { numRuns: 200 },
   );
 });

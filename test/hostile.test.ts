@@ -452,7 +452,8 @@ const STRIPPING: { name: string; caps: string[]; reply?: string; codes: string[]
   { name: 'not advertised', caps: ['AUTH PLAIN LOGIN', 'PIPELINING'], codes: ['ETLS'] },
   { name: '454 refusal', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '454 4.7.0 TLS not available\r\n', codes: ['ETLS'] },
   { name: '502 refusal', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '502 5.5.1 not implemented\r\n', codes: ['ETLS'] },
-  { name: '354 nonsense', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '354 go on\r\n', codes: ['ETLS'] },
+  // STARTTLS cannot get a 3xx: out of step, a protocol error (issue 12), still no AUTH or MAIL.
+  { name: '354 nonsense', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '354 go on\r\n', codes: ['EPROTOCOL'] },
   { name: '421 closing', caps: ['STARTTLS', 'AUTH PLAIN'], reply: '421 4.3.2 closing\r\n', codes: ['ECONNECTION', 'ETLS'] },
   { name: 'garbage', caps: ['STARTTLS', 'AUTH PLAIN'], reply: 'HTTP/1.1 400 Bad Request\r\n', codes: ['EPROTOCOL'] },
 ];
@@ -958,6 +959,234 @@ test('ANSI and control bytes in reply text never reach logs, errors or results r
     await bad.close();
   }
 });
+
+// ================================================================ issue 12: transactions fail closed
+
+/**
+ * An Exim-like server for refused recipients: RCPT "refuse..." gets 550, "later..." 451, the
+ * rest 250. A BDAT with no accepted recipient is read, answered 503 and the transaction KEPT
+ * (as Exim does): a MAIL then gets "503 sender already given", and RCPT/BDAT join the old
+ * transaction, which is delivered under its sender. Only RSET clears it.
+ */
+function eximLike(caps: string[]): Script {
+  return async (peer) => {
+    await peer.send('220 mx.hostile.test ESMTP\r\n');
+    let from: string | undefined;
+    let to: string[] = [];
+    let bdat: Buffer[] = [];
+    for (;;) {
+      const line = await peer.line();
+      if (line === undefined) return;
+      const verb = line.split(' ')[0]!.toUpperCase();
+      if (verb === 'EHLO') await peer.send(ehloReply(caps));
+      else if (verb === 'MAIL') {
+        if (from !== undefined) await peer.send('503 sender already given\r\n');
+        else {
+          from = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          await peer.send('250 OK\r\n');
+        }
+      } else if (verb === 'RCPT') {
+        const rcpt = /<([^>]*)>/.exec(line)?.[1] ?? '';
+        if (from === undefined) await peer.send('503 sender not yet given\r\n');
+        else if (rcpt.startsWith('refuse')) await peer.send('550 5.1.1 no such user here\r\n');
+        else if (rcpt.startsWith('later')) await peer.send('451 4.2.1 try again later\r\n');
+        else {
+          to.push(rcpt);
+          await peer.send('250 Accepted\r\n');
+        }
+      } else if (verb === 'BDAT') {
+        const [, size, last] = line.split(' ');
+        const chunk = await peer.bytes(Number(size));
+        if (to.length === 0) {
+          await peer.send('503-All RCPT commands were rejected\r\n503 Valid RCPT command must precede BDAT\r\n');
+          continue; // the transaction (its sender) stays
+        }
+        bdat.push(chunk);
+        if (last?.toUpperCase() === 'LAST') {
+          peer.messages.push({ from: from ?? '', to, body: Buffer.concat(bdat) });
+          from = undefined;
+          to = [];
+          bdat = [];
+          await peer.send('250 OK id=1\r\n');
+        } else await peer.send(`250 ${size} byte chunk\r\n`);
+      } else if (verb === 'RSET') {
+        from = undefined;
+        to = [];
+        bdat = [];
+        await peer.send('250 Reset OK\r\n');
+      } else if (verb === 'QUIT') {
+        await peer.send('221 bye\r\n');
+        peer.end();
+        return;
+      } else await peer.send('500 unrecognized command\r\n');
+    }
+  };
+}
+
+for (const pipelining of [false, true]) {
+  test(`CHUNKING${pipelining ? ' + PIPELINING' : ' without PIPELINING'}, every recipient refused: the recipients' most hopeful reply decides, an RSET follows, the next message goes under its own sender`, async () => {
+    const srv = await serve(eximLike(['CHUNKING', ...(pipelining ? ['PIPELINING'] : [])]));
+    const client = await within(3000, connect(base(srv.port)), 'connect');
+    const sends = [
+      { from: 'first@example.com', to: ['refuse1@example.com'], body: mail('m1') },
+      { from: 'second@example.com', to: ['refuse2@example.com', 'later2@example.com'], body: mail('m2') },
+      { from: 'third@example.com', to: ['ok3@example.com'], body: mail('m3') },
+    ];
+    // Pipelined: all three go together; without PIPELINING they are queued at once all the same.
+    const results = await within(5000, Promise.all(sends.map((m) => client.send(m))), 'sends');
+    await within(3000, client.close(), 'close');
+    assert.equal(results.map((r) => r.outcome), ['rejected', 'rejected', 'accepted']);
+    // The recipients' replies, not the BDAT's 503: 550 is permanent, the 451 makes m2 transient.
+    assert.is(results[0]!.error?.reply?.code, 550);
+    assert.is((results[0]!.error as { command?: string }).command, 'RCPT');
+    assert.is(results[0]!.error?.transient, false);
+    assert.is(results[1]!.error?.reply?.code, 451);
+    assert.is(results[1]!.error?.transient, true);
+    // The third message was delivered once, under its own envelope sender.
+    assert.equal(srv.peers[0]!.messages.map((m) => [m.from, m.to]), [['third@example.com', ['ok3@example.com']]]);
+    const lines = srv.peers[0]!.lines;
+    const bdats = lines.filter((l) => l.startsWith('BDAT')).length;
+    // Without PIPELINING the client holds every refusal before the body: no BDAT, no body.
+    assert.is(bdats, pipelining ? 3 : 1, lines.join(' | '));
+    // An RSET before each MAIL that follows a transaction the server may hold.
+    const mails = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('MAIL')).map(([, i]) => i);
+    for (const at of mails.slice(1)) assert.is(lines[at - 1], 'RSET', lines.join(' | '));
+    await srv.close();
+  });
+}
+
+/** Cases of a reply class the command cannot get (RFC 5321 §4.3.2). `answer` replaces the
+ *  server's reply to the first command matching `on`. */
+const MISFITS: { name: string; caps: string[]; on: RegExp; answer: string; outcome: 'rejected' | 'unknown'; chunkSize?: number; bodyParts?: number }[] = [
+  { name: 'a 354 to MAIL', caps: ['PIPELINING'], on: /^MAIL/, answer: '354 go on', outcome: 'rejected' },
+  { name: 'a 334 to RCPT', caps: [], on: /^RCPT/, answer: '334 what', outcome: 'rejected' },
+  { name: 'a 250 to DATA', caps: [], on: /^DATA/, answer: '250 2.0.0 ok', outcome: 'rejected' },
+  { name: 'a 334 to DATA (only 354 starts the body)', caps: ['PIPELINING'], on: /^DATA/, answer: '334 go', outcome: 'rejected' },
+  // The chunk's 354 comes once BDAT LAST has been written: the server may have the message.
+  { name: 'a 354 to a BDAT chunk that is not the last, BDAT LAST already written', caps: ['PIPELINING', 'CHUNKING'], on: /^BDAT \d+$/, answer: '354 go on', outcome: 'unknown', chunkSize: 8, bodyParts: 3 },
+];
+
+for (const c of MISFITS) {
+  test(`reply class the command cannot get: ${c.name}: a protocol error, ${c.outcome}, never a permanent refusal`, async () => {
+    let held = false;
+    const held354: string[] = [];
+    const srv = await serve(session({
+      caps: c.caps,
+      hook: async (line, peer) => {
+        if (held || !c.on.test(line)) return undefined;
+        held = true;
+        if (line.startsWith('BDAT')) {
+          // Take the whole body (through BDAT LAST) before answering the first chunk.
+          await peer.bytes(Number(line.split(' ')[1]));
+          held354.push(line);
+          for (;;) {
+            const next = await peer.line();
+            if (next === undefined) return 'handled';
+            const [, size, last] = next.split(' ');
+            await peer.bytes(Number(size));
+            held354.push(next);
+            if (last === 'LAST') break;
+          }
+          await peer.send(`${c.answer}\r\n` + '250 2.0.0 chunk ok\r\n'.repeat(held354.length - 2) + '250 2.0.0 queued\r\n');
+          return 'handled';
+        }
+        return `${c.answer}\r\n`;
+      },
+    }));
+    const client = await within(3000, connect(base(srv.port, { chunkSize: c.chunkSize })), 'connect');
+    async function* parts(): AsyncGenerator<string> {
+      const text = mail('misfit', 'a body long enough for several chunks');
+      const n = c.bodyParts ?? 1;
+      const step = Math.ceil(text.length / n);
+      for (let at = 0; at < text.length; at += step) yield text.slice(at, at + step);
+    }
+    const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: c.bodyParts ? parts() : mail('misfit') }), 'send');
+    assert.is(r.outcome, c.outcome, r.error?.message);
+    assert.is(r.error?.code, 'EPROTOCOL', r.error?.message);
+    assert.is(r.error?.transient, true);
+    assert.is((await client.closed)?.code, 'EPROTOCOL');
+    if (c.bodyParts) assert.ok(held354.length >= 3 && held354[held354.length - 1]!.endsWith('LAST'), held354.join(' | '));
+    await srv.close();
+  });
+}
+
+for (const [command, caps, answer] of [['EHLO', [], '334 what'], ['STARTTLS', ['STARTTLS'], '354 go on']] as const) {
+  test(`reply class the command cannot get: a ${answer.slice(0, 3)} to ${command} (opportunistic TLS): connect fails with EPROTOCOL, nothing goes on in clear`, async () => {
+    const srv = await serve(session({ caps: [...caps], hook: (line) => (line.startsWith(command) ? `${answer}\r\n` : undefined) }));
+    const err = await rejection(within(3000, connect(base(srv.port, { tls: 'starttls' })), 'connect'));
+    assert.is(err.code, 'EPROTOCOL', err.message);
+    assert.is(err.transient, true);
+    await srv.peers[0]!.gone;
+    assert.not.ok(srv.peers[0]!.saw('MAIL') || srv.peers[0]!.saw('AUTH'));
+    await srv.close();
+  });
+}
+
+test('an extra reply under cross-message pipelining: a RCPT reply (250 2.1.5) is never taken as the end-of-data acceptance', async () => {
+  // A correct server except for one unsolicited reply after the first message's acceptance:
+  // every later reply is one step behind. The second message is refused at its end (554).
+  let finals = 0;
+  const srv = await serve(session({
+    caps: ['PIPELINING', 'CHUNKING', 'ENHANCEDSTATUSCODES'],
+    final: () => (finals++ === 0 ? '250 2.0.0 queued as A\r\n250 2.0.0 nobody asked\r\n' : '554 5.6.0 content refused\r\n'),
+  }));
+  const client = await within(3000, connect(base(srv.port)), 'connect');
+  const results = await within(5000, Promise.all([1, 2].map((i) => client.send({ from: 'a@example.com', to: 'b@example.com', body: mail(`m${i}`) }))), 'sends');
+  assert.is(results[0]!.outcome, 'accepted');
+  // Message 2's end was written and no reply that fits came: unknown (never accepted).
+  assert.is(results[1]!.outcome, 'unknown', results[1]!.error?.message);
+  assert.is(results[1]!.error?.code, 'EPROTOCOL');
+  assert.match(results[1]!.error!.message, /2\.1\.5/);
+  assert.is((await client.closed)?.code, 'EPROTOCOL');
+  await srv.close();
+});
+
+test('RCPT accepted after its MAIL was refused (the server holds another transaction): a protocol error, never a refusal', async () => {
+  // A server that kept an earlier transaction (a refused BDAT at Exim, say) answers the next
+  // MAIL 503 and lets its RCPT and BDAT LAST join the old one: that message may be delivered.
+  const srv = await serve(session({
+    caps: ['PIPELINING', 'CHUNKING'],
+    hook: (line) => (line.startsWith('MAIL') ? '503 5.5.1 sender already given\r\n' : undefined),
+  }));
+  const client = await within(3000, connect(base(srv.port)), 'connect');
+  const r = await within(3000, client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('joins another') }), 'send');
+  assert.is(r.outcome, 'unknown', r.error?.message);
+  assert.is(r.error?.code, 'EPROTOCOL');
+  await srv.close();
+});
+
+// A server that reads nothing once the body starts: a whole body stays in the runtime's socket
+// buffer (32 MiB: more than the kernel's buffers take on loopback).
+for (const chunking of [false, true]) {
+  test(`a server that reads nothing of a whole ${chunking ? 'Uint8Array body (BDAT)' : 'string body (DATA)'}: rejected on the data-block timer, never unknown`, async () => {
+    const srv = await serve(session({
+      caps: ['PIPELINING', '8BITMIME', ...(chunking ? ['CHUNKING'] : [])],
+      hook: async (line, peer) => {
+        if (line === 'DATA') await peer.send('354 go\r\n');
+        if (line === 'DATA' || line.startsWith('BDAT')) {
+          // Read nothing more, and do nothing with what was read, until the client goes.
+          peer.socket.pause();
+          await peer.gone;
+          return 'handled';
+        }
+        return undefined;
+      },
+    }));
+    const client = await within(3000, connect(base(srv.port, { timeouts: { ...quick(), dataBlock: 400, dataEnd: 6000 } })), 'connect');
+    const line = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2) + '\r\n';
+    const text = 'Subject: big\r\n\r\n' + line.repeat(Math.ceil((32 * 1024 * 1024) / line.length));
+    const started = Date.now();
+    const r = await within(10_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: chunking ? new TextEncoder().encode(text) : text }), 'send');
+    const took = Date.now() - started;
+    assert.is(r.outcome, 'rejected', r.error?.message);
+    assert.instance(r.error, SmtpTimeoutError, r.error?.message);
+    assert.is((r.error as SmtpTimeoutError).phase, 'dataBlock');
+    assert.is(r.error?.transient, true);
+    assert.ok(took < 4000, `the data-block timer, not the end-of-data one (${took} ms)`);
+    client.abort();
+    await srv.close();
+  });
+}
 
 test('no unhandled promise rejections; every server script ran without a throw', async () => {
   await sleep(50);

@@ -48,8 +48,9 @@ const SCENARIOS: { name: string; options: ConnectionOptions; build: () => Script
       .tls()
       .expect('EHLO c.example').send('250-mx', '250-PIPELINING', '250-CHUNKING', '250 AUTH LOGIN')
       .expect('AUTH LOGIN').send('334 VXNlcm5hbWU6').expect('dQ==').send('334 UGFzc3dvcmQ6').expect('cA==').send('235 ok')
-      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST', 'MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST')
-      .send('250 ok', '250 ok', '250 ok', '250 done', '250 ok', '550 no', '250 ok', '250 done')
+      // The RSET: the first transaction is still in flight when the second MAIL goes (issue 12).
+      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST', 'RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST')
+      .send('250 ok', '250 ok', '250 ok', '250 done', '250 reset', '250 ok', '550 no', '250 ok', '250 done')
       .expect('QUIT').send('221 bye'),
   },
   {
@@ -342,6 +343,142 @@ const INPUTS: { input: Input | 'garbage'; apply: (c: SmtpConnection, now: number
   { input: 'quit', apply: (c, now) => c.quit(now) },
   { input: 'abort', apply: (c, now) => c.abort(now) },
 ];
+
+// ---- issue 12: what was taken decides "unknown"; replies that cannot fit their command ------
+
+/** Drain `core`; the transaction results, whether it closed, the bytes written and the last
+ *  deadline. */
+function drainCore(core: SmtpConnection, now: number, sink: { results: TransactionResult[]; closed: boolean; written: number; deadline: number | undefined }): void {
+  for (;;) {
+    const o = core.poll(now);
+    if (o.type === 'wait') {
+      sink.deadline = o.deadline;
+      return;
+    }
+    if (o.type === 'write') for (const c of o.chunks) sink.written += c.length;
+    if (o.type === 'event' && o.event.type === 'transaction') sink.results.push(o.event.result);
+    if (o.type === 'event' && o.event.type === 'closed') sink.closed = true;
+  }
+}
+
+test(`written(): a link lost after BDAT LAST is unknown exactly when the transport took the end; untaken output fails on the data-block timer (${runs(400)} runs)`, () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 3000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), (size, at, stall) => {
+    counted.streams++;
+    const core = new SmtpConnection({ name: 'c.example', tls: 'none', writtenSignal: true, timeouts: { dataBlock: 1000, dataEnd: 100_000 } });
+    const sink = { results: [] as TransactionResult[], closed: false, written: 0, deadline: undefined as number | undefined };
+    let now = 0;
+    core.start(now);
+    core.receive(enc.encode('220 mx\r\n'), now);
+    drainCore(core, now, sink);
+    core.written(sink.written, now);
+    core.receive(enc.encode('250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n'), now);
+    drainCore(core, now, sink);
+    const before = sink.written;
+    core.send({ from: 'a@x.org', to: ['b@x.org'] }, now, enc.encode('x\r\n'.repeat(size)));
+    drainCore(core, now, sink);
+    const end = sink.written; // MAIL, RCPT, BDAT n LAST and the body: one write
+    assert.ok(end > before + 3 * size);
+    const taken = before + Math.floor(at * (end - before));
+    core.written(taken, now);
+    core.receive(enc.encode('250 ok\r\n250 ok\r\n'), now);
+    drainCore(core, now, sink);
+    if (stall) {
+      // Nothing more is taken: only the data-block timer can end it (before dataEnd's).
+      if (taken < end) assert.is(sink.deadline, now + 1000);
+      now = sink.deadline!;
+      core.handleTimeout(now);
+    } else core.receiveEof(now);
+    drainCore(core, now, sink);
+    assert.is(sink.results.length, 1);
+    const r = sink.results[0]!;
+    assert.is(r.outcome, taken >= end ? 'unknown' : 'rejected', `taken ${taken} of ${end}`);
+    if (stall) assert.is((r.error as { phase?: string }).phase, taken >= end ? 'dataEnd' : 'dataBlock');
+    assert.ok(sink.closed);
+  }), params(400));
+});
+
+/** RFC 5321 §4.3.2, written out independently of core/reply-fit.ts: the reply classes each
+ *  command may get (4xx and 5xx always). */
+const MAY_GET: Record<string, (code: number) => boolean> = {
+  MAIL: (c) => c < 300 || c >= 400,
+  RCPT: (c) => c < 300 || c >= 400,
+  DATA: (c) => c === 354 || c >= 400,
+  BDAT: (c) => c < 300 || c >= 400,
+  END: (c) => c < 300 || c >= 400,
+};
+
+test(`a reply class the command cannot get fails the session (EPROTOCOL) and is never an acceptance (${runs(600)} runs)`, () => {
+  const code = fc.constantFrom(250, 251, 221, 334, 354, 300, 451, 452, 550, 554, 503);
+  const dec = new TextDecoder();
+  fc.assert(fc.property(fc.boolean(), fc.boolean(), fc.array(code, { minLength: 6, maxLength: 6 }), (chunking, pipelining, codes) => {
+    counted.streams++;
+    const core = new SmtpConnection({ name: 'c.example', tls: 'none', chunkSize: 4 });
+    const results: TransactionResult[] = [];
+    let closed = false;
+    const due: string[] = []; // the commands written and not yet answered, oldest first
+    let wire = '';
+    const drain = (): void => {
+      for (;;) {
+        const o = core.poll(0);
+        if (o.type === 'wait') return;
+        if (o.type === 'event' && o.event.type === 'transaction') results.push(o.event.result);
+        if (o.type === 'event' && o.event.type === 'closed') closed = true;
+        if (o.type !== 'write') continue;
+        // Split the client's stream into commands (a BDAT's octets are skipped by count).
+        wire += o.chunks.map((c) => dec.decode(c)).join('');
+        for (;;) {
+          const eol = wire.indexOf('\r\n');
+          if (eol < 0) break;
+          const line = wire.slice(0, eol);
+          wire = wire.slice(eol + 2);
+          const bdat = /^BDAT (\d+)( LAST)?$/.exec(line);
+          if (bdat) wire = wire.slice(Number(bdat[1]));
+          const kind = /^(MAIL|RCPT)/.exec(line)?.[1] ?? (line === 'DATA' ? 'DATA' : bdat ? (bdat[2] ? 'END' : 'BDAT') : line === '.' ? 'END' : undefined);
+          if (kind) due.push(kind);
+        }
+      }
+    };
+    core.start(0);
+    core.receive(enc.encode('220 mx\r\n'), 0);
+    drain();
+    due.length = 0; // EHLO
+    const caps = ['mx', ...(pipelining ? ['PIPELINING'] : []), ...(chunking ? ['CHUNKING'] : [])];
+    core.receive(enc.encode(caps.map((c, i) => `250${i < caps.length - 1 ? '-' : ' '}${c}\r\n`).join('')), 0);
+    const id = core.send({ from: 'a@x.org', to: ['b@x.org'] }, 0);
+    core.writeBody(id, enc.encode('abcd'), 0);
+    core.writeBody(id, enc.encode('ef\r\n'), 0);
+    core.endBody(id, 0);
+    drain();
+    // Answer the oldest command due with the next code, while the transaction is unsettled.
+    let misfit = false;
+    let refused = false;
+    let final: number | undefined;
+    for (let i = 0; i < codes.length && due.length > 0 && results.length === 0 && !closed; i++) {
+      const kind = due.shift()!;
+      const c = codes[i]!;
+      if (!MAY_GET[kind]!(c)) misfit = true;
+      else if (c >= 400) refused = true;
+      if (kind === 'END') final = c;
+      core.receive(enc.encode(`${c} x\r\n`), 0);
+      drain();
+      if (misfit) break;
+    }
+    core.abort(0);
+    drain();
+    assert.is(results.length, 1);
+    const r = results[0]!;
+    const where = `${chunking ? 'BDAT' : 'DATA'}${pipelining ? ' pipelined' : ''} ${codes}: ${r.outcome} ${r.error?.message}`;
+    if (misfit) {
+      assert.is.not(r.outcome, 'accepted', where);
+      // A refusal that already decided it (every recipient refused) stays its reason.
+      if (!refused) assert.is(r.error?.code, 'EPROTOCOL', where);
+    } else if (final !== undefined && !refused) {
+      assert.is(r.outcome, final < 300 ? 'accepted' : 'rejected', where);
+    } else {
+      assert.is.not(r.outcome, 'accepted', where);
+    }
+  }), params(600));
+});
 
 test('every (phase, input) pair: no throw, a legal next phase, never a silent hang', () => {
   let pairs = 0;

@@ -164,14 +164,16 @@ test('CHUNKING + PIPELINING: whole BDAT transactions back to back across message
   const s = run({ name: NAME, tls: 'none' }, script()
     .send('220 mx')
     .expect(`EHLO ${NAME}`).send('250-mx', '250-PIPELINING', '250-CHUNKING', '250 8BITMIME')
-    // Both messages arrive before any reply is sent.
-    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 7 LAST', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST')
-    .send('250 ok', '250 ok', '250 2.0.0 one', '250 ok', '250 ok', '250 2.0.0 two')
+    // Both messages arrive before any reply is sent. The RSET between them: the first is still in
+    // flight, and a server that keeps a transaction after a refused BDAT (Exim) must not put the
+    // second message in it (issue 12).
+    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 7 LAST', 'RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST')
+    .send('250 ok', '250 ok', '250 2.0.0 one', '250 reset', '250 ok', '250 ok', '250 2.0.0 two')
     .expect('QUIT').send('221 bye'),
   [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'first\r\n' }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: '.two\n' }]);
   assert.equal(s.results.map((r) => r.outcome), ['accepted', 'accepted']);
   assert.is(s.clientText, lines(`EHLO ${NAME}`, 'MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 7 LAST') + 'first\r\n' +
-    lines('MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST') + '.two\r\n' + lines('QUIT'));
+    lines('RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST') + '.two\r\n' + lines('QUIT'));
   // BDAT: no dot-stuffing, line endings normalised.
   assert.is(dec.decode(s.server.messages[1]), '.two\r\n');
 });
@@ -381,6 +383,16 @@ test('implicit TLS: no STARTTLS, AUTH right away', () => {
   assert.is(s.closedEvent?.error, undefined);
 });
 
+test('a user name with no password or token: EAUTH says so, nothing is sent', () => {
+  const s = run({ name: NAME, secure: true, auth: { credentials: { user: 'alice' } } }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250-mx', '250 AUTH PLAIN LOGIN XOAUTH2')
+    .expect('QUIT'), [], { quit: false });
+  assert.is(s.closedEvent?.error?.code, 'EAUTH');
+  assert.match(s.closedEvent?.error?.message ?? '', 'auth.user "alice" has no password: give auth.pass, or auth.token');
+  assert.ok(!s.clientText.includes('AUTH'));
+});
+
 test('AUTH CRAM-MD5: RFC 2195 vector on the wire', () => {
   const s = run({ name: NAME, secure: true, auth: { credentials: { user: 'tim', pass: 'tanstaaftanstaaf' } } }, script()
     .send('220 mx')
@@ -476,7 +488,7 @@ test('421 unprompted in the middle of a pipelined run: everything pending fails 
   const s = run({ name: NAME, tls: 'none' }, script()
     .send('220 mx')
     .expect(`EHLO ${NAME}`).send('250-mx', '250-PIPELINING', '250 CHUNKING')
-    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 3 LAST', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST')
+    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 3 LAST', 'RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 3 LAST')
     .send('250 ok', '250 ok', '250 one done', '421 4.3.0 shutting down'),
   [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: 'y\r\n' }], { quit: false });
   assert.equal(s.results.map((r) => r.outcome), ['accepted', 'rejected']);
@@ -518,8 +530,13 @@ test('a 3xx to MAIL or RCPT is not an acceptance', () => {
     .expect('RCPT TO:<b@x.org>').send('354 odd')
     .expect('QUIT').send('221 bye'),
   [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'x\r\n' }]);
+  // RCPT cannot get a 3xx (RFC 5321 §4.3.2): the replies are out of step, so the session fails
+  // and the message, whose end was never written, is rejected as transient (issue 12).
   assert.is(s.results[0]!.outcome, 'rejected');
-  assert.equal(s.results[0]!.rejected.map((r) => r.reply.code), [354]);
+  assert.is(s.results[0]!.error?.code, 'EPROTOCOL');
+  assert.is(s.results[0]!.error?.transient, true);
+  assert.equal(s.results[0]!.accepted, []);
+  assert.is(s.closedEvent?.error?.code, 'EPROTOCOL');
 });
 
 test('link lost before the final dot: rejected as transient', () => {

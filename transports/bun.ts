@@ -15,6 +15,7 @@ import { entryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { coalesce, connectWithin, pemList, tlsError } from './web-streams.ts';
+import { refuseUnsupported } from '../client/tls-options.ts';
 
 export const bunTransport: Transport = {
   name: 'bun',
@@ -28,6 +29,7 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
   if (typeof Bun === 'undefined' || typeof Bun.connect !== 'function') {
     throw new SmtpUsageError('the Bun transport needs the Bun runtime (Bun.connect)');
   }
+  refuseUnsupported('Bun', params, BUN_CANNOT);
   const link = new BunLink(params, handlers);
   const socket = await connectWithin<Bun.Socket>(
     params,
@@ -56,9 +58,22 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
   return link;
 }
 
+/** What Bun's native sockets (Bun.connect, upgradeTLS) cannot do, and why (docs/connectivity.md). */
+const BUN_CANNOT = {
+  pfx: 'Bun\'s native TLS reads no PKCS#12; convert it to PEM (openssl pkcs12 -in FILE -nodes) and pass cert + key',
+  minVersion: 'Bun.connect has no TLS version setting',
+  ciphers: 'Bun.connect has no cipher list setting',
+  localAddress: 'Bun.connect cannot choose the source address',
+} as const;
+
 /** The identity is always checked against the name we meant (servername or host), IPs included. */
 function tlsOptions(params: ConnectParams): Bun.TLSOptions {
-  return { serverName: params.servername ?? params.host, ca: pemList(params.ca), rejectUnauthorized: params.rejectUnauthorized };
+  const text = (v: string | Uint8Array | undefined): string | undefined => (v === undefined || typeof v === 'string' ? v : new TextDecoder().decode(v));
+  return {
+    serverName: params.servername ?? params.host, ca: pemList(params.ca), rejectUnauthorized: params.rejectUnauthorized,
+    ...(params.cert !== undefined ? { cert: text(params.cert), key: text(params.key) } : {}),
+    ...(params.passphrase !== undefined ? { passphrase: params.passphrase } : {}),
+  };
 }
 
 class BunLink implements Link {
@@ -282,5 +297,6 @@ export const { connect, sendMail, createPool } = entryPoints(bunTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
 export * from '../core/errors.ts';

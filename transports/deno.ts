@@ -9,6 +9,7 @@ import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, pemList, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
 import { makeFileBody, type FileBody, type FileBodyOptions } from './file-source.ts';
+import { refuseUnsupported } from '../client/tls-options.ts';
 
 export const denoTransport: Transport = {
   name: 'deno',
@@ -23,9 +24,12 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
   if (typeof Deno === 'undefined' || typeof Deno.connect !== 'function') {
     throw new SmtpUsageError('the Deno transport needs the Deno runtime (Deno.connect)');
   }
+  refuseUnsupported('Deno', params, DENO_CANNOT);
+  const clientCert = clientKeyPair(params);
   const caCerts = pemList(params.ca);
   // The name the certificate must match: what we meant to reach, even when that is an IP.
   const name = params.servername ?? params.host;
+  if (clientCert && !(params.implicitTls && name === params.host)) throw new SmtpUsageError(START_TLS_NO_CERT);
   const hint = params.rejectUnauthorized ? undefined : NO_SKIP_HINT;
   const conn = await connectWithin<Deno.Conn>(
     params,
@@ -45,12 +49,31 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
         }
         return handshake(tls, track, hint);
       }
-      const tls = await Deno.connectTls({ hostname: params.host, port: params.port, caCerts });
+      const tls = await Deno.connectTls({ hostname: params.host, port: params.port, caCerts, ...clientCert });
       return handshake(tls, track, hint);
     },
     (late) => close(late),
   );
   return new StreamLink(new DenoSocket(conn, name, caCerts, hint), handlers, params.implicitTls);
+}
+
+/** What Deno's client TLS (rustls) and sockets cannot do, and why (docs/connectivity.md). */
+const DENO_CANNOT = {
+  pfx: 'Deno reads no PKCS#12; convert it to PEM (openssl pkcs12 -in FILE -nodes) and pass cert + key',
+  passphrase: 'Deno takes only an unencrypted PEM key (openssl pkey -in KEY -out plain.key)',
+  minVersion: 'Deno\'s TLS client has no version setting (it negotiates only TLS 1.2 and 1.3)',
+  ciphers: 'Deno\'s TLS client has no cipher setting (rustls uses its own safe list)',
+  localAddress: 'Deno.connect cannot choose the source address',
+} as const;
+
+/** Deno.startTls takes no client certificate: only Deno.connectTls (implicit TLS, direct) does. */
+const START_TLS_NO_CERT = 'Deno can present a client certificate (cert + key) only with implicit TLS straight to the server '
+  + '(Deno.connectTls); Deno.startTls, used for STARTTLS, through a proxy and with a servername other than the host, takes none';
+
+function clientKeyPair(params: ConnectParams): { cert: string; key: string } | undefined {
+  if (params.cert === undefined || params.key === undefined) return undefined;
+  const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : new TextDecoder().decode(v));
+  return { cert: text(params.cert), key: text(params.key) };
 }
 
 /** Deno handshakes lazily on first I/O; do it now so a bad certificate fails connect/startTls. */
@@ -137,4 +160,5 @@ export const { connect, sendMail, createPool } = entryPoints(denoTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export * from '../core/errors.ts';

@@ -6,6 +6,7 @@
 // timers, no sockets), to test the friendly client and its body streaming without a network.
 import type { Output, SmtpEvent } from '../core/events.ts';
 import type { SmtpConnection } from '../core/connection.ts';
+import { pbkdf2Sha256 } from '../core/sasl/hash.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 
 export type Step =
@@ -274,6 +275,11 @@ export function drive(core: SmtpConnection, server: ScriptedServer, options: Dri
         events.push(o.event);
         options.onEvent?.(o.event, core, clock);
       } else if (o.type === 'start-tls') server.clientStartTls();
+      else if (o.type === 'compute') {
+        // asyncCompute: answer at once, on the virtual clock (the pure code, in place).
+        const { password, salt, iterations, length } = o.request;
+        core.computed(o.id, pbkdf2Sha256(password, salt, iterations, length), clock.now);
+      }
       else if (o.type === 'close') closed = true;
     }
   };

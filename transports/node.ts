@@ -18,7 +18,7 @@ function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
   return new Promise((resolve, reject) => {
     if (params.signal?.aborted) return reject(new SmtpAbortError());
     // Happy eyeballs: try IPv6 and IPv4 addresses in turn instead of hanging on a dead family.
-    const base = { host: params.host, port: params.port, autoSelectFamily: true };
+    const base = { host: params.host, port: params.port, autoSelectFamily: true, ...(params.localAddress ? { localAddress: params.localAddress } : {}) };
     const socket: net.Socket = params.implicitTls ? tls.connect({ ...base, ...tlsOptions(params) }) : net.connect(base);
     let tcpUp = false;
     const settle = (err?: unknown): void => {
@@ -56,7 +56,10 @@ function tlsOptions(params: ConnectParams): tls.ConnectionOptions {
     ca: params.ca as tls.ConnectionOptions['ca'],
     rejectUnauthorized: params.rejectUnauthorized,
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
-  };
+    // Client certificate and policy (client/tls-options.ts); undefined keeps Node's defaults.
+    cert: params.cert, key: params.key, pfx: params.pfx, passphrase: params.passphrase,
+    minVersion: params.minVersion, ciphers: params.ciphers,
+  } as tls.ConnectionOptions;
 }
 
 function tlsError(err: unknown): SmtpTlsError {
@@ -76,8 +79,9 @@ class NodeLink implements Link {
   #secure: boolean;
   #reported = false; // end or error has been reported (exactly once)
   #upgrading: tls.TLSSocket | undefined;
-  /** onWritten callbacks not yet run, in write order; `finished` once the socket is done. */
-  #unwritten: { run: () => void; finished: boolean }[] = [];
+  /** onWritten callbacks not yet run, in write order; `finished` once the socket is done,
+   *  `taken` when it took the bytes (not dropped by an error or a destroy). */
+  #unwritten: { run: (taken?: boolean) => void; finished: boolean; taken: boolean }[] = [];
 
   constructor(socket: net.Socket, params: ConnectParams, handlers: LinkHandlers) {
     this.#socket = socket;
@@ -91,12 +95,12 @@ class NodeLink implements Link {
     return this.#secure;
   }
 
-  write(chunks: Uint8Array[], onWritten?: () => void): boolean {
+  write(chunks: Uint8Array[], onWritten?: (taken?: boolean) => void): boolean {
     const s = this.#socket;
     if (s.destroyed || !s.writable) {
       // Nothing of these will be written: done as soon as the writes before them are.
       if (onWritten) {
-        this.#unwritten.push({ run: onWritten, finished: true });
+        this.#unwritten.push({ run: onWritten, finished: true, taken: false });
         this.#runWritten();
       }
       return false;
@@ -112,9 +116,10 @@ class NodeLink implements Link {
     for (let i = 0; i < last; i++) ok = s.write(chunks[i]!);
     const tail = last >= 0 ? chunks[last]! : EMPTY;
     if (onWritten) {
-      const entry = { run: onWritten, finished: false };
+      const entry = { run: onWritten, finished: false, taken: false };
       this.#unwritten.push(entry);
-      ok = s.write(tail, () => {
+      ok = s.write(tail, (err) => {
+        if (!entry.finished) entry.taken = !err;
         entry.finished = true;
         this.#runWritten();
       });
@@ -177,7 +182,7 @@ class NodeLink implements Link {
     if (n === 0) return;
     const ready = list.splice(0, n);
     queueMicrotask(() => {
-      for (const entry of ready) entry.run();
+      for (const entry of ready) entry.run(entry.taken);
     });
   }
 
@@ -226,5 +231,6 @@ export const { connect, sendMail, createPool } = entryPoints(nodeTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
 export * from '../core/errors.ts';

@@ -35,6 +35,9 @@ declare namespace Deno {
     port: number;
     hostname?: string;
     caCerts?: string[];
+    /** Client certificate chain and key (PEM), Deno 2's TlsCertifiedKeyPem. */
+    cert?: string;
+    key?: string;
   }
   interface StartTlsOptions {
     hostname?: string;
@@ -78,6 +81,9 @@ declare namespace Bun {
     serverName?: string;
     ca?: string | string[];
     rejectUnauthorized?: boolean;
+    cert?: string;
+    key?: string;
+    passphrase?: string;
   }
   interface SocketHandler<Data = undefined> {
     open?(socket: Socket<Data>): void;

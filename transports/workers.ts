@@ -16,6 +16,7 @@ import { entryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
+import { refuseUnsupported } from '../client/tls-options.ts';
 
 /** The socket type, named this way so it matches @cloudflare/workers-types as well as ours. */
 type Socket = ReturnType<typeof socketConnect>;
@@ -25,7 +26,19 @@ export const workersTransport: Transport = {
   connect: (params, handlers) => open(params, handlers),
 };
 
+/** What cloudflare:sockets cannot do, and why (docs/connectivity.md). */
+const WORKERS_CANNOT = {
+  cert: 'connect() from cloudflare:sockets has no client certificate option (mTLS to origins is a zone setting, not a socket one)',
+  key: 'connect() from cloudflare:sockets has no client certificate option',
+  pfx: 'connect() from cloudflare:sockets has no client certificate option',
+  passphrase: 'connect() from cloudflare:sockets has no client certificate option',
+  minVersion: 'connect() from cloudflare:sockets has no TLS version setting',
+  ciphers: 'connect() from cloudflare:sockets has no cipher setting',
+  localAddress: 'a Worker cannot choose the source address of its connections',
+} as const;
+
 async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
+  refuseUnsupported('Cloudflare Workers', params, WORKERS_CANNOT);
   if (params.ca !== undefined) {
     throw new SmtpUsageError('Cloudflare Workers cannot trust a custom CA (`ca`): the server needs a certificate from a public CA');
   }
@@ -123,4 +136,6 @@ export const { connect, sendMail, createPool } = entryPoints(workersTransport, (
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
+export * from '../client/exports.ts';
 export * from '../core/errors.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from '../client/pbkdf2.ts';

@@ -8,6 +8,7 @@ export const SASL_CRAM_MD5: SaslMechanism = {
   name: 'CRAM-MD5',
   strength: 30,
   needs: 'password',
+  maxChallenges: 1,
   create(credentials) {
     if (!credentials.pass) throw new SaslError('CRAM-MD5 needs a password');
     if (credentials.authzid) throw new SaslError('CRAM-MD5 cannot carry an authorisation identity');

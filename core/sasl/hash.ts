@@ -77,6 +77,52 @@ export function sha256(data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Incremental SHA-256, for input too large to hold at once (the DKIM body hash of a streamed
+ * message): update() any number of times, then digest() once. Same compression function as
+ * sha256(); each instance keeps its own state and one 64-byte block of leftovers, so memory
+ * stays constant whatever the input size.
+ */
+export class Sha256 {
+  readonly #state = new Uint32Array(IV256);
+  readonly #block = new Uint8Array(BLOCK); // bytes not yet compressed (fewer than BLOCK)
+  #filled = 0;
+  #length = 0; // octets absorbed so far
+  #done = false;
+
+  update(data: Uint8Array): this {
+    if (this.#done) throw new Error('Sha256: update() after digest()');
+    const n = data.length;
+    this.#length += n;
+    let off = 0;
+    if (this.#filled > 0) {
+      const take = Math.min(BLOCK - this.#filled, n);
+      this.#block.set(data.subarray(0, take), this.#filled);
+      this.#filled += take;
+      off = take;
+      if (this.#filled < BLOCK) return this;
+      compress256(this.#state, this.#block, 0);
+      this.#filled = 0;
+    }
+    // Whole blocks straight from the caller's bytes: no copy on the long runs.
+    const whole = off + (n - off) - ((n - off) % BLOCK);
+    for (; off < whole; off += BLOCK) compress256(this.#state, data, off);
+    if (off < n) {
+      this.#block.set(data.subarray(off), 0);
+      this.#filled = n - off;
+    }
+    return this;
+  }
+
+  digest(): Uint8Array {
+    if (this.#done) throw new Error('Sha256: digest() called twice');
+    this.#done = true;
+    const out = new Uint8Array(32);
+    finish256(this.#state, this.#length - this.#filled, this.#block.subarray(0, this.#filled), out);
+    return out;
+  }
+}
+
 // ---------------------------------------------------------------- MD5
 
 // floor(abs(sin(i + 1)) * 2^32), written out: Math.sin's precision is not specified.
@@ -173,6 +219,22 @@ export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => 
  * blocks are absorbed once, so each iteration costs two compressions and no allocation.
  */
 export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array {
+  const run = pbkdf2Sha256Sliced(password, salt, iterations, length, Infinity);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same PBKDF2 in slices: the generator pauses after every `slice` iterations, so a driver
+ * can give the event loop a turn between slices (the client's fallback where WebCrypto is
+ * absent or refuses). Pausing holds no shared scratch state: any hash may run in between.
+ */
+export function* pbkdf2Sha256Sliced(
+  password: Uint8Array, salt: Uint8Array, iterations: number, length: number, slice = 8192,
+): Generator<void, Uint8Array, unknown> {
+  if (!(slice >= 1)) throw new RangeError('PBKDF2 slice must be at least 1');
   if (!Number.isSafeInteger(iterations) || iterations < 1) throw new RangeError('PBKDF2 iterations must be a positive integer');
   if (!Number.isSafeInteger(length) || length < 1 || length > 0xffffffff * 32) throw new RangeError('PBKDF2 length out of range');
   const key = password.length > BLOCK ? sha256(password) : password;
@@ -194,10 +256,15 @@ export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations:
     finish256(innerInit, BLOCK, first, tmp); // U1 = HMAC(P, S || INT(i))
     finish256(outerInit, BLOCK, tmp, u);
     t.set(u);
+    let budget = slice;
     for (let j = 1; j < iterations; j++) { // Uj = HMAC(P, Uj-1); T = U1 ^ ... ^ Uc
       finish256(innerInit, BLOCK, u, tmp);
       finish256(outerInit, BLOCK, tmp, u);
       for (let k = 0; k < 32; k++) t[k]! ^= u[k]!;
+      if (--budget === 0) {
+        yield;
+        budget = slice;
+      }
     }
     out.set(length - off < 32 ? t.subarray(0, length - off) : t, off);
   }

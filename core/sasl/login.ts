@@ -8,6 +8,7 @@ export const SASL_LOGIN: SaslMechanism = {
   name: 'LOGIN',
   strength: 10,
   needs: 'password',
+  maxChallenges: 2,
   create(credentials) {
     if (!credentials.pass) throw new SaslError('LOGIN needs a password');
     // Dropping an authzid would silently authenticate as a different identity.

@@ -18,6 +18,27 @@ export interface SaslContext {
   /** Server host name, for OAUTHBEARER's gs2 header fields. */
   host?: string;
   port?: number;
+  /** The caller accepts a SaslDeferred from step() (the core does): a mechanism may then hand
+   *  a costly computation (SCRAM's PBKDF2) to the driver instead of running it in place. */
+  canDefer?: boolean;
+}
+
+/** A computation a mechanism asks its driver for. The only kind so far: PBKDF2-HMAC-SHA-256
+ *  (RFC 8018), SCRAM-SHA-256's Hi(). The driver may run it anywhere (WebCrypto, another
+ *  thread); the answer must be exactly `length` octets. */
+export interface Pbkdf2Request {
+  readonly algorithm: 'PBKDF2-SHA-256';
+  readonly password: Uint8Array;
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+  readonly length: number;
+}
+
+/** A step() answer that needs `compute` first: `resume(result)` gives the response (or throws
+ *  a SaslError to cancel, as step() does). Only returned when the context has `canDefer`. */
+export interface SaslDeferred {
+  readonly compute: Pbkdf2Request;
+  resume(result: Uint8Array): Uint8Array;
 }
 
 export interface SaslExchange {
@@ -25,8 +46,8 @@ export interface SaslExchange {
    *  by waiting for a challenge. An empty array means an empty initial response ("="). */
   start(): Uint8Array | undefined;
   /** Answer one server challenge (already base64-decoded). Throw a SaslError to cancel;
-   *  the core then sends `*`. */
-  step(challenge: Uint8Array): Uint8Array;
+   *  the core then sends `*`. A SaslDeferred only when the context has `canDefer`. */
+  step(challenge: Uint8Array): Uint8Array | SaslDeferred;
   /** After 235: did the mechanism verify the server (SCRAM's server signature)? Mechanisms
    *  that cannot verify return true. A false here fails the session closed. */
   complete(): boolean;
@@ -39,8 +60,17 @@ export interface SaslMechanism {
   readonly strength: number;
   /** Which credential fields it needs; the chooser skips mechanisms the user cannot satisfy. */
   readonly needs: 'password' | 'token';
+  /** Most server challenges (334 replies) the exchange answers; the core cancels the exchange
+   *  at the next one. Built-ins set theirs (PLAIN 1, LOGIN 2, CRAM-MD5 1, XOAUTH2 and
+   *  OAUTHBEARER 1, SCRAM-SHA-256 2); a mechanism without one gets DEFAULT_MAX_CHALLENGES.
+   *  A 334 the core answers itself (the empty one that asks for a withheld initial response)
+   *  does not count. */
+  readonly maxChallenges?: number;
   create(credentials: SaslCredentials, context: SaslContext): SaslExchange;
 }
+
+/** The challenge bound of a mechanism that declares none (AuthOptions.maxChallenges overrides). */
+export const DEFAULT_MAX_CHALLENGES = 10;
 
 export class SaslError extends Error {
   constructor(message: string) {

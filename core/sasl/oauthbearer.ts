@@ -8,6 +8,7 @@ export const SASL_OAUTHBEARER: SaslMechanism = {
   name: 'OAUTHBEARER',
   strength: 60,
   needs: 'token',
+  maxChallenges: 1,
   create(credentials, context) {
     if (!credentials.token) throw new SaslError('OAUTHBEARER needs a token');
     const host = context.host;

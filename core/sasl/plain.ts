@@ -7,6 +7,7 @@ export const SASL_PLAIN: SaslMechanism = {
   name: 'PLAIN',
   strength: 20,
   needs: 'password',
+  maxChallenges: 1,
   create(credentials) {
     if (!credentials.pass) throw new SaslError('PLAIN needs a password');
     const response = utf8(`${credentials.authzid ?? ''}\0${credentials.user}\0${credentials.pass}`);

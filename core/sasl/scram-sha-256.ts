@@ -4,7 +4,7 @@
 import { printable, utf8 } from '../text.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { hmacSha256, pbkdf2Sha256, sha256 } from './hash.ts';
-import { SaslError, type SaslMechanism } from './mechanism.ts';
+import { SaslError, type SaslDeferred, type SaslMechanism } from './mechanism.ts';
 
 /** Iteration counts accepted from the server. A low count would let an impostor server
  *  brute-force the password from the proof cheaply; a huge one would stall the event loop. */
@@ -20,6 +20,7 @@ export const SASL_SCRAM_SHA_256: SaslMechanism = {
   name: 'SCRAM-SHA-256',
   strength: 40,
   needs: 'password',
+  maxChallenges: 2,
   create(credentials, context) {
     if (!credentials.pass) throw new SaslError('SCRAM-SHA-256 needs a password');
     const user = saslName(saslPrep(credentials.user, 'user name'));
@@ -46,7 +47,9 @@ export const SASL_SCRAM_SHA_256: SaslMechanism = {
       return clientFirst;
     }
 
-    function clientFinal(serverFirst: string): Uint8Array {
+    /** Checks the server-first message; the salted password is then computed (in place, or
+     *  by the driver when the context can defer) and finish() builds the client-final. */
+    function clientFinal(serverFirst: string): Uint8Array | SaslDeferred {
       serverError(serverFirst);
       const attrs = serverFirst.split(',');
       if (attrs[0]!.startsWith('m=')) throw new SaslError('SCRAM-SHA-256: server requires an unsupported extension');
@@ -62,15 +65,18 @@ export const SASL_SCRAM_SHA_256: SaslMechanism = {
       if (iterations < SCRAM_MIN_ITERATIONS || iterations > SCRAM_MAX_ITERATIONS) {
         throw new SaslError(`SCRAM-SHA-256: iteration count ${printable(count.slice(0, 20))} outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`);
       }
-
-      const salted = pbkdf2Sha256(password, salt, iterations, 32);
-      const clientKey = hmacSha256(salted, utf8('Client Key'));
-      const withoutProof = `c=${encodeBase64(utf8(gs2Header))},r=${combined}`;
-      const authMessage = utf8(`${clientFirstBare},${serverFirst},${withoutProof}`);
-      const clientSignature = hmacSha256(sha256(clientKey), authMessage);
-      const proof = clientKey.map((b, i) => b ^ clientSignature[i]!);
-      serverSignature = hmacSha256(hmacSha256(salted, utf8('Server Key')), authMessage);
-      return utf8(`${withoutProof},p=${encodeBase64(proof)}`);
+      const finish = (salted: Uint8Array): Uint8Array => {
+        if (salted.length !== 32) throw new SaslError('SCRAM-SHA-256: the PBKDF2 provider returned the wrong length');
+        const clientKey = hmacSha256(salted, utf8('Client Key'));
+        const withoutProof = `c=${encodeBase64(utf8(gs2Header))},r=${combined}`;
+        const authMessage = utf8(`${clientFirstBare},${serverFirst},${withoutProof}`);
+        const clientSignature = hmacSha256(sha256(clientKey), authMessage);
+        const proof = clientKey.map((b, i) => b ^ clientSignature[i]!);
+        serverSignature = hmacSha256(hmacSha256(salted, utf8('Server Key')), authMessage);
+        return utf8(`${withoutProof},p=${encodeBase64(proof)}`);
+      };
+      if (!context.canDefer) return finish(pbkdf2Sha256(password, salt, iterations, 32));
+      return { compute: { algorithm: 'PBKDF2-SHA-256', password, salt, iterations, length: 32 }, resume: finish };
     }
 
     function verify(serverFinal: string): Uint8Array {

@@ -8,6 +8,7 @@ export const SASL_XOAUTH2: SaslMechanism = {
   name: 'XOAUTH2',
   strength: 50,
   needs: 'token',
+  maxChallenges: 1,
   create(credentials) {
     if (!credentials.token) throw new SaslError('XOAUTH2 needs a token');
     if (credentials.authzid) throw new SaslError('XOAUTH2 cannot carry an authorisation identity');

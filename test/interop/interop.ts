@@ -1,7 +1,7 @@
 // Interop against real MTAs on 127.0.0.1, each with a private configuration in a temp dir:
 //
 //   postfix          Postfix smtpd: STARTTLS (test certificate), Cyrus SASL (sasldb) with PLAIN,
-//                    LOGIN and CRAM-MD5, PIPELINING, CHUNKING, 8BITMIME, SMTPUTF8. It relays
+//                    LOGIN, CRAM-MD5 and SCRAM-SHA-256, PIPELINING, CHUNKING, 8BITMIME, SMTPUTF8. It relays
 //                    every message through its queue to a capture server in this process, where
 //                    each one is compared byte for byte (after the Received: header Postfix adds).
 //   postfix-strict   A second smtpd of the same instance with the strictest line-ending and
@@ -12,10 +12,15 @@
 //                    normalisation the client does), over DATA and over BDAT.
 //   aiosmtpd         Python's aiosmtpd with STARTTLS required and AUTH PLAIN, LOGIN, CRAM-MD5:
 //                    the same messages, stored to files by test/interop/aiosmtpd_server.py.
+//   exim             Exim 4 from Debian's package, extracted (test/interop/exim.ts): PIPELINING and
+//                    CHUNKING, no TLS or AUTH; recipients refused with 550 and 451. Exim keeps the
+//                    transaction after a refused BDAT, so a message sent after one whose every
+//                    recipient was refused must still go under its own sender (issue 12).
 //
 // Prints per MTA how many messages were verified and closes with "N passed, N failed".
 // Run by test/interop/run.sh (which installs the packages first); needs root for Postfix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +29,10 @@ import fc from 'fast-check';
 import type { LogEntry } from '../../client/client.ts';
 import { SmtpError } from '../../core/errors.ts';
 import { connect, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';
+import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
+import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
+import { startExim, stripEximHeaders, type Exim } from './exim.ts';
+import { messageSuite, type SuiteTarget } from './message-suite.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -33,9 +42,11 @@ const CA = readFileSync(CERT, 'utf8');
 const USER = 'alice';
 const PASS = 'Interop-S3cret!';
 const SASL_DOMAIN = 'smtpwire.test';
+const SCRAM_ITERATIONS = 10_000;
 const SEED = Number(process.env.SMTPWIRE_INTEROP_SEED ?? '20240601');
 const FUZZ_BODIES = Number(process.env.SMTPWIRE_INTEROP_FUZZ ?? '200');
 const PIPELINED = Number(process.env.SMTPWIRE_INTEROP_PIPELINED ?? '500');
+const BUILT = Number(process.env.SMTPWIRE_INTEROP_BUILT ?? '100');
 const BIG = 10 * 1024 * 1024;
 const DELIVERY_TIMEOUT = 180_000;
 
@@ -388,9 +399,10 @@ async function startPostfix(base: string, capturePort: number): Promise<PostfixI
   copyFileSync(KEY, join(tlsDir, 'server.key'));
   chmodSync(join(tlsDir, 'server.key'), 0o600);
 
-  // Cyrus SASL: sasldb with one user; PLAIN, LOGIN and CRAM-MD5.
+  // Cyrus SASL: sasldb with one user; PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256 (Cyrus's own
+  // SCRAM, with 10,000 iterations: an implementation of RFC 5802/7677 independent of ours).
   const sasldb = join(sasl, 'sasldb2');
-  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5\nsasldb_path: ${sasldb}\n`);
+  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\nscram_iteration_counter: ${SCRAM_ITERATIONS}\nsasldb_path: ${sasldb}\n`);
   const pwd = run('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', SASL_DOMAIN, USER], PASS);
   if (pwd.status !== 0) throw new Error(`saslpasswd2 failed: ${pwd.out}`);
   chownSync(sasldb, uid, gid);
@@ -629,6 +641,9 @@ function aiosmtpdTarget(server: Aiosmtpd): Target {
 interface SendOptions {
   mechanism?: string;
   chunking?: boolean;
+  pipelining?: boolean;
+  /** No TLS and no AUTH (a server that has neither). */
+  plain?: boolean;
   /** Send one after another (await each) instead of all at once (pipelined). */
   sequential?: boolean;
   name?: string;
@@ -642,8 +657,8 @@ interface Sent {
 
 function clientOptions(target: Target, o: SendOptions, log: LogEntry[]): ClientOptions {
   return {
-    host: '127.0.0.1', port: target.port, tls: 'required-starttls', ca: CA, name: o.name ?? 'client.smtpwire.test',
-    auth: { user: USER, pass: PASS, mechanism: o.mechanism }, chunking: o.chunking,
+    host: '127.0.0.1', port: target.port, tls: o.plain ? 'none' : 'required-starttls', ca: CA, name: o.name ?? 'client.smtpwire.test',
+    auth: o.plain ? undefined : { user: USER, pass: PASS, mechanism: o.mechanism }, chunking: o.chunking, pipelining: o.pipelining,
     timeouts: { connect: 20_000, greeting: 60_000, dataEnd: 120_000 },
     logger: (e) => {
       // Keep the transcript small: commands and replies, not every pipelined body note.
@@ -672,6 +687,11 @@ async function send(target: Target, msgs: Msg[], o: SendOptions = {}): Promise<S
   await client.close();
   const closed = await client.closed;
   if (closed) bad(target.mta, 'clean QUIT', closed.message);
+  // A reply the client found out of step with its command (issue 12) would show here.
+  const misfits = results.filter((r) => r.error?.code === 'EPROTOCOL');
+  sendsSeen.set(target.mta, (sendsSeen.get(target.mta) ?? 0) + results.length);
+  if (misfits.length) bad(target.mta, 'a reply out of step with its command (EPROTOCOL)', misfits.map((r) => r.error!.message).slice(0, 5).join('\n'));
+  if (client.capabilities.enhancedStatusCodes) enhancedMtas.add(target.mta);
   // The transcript redacts every AUTH step: neither the password nor its SASL encodings appear.
   const secrets = [PASS, Buffer.from(`\0${USER}\0${PASS}`).toString('base64'), Buffer.from(PASS).toString('base64')];
   const leaked = log.filter((e) => secrets.some((x) => e.text.includes(x)));
@@ -726,14 +746,19 @@ async function verify(target: Target, msgs: Msg[], sent: Sent, label: string): P
   console.log(`  ${target.mta}: ${label}: ${verified}/${msgs.length} verified byte for byte`);
 }
 
+/** Sends per MTA, and the MTAs that advertised ENHANCEDSTATUSCODES (so the enhanced-code fit
+ *  of every success reply was checked there). */
+const sendsSeen = new Map<string, number>();
+const enhancedMtas = new Set<string>();
+
 const saw = (log: LogEntry[], re: RegExp) => log.some((e) => e.from === 'client' && re.test(e.text));
 
 // ---------------------------------------------------------------- the suites
 
 /** `utf8Headers: false` for a server that refuses 8-bit headers whatever the envelope says
  *  (Postfix's strict_7bit_headers): the SMTPUTF8 message is left out there. */
-async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Headers = true): Promise<void> {
-  for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
+async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Headers = true, scram = false): Promise<void> {
+  for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5', ...(scram ? ['SCRAM-SHA-256'] : [])]) {
     const msgs = everydayMessages(`${target.mta}-${mechanism}`).filter((m) => utf8Headers || !m.smtpUtf8);
     const sent = await send(target, msgs, { mechanism });
     if (sent.client) {
@@ -741,6 +766,11 @@ async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Heade
       check(target.mta, saw(sent.log, new RegExp(`^AUTH ${mechanism}\\b`)), `${mechanism}: AUTH ${mechanism} used`);
       check(target.mta, (!utf8Headers || saw(sent.log, /SMTPUTF8/)) && saw(sent.log, /BODY=8BITMIME/), `${mechanism}: ${utf8Headers ? 'SMTPUTF8 and ' : ''}BODY=8BITMIME declared`);
       if (chunkingOffered) check(target.mta, saw(sent.log, /^BDAT \d+ LAST$/), `${mechanism}: CHUNKING (BDAT) used`);
+      if (mechanism === 'SCRAM-SHA-256') {
+        // The server signature was verified (else connect() fails), and the key came from WebCrypto.
+        const derived = sent.log.find((e) => e.from === 'info' && e.text.startsWith('SCRAM key derived'))?.text;
+        check(target.mta, derived === `SCRAM key derived by WebCrypto (${SCRAM_ITERATIONS} iterations)`, 'SCRAM-SHA-256: key derived by WebCrypto at the server\'s iteration count', derived ?? 'no derivation logged');
+      }
     }
     await verify(target, msgs, sent, `everyday messages, AUTH ${mechanism}`);
   }
@@ -784,6 +814,63 @@ async function fuzzSuite(target: Target, chunkingOffered: boolean): Promise<void
   }
 }
 
+/**
+ * DKIM: messages signed by message/dkim.ts with eight signatures each (rsa-sha256 and
+ * ed25519-sha256, each with the four canonicalizations), sent, delivered byte for byte, and then
+ * verified as delivered (trace header included) by dkimpy and by mailauth.
+ */
+async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void> {
+  const missing = dkimpyMissing();
+  if (missing) {
+    bad(target.mta, 'DKIM: dkimpy', missing);
+    return;
+  }
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ed = generateKeyPairSync('ed25519');
+  const domain = 'client.smtpwire.test';
+  const records = { [`rsa._domainkey.${domain}`]: txtRecord(rsa.publicKey), [`ed._domainkey.${domain}`]: txtRecord(ed.publicKey) };
+  const canons: DkimCanonicalization[] = ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed'];
+  const combos = [['rsa', rsa], ['ed', ed]] as const;
+  const signer = await createDkimSigner(combos.flatMap(([selector, pair]) => canons.map((canonicalization) => ({
+    domain, selector, canonicalization, privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  }))));
+  const names = combos.flatMap(([selector]) => canons.map((c) => `${selector === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256'} ${c}`));
+  for (const chunking of chunkingOffered ? [true, false] : [false]) {
+    const tag = `${target.mta}-dkim`;
+    const plain = [
+      ...everydayMessages(tag),
+      ...fuzzBodies(20, SEED + 14).map((b, i) => textMessage(tag, ['bob@example.test'], `DKIM fuzz body ${i}`, b)),
+      textMessage(tag, ['bob@example.test'], 'trailing white space and empty lines', 'line  \t \r\n\r\n  \r\n\r\n\r\n'),
+    ];
+    const msgs: Msg[] = [];
+    for (const m of plain) {
+      const body = await signer.sign(m.body);
+      msgs.push({ ...m, body, expected: normalised(body) });
+    }
+    const over = chunking ? 'BDAT' : 'DATA';
+    const sent = await send(target, msgs, { chunking });
+    await verify(target, msgs, sent, `DKIM-signed messages over ${over}`);
+    const got = await target.collect(msgs.map((m) => m.id));
+    const delivered = msgs.flatMap((m) => (got.get(m.id) ?? []).map((d) => d.data));
+    if (delivered.length === 0) {
+      bad(target.mta, `DKIM over ${over}: nothing delivered`);
+      continue;
+    }
+    const py = verifyWithDkimpy(delivered, records);
+    const counts = { dkimpy: 0, mailauth: 0 };
+    for (let i = 0; i < delivered.length; i++) {
+      const ma = await verifyWithMailauth(delivered[i]!, records);
+      for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+        if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
+        else bad(target.mta, `DKIM over ${over}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
+      }
+    }
+    const total = delivered.length * names.length;
+    check(target.mta, counts.dkimpy === total && counts.mailauth === total,
+      `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
+  }
+}
+
 async function negativeSuite(target: Target, strict = false): Promise<void> {
   // Wrong password: EAUTH, no session.
   try {
@@ -810,7 +897,88 @@ async function negativeSuite(target: Target, strict = false): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- Exim
+
+function eximTarget(exim: Exim): Target {
+  return {
+    mta: 'exim', port: exim.port,
+    async collect(ids) {
+      const until = Date.now() + DELIVERY_TIMEOUT;
+      let found = new Map<string, Delivery[]>();
+      for (;;) {
+        exim.deliver();
+        found = new Map();
+        for (const d of exim.deliveries()) {
+          const id = /^X-Smtpwire-Id: (\S+)\r$/m.exec(d.data.subarray(0, 65536).toString('latin1'))?.[1];
+          if (id) found.set(id, [...(found.get(id) ?? []), { ...d, mailParams: '' }]);
+        }
+        if (ids.every((id) => found.has(id)) || Date.now() > until) break;
+        await sleep(200);
+      }
+      return new Map(ids.flatMap((id) => (found.has(id) ? [[id, found.get(id)!] as const] : [])));
+    },
+    strip: stripEximHeaders,
+  };
+}
+
+/**
+ * Every recipient of a BDAT transaction refused, with and without PIPELINING: the outcome is
+ * the recipients' (550 permanent; 451 among them makes it transient), no body goes without
+ * PIPELINING, an RSET follows, and the next message is delivered once, under its own sender.
+ */
+async function refusedRecipientsSuite(t: Target, exim: Exim): Promise<void> {
+  for (const pipelining of [true, false]) {
+    const label = `BDAT${pipelining ? ', pipelined' : ', no PIPELINING'}`;
+    const msgs = [
+      textMessage('exim-refused', ['refuse1@example.test'], 'every recipient refused (550)', 'never delivered\r\n', { from: 'first@client.smtpwire.test' }),
+      textMessage('exim-refused', ['refuse2@example.test', 'later2@example.test'], 'refused 550 and 451', 'never delivered\r\n', { from: 'second@client.smtpwire.test' }),
+      textMessage('exim-refused', ['bob@example.test'], 'after two refused transactions', 'delivered under its own sender\r\n', { from: 'third@client.smtpwire.test' }),
+    ];
+    const sent = await send(t, msgs, { plain: true, pipelining });
+    const [r1, r2, r3] = sent.results;
+    if (!r1 || !r2 || !r3) continue;
+    check(t.mta, r1.outcome === 'rejected' && r1.error?.reply?.code === 550 && r1.error.transient === false, `${label}: every recipient refused 550: rejected, permanent, the RCPT reply (not BDAT's 503)`, `${r1.outcome} ${r1.error?.message}`);
+    check(t.mta, r2.outcome === 'rejected' && r2.error?.reply?.code === 451 && r2.error.transient === true, `${label}: refused 550 and 451: rejected, transient (the 451)`, `${r2.outcome} ${r2.error?.message}`);
+    const bdats = sent.log.filter((e) => e.from === 'client' && /^BDAT /.test(e.text)).length;
+    check(t.mta, bdats === (pipelining ? 3 : 1), `${label}: ${pipelining ? 'BDAT pipelined with the envelopes' : 'no BDAT (no body) for the refused messages'} (${bdats} BDAT)`);
+    const clientLines = sent.log.filter((e) => e.from === 'client').map((e) => e.text);
+    const mails = clientLines.flatMap((l, i) => (l.startsWith('MAIL FROM:') ? [i] : []));
+    check(t.mta, mails.slice(1).every((i) => clientLines[i - 1] === 'RSET'), `${label}: RSET before each MAIL that follows a transaction Exim may hold`, clientLines.join(' | '));
+    await verify(t, [msgs[2]!], { ...sent, results: [r3] }, `${label}: the message after the refused ones`);
+    const all = exim.deliveries();
+    const under = all.filter((d) => d.data.includes(msgs[2]!.id)).map((d) => d.from);
+    check(t.mta, under.length === 1 && under[0] === 'third@client.smtpwire.test', `${label}: delivered once, under its own envelope sender (Return-path ${JSON.stringify(under)})`);
+    check(t.mta, !all.some((d) => d.data.includes(msgs[0]!.id) || d.data.includes(msgs[1]!.id)), `${label}: nothing of the refused messages delivered`);
+  }
+}
+
+async function eximSuites(t: Target, exim: Exim): Promise<void> {
+  await refusedRecipientsSuite(t, exim);
+  for (const chunking of [true, false]) {
+    const msgs = everydayMessages(`exim-${chunking ? 'bdat' : 'data'}`);
+    const sent = await send(t, msgs, { plain: true, chunking });
+    if (chunking) check(t.mta, saw(sent.log, /^BDAT \d+ LAST$/), 'CHUNKING (BDAT) used');
+    await verify(t, msgs, sent, `everyday messages over ${chunking ? 'BDAT' : 'DATA'}`);
+  }
+  for (const pipelining of [true, false]) {
+    const n = pipelining ? PIPELINED : Math.min(PIPELINED, 100);
+    const msgs = pipelinedMessages(`exim-pipe${pipelining ? '' : '-seq'}`, n);
+    const started = Date.now();
+    const sent = await send(t, msgs, { plain: true, pipelining });
+    await verify(t, msgs, sent, `${n} messages over one connection, BDAT${pipelining ? ', pipelined' : ', no PIPELINING'} (${Date.now() - started} ms)`);
+  }
+  const m = bigMessage('exim-big');
+  const sent = await send(t, [m], { plain: true });
+  await verify(t, [m], sent, '10 MB body over BDAT');
+}
+
 // ---------------------------------------------------------------- main
+
+/** Built messages (smtpwire/message) through the target, read back by Python: message-suite.ts. */
+async function builtSuite(target: Target, utf8Headers: boolean): Promise<void> {
+  const t: SuiteTarget = { mta: target.mta, clientOptions: clientOptions(target, {}, []), collect: (ids) => target.collect(ids), strip: (d) => target.strip(d), utf8Headers };
+  await messageSuite(t, { ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail) }, BUILT, SEED);
+}
 
 async function main(): Promise<number> {
   const base = process.env.SMTPWIRE_INTEROP_DIR ?? mkdtempSync(join(tmpdir(), 'smtpwire-interop-'));
@@ -820,15 +988,19 @@ async function main(): Promise<number> {
   const capture = new Capture();
   let postfix: PostfixInstance | undefined;
   let aio: Aiosmtpd | undefined;
+  let exim: Exim | undefined;
   const stopAll = async () => {
     postfix?.stop();
     postfix = undefined;
     await aio?.stop();
     aio = undefined;
+    await exim?.stop();
+    exim = undefined;
   };
   const onSignal = (sig: NodeJS.Signals) => {
     postfix?.stop();
     aio?.proc.kill('SIGKILL');
+    void exim?.stop();
     console.log(`interop: stopped by ${sig}`);
     process.exit(130);
   };
@@ -838,9 +1010,12 @@ async function main(): Promise<number> {
   try {
     await capture.start();
 
-    console.log('\n== postfix');
+    // SMTPWIRE_INTEROP_ONLY=exim (say) runs one MTA's section, for working on it.
+    const only = process.env.SMTPWIRE_INTEROP_ONLY;
+    const want = (mta: string): boolean => !only || only === mta;
+    if (want('postfix')) console.log('\n== postfix');
     try {
-      postfix = await startPostfix(base, capture.port);
+      if (want('postfix')) postfix = await startPostfix(base, capture.port);
     } catch (err) {
       bad('postfix', 'start', err instanceof Error ? err.message : String(err));
     }
@@ -848,15 +1023,18 @@ async function main(): Promise<number> {
       const pf = postfixTarget('postfix', postfix.port, capture);
       try {
         await negativeSuite(pf);
-        await everydaySuite(pf, true);
+        await everydaySuite(pf, true, true, true);
         await bigSuite(pf, true);
         await pipelinedSuite(pf, true, true);
         await fuzzSuite(pf, true);
+        await dkimSuite(pf, true);
+        await builtSuite(pf, true);
         console.log('\n== postfix-strict (smtpd_forbid_bare_newline = reject, strict envelopes and MIME)');
         const strict = postfixTarget('postfix-strict', postfix.strictPort, capture);
         await negativeSuite(strict, true);
         await fuzzSuite(strict, true);
         await everydaySuite(strict, true, false);
+        await builtSuite(strict, false);
       } catch (err) {
         bad('postfix', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }
@@ -867,9 +1045,9 @@ async function main(): Promise<number> {
       check('postfix', rejections.length === 0, 'no rejection, bounce or deferral in the Postfix log', rejections.slice(0, 10).join('\n'));
     }
 
-    console.log('\n== aiosmtpd');
+    if (want('aiosmtpd')) console.log('\n== aiosmtpd');
     try {
-      aio = await startAiosmtpd(base);
+      if (want('aiosmtpd')) aio = await startAiosmtpd(base);
     } catch (err) {
       bad('aiosmtpd', 'start', err instanceof Error ? err.message : String(err));
     }
@@ -881,9 +1059,30 @@ async function main(): Promise<number> {
         await bigSuite(t, false);
         await pipelinedSuite(t, false, false);
         await fuzzSuite(t, false);
+        await dkimSuite(t, false);
       } catch (err) {
         bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }
+    }
+
+    if (want('exim')) console.log('\n== exim');
+    const eximRoot = process.env.SMTPWIRE_EXIM_ROOT;
+    try {
+      if (want('exim')) {
+        if (!eximRoot) throw new Error('SMTPWIRE_EXIM_ROOT is not set (test/interop/run.sh extracts Exim there)');
+        exim = await startExim(base, eximRoot, await freePort(), waitForPort);
+      }
+    } catch (err) {
+      bad('exim', 'start', err instanceof Error ? err.message : String(err));
+    }
+    if (exim) {
+      try {
+        await eximSuites(eximTarget(exim), exim);
+      } catch (err) {
+        bad('exim', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
+      }
+      const rejected = exim.log().split('\n').filter((l) => /rejected|\*\*|==/.test(l) && !/(refuse|later)\d*@example\.test/.test(l));
+      check('exim', rejected.length === 0, 'no unexpected rejection, bounce or deferral in the Exim log', rejected.slice(0, 10).join('\n'));
     }
   } finally {
     await stopAll();
@@ -893,6 +1092,9 @@ async function main(): Promise<number> {
     if (!process.env.SMTPWIRE_INTEROP_KEEP && !process.env.SMTPWIRE_INTEROP_DIR) rmSync(base, { recursive: true, force: true });
   }
 
+  for (const [mta, n] of sendsSeen) {
+    console.log(`  ${mta}: ${n} sends, no reply out of step with its command${enhancedMtas.has(mta) ? ' (ENHANCEDSTATUSCODES advertised: every success reply\'s enhanced code checked)' : ' (no ENHANCEDSTATUSCODES: reply classes checked)'}`);
+  }
   console.log(`\ninterop summary (${((Date.now() - started) / 1000).toFixed(1)} s):`);
   for (const [mta, r] of tally) {
     console.log(`  ${mta.padEnd(15)} ${r.verified} messages verified byte for byte, ${r.checks} other checks passed, ${r.failed} failed`);

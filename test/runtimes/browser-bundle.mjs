@@ -5,7 +5,7 @@
 // 2. dynamic: load it in workerd WITHOUT nodejs_compat (a Web-standard isolate: no process,
 //    no Buffer, no node:*), check those globals really are absent, and run a whole session
 //    through the core entry (core-smoke.mjs) plus the core test files that need nothing but
-//    the core (transcript, body, address, compose).
+//    the core (transcript, body, address, compose, envelope-idn).
 // Run alone (`node test/runtimes/browser-bundle.mjs`, after a build) or from run-workers.mjs.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -17,7 +17,7 @@ import { importsOf, walk } from './graph.mjs';
 const CORE_DIR = join(ROOT, 'dist/core') + sep;
 const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', 'exports', '__dirname', '__filename', 'global', 'setImmediate']);
 /** Core test files that import nothing but the core, the mock server, uvu and fast-check. */
-const PURE_CORE_TESTS = ['transcript', 'body', 'address', 'compose'];
+const PURE_CORE_TESTS = ['transcript', 'body', 'address', 'compose', 'envelope-idn'];
 
 /** Free uses of Node-only globals (not property names, not declarations). */
 function nodeGlobals(file, source) {

@@ -1,19 +1,21 @@
 // The interop set every runtime runs against real smtp-server instances (test/runtimes/server.mjs)
 // through its own transport: plain, STARTTLS, AUTH PLAIN, several recipients with one
 // rejected, a 5 MB body byte-exact (whole and streamed), 100 pipelined messages, implicit TLS,
-// a certificate for the wrong name, a pool and sendMail. Runtime-neutral: only ECMAScript,
+// a certificate for the wrong name, a pool (also with a password provider, a bounded queue and
+// observer hooks) and sendMail. Runtime-neutral: only ECMAScript,
 // Web Crypto (for SHA-256) and Web Streams; each runtime's entry passes its transport in.
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
 import type { ClientOptions, Message, PullIntoSource, SendMailOptions, SendResult, SmtpClient } from '../../client/client.ts';
 import type { Pool, PoolOptions } from '../../client/pool.ts';
 import type { Transport } from '../../client/transport.ts';
+import type { buildMessage } from '../../message/index.ts';
 
 export interface InteropConfig {
   host: string;
   /** A name the test certificate is issued to (besides 127.0.0.1). */
   tlsName: string;
-  ports: { plain: number; starttls: number; implicit: number; closed: number; injectSameRead: number; injectLater: number };
+  ports: { plain: number; starttls: number; implicit: number; closed: number; injectSameRead: number; injectLater: number; socks5: number; httpProxy: number };
   user: string;
   pass: string;
   ca: string;
@@ -37,6 +39,8 @@ export interface RuntimeUnderTest {
   /** The runtime's fileBody and a way to read a whole file, where the runtime has files. */
   fileBody?: (path: string) => PullIntoSource & { readonly size: number };
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** smtpwire/message's builder as this runtime loads it. */
+  buildMessage: typeof buildMessage;
 }
 
 const enc = new TextEncoder();
@@ -284,6 +288,55 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     await client.close();
   });
 
+  // The runtime's own path through a tunnel (the harness's minimal SOCKS5 and CONNECT relays;
+  // real proxy servers are in test/proxy/): clear text to the proxy, then TLS inside the tunnel
+  // for the mail server's name.
+  test(`${rt.name}: STARTTLS through a SOCKS5 proxy`, async () => {
+    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', proxy: `socks5://127.0.0.1:${config.ports.socks5}`, auth: { user: config.user, pass: config.pass } });
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(5) }));
+    assert.is(got.secure, true);
+    assert.is(got.user, config.user);
+    await client.close();
+  });
+
+  test(`${rt.name}: implicit TLS through an HTTP CONNECT proxy`, async () => {
+    const client = await open({ ...tls, port: config.ports.implicit, tls: 'implicit', proxy: `http://127.0.0.1:${config.ports.httpProxy}` });
+    assert.is(client.secure, true);
+    const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(6) }));
+    assert.is(got.secure, true);
+    await client.close();
+  });
+
+  test(`${rt.name}: a proxy that cannot reach the server: EPROXY refused`, async () => {
+    try {
+      await open({ ...base, port: config.ports.closed, proxy: `socks5://127.0.0.1:${config.ports.socks5}` });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'EPROXY', String(err));
+      assert.is((err as { reason?: string }).reason, 'refused');
+    }
+  });
+
+  test(`${rt.name}: smtps:// to a STARTTLS port fails with ETLS, fast`, async () => {
+    const started = Date.now();
+    try {
+      await open({ ...tls, port: config.ports.starttls, tls: 'implicit' });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      // workerd reports a TLS handshake with a clear-text server as a failed connect ("proxy
+      // request failed, cannot connect to the specified address"), the same words as a closed
+      // port: there it cannot be told apart (docs/connectivity.md).
+      const code = (err as { code?: string }).code;
+      if (rt.name.startsWith('workerd')) assert.ok(code === 'ETLS' || code === 'ECONNECTION', String(err));
+      else {
+        assert.is(code, 'ETLS', String(err));
+        assert.match(String((err as Error).message), 'this port speaks clear text first');
+      }
+      assert.not.match(String((err as Error).message), /\n|\\x0a/);
+    }
+    assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+  });
+
   test(`${rt.name}: a certificate for another name is refused (ETLS)`, async () => {
     try {
       await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', servername: 'not-the-server.example' });
@@ -339,6 +392,62 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     } finally {
       await pool.close();
     }
+  });
+
+  test(`${rt.name}: pool with a password provider, a bounded queue, stats() and observer hooks`, async () => {
+    let asked = 0;
+    let opened = 0;
+    let closed = 0;
+    let settled = 0;
+    const pool = rt.createPool({
+      ...tls, port: config.ports.starttls, tls: 'required-starttls', maxConnections: 2, maxPendingPerConnection: 2, maxQueued: 4,
+      auth: { user: config.user, pass: async (context) => { asked++; assert.is(context.kind, 'pass'); return config.pass; }, mechanism: 'PLAIN' },
+      observe: { connectionOpened: () => opened++, connectionClosed: () => closed++, messageSettled: (e) => { if (e.outcome === 'accepted') settled++; } },
+    });
+    try {
+      const sends = Array.from({ length: 12 }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(400 + i) }));
+      assert.is(pool.stats().queued, 4, 'the queue is bounded');
+      assert.is(pool.stats().waiting, 8);
+      for (const r of await Promise.all(sends)) assert.is(received(r).user, config.user);
+      assert.is(pool.stats().accepted, 12);
+      assert.is(settled, 12);
+    } finally {
+      await pool.close();
+    }
+    assert.ok(opened >= 1 && opened <= 2, `opened ${opened}`);
+    assert.is(asked, opened, 'the provider is asked once per connection');
+    assert.is(closed, opened);
+  });
+
+  test(`${rt.name}: a built message (smtpwire/message: text, HTML, inline image, 1 MB streamed attachment) arrives byte-exact`, async () => {
+    const data = bigMessage(MIB, 11);
+    const message = rt.buildMessage({
+      from: { name: 'Zoë Example', address: 'zoe@example.com' }, to: ['"Bob, Jr." <bob@example.com>'], bcc: 'hidden@example.com',
+      subject: `Grüße from ${rt.name}`, text: 'Hello,\nsee the attachment.\n', html: `<p>Hello <img src="cid:logo@x"></p>${'<b>long line</b>'.repeat(100)}`,
+      attachments: [
+        { filename: 'logo.png', cid: 'logo@x', content: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) },
+        { filename: 'Übersicht.bin', content: () => new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < data.length; i += 50_000) c.enqueue(data.slice(i, i + 50_000)); c.close(); } }) },
+      ],
+    });
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
+    let k = 0;
+    const r = message.render({ smtpUtf8: client.capabilities.smtpUtf8, eightBitMime: client.capabilities.eightBitMime, random: (n) => new Uint8Array(n).fill(++k) });
+    const chunks: Uint8Array[] = [];
+    for await (const c of r.body) chunks.push(c.slice());
+    const expected = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (expected.set(c, at), at + c.length), 0);
+    assert.is(r.size, undefined); // a stream's length is not known before it is read
+    assert.equal(r.to, ['bob@example.com', 'hidden@example.com']);
+    const text = new TextDecoder().decode(expected);
+    assert.not.match(text, /hidden@example\.com/);
+    assert.ok(text.split('\r\n').every((line) => line.length <= 998));
+    const got = received(await client.send({ from: r.from, to: r.to, body: r.body, eightBit: r.eightBit }));
+    assert.is(got.rcpt, 2);
+    assert.is(got.size, expected.length);
+    assert.is(got.sha256, await sha256(expected));
+    // The client renders a built message itself once it knows the server's extensions.
+    assert.is(received(await client.send(message)).rcpt, 2);
+    await client.close();
   });
 
   test(`${rt.name}: sendMail in one call`, async () => {

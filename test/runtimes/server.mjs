@@ -8,7 +8,7 @@
 // the client can prove byte-exact delivery without a side channel.
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
@@ -124,6 +124,69 @@ function closedPort() {
   });
 }
 
+/**
+ * Minimal proxies for the runtime interop set (the runtime's own path through a tunnel, in
+ * workerd too): SOCKS5 without authentication and HTTP CONNECT, loopback targets only. Real
+ * proxy servers (microsocks, Dante, tinyproxy, ssh -D) are in test/proxy/.
+ */
+function relay(kind) {
+  const live = new Set();
+  const server = createServer((client) => {
+    live.add(client);
+    client.on('close', () => live.delete(client));
+    client.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    const open = (host, port, ok, bad) => {
+      if (!['127.0.0.1', 'localhost'].includes(host)) return bad();
+      const upstream = netConnect(port, '127.0.0.1');
+      live.add(upstream);
+      upstream.on('close', () => live.delete(upstream));
+      upstream.on('error', bad);
+      upstream.once('connect', () => {
+        upstream.off('error', bad);
+        upstream.on('error', () => client.destroy());
+        client.write(ok);
+        client.pipe(upstream).pipe(client);
+      });
+    };
+    const onData = (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (kind === 'socks5') {
+        if (stage === 0 && buf.length >= 2 && buf.length >= 2 + buf[1]) {
+          buf = buf.subarray(2 + buf[1]);
+          stage = 1;
+          client.write(Buffer.from([5, 0]));
+        }
+        if (stage !== 1 || buf.length < 5) return;
+        const atyp = buf[3];
+        const len = atyp === 1 ? 4 : atyp === 3 ? 1 + buf[4] : 16;
+        if (buf.length < 4 + len + 2) return;
+        const host = atyp === 1 ? [...buf.subarray(4, 8)].join('.') : atyp === 3 ? buf.subarray(5, 5 + buf[4]).toString('latin1') : '::';
+        const port = buf.readUInt16BE(4 + len);
+        client.off('data', onData);
+        stage = 2;
+        open(host, port, Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]), () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])));
+      } else {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.1\r\n/.exec(buf.toString('latin1'));
+        client.off('data', onData);
+        if (!m) return client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+        open(m[1], Number(m[2]), 'HTTP/1.1 200 Connection established\r\n\r\n', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+      }
+    };
+    client.on('data', onData);
+  });
+  // Closing the harness drops tunnels still open (server.close waits for them otherwise).
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    for (const socket of live) socket.destroy();
+    return close(cb);
+  };
+  return server;
+}
+
 /** Start the three servers; resolves with the config the in-runtime tests need and a closer. */
 export async function startServers() {
   const servers = {
@@ -137,13 +200,16 @@ export async function startServers() {
   const hostile = [injector(false), injector(true)];
   ports.injectSameRead = await listenRaw(hostile[0]);
   ports.injectLater = await listenRaw(hostile[1]);
+  const proxies = [relay('socks5'), relay('http')];
+  ports.socks5 = await listenRaw(proxies[0]);
+  ports.httpProxy = await listenRaw(proxies[1]);
   // A message file for the fileBody tests (runtimes with files read it; Deno gets --allow-read for it).
   const file = join(tmpdir(), `smtpwire-runtime-${process.pid}.eml`);
   writeFileSync(file, messageFile(3 * 1024 * 1024 + 5));
   const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM, file };
   const close = () => Promise.all([
     ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
-    ...hostile.map((s) => new Promise((r) => s.close(r))),
+    ...[...hostile, ...proxies].map((s) => new Promise((r) => s.close(r))),
   ]).finally(() => rmSync(file, { force: true }));
   return { config, close };
 }

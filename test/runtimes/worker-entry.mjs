@@ -15,7 +15,7 @@ console.log = (...args) => {
 // Held in a variable, not written as import('...'), so the module-graph walk of a worker
 // that has no interop route (browser-bundle.mjs) does not pull them in; run-workers.mjs adds
 // them as entries.
-const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js' };
+const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js', message: '../../dist/message/index.js' };
 
 export default {
   async fetch(request, env) {
@@ -46,6 +46,7 @@ export default {
           trust: {}, // Workers cannot take a CA: the harness makes workerd trust the test CA
           tlsHost: env.TLS_HOST,
           transport: workers.workersTransport,
+          buildMessage: (await import(INTEROP_MODULES.message)).buildMessage,
         };
         registerInterop(uvu.test, runtime, config);
         workersOnly(uvu.test, workers, config, (await import('uvu/assert')));

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# npm run test:proxy — smtpwire through real proxy servers (microsocks, Dante, tinyproxy, ssh -D) and
+# against TLS servers that require client certificates, on 127.0.0.1, in Node, Deno and Bun.
+#
+# Installs the Debian packages it needs when they are missing (apt-get update first; needs root,
+# as CI has), builds, then runs dist/test/proxy/proxy.js, which writes each proxy's PRIVATE
+# configuration under a temp dir, starts them on free high ports and stops them after.
+# Closing line: "N passed, N failed". `bash test/proxy/run.sh node` runs the Node cases only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need=()
+command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
+[ -x /usr/sbin/danted ] || command -v danted >/dev/null 2>&1 || need+=(dante-server)
+command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/sbin/tinyproxy ] || need+=(tinyproxy)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "proxy: need root to install: ${need[*]}" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  echo "proxy: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d: the packages must not start system-wide daemons; we run our own, privately.
+  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  if [ "$had_policy" = 0 ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ "$had_policy" = 0 ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+npx tsc -p tsconfig.json
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/smtpwire-proxy.XXXXXX")"
+chmod 755 "$work"
+cleanup() {
+  # The driver stops its proxies; this is for when it could not.
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" >/dev/null 2>&1 || true; done
+  if [ -z "${SMTPWIRE_PROXY_KEEP:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SMTPWIRE_PROXY_DIR="$work" node dist/test/proxy/proxy.js "$@"
