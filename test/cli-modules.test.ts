@@ -152,6 +152,35 @@ it('sendmail mode with message flags: built message, -F name in From, Date and M
   }
 });
 
+it('sendmail -t -i with DKIM: signed after the header edits (Bcc gone, Date and Message-ID added); dkimpy and mailauth verify what arrived', async () => {
+  const missing = dkimpyMissing();
+  if (missing) throw new Error(missing);
+  const t = tempDir('cli-modules');
+  const s = await testServer();
+  try {
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keyFile = join(t.dir, 'dkim.pem');
+    writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const raw = 'From: me@example.com\nTo: b@example.org\nBcc: secret@example.net\nSubject: signed by sendmail\n\nbody\n.\nmore\n';
+    const r = await cli(['sendmail', '-t', '-i', '--server', s.url, '-f', 'me@example.com', '--dkim-key', keyFile, '--dkim-selector', 'sm', '--dkim-domain', 'example.com'], { stdin: raw });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(s.received.length, 1);
+    assert.equal(s.received[0]!.to.sort(), ['b@example.org', 'secret@example.net']);
+    const data = s.received[0]!.data;
+    const text = data.toString('latin1');
+    assert.ok(text.startsWith('DKIM-Signature: '), 'the signature is the first field');
+    assert.not.match(text, /^Bcc:/im);
+    assert.match(text, /^Date: /m);
+    assert.match(text, /^Message-ID: /m);
+    const records = { 'sm._domainkey.example.com': txtRecord(keys.publicKey) };
+    assert.equal(verifyWithDkimpy([data], records)[0]!.results, [true]);
+    assert.equal((await verifyWithMailauth(data, records)).results, [true]);
+  } finally {
+    await s.close();
+    t.done();
+  }
+});
+
 it('--help lists the flags of every module, in send and sendmail mode', async () => {
   for (const args of [['--help'], ['sendmail', '--help']]) {
     const r = await cli(args);
