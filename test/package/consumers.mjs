@@ -171,6 +171,20 @@ const r = await sendMail(${message(name)});
 console.log(describe(r));
 if (r.outcome !== 'accepted') process.exit(1);
 `;
+/** Must compile with no error: each expected error proves the types are real, not `any` (which
+ *  is what TypeScript silently gives when it cannot read the declarations). */
+const TYPE_PROBE = `import { sendMail, type SendResult } from 'smtpwire';
+declare const r: SendResult;
+// @ts-expect-error: outcome is a string union, not a number
+export const n: number = r.outcome;
+if (r.outcome === 'accepted') {
+  // @ts-expect-error: an accepted result has no error
+  r.error.message;
+}
+// @ts-expect-error: host must be a string
+void sendMail({ host: 1, from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' });
+`;
+const probeArgs = (moduleKind, resolution) => ['--noEmit', '--strict', '--target', 'es2022', '--module', moduleKind, '--moduleResolution', resolution, '--types', 'node', '--lib', 'es2022', 'probe.ts'];
 const TS_LINKS = ['typescript', '@types/node'];
 const tsconfig = (moduleKind, resolution) => JSON.stringify({
   compilerOptions: {
@@ -182,7 +196,7 @@ const tsconfig = (moduleKind, resolution) => JSON.stringify({
 
 await check('ts-nodenext', async () => {
   const examples = extractExamples(ROOT, ['README.md', 'docs/getting-started.md']);
-  const files = { 'main.ts': TS_EXAMPLE('ts-nodenext'), 'tsconfig.json': tsconfig('nodenext', 'nodenext'), 'docs/globals.d.ts': EXAMPLE_GLOBALS };
+  const files = { 'main.ts': TS_EXAMPLE('ts-nodenext'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('nodenext', 'nodenext'), 'docs/globals.d.ts': EXAMPLE_GLOBALS };
   for (const ex of examples) files[`docs/${ex.name}.ts`] = ex.code;
   files['docs/tsconfig.json'] = JSON.stringify({
     compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'], lib: ['ES2022'] },
@@ -195,11 +209,19 @@ await check('ts-nodenext', async () => {
   expectDelivered('ts-nodenext', out);
   // The documentation's examples, each a module, against the installed package's types.
   await run(process.execPath, [tsc, '-p', 'docs'], dir);
-  return `tsc ${JSON.parse(readFileSync(join(MODULES, 'typescript/package.json'), 'utf8')).version}; ${examples.length} doc examples type-check`;
+  await run(process.execPath, [tsc, ...probeArgs('nodenext', 'nodenext')], dir);
+  // The oldest TypeScript we state (docs/installing.md): 4.9, node16/nodenext resolution.
+  const oldTs = process.env.SMTPWIRE_OLD_TS;
+  if (!oldTs) throw new Error('SMTPWIRE_OLD_TS (TypeScript 4.9.5) is not set: run test/package/run.sh');
+  const oldVersion = JSON.parse(readFileSync(join(oldTs, 'package.json'), 'utf8')).version;
+  if (oldVersion !== '4.9.5') throw new Error(`SMTPWIRE_OLD_TS is TypeScript ${oldVersion}, not 4.9.5`);
+  await run(process.execPath, [join(oldTs, 'bin/tsc'), ...probeArgs('nodenext', 'nodenext')], dir);
+  return `tsc 4.9.5 and ${JSON.parse(readFileSync(join(MODULES, 'typescript/package.json'), 'utf8')).version}; ${examples.length} doc examples type-check`;
 });
 
 await check('ts-bundler', async () => {
-  const dir = await consumer('ts-bundler', { type: 'module' }, { 'main.ts': TS_EXAMPLE('ts-bundler'), 'tsconfig.json': tsconfig('esnext', 'bundler') }, TS_LINKS);
+  const dir = await consumer('ts-bundler', { type: 'module' }, { 'main.ts': TS_EXAMPLE('ts-bundler'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('esnext', 'bundler') }, TS_LINKS);
+  await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), ...probeArgs('esnext', 'bundler')], dir);
   await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
   const out = await run(process.execPath, ['out/main.js'], dir);
   expectDelivered('ts-bundler', out);
@@ -258,6 +280,12 @@ export default {
     await mf.dispose();
   }
   return `bundled by esbuild, ${(code.length / 1024).toFixed(1)} kB minified`;
+});
+
+await check('jsr (deno publish --dry-run)', async () => {
+  const out = await run(findDeno(), ['publish', '--dry-run', '--allow-dirty'], ROOT, { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' });
+  if (!/Success/.test(out) || /warning/i.test(out)) throw new Error(out);
+  return `${(out.match(/^\s+file:\/\//gm) ?? []).length} files, no warnings`;
 });
 
 // ---- attw and publint on the tarball ----------------------------------------------------------
