@@ -195,7 +195,7 @@ const tsconfig = (moduleKind, resolution) => JSON.stringify({
 });
 
 await check('ts-nodenext', async () => {
-  const examples = extractExamples(ROOT, ['README.md', 'docs/getting-started.md']);
+  const examples = extractExamples(ROOT, ['README.md', 'docs/getting-started.md', 'docs/installing.md']);
   const files = { 'main.ts': TS_EXAMPLE('ts-nodenext'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('nodenext', 'nodenext'), 'docs/globals.d.ts': EXAMPLE_GLOBALS };
   for (const ex of examples) files[`docs/${ex.name}.ts`] = ex.code;
   files['docs/tsconfig.json'] = JSON.stringify({
