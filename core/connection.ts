@@ -11,7 +11,7 @@ import {
   SmtpAbortError, SmtpAuthError, SmtpCapabilityError, SmtpConnectionError, SmtpError, SmtpProtocolError, SmtpReplyError,
   SmtpTimeoutError, SmtpTlsError, SmtpUsageError,
 } from './errors.ts';
-import type { Output, RecipientResult, SmtpEvent, TransactionResult } from './events.ts';
+import { transactionResult, type Output, type RecipientResult, type SmtpEvent, type TransactionResult } from './events.ts';
 import { ReplyParser, describeReply, isPositive, type Reply, type ReplyParserLimits } from './reply.ts';
 import { AuthExchange, type AuthAnswer } from './auth.ts';
 import { misfit, type Step } from './reply-fit.ts';
@@ -996,7 +996,7 @@ export class SmtpConnection {
       const rejected = [...tx.rejected, ...tx.lmtpFinal.filter((r) => !isPositive(r.reply))];
       const outcome = accepted.length > 0 ? 'accepted' : 'rejected';
       const error = outcome === 'rejected' ? new SmtpReplyError('every recipient was rejected', reply!, 'end-of-data') : undefined;
-      this.emit({ type: 'transaction', result: { id: tx.id, outcome, accepted, rejected, unknown: [], reply, error } });
+      this.emit({ type: 'transaction', result: transactionResult({ id: tx.id, accepted, rejected, unknown: [], reply }, outcome, error) });
       return;
     }
     if (tx.failure) this.emitResult(tx, 'rejected', tx.failure.reply, tx.failure.error);
@@ -1017,7 +1017,7 @@ export class SmtpConnection {
       rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
       unknown = tx.accepted.slice(final.length).map((r) => r.address);
     }
-    this.emit({ type: 'transaction', result: { id: tx.id, outcome, accepted, rejected, unknown, reply, error } });
+    this.emit({ type: 'transaction', result: transactionResult({ id: tx.id, accepted, rejected, unknown, reply }, outcome, error) });
   }
 
   private userCommand(verb: 'NOOP' | 'RSET', now: number): number {

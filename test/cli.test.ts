@@ -676,9 +676,10 @@ it('lmtp://: LHLO and one reply per recipient', async () => {
 // ---- exitCodeFor ------------------------------------------------------------------------------
 
 const reply = (code: number, text = 'text'): Reply => ({ code, enhanced: undefined, lines: [text] });
+// Any mix of fields (exitCodeFor must cope with each), hence the assertion.
 const result = (r: Partial<TransactionResult>): TransactionResult => ({
   id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...r,
-});
+}) as TransactionResult;
 const ok = { address: 'b@example.com', reply: reply(250) };
 
 it('exitCodeFor: results', () => {
