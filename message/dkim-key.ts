@@ -11,17 +11,26 @@ import { DkimError } from './dkim-errors.ts';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
 
+/** WebCrypto's CryptoKey, by its shape: the published types must not need the DOM library
+ *  (a consumer compiling with only `lib: es2022` and Node's types has no CryptoKey). */
+export interface WebCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: { readonly name: string };
+  readonly usages: readonly string[];
+}
+
 /** What signing needs: the imported key and the DKIM algorithm it signs with. */
 export interface DkimPrivateKey {
   readonly algorithm: DkimAlgorithm;
-  readonly key: CryptoKey;
+  readonly key: WebCryptoKey;
   /** RSA modulus size in bits (undefined for Ed25519). */
   readonly bits: number | undefined;
 }
 
 /** A key as the caller may give it: PEM text, its bytes, DER, a base64 Ed25519 seed, or a
  *  WebCrypto private key already imported (RSASSA-PKCS1-v1_5 SHA-256 or Ed25519, usage sign). */
-export type DkimKeyInput = string | Uint8Array | CryptoKey;
+export type DkimKeyInput = string | Uint8Array | WebCryptoKey;
 
 /** RFC 8301 §3.2: signers MUST use RSA keys of at least 1024 bits. */
 export const MIN_RSA_BITS = 1024;
@@ -47,7 +56,7 @@ export async function importDkimKey(input: DkimKeyInput, algorithm?: DkimAlgorit
   if (!subtle) throw new DkimError('key-unsupported', 'this runtime has no WebCrypto (globalThis.crypto.subtle); DKIM signing needs it');
   let key: CryptoKey;
   if (isCryptoKey(input)) {
-    key = input;
+    key = input as CryptoKey; // the shape was checked; WebCrypto itself rejects a forgery
   } else {
     const der = pkcs8FromInput(input);
     const kind = keyKind(der);
@@ -286,7 +295,7 @@ function wrapEd25519Seed(seed: Uint8Array): Uint8Array {
   return der(0x30, VERSION_0, der(0x30, der(0x06, fromHex(ED25519_OID))), der(0x04, der(0x04, seed)));
 }
 
-function isCryptoKey(x: unknown): x is CryptoKey {
+function isCryptoKey(x: unknown): x is WebCryptoKey {
   return typeof CryptoKey !== 'undefined' ? x instanceof CryptoKey : x !== null && typeof x === 'object' && 'algorithm' in x && 'usages' in x;
 }
 

@@ -273,8 +273,8 @@ async function signOne(s: PreparedSignature, digest: MessageDigest): Promise<str
   let signature: ArrayBuffer;
   try {
     signature = s.key.algorithm === 'rsa-sha256'
-      ? await subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, s.key.key, input)
-      : await subtle.sign({ name: 'Ed25519' }, s.key.key, sha256(input) as Uint8Array<ArrayBuffer>); // RFC 8463 §3: sign the SHA-256 hash
+      ? await subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, s.key.key as CryptoKey, input)
+      : await subtle.sign({ name: 'Ed25519' }, s.key.key as CryptoKey, sha256(input) as Uint8Array<ArrayBuffer>); // RFC 8463 §3: sign the SHA-256 hash
   } catch (err) {
     throw new DkimError('key-unsupported', `signing failed: ${err instanceof Error ? err.message : String(err)}`);
   }
