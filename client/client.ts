@@ -18,6 +18,7 @@ import { proxySteps } from '../core/proxy/tunnel.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { toWireMessage, type SendInput } from './message-send.ts';
 import { BufferRing } from './ring.ts';
+import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
 import { connectThroughProxy } from './proxy-link.ts';
 import { tlsParams, type TlsClientOptions } from './tls-options.ts';
@@ -1050,11 +1051,6 @@ function abortReason(signal: AbortSignal | undefined): SmtpError {
   const reason: unknown = signal?.reason;
   if (reason instanceof SmtpError) return reason;
   return new SmtpAbortError();
-}
-
-/** The result of a send that never reached the core (id 0). */
-export function notStarted(error: SmtpError): SendResult {
-  return { id: 0, outcome: 'rejected', accepted: [], rejected: [], unknown: [], reply: error.reply, error };
 }
 
 function connectError(err: unknown, host: string, port: number): SmtpError {

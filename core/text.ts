@@ -12,12 +12,6 @@ export function decodeUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** True when the string has only ASCII characters. */
-export function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7e) return false;
-  return true;
-}
-
 // C0 controls except TAB, DEL, the C1 block, and the Unicode line/paragraph separators and
 // bidi overrides, which can rewrite what a terminal shows.
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
