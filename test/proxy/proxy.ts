@@ -10,7 +10,8 @@
 //                requiring a client certificate from the test CA (test/fixtures/pki)
 //
 // The cases (test/proxy/cases.ts) run in Node here, then in Deno and Bun (test/runtimes/
-// proxy-deno.ts, proxy-bun.ts) against the same servers. Closing line: "N passed, N failed".
+// proxy-deno.ts, proxy-bun.ts) and inside workerd through Miniflare (test/runtimes/
+// proxy-workers.mjs, a Node child) against the same servers. Closing line: "N passed, N failed".
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,13 +82,17 @@ async function start(what: string, cmd: string, args: string[], port: number): P
 const USER = 'alice';
 const PASS = 'S3cret-pass';
 
-function smtpServer(secure: boolean, requireClientCert: boolean): SMTPServer {
+/** The runtime harness's leaf (test/runtimes/fixtures: also for `localhost`, from another CA
+ *  than test/fixtures/pki's): a certificate no client of this suite trusts, workerd included. */
+const UNTRUSTED = { key: readFileSync(join(REPO, 'test/runtimes/fixtures/server.key'), 'utf8'), cert: readFileSync(join(REPO, 'test/runtimes/fixtures/server.crt'), 'utf8') };
+
+function smtpServer(secure: boolean, requireClientCert: boolean, leaf = { key: read('mail.key'), cert: read('mail.crt') }): SMTPServer {
   return new SMTPServer({
     name: 'localhost',
     banner: 'smtpwire proxy suite',
     secure,
-    key: read('mail.key'),
-    cert: read('mail.crt'),
+    key: leaf.key,
+    cert: leaf.cert,
     ...(requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: read('ca.crt') } : {}),
     logger: false,
     disableReverseLookup: true,
@@ -167,7 +172,7 @@ async function startProxies(ports: ProxyConfig['ports'], proxyUser: string, prox
       'Allow 127.0.0.1',
       'DisableViaHeader Yes',
       // CONNECT only to the mail servers' ports: the blocked port is refused with 403.
-      ...[ports.starttls, ports.implicit, ports.clientCert, ports.clientCertStarttls, ports.closed].map((p) => `ConnectPort ${p}`),
+      ...[ports.starttls, ports.implicit, ports.clientCert, ports.clientCertStarttls, ports.untrusted, ports.closed].map((p) => `ConnectPort ${p}`),
       ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
       ...extra,
       '',
@@ -318,9 +323,9 @@ async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: numbe
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const servers = [smtpServer(false, false), smtpServer(true, false), smtpServer(true, true), smtpServer(false, true)];
-  const [starttls, implicit, clientCert, clientCertStarttls] = await Promise.all(servers.map(listen)) as [number, number, number, number];
-  const ports = { starttls, implicit, clientCert, clientCertStarttls, closed: await freePort(), blocked: await freePort() };
+  const servers = [smtpServer(false, false), smtpServer(true, false), smtpServer(true, true), smtpServer(false, true), smtpServer(true, false, UNTRUSTED)];
+  const [starttls, implicit, clientCert, clientCertStarttls, untrusted] = await Promise.all(servers.map(listen)) as [number, number, number, number, number];
+  const ports = { starttls, implicit, clientCert, clientCertStarttls, untrusted, closed: await freePort(), blocked: await freePort() };
   const proxyUser = 'proxyuser';
   const proxyPass = 'Pr0xy-pass';
   const config: ProxyConfig = {
@@ -374,6 +379,13 @@ async function main(): Promise<void> {
       const bun = findBin('bun');
       console.log('bun:');
       const r = await runRuntime('bun', bun, ['test/runtimes/proxy-bun.ts', configFile]);
+      passed += r.passed;
+      failed += r.failed;
+    }
+    if (!only || only === 'workers') {
+      // workerd through Miniflare, from a Node child that sets NODE_EXTRA_CA_CERTS first.
+      console.log('workerd (Miniflare):');
+      const r = await runRuntime('workers', process.execPath, ['test/runtimes/proxy-workers.mjs', configFile]);
       passed += r.passed;
       failed += r.failed;
     }

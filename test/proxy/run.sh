@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # npm run test:proxy — smtpwire through real proxy servers (microsocks, Dante, tinyproxy, ssh -D) and
-# against TLS servers that require client certificates, on 127.0.0.1, in Node, Deno and Bun.
+# against TLS servers that require client certificates, on 127.0.0.1, in Node, Deno, Bun and
+# workerd (Miniflare).
 #
 # Installs the Debian packages it needs when they are missing (apt-get update first; needs root,
 # as CI has), builds, then runs dist/test/proxy/proxy.js, which writes each proxy's PRIVATE
 # configuration under a temp dir, starts them on free high ports and stops them after.
-# Closing line: "N passed, N failed". `bash test/proxy/run.sh node` runs the Node cases only.
+# Closing line: "N passed, N failed". `bash test/proxy/run.sh node|deno|bun|workers` runs one
+# runtime's cases only (node: with the CLI's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
