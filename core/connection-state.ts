@@ -2,7 +2,7 @@
 // owns it, the modules (session.ts, starttls.ts, auth-session.ts, tx-write.ts, tx-replies.ts,
 // deadlines.ts) read and change it. Not exported from the package.
 import { validateEhloName } from './address.ts';
-import { NO_CAPABILITIES, type Capabilities } from './capabilities.ts';
+import { noCapabilities, type Capabilities } from './capabilities.ts';
 import type { PathCache } from './envelope.ts';
 import type { SmtpError } from './errors.ts';
 import type { SmtpEvent } from './events.ts';
@@ -31,7 +31,7 @@ export class ConnectionState {
   phase: Phase = 'idle';
   now = 0;
   error: SmtpError | undefined;
-  capabilities: Capabilities = NO_CAPABILITIES;
+  capabilities: Capabilities = noCapabilities();
   secure: boolean;
   authenticated = false;
   triedStartTls = false;

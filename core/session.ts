@@ -1,7 +1,7 @@
 // The session (RFC 5321 §3.1, §4.1.1): the greeting, EHLO/LHLO/HELO, QUIT and the way a session
 // ends. fire() runs the table in states.ts; STARTTLS and AUTH actions are starttls.ts's and
 // auth-session.ts's.
-import { NO_CAPABILITIES, parseEhloReply } from './capabilities.ts';
+import { noCapabilities, parseEhloReply } from './capabilities.ts';
 import type { ConnectionState } from './connection-state.ts';
 import { SmtpConnectionError, SmtpError, SmtpInternalError, SmtpProtocolError, SmtpReplyError } from './errors.ts';
 import { describeReply, type Reply } from './reply.ts';
@@ -47,7 +47,7 @@ function run(s: ConnectionState, action: Action, arg: Reply | SmtpError | undefi
       hello(s, 'HELO');
       return;
     case 'afterHello':
-      s.capabilities = s.phase === 'helo' ? NO_CAPABILITIES : parseEhloReply(reply!);
+      s.capabilities = s.phase === 'helo' ? noCapabilities() : parseEhloReply(reply!);
       s.parser.enhancedCodes = s.capabilities.enhancedStatusCodes;
       return afterHello(s);
     case 'refusedGreeting':

@@ -2,7 +2,7 @@
 // and the injection check: nothing the server sent after its 220 may be believed (§5), so the
 // facade fails the session when bytes follow it (checkInjection) and the parser is reset.
 import type { ConnectionState } from './connection-state.ts';
-import { NO_CAPABILITIES } from './capabilities.ts';
+import { noCapabilities } from './capabilities.ts';
 import { SmtpProtocolError, SmtpTlsError } from './errors.ts';
 import { describeReply, type Reply } from './reply.ts';
 import { beginAuth } from './auth-session.ts';
@@ -28,7 +28,7 @@ export function startTls(s: ConnectionState): void {
   s.phase = 'tls';
   s.tlsDeadline = s.now + s.timeouts.tlsHandshake;
   // Forget everything said before TLS (RFC 3207 §4.2).
-  s.capabilities = NO_CAPABILITIES;
+  s.capabilities = noCapabilities();
   s.parser.reset();
   s.parser.enhancedCodes = false;
   s.secure = true;
