@@ -7,14 +7,13 @@ import { SmtpReplyError, type SmtpError } from './errors.ts';
 import type { Outcome, RecipientResult, TransactionResult } from './events.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
 
-/** queued: nothing written; envelope: MAIL (and RCPTs) written; await-354: DATA written;
- *  body: the body is going out; ended: the final dot / BDAT LAST is written. */
-export type TxStage = 'queued' | 'envelope' | 'await-354' | 'body' | 'ended';
+import type { TxStage } from './tx-states.ts';
 
 export interface Transaction {
   readonly kind: 'tx';
   readonly id: number;
   readonly env: PreparedEnvelope;
+  /** How far its writing has got: moved only by moveTx() (tx-states.ts). */
   stage: TxStage;
   /** Ordinal of its MAIL among the MAILs written this session; 0 until written. */
   seq: number;

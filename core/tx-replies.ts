@@ -3,13 +3,14 @@
 // every reply here or to the session by what the expectation is for (pipeline.ts).
 import type { ConnectionState } from './connection-state.ts';
 import { SmtpConnectionError, SmtpProtocolError, SmtpReplyError, type SmtpError } from './errors.ts';
-import type { RecipientResult } from './events.ts';
+import type { RecipientResult, TransactionResult } from './events.ts';
 import { lmtpResult, takeLmtpFinal } from './lmtp.ts';
 import type { Expectation } from './pipeline.ts';
 import { misfit, type Step } from './reply-fit.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
 import { fail, sessionReply } from './session.ts';
 import { recipientsRefused, transactionResult, type Transaction } from './transaction.ts';
+import { moveTx } from './tx-states.ts';
 import { LONE_DOT } from './tx-write.ts';
 
 /** Hand `reply` to what `e` waits for; false while the expectation owes more replies (LMTP). */
@@ -103,7 +104,7 @@ function onData(s: ConnectionState, tx: Transaction, reply: Reply): void {
       if (!tx.failure) failTx(s, tx, ...recipientsRefused(tx, reply));
       s.output.bytes(LONE_DOT);
       s.transcript('client', '.');
-      tx.stage = 'ended';
+      moveTx(tx, 'lone-dot');
       if (s.queue.front() === tx) s.queue.shift();
       s.expect({ for: 'empty-data-end', tx, timer: 'dataEnd', barrier: false });
       return;
@@ -113,7 +114,7 @@ function onData(s: ConnectionState, tx: Transaction, reply: Reply): void {
       fail(s, new SmtpConnectionError(`connection closed to cancel message ${tx.id} during DATA`, tx.failure.error));
       return;
     }
-    tx.stage = 'body';
+    moveTx(tx, 'go-ahead');
     tx.lastBodyAt = s.now;
     return;
   }
@@ -204,24 +205,24 @@ export function abortTx(s: ConnectionState, tx: Transaction, error: SmtpError): 
   }
 }
 
+/** Its end was written and no final reply will come: unknown (the end may have been taken). */
 export function settleUnknown(s: ConnectionState, tx: Transaction, error: SmtpError): void {
-  if (tx.settled) return;
-  tx.settled = true;
-  s.live.delete(tx.id);
-  s.inFlight--;
-  if (tx.endOffset >= 0) s.unansweredEnds--;
-  s.emit({ type: 'transaction', result: transactionResult(tx, 'unknown', undefined, error) });
+  if (!tx.settled) conclude(s, tx, transactionResult(tx, 'unknown', undefined, error));
 }
 
 /** Accepted (with its final reply) unless it failed; under LMTP, by its per-recipient replies. */
 export function settle(s: ConnectionState, tx: Transaction, reply?: Reply): void {
   if (tx.settled) return;
+  conclude(s, tx, s.options.lmtp && tx.lmtpFinal && !tx.failure ? lmtpResult(tx, tx.lmtpFinal, reply)
+    : tx.failure ? transactionResult(tx, 'rejected', tx.failure.reply, tx.failure.error)
+    : transactionResult(tx, 'accepted', reply, undefined));
+}
+
+/** The one place a transaction ends: it leaves the counts and reports its result, once. */
+function conclude(s: ConnectionState, tx: Transaction, result: TransactionResult): void {
   tx.settled = true;
   s.live.delete(tx.id);
   if (tx.stage !== 'queued') s.inFlight--;
   if (tx.endOffset >= 0) s.unansweredEnds--;
-  const result = s.options.lmtp && tx.lmtpFinal && !tx.failure ? lmtpResult(tx, tx.lmtpFinal, reply)
-    : tx.failure ? transactionResult(tx, 'rejected', tx.failure.reply, tx.failure.error)
-    : transactionResult(tx, 'accepted', reply, undefined);
   s.emit({ type: 'transaction', result });
 }

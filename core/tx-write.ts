@@ -8,6 +8,7 @@ import { SmtpCapabilityError, SmtpError } from './errors.ts';
 import { fire } from './session.ts';
 import { abortTx, drop, failTx, settle } from './tx-replies.ts';
 import { recipientsRefused, type Transaction } from './transaction.ts';
+import { moveTx } from './tx-states.ts';
 import { utf8 } from './text.ts';
 
 export const LONE_DOT = utf8('.\r\n');
@@ -65,7 +66,7 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
       return true;
     }
     tx.bdat = tx.env.body === 'BINARYMIME' || (s.capabilities.chunking && s.options.chunking !== false);
-    tx.stage = 'envelope';
+    moveTx(tx, 'mail-written');
     tx.seq = ++s.mailSeq;
     s.inFlight++;
     s.command(mail, { for: 'mail', tx, timer: 'mail', barrier: false });
@@ -86,9 +87,9 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
       return true;
     }
     if (tx.bdat) {
-      tx.stage = 'body';
+      moveTx(tx, 'bdat-chosen');
     } else {
-      tx.stage = 'await-354';
+      moveTx(tx, 'data-written');
       s.command('DATA', { for: 'data', tx, timer: 'data', barrier: true });
       return false;
     }
@@ -182,7 +183,7 @@ function takeBody(s: ConnectionState, tx: Transaction): Uint8Array[] {
 
 /** The final dot / BDAT LAST is queued: from its offset on, a lost link makes it unknown. */
 function endWritten(s: ConnectionState, tx: Transaction): void {
-  tx.stage = 'ended';
+  moveTx(tx, 'end-written');
   tx.endOffset = s.output.enqueued;
   s.unansweredEnds++;
   s.queue.shift();

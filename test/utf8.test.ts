@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, encodeUtf8Into, utf8Length } from '../core/utf8.ts';
 
-const runs = (n: number): number => Number(process.env.PROPERTY_RUNS ?? n);
+const runs = (n: number): number => n;
 const platformEncode = new TextEncoder();
 const platformDecode = new TextDecoder('utf-8');
 const platformStrict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
