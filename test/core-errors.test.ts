@@ -9,6 +9,7 @@ import { run, enc } from './helpers.ts';
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import { SmtpError, SmtpInternalError, SmtpUsageError } from '../core/errors.ts';
 import { SaslError } from '../core/sasl/mechanism.ts';
+import { parseProxy } from '../core/proxy/url.ts';
 import type { SmtpEvent, TransactionResult } from '../core/events.ts';
 
 const NAME = 'client.example';
@@ -111,6 +112,19 @@ test('the automatic RSET between pipelined BDAT transactions is refused: the ses
   assert.is(s.results[1]!.outcome, 'unknown');
   assert.is(s.closedEvent?.error?.code, 'EPROTOCOL');
   assert.match(s.closedEvent?.error?.message ?? '', /RSET refused/);
+});
+
+test('the WHATWG URL global is an optional extra: without it a proxy URL is a usage error that says to pass an object, and the object form works', () => {
+  const g = globalThis as { URL?: unknown };
+  const saved = g.URL;
+  delete g.URL;
+  try {
+    assert.throws(() => parseProxy('socks5://p:1081'), (e: unknown) => e instanceof SmtpUsageError && /no URL parser.*as an object/.test((e as Error).message));
+    assert.equal(parseProxy({ protocol: 'socks5', host: 'p', port: 1081 }), { protocol: 'socks5', host: 'p', port: 1081 });
+  } finally {
+    if (saved !== undefined) g.URL = saved;
+  }
+  if (saved !== undefined) assert.equal(parseProxy('socks5://p:1081'), { protocol: 'socks5', host: 'p', port: 1081 });
 });
 
 test.run();
