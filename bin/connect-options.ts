@@ -1,5 +1,5 @@
 // The CLI's connection flags: proxy, client certificate, TLS policy, source address. Kept apart
-// from bin/smtpwire.ts, which only spreads CONNECT_FLAGS into its parseArgs options and merges
+// from bin/smtpwire.ts, which only lists connectModule in MODULES; its apply() merges
 // connectOptions() into the client options. Secrets never come from the command line alone:
 // a proxy password may sit in the URL (as curl allows) but $SMTPWIRE_PROXY_PASSWORD is
 // preferred, and a key's passphrase comes from a file or $SMTPWIRE_KEY_PASSPHRASE.
@@ -7,32 +7,56 @@ import { SmtpUsageError } from '../core/errors.ts';
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import type { TlsVersion } from '../client/transport.ts';
 import type { ClientOptions } from '../client/client.ts';
+import { resolve } from 'node:path';
+import { readInput, readInputBytes } from './args.ts';
+import { str, type CliModule, type OptionTable, type Values } from './options.ts';
 
-export const CONNECT_FLAGS = {
-  proxy: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  pfx: { type: 'string' },
-  'passphrase-file': { type: 'string' },
-  'tls-min': { type: 'string' },
-  ciphers: { type: 'string' },
-  servername: { type: 'string' },
-  'local-address': { type: 'string' },
-} as const;
+const G = 'connection';
 
-export const CONNECT_USAGE = `  --proxy URL         connect through a proxy: socks5://[user[:pass]@]host[:port], socks4a://,
-                      http://[user[:pass]@]host[:port] (HTTP CONNECT); the password may come
-                      from $SMTPWIRE_PROXY_PASSWORD instead of the URL
-  --cert FILE         client certificate (PEM), with --key FILE (its private key, PEM)
-  --pfx FILE          client certificate and key as PKCS#12 (.p12/.pfx)
-  --passphrase-file FILE  unlocks --pfx or an encrypted --key (or $SMTPWIRE_KEY_PASSPHRASE)
-  --tls-min VERSION   lowest TLS version: 1.2 or 1.3 (1.0 and 1.1 too, if you must)
-  --ciphers LIST      OpenSSL cipher list
-  --servername NAME   the name the server certificate must carry (and SNI), if not the host
-  --local-address IP  source address of the connection
-`;
+export const CONNECT_FLAGS: OptionTable = {
+  proxy: { type: 'string', arg: 'URL', group: G, help: 'socks5://[user@]host[:port], socks4a://, http:// (CONNECT); password: $SMTPWIRE_PROXY_PASSWORD' },
+  cert: { type: 'string', arg: 'FILE', group: G, help: 'client certificate (PEM), with --key FILE (its private key, PEM)' },
+  key: { type: 'string', arg: 'FILE', group: G, help: 'the private key of --cert (PEM)' },
+  pfx: { type: 'string', arg: 'FILE', group: G, help: 'client certificate and key as PKCS#12 (.p12/.pfx)' },
+  'passphrase-file': { type: 'string', arg: 'FILE', group: G, help: 'unlocks --pfx or an encrypted --key (or $SMTPWIRE_KEY_PASSPHRASE)' },
+  'tls-min': { type: 'string', arg: 'VERSION', group: G, help: 'lowest TLS version: 1.2 or 1.3 (1.0 and 1.1 too, if you must)' },
+  ciphers: { type: 'string', arg: 'LIST', group: G, help: 'OpenSSL cipher list' },
+  servername: { type: 'string', arg: 'NAME', group: G, help: 'the name the server certificate must carry (and SNI), if not the host' },
+  'local-address': { type: 'string', arg: 'IP', group: G, help: 'source address of the connection' },
+};
 
-export type ConnectFlagValues = { [K in keyof typeof CONNECT_FLAGS]?: string | undefined };
+export type ConnectFlagValues = Partial<Record<'proxy' | 'cert' | 'key' | 'pfx' | 'passphrase-file' | 'tls-min' | 'ciphers' | 'servername' | 'local-address', string | undefined>>;
+
+const FILES = ['cert', 'key', 'pfx', 'passphrase-file'];
+
+/**
+ * The CLI module. A spooled message keeps these flags (file names made absolute) and they are
+ * applied again at flush time, files read then; a proxy password must come from
+ * $SMTPWIRE_PROXY_PASSWORD then too, never from the spool file.
+ */
+export const connectModule: CliModule = {
+  name: 'connect',
+  options: CONNECT_FLAGS,
+  apply(v, plan) {
+    const values: ConnectFlagValues = {};
+    for (const k of Object.keys(CONNECT_FLAGS)) {
+      const x = str(v, k);
+      if (x !== undefined) values[k as keyof ConnectFlagValues] = x;
+    }
+    Object.assign(plan.client, connectOptions(values, { text: readInput, bytes: readInputBytes }, process.env));
+  },
+  recipe(v) {
+    const out: Values = {};
+    for (const k of Object.keys(CONNECT_FLAGS)) {
+      const x = str(v, k);
+      if (x !== undefined) out[k] = FILES.includes(k) ? resolve(x) : x;
+    }
+    if (typeof out.proxy === 'string' && parseProxy(out.proxy).pass !== undefined) {
+      throw new SmtpUsageError('with --queue, give the proxy password in $SMTPWIRE_PROXY_PASSWORD, not in the --proxy URL (the spool file must not hold it)');
+    }
+    return Object.keys(out).length ? out : undefined;
+  },
+};
 
 export interface FileReaders {
   /** A text file named by `flag`; throws the CLI's unreadable-file error. */

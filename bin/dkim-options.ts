@@ -1,5 +1,5 @@
 // The CLI's DKIM flags: --dkim-key FILE --dkim-selector S --dkim-domain D [--dkim-algo A].
-// Parsing, key loading and signing live here; bin/smtpwire.ts only hooks them in.
+// Parsing, key loading and signing live here; bin/smtpwire.ts lists dkimModule in MODULES.
 //
 // A signed message is read twice (once to hash, once to send). A composed message is bytes
 // already. A raw message on stdin is read again from the start when stdin is a regular file
@@ -13,21 +13,30 @@ import type { PullIntoSource } from '../client/client.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { createDkimSigner, type DkimAlgorithm, type DkimSignedStream, type DkimSigner, type DkimStream } from '../message/dkim.ts';
 import { fileBody } from '../transports/node.ts';
+import { readInput } from './args.ts';
+import type { CliModule, OptionTable } from './options.ts';
 
-export const DKIM_OPTIONS = {
-  'dkim-key': { type: 'string' },
-  'dkim-selector': { type: 'string' },
-  'dkim-domain': { type: 'string' },
-  'dkim-algo': { type: 'string' },
-} as const;
+const G = 'DKIM signing';
 
-export const DKIM_USAGE = `  --dkim-key FILE     sign the message with DKIM using this private key (PEM, PKCS#8 or
-                      PKCS#1; RSA of 1024 bits or more, or Ed25519); with --dkim-selector
-                      and --dkim-domain. Works for composed and raw (stdin) messages
-  --dkim-selector S   DKIM selector: the public key is at S._domainkey.DOMAIN
-  --dkim-domain D     DKIM signing domain (d=)
-  --dkim-algo A       rsa-sha256 or ed25519-sha256 (default: the key's)
-`;
+export const DKIM_OPTIONS: OptionTable = {
+  'dkim-key': { type: 'string', arg: 'FILE', group: G, help: 'sign with DKIM using this private key (PEM; RSA >= 1024 bits or Ed25519)' },
+  'dkim-selector': { type: 'string', arg: 'S', group: G, help: 'DKIM selector: the public key is at S._domainkey.DOMAIN' },
+  'dkim-domain': { type: 'string', arg: 'D', group: G, help: 'DKIM signing domain (d=)' },
+  'dkim-algo': { type: 'string', arg: 'A', group: G, help: "rsa-sha256 or ed25519-sha256 (default: the key's)" },
+};
+
+/**
+ * The CLI module. A message is signed before it leaves: at send time, and for --queue before it
+ * is written to the spool (the spool holds the signed octets), so the key is never needed (nor
+ * stored) at flush time; hence no recipe() hook.
+ */
+export const dkimModule: CliModule = {
+  name: 'dkim',
+  options: DKIM_OPTIONS,
+  apply(v, plan) {
+    plan.dkim = parseDkimOptions(v, readInput);
+  },
+};
 
 /** Octets of a piped message held in memory before spooling goes to a temporary file. */
 export const SPOOL_MEMORY = 8 * 1024 * 1024;

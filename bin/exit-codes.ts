@@ -6,13 +6,15 @@ import type { Reply } from '../core/reply.ts';
 export const EXIT = Object.freeze({
   OK: 0,
   USAGE: 64, // EX_USAGE: bad flags, bad URL, bad address, no recipient
-  NOINPUT: 66, // EX_NOINPUT: a file named on the command line cannot be read
+  DATAERR: 65, // EX_DATAERR: the message itself is unusable (sendmail -t: no or bad recipients in its header)
+  NOINPUT: 66, // EX_NOINPUT: a file named on the command line (or stdin) cannot be read
   NOUSER: 67, // EX_NOUSER: a recipient was refused permanently
   UNAVAILABLE: 69, // EX_UNAVAILABLE: the message (or the session) was refused permanently
   SOFTWARE: 70, // EX_SOFTWARE: an internal error (a bug)
   TEMPFAIL: 75, // EX_TEMPFAIL: try again later
   PROTOCOL: 76, // EX_PROTOCOL: outcome unknown, the server may have the message
   NOPERM: 77, // EX_NOPERM: authentication failed
+  CONFIG: 78, // EX_CONFIG: the msmtp configuration file is wrong (or holds a password others can read)
 });
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -10,20 +10,57 @@ import { printable } from '../core/text.ts';
 import { toMailboxes } from '../message/address.ts';
 import { buildMessage, type Attachment, type BuiltMessage, type MessageOptions } from '../message/build.ts';
 import { fileBody } from '../transports/node.ts';
+import { str, strs, type CliModule, type OptionTable, type Values } from './options.ts';
 
-/** parseArgs option specs for the message flags (merged into the CLI's own). */
-export const MESSAGE_FLAGS = {
-  compose: { type: 'boolean' },
-  text: { type: 'string' },
-  subject: { type: 'string' },
-  priority: { type: 'string' },
-  cc: { type: 'string', multiple: true },
-  bcc: { type: 'string', multiple: true },
-  'reply-to': { type: 'string', multiple: true },
-  html: { type: 'string' },
-  attach: { type: 'string', multiple: true },
-  header: { type: 'string', multiple: true },
-} as const;
+const G = 'composing a message';
+
+/** The message flags (merged into the CLI's one option table). */
+export const MESSAGE_FLAGS: OptionTable = {
+  compose: { type: 'boolean', group: G, help: 'compose a message; its text is read from stdin' },
+  text: { type: 'string', arg: 'TEXT', group: G, help: 'compose a message with this text' },
+  subject: { type: 'string', arg: 'TEXT', group: G, help: 'subject of the composed message' },
+  priority: { type: 'string', arg: 'P', group: G, help: 'low, normal or high (composed message)' },
+  cc: { type: 'string', multiple: true, arg: 'ADDR', group: G, help: 'a Cc recipient (repeatable; composes a message)' },
+  bcc: { type: 'string', multiple: true, arg: 'ADDR', group: G, help: 'a Bcc recipient: envelope only, never in the message (repeatable)' },
+  'reply-to': { type: 'string', multiple: true, arg: 'ADDR', group: G, help: 'Reply-To (repeatable)' },
+  html: { type: 'string', arg: 'FILE', group: G, help: 'an HTML part (with --text/--compose: multipart/alternative)' },
+  attach: { type: 'string', multiple: true, arg: 'FILE', group: G, help: 'attach a file, streamed from disk (repeatable)' },
+  header: { type: 'string', multiple: true, arg: "'N: V'", group: G, help: 'an extra header field (repeatable)' },
+};
+
+/** The flags' values in the shape planMessage() reads. */
+export function messageFlagValues(v: Values): MessageFlagValues {
+  const out: MessageFlagValues = {};
+  if (v.compose === true) out.compose = true;
+  for (const k of ['text', 'subject', 'priority', 'html'] as const) {
+    const x = str(v, k);
+    if (x !== undefined) out[k] = x;
+  }
+  for (const k of ['cc', 'bcc', 'reply-to', 'attach', 'header'] as const) {
+    const x = strs(v, k);
+    if (x.length) out[k] = x;
+  }
+  return out;
+}
+
+/** Whether the flags build a message (so stdin is not the message, except as --compose's text). */
+export function buildsMessage(v: Values): boolean {
+  return Object.keys(MESSAGE_FLAGS).some((k) => v[k] !== undefined && !(Array.isArray(v[k]) && (v[k] as unknown[]).length === 0));
+}
+
+/**
+ * The CLI module: sets plan.message from the flags, with the sender and recipients as typed
+ * (plan.given: display names kept). Nothing is stored for a spooled message: a built message
+ * is rendered before it is spooled (bin/smtpwire.ts).
+ */
+export const messageModule: CliModule = {
+  name: 'message',
+  options: MESSAGE_FLAGS,
+  apply(v, plan) {
+    const given = plan.given ?? { from: plan.from, to: plan.to.map((r) => (typeof r === 'string' ? r : r.address)) };
+    plan.message = planMessage(messageFlagValues(v), given.from, given.to);
+  },
+};
 
 export interface MessageFlagValues {
   compose?: boolean;

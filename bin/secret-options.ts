@@ -8,12 +8,38 @@
 import { spawn } from 'node:child_process';
 import { SmtpAuthError, SmtpUsageError } from '../core/errors.ts';
 import type { SecretContext, SecretProvider } from '../client/credentials.ts';
+import { str, type CliModule, type OptionTable, type Values } from './options.ts';
 
-/** parseArgs entries for the two flags. */
-export const SECRET_OPTIONS = {
-  'pass-cmd': { type: 'string' },
-  'token-cmd': { type: 'string' },
-} as const;
+export const SECRET_OPTIONS: OptionTable = {
+  'pass-cmd': { type: 'string', arg: 'CMD', help: 'the password is the first line CMD prints (run by /bin/sh)' },
+  'token-cmd': { type: 'string', arg: 'CMD', help: 'an OAuth 2.0 token, CMD\'s first line (rerun with SMTPWIRE_REFRESH=1 if refused)' },
+};
+
+/**
+ * The CLI module: the commands become the client's password/token providers. A spooled message
+ * keeps the commands (never their output) and runs them again when it is flushed.
+ */
+export const secretModule: CliModule = {
+  name: 'secrets',
+  options: SECRET_OPTIONS,
+  apply(v, plan) {
+    const user = str(v, 'user');
+    const commands = secretCommands({
+      ...(user !== undefined ? { user } : {}),
+      ...(str(v, 'pass-file') !== undefined ? { 'pass-file': str(v, 'pass-file')! } : {}),
+      ...(str(v, 'pass-cmd') !== undefined ? { 'pass-cmd': str(v, 'pass-cmd')! } : {}),
+      ...(str(v, 'token-cmd') !== undefined ? { 'token-cmd': str(v, 'token-cmd')! } : {}),
+    });
+    if (commands) plan.client.auth = { ...(plan.client.auth ?? { user: user! }), ...commands };
+  },
+  recipe(v) {
+    const out: Values = {};
+    for (const k of ['pass-cmd', 'token-cmd'] as const) if (str(v, k) !== undefined) out[k] = str(v, k);
+    if (Object.keys(out).length === 0) return undefined;
+    if (str(v, 'user') !== undefined) out.user = str(v, 'user'); // secretCommands() checks it again
+    return out;
+  },
+};
 
 /** How long a secret command may run (a password manager may ask for a passphrase). */
 const COMMAND_TIMEOUT = 120_000;

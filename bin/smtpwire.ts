@@ -1,417 +1,237 @@
 #!/usr/bin/env node
 // smtpwire: send one message from the command line. A thin shell around the client: it turns
-// flags into client options, stdin into a streamed body, and the result into an exit status
-// (bin/exit-codes.ts). Every protocol decision stays in the client and the core.
-import { fstatSync, read, readFileSync } from 'node:fs';
+// flags (or sendmail flags, or an msmtp account) into client options, stdin into a streamed
+// body, and the result into an exit status (bin/exit-codes.ts). Every protocol decision stays
+// in the client and the core. Commands: send, sendmail (also when invoked as `sendmail`), queue.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatPath } from '../core/address.ts';
-import { SmtpError, SmtpUsageError } from '../core/errors.ts';
-import { describeReply, type Reply } from '../core/reply.ts';
+import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
-import { connect, type ClientOptions, type LogEntry, type PullIntoSource, type SendResult, type TlsMode } from '../transports/node.ts';
-import { makeFileBody } from '../transports/file-source.ts';
-import { toWireMessage } from '../client/message-send.ts';
-import { DKIM_OPTIONS, DKIM_USAGE, parseDkimOptions, prepareDkim, signOutgoing, signStdin, type DkimPlan } from './dkim-options.ts';
-import { EXIT, exitCodeFor, isResult, type ExitCode } from './exit-codes.ts';
-import { CONNECT_FLAGS, CONNECT_USAGE, connectOptions } from './connect-options.ts';
-import { SECRET_OPTIONS, secretCommands } from './secret-options.ts';
-import { buildFromPlan, envelopeOf, MESSAGE_FLAGS, MessageFileError, planMessage, type MessagePlan } from './message-options.ts';
+import { defaultQueueDir } from './account.ts';
+import { InputFileError, requireSecret, SEND_OPTIONS, sendPlan, sessionFromRecipe, type Recipe } from './args.ts';
+import { connectModule } from './connect-options.ts';
+import { deliver, withDeadline, type BodyInput } from './deliver.ts';
+import { dkimModule, prepareDkim, signStdin } from './dkim-options.ts';
+import { captureMain } from './capture.ts';
+import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
+import { nonEmpty, readStdinText, stdinKind, stdinStream } from './input.ts';
+import { buildFromPlan, buildsMessage, MessageFileError, messageModule } from './message-options.ts';
+import { logLine, writeLog } from './logfile.ts';
+import { ConfigError } from './msmtp-config.ts';
+import { mergeTables, parseArgsOptions, str, usageLines, type CliModule, type OptionTable, type SendPlan, type Values } from './options.ts';
+import { QUEUE_OPTIONS, queueCommand, sendQueued } from './queue-cmd.ts';
+import { exit, report, toJson } from './report.ts';
+import { secretModule } from './secret-options.ts';
+import { parseSendmailArgs, sendmailJob } from './sendmail.ts';
+import type { SpoolEnvelope } from './spool.ts';
+import { timeoutModule } from './timeout-options.ts';
 
-const USAGE = `usage: smtpwire send [--server URL] --from ADDR [--to ADDR]... [RECIPIENT...] < message.eml
+/**
+ * The modules that add flags. To add one: export a CliModule (its option table, with a `group`
+ * for --help, and an apply() that folds its values into the plan) and list it here.
+ */
+const MODULES: CliModule[] = [
+  messageModule,
+  dkimModule,
+  connectModule,
+  secretModule,
+  timeoutModule,
+  { name: 'queue', options: QUEUE_OPTIONS },
+];
 
-  --server URL        smtp://host[:port]          STARTTLS when offered (port 25; default smtp://localhost)
-                      smtp+starttls://host[:port] STARTTLS required (587)
-                      smtps://host[:port]         implicit TLS (465)
-                      smtp+plain://host[:port]    never TLS (25)
-                      lmtp://host[:port]          LMTP (24)
-  --from ADDR         sender, 'addr' or 'Name <addr>' ('' for the null sender)
-  --to ADDR           a recipient (repeatable; bare arguments are recipients too)
-  --user NAME         authenticate; the password comes from $SMTPWIRE_PASSWORD or --pass-file
-  --pass-file FILE    read the password from the first line of FILE
-  --pass-cmd CMD      the password is the first line CMD prints (run by /bin/sh)
-  --token-cmd CMD     an OAuth 2.0 access token from CMD's first line (XOAUTH2 / OAUTHBEARER);
-                      run again with SMTPWIRE_REFRESH=1 if the server refuses the token
-  --auth MECH         insist on this SASL mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, ...)
-  --ca FILE           trust the CA certificates (PEM) in FILE instead of the system store
-  --insecure          do not check the server certificate (testing only)
-${CONNECT_USAGE.trimEnd()}
-  --name NAME         EHLO/LHLO name
-  --compose           compose a message; its text is read from stdin
-  --text TEXT         compose a message with this text
-  --subject TEXT      subject of the composed message
-  --priority P        low, normal or high (composed message)
-  --cc ADDR           a Cc recipient (repeatable; composes a message)
-  --bcc ADDR          a Bcc recipient: envelope only, never in the message (repeatable)
-  --reply-to ADDR     Reply-To (repeatable)
-  --html FILE         an HTML part (with --text/--compose: multipart/alternative)
-  --attach FILE       attach a file, streamed from disk (repeatable)
-  --header 'N: V'     an extra header field (repeatable)
-${DKIM_USAGE}  -v, --verbose       print the SMTP transcript on stderr (secrets redacted)
-  --json              print the result as JSON on stdout
-  -h, --help          show this help
+const TABLE: OptionTable = mergeTables([SEND_OPTIONS, ...MODULES.map((m) => m.options)]);
 
-Exit status: 0 accepted for every recipient, 64 usage, 66 unreadable file, 67 a recipient
-refused, 69 message refused, 75 temporary failure (retry later), 76 outcome unknown (do not
-retry blindly), 77 authentication failed. See docs/cli.md.
-`;
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const MB = 1 << 20;
-
-interface Plan {
-  client: Omit<ClientOptions, 'transport'>;
-  from: string;
-  to: string[];
-  /** A message to build from the flags (bin/message-options.ts); undefined: stdin is the message. */
-  message: MessagePlan | undefined;
-  dkim: DkimPlan | undefined;
-  verbose: boolean;
-  json: boolean;
-  insecure: boolean;
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
-/** A problem with a file named on the command line (EX_NOINPUT, not a usage error). */
-class InputFileError extends Error {}
+function usage(): string {
+  const doc = `${PACKAGE_ROOT}docs/cli.md`;
+  const groups = [...new Set(Object.values(TABLE).map((s) => s.group).filter((g): g is string => g !== undefined))];
+  return `usage: smtpwire send [--server URL | --account NAME] [--from ADDR] [--to ADDR]... [RECIPIENT...] < message.eml
+       smtpwire sendmail [-t] [-i] [-f ADDR] [-F NAME] [-C FILE] [-a ACCOUNT] [--] [RECIPIENT...] < message
+       smtpwire queue list | flush [--force] | drop ID
+       smtpwire capture [--port N] [--dir DIR]    a loopback server that writes each message it gets
+       sendmail ...   (a link named sendmail runs in sendmail mode)
 
-// ---- command line ---------------------------------------------------------------------------
+  --server URL: smtp://host[:port] (STARTTLS when offered, 25), smtp+starttls:// (required, 587),
+  smtps:// (implicit TLS, 465), smtp+plain:// (never TLS, 25), lmtp:// (24). Without --server, the
+  msmtp account (~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config, /etc/msmtprc) is used, else smtp://localhost.
 
-function parseCommandLine(argv: string[]): Plan | 'help' {
+${usageLines(TABLE, undefined).join('\n')}
+
+${groups.map((g) => `${g}:\n${usageLines(TABLE, g).join('\n')}`).join('\n\n')}
+
+sendmail mode: -t recipients from To/Cc/Bcc (Bcc removed), -f sender, -F full name, -i/-oi a lone
+dot is data, -N never|success,failure,delay, -R full|hdrs, -V envid, -C config, -a account, -v,
+-P (print the account settings), -bp lists the spool, -q flushes it, -bm and other -oX accepted
+and ignored.
+
+Exit status: 0 accepted for every recipient (or queued), 64 usage, 65 bad message header (-t),
+66 unreadable input, 67 a recipient refused, 69 message refused, 75 temporary failure (retry
+later), 76 outcome unknown (do not retry blindly), 77 authentication failed, 78 bad configuration.
+${existsSync(doc) ? `Full documentation: ${doc}` : 'Full documentation: docs/cli.md in the smtpwire package (README.md: https://www.npmjs.com/package/smtpwire)'}
+`;
+}
+
+/** The modules' apply() hooks, in order; then what a spooled message keeps of each (recipe()). */
+async function applyModules(v: Values, plan: SendPlan, recipe: Recipe): Promise<void> {
+  for (const m of MODULES) await m.apply?.(v, plan);
+  requireSecret(plan);
+  const kept: Record<string, Values> = {};
+  for (const m of MODULES) {
+    const r = plan.queue ? m.recipe?.(v) : undefined;
+    if (r) kept[m.name] = r;
+  }
+  if (Object.keys(kept).length) recipe.modules = kept;
+}
+
+function queueDir(v: Values, env: NodeJS.ProcessEnv): string {
+  return str(v, 'queue-dir') ?? defaultQueueDir(env);
+}
+
+interface Done {
+  outcome: unknown;
+  code: number;
+  plan?: SendPlan;
+  queued?: string;
+}
+
+/** Sends one message, through the spool when the plan says so. */
+async function sendOne(plan: SendPlan, recipe: Recipe, body: BodyInput, signal: AbortSignal): Promise<Done> {
+  if (plan.queue) {
+    const source = await spooledOctets(plan, body);
+    const r = await sendQueued(plan, recipe, source, signal); // the spool holds the final octets
+    return { ...r, plan };
+  }
+  const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, body, sig, onClient));
+  return { outcome, code: exitCodeFor(outcome), plan };
+}
+
+/**
+ * The octets a spooled message is stored as: the raw message after the module's filter, or a
+ * built message rendered for any server (7-bit, A-label domains: the server that will take it is
+ * not known yet), then DKIM-signed. Signing here means the key is read now and never needed,
+ * nor stored, at flush time; the signature's t= is the time of queueing.
+ */
+async function spooledOctets(plan: SendPlan, body: BodyInput): Promise<AsyncIterable<Uint8Array>> {
+  let source: AsyncIterable<Uint8Array>;
+  if (plan.message) {
+    const built = buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined);
+    const r = built.render({ smtpUtf8: false, eightBitMime: false });
+    plan.from = r.from; // the builder's envelope: Cc and Bcc are recipients too
+    const notify = plan.to.find((x) => typeof x !== 'string');
+    plan.to = notify && typeof notify !== 'string' ? r.to.map((address) => ({ address, notify: notify.notify! })) : r.to;
+    source = r.body;
+  } else {
+    if (body.kind === 'stdin') stdinKind();
+    const raw = body.kind === 'stream' ? body.source : await nonEmpty(stdinStream());
+    source = plan.filter ? plan.filter(raw) : raw;
+  }
+  if (!plan.dkim) return source;
+  const signed = await signStdin(await prepareDkim(plan.dkim), source, undefined, () => { throw new Error('unreachable'); });
+  process.once('exit', signed.cleanup);
+  return signed.body;
+}
+
+/** How `queue flush` builds the plan of a spooled message: its recipe, the flush's flags. */
+function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope: SpoolEnvelope) => Promise<SendPlan> {
+  return async (recipe, envelope) => {
+    const session = sessionFromRecipe(recipe, env, envelope.from);
+    const plan: SendPlan = {
+      client: session.client, from: envelope.from, to: envelope.to, ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+      verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
+    };
+    // The modules that kept values (connection flags, secret commands) apply them again.
+    for (const m of MODULES) {
+      const kept = recipe.modules?.[m.name];
+      if (kept) await m.apply?.(kept, plan);
+    }
+    requireSecret(plan);
+    timeoutModule.apply!(v, plan);
+    return plan;
+  };
+}
+
+async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Done | 'help' | 'version'> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        server: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string', multiple: true },
-        user: { type: 'string' },
-        'pass-file': { type: 'string' },
-        ...SECRET_OPTIONS,
-        auth: { type: 'string' },
-        ca: { type: 'string' },
-        insecure: { type: 'boolean' },
-        name: { type: 'string' },
-        ...MESSAGE_FLAGS,
-        verbose: { type: 'boolean', short: 'v' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        ...CONNECT_FLAGS,
-        ...DKIM_OPTIONS,
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: parseArgsOptions(TABLE) });
   } catch (err) {
     // parseArgs throws TypeErrors (unknown option, missing value): the user's mistake.
     throw new SmtpUsageError(err instanceof Error ? err.message : String(err));
   }
-  const { values: v, positionals } = parsed;
+  const v = parsed.values as Values;
+  const positionals = parsed.positionals;
   if (v.help || positionals[0] === 'help') return 'help';
-  const [command, ...recipients] = positionals;
+  if (v.version || positionals[0] === 'version') return 'version';
+  const [command, ...rest] = positionals;
   if (command === undefined) throw new SmtpUsageError('no command given (did you mean "smtpwire send"?)');
-  if (command !== 'send') throw new SmtpUsageError(`unknown command "${printable(command)}" (the only command is "send")`);
-
-  if (v.from === undefined) throw new SmtpUsageError('--from is required');
-  const to = [...(v.to ?? []), ...recipients];
-  if (to.length === 0) throw new SmtpUsageError('no recipient: give --to ADDR or a bare address');
-  // Check every address now, before a connection is opened for a typo. 'Name <addr>' is
-  // accepted; the envelope takes the address.
-  const envelopeFrom = envelopeOf(v.from, '--from');
-  formatPath(envelopeFrom);
-  const envelopeTo = to.map((a) => {
-    if (a === '') throw new SmtpUsageError('a recipient address is empty');
-    const address = envelopeOf(a, '--to');
-    formatPath(address);
-    return address;
-  });
-
-  const server = parseServerUrl(v.server ?? 'smtp://localhost');
-  const client: Omit<ClientOptions, 'transport'> = { ...server };
-  if (v.name !== undefined) client.name = v.name;
-  if (v.ca !== undefined) client.ca = readInput(v.ca, '--ca');
-  if (v.insecure) client.rejectUnauthorized = false;
-  Object.assign(client, connectOptions(v, { text: readInput, bytes: readInputBytes }, process.env));
-  if (v['pass-file'] !== undefined && v.user === undefined) throw new SmtpUsageError('--pass-file needs --user');
-  if (v.auth !== undefined && v.user === undefined) throw new SmtpUsageError('--auth needs --user');
-  const commands = secretCommands(v); // --pass-cmd / --token-cmd
-  if (v.user !== undefined) {
-    let pass = process.env.SMTPWIRE_PASSWORD;
-    if (v['pass-file'] !== undefined) pass = readInput(v['pass-file'], '--pass-file').split(/\r?\n/, 1)[0]!;
-    if (!pass && !commands) throw new SmtpUsageError('--user needs a password: set SMTPWIRE_PASSWORD, or use --pass-file FILE, --pass-cmd CMD or --token-cmd CMD');
-    client.auth = { user: v.user, ...(pass ? { pass } : {}), ...commands, ...(v.auth !== undefined ? { mechanism: v.auth } : {}) };
+  if (command === 'queue') {
+    const [sub, ...ids] = rest;
+    return { outcome: undefined, code: await queueCommand(sub, ids, v, queueDir(v, env), flushPlan(v, env), signal) };
   }
-
-  const message = planMessage(v, v.from, to);
-
-  return {
-    client, from: envelopeFrom, to: envelopeTo, message,
-    dkim: parseDkimOptions(v, readInput),
-    verbose: v.verbose === true, json: v.json === true, insecure: v.insecure === true,
-  };
+  if (command !== 'send') throw new SmtpUsageError(`unknown command "${printable(command)}" (commands: send, sendmail, queue)`);
+  for (const name of Object.keys(QUEUE_OPTIONS)) if (v[name] !== undefined) throw new SmtpUsageError(`--${name} belongs to "smtpwire queue flush"`);
+  const { plan, recipe } = sendPlan(v, rest, env);
+  if (v.queue === true) plan.queue = { dir: str(v, 'queue-dir') ?? plan.queue?.dir ?? defaultQueueDir(env) };
+  await applyModules(v, plan, recipe);
+  if (plan.insecure) warnInsecure();
+  return sendOne(plan, recipe, plan.message ? { kind: 'built' } : { kind: 'stdin' }, signal);
 }
 
-const SCHEMES: Record<string, { tls: TlsMode; port: number; lmtp?: boolean }> = {
-  'smtp:': { tls: 'starttls', port: 25 },
-  'smtp+starttls:': { tls: 'required-starttls', port: 587 },
-  'smtps:': { tls: 'implicit', port: 465 },
-  'smtp+plain:': { tls: 'none', port: 25 },
-  'lmtp:': { tls: 'starttls', port: 24, lmtp: true },
-};
-
-/** The --server URL as client options: host, port, TLS mode, LMTP. */
-function parseServerUrl(text: string): Pick<ClientOptions, 'host' | 'port' | 'tls' | 'lmtp'> {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new SmtpUsageError(`--server is not a URL: "${printable(text)}" (try smtp://host:port)`);
+async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.ProcessEnv): Promise<Done | 'help' | 'version'> {
+  const a = parseSendmailArgs(args, TABLE);
+  if (a.help) return 'help';
+  if (a.version) return 'version';
+  if (a.queue) return { outcome: undefined, code: await queueCommand(a.queue, [], { ...a.long, verbose: a.verbose }, queueDir(a.long, env), flushPlan(a.long, env), signal) };
+  if (a.long.queue === undefined && a.long['queue-dir'] !== undefined) a.long.queue = true;
+  // Message flags (--text, --attach, ...) build the message: stdin is then not the message.
+  const building = buildsMessage(a.long);
+  if (!a.pretend && !building) stdinKind(); // a directory on stdin fails before the config is even read
+  const job = await sendmailJob(a, stdinStream(), env, building);
+  if (job.pretend) {
+    for (const [k, val] of job.pretend) process.stdout.write(`${k} = ${val}\n`);
+    return { outcome: undefined, code: EXIT.OK };
   }
-  const scheme = SCHEMES[url.protocol];
-  if (!scheme) throw new SmtpUsageError(`--server scheme must be smtp, smtp+starttls, smtps, smtp+plain or lmtp, not "${printable(url.protocol.slice(0, -1))}"`);
-  // Passwords in URLs end up in shell history and process lists: use --user and the env/file.
-  if (url.username || url.password) throw new SmtpUsageError('--server must not hold credentials: use --user with SMTPWIRE_PASSWORD or --pass-file');
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new SmtpUsageError(`--server takes only scheme://host[:port]: "${printable(text)}"`);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
-  if (host === '') throw new SmtpUsageError(`--server has no host: "${printable(text)}"`);
-  const port = url.port === '' ? scheme.port : Number(url.port);
-  if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new SmtpUsageError(`--server port must be 1 to 65535: "${printable(text)}"`);
-  return { host, port, tls: scheme.tls, ...(scheme.lmtp ? { lmtp: true } : {}) };
+  const plan = job.plan;
+  if (a.long.queue === true) plan.queue = { dir: str(a.long, 'queue-dir') ?? plan.queue?.dir ?? defaultQueueDir(env) };
+  await applyModules(a.long, plan, job.recipe);
+  if (plan.insecure) warnInsecure();
+  return sendOne(plan, job.recipe, plan.message ? { kind: 'built' } : { kind: 'stream', source: job.body }, signal);
 }
 
-function readInputBytes(path: string, flag: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new InputFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+function warnInsecure(): void {
+  process.stderr.write(
+    '*** smtpwire: WARNING: --insecure: the server certificate is NOT checked. Anyone on the path can\n' +
+    '*** read and change this session, including the password. Use it for testing only.\n',
+  );
 }
 
-function readInput(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputFileError(`${flag}: cannot read ${printable(path)}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-// ---- sending --------------------------------------------------------------------------------
-
-async function run(plan: Plan, signal: AbortSignal): Promise<SendResult> {
-  const log = (entry: LogEntry): void => {
-    const tag = entry.from === 'client' ? 'C:' : entry.from === 'server' ? 'S:' : '*';
-    process.stderr.write(`${tag} ${printable(entry.text)}\n`);
-  };
-
-  // A composed message is built before connecting, so bad input fails without a session; it
-  // is rendered once the server's SMTPUTF8 and 8BITMIME are known.
-  const built = plan.message && buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined);
-
-  // DKIM: the key is imported and a raw message read and hashed before connecting.
-  const dkim = plan.dkim ? await prepareDkim(plan.dkim) : undefined;
-  let signedRaw: Awaited<ReturnType<typeof signStdin>> | undefined;
-  if (dkim && !built) {
-    hintIfTerminal('the message');
-    signedRaw = await signStdin(dkim, process.stdin, stdinFileSize(), stdinFile);
-  }
-
-  const client = await connect({ ...plan.client, signal, ...(plan.verbose ? { logger: log } : {}) });
-  try {
-    if (built) {
-      const wire = toWireMessage(built, client.capabilities);
-      if (!dkim) return await client.send({ ...wire, signal });
-      // Signed after rendering (the server's SMTPUTF8/8BITMIME decide the bytes); a streamed
-      // rendering is iterated twice, once to hash and once to send.
-      const body = wire.body as Uint8Array | AsyncIterable<Uint8Array>;
-      const signed = await signOutgoing(dkim, body, body instanceof Uint8Array ? undefined : () => body);
-      return await client.send({ ...wire, ...signed, signal });
-    }
-    if (signedRaw) {
-      const { body } = signedRaw;
-      return await client.send({ from: plan.from, to: plan.to, body: fileWithProgress(body, body.size), size: body.size, signal, eightBit: client.capabilities.eightBitMime });
-    }
-    // A raw message: streamed from stdin with bounded memory. Its 8-bit-ness cannot be known
-    // before MAIL, so BODY=8BITMIME is declared whenever the server offers it (RFC 6152 allows
-    // that for 7-bit content too); SIZE is declared when stdin is a regular file, which is then
-    // read like fileBody() does: into the client's few reused buffers.
-    const size = stdinFileSize();
-    hintIfTerminal('the message');
-    return await client.send({
-      from: plan.from, to: plan.to, body: size !== undefined ? fileWithProgress(stdinFile(size), size) : withProgress(process.stdin, size), signal,
-      eightBit: client.capabilities.eightBitMime,
-      ...(size !== undefined ? { size } : {}),
-    });
-  } finally {
-    await client.close();
-    signedRaw?.cleanup();
-  }
-}
-
-function stdinFileSize(): number | undefined {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Stdin as a file (`smtpwire send ... < message.eml`), read at positions from its start. */
-function stdinFile(size: number): PullIntoSource {
-  const readAt = (buffer: Uint8Array, position: number): Promise<number> => new Promise((resolve, reject) => {
-    read(0, buffer, 0, buffer.length, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-  // fd 0 is not ours to close.
-  return makeFileBody('stdin', { size, isFile: true }, {}, async () => ({ read: readAt, close: () => {} }));
-}
-
-/** A progress line for a file body, as withProgress() draws one for a stream. */
-function fileWithProgress(source: PullIntoSource, size: number): PullIntoSource {
-  const tty = process.stderr.isTTY === true;
-  let total = 0;
-  let drawn = 0;
-  const draw = (end: string): void => {
-    process.stderr.write(`\rsmtpwire: sent ${(total / MB).toFixed(1)} MB (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`);
-  };
-  return {
-    size,
-    readInto: async (buffer) => {
-      const n = await source.readInto(buffer);
-      total += n;
-      const now = Date.now();
-      if (tty && total > MB && now - drawn >= 200) {
-        draw('');
-        drawn = now;
-      }
-      return n;
-    },
-    close: () => {
-      if (drawn) draw('\n');
-      return source.close?.();
-    },
-  };
-}
-
-/** Someone who forgot `< message.eml` should not stare at a silent terminal. */
-function hintIfTerminal(what: string): void {
-  if (process.stdin.isTTY) process.stderr.write(`smtpwire: reading ${what} from the terminal; end it with Ctrl-D\n`);
-}
-
-async function readStdinText(): Promise<string> {
-  hintIfTerminal('the text');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Pass stdin through, drawing a progress line on a terminal once the body passes 1 MB. */
-async function* withProgress(source: AsyncIterable<Uint8Array>, size: number | undefined): AsyncGenerator<Uint8Array> {
-  const tty = process.stderr.isTTY === true;
-  let total = 0;
-  let drawn = 0;
-  const draw = (end: string): void => {
-    const pct = size ? ` (${Math.min(100, Math.floor((total / size) * 100))}%)` : '';
-    process.stderr.write(`\rsmtpwire: sent ${(total / MB).toFixed(1)} MB${pct}${end}`);
-  };
-  try {
-    for await (const chunk of source) {
-      total += chunk.length;
-      const now = Date.now();
-      if (tty && total > MB && now - drawn >= 200) {
-        draw('');
-        drawn = now;
-      }
-      yield chunk;
-    }
-  } finally {
-    if (drawn) draw('\n');
-  }
-}
-
-// ---- reporting ------------------------------------------------------------------------------
-
-function replyJson(r: Reply | undefined): { code: number; enhanced: string | null; text: string } | null {
-  return r ? { code: r.code, enhanced: r.enhanced ?? null, text: r.lines.join('\n') } : null;
-}
-
-function errorJson(err: unknown): { code: string; message: string; transient: boolean } | null {
-  if (err === undefined || err === null) return null;
-  if (err instanceof SmtpError) return { code: err.code, message: printable(err.message), transient: err.transient };
-  const code = (err as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : 'EINTERNAL', message: printable(err instanceof Error ? err.message : String(err)), transient: false };
-}
-
-/** The result (or the error that stopped the send before one existed) as a JSON object. */
-function toJson(outcome: SendResult | unknown, exitCode: ExitCode): object {
-  if (isResult(outcome)) {
-    const r = outcome as SendResult;
-    const recipient = (x: { address: string; reply: Reply }) => ({ address: x.address, ...replyJson(x.reply)! });
-    return {
-      outcome: r.outcome,
-      accepted: r.accepted.map(recipient),
-      rejected: r.rejected.map(recipient),
-      unknown: r.unknown,
-      reply: replyJson(r.reply),
-      error: errorJson(r.error),
-      exitCode,
-    };
-  }
-  // No transaction ran (connect, TLS or AUTH failed): nothing was delivered.
-  return { outcome: 'rejected', accepted: [], rejected: [], unknown: [], reply: null, error: errorJson(outcome), exitCode };
-}
-
-const ADVICE: Partial<Record<ExitCode, string>> = {
-  [EXIT.TEMPFAIL]: 'temporary failure: retrying later may succeed',
-  [EXIT.PROTOCOL]: 'outcome unknown: the server may have the message; do not retry blindly',
-  [EXIT.NOPERM]: 'authentication failed',
-};
-
-function report(outcome: SendResult | unknown, exitCode: ExitCode, verbose: boolean): void {
-  const lines: string[] = [];
-  if (isResult(outcome)) {
-    const r = outcome as SendResult;
-    if (exitCode !== EXIT.OK || verbose) {
-      for (const x of r.accepted) lines.push(`accepted ${x.address}: ${describeReply(x.reply)}`);
-      for (const x of r.rejected) lines.push(`rejected ${x.address}: ${describeReply(x.reply)}`);
-      for (const a of r.unknown) lines.push(`unknown ${a}: no final reply`);
-    }
-    if (r.error) lines.push(`${r.outcome === 'unknown' ? 'no final reply' : 'not delivered'}: ${r.error.message}`);
-  } else {
-    lines.push(outcome instanceof Error ? outcome.message : String(outcome));
-    if (exitCode === EXIT.USAGE) lines.push('(smtpwire --help for usage)');
-  }
-  const advice = ADVICE[exitCode];
-  if (advice) lines.push(advice);
-  for (const l of lines) process.stderr.write(`smtpwire: ${printable(l)}\n`);
-}
-
-/** Exit once stdout has taken everything (it may be a pipe). */
-function exit(code: number): void {
-  const out = process.stdout;
-  if (!out.writableNeedDrain) process.exit(code);
-  const done = (): never => process.exit(code);
-  out.once('drain', done).once('error', done).once('close', done);
+function exitCodeOfThrown(err: unknown): number {
+  if (err instanceof InputFileError || err instanceof MessageFileError) return EXIT.NOINPUT;
+  if (err instanceof ConfigError) return err.exitCode;
+  if ((err as { dataError?: boolean } | null)?.dataError) return EXIT.DATAERR;
+  return exitCodeFor(err);
 }
 
 async function main(): Promise<void> {
   // A reader that closes stdout early (| head) must not turn a delivered message into a crash.
   process.stdout.on('error', () => {});
-  let plan: Plan | 'help';
-  try {
-    plan = parseCommandLine(process.argv.slice(2));
-  } catch (err) {
-    const code = err instanceof InputFileError || err instanceof MessageFileError ? EXIT.NOINPUT : exitCodeFor(err);
-    report(err, code, false);
-    return exit(code);
-  }
-  if (plan === 'help') {
-    process.stdout.write(USAGE);
-    return exit(EXIT.OK);
-  }
-  if (plan.insecure) {
-    process.stderr.write(
-      '*** smtpwire: WARNING: --insecure: the server certificate is NOT checked. Anyone on the path can\n' +
-      '*** read and change this session, including the password. Use it for testing only.\n',
-    );
-  }
+  const env = process.env;
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'capture') return exit((await captureMain(argv.slice(1))) as ExitCode); // testing/capture.ts
+  const invokedAs = basename(process.argv[1] ?? '');
+  const sendmailMode = invokedAs === 'sendmail' || invokedAs.startsWith('sendmail.') || argv[0] === 'sendmail';
+  const args = sendmailMode && argv[0] === 'sendmail' && invokedAs !== 'sendmail' ? argv.slice(1) : argv;
 
   // Ctrl-C cancels the send (the core tells rejected from unknown); a second one quits at once.
   const controller = new AbortController();
@@ -420,15 +240,33 @@ async function main(): Promise<void> {
     process.once('SIGINT', () => process.exit(130));
   });
 
-  let outcome: SendResult | unknown;
+  let done: Done | 'help' | 'version';
   try {
-    outcome = await run(plan, controller.signal);
+    done = sendmailMode ? await runSendmail(args, controller.signal, env) : await runSend(args, controller.signal, env);
   } catch (err) {
-    outcome = err;
+    const code = exitCodeOfThrown(err);
+    report(err, code as ExitCode, false);
+    return exit(code);
   }
-  const code = exitCodeFor(outcome);
-  if (plan.json) process.stdout.write(JSON.stringify(toJson(outcome, code), null, 2) + '\n');
-  report(outcome, code, plan.verbose);
+  if (done === 'help') {
+    process.stdout.write(usage());
+    return exit(EXIT.OK);
+  }
+  if (done === 'version') {
+    process.stdout.write(`smtpwire ${version()}\n`);
+    return exit(EXIT.OK);
+  }
+  const { outcome, plan, queued } = done;
+  let code = done.code;
+  if (outcome instanceof InputFileError || outcome instanceof MessageFileError || outcome instanceof ConfigError) code = exitCodeOfThrown(outcome);
+  if (plan?.logfile && outcome !== undefined) writeLog(plan.logfile, logLine(plan, outcome, code, undefined));
+  if (plan?.json) process.stdout.write(JSON.stringify(toJson(outcome, code as ExitCode, queued ? { queued } : {}), null, 2) + '\n');
+  if (queued) {
+    report(outcome, code === EXIT.OK ? EXIT.OK : (code as ExitCode), plan?.verbose === true);
+    process.stderr.write(`smtpwire: queued as ${queued}; "smtpwire queue flush" sends it\n`);
+  } else if (outcome !== undefined) {
+    report(outcome, code as ExitCode, plan?.verbose === true);
+  }
   exit(code);
 }
 

@@ -16,7 +16,8 @@ export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts'
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
-import { toWireMessage, type SendInput } from './message-send.ts';
+import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
+import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { BufferRing } from './ring.ts';
 import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
@@ -277,11 +278,13 @@ export class SmtpClient {
    * (with a typed error) or unknown (the end was written and no final reply came: do not retry
    * blindly). Rejects only for usage errors (bad addresses, bad body type). Sends issued
    * without awaiting each other share the connection and pipeline. Takes a raw Message, a
-   * buildMessage() result or the builder's options (rendered now, for this server).
+   * buildMessage() result or the builder's options (rendered now, for this server). With
+   * `dkim` (in `options`, or in the message or builder options) it is signed once rendered.
    */
-  send(message: SendInput): Promise<SendResult> {
+  send(message: SendInput, options?: SendOptions): Promise<SendResult> {
     try {
-      return this.#send(toWireMessage(message, this.capabilities));
+      const wire = toWireMessage(message, this.capabilities, options);
+      return wire instanceof Promise ? wire.then((m) => this.#send(m)) : this.#send(wire);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -916,15 +919,20 @@ export function connect(options: ClientOptions & { transport: Transport }): Prom
  *  attachments, ...). */
 export interface SendMailOptions extends ClientOptions, MessageOptions {
   transport: Transport;
+  /** Sign with DKIM (see client.send). */
+  dkim?: MailOptions['dkim'];
 }
 
 /** One call: build the message (bad input fails before connecting), connect, send it to
  *  To + Cc + Bcc (or the given envelope), close. */
 export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   const message = buildMessage(options);
+  // Keys are imported (and bad DKIM options refused) before connecting.
+  const dkim = options.dkim === undefined ? undefined : await dkimSigner(options.dkim);
+  if (dkim && !message.rereadable) throw oneShotAttachment();
   const client = await connect(options);
   try {
-    return await client.send(message);
+    return await client.send(message, dkim ? { dkim } : undefined);
   } finally {
     await client.close();
   }

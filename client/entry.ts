@@ -13,28 +13,51 @@ export interface EntryPoints {
   createPool(options: WithTransport<PoolOptions>): Pool;
 }
 
-/** `defaultPort` lets a runtime pick its own port default (Workers cannot reach port 25). */
-export function entryPoints(transport: Transport, defaultPort?: (options: WithTransport<ClientOptions>) => number): EntryPoints {
-  const fill = <T extends WithTransport<ClientOptions>>(options: T): T & { transport: Transport } => {
+type DefaultPort = (options: WithTransport<ClientOptions>) => number;
+
+function filler(transport: Transport, defaultPort: DefaultPort | undefined) {
+  return <T extends WithTransport<ClientOptions>>(options: T): T & { transport: Transport } => {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     const port = options.port ?? defaultPort?.(options);
     return { ...options, ...(port === undefined ? {} : { port }), transport: options.transport ?? transport };
   };
+}
+
+// One binder per entry point, each pure, so a bundler drops what an application does not call
+// (createPool unused: no pool; sendMail unused: no message composition).
+
+/** `defaultPort` lets a runtime pick its own port default (Workers cannot reach port 25). */
+export function bindConnect(transport: Transport, defaultPort?: DefaultPort): EntryPoints['connect'] {
+  const fill = filler(transport, defaultPort);
+  return (options) => {
+    try {
+      return connectWith(fill(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
+export function bindSendMail(transport: Transport, defaultPort?: DefaultPort): EntryPoints['sendMail'] {
+  const fill = filler(transport, defaultPort);
+  return (options) => {
+    try {
+      return sendMailWith(fill(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
+export function bindCreatePool(transport: Transport, defaultPort?: DefaultPort): EntryPoints['createPool'] {
+  const fill = filler(transport, defaultPort);
+  return (options) => createPoolWith(fill(options));
+}
+
+export function entryPoints(transport: Transport, defaultPort?: DefaultPort): EntryPoints {
   return {
-    connect: (options) => {
-      try {
-        return connectWith(fill(options));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
-    sendMail: (options) => {
-      try {
-        return sendMailWith(fill(options));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
-    createPool: (options) => createPoolWith(fill(options)),
+    connect: bindConnect(transport, defaultPort),
+    sendMail: bindSendMail(transport, defaultPort),
+    createPool: bindCreatePool(transport, defaultPort),
   };
 }

@@ -5,3 +5,4 @@ export { shareSecret, type SecretContext, type SecretProvider, type SharedSecret
 export type {
   AuthEvent, ConnectionClosedEvent, ConnectionInfo, ConnectionOpenedEvent, MessageSettledEvent, SmtpObserver, TlsEvent,
 } from './observe.ts';
+export type { DkimInput, MailOptions, RawMailInput, SendInput, SendOptions } from './message-send.ts';

@@ -1,39 +1,65 @@
 // What client.send() takes besides a raw Message: a message built with smtpwire/message, or the
 // builder's options. Either is rendered here, once the session has said EHLO, because the
-// server's SMTPUTF8 and 8BITMIME decide how headers and bodies are written.
+// server's SMTPUTF8 and 8BITMIME decide how headers and bodies are written. A `dkim` option
+// signs the rendered message (client/dkim-send.ts): the send then waits for the signature.
 import type { Capabilities } from '../core/capabilities.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { buildMessage, isBuiltMessage, type BuiltMessage, type MessageOptions } from '../message/build.ts';
 import type { Message } from './client.ts';
+import { signRaw, signRendered, type DkimInput, type SendOptions } from './dkim-send.ts';
+
+export type { DkimInput, SendOptions } from './dkim-send.ts';
 
 /** Builder options plus the per-send settings a raw Message has. */
 export interface MailOptions extends MessageOptions {
   dsn?: Envelope['dsn'];
   requireTls?: boolean;
   signal?: AbortSignal;
+  /** Sign with DKIM: signature options, a list of them (several signatures), or a signer. */
+  dkim?: DkimInput;
+}
+
+/** A raw Message, which may also be signed: with `dkim`, `body` may be a function returning a
+ *  fresh stream of the message (it is read twice). */
+export interface RawMailInput extends Omit<Message, 'body'> {
+  body: Message['body'] | (() => unknown);
+  dkim?: DkimInput;
 }
 
 /** Anything client.send() and pool.send() accept. */
-export type SendInput = Message | BuiltMessage | MailOptions;
+export type SendInput = Message | RawMailInput | BuiltMessage | MailOptions;
 
-/** A raw Message passes through; a built message or builder options are rendered for `caps`. */
-export function toWireMessage(input: SendInput, caps: Capabilities): Message {
-  if (input === null || typeof input !== 'object' || 'body' in input) return input as Message;
+/**
+ * A raw Message passes through; a built message or builder options are rendered for `caps`.
+ * With DKIM (`options.dkim`, or `dkim` in the input) the result is a promise of the signed
+ * message; without, the message itself, so an unsigned send stays synchronous up to the core.
+ */
+export function toWireMessage(input: Message | BuiltMessage, caps: Capabilities): Message;
+export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions): Message | Promise<Message>;
+export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions): Message | Promise<Message> {
+  if (input === null || typeof input !== 'object') return input as Message;
+  const dkim = options?.dkim ?? (isBuiltMessage(input) ? undefined : (input as { dkim?: DkimInput }).dkim);
+  if ('body' in input) {
+    if (dkim === undefined) return input as Message;
+    const { dkim: _, ...raw } = input as RawMailInput;
+    return signRaw(raw as Message, dkim);
+  }
   const built = isBuiltMessage(input) ? input : buildMessage(input);
   const extras: Partial<MailOptions> = isBuiltMessage(input) ? {} : input;
   const r = built.render({ smtpUtf8: caps.smtpUtf8, eightBitMime: caps.eightBitMime });
-  // A message wholly in memory goes as one array (one pump, like any raw body); one with a
-  // streamed attachment is pulled chunk by chunk.
-  const whole = r.bytes();
-  return {
+  const wire = (body: Message['body'], size: number | undefined): Message => ({
     from: r.from,
     to: r.to,
-    body: whole ?? r.body,
-    ...(r.size !== undefined ? { size: r.size } : {}),
+    body,
+    ...(size !== undefined ? { size } : {}),
     ...(r.eightBit ? { eightBit: true } : {}),
     ...(r.smtpUtf8 ? { smtpUtf8: true } : {}),
     ...(extras.dsn !== undefined ? { dsn: extras.dsn } : {}),
     ...(extras.requireTls !== undefined ? { requireTls: extras.requireTls } : {}),
     ...(extras.signal !== undefined ? { signal: extras.signal } : {}),
-  };
+  });
+  if (dkim !== undefined) return signRendered(r, built.rereadable, dkim).then((s) => wire(s.body, s.size));
+  // A message wholly in memory goes as one array (one pump, like any raw body); one with a
+  // streamed attachment is pulled chunk by chunk.
+  return wire(r.bytes() ?? r.body, r.size);
 }

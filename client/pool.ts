@@ -16,7 +16,7 @@ import { connect, type ClientOptions, type SendResult, SmtpClient } from './clie
 import { notStarted } from './not-started.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { shareSecret } from './credentials.ts';
-import type { SendInput } from './message-send.ts';
+import type { SendInput, SendOptions } from './message-send.ts';
 import type { Transport } from './transport.ts';
 
 export interface PoolOptions extends ClientOptions {
@@ -79,7 +79,7 @@ export interface Pool {
   /** Resolves like SmtpClient.send (accepted / rejected / unknown); rejects for usage errors,
    *  Takes what SmtpClient.send takes: a raw Message, a built message or the builder's options;
    *  and with SmtpPoolFullError when the queue is full and whenFull is 'reject'. */
-  send(message: SendInput): Promise<SendResult>;
+  send(message: SendInput, options?: SendOptions): Promise<SendResult>;
   /** Resolves once the queue has room for another send (at once when it has). */
   ready(): Promise<void>;
   /** True while the queue is full: a send would wait (or be refused). */
@@ -103,6 +103,7 @@ const MAX_REQUEUES = 3;
 
 interface Job {
   readonly message: SendInput;
+  readonly options: SendOptions | undefined;
   /** A whole string/Uint8Array body: sending it again sends the same bytes. */
   readonly replayable: boolean;
   attempts: number;
@@ -306,7 +307,7 @@ export function createPool(options: PoolOptions): Pool {
     if (rate) sentAt.push(Date.now());
     if (conn.idle !== undefined) clearTimeout(conn.idle);
     conn.idle = undefined;
-    conn.client.send(job.message).then(
+    conn.client.send(job.message, job.options).then(
       (result) => {
         inFlight--;
         const aborted = (job.message as { signal?: AbortSignal }).signal?.aborted === true;
@@ -413,7 +414,7 @@ export function createPool(options: PoolOptions): Pool {
   }
 
   return {
-    send(message: SendInput): Promise<SendResult> {
+    send(message: SendInput, options?: SendOptions): Promise<SendResult> {
       if (closing) return Promise.reject(new SmtpUsageError('the pool is closed'));
       if (message === null || typeof message !== 'object') return Promise.reject(new SmtpUsageError('message must be an object'));
       const full = !hasRoom() || waitingRoom.length > 0;
@@ -435,7 +436,7 @@ export function createPool(options: PoolOptions): Pool {
         };
         const job: Job = {
           // A built message is not replayed: a streamed attachment may be readable only once.
-          message, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
+          message, options, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
           attempts: 0, requeues: 0, avoid: undefined, resolve, reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
         };

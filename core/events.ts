@@ -11,23 +11,46 @@ export interface RecipientResult {
 
 export type Outcome = 'accepted' | 'rejected' | 'unknown';
 
-export interface TransactionResult {
+/** What every result has, whatever its outcome. */
+interface ResultFields {
   readonly id: number;
-  /**
-   * accepted: the server took responsibility for the message (for at least one recipient).
-   * rejected: it did not, for any recipient; retrying is safe (see `error.transient`).
-   * unknown: the final dot / BDAT LAST was handed to the transport and no final reply came.
-   *          The server may have queued it: do not retry blindly.
-   */
-  readonly outcome: Outcome;
   readonly accepted: readonly RecipientResult[];
   readonly rejected: readonly RecipientResult[];
   /** LMTP only: recipients whose per-recipient final reply never came. */
   readonly unknown: readonly string[];
   /** The reply that decided the outcome (final reply to the body, or the refusal). */
   readonly reply: Reply | undefined;
-  /** Why it was not accepted (rejected/unknown), as a typed error. */
-  readonly error: SmtpError | undefined;
+}
+
+/** The server took responsibility for the message (for at least one recipient). */
+export interface AcceptedResult extends ResultFields {
+  readonly outcome: 'accepted';
+  readonly error: undefined;
+}
+
+/** It did not, for any recipient; retrying is safe when `error.transient` says so. */
+export interface RejectedResult extends ResultFields {
+  readonly outcome: 'rejected';
+  /** Why, as a typed error. */
+  readonly error: SmtpError;
+}
+
+/** The final dot / BDAT LAST was handed to the transport and no final reply came. The server may
+ *  have queued it: do not retry blindly. */
+export interface UnknownResult extends ResultFields {
+  readonly outcome: 'unknown';
+  readonly error: SmtpError;
+}
+
+/** Tagged by `outcome`: `switch (r.outcome)` narrows it (only `rejected` and `unknown` carry an
+ *  error). */
+export type TransactionResult = AcceptedResult | RejectedResult | UnknownResult;
+
+/** Builds the result for an outcome; an outcome other than accepted must come with its error. */
+export function transactionResult(fields: ResultFields, outcome: Outcome, error: SmtpError | undefined): TransactionResult {
+  if (outcome === 'accepted') return { ...fields, outcome, error: undefined };
+  if (error === undefined) throw new TypeError(`internal: a ${outcome} result needs its error`);
+  return { ...fields, outcome, error };
 }
 
 export type SmtpEvent =

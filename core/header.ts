@@ -119,17 +119,20 @@ function needsEncoding(word: string, smtpUtf8: boolean): boolean {
 export function encodeWords(text: string, opts: { smtpUtf8?: boolean; firstColumn?: number } = {}): string {
   assertHeaderText(text, 'header text');
   const smtpUtf8 = opts.smtpUtf8 === true;
-  const firstMax = SOFT_LINE - (opts.firstColumn ?? 0);
   // Tokens: alternating white space and words. White space at the end goes with the last
   // word (inside its encoded-word when it is encoded), so no fold is needed just for it.
   const trailing = /[ \t]*$/.exec(text)![0];
   const tokens = text.slice(0, text.length - trailing.length).match(/[ \t]+|[^ \t]+/g) ?? [];
+  // The first word goes on the field's own line (foldHeader never folds before it), after any
+  // leading white space.
+  const lead = /^[ \t]/.test(tokens[0] ?? '') ? 1 : 0;
+  const firstMax = SOFT_LINE - (opts.firstColumn ?? 0) - (lead ? utf8(tokens[0]!).length : 0);
   let out = '';
   let tail = trailing;
   let i = 0;
   while (i < tokens.length) {
     const tok = tokens[i]!;
-    const atStart = i === 0;
+    const atStart = i === lead;
     const withTail = i === tokens.length - 1 ? tok + tail : tok;
     if (/^[ \t]/.test(tok) || !(needsEncoding(tok, smtpUtf8) || (atStart && utf8(withTail).length > firstMax && firstMax >= 24))) {
       out += tok;
@@ -176,13 +179,16 @@ export function foldHeader(name: string, value: string): string {
   let out = `${name}:`;
   let line = out.length;
   let content = true; // the current line holds more than white space (the name counts)
+  // Never fold before the value's first word: a fold right after the colon makes readers
+  // (Python's email among them) take the value with a leading space. The first line may then
+  // exceed 78 octets, never 998.
+  let started = false;
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i]!;
     const n = utf8(piece).length;
-    // Break before a piece that does not fit in 78 octets (the first piece only when that makes
-    // it fit: the value should start on the field's line), and whenever 998 requires it; never
+    // Break before a piece that does not fit in 78 octets, and whenever 998 requires it; never
     // leave a line of white space only.
-    if (content && ((line + n > SOFT_LINE && (i > 0 || n <= SOFT_LINE)) || line + n > HARD_LINE)) {
+    if (started && content && line + n > SOFT_LINE) {
       out += CRLF;
       line = 0;
       content = false;
@@ -192,7 +198,7 @@ export function foldHeader(name: string, value: string): string {
     }
     out += piece;
     line += n;
-    if (piece.length > 1) content = true;
+    if (piece.length > 1) content = started = true;
   }
   return out + CRLF;
 }

@@ -1,6 +1,6 @@
 // smtpwire core: the sans-IO SMTP client. Everything here is pure ECMAScript.
 export { SmtpConnection, type ConnectionOptions, type AuthOptions } from './connection.ts';
-export type { Output, SmtpEvent, TransactionResult, RecipientResult, Outcome } from './events.ts';
+export type { Output, SmtpEvent, TransactionResult, AcceptedResult, RejectedResult, UnknownResult, RecipientResult, Outcome } from './events.ts';
 export type { Envelope, RecipientSpec, NotifyOn } from './envelope.ts';
 export { type Reply, ReplyParser, describeReply, isPositive, isTransient, isPermanent, DEFAULT_REPLY_LIMITS, type ReplyParserLimits } from './reply.ts';
 export { type Capabilities, parseEhloReply } from './capabilities.ts';

@@ -2,7 +2,7 @@
 // accepted at RCPT, in RCPT order (§4.2); the transaction is accepted for those that got a
 // 2xx. Everything else about an LMTP transaction is SMTP's (tx-replies.ts).
 import { SmtpReplyError } from './errors.ts';
-import type { TransactionResult } from './events.ts';
+import { transactionResult, type TransactionResult } from './events.ts';
 import { isPositive, type Reply } from './reply.ts';
 import type { Transaction } from './transaction.ts';
 
@@ -19,5 +19,5 @@ export function lmtpResult(tx: Transaction, final: NonNullable<Transaction['lmtp
   const rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
   const outcome = accepted.length > 0 ? 'accepted' : 'rejected';
   const error = outcome === 'rejected' ? new SmtpReplyError('every recipient was rejected', reply!, 'end-of-data') : undefined;
-  return { id: tx.id, outcome, accepted, rejected, unknown: [], reply, error };
+  return transactionResult({ id: tx.id, accepted, rejected, unknown: [], reply }, outcome, error);
 }

@@ -4,7 +4,7 @@
 import type { BodyEncoder } from './body.ts';
 import type { PreparedEnvelope } from './envelope.ts';
 import { SmtpReplyError, type SmtpError } from './errors.ts';
-import type { Outcome, RecipientResult, TransactionResult } from './events.ts';
+import { transactionResult, type Outcome, type RecipientResult, type TransactionResult } from './events.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
 
 import type { TxStage } from './tx-states.ts';
@@ -69,7 +69,7 @@ export function recipientsRefused(tx: Transaction, fallback?: Reply): [SmtpReply
 }
 
 /** The result a transaction reports, for one outcome (the LMTP per-recipient result is lmtp.ts's). */
-export function transactionResult(tx: Transaction, outcome: Outcome, reply: Reply | undefined, error: SmtpError | undefined): TransactionResult {
+export function resultOf(tx: Transaction, outcome: Outcome, reply: Reply | undefined, error: SmtpError | undefined): TransactionResult {
   let accepted: RecipientResult[] = outcome === 'accepted' ? tx.accepted : [];
   let rejected: RecipientResult[] = tx.rejected;
   let unknown: string[] = [];
@@ -84,5 +84,5 @@ export function transactionResult(tx: Transaction, outcome: Outcome, reply: Repl
     rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
     unknown = tx.accepted.slice(final.length).map((r) => r.address);
   }
-  return { id: tx.id, outcome, accepted, rejected, unknown, reply, error };
+  return transactionResult({ id: tx.id, accepted, rejected, unknown, reply }, outcome, error);
 }

@@ -9,7 +9,7 @@ import type { Expectation } from './pipeline.ts';
 import { misfit, type Step } from './reply-fit.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
 import { fail, sessionReply } from './session.ts';
-import { recipientsRefused, transactionResult, type Transaction } from './transaction.ts';
+import { recipientsRefused, resultOf, type Transaction } from './transaction.ts';
 import { moveTx } from './tx-states.ts';
 import { LONE_DOT } from './tx-write.ts';
 
@@ -207,15 +207,15 @@ export function abortTx(s: ConnectionState, tx: Transaction, error: SmtpError): 
 
 /** Its end was written and no final reply will come: unknown (the end may have been taken). */
 export function settleUnknown(s: ConnectionState, tx: Transaction, error: SmtpError): void {
-  if (!tx.settled) conclude(s, tx, transactionResult(tx, 'unknown', undefined, error));
+  if (!tx.settled) conclude(s, tx, resultOf(tx, 'unknown', undefined, error));
 }
 
 /** Accepted (with its final reply) unless it failed; under LMTP, by its per-recipient replies. */
 export function settle(s: ConnectionState, tx: Transaction, reply?: Reply): void {
   if (tx.settled) return;
   conclude(s, tx, s.options.lmtp && tx.lmtpFinal && !tx.failure ? lmtpResult(tx, tx.lmtpFinal, reply)
-    : tx.failure ? transactionResult(tx, 'rejected', tx.failure.reply, tx.failure.error)
-    : transactionResult(tx, 'accepted', reply, undefined));
+    : tx.failure ? resultOf(tx, 'rejected', tx.failure.reply, tx.failure.error)
+    : resultOf(tx, 'accepted', reply, undefined));
 }
 
 /** The one place a transaction ends: it leaves the counts and reports its result, once. */

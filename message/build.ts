@@ -159,6 +159,12 @@ export class BuiltMessage {
     return this.#m.envelope?.from ?? (this.#m.sender[0] ?? this.#m.from[0]!).address;
   }
 
+  /** True when every attachment can be read again (bytes, text, or a function returning a
+   *  fresh source), so the message can be rendered, or read twice to sign it, more than once. */
+  get rereadable(): boolean {
+    return this.#m.attachments.every((a) => typeof a.content !== 'object' || a.content instanceof Uint8Array);
+  }
+
   /** The message for a server with (or without) SMTPUTF8 and 8BITMIME. */
   render(target: RenderTarget): RenderedMessage {
     return render(this.#m, target);

@@ -11,6 +11,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import { runNode, type ProcessRun } from './node-process.ts';
+import { hermeticEnv } from './cli-harness.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -46,7 +47,7 @@ function it(name: string, fn: () => Promise<void> | void, ms = 15_000): void {
 type Run = ProcessRun;
 
 function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv(), ...opts.env };
   if (!opts.env?.SMTPWIRE_PASSWORD) delete env.SMTPWIRE_PASSWORD;
   return runNode(CLI, args, { stdin: opts.stdin, stdinFile: opts.stdinFile, env, timeout: opts.timeout ?? 10_000 });
 }
@@ -103,7 +104,7 @@ const authOptions = (password = PASSWORD): SMTPServerOptions => ({
  * (354 to DATA), then drops the link either on DATA or right after reading the final dot,
  * without a reply. No PIPELINING, so the client waits for each reply.
  */
-async function droppingServer(dropAt: 'data' | 'dot'): Promise<{ port: number; close(): Promise<void> }> {
+async function droppingServer(dropAt: 'data' | 'dot' | 'silent'): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -116,7 +117,8 @@ async function droppingServer(dropAt: 'data' | 'dot'): Promise<{ port: number; c
       buf += d.toString('latin1');
       for (;;) {
         if (inData) {
-          if (buf.includes('\r\n.\r\n')) sock.destroy(); // the body is in; the reply never comes
+          // The body is in; the reply never comes: the link drops, or (silent) stays open.
+          if (buf.includes('\r\n.\r\n') && dropAt !== 'silent') sock.destroy();
           return;
         }
         const nl = buf.indexOf('\r\n');
@@ -411,6 +413,73 @@ it('nothing listening: exit 75 with a JSON error', async () => {
   assert.is(out.error.transient, true);
 });
 
+// ---- timeouts (issue 12 item 9) ---------------------------------------------------------------
+
+it('a server silent after the final dot: --data-end-timeout 1 ends it in about a second, exit 76', async () => {
+  const s = await droppingServer('silent');
+  try {
+    const started = Date.now();
+    const r = await cli(['send', '--data-end-timeout', '1', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const took = Date.now() - started;
+    assert.is(r.code, EXIT.PROTOCOL, r.stderr);
+    const out = json(r);
+    assert.is(out.outcome, 'unknown');
+    assert.is(out.error.code, 'ETIMEOUT');
+    assert.match(out.error.message, /1000 ms/);
+    assert.ok(took >= 1000 && took < 6_000, `took ${took} ms`);
+  } finally {
+    await s.close();
+  }
+});
+
+it('a server silent after the final dot: --timeout 1.5 (whole command) ends it, exit 76, no wait for QUIT', async () => {
+  const s = await droppingServer('silent');
+  try {
+    const started = Date.now();
+    const r = await cli(['send', '--timeout', '1.5', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const took = Date.now() - started;
+    assert.is(r.code, EXIT.PROTOCOL, r.stderr);
+    assert.is(json(r).outcome, 'unknown');
+    assert.match(r.stderr, /--timeout 1\.5 s/);
+    assert.ok(took >= 1500 && took < 6_000, `took ${took} ms`);
+  } finally {
+    await s.close();
+  }
+});
+
+it('a server silent after the final dot: without a flag the CLI is still waiting after 4 s (the 10-minute RFC default)', async () => {
+  const s = await droppingServer('silent');
+  try {
+    let err: unknown;
+    try {
+      await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdin: MESSAGE, timeout: 4_000 });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof Error && /did not exit within 4000 ms/.test(err.message), String(err));
+  } finally {
+    await s.close();
+  }
+});
+
+it('--timeout while connecting to a server that never greets: exit 75 (nothing sent)', async () => {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((sock) => { sockets.push(sock); sock.on('error', () => {}); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const r = await cli(['send', '--timeout', '1', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    assert.is(r.code, EXIT.TEMPFAIL, r.stderr);
+    assert.is(json(r).error.code, 'ETIMEOUT');
+    const r2 = await cli(['send', '--greeting-timeout', '0.5', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    assert.is(r2.code, EXIT.TEMPFAIL, r2.stderr);
+    assert.match(json(r2).error.message, /500 ms waiting for the greeting/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 // ---- usage ------------------------------------------------------------------------------------
 
 it('usage errors exit 64 before connecting', async () => {
@@ -427,6 +496,8 @@ it('usage errors exit 64 before connecting', async () => {
     ['CRLF in an address', ['send', '--from', 'a@example.com\r\nRCPT TO:<x@y.z>', 'b@example.com'], /control character/],
     ['bad priority', ['send', '--from', 'a@example.com', '--text', 'hi', '--priority', 'urgent', 'b@example.com'], /priority/],
     ['--subject without composing', ['send', '--from', 'a@example.com', '--subject', 'hi', 'b@example.com'], /--compose/],
+    ['bad --timeout', ['send', '--timeout', 'soon', '--from', 'a@example.com', 'b@example.com'], /--timeout takes a positive number/],
+    ['zero --data-end-timeout', ['send', '--data-end-timeout', '0', '--from', 'a@example.com', 'b@example.com'], /--data-end-timeout/],
     ['--user without a password', ['send', '--from', 'a@example.com', '--user', 'u', 'b@example.com'], /password/],
   ];
   for (const [what, args, stderr] of cases) {
@@ -605,9 +676,10 @@ it('lmtp://: LHLO and one reply per recipient', async () => {
 // ---- exitCodeFor ------------------------------------------------------------------------------
 
 const reply = (code: number, text = 'text'): Reply => ({ code, enhanced: undefined, lines: [text] });
+// Any mix of fields (exitCodeFor must cope with each), hence the assertion.
 const result = (r: Partial<TransactionResult>): TransactionResult => ({
   id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...r,
-});
+}) as TransactionResult;
 const ok = { address: 'b@example.com', reply: reply(250) };
 
 it('exitCodeFor: results', () => {

@@ -10,7 +10,7 @@ import type { Message, SendResult } from '../client/client.ts';
 
 const reply = (code: number, text: string, enhanced?: string): Reply => ({ code, enhanced, lines: [text] });
 const ok = reply(250, 'Ok: queued', '2.0.0');
-const result = (over: Partial<SendResult>): SendResult => ({ id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...over });
+const result = (over: Partial<SendResult>): SendResult => ({ id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...over }) as SendResult; // tests build every outcome
 const job = (over: Partial<MailJobLike> = {}): MailJobLike => ({
   id: '<a@b>', attemptsMade: 0, stalledCounter: 0,
   data: { from: 'a@example.com', to: ['b@example.org'], raw: 'Subject: x\r\n\r\nhi\r\n', messageId: '<a@b>' },

@@ -134,12 +134,18 @@ test('foldHeader: known folds', () => {
   const f = foldHeader('Subject', long);
   assert.ok(lines(f).every((l) => l.length <= 78));
   assert.is(unfoldField('Subject', f), ` ${long}`);
-  // A name too long to share a line: the value starts on the next line.
+  // Never a fold right after the colon (readers would take the value with a leading space):
+  // a long name keeps the first word on its line, over 78 octets if need be.
   const name = `X-${'n'.repeat(74)}`;
-  assert.is(foldHeader(name, 'value'), `${name}:\r\n value\r\n`);
-  // A word over 998 octets cannot be folded.
-  assert.is(lines(foldHeader('X-Long', 'a'.repeat(997)))[1]!.length, 998);
-  assert.throws(() => foldHeader('X-Long', 'a'.repeat(998)), usage);
+  assert.is(foldHeader(name, 'value'), `${name}: value\r\n`);
+  assert.is(foldHeader(name, 'value more'), `${name}: value\r\n more\r\n`);
+  assert.is(foldHeader('X-A', `  ${'w'.repeat(80)} b`), `X-A:   ${'w'.repeat(80)}\r\n b\r\n`);
+  // The first line never exceeds 998 octets: a first word that cannot fit there is refused.
+  assert.is(lines(foldHeader('X-Long', 'a'.repeat(990)))[0]!.length, 998);
+  assert.throws(() => foldHeader('X-Long', 'a'.repeat(991)), usage);
+  // Later words fold onto lines of their own, up to 998 octets.
+  assert.is(lines(foldHeader('X-Long', 'b ' + 'a'.repeat(997)))[1]!.length, 998);
+  assert.throws(() => foldHeader('X-Long', 'b ' + 'a'.repeat(998)), usage);
   assert.throws(() => foldHeader('Subject', 'a\r\nBcc: evil@example.com'), usage);
   assert.throws(() => foldHeader('Subject', 'a\nb'), usage);
   assert.throws(() => foldHeader('Subject', 'a\0b'), usage);
@@ -158,8 +164,10 @@ test('foldHeader: only folds, lines never over 998, at most 78 whenever the word
       f = foldHeader(name, value);
     } catch (e) {
       assert.ok(usage(e));
-      // Refused only when some run without white space cannot fit a line.
-      assert.ok((value.match(/[^ \t]+/g) ?? []).some((w) => octets(w) > 996) || /[ \t]{900,}/.test(value), JSON.stringify(value).slice(0, 200));
+      // Refused only when some run without white space cannot fit a line (the first, with the
+      // leading white space, on the field's own line).
+      const first = /^[ \t]*[^ \t]*/.exec(value)![0];
+      assert.ok(name.length + 2 + octets(first) > 998 || (value.match(/[^ \t]+/g) ?? []).some((w) => octets(w) > 996) || /[ \t]{900,}/.test(value), JSON.stringify(value).slice(0, 200));
       return;
     }
     assert.is(unfoldField(name, f), value === '' ? '' : ` ${value}`);
@@ -167,10 +175,14 @@ test('foldHeader: only folds, lines never over 998, at most 78 whenever the word
       assert.ok(octets(l) <= 998, 'line over 998');
       assert.ok(/[^ \t]/.test(l), 'a line of white space only');
     }
+    // The first line holds the value's first word (a value of white space only stays there too).
+    if (/[^ \t]/.test(value)) assert.ok(/[^ \t]/.test(lines(f)[0]!.slice(name.length + 1)), `folded before the first word: ${JSON.stringify(f).slice(0, 200)}`);
+    else assert.is(lines(f).length, 1);
     // Trailing white space stays on the last line, so it counts with the last word.
     const words = value.match(/[^ \t]+[ \t]*$|[^ \t]+/g) ?? [];
     const wordsFit = words.every((w) => octets(w) <= 77) && !/[ \t]{20,}/.test(value);
-    if (wordsFit) for (const l of lines(f)) assert.ok(octets(l) <= 78, `line over 78: ${JSON.stringify(l)}`);
+    const firstFits = name.length + 2 + octets(/^[ \t]*[^ \t]*(?:[ \t]*$)?/.exec(value)![0]) <= 78;
+    if (wordsFit && firstFits) for (const l of lines(f)) assert.ok(octets(l) <= 78, `line over 78: ${JSON.stringify(l)}`);
   }), { numRuns: 3000 });
 });
 

@@ -2,6 +2,7 @@
 // the files the examples attach), its `smtpwire/...` imports pointed at dist/, and
 // `host: 'smtp.example.com'` at a local smtp-server. An example must exit 0 and print no
 // rejected or unknown outcome; every message it sends must arrive and parse (mailparser).
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,11 @@ import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runNode } from './node-process.ts';
+import { txtRecord, verifyWithDkimpy, verifyWithMailauth } from './dkim-verifiers.ts';
+
+// The key the DKIM example reads as dkim.pem, and its DNS record (derived with node:crypto).
+const dkimKey = generateKeyPairSync('ed25519');
+const dkimRecords = { 'mail2024._domainkey.example.com': txtRecord(dkimKey.publicKey) };
 
 const DIST = fileURLToPath(new URL('../', import.meta.url)); // dist/
 const DOC = fileURLToPath(new URL('../../docs/messages.md', import.meta.url));
@@ -42,6 +48,7 @@ blocks.forEach((code, i) => {
     const dir = mkdtempSync(join(tmpdir(), 'smtpwire-doc-'));
     try {
       writeFileSync(join(dir, 'report.pdf'), Buffer.alloc(200_000, 7));
+      writeFileSync(join(dir, 'dkim.pem'), dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
       writeFileSync(join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
       const source = code
         .replaceAll("'smtpwire/node'", JSON.stringify(join(DIST, 'transports/node.js')))
@@ -58,6 +65,15 @@ blocks.forEach((code, i) => {
       for (const m of got) {
         const p = await simpleParser(m);
         assert.ok(p.from, 'a From the parser reads');
+      }
+      // A signed message verifies as delivered, with two independent verifiers.
+      const signed = got.filter((m) => /^DKIM-Signature:/im.test(m.toString('latin1')));
+      assert.is(signed.length > 0, code.includes('dkim:'), 'the examples with dkim deliver signed messages');
+      const py = signed.length ? verifyWithDkimpy(signed, dkimRecords) : [];
+      for (let k = 0; k < signed.length; k++) {
+        assert.equal(py[k]!.results, [true], `dkimpy: ${py[k]!.errors.join('; ')}`);
+        const ma = await verifyWithMailauth(signed[k]!, dkimRecords);
+        assert.equal(ma.results, [true], `mailauth: ${ma.errors.join('; ')}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

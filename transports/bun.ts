@@ -11,7 +11,7 @@
 // the old handlers with ciphertext, so every callback checks which socket it came from.
 import { SmtpUsageError } from '../core/errors.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
-import { entryPoints } from '../client/entry.ts';
+import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { coalesce, connectWithin, pemList, tlsError } from './web-streams.ts';
@@ -293,7 +293,11 @@ class BunLink implements Link {
 
 // ---- ready-to-use entry points with this transport as default ----------------------------------
 
-export const { connect, sendMail, createPool } = entryPoints(bunTransport);
+// One export each, typed and pure: JSR's fast type check needs the types spelled out, and a
+// bundler drops an entry point the application does not use (and what only it imports).
+export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(bunTransport);
+export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(bunTransport);
+export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(bunTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { SmtpAbortError, SmtpTimeoutError, SmtpTlsError } from '../core/errors.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
-import { entryPoints } from '../client/entry.ts';
+import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 
@@ -227,7 +227,11 @@ class NodeLink implements Link {
 
 // ---- ready-to-use entry points with this transport as default ----------------------------------
 
-export const { connect, sendMail, createPool } = entryPoints(nodeTransport);
+// One export each, typed and pure: JSR's fast type check needs the types spelled out, and a
+// bundler drops an entry point the application does not use (and what only it imports).
+export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(nodeTransport);
+export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(nodeTransport);
+export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(nodeTransport);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';

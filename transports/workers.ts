@@ -12,7 +12,7 @@
 import { connect as socketConnect } from 'cloudflare:sockets';
 import { SmtpUsageError } from '../core/errors.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
-import { entryPoints } from '../client/entry.ts';
+import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
@@ -132,7 +132,12 @@ class WorkersSocket implements StreamSocket {
 // ---- ready-to-use entry points with this transport as default ----------------------------------
 
 /** Port 25 is blocked for Workers: default to submission (587), or 465 for implicit TLS. */
-export const { connect, sendMail, createPool } = entryPoints(workersTransport, (o) => (o.tls === 'implicit' ? 465 : 587));
+const defaultPort = (o: { tls?: unknown }): number => (o.tls === 'implicit' ? 465 : 587);
+// One export each, typed and pure: JSR's fast type check needs the types spelled out, and a
+// bundler drops an entry point the application does not use (and what only it imports).
+export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(workersTransport, defaultPort);
+export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(workersTransport, defaultPort);
+export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(workersTransport, defaultPort);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';

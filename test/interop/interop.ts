@@ -28,11 +28,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { LogEntry } from '../../client/client.ts';
 import { SmtpError } from '../../core/errors.ts';
-import { connect, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';
+import { connect, fileBody, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';
+import { buildMessage } from '../../message/build.ts';
 import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
 import { startExim, stripEximHeaders, type Exim } from './exim.ts';
 import { messageSuite, type SuiteTarget } from './message-suite.ts';
+import { nodemailerSuite } from './nodemailer-suite.ts';
 
 const REPO = new URL('../../../', import.meta.url).pathname; // dist/test/interop/ -> repo root
 const FIXTURES = join(REPO, 'test/fixtures');
@@ -244,7 +246,7 @@ class Capture {
 
   private store(d: Delivery): void {
     const head = d.data.subarray(0, Math.min(d.data.length, 64 * 1024)).toString('latin1');
-    const m = /^X-Smtpwire-Id: (\S+)\r$/m.exec(head);
+    const m = /^X-Smtpwire-Id: (\S+)\r$/im.exec(head); // any case: nodemailer writes X-Smtpwire-ID
     if (!m) {
       this.noId.push(d);
       return;
@@ -610,7 +612,7 @@ function aiosmtpdTarget(server: Aiosmtpd): Target {
       read.add(f);
       const meta = JSON.parse(readFileSync(join(server.dir, f), 'utf8')) as { mail_from: string; rcpt_tos: string[]; mail_options: string[]; login: string; tls: boolean; authenticated: boolean };
       const data = readFileSync(join(server.dir, f.replace(/\.json$/, '.eml')));
-      const m = /^X-Smtpwire-Id: (\S+)\r$/m.exec(data.subarray(0, 65536).toString('latin1'));
+      const m = /^X-Smtpwire-Id: (\S+)\r$/im.exec(data.subarray(0, 65536).toString('latin1'));
       const d: Delivery & { meta?: typeof meta } = { from: meta.mail_from, to: meta.rcpt_tos, mailParams: meta.mail_options.join(' '), data, meta };
       if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), d]);
     }
@@ -868,7 +870,71 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
     const total = delivered.length * names.length;
     check(target.mta, counts.dkimpy === total && counts.mailauth === total,
       `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
+    await dkimBuilt(target, chunking, signer, names, records);
   }
+}
+
+/** nodemailer builds, smtpwire/nodemailer sends (test/interop/nodemailer-suite.ts). */
+function nodemailerOn(target: Target): Promise<void> {
+  return nodemailerSuite({
+    mta: target.mta, port: target.port, ca: CA, user: USER, pass: PASS, attachPath: CERT,
+    collect: (ids) => target.collect(ids), strip: (d) => target.strip(d),
+    ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail),
+  });
+}
+
+/**
+ * Built messages signed by the client itself (client.send(built, { dkim })): rendered for the
+ * server's capabilities, then signed, with a file attachment streamed from disk twice (hash,
+ * send). What the MTA delivered must verify with dkimpy and mailauth.
+ */
+async function dkimBuilt(target: Target, chunking: boolean, signer: Awaited<ReturnType<typeof createDkimSigner>>, names: string[], records: Record<string, string>): Promise<void> {
+  const over = chunking ? 'BDAT' : 'DATA';
+  const dir = mkdtempSync(join(tmpdir(), 'smtpwire-dkim-built-'));
+  const file = join(dir, 'report.bin');
+  const octets = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < octets.length; i++) octets[i] = (i * 31 + (i >> 8)) & 0xff;
+  writeFileSync(file, octets);
+  const ids: string[] = [];
+  const client = await connect(clientOptions(target, { chunking }, []));
+  try {
+    for (let i = 0; i < 3; i++) {
+      const id = `${target.mta}-dkim-built-${over}-${process.pid}-${i}`;
+      const built = buildMessage({
+        from: '"Ann Signer" <ann@client.smtpwire.test>', to: 'Bob <bob@example.test>', subject: `Grüße ${i}: signed   after rendering`,
+        text: `Hallo  \n\nline ${i}\t\n\n\n`, html: `<p>Grüße <b>${i}</b></p>${'<span>long html line</span>'.repeat(60)}`,
+        headers: [['X-Smtpwire-Id', id], ['X-Long', Array.from({ length: 30 }, (_, k) => `word${k}`).join(' ')]],
+        attachments: [
+          { filename: 'report.bin', content: () => fileBody(file) },
+          ...(i === 1 ? [{ filename: 'notes.txt', content: async () => new Blob(['notes, read twice\n']).stream() }] : []),
+        ],
+      });
+      const r = await client.send(built, { dkim: signer });
+      if (r.outcome !== 'accepted') bad(target.mta, `DKIM built over ${over}: ${id}`, `${r.outcome}: ${r.error?.message ?? ''}`);
+      else ids.push(id);
+    }
+  } finally {
+    await client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const got = await target.collect(ids);
+  const delivered = ids.flatMap((id) => (got.get(id) ?? []).map((d) => d.data));
+  if (delivered.length !== 3) {
+    bad(target.mta, `DKIM built over ${over}: ${delivered.length} of 3 delivered`);
+    return;
+  }
+  const py = verifyWithDkimpy(delivered, records);
+  const counts = { dkimpy: 0, mailauth: 0 };
+  for (let i = 0; i < delivered.length; i++) {
+    const ma = await verifyWithMailauth(delivered[i]!, records);
+    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+      if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
+      else bad(target.mta, `DKIM built over ${over}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
+    }
+  }
+  const total = delivered.length * names.length;
+  check(target.mta, counts.dkimpy === total && counts.mailauth === total,
+    `DKIM built messages signed by client.send (streamed file attachment) over ${over}: dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
 }
 
 async function negativeSuite(target: Target, strict = false): Promise<void> {
@@ -1029,6 +1095,7 @@ async function main(): Promise<number> {
         await fuzzSuite(pf, true);
         await dkimSuite(pf, true);
         await builtSuite(pf, true);
+        await nodemailerOn(pf);
         console.log('\n== postfix-strict (smtpd_forbid_bare_newline = reject, strict envelopes and MIME)');
         const strict = postfixTarget('postfix-strict', postfix.strictPort, capture);
         await negativeSuite(strict, true);
@@ -1060,6 +1127,7 @@ async function main(): Promise<number> {
         await pipelinedSuite(t, false, false);
         await fuzzSuite(t, false);
         await dkimSuite(t, false);
+        await nodemailerOn(t);
       } catch (err) {
         bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
       }

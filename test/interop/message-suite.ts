@@ -161,10 +161,7 @@ function compare(s: Spec, p: PyMessage): string[] {
   addrSame('reply-to', p.replyTo, pairs(s.replyTo ? [s.replyTo] : []));
   if (p.headers.bcc) out.push('a Bcc field was written');
   if (s.subject !== undefined && s.subject.trim() !== '') same('subject', p.subject?.trim(), s.subject.trim());
-  // Python keeps the white space before a value that starts on a continuation line (a field
-  // folded right after its colon, which foldHeader does for a first word that needs a line of
-  // its own); it is not part of the text, so it is not compared.
-  for (const [n, v] of s.headers) same(`header ${n}`, p.headers[n.toLowerCase()]?.map((x) => x.replace(/^[ \t]+/, '')), [v]);
+  for (const [n, v] of s.headers) same(`header ${n}`, p.headers[n.toLowerCase()], [v]);
   const body = p.parts.filter((x) => x.disposition === null && x.filename === null);
   const text = body.find((x) => x.type === 'text/plain');
   const html = body.find((x) => x.type === 'text/html');

@@ -21,6 +21,8 @@ export interface InteropConfig {
   ca: string;
   /** A message file (bigMessage) the runner wrote for fileBody tests; absent where files are not. */
   file?: string;
+  /** The DKIM key to sign with (Ed25519, PKCS#8 PEM); the server verifies what it receives. */
+  dkim: { domain: string; selector: string; privateKey: string };
 }
 
 type Opts<T> = Omit<T, 'transport'>;
@@ -448,6 +450,22 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     // The client renders a built message itself once it knows the server's extensions.
     assert.is(received(await client.send(message)).rcpt, 2);
     await client.close();
+  });
+
+  test(`${rt.name}: a built message with a streamed attachment, signed by client.send({ dkim }): mailauth and dkimpy verify it as received`, async () => {
+    const data = bigMessage(300 * 1024, 5);
+    const message = rt.buildMessage({
+      from: 'Ann <ann@signer.test>', to: 'bob@example.com', subject: `Grüße, signed in ${rt.name}`,
+      text: 'Hello  \n\nsigned after rendering.\t\n\n\n', html: `<p>Grüße</p>${'<i>long html line</i>'.repeat(80)}`,
+      // A function: the signer reads the message twice (hash, then send).
+      attachments: [{ filename: 'data.bin', content: () => new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < data.length; i += 40_000) c.enqueue(data.slice(i, i + 40_000)); c.close(); } }) }],
+    });
+    const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
+    const result = await client.send(message, { dkim: config.dkim });
+    await client.close();
+    received(result);
+    const text = result.reply?.lines.join(' ') ?? '';
+    assert.match(text, / mailauth=pass dkimpy=pass$/, `the server's verdict: ${text}`);
   });
 
   test(`${rt.name}: sendMail in one call`, async () => {

@@ -5,13 +5,37 @@
 //   implicit  TLS from the first byte (port-465 style), AUTH PLAIN
 // Every server rejects recipients whose local part starts with "reject" (550) and answers the
 // end of data with "250 OK sha256=<hex> size=<octets> rcpt=<n> secure=<bool> user=<name|->" so
-// the client can prove byte-exact delivery without a side channel.
-import { createHash } from 'node:crypto';
+// the client can prove byte-exact delivery without a side channel. A message that starts with a
+// DKIM-Signature field is also verified as received, by mailauth and by dkimpy (Debian's
+// python3-dkim), against the key pair made here (config.dkim): " dkim=pass,pass" per verifier.
+import { spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { SMTPServer } from 'smtp-server';
+
+// The DKIM key the runtime under test signs with; verifiers get its record from here.
+const dkimPair = generateKeyPairSync('ed25519');
+const DKIM = { domain: 'signer.test', selector: 'rt', privateKey: dkimPair.privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+const DKIM_RECORDS = { 'rt._domainkey.signer.test': `v=DKIM1; k=ed25519; p=${dkimPair.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64')}` };
+const DKIM_PY = new URL('../dkim_verify.py', import.meta.url).pathname;
+
+/** "mailauth=pass,... dkimpy=pass,..." for a received message: one verdict per signature. */
+async function dkimVerdicts(message) {
+  const resolver = async (name, type) => {
+    const txt = type === 'TXT' ? DKIM_RECORDS[name.toLowerCase().replace(/\.$/, '')] : undefined;
+    if (txt === undefined) throw Object.assign(new Error(`no ${type} record for ${name}`), { code: 'ENOTFOUND' });
+    return [[txt]];
+  };
+  const ma = await dkimVerify(message, { resolver });
+  const mailauth = ma.results.map((r) => r.status.result).join(',');
+  const py = spawnSync('/usr/bin/python3', [DKIM_PY], { input: JSON.stringify({ records: DKIM_RECORDS, messages: [message.toString('base64')] }), encoding: 'utf8' });
+  const dkimpy = py.status === 0 ? JSON.parse(py.stdout)[0].results.map((ok) => (ok ? 'pass' : 'fail')).join(',') : `error(exit-${py.status})`;
+  return `mailauth=${mailauth || 'none'} dkimpy=${dkimpy || 'none'}`;
+}
 
 // A CA and a leaf it signed (CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1, CA:FALSE,
 // serverAuth), made with openssl (test/runtimes/fixtures/README.md). Not test/fixtures'
@@ -50,14 +74,18 @@ function options(extra) {
     onData(stream, session, callback) {
       const hash = createHash('sha256');
       let size = 0;
+      let signed; // the chunks of a message that starts with DKIM-Signature, kept to verify it
       stream.on('data', (chunk) => {
+        if (size === 0 && /^DKIM-Signature:/i.test(chunk.subarray(0, 15).toString('latin1'))) signed = [];
         size += chunk.length;
         hash.update(chunk);
+        signed?.push(chunk);
       });
-      stream.on('end', () => {
+      stream.on('end', async () => {
         if (stream.sizeExceeded) return callback(Object.assign(new Error('too big'), { responseCode: 552 }));
         const rcpt = session.envelope.rcptTo.length;
-        callback(null, `OK sha256=${hash.digest('hex')} size=${size} rcpt=${rcpt} secure=${Boolean(session.secure)} user=${session.user ?? '-'}`);
+        const dkim = signed ? ` ${await dkimVerdicts(Buffer.concat(signed)).catch((e) => `dkim-error=${String(e.message).replace(/\s+/g, '_')}`)}` : '';
+        callback(null, `OK sha256=${hash.digest('hex')} size=${size} rcpt=${rcpt} secure=${Boolean(session.secure)} user=${session.user ?? '-'}${dkim}`);
       });
     },
     ...extra,
@@ -206,7 +234,7 @@ export async function startServers() {
   // A message file for the fileBody tests (runtimes with files read it; Deno gets --allow-read for it).
   const file = join(tmpdir(), `smtpwire-runtime-${process.pid}.eml`);
   writeFileSync(file, messageFile(3 * 1024 * 1024 + 5));
-  const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM, file };
+  const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM, file, dkim: DKIM };
   const close = () => Promise.all([
     ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
     ...[...hostile, ...proxies].map((s) => new Promise((r) => s.close(r))),

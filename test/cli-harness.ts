@@ -1,0 +1,104 @@
+// Shared harness for the CLI tests of sendmail mode, the msmtp configuration and the spool: the
+// built CLI in a child process against a real smtp-server on 127.0.0.1 that records every
+// envelope and message it accepted.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { test } from 'uvu';
+import { runNode, type ProcessRun } from './node-process.ts';
+
+export const CLI = fileURLToPath(new URL('../bin/smtpwire.js', import.meta.url));
+
+export interface Received {
+  from: string;
+  to: string[];
+  /** MAIL FROM parameters (upper-case keys) and RCPT parameters per recipient. */
+  mailArgs: Record<string, string>;
+  rcptArgs: Record<string, string>[];
+  data: Buffer;
+}
+
+export interface TestServer {
+  port: number;
+  url: string;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+/** A plain-text smtp-server (no STARTTLS, AUTH optional) that keeps what it got. */
+export async function testServer(options: SMTPServerOptions = {}): Promise<TestServer> {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    closeTimeout: 200,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const env = session.envelope as unknown as { mailFrom: { address: string; args?: Record<string, string> }; rcptTo: { address: string; args?: Record<string, string> }[] };
+        received.push({
+          from: env.mailFrom ? env.mailFrom.address : '',
+          to: env.rcptTo.map((r) => r.address),
+          mailArgs: env.mailFrom?.args || {},
+          rcptArgs: env.rcptTo.map((r) => r.args || {}),
+          data: Buffer.concat(chunks),
+        });
+        callback();
+      });
+    },
+    ...options,
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return { port, url: `smtp+plain://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A temporary directory, removed by the returned function. */
+export function tempDir(tag: string): { dir: string; done(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `smtpwire-${tag}-`));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliRun extends ProcessRun {}
+
+/** An empty HOME and no system file: a developer's own ~/.msmtprc or /etc/msmtprc must not leak in. */
+let hermeticHome: string | undefined;
+export function hermeticEnv(): Record<string, string> {
+  if (hermeticHome === undefined) {
+    const home = (hermeticHome = mkdtempSync(join(tmpdir(), 'smtpwire-home-')));
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+  }
+  return { HOME: hermeticHome, XDG_CONFIG_HOME: join(hermeticHome, '.config'), XDG_STATE_HOME: join(hermeticHome, '.state'), SMTPWIRE_SYSTEM_MSMTPRC: join(hermeticHome, 'no-system-msmtprc') };
+}
+
+export function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string | undefined>; timeout?: number; script?: string } = {}): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv() };
+  delete env.SMTPWIRE_PASSWORD;
+  delete env.SMTPWIRE_QUEUE_DIR;
+  delete env.SMTPWIRE_TEST_CRASH_AT;
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return runNode(opts.script ?? CLI, args, { stdin: opts.stdin, stdinFile: opts.stdinFile, env, timeout: opts.timeout ?? 15_000 });
+}
+
+/** Every test is bounded: a hang fails it instead of stalling the whole run. */
+export function it(name: string, fn: () => Promise<void> | void, ms = 20_000): void {
+  test(name, async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
+    try {
+      await Promise.race([Promise.resolve().then(fn), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}
