@@ -19,6 +19,7 @@ import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { BufferRing } from './ring.ts';
+import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
 import { connectThroughProxy } from './proxy-link.ts';
 import { tlsParams, type TlsClientOptions } from './tls-options.ts';
@@ -1058,11 +1059,6 @@ function abortReason(signal: AbortSignal | undefined): SmtpError {
   const reason: unknown = signal?.reason;
   if (reason instanceof SmtpError) return reason;
   return new SmtpAbortError();
-}
-
-/** The result of a send that never reached the core (id 0). */
-export function notStarted(error: SmtpError): SendResult {
-  return { id: 0, outcome: 'rejected', accepted: [], rejected: [], unknown: [], reply: error.reply, error };
 }
 
 function connectError(err: unknown, host: string, port: number): SmtpError {

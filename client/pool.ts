@@ -12,7 +12,8 @@
 // the caller opts in with retryUnknown. A send the session ended under before the server judged
 // it (a link the server closed while idle, a 421) is not a failed attempt: it goes back to the
 // front of the queue (whole bodies; a stream cannot be read twice and is reported instead).
-import { connect, notStarted, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
+import { connect, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
+import { notStarted } from './not-started.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { shareSecret } from './credentials.ts';
 import type { SendInput, SendOptions } from './message-send.ts';

@@ -22,11 +22,15 @@ export interface Capabilities {
   readonly keywords: ReadonlyMap<string, string>;
 }
 
-export const NO_CAPABILITIES: Capabilities = {
-  esmtp: false, size: undefined, pipelining: false, chunking: false, eightBitMime: false,
-  binaryMime: false, smtpUtf8: false, dsn: false, enhancedStatusCodes: false, startTls: false,
-  requireTls: false, auth: [], keywords: new Map(),
-};
+/** Before EHLO, after HELO, after STARTTLS: nothing. A new record each time: the one a session
+ *  hands out (the `ready` event, serverCapabilities) holds a Map, which no other may share. */
+export function noCapabilities(): Capabilities {
+  return {
+    esmtp: false, size: undefined, pipelining: false, chunking: false, eightBitMime: false,
+    binaryMime: false, smtpUtf8: false, dsn: false, enhancedStatusCodes: false, startTls: false,
+    requireTls: false, auth: [], keywords: new Map(),
+  };
+}
 
 export function parseEhloReply(reply: Reply): Capabilities {
   const keywords = new Map<string, string>();

@@ -62,7 +62,8 @@ export interface PreparedEnvelope {
 const NOTIFY_ON = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY']);
 
 // Bulk senders repeat the same few addresses; validating each once saves a measurable share of
-// the per-message CPU. Bounded so hostile variety cannot grow it.
+// the per-message CPU. The cache belongs to a connection (the core keeps no module-level state)
+// and is bounded so hostile variety cannot grow it.
 interface CheckedAddress {
   readonly path: string;
   readonly asciiPath: string | undefined;
@@ -73,9 +74,15 @@ interface CheckedAddress {
   /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
   readonly recipient: PreparedRecipient;
 }
-const pathCache = new Map<string, CheckedAddress>();
-function checkedAddress(address: string): CheckedAddress {
-  let checked = pathCache.get(address);
+export type PathCache = Map<string, CheckedAddress>;
+const PATH_CACHE_SIZE = 512;
+
+export function createPathCache(): PathCache {
+  return new Map();
+}
+
+function checkedAddress(address: string, pathCache: PathCache | undefined): CheckedAddress {
+  let checked = pathCache?.get(address);
   if (checked === undefined) {
     const path = formatPath(address); // throws for bad input: nothing is cached then
     // A U-label domain is checked (UTS #46) and converted once, here: an invalid one throws.
@@ -83,20 +90,22 @@ function checkedAddress(address: string): CheckedAddress {
     const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
     const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
     checked = { path, asciiPath, utf8: needsSmtpUtf8(path) && asciiPath === undefined, idn: asciiPath !== undefined, recipient };
-    if (pathCache.size >= 512) pathCache.clear();
-    pathCache.set(address, checked);
+    if (pathCache) {
+      if (pathCache.size >= PATH_CACHE_SIZE) pathCache.clear();
+      pathCache.set(address, checked);
+    }
   }
   return checked;
 }
 
 /** Checks the envelope once. `detectedBody` is the body type found by scanning a whole body,
- *  used when the envelope does not say. */
-export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): PreparedEnvelope {
+ *  used when the envelope does not say; `paths` remembers addresses already checked. */
+export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', paths?: PathCache): PreparedEnvelope {
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
   const to = envelope.to;
   if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
-  const sender = checkedAddress(envelope.from);
+  const sender = checkedAddress(envelope.from, paths);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
   let idn = sender.idn;
   const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
@@ -105,7 +114,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
     if (typeof r === 'string') {
       // A bare address: its prepared form is cached with it.
       if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-      const checked = checkedAddress(r);
+      const checked = checkedAddress(r, paths);
       if (checked.utf8) smtpUtf8 = true;
       if (checked.idn) idn = true;
       recipients[i] = checked.recipient;
@@ -113,7 +122,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME'): 
     }
     const spec = r as RecipientSpec;
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-    const checked = checkedAddress(spec.address);
+    const checked = checkedAddress(spec.address, paths);
     if (checked.utf8) smtpUtf8 = true;
     if (checked.idn) idn = true;
     let notify: string | undefined;

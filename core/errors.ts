@@ -1,5 +1,7 @@
-// Typed errors. Usage errors throw at the call; everything else reaches the user as a value
-// (an event or a settled promise), never as a surprise throw from inside the state machine.
+// Typed errors, split as h11 splits them: the caller's mistakes (EUSAGE) throw at the call; the
+// server's (EPROTOCOL, EREPLY, ...) and the link's reach the user as values (an event or a
+// settled promise); a bug inside the core (any exception that is not an SmtpError) becomes
+// EINTERNAL, which is never transient, so no pool retries (and so resends) because of one.
 import type { Reply } from './reply.ts';
 
 export type SmtpErrorCode =
@@ -13,7 +15,8 @@ export type SmtpErrorCode =
   | 'ECONNECTION' // the link closed or failed
   | 'EPROXY' // the proxy refused, failed or broke its protocol (core/proxy/)
   | 'EABORT' // the caller cancelled
-  | 'EFULL'; // a pool's queue is full and the caller asked not to wait (client/pool.ts)
+  | 'EFULL' // a pool's queue is full and the caller asked not to wait (client/pool.ts)
+  | 'EINTERNAL'; // a bug in smtpwire: an exception inside the core that is not an SmtpError
 
 export class SmtpError extends Error {
   readonly code: SmtpErrorCode;
@@ -104,6 +107,15 @@ export class SmtpProxyError extends SmtpError {
   constructor(reason: ProxyFailure, message: string, transient = reason !== 'auth') {
     super('EPROXY', message, { transient });
     this.reason = reason;
+  }
+}
+
+/** A bug inside the core: an exception that is not an SmtpError, caught where an input enters
+ *  the connection. Not transient: what the core did before it is unknown, so retrying could
+ *  send a message twice. The original exception is the cause. */
+export class SmtpInternalError extends SmtpError {
+  constructor(message: string, cause?: unknown) {
+    super('EINTERNAL', message, { transient: false, cause });
   }
 }
 

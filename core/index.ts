@@ -8,7 +8,8 @@ export { DEFAULT_TIMEOUTS, type Timeouts, type TimerKind } from './timeouts.ts';
 export { TABLE as STATE_TABLE, type Phase, type Input, type Action, type Transition } from './states.ts';
 export {
   SmtpError, SmtpUsageError, SmtpAddressError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
-  SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, SmtpProxyError, type ProxyFailure, type SmtpErrorCode,
+  SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, SmtpProxyError, SmtpInternalError,
+  type ProxyFailure, type SmtpErrorCode, type RefusedCommand,
 } from './errors.ts';
 export { BodyEncoder, needsEightBit, isWireReady, scanBody, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, type BodyEncoderOptions } from './body.ts';
 export { formatPath, needsSmtpUtf8 } from './address.ts';

@@ -4,11 +4,12 @@
 // uncopied. A slab region is never written again once handed out, so no signal from the
 // transport is needed: a full slab is replaced, and the GC frees it when the views are written.
 
+import { encodeUtf8Into } from './utf8.ts';
+
 /** Views shorter than this are copied into the slab; longer ones are passed through. */
 const COPY_LIMIT = 8 * 1024;
 const SLAB_SIZE = 64 * 1024;
 
-const encoder = new TextEncoder();
 
 export class OutputBuffer {
   private slab = new Uint8Array(SLAB_SIZE);
@@ -30,7 +31,7 @@ export class OutputBuffer {
       if (c > 0x7f) break;
       slab[at + i] = c;
     }
-    if (i < n) i += encoder.encodeInto(text.slice(i), slab.subarray(at + i)).written;
+    if (i < n) i += encodeUtf8Into(text, i, slab, at + i);
     slab[at + i] = 0x0d;
     slab[at + i + 1] = 0x0a;
     this.pos = at + i + 2;

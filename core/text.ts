@@ -1,21 +1,12 @@
 // Text helpers shared by the core. Server text is untrusted: control characters are made
 // visible once, here, so no log line, error message or terminal ever receives them raw.
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: false });
+import { encodeUtf8 } from './utf8.ts';
+
+export { decodeUtf8 } from './utf8.ts';
 
 export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
-export function decodeUtf8(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
-}
-
-/** True when the string has only ASCII characters. */
-export function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7e) return false;
-  return true;
+  return encodeUtf8(text);
 }
 
 // C0 controls except TAB, DEL, the C1 block, and the Unicode line/paragraph separators and

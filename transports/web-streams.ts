@@ -315,8 +315,3 @@ export function pemList(ca: ConnectParams['ca']): string[] | undefined {
   const decoder = new TextDecoder();
   return (Array.isArray(ca) ? ca : [ca]).map((c) => (typeof c === 'string' ? c : decoder.decode(c)));
 }
-
-/** True when `name` is an IPv4 or IPv6 literal (SNI cannot carry those). */
-export function isIpLiteral(name: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || (name.includes(':') && /^[0-9a-fA-F:.]+$/.test(name.replace(/^\[|\]$/g, '')));
-}

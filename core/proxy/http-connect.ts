@@ -4,12 +4,11 @@
 // carries the proxy's status line.
 import { SmtpProxyError, SmtpUsageError } from '../errors.ts';
 import { encodeBase64 } from '../sasl/base64.ts';
-import { printable } from '../text.ts';
+import { decodeUtf8, printable } from '../text.ts';
 import { checkTarget, ipv6Octets, noControls, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
 
 /** Most octets of status line and headers we read before giving up on the proxy. */
 export const MAX_HTTP_HEADER = 16 * 1024;
-const decoder = new TextDecoder('utf-8', { fatal: false });
 
 export class HttpConnectSteps implements ProxySteps {
   readonly limit = MAX_HTTP_HEADER;
@@ -45,7 +44,7 @@ export class HttpConnectSteps implements ProxySteps {
       if (input.length > 0 && input[0]! < 0x20) throw protocolError(`the proxy did not answer as HTTP (first octet ${input[0]}): is it a SOCKS proxy?`);
       return undefined;
     }
-    const head = decoder.decode(input.subarray(0, end));
+    const head = decodeUtf8(input.subarray(0, end));
     const statusLine = head.split(/\r?\n/, 1)[0]!;
     const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
     if (!m) throw protocolError(`the proxy did not answer as HTTP: "${printable(statusLine.slice(0, 120))}"`);

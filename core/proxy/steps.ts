@@ -22,11 +22,7 @@ export interface ProxySteps {
   readonly limit: number;
 }
 
-const encoder = new TextEncoder();
-
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
+export { utf8 } from '../text.ts';
 
 /** Reject controls (CR, LF, NUL, ...) in anything we put on the wire to a proxy. */
 export function noControls(what: string, value: string): void {

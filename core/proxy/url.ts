@@ -28,13 +28,36 @@ const SCHEMES: Record<string, { protocol: ProxyProtocol; port: number }> = {
   'http:': { protocol: 'http', port: 80 },
 };
 
-/** A proxy URL (or a ProxySpec, checked) as a ProxySpec. Throws SmtpUsageError. */
-export function parseProxy(proxy: string | URL | ProxySpec): ProxySpec {
-  if (typeof proxy === 'object' && proxy !== null && !(proxy instanceof URL)) return checkSpec(proxy);
-  const text = String(proxy);
-  let url: URL;
+/** The parts of a WHATWG URL read here. */
+interface ParsedUrl {
+  readonly protocol: string;
+  readonly username: string;
+  readonly password: string;
+  readonly hostname: string;
+  readonly port: string;
+  readonly pathname: string;
+  readonly search: string;
+  readonly hash: string;
+}
+
+/** A URL object (anything with an href, as the web's URL). */
+export interface UrlObject {
+  readonly href: string;
+}
+
+/** A proxy URL (or a ProxySpec, checked) as a ProxySpec. Throws SmtpUsageError. Parsing the URL
+ *  text uses the runtime's WHATWG URL, a feature-detected extra: where there is none (QuickJS,
+ *  XS), give a ProxySpec object instead. */
+export function parseProxy(proxy: string | UrlObject | ProxySpec): ProxySpec {
+  if (typeof proxy === 'object' && proxy !== null && !('href' in proxy)) return checkSpec(proxy);
+  const text = typeof proxy === 'object' && proxy !== null ? String(proxy.href) : String(proxy);
+  const Url = (globalThis as { URL?: new (text: string) => ParsedUrl }).URL;
+  if (typeof Url !== 'function') {
+    throw new SmtpUsageError('this runtime has no URL parser (the WHATWG URL global): give the proxy as an object, { protocol, host, port, user?, pass? }');
+  }
+  let url: ParsedUrl;
   try {
-    url = new URL(text);
+    url = new Url(text);
   } catch {
     throw new SmtpUsageError(`proxy is not a URL: "${redact(text)}" (try socks5://host:1080 or http://host:3128)`);
   }

@@ -1,6 +1,7 @@
 // RFC 4648 §4 base64, table based. SMTP AUTH (RFC 4954) carries every SASL message in it.
 // Decoding is strict: a challenge that is not canonical base64 is a protocol error, and
 // guessing at a hostile server's bytes would only hide it.
+import { decodeUtf8 } from '../utf8.ts'; // the output is ASCII: no per-char work
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const PAD = 0x3d; // '='
@@ -12,8 +13,6 @@ for (let i = 0; i < 64; i++) {
   DECODE[ALPHABET.charCodeAt(i)] = i;
 }
 
-// Output is pure ASCII, so a UTF-8 decoder turns it into a string without per-char work.
-const ascii = new TextDecoder();
 
 export function encodeBase64(bytes: Uint8Array): string {
   const n = bytes.length;
@@ -40,7 +39,7 @@ export function encodeBase64(bytes: Uint8Array): string {
     out[o++] = ENCODE[(v & 15) << 2]!;
     out[o++] = PAD;
   }
-  return ascii.decode(out);
+  return decodeUtf8(out);
 }
 
 /**

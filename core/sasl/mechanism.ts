@@ -1,6 +1,7 @@
 // The pluggable SASL mechanism contract (RFC 4422 client side, as used by SMTP AUTH, RFC 4954).
 // The core handles base64, the 334/235/535 dance, `*` cancellation and the 512-octet rule;
 // a mechanism only turns credentials and challenges into response bytes.
+import { SmtpError } from '../errors.ts';
 
 export interface SaslCredentials {
   user: string;
@@ -72,10 +73,11 @@ export interface SaslMechanism {
 /** The challenge bound of a mechanism that declares none (AuthOptions.maxChallenges overrides). */
 export const DEFAULT_MAX_CHALLENGES = 10;
 
-export class SaslError extends Error {
+/** A mechanism cannot go on (bad credentials for it, a server message it cannot accept). An
+ *  SmtpError (EAUTH) so that one escaping to the caller is typed like every other failure. */
+export class SaslError extends SmtpError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SaslError';
+    super('EAUTH', message);
   }
 }
 

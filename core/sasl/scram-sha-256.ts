@@ -2,6 +2,7 @@
 // The client proves it knows the password without sending it, and the server proves it
 // knows the salted password: complete() is true only after the server signature matched.
 import { printable, utf8 } from '../text.ts';
+import { decodeUtf8Strict } from '../utf8.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { hmacSha256, pbkdf2Sha256, sha256 } from './hash.ts';
 import { SaslError, type SaslDeferred, type SaslMechanism } from './mechanism.ts';
@@ -14,7 +15,6 @@ export const SCRAM_MAX_ITERATIONS = 1_000_000;
 /** Random bytes in the client nonce; base64 of 15 bytes is 20 printable characters. */
 const NONCE_BYTES = 15;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export const SASL_SCRAM_SHA_256: SaslMechanism = {
   name: 'SCRAM-SHA-256',
@@ -111,11 +111,9 @@ export const SASL_SCRAM_SHA_256: SaslMechanism = {
 };
 
 function decode(challenge: Uint8Array): string {
-  try {
-    return strictUtf8.decode(challenge);
-  } catch {
-    throw new SaslError('SCRAM-SHA-256: server message is not UTF-8');
-  }
+  const text = decodeUtf8Strict(challenge);
+  if (text === undefined) throw new SaslError('SCRAM-SHA-256: server message is not UTF-8');
+  return text;
 }
 
 /** The value of `name=value`, or a SaslError when the attribute is missing or misplaced. */

@@ -8,7 +8,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The core's test files (pure core + the scripted mock server; no sockets, no Node API), and
  *  client-ring, scram-async, proxy-link, diagnostics: the client's body streaming, SCRAM's
  *  asynchronous key derivation, proxy tunnels and connect diagnostics over the mock transport. */
-export const CORE_TESTS = ['transcript', 'properties', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'scram-async', 'proxy-core', 'proxy-link', 'diagnostics', 'envelope-idn', 'message-idn', 'message-header', 'message-address', 'dkim', 'message-core', 'testing-memory'];
+export const CORE_TESTS = ['transcript', 'properties', 'core-errors', 'tx-states', 'utf8', 'output', 'capabilities', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'scram-async', 'proxy-core', 'proxy-link', 'diagnostics', 'envelope-idn', 'message-idn', 'message-header', 'message-address', 'dkim', 'message-core', 'testing-memory'];
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 

@@ -1,0 +1,88 @@
+// The transaction record (RFC 5321 §3.3: MAIL, RCPT..., DATA or BDAT) and the result it ends
+// with. tx-write.ts writes its commands and body, tx-replies.ts takes its replies and settles it,
+// lmtp.ts is the final-reply policy under LMTP.
+import type { BodyEncoder } from './body.ts';
+import type { PreparedEnvelope } from './envelope.ts';
+import { SmtpReplyError, type SmtpError } from './errors.ts';
+import { transactionResult, type Outcome, type RecipientResult, type TransactionResult } from './events.ts';
+import { describeReply, isPositive, type Reply } from './reply.ts';
+
+import type { TxStage } from './tx-states.ts';
+
+export interface Transaction {
+  readonly kind: 'tx';
+  readonly id: number;
+  readonly env: PreparedEnvelope;
+  /** How far its writing has got: moved only by moveTx() (tx-states.ts). */
+  stage: TxStage;
+  /** Ordinal of its MAIL among the MAILs written this session; 0 until written. */
+  seq: number;
+  bdat: boolean;
+  /** Made on first need: a whole body that is already wire-ready never needs one. */
+  encoder: BodyEncoder | undefined;
+  /** Body octets put on the wire so far (after encoding). */
+  written: number;
+  /** scanBody() of a whole body given to send(); -1 when the body is streamed. */
+  readonly bodyFlags: number;
+  rcptSent: number;
+  rcptReplies: number;
+  /** Body chunks given by the user and not yet written (views, never copied). */
+  chunks: Uint8Array[];
+  chunkBytes: number;
+  bodyEnded: boolean;
+  lastBodyAt: number;
+  /** Output offset just past the final dot / BDAT LAST; -1 until written. */
+  endOffset: number;
+  mailAccepted: boolean;
+  /** MAIL got a 4xx/5xx: a RCPT accepted after it belongs to some other transaction. */
+  mailRefused: boolean;
+  /** Replaced, not grown, for the first entry: a pushed-to empty array would reserve 17 slots. */
+  accepted: RecipientResult[];
+  rejected: RecipientResult[];
+  /** Set once the transaction can no longer be accepted; the reply/error reported with it. */
+  failure: { reply: Reply | undefined; error: SmtpError } | undefined;
+  /** LMTP: the per-recipient final replies so far, in the order of `accepted`. */
+  lmtpFinal: RecipientResult[] | undefined;
+  settled: boolean;
+}
+
+/** A NOOP or RSET the user asked for: queued in order with the transactions. */
+export interface UserCommand {
+  readonly kind: 'command';
+  readonly id: number;
+  readonly verb: 'NOOP' | 'RSET';
+}
+
+export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: number, now: number): Transaction {
+  return {
+    kind: 'tx', id, env, stage: 'queued', seq: 0, bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
+    chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
+    accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
+  };
+}
+
+/** The refusal for a transaction whose every recipient was refused, with the most hopeful
+ *  reply (a 4xx if any: greylisting at RCPT is worth a retry). */
+export function recipientsRefused(tx: Transaction, fallback?: Reply): [SmtpReplyError, Reply] {
+  const reply = (tx.rejected.find((r) => r.reply.code < 500) ?? tx.rejected[0])?.reply ?? fallback!;
+  return [new SmtpReplyError(`every recipient was rejected: ${describeReply(reply)}`, reply, 'RCPT'), reply];
+}
+
+/** The result a transaction reports, for one outcome (the LMTP per-recipient result is lmtp.ts's). */
+export function resultOf(tx: Transaction, outcome: Outcome, reply: Reply | undefined, error: SmtpError | undefined): TransactionResult {
+  let accepted: RecipientResult[] = outcome === 'accepted' ? tx.accepted : [];
+  let rejected: RecipientResult[] = tx.rejected;
+  let unknown: string[] = [];
+  if (outcome === 'rejected' && tx.accepted.length > 0) {
+    // Recipients the server accepted at RCPT still did not get the message.
+    rejected = [...tx.rejected, ...tx.accepted.map((r) => ({ address: r.address, reply: reply ?? r.reply }))];
+  }
+  if (outcome === 'unknown') {
+    // LMTP: the recipients whose final reply came keep it; the rest are unknown.
+    const final = tx.lmtpFinal ?? [];
+    accepted = final.filter((r) => isPositive(r.reply));
+    rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
+    unknown = tx.accepted.slice(final.length).map((r) => r.address);
+  }
+  return transactionResult({ id: tx.id, accepted, rejected, unknown, reply }, outcome, error);
+}
