@@ -21,18 +21,8 @@ command -v php >/dev/null 2>&1 || need+=(php-cli)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v gpg >/dev/null 2>&1 || need+=(gpg)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "clients: need root to install: ${need[*]}" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  echo "clients: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+. test/lib/apt-need.sh
+apt_need_install clients "${need[@]}"
 if [ "$(id -u)" != 0 ]; then
   echo "clients: Postfix needs root to start" >&2
   echo "0 passed, 1 failed"
