@@ -2,6 +2,7 @@
 // built CLI in a child process against a real smtp-server on 127.0.0.1 that records every
 // envelope and message it accepted.
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,15 @@ export async function testServer(options: SMTPServerOptions = {}): Promise<TestS
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, url: `smtp+plain://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (nothing listens there now). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 /** A temporary directory, removed by the returned function. */

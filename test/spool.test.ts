@@ -9,18 +9,10 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../bin/exit-codes.ts';
-import { cli, it, tempDir, testServer, type TestServer } from './cli-harness.ts';
+import { cli, freePort, it, tempDir, testServer, type TestServer } from './cli-harness.ts';
 import { exitWhenDone } from './exit-when-done.ts';
 
 const msg = (n: number | string): string => `From: a@example.com\r\nTo: b@example.com\r\nSubject: spooled ${n}\r\n\r\nbody ${n}\r\n`;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function files(q: string, d: string): string[] {
   try {
