@@ -12,15 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+. test/lib/apt-need.sh
 need=()
-command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need+=(postfix)
-[ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
-dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
-dpkg -s libsasl2-modules-db >/dev/null 2>&1 || need+=(libsasl2-modules-db)
+apt_need_postfix
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 /usr/bin/python3 -c 'import nacl.signing' >/dev/null 2>&1 || need+=(python3-nacl)
-. test/lib/apt-need.sh
 apt_need_install interop "${need[@]}"
 if [ "$(id -u)" != 0 ]; then
   echo "interop: Postfix needs root to start (master binds, then drops to the postfix user)" >&2

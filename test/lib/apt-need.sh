@@ -36,3 +36,12 @@ apt_need_install() {
   apt-get install -y -qq --no-install-recommends "$@" >/dev/null
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 }
+
+# Adds to the caller's `need` array what a private Postfix with Cyrus SASL needs (interop and
+# clients): Postfix itself, saslpasswd2 and the SASL modules.
+apt_need_postfix() {
+  command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need+=(postfix)
+  [ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
+  dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
+  dpkg -s libsasl2-modules-db >/dev/null 2>&1 || need+=(libsasl2-modules-db)
+}
