@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
-import { cli as harnessCli, CLI, hermeticEnv, it as harnessIt, testServer, type CliRun } from './cli-harness.ts';
+import { cli as harnessCli, CLI, hermeticEnv, it as harnessIt, testServer, unansweredServer, type CliRun } from './cli-harness.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -67,49 +67,18 @@ const authOptions = (password = PASSWORD): SMTPServerOptions => ({
  * (354 to DATA), then drops the link either on DATA or right after reading the final dot,
  * without a reply. No PIPELINING, so the client waits for each reply.
  */
-async function droppingServer(dropAt: 'data' | 'dot' | 'silent'): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => {});
-    let buf = '';
-    let inData = false;
-    sock.write('220 drop.test ESMTP\r\n');
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        if (inData) {
-          // The body is in; the reply never comes: the link drops, or (silent) stays open.
-          if (buf.includes('\r\n.\r\n') && dropAt !== 'silent') sock.destroy();
-          return;
-        }
-        const nl = buf.indexOf('\r\n');
-        if (nl < 0) return;
-        const verb = buf.slice(0, 4).toUpperCase();
-        buf = buf.slice(nl + 2);
-        if (verb === 'DATA') {
-          if (dropAt === 'data') return void sock.destroy();
-          sock.write('354 go ahead\r\n');
-          inData = true;
-          buf = '\r\n' + buf; // so an empty body's lone dot matches too
-        } else if (verb === 'QUIT') {
-          return void sock.end('221 bye\r\n');
-        } else {
-          sock.write(verb === 'EHLO' ? '250 drop.test\r\n' : '250 ok\r\n');
-        }
-      }
-    });
+function droppingServer(dropAt: 'data' | 'dot' | 'silent'): Promise<{ port: number; close(): Promise<void> }> {
+  return unansweredServer({
+    name: 'drop.test',
+    go: 'go ahead',
+    quit: true,
+    onData: () => dropAt !== 'data',
+    // The body is in; the reply never comes: the link drops, or (silent) stays open.
+    onDot: (sock) => {
+      if (dropAt !== 'silent') sock.destroy();
+      return false;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 const json = (r: Run): any => {
