@@ -1,6 +1,7 @@
 // The runtime-neutral contract between the client and a byte transport (Node net/tls, Deno,
 // Bun, Workers sockets, a test double). A transport moves bytes and does TLS; it knows nothing
 // of SMTP. Everything protocol-shaped stays in the core, so a new runtime is one small file.
+import type { TlsClientOptions } from './tls-options.ts';
 
 /** Callbacks a transport calls for one link. After end() or error() nothing else is called. */
 export interface LinkHandlers {
@@ -44,7 +45,10 @@ export interface Link {
   readonly signalsWritten?: boolean;
 }
 
-export interface ConnectParams {
+/** The TLS and socket options (cert, key, pfx, ...) are those of client/tls-options.ts. A
+ *  transport that cannot honour one it is given must reject with SmtpUsageError saying so,
+ *  never ignore it. */
+export interface ConnectParams extends TlsClientOptions {
   host: string;
   port: number;
   /** Start TLS at once (port 465) instead of connecting in clear. */
@@ -59,15 +63,6 @@ export interface ConnectParams {
   connectTimeout: number;
   /** Aborts the attempt; connect() then rejects. */
   signal?: AbortSignal;
-  /** TLS and socket options (client/tls-options.ts). A transport that cannot honour one it is
-   *  given must reject with SmtpUsageError saying so, never ignore it. */
-  cert?: string | Uint8Array;
-  key?: string | Uint8Array;
-  pfx?: Uint8Array;
-  passphrase?: string;
-  minVersion?: TlsVersion;
-  ciphers?: string;
-  localAddress?: string;
 }
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';

@@ -6,6 +6,7 @@
 import { SmtpError, SmtpUsageError } from '../core/errors.ts';
 import type { NotifyOn, RecipientSpec } from '../core/envelope.ts';
 import { describeReply, type Reply } from '../core/reply.ts';
+import { joinBytes } from '../core/bytes.ts';
 import type { SendResult } from '../client/client.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import { connect, createPool } from '../transports/node.ts';
@@ -178,18 +179,7 @@ function asSendError(err: unknown, info: SmtpwireInfo | undefined): SmtpwireSend
 
 async function collect(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
   const enc = new TextEncoder();
-  for await (const c of stream) {
-    const b = typeof c === 'string' ? enc.encode(c) : c;
-    parts.push(b);
-    n += b.length;
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  for await (const c of stream) parts.push(typeof c === 'string' ? enc.encode(c) : c);
+  return joinBytes(parts);
 }

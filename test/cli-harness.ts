@@ -2,6 +2,7 @@
 // built CLI in a child process against a real smtp-server on 127.0.0.1 that records every
 // envelope and message it accepted.
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,77 @@ export async function testServer(options: SMTPServerOptions = {}): Promise<TestS
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, url: `smtp+plain://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (nothing listens there now). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** How a scripted server (`unansweredServer`) behaves where smtp-server cannot be staged. */
+export interface UnansweredScript {
+  /** Host name in the greeting and the EHLO reply. */
+  name: string;
+  /** Text of the 354 reply. */
+  go: string;
+  /** DATA came in: false drops the link instead of answering 354. */
+  onData?(sock: net.Socket): boolean;
+  /** A message's final dot came in (it is never answered): true reads the next command. */
+  onDot(sock: net.Socket): boolean;
+  /** QUIT gets 221 and the link ends (otherwise 250, as every other command). */
+  quit?: boolean;
+}
+
+/** A scripted server: 250 to every command (354 to DATA), never a reply to the final dot. No
+ *  PIPELINING, so the client waits for each reply. */
+export async function unansweredServer(script: UnansweredScript): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = '';
+    let inData = false;
+    sock.write(`220 ${script.name} ESMTP\r\n`);
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        if (inData) {
+          if (buf.includes('\r\n.\r\n') && script.onDot(sock)) {
+            buf = '';
+            inData = false;
+          }
+          return;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const verb = buf.slice(0, 4).toUpperCase();
+        buf = buf.slice(nl + 2);
+        if (verb === 'DATA') {
+          if (script.onData && !script.onData(sock)) return void sock.destroy();
+          sock.write(`354 ${script.go}\r\n`);
+          inData = true;
+          buf = '\r\n' + buf; // so an empty body's lone dot matches too
+        } else if (verb === 'QUIT' && script.quit) {
+          return void sock.end('221 bye\r\n');
+        } else {
+          sock.write(verb === 'EHLO' ? `250 ${script.name}\r\n` : '250 ok\r\n');
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 /** A temporary directory, removed by the returned function. */

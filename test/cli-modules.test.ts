@@ -5,7 +5,6 @@
 // against real smtp-server instances on 127.0.0.1.
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,20 +13,12 @@ import { SMTPServer } from 'smtp-server';
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { EXIT } from '../bin/exit-codes.ts';
-import { cli, it, tempDir, testServer } from './cli-harness.ts';
+import { cli, freePort, it, tempDir, testServer } from './cli-harness.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from './dkim-verifiers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const CA = `${FIXTURES}server.crt`;
 const PASSWORD = 'pw-only-in-the-vault-4e1b';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A STARTTLS server on `port` that wants AUTH PLAIN with PASSWORD. */
 async function authServer(port: number) {

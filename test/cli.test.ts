@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
-import { runNode, type ProcessRun } from './node-process.ts';
-import { hermeticEnv } from './cli-harness.ts';
+import { cli as harnessCli, CLI, hermeticEnv, it as harnessIt, testServer, unansweredServer, type CliRun } from './cli-harness.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -21,7 +20,6 @@ import {
 import type { TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 
-const CLI = fileURLToPath(new URL('../bin/smtpwire.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const CA = `${FIXTURES}server.crt`;
 const KEY = readFileSync(`${FIXTURES}server.key`, 'utf8');
@@ -31,57 +29,22 @@ const MESSAGE = 'From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\n
 
 // ---- harness ----------------------------------------------------------------------------------
 
-/** Every test is bounded: a hang fails it instead of stalling the whole run. */
-function it(name: string, fn: () => Promise<void> | void, ms = 15_000): void {
-  test(name, async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
-    try {
-      await Promise.race([Promise.resolve().then(fn), limit]);
-    } finally {
-      clearTimeout(timer);
-    }
-  });
-}
-
-type Run = ProcessRun;
-
-function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv(), ...opts.env };
-  if (!opts.env?.SMTPWIRE_PASSWORD) delete env.SMTPWIRE_PASSWORD;
-  return runNode(CLI, args, { stdin: opts.stdin, stdinFile: opts.stdinFile, env, timeout: opts.timeout ?? 10_000 });
-}
+/** The harness's bounded test and CLI run, with this file's limits (15 s a test, 10 s a run). */
+const it = (name: string, fn: () => Promise<void> | void, ms = 15_000): void => harnessIt(name, fn, ms);
+type Run = CliRun;
+const cli = (args: string[], opts: Parameters<typeof harnessCli>[1] = {}): Promise<Run> => harnessCli(args, { timeout: 10_000, ...opts });
 
 interface Server {
   port: number;
   /** Each message as the server received it. */
-  messages: Buffer[];
+  readonly messages: Buffer[];
   close(): Promise<void>;
 }
 
-/** A real smtp-server. Default: plain text (no STARTTLS), AUTH optional. */
+/** A real smtp-server (cli-harness.ts). Default: plain text (no STARTTLS), AUTH optional. */
 async function smtpServer(options: SMTPServerOptions = {}): Promise<Server> {
-  const messages: Buffer[] = [];
-  const server = new SMTPServer({
-    logger: false,
-    disableReverseLookup: true,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    closeTimeout: 500,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        messages.push(Buffer.concat(chunks));
-        callback();
-      });
-    },
-    ...options,
-  });
-  server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const s = await testServer({ closeTimeout: 500, ...options });
+  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: s.close };
 }
 
 /** An smtp-server error with an SMTP reply code. */
@@ -104,49 +67,18 @@ const authOptions = (password = PASSWORD): SMTPServerOptions => ({
  * (354 to DATA), then drops the link either on DATA or right after reading the final dot,
  * without a reply. No PIPELINING, so the client waits for each reply.
  */
-async function droppingServer(dropAt: 'data' | 'dot' | 'silent'): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    sock.on('error', () => {});
-    let buf = '';
-    let inData = false;
-    sock.write('220 drop.test ESMTP\r\n');
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        if (inData) {
-          // The body is in; the reply never comes: the link drops, or (silent) stays open.
-          if (buf.includes('\r\n.\r\n') && dropAt !== 'silent') sock.destroy();
-          return;
-        }
-        const nl = buf.indexOf('\r\n');
-        if (nl < 0) return;
-        const verb = buf.slice(0, 4).toUpperCase();
-        buf = buf.slice(nl + 2);
-        if (verb === 'DATA') {
-          if (dropAt === 'data') return void sock.destroy();
-          sock.write('354 go ahead\r\n');
-          inData = true;
-          buf = '\r\n' + buf; // so an empty body's lone dot matches too
-        } else if (verb === 'QUIT') {
-          return void sock.end('221 bye\r\n');
-        } else {
-          sock.write(verb === 'EHLO' ? '250 drop.test\r\n' : '250 ok\r\n');
-        }
-      }
-    });
+function droppingServer(dropAt: 'data' | 'dot' | 'silent'): Promise<{ port: number; close(): Promise<void> }> {
+  return unansweredServer({
+    name: 'drop.test',
+    go: 'go ahead',
+    quit: true,
+    onData: () => dropAt !== 'data',
+    // The body is in; the reply never comes: the link drops, or (silent) stays open.
+    onDot: (sock) => {
+      if (dropAt !== 'silent') sock.destroy();
+      return false;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 const json = (r: Run): any => {

@@ -8,12 +8,9 @@
 // Needs python3-dkim and python3-nacl; without them the dkimpy tests FAIL, saying how to install.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BodyEncoder } from '../core/body.ts';
@@ -22,12 +19,12 @@ import { connect } from '../transports/node.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth, type Verdict } from './dkim-verifiers.ts';
 import { DOMAIN, ED25519_SEED, EXPECTED, MESSAGES, RECORDS, RSA_1024_PKCS1 } from './dkim-vectors.ts';
 import { runNode } from './node-process.ts';
+import { CLI, testServer } from './cli-harness.ts';
 import { signOutgoing } from '../bin/dkim-options.ts';
 
 const SEED = Number(process.env.SMTPWIRE_FUZZ_SEED ?? '20241203');
 const RUNS = Math.max(1, Math.round(30 * Number(process.env.SMTPWIRE_FUZZ_SCALE ?? '1'))); // messages per algorithm x canonicalization
 const CANONS: DkimCanonicalization[] = ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed'];
-const CLI = fileURLToPath(new URL('../bin/smtpwire.js', import.meta.url));
 const enc = new TextEncoder();
 const missing = dkimpyMissing();
 
@@ -223,25 +220,11 @@ test('a streamed source (function) signs and sends through the client; the deliv
 
 // ---------------------------------------------------------------- the CLI
 
-interface Server { port: number; messages: Buffer[]; close(): Promise<void> }
+interface Server { port: number; readonly messages: Buffer[]; close(): Promise<void> }
 
 async function smtpServer(): Promise<Server> {
-  const messages: Buffer[] = [];
-  const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500, size: 64 << 20,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        messages.push(Buffer.concat(chunks));
-        callback();
-      });
-    },
-  });
-  server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const s = await testServer({ closeTimeout: 500, size: 64 << 20 });
+  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: s.close };
 }
 
 test('CLI: --dkim-* signs a raw message from a file, from a pipe (small, and spooled past 8 MiB) and a composed one', async () => {

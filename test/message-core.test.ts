@@ -7,9 +7,10 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import PostalMime from 'postal-mime';
 import { SmtpUsageError } from '../core/errors.ts';
-import { buildMessage, type MessageOptions, type RenderedMessage } from '../message/build.ts';
+import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { Base64LineEncoder, chooseTextEncoding, encodeBase64Lines, encodeQuotedPrintable, textToCrlfBytes } from '../message/encoding.ts';
 import { expectedData, lines, messageSpec, optionsOf, wellFormed } from './message-arb.ts';
+import { assertWireSafe, collect, headBlock } from './message-checks.ts';
 
 const RUNS = 100;
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -18,41 +19,6 @@ const usage = (e: unknown): boolean => e instanceof SmtpUsageError;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const fromBase64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const latin1 = (b: Uint8Array): string => Array.from(b, (x) => String.fromCharCode(x)).join('');
-
-async function collect(r: RenderedMessage): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const c of r.body) chunks.push(c.slice());
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Every line ends in CRLF (or is the last), none over 998 octets, no bare CR or LF. */
-function assertWireSafe(bytes: Uint8Array): void {
-  let lineStart = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x0d) {
-      assert.is(bytes[i + 1], 0x0a, `bare CR at ${i}`);
-      assert.ok(i - lineStart <= 998, `line of ${i - lineStart} octets at ${lineStart}`);
-      lineStart = i + 2;
-      i++;
-    } else if (b === 0x0a) assert.unreachable(`bare LF at ${i}`);
-    else if (b === 0) assert.unreachable(`NUL at ${i}`);
-  }
-  assert.ok(bytes.length - lineStart <= 998, 'last line over 998 octets');
-}
-
-/** The header block as text, unfolded. */
-function headBlock(bytes: Uint8Array): string {
-  const text = dec.decode(bytes);
-  return text.slice(0, text.indexOf('\r\n\r\n') + 2).replace(/\r\n[ \t]/g, ' ');
-}
-
 
 test('property: postal-mime reads the same text, html and attachments', async () => {
   await fc.assert(fc.asyncProperty(messageSpec, async (s) => {

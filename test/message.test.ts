@@ -10,46 +10,13 @@ import fc from 'fast-check';
 import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
 import libmime from 'libmime';
 import { domainToASCII, domainToUnicode } from 'node:url';
-import { buildMessage, type RenderedMessage } from '../message/build.ts';
+import { buildMessage } from '../message/build.ts';
 import { contentTypeFor } from '../message/content-type.ts';
 import { expectedData, lines, local, messageSpec, name, optionsOf, wellFormed, type Spec } from './message-arb.ts';
+import { assertWireSafe, collect, headBlock } from './message-checks.ts';
 
 const RUNS = Number(process.env.MESSAGE_RUNS ?? 300);
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
-
-async function collect(r: RenderedMessage): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const c of r.body) chunks.push(c.slice());
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Every line ends in CRLF (or is the last), none over 998 octets, no bare CR or LF. */
-function assertWireSafe(bytes: Uint8Array): void {
-  let lineStart = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x0d) {
-      assert.is(bytes[i + 1], 0x0a, `bare CR at ${i}`);
-      assert.ok(i - lineStart <= 998, `line of ${i - lineStart} octets at ${lineStart}`);
-      lineStart = i + 2;
-      i++;
-    } else if (b === 0x0a) assert.unreachable(`bare LF at ${i}`);
-    else if (b === 0) assert.unreachable(`NUL at ${i}`);
-  }
-  assert.ok(bytes.length - lineStart <= 998, 'last line over 998 octets');
-}
-
-/** The header block as text, unfolded. */
-function headBlock(bytes: Uint8Array): string {
-  const text = dec.decode(bytes);
-  return text.slice(0, text.indexOf('\r\n\r\n') + 2).replace(/\r\n[ \t]/g, ' ');
-}
 
 const parse = (raw: Uint8Array): Promise<ParsedMail> =>
   (simpleParser as unknown as (s: Buffer, o: object) => Promise<ParsedMail>)(Buffer.from(raw), { keepCidLinks: true, skipTextToHtml: true, skipHtmlToText: true });

@@ -9,18 +9,10 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../bin/exit-codes.ts';
-import { cli, it, tempDir, testServer, type TestServer } from './cli-harness.ts';
+import { cli, freePort, it, tempDir, testServer, unansweredServer, type TestServer } from './cli-harness.ts';
 import { exitWhenDone } from './exit-when-done.ts';
 
 const msg = (n: number | string): string => `From: a@example.com\r\nTo: b@example.com\r\nSubject: spooled ${n}\r\n\r\nbody ${n}\r\n`;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function files(q: string, d: string): string[] {
   try {
@@ -189,45 +181,8 @@ it('flush retries with backoff: 451 twice, then accepted, within one --retry-for
 /** A server that takes the whole message and never answers the final dot, counting messages. */
 async function silentAtDot(): Promise<{ port: number; dots: () => number; close(): Promise<void> }> {
   let dots = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.on('error', () => {});
-    let buf = '';
-    let inData = false;
-    sock.write('220 silent.test ESMTP\r\n');
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        if (inData) {
-          if (buf.includes('\r\n.\r\n')) {
-            dots++;
-            buf = '';
-            inData = false;
-          }
-          return;
-        }
-        const nl = buf.indexOf('\r\n');
-        if (nl < 0) return;
-        const verb = buf.slice(0, 4).toUpperCase();
-        buf = buf.slice(nl + 2);
-        if (verb === 'DATA') {
-          sock.write('354 go\r\n');
-          inData = true;
-          buf = '\r\n' + buf;
-        } else sock.write(verb === 'EHLO' ? '250 silent.test\r\n' : '250 ok\r\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    dots: () => dots,
-    close: () => new Promise((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
+  const server = await unansweredServer({ name: 'silent.test', go: 'go', onDot: () => (dots++, true) });
+  return { ...server, dots: () => dots };
 }
 
 it('--queue and an unknown outcome at once: exit 76, not queued (it may have been delivered)', async () => {

@@ -4,6 +4,7 @@
 // real server fails (testing/rules.ts). Every buffer it keeps is bounded: a client that never
 // sends a line end gets 500 and is dropped, a body over `maxSize` gets 552.
 import { SmtpUsageError } from '../core/errors.ts';
+import { joinBytes } from '../core/bytes.ts';
 import { decodeUtf8 } from '../core/text.ts';
 import { readMessage, type ReadMessage } from './read-message.ts';
 import { matchRules, type ServerRules } from './rules.ts';
@@ -334,7 +335,7 @@ export class SmtpServerSession {
       this.#resetTransaction();
       return this.#reply('end', noTransaction ? '503 5.5.1 no valid transaction' : '552 5.3.4 message too big');
     }
-    const raw = join(this.#body);
+    const raw = joinBytes(this.#body);
     const seq = ++this.#shared.messages;
     const drop = matchRules.dropAfterEnd(this.#rules, seq);
     const message: RecordedMessage = {
@@ -391,15 +392,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 

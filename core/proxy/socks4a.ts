@@ -2,7 +2,8 @@
 // destination IP set to 0.0.0.1, so the proxy resolves it. An IPv4 literal goes as plain SOCKS4.
 // SOCKS4 has no password and no IPv6.
 import { SmtpProxyError, SmtpUsageError } from '../errors.ts';
-import { checkTarget, concat, ipv4Octets, ipv6Octets, noControls, portOctets, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
+import { joinBytes } from '../bytes.ts';
+import { checkTarget, ipv4Octets, ipv6Octets, noControls, portOctets, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
 
 const REPLIES: Record<number, { text: string; reason: 'refused' | 'auth' }> = {
   0x5b: { text: 'request rejected or failed', reason: 'refused' },
@@ -23,8 +24,8 @@ export class Socks4aSteps implements ProxySteps {
     const v4 = ipv4Octets(target.host);
     const head = [0x04, 0x01, ...portOctets(target.port)];
     this.#request = v4
-      ? concat([head, v4, userId, [0]])
-      : concat([head, [0, 0, 0, 1], userId, [0], utf8(target.host), [0]]);
+      ? joinBytes([head, v4, userId, [0]])
+      : joinBytes([head, [0, 0, 0, 1], userId, [0], utf8(target.host), [0]]);
     this.#target = target;
   }
 

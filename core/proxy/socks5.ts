@@ -2,7 +2,8 @@
 // mail server's name goes to the proxy as ATYP 3 (the proxy resolves it: no DNS look-up leaks
 // from here); an IP literal goes as ATYP 1 or 4.
 import { SmtpProxyError, SmtpUsageError } from '../errors.ts';
-import { checkTarget, concat, ipv4Octets, ipv6Octets, noControls, portOctets, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
+import { joinBytes } from '../bytes.ts';
+import { checkTarget, ipv4Octets, ipv6Octets, noControls, portOctets, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
 
 const VERSION = 0x05;
 const NO_AUTH = 0x00;
@@ -82,7 +83,7 @@ export class Socks5Steps implements ProxySteps {
     }
     if (method === USER_PASS && this.#user) {
       this.#phase = 'auth';
-      return { used: 2, send: concat([[AUTH_VERSION, this.#user.length], this.#user, [this.#pass!.length], this.#pass!]) };
+      return { used: 2, send: joinBytes([[AUTH_VERSION, this.#user.length], this.#user, [this.#pass!.length], this.#pass!]) };
     }
     if (method === NO_ACCEPTABLE || method === USER_PASS) {
       throw new SmtpProxyError('auth', this.#user
@@ -103,11 +104,11 @@ export class Socks5Steps implements ProxySteps {
   #request(): Uint8Array {
     const { host, port } = this.#target;
     const v4 = ipv4Octets(host);
-    if (v4) return concat([[VERSION, CONNECT, 0x00, ATYP_IPV4], v4, portOctets(port)]);
+    if (v4) return joinBytes([[VERSION, CONNECT, 0x00, ATYP_IPV4], v4, portOctets(port)]);
     const v6 = ipv6Octets(host);
-    if (v6) return concat([[VERSION, CONNECT, 0x00, ATYP_IPV6], v6, portOctets(port)]);
+    if (v6) return joinBytes([[VERSION, CONNECT, 0x00, ATYP_IPV6], v6, portOctets(port)]);
     const name = utf8(host);
-    return concat([[VERSION, CONNECT, 0x00, ATYP_NAME, name.length], name, portOctets(port)]);
+    return joinBytes([[VERSION, CONNECT, 0x00, ATYP_NAME, name.length], name, portOctets(port)]);
   }
 
   #connect(input: Uint8Array): StepResult | undefined {

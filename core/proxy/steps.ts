@@ -40,19 +40,6 @@ export function protocolError(message: string): SmtpProxyError {
   return new SmtpProxyError('protocol', message);
 }
 
-/** `a` then `b` in one array. */
-export function concat(parts: readonly (Uint8Array | readonly number[])[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** An IPv4 literal as 4 octets, else undefined. */
 export function ipv4Octets(host: string): Uint8Array | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);

@@ -22,6 +22,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileS
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { freePort, POSTFIX_SERVICES, postfixIds, waitForPort } from './postfix.ts';
 
 const CLI = new URL('../../bin/smtpwire.js', import.meta.url).pathname;
 const EXAMPLES = '/usr/share/doc/msmtp/examples';
@@ -45,25 +46,6 @@ function check(cond: boolean, what: string, detail = ''): boolean {
 function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number | null; out: string; stdout: string } {
   const r = spawnSync(cmd, args, { input: opts.input, encoding: 'utf8', env: opts.env ?? process.env, cwd: opts.cwd, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitForPort(port: number, ms: number): Promise<boolean> {
-  for (const until = Date.now() + ms; Date.now() < until; await sleep(100)) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (up) return true;
-  }
-  return false;
 }
 
 // ---------------------------------------------------------------- capture server
@@ -114,30 +96,6 @@ function makeCerts(dir: string): { ca: string; cert: string; key: string } {
   return { ca, cert, key };
 }
 
-const SERVICES = `
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
-
 async function startPostfix(base: string, capturePort: number, certs: { cert: string; key: string }): Promise<{ submission: number; smtps: number; log: string; stop(): void }> {
   const dir = join(base, 'postfix');
   const conf = join(dir, 'conf');
@@ -146,9 +104,8 @@ async function startPostfix(base: string, capturePort: number, certs: { cert: st
   const log = join(dir, 'maillog');
   for (const d of [dir, conf, join(dir, 'queue'), data, sasl]) mkdirSync(d, { recursive: true });
   chmodSync(dir, 0o755);
-  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'))?.split(':');
-  if (!pw) throw new Error('no postfix user (is the postfix package installed?)');
-  chownSync(data, Number(pw[2]), Number(pw[3]));
+  const { uid, gid } = postfixIds();
+  chownSync(data, uid, gid);
   const cert = join(conf, 'server.pem');
   const key = join(conf, 'server.key');
   copyFileSync(certs.cert, cert);
@@ -160,7 +117,7 @@ async function startPostfix(base: string, capturePort: number, certs: { cert: st
     const r = run('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', REALM, user], { input: pass });
     if (r.status !== 0) throw new Error(`saslpasswd2: ${r.out}`);
   }
-  chownSync(sasldb, Number(pw[2]), Number(pw[3]));
+  chownSync(sasldb, uid, gid);
   chmodSync(sasldb, 0o640);
   const submission = await freePort();
   const smtps = await freePort();
@@ -208,7 +165,7 @@ smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_
 `);
   writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${submission} inet n - n - - smtpd
 127.0.0.1:${smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o syslog_name=postfix-smtps
-${SERVICES}`);
+${POSTFIX_SERVICES}`);
   const checked = run('postfix', ['-c', conf, 'check']);
   if (checked.status !== 0) throw new Error(`postfix check: ${checked.out}`);
   const started = run('postfix', ['-c', conf, 'start']);

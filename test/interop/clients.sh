@@ -6,11 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+. test/lib/apt-need.sh
 need=()
-command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need+=(postfix)
-[ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
-dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
-dpkg -s libsasl2-modules-db >/dev/null 2>&1 || need+=(libsasl2-modules-db)
+apt_need_postfix
 dpkg -s git-email >/dev/null 2>&1 || need+=(git-email)
 # git send-email dies without Mail::Address and Email::Valid (Recommends: --no-install-recommends skips them).
 dpkg -s libmailtools-perl >/dev/null 2>&1 || need+=(libmailtools-perl)
@@ -21,18 +19,7 @@ command -v php >/dev/null 2>&1 || need+=(php-cli)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v gpg >/dev/null 2>&1 || need+=(gpg)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "clients: need root to install: ${need[*]}" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  echo "clients: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+apt_need_install clients "${need[@]}"
 if [ "$(id -u)" != 0 ]; then
   echo "clients: Postfix needs root to start" >&2
   echo "0 passed, 1 failed"

@@ -33,6 +33,7 @@ import { buildMessage } from '../../message/build.ts';
 import { createDkimSigner, type DkimCanonicalization } from '../../message/dkim.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from '../dkim-verifiers.ts';
 import { startExim, stripEximHeaders, type Exim } from './exim.ts';
+import { freePort, POSTFIX_SERVICES, postfixIds, waitForPort } from './postfix.ts';
 import { messageSuite, type SuiteTarget } from './message-suite.ts';
 import { nodemailerSuite } from './nodemailer-suite.ts';
 
@@ -318,30 +319,6 @@ class Capture {
 
 // ---------------------------------------------------------------- helpers for processes and ports
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitForPort(port: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 function run(cmd: string, args: string[], input?: string): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { input, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
@@ -357,30 +334,6 @@ interface PostfixInstance {
   stop(): void;
 }
 
-const POSTFIX_SERVICES = `
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
-
 async function startPostfix(base: string, capturePort: number): Promise<PostfixInstance> {
   const dir = join(base, 'postfix');
   const conf = join(dir, 'conf');
@@ -393,9 +346,7 @@ async function startPostfix(base: string, capturePort: number): Promise<PostfixI
   const log = join(dir, 'maillog');
   for (const d of [dir, conf, queue, data, sasl, tlsDir]) mkdirSync(d, { recursive: true });
   chmodSync(dir, 0o755);
-  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'))?.split(':');
-  if (!pw) throw new Error('no postfix user (is the postfix package installed?)');
-  const [uid, gid] = [Number(pw[2]), Number(pw[3])];
+  const { uid, gid } = postfixIds();
   chownSync(data, uid, gid);
   copyFileSync(CERT, join(tlsDir, 'server.crt'));
   copyFileSync(KEY, join(tlsDir, 'server.key'));

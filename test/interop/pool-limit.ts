@@ -10,10 +10,10 @@
 // postfix user). Prints "N passed, N failed".
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, chmodSync, chownSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPool } from '../../transports/node.ts';
+import { freePort, postfixIds, waitForPort } from './postfix.ts';
 
 const LIMIT = 3;
 const ROUNDS = 3;
@@ -30,30 +30,6 @@ function check(cond: boolean, what: string, detail = ''): void {
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
 }
 
 const SERVICES = `
@@ -79,9 +55,8 @@ async function main(): Promise<number> {
   const data = join(dir, 'data');
   const log = join(dir, 'maillog');
   for (const d of [conf, queue, data]) mkdirSync(d, { recursive: true });
-  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'))?.split(':');
-  if (!pw) throw new Error('no postfix user (is the postfix package installed?)');
-  chownSync(data, Number(pw[2]), Number(pw[3]));
+  const { uid, gid } = postfixIds();
+  chownSync(data, uid, gid);
   const port = await freePort();
   writeFileSync(join(conf, 'main.cf'), `# smtpwire pool-limit interop: private Postfix instance
 compatibility_level = 3.6

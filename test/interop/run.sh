@@ -12,27 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+. test/lib/apt-need.sh
 need=()
-command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || need+=(postfix)
-[ -x /usr/sbin/saslpasswd2 ] || need+=(sasl2-bin)
-dpkg -s libsasl2-modules >/dev/null 2>&1 || need+=(libsasl2-modules)
-dpkg -s libsasl2-modules-db >/dev/null 2>&1 || need+=(libsasl2-modules-db)
+apt_need_postfix
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 /usr/bin/python3 -c 'import nacl.signing' >/dev/null 2>&1 || need+=(python3-nacl)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "interop: need root to install: ${need[*]}" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  echo "interop: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Postfix must not configure or start a system instance: we run our own, privately.
-  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+apt_need_install interop "${need[@]}"
 if [ "$(id -u)" != 0 ]; then
   echo "interop: Postfix needs root to start (master binds, then drops to the postfix user)" >&2
   echo "0 passed, 1 failed"

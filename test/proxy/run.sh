@@ -18,21 +18,9 @@ command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/sbin/tinyproxy ] || need+=(tin
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "proxy: need root to install: ${need[*]}" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-  echo "proxy: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # policy-rc.d: the packages must not start system-wide daemons; we run our own, privately.
-  had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
-  if [ "$had_policy" = 0 ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  if [ "$had_policy" = 0 ]; then rm -f /usr/sbin/policy-rc.d; fi
-fi
+. test/lib/apt-need.sh
+# The packages must not start system-wide daemons; we run our own, privately.
+APT_NEED_NO_DAEMONS=1 apt_need_install proxy "${need[@]}"
 
 npx tsc -p tsconfig.json
 
