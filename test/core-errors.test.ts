@@ -119,6 +119,12 @@ test('the WHATWG URL global is an optional extra: without it a proxy URL is a us
   const saved = g.URL;
   delete g.URL;
   try {
+    if (g.URL !== undefined) {
+      // workerd will not let the global go: there only the object form is checked here. The
+      // string form without URL is checked where it really is absent (test:quickjs runs this file).
+      assert.equal(parseProxy({ protocol: 'socks5', host: 'p', port: 1081 }), { protocol: 'socks5', host: 'p', port: 1081 });
+      return;
+    }
     assert.throws(() => parseProxy('socks5://p:1081'), (e: unknown) => e instanceof SmtpUsageError && /no URL parser.*as an object/.test((e as Error).message));
     assert.equal(parseProxy({ protocol: 'socks5', host: 'p', port: 1081 }), { protocol: 'socks5', host: 'p', port: 1081 });
   } finally {
