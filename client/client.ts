@@ -3,119 +3,30 @@
 // timer at the core's deadline, turn events into settled promises, stream bodies with bounded
 // memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
-import { DEFAULT_CHUNK_SIZE, SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { SmtpConnection } from '../core/connection.ts';
 import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
-import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import { chooseMechanism } from '../core/sasl/index.ts';
-import type { Timeouts } from '../core/timeouts.ts';
-import { derivePbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
+import { derivePbkdf2 } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
-import { BufferRing } from './ring.ts';
 import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
-import { connectThroughProxy } from './proxy-link.ts';
-import { tlsParams, type TlsClientOptions } from './tls-options.ts';
-import { withCredentials, type SecretProvider } from './credentials.ts';
-import { Probe, type SmtpObserver } from './observe.ts';
-import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
-
-export type TlsMode = 'starttls' | 'required-starttls' | 'implicit' | 'none';
-
-export interface LogEntry {
-  readonly from: 'client' | 'server' | 'info';
-  /** Already printable; secrets already redacted by the core. */
-  readonly text: string;
-}
-
-export interface ClientOptions extends TlsClientOptions {
-  host: string;
-  /** Default: 465 for 'implicit', 587 for 'required-starttls', else 25. */
-  port?: number;
-  /** Default 'starttls' (opportunistic: upgrade when offered, go on in clear when not). */
-  tls?: TlsMode;
-  /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
-   *  again once with `refresh: true` after the server refuses its token (client/credentials.ts).
-   *  `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
-   *  AuthOptions in core/connection.ts). */
-  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
-  /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
-   *  code in slices where WebCrypto is missing or refuses. */
-  pbkdf2?: Pbkdf2Provider;
-  allowInsecureAuth?: boolean;
-  /** EHLO name. */
-  name?: string;
-  lmtp?: boolean;
-  /** Core phase timeouts plus `connect` (link + implicit TLS, default 30 s) and `close` (QUIT, default 10 s). */
-  timeouts?: Partial<Timeouts> & { connect?: number; close?: number };
-  servername?: string;
-  ca?: ConnectParams['ca'];
-  /** Verify the server certificate. Default true. */
-  rejectUnauthorized?: boolean;
-  /** Aborts the connection attempt (connect() rejects with SmtpAbortError). */
-  signal?: AbortSignal;
-  /** Transcript hook: every command and reply (redacted, printable) plus a few notes. */
-  logger?: (entry: LogEntry) => void;
-  pipelineWindow?: number;
-  /** Most transactions whose end (final dot / BDAT LAST) is written and not yet answered: the
-   *  most that can turn `unknown` when the link drops. Default: no bound beyond pipelineWindow.
-   *  See docs/performance.md (blast radius). */
-  maxUnansweredEnds?: number;
-  /** Hooks for connection, TLS, AUTH and message events (client/observe.ts). */
-  observe?: SmtpObserver;
-  /** BDAT chunk size for streamed bodies (default 64 KiB). */
-  chunkSize?: number;
-  pipelining?: boolean;
-  chunking?: boolean;
-  /** Body octets a streaming send may leave buffered in the core before waiting. Default 1 MiB. */
-  highWaterMark?: number;
-  /**
-   * Octets asked of a pull-into body (`{ readInto }`, e.g. `fileBody()`) per read: the size of
-   * each buffer of the client's read ring. Default: highWaterMark, at most 1 MiB. The ring
-   * holds up to 2 + ceil(max(highWaterMark, chunkSize) / readSize) buffers: the high-water mark
-   * the core may hold, one buffer being read and one on its way through the transport.
-   */
-  readSize?: number;
-  /** Reach the server through a proxy: 'socks5://user:pass@host:1080', 'socks4a://host:1080',
-   *  'http://user:pass@host:3128' (HTTP CONNECT). The proxy resolves the server's name; TLS runs
-   *  inside the tunnel and checks the server's certificate, not the proxy's. */
-  proxy?: string | URL | ProxySpec;
-  transport?: Transport;
-}
-
-/**
- * A body the client reads into buffers of its own (see `readSize`): the fast way to stream a
- * large body, such as a file (`fileBody()` in smtpwire/node, /deno, /bun). The client asks for
- * one read at a time, in order, and never calls close() while a read is pending.
- */
-export interface PullIntoSource {
-  /** Copy the next body octets into the start of `buffer` and resolve with how many (at most
-   *  `buffer.length`); 0 means the body has ended. The buffer is lent for this call only: do
-   *  not keep it. A rejection cancels the send, as a failing stream does. */
-  readInto(buffer: Uint8Array): Promise<number>;
-  /** Called once when the send is done with the source: after the end, or early (cancelled,
-   *  rejected, the link lost). May return a promise; its failure is ignored. */
-  close?(): unknown;
-  /** Octets it will give, when known (`fileBody()` knows): declared as SIZE= unless the
-   *  message gives `size`. */
-  readonly size?: number;
-}
-
-/** A message body. Chunks are used as views: do not modify them after handing them over. */
-export type BodySource =
-  | string
-  | Uint8Array
-  | PullIntoSource
-  | Iterable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>
-  | ReadableStream<Uint8Array>;
+import { tlsParams } from './tls-options.ts';
+import { withCredentials } from './credentials.ts';
+import { Probe } from './observe.ts';
+import type { Link, LinkHandlers, Transport } from './transport.ts';
+import { coreOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, MIB, positive, readSize, type ClientOptions, type LogEntry } from './options.ts';
+import { BodyStreamer, chunkSource, declaredSize, fixedBody, type BodySource, type StreamHost } from './body-stream.ts';
+import { abortReason, abortSignalled, connectError, linkParams, openLink } from './connect-link.ts';
+export type { ClientOptions, LogEntry, TlsMode } from './options.ts';
+export type { BodySource, PullIntoSource } from './body-stream.ts';
 
 export interface Message {
   from: string;
@@ -136,14 +47,10 @@ export interface Message {
 
 export type SendResult = TransactionResult;
 
-const MIB = 1 << 20;
-const DEFAULT_CONNECT_TIMEOUT = 30_000;
-const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
 /** A larger write goes to the link in pieces of this size, each with its own written signal, so
  *  the core's data-block timer sees the transport's progress through a large whole body. */
 const WRITE_PIECE = MIB;
-const encoder = new TextEncoder();
 
 interface PendingSend {
   resolve(result: SendResult): void;
@@ -162,17 +69,6 @@ interface PendingCommand {
   reject(err: unknown): void;
 }
 
-/** Pull-based view of a streaming BodySource that hands out its own chunks. */
-interface ChunkSource {
-  next(): Promise<IteratorResult<unknown>>;
-  /** Release the source early (its return()/cancel()); may return a promise. */
-  stop(): unknown;
-}
-
-/** A streaming body once opened: chunks it allocates, or reads into the client's ring. */
-type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { readonly kind: 'pull'; readonly source: PullIntoSource };
-
-
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
   readonly closed: Promise<SmtpError | undefined>;
@@ -185,7 +81,6 @@ export class SmtpClient {
   #options: ClientOptions;
   #transport: Transport;
   #port: number;
-  #hwm: number;
   #closeTimeout: number;
   #link: Link | undefined;
   #linkDone = false; // the link reported end/error, or we destroyed it
@@ -201,10 +96,8 @@ export class SmtpClient {
   #resolveLinkClosed!: () => void;
   #sends = new Map<number, PendingSend>();
   #commands = new Map<number, PendingCommand>();
-  #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
   #wakers: (() => void)[] = [];
-  #readSize: number;
-  #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
+  #body: BodyStreamer;
   #writeSeq = 0; // link writes issued (each has an onWritten)
   #writtenSeq = 0; // the latest write whose onWritten has run
   #proxy: ProxySpec | undefined;
@@ -225,8 +118,8 @@ export class SmtpClient {
     this.#transport = options.transport;
     this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
     if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
-    this.#hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
-    this.#readSize = readSize(options.readSize, this.#hwm);
+    const hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
+    this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize);
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
     this.#tlsParams = tlsParams(options);
@@ -240,6 +133,26 @@ export class SmtpClient {
     this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
+  }
+
+  /** What the body streamer sees of this client (client/body-stream.ts). */
+  #streamHost(): StreamHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const client = this;
+    return {
+      get core() { return client.#core; },
+      sends: client.#sends,
+      get isClosed() { return client.#isClosed; },
+      get writable() { return client.#writable; },
+      get linkDone() { return client.#linkDone; },
+      get pumpQueued() { return client.#pumpQueued; },
+      get writeSeq() { return client.#writeSeq; },
+      get writtenSeq() { return client.#writtenSeq; },
+      get signalsWritten() { return client.#link?.signalsWritten === true; },
+      pump: () => client.#pump(),
+      tick: () => client.#tick(),
+      wake: () => client.#wake(),
+    };
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
@@ -326,8 +239,8 @@ export class SmtpClient {
       this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
     });
     if (!fixed) {
-      this.#feeders.push(id);
-      this.#feed(id, source!).catch((err) => this.#crash(err));
+      this.#body.enqueue(id);
+      this.#body.feed(id, source!).catch((err) => this.#crash(err));
     }
     this.#pumpSoon();
     return result;
@@ -379,12 +292,7 @@ export class SmtpClient {
     if (signal?.aborted) throw abortReason(signal);
     const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }));
     ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(abortReason(signal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {});
+    const { aborted, dispose } = abortSignalled(signal);
     try {
       this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
       const handlers: LinkHandlers = {
@@ -399,21 +307,12 @@ export class SmtpClient {
           this.#wake();
         },
       };
-      const params: ConnectParams = {
-        host: o.host, port: this.#port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
-        rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal,
-        ...this.#tlsParams,
-      };
-      const proxy = this.#proxy;
-      const linking = Promise.resolve().then(() => proxy
-        ? connectThroughProxy(this.#transport, params, proxy, handlers, (text) => this.#log('info', text))
-        : this.#transport.connect(params, handlers));
+      const params = linkParams(o, this.#port, this.#tlsParams);
       const linkStart = Date.now();
       try {
-        this.#link = await Promise.race([linking, aborted]);
+        this.#link = await openLink(this.#transport, params, this.#proxy, handlers, aborted, this.#diagnostics, (text) => this.#log('info', text));
       } catch (err) {
-        linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
-        const error = this.#diagnostics.explain(connectError(err, o.host, this.#port));
+        const error = err as SmtpError;
         if (params.implicitTls && error.code === 'ETLS') this.#probe.tls('implicit', linkStart, error);
         this.#finishEarly(error);
         throw error;
@@ -434,7 +333,7 @@ export class SmtpClient {
       if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
       this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      dispose();
     }
   }
 
@@ -622,7 +521,7 @@ export class SmtpClient {
         const pending = this.#sends.get(event.result.id);
         if (!pending) return;
         this.#sends.delete(event.result.id);
-        this.#unfeed(event.result.id);
+        this.#body.unfeed(event.result.id);
         pending.cleanup?.();
         if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
         pending.resolve(event.result);
@@ -658,7 +557,7 @@ export class SmtpClient {
       s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
     }
     this.#sends.clear();
-    this.#feeders = [];
+    this.#body.clear();
     this.#resolveClosed(error);
     // AUTH failed: the core ends the session itself, before connect() hears of it.
     if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
@@ -685,175 +584,7 @@ export class SmtpClient {
     }
   }
 
-  // ---- streaming bodies ---------------------------------------------------------------------
-
-  /** Stream a body into the core, only while it is worth holding it; release the source after. */
-  async #feed(id: number, open: () => OpenedBody): Promise<void> {
-    let ended = false;
-    let body: OpenedBody | undefined;
-    try {
-      body = open();
-      ended = body.kind === 'pull' ? await this.#pullInto(id, body.source) : await this.#pullChunks(id, body.source);
-    } catch (err) {
-      // The source failed: the message is incomplete and must not be delivered.
-      if (this.#sends.has(id)) {
-        const reason = new SmtpAbortError(`the message body source failed: ${err instanceof Error ? err.message : String(err)}`);
-        (reason as { cause?: unknown }).cause = err;
-        this.#core.cancel(id, Date.now(), reason);
-        this.#pump();
-      }
-    } finally {
-      this.#unfeed(id);
-      try {
-        // A pull-into source is always closed (it holds a file, say); an iterator or a stream is
-        // only stopped early, since one that ended has released itself.
-        if (body?.kind === 'pull') await body.source.close?.();
-        else if (body && !ended) await body.source.stop();
-      } catch {
-        // releasing a source we no longer read from; its errors are not ours to report
-      }
-    }
-  }
-
-  /** Chunks the source allocates go to the core as they are. True when the body ended. */
-  async #pullChunks(id: number, source: ChunkSource): Promise<boolean> {
-    for (;;) {
-      if (!(await this.#mayFeed(id))) return false;
-      const next = await source.next();
-      if (!this.#sends.has(id)) return false;
-      if (next.done) {
-        this.#endBody(id);
-        return true;
-      }
-      const bytes = toBytes(next.value);
-      if (!bytes) {
-        this.#core.cancel(id, Date.now(), new SmtpUsageError('body chunks must be Uint8Array or string'));
-        this.#pump();
-        return false;
-      }
-      if (!this.#core.writeBody(id, bytes, Date.now())) return false;
-      const pending = this.#sends.get(id);
-      if (pending) pending.bytes += bytes.length;
-      this.#pump();
-    }
-  }
-
-  /**
-   * Read a pull-into source into the ring and hand each read to the core as a view of a ring
-   * buffer. The next read is started before the last one is handed over, so the source's read
-   * (a file read runs on another thread) overlaps the core's scan and the socket write. The
-   * ring is shared by the pull-into sends of this client (one reads at a time) and dropped when
-   * none is left; buffers still in the core or the transport are then simply not reused. True
-   * when the body ended.
-   */
-  async #pullInto(id: number, source: PullIntoSource): Promise<boolean> {
-    let ring = this.#ring;
-    if (!ring) {
-      const count = 2 + Math.ceil(this.#feedLimit() / this.#readSize);
-      // Reuse needs the link to say when a write is done; without that every read is fresh.
-      ring = this.#ring = new BufferRing(this.#readSize, count, this.#link?.signalsWritten === true);
-    }
-    ring.users++;
-    let ready: Uint8Array | undefined; // read, not yet handed to the core
-    const handOver = (): boolean => {
-      const view = ready!;
-      ready = undefined;
-      ring.handed();
-      if (!this.#core.writeBody(id, view, Date.now())) return false;
-      const pending = this.#sends.get(id);
-      if (pending) pending.bytes += view.length;
-      this.#pump();
-      return true;
-    };
-    try {
-      for (;;) {
-        let space: Uint8Array | undefined;
-        for (;;) {
-          const state = this.#readState(id, ring);
-          if (state === 'gone') return false;
-          if (state instanceof Uint8Array) {
-            space = state;
-            break;
-          }
-          // Every buffer is in use: the one read last must go first, or the core may wait for
-          // it (a BDAT chunk not yet full) while we wait for a buffer.
-          if (state === 'full' && ready) {
-            if (!handOver()) return false;
-            continue;
-          }
-          await this.#tick();
-        }
-        const reading = Promise.resolve(source.readInto(space));
-        if (ready && !handOver()) {
-          await reading.catch(() => {}); // close() only once no read is pending
-          return false;
-        }
-        const n = await reading;
-        if (!this.#sends.has(id)) return false;
-        if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= space.length)) {
-          this.#core.cancel(id, Date.now(), new SmtpUsageError(`readInto must resolve with an octet count from 0 to ${space.length}, not ${String(n)}`));
-          this.#pump();
-          return false;
-        }
-        if (n === 0) {
-          this.#endBody(id);
-          return true;
-        }
-        ready = ring.fill(n);
-      }
-    } finally {
-      ring.unlend();
-      if (--ring.users === 0 && this.#ring === ring) this.#ring = undefined;
-    }
-  }
-
-  #endBody(id: number): void {
-    this.#unfeed(id); // the next streaming send may pull now
-    this.#core.endBody(id, Date.now());
-    this.#pump();
-  }
-
-  /**
-   * Wait until this send may pull its next chunk. Only the oldest streaming send pulls (the
-   * core writes transactions in order, so a later one would only pile up in memory), and only
-   * while the link is not pushing back and the core holds less than the high-water mark of
-   * bytes that will go before (or are) its own. False once the send has settled.
-   */
-  async #mayFeed(id: number): Promise<boolean> {
-    for (;;) {
-      if (!this.#sends.has(id) || this.#isClosed) return false;
-      if (this.#feeders[0] === id && this.#writable && this.#core.bufferedAmount - this.#heldBehind(id) < this.#feedLimit()) return true;
-      await this.#tick();
-    }
-  }
-
-  /**
-   * #mayFeed for a pull-into send, without waiting: 'gone' once the send has settled, 'wait'
-   * while it may not pull, 'full' when it may but every ring buffer is in use, else where to
-   * read next. The link's own backpressure (drain) does not apply when the ring reuses buffers:
-   * a buffer is reused only after its write is done, so the ring already bounds what the
-   * transport holds, and reading the next buffer while the last one is written is the point.
-   *
-   * When buffers are free again. A view handed to the core stays there until poll() hands it
-   * out, and #output gives each polled write to the link at once, numbered, with an onWritten.
-   * So whenever the core holds no body octets of this send or an earlier one (bufferedAmount
-   * minus the whole bodies queued behind it, which cannot be written before it ends), once the
-   * client has pumped since the core last changed, every view handed over so far is in a write
-   * numbered at most #writeSeq, or was dropped by a cancel: the ring settles them against
-   * #writeSeq. Links finish writes in order, so once
-   * #writtenSeq reaches that number those buffers are free. After the link has ended nothing is
-   * written any more and every buffer counts as free (the session is over; none is read into).
-   */
-  #readState(id: number, ring: BufferRing): Uint8Array | 'gone' | 'wait' | 'full' {
-    if (!this.#sends.has(id) || this.#isClosed) return 'gone';
-    if (this.#feeders[0] !== id) return 'wait';
-    const held = this.#core.bufferedAmount - this.#heldBehind(id);
-    // After a pump only: a send() whose pump is still queued may have been refused by the
-    // core at once (a closing session), its body never held, and #heldBehind still counts it.
-    if (held <= 0 && !this.#pumpQueued) ring.settle(this.#writeSeq);
-    if (held >= this.#feedLimit() || !(ring.reuses || this.#writable)) return 'wait';
-    return ring.space(this.#linkDone ? this.#writeSeq : this.#writtenSeq) ?? 'full';
-  }
+  // ---- link writes done ---------------------------------------------------------------------
 
   /** A link write numbered `seq`, ending at output offset `end` (-1: already reported), is done
    *  with its views (Link.write's onWritten). */
@@ -870,30 +601,6 @@ export class SmtpClient {
       }
     }
     this.#wake();
-  }
-
-  /**
-   * Octets of body a streaming send may leave in the core: the high-water mark, but never less
-   * than the BDAT chunk size, since the core holds a streamed BDAT body until it has a whole
-   * chunk and a lower mark would wait for it forever.
-   */
-  #feedLimit(): number {
-    return Math.max(this.#hwm, this.#options.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  }
-
-  /** Octets of whole bodies queued after `id`: the core holds them until `id` is written. */
-  #heldBehind(id: number): number {
-    let n = 0;
-    for (const [other, s] of this.#sends) if (other > id) n += s.fixed;
-    return n;
-  }
-
-  #unfeed(id: number): void {
-    const at = this.#feeders.indexOf(id);
-    if (at >= 0) {
-      this.#feeders.splice(at, 1);
-      this.#wake();
-    }
   }
 
   /** Resolves after the next pump, drain or link end. */
@@ -938,45 +645,6 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
   }
 }
 
-// ---- helpers ----------------------------------------------------------------------------------
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && value > 0)) throw new SmtpUsageError(`${name} must be a positive number`);
-  return value;
-}
-
-function coreOptions(o: ClientOptions, mode: TlsMode, port: number): ConnectionOptions {
-  const timeouts: Partial<Timeouts> = {};
-  for (const [k, v] of Object.entries(o.timeouts ?? {})) {
-    if (k !== 'connect' && k !== 'close' && v !== undefined) (timeouts as Record<string, number>)[k] = v;
-  }
-  return {
-    name: o.name,
-    lmtp: o.lmtp,
-    tls: mode === 'none' ? 'none' : mode === 'required-starttls' ? 'required' : 'opportunistic',
-    secure: mode === 'implicit',
-    auth: o.auth && {
-      // Providers were turned into strings by connect() (withCredentials) before we get here.
-      credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
-      mechanism: o.auth.mechanism,
-      maxChallenges: o.auth.maxChallenges,
-    },
-    asyncCompute: true,
-    allowInsecureAuth: o.allowInsecureAuth,
-    timeouts,
-    pipelineWindow: o.pipelineWindow,
-    maxUnansweredEnds: o.maxUnansweredEnds,
-    chunkSize: o.chunkSize,
-    pipelining: o.pipelining,
-    chunking: o.chunking,
-    transcript: o.logger !== undefined,
-    host: o.host,
-    port,
-    writtenSignal: true, // #linkWrite reports every write, from the link's signal when it has one
-  };
-}
-
 /** `chunks` as consecutive groups of at most `size` octets (views, never copies). */
 function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Array[]; bytes: number }[] {
   const out: { chunks: Uint8Array[]; bytes: number }[] = [];
@@ -999,70 +667,3 @@ function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Arr
   return out;
 }
 
-function fixedBody(body: unknown): Uint8Array | undefined {
-  if (typeof body === 'string') return encoder.encode(body);
-  if (body instanceof Uint8Array) return body;
-  return undefined;
-}
-
-/** Checks a streaming body's type now; the returned function opens it (locks a web stream)
- *  only once the transaction exists. */
-function chunkSource(body: unknown): () => OpenedBody {
-  if (body !== null && typeof body === 'object') {
-    const b = body as Partial<ReadableStream<Uint8Array> & AsyncIterable<unknown> & Iterable<unknown> & PullIntoSource>;
-    // Pull-into first: such an object may be iterable as well, and reading into the client's
-    // buffers is the cheaper way.
-    if (typeof b.readInto === 'function') {
-      if (b.close !== undefined && typeof b.close !== 'function') throw new SmtpUsageError('a readInto body\'s close must be a function');
-      return () => ({ kind: 'pull', source: body as PullIntoSource });
-    }
-    // A web stream: use its reader, which every runtime has (async iteration is not universal).
-    if (typeof b.getReader === 'function') {
-      return () => {
-        const reader = b.getReader!();
-        return { kind: 'chunks', source: { next: () => reader.read() as Promise<IteratorResult<unknown>>, stop: () => reader.cancel() } };
-      };
-    }
-    const open = typeof b[Symbol.asyncIterator] === 'function'
-      ? () => b[Symbol.asyncIterator]!()
-      : typeof b[Symbol.iterator] === 'function' ? () => b[Symbol.iterator]!() : undefined;
-    if (open) {
-      return () => {
-        const iterator: Iterator<unknown> | AsyncIterator<unknown> = open();
-        return { kind: 'chunks', source: { next: async () => iterator.next(), stop: () => iterator.return?.() } };
-      };
-    }
-  }
-  throw new SmtpUsageError('body must be a string, Uint8Array, { readInto } source, (async) iterable of chunks or ReadableStream');
-}
-
-/** The size a pull-into source says it has, if it is a usable octet count. */
-function declaredSize(body: unknown): number | undefined {
-  const size = body !== null && typeof body === 'object' && typeof (body as PullIntoSource).readInto === 'function' ? (body as PullIntoSource).size : undefined;
-  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
-}
-
-/** ClientOptions.readSize: a positive integer; by default the high-water mark, at most 1 MiB. */
-function readSize(value: number | undefined, hwm: number): number {
-  if (value === undefined) return Math.max(1, Math.min(Math.floor(hwm), MIB));
-  if (!(Number.isInteger(value) && value > 0)) throw new SmtpUsageError('readSize must be a positive integer');
-  return value;
-}
-
-function toBytes(chunk: unknown): Uint8Array | undefined {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === 'string') return encoder.encode(chunk);
-  return undefined;
-}
-
-function abortReason(signal: AbortSignal | undefined): SmtpError {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof SmtpError) return reason;
-  return new SmtpAbortError();
-}
-
-function connectError(err: unknown, host: string, port: number): SmtpError {
-  if (err instanceof SmtpError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new SmtpConnectionError(`cannot connect to ${host}:${port}: ${message}`, err);
-}

@@ -3,7 +3,7 @@
 // body streams through a few fixed buffers instead of a fresh allocation per read (which costs
 // page faults and leaves garbage that V8 frees late, since it is outside the JS heap).
 //
-// Bookkeeping, all driven by the client (see SmtpClient #pullInto):
+// Bookkeeping, all driven by the client (see BodyStreamer #pullInto in body-stream.ts):
 // - space(): where to read next. The buffer being filled is filled to its end over as many
 //   reads as it takes, each read's octets becoming one view (fill()); then the next free buffer
 //   is taken, or a new one allocated while fewer than `count` exist.

@@ -1,0 +1,58 @@
+// The connect race of SmtpClient: open the link (directly or through a proxy) against the
+// caller's AbortSignal, destroy a link that connects after losing, and turn a failure into the
+// typed error the diagnostics explain. What runs on the link afterwards is the client's.
+import { SmtpAbortError, SmtpConnectionError, SmtpError } from '../core/errors.ts';
+import type { ProxySpec } from '../core/proxy/url.ts';
+import type { ConnectDiagnostics } from './diagnostics.ts';
+import { DEFAULT_CONNECT_TIMEOUT, type ClientOptions } from './options.ts';
+import { connectThroughProxy } from './proxy-link.ts';
+import type { tlsParams } from './tls-options.ts';
+import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
+
+/** Rejects with the signal's reason once it aborts; dispose() removes the listener. */
+export function abortSignalled(signal: AbortSignal | undefined): { aborted: Promise<never>; dispose(): void } {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortReason(signal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  return { aborted, dispose: () => { if (onAbort) signal?.removeEventListener('abort', onAbort); } };
+}
+
+/** What the transport is asked to connect to. */
+export function linkParams(o: ClientOptions, port: number, tls: ReturnType<typeof tlsParams>): ConnectParams {
+  return {
+    host: o.host, port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal: o.signal,
+    ...tls,
+  };
+}
+
+/** Connect the link, or reject with the explained error once the connect fails or `aborted` does. */
+export async function openLink(
+  transport: Transport, params: ConnectParams, proxy: ProxySpec | undefined, handlers: LinkHandlers,
+  aborted: Promise<never>, diagnostics: ConnectDiagnostics, log: (text: string) => void,
+): Promise<Link> {
+  const linking = Promise.resolve().then(() => proxy
+    ? connectThroughProxy(transport, params, proxy, handlers, log)
+    : transport.connect(params, handlers));
+  try {
+    return await Promise.race([linking, aborted]);
+  } catch (err) {
+    linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
+    throw diagnostics.explain(connectError(err, params.host, params.port));
+  }
+}
+
+export function abortReason(signal: AbortSignal | undefined): SmtpError {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof SmtpError) return reason;
+  return new SmtpAbortError();
+}
+
+export function connectError(err: unknown, host: string, port: number): SmtpError {
+  if (err instanceof SmtpError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SmtpConnectionError(`cannot connect to ${host}:${port}: ${message}`, err);
+}
