@@ -4,6 +4,7 @@
 // once the server's SMTPUTF8 and 8BITMIME are known, since both change the output: UTF-8 or
 // A-label domains and RFC 2047 words in headers, 8bit or quoted-printable bodies. The client
 // calls render() itself when it is given a built message (client/client.ts), after EHLO.
+import { joinBytes } from '../core/bytes.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
 import { envelopeAddress, formatMailboxes, toMailboxes, type AddressInput, type Mailbox } from './address.ts';
@@ -382,15 +383,7 @@ function render(m: Checked, target: RenderTarget): RenderedMessage {
     from, to, body,
     bytes: () => {
       const pieces = inMemory(root, boundaries);
-      if (pieces === undefined) return undefined;
-      const out = new Uint8Array(headBytes.length + size!);
-      out.set(headBytes, 0);
-      let at = headBytes.length;
-      for (const p of pieces) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
+      return pieces === undefined ? undefined : joinBytes([headBytes, ...pieces]);
     },
     size: size === undefined ? undefined : headBytes.length + size,
     eightBit: eightBit || hasUtf8Header,

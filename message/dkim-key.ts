@@ -6,6 +6,7 @@
 // ed25519-sha256 (RFC 8463): PureEdDSA Ed25519 over the SHA-256 of the header hash input.
 // A PKCS#1 key is wrapped into PKCS#8 here (a few DER octets around it), as WebCrypto imports
 // only PKCS#8; the DER walk below reads just enough structure to do that and to tell key types.
+import { joinBytes } from '../core/bytes.ts';
 import { decodeBase64, encodeBase64 } from '../core/sasl/base64.ts';
 import { DkimError } from './dkim-errors.ts';
 
@@ -264,15 +265,7 @@ function derLength(n: number): number[] {
 
 function der(tag: number, ...parts: Uint8Array[]): Uint8Array {
   const len = parts.reduce((k, p) => k + p.length, 0);
-  const head = [tag, ...derLength(len)];
-  const out = new Uint8Array(head.length + len);
-  out.set(head, 0);
-  let at = head.length;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinBytes([[tag, ...derLength(len)], ...parts]);
 }
 
 const VERSION_0 = Uint8Array.of(0x02, 0x01, 0x00);

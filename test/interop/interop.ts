@@ -767,6 +767,21 @@ async function fuzzSuite(target: Target, chunkingOffered: boolean): Promise<void
   }
 }
 
+/** Every delivered copy through dkimpy and mailauth: how many signatures each verified (every
+ *  signature of every copy must), with a failure recorded per copy and verifier that did not. */
+async function verifyDeliveries(target: Target, label: string, delivered: Buffer[], names: string[], records: Record<string, string>): Promise<{ dkimpy: number; mailauth: number }> {
+  const py = verifyWithDkimpy(delivered, records);
+  const counts = { dkimpy: 0, mailauth: 0 };
+  for (let i = 0; i < delivered.length; i++) {
+    const ma = await verifyWithMailauth(delivered[i]!, records);
+    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+      if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
+      else bad(target.mta, `${label}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
+    }
+  }
+  return counts;
+}
+
 /**
  * DKIM: messages signed by message/dkim.ts with eight signatures each (rsa-sha256 and
  * ed25519-sha256, each with the four canonicalizations), sent, delivered byte for byte, and then
@@ -809,15 +824,7 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
       bad(target.mta, `DKIM over ${over}: nothing delivered`);
       continue;
     }
-    const py = verifyWithDkimpy(delivered, records);
-    const counts = { dkimpy: 0, mailauth: 0 };
-    for (let i = 0; i < delivered.length; i++) {
-      const ma = await verifyWithMailauth(delivered[i]!, records);
-      for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
-        if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
-        else bad(target.mta, `DKIM over ${over}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
-      }
-    }
+    const counts = await verifyDeliveries(target, `DKIM over ${over}`, delivered, names, records);
     const total = delivered.length * names.length;
     check(target.mta, counts.dkimpy === total && counts.mailauth === total,
       `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
@@ -874,15 +881,7 @@ async function dkimBuilt(target: Target, chunking: boolean, signer: Awaited<Retu
     bad(target.mta, `DKIM built over ${over}: ${delivered.length} of 3 delivered`);
     return;
   }
-  const py = verifyWithDkimpy(delivered, records);
-  const counts = { dkimpy: 0, mailauth: 0 };
-  for (let i = 0; i < delivered.length; i++) {
-    const ma = await verifyWithMailauth(delivered[i]!, records);
-    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
-      if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
-      else bad(target.mta, `DKIM built over ${over}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
-    }
-  }
+  const counts = await verifyDeliveries(target, `DKIM built over ${over}`, delivered, names, records);
   const total = delivered.length * names.length;
   check(target.mta, counts.dkimpy === total && counts.mailauth === total,
     `DKIM built messages signed by client.send (streamed file attachment) over ${over}: dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
