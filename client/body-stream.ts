@@ -92,7 +92,11 @@ export class BodyStreamer {
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
   #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
 
-  constructor(host: StreamHost, hwm: number, readSize: number, chunkSize: number | undefined) {
+  #buffers: ((size: number, count: number) => () => Uint8Array) | undefined;
+
+  /** `buffers`: the body scan part's allocator (memory the SIMD check reads in place), if any. */
+  constructor(host: StreamHost, hwm: number, readSize: number, chunkSize: number | undefined, buffers?: (size: number, count: number) => () => Uint8Array) {
+    this.#buffers = buffers;
     this.#host = host;
     this.#hwm = hwm;
     this.#readSize = readSize;
@@ -173,7 +177,7 @@ export class BodyStreamer {
     if (!ring) {
       const count = 2 + Math.ceil(this.#feedLimit() / this.#readSize);
       // Reuse needs the link to say when a write is done; without that every read is fresh.
-      ring = this.#ring = new BufferRing(this.#readSize, count, this.#host.signalsWritten);
+      ring = this.#ring = new BufferRing(this.#readSize, count, this.#host.signalsWritten, this.#buffers);
     }
     ring.users++;
     let ready: Uint8Array | undefined; // read, not yet handed to the core

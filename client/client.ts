@@ -8,16 +8,16 @@ import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/enve
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
-import { chooseMechanism } from '../core/sasl/index.ts';
+import { BASIC_MECHANISMS, chooseFrom } from '../core/sasl/choose.ts';
 import { derivePbkdf2 } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
-import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
-import { proxySteps } from '../core/proxy/tunnel.ts';
+import type { ProxySpec } from '../core/proxy/url.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { notStarted } from './not-started.ts';
-import { ConnectDiagnostics } from './diagnostics.ts';
+import { FULL_PARTS } from './full-parts.ts';
+import { missingPart, NO_DIAGNOSTICS, type ClientParts, type Diagnostics, type ProxySupport } from './parts.ts';
 import { tlsParams } from './tls-options.ts';
 import { withCredentials } from './credentials.ts';
 import { Probe } from './observe.ts';
@@ -100,9 +100,10 @@ export class SmtpClient {
   #body: BodyStreamer;
   #writeSeq = 0; // link writes issued (each has an onWritten)
   #writtenSeq = 0; // the latest write whose onWritten has run
-  #proxy: ProxySpec | undefined;
+  #proxy: { spec: ProxySpec; via: ProxySupport } | undefined;
   #tlsParams: ReturnType<typeof tlsParams>;
-  #diagnostics: ConnectDiagnostics;
+  #diagnostics: Diagnostics;
+  #parts: ClientParts;
   #probe: Probe;
   #refreshed: boolean; // this session authenticates with a refreshed token
   #handed = 0; // octets given to the link so far (the core's output offset)
@@ -115,20 +116,25 @@ export class SmtpClient {
     const mode = options.tls ?? 'starttls';
     if (!['starttls', 'required-starttls', 'implicit', 'none'].includes(mode)) throw new SmtpUsageError(`unknown tls mode: ${String(mode)}`);
     this.#options = options;
+    this.#parts = options.parts ?? {};
     this.#transport = options.transport;
     this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
     if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
     const hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
-    this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize);
+    this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize, this.#parts.bodyScan?.buffers);
     this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
     positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
     this.#tlsParams = tlsParams(options);
     if (options.proxy !== undefined) {
-      this.#proxy = parseProxy(options.proxy);
-      proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+      const via = options.proxies ?? this.#parts.proxies;
+      if (!via) throw missingPart('a proxy', "import { proxies } from 'smtpwire/proxy' and pass connect({ ..., proxy, proxies })");
+      const spec = via.parse(options.proxy);
+      via.check(spec, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+      this.#proxy = { spec, via };
     }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
-    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
+    const diagnose = this.#parts.diagnostics;
+    this.#diagnostics = diagnose ? diagnose({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err)) : NO_DIAGNOSTICS;
     this.#refreshed = refreshed;
     this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -196,7 +202,7 @@ export class SmtpClient {
    */
   send(message: SendInput, options?: SendOptions): Promise<SendResult> {
     try {
-      const wire = toWireMessage(message, this.capabilities, options);
+      const wire = toWireMessage(message, this.capabilities, options, this.#parts.message);
       return wire instanceof Promise ? wire.then((m) => this.#send(m)) : this.#send(wire);
     } catch (err) {
       return Promise.reject(err);
@@ -220,7 +226,7 @@ export class SmtpClient {
     const signal = message.signal;
     if (signal?.aborted) {
       // Never start what is already cancelled: once queued, MAIL..DATA may be on their way.
-      prepareEnvelope(envelope); // usage errors still reject
+      prepareEnvelope(envelope, undefined, undefined, this.#options.idn ?? this.#parts.idn); // usage errors still reject
       return Promise.resolve(notStarted(abortReason(signal)));
     }
     const now = Date.now();
@@ -343,7 +349,8 @@ export class SmtpClient {
     if (!auth) return undefined;
     if (typeof auth.mechanism === 'object') return auth.mechanism.name;
     const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
-    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+    const mechanisms = auth.mechanisms ?? this.#parts.mechanisms ?? BASIC_MECHANISMS;
+    return chooseFrom(mechanisms, this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
   }
 
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
@@ -469,7 +476,7 @@ export class SmtpClient {
   /** A computation the core asked for (SCRAM's PBKDF2); the AUTH deadline runs meanwhile and
    *  a late answer is ignored by the core. */
   #compute(id: number, request: Extract<Output, { type: 'compute' }>['request']): void {
-    derivePbkdf2(request, this.#options.pbkdf2).then(
+    derivePbkdf2(request, this.#options.pbkdf2, undefined, this.#parts.pbkdf2Fallback).then(
       ({ key, by }) => {
         this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
         this.#core.computed(id, key, Date.now());
@@ -616,10 +623,17 @@ export class SmtpClient {
   }
 }
 
+/** `options` with every optional part (client/full-parts.ts) unless they name their own. */
+export function withFullParts<T extends ClientOptions>(options: T): T {
+  if (options === null || typeof options !== 'object' || options.parts !== undefined) return options;
+  return { ...options, parts: FULL_PARTS };
+}
+
 /** Connect and get a ready session (greeting, EHLO, STARTTLS, AUTH done). Rejects with the
- *  typed SmtpError that ended the attempt. */
+ *  typed SmtpError that ended the attempt. With every optional part unless `options.parts`
+ *  says otherwise (the Worker entry connects with none: connectWith). */
 export function connect(options: ClientOptions & { transport: Transport }): Promise<SmtpClient> {
-  return SmtpClient.connect(options);
+  return SmtpClient.connect(withFullParts(options));
 }
 
 /** Client options plus the message (smtpwire/message options: from, to, subject, text, html,
@@ -632,12 +646,17 @@ export interface SendMailOptions extends ClientOptions, MessageOptions {
 
 /** One call: build the message (bad input fails before connecting), connect, send it to
  *  To + Cc + Bcc (or the given envelope), close. */
-export async function sendMail(options: SendMailOptions): Promise<SendResult> {
+export function sendMail(options: SendMailOptions): Promise<SendResult> {
+  return sendMailWith(withFullParts(options));
+}
+
+/** sendMail with the parts `options` names (none: PLAIN and LOGIN only, no IDN, no proxy). */
+export async function sendMailWith(options: SendMailOptions): Promise<SendResult> {
   const message = buildMessage(options);
   // Keys are imported (and bad DKIM options refused) before connecting.
-  const dkim = options.dkim === undefined ? undefined : await dkimSigner(options.dkim);
+  const dkim = options.dkim === undefined ? undefined : await dkimSigner(options.dkim, options.parts?.message);
   if (dkim && !message.rereadable) throw oneShotAttachment();
-  const client = await connect(options);
+  const client = await SmtpClient.connect(options);
   try {
     return await client.send(message, dkim ? { dkim } : undefined);
   } finally {

@@ -3,9 +3,8 @@
 // typed error the diagnostics explain. What runs on the link afterwards is the client's.
 import { SmtpAbortError, SmtpConnectionError, SmtpError } from '../core/errors.ts';
 import type { ProxySpec } from '../core/proxy/url.ts';
-import type { ConnectDiagnostics } from './diagnostics.ts';
 import { DEFAULT_CONNECT_TIMEOUT, type ClientOptions } from './options.ts';
-import { connectThroughProxy } from './proxy-link.ts';
+import type { Diagnostics, ProxySupport } from './parts.ts';
 import type { tlsParams } from './tls-options.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
@@ -31,11 +30,11 @@ export function linkParams(o: ClientOptions, port: number, tls: ReturnType<typeo
 
 /** Connect the link, or reject with the explained error once the connect fails or `aborted` does. */
 export async function openLink(
-  transport: Transport, params: ConnectParams, proxy: ProxySpec | undefined, handlers: LinkHandlers,
-  aborted: Promise<never>, diagnostics: ConnectDiagnostics, log: (text: string) => void,
+  transport: Transport, params: ConnectParams, proxy: { spec: ProxySpec; via: ProxySupport } | undefined, handlers: LinkHandlers,
+  aborted: Promise<never>, diagnostics: Diagnostics, log: (text: string) => void,
 ): Promise<Link> {
   const linking = Promise.resolve().then(() => proxy
-    ? connectThroughProxy(transport, params, proxy, handlers, log)
+    ? proxy.via.connect(transport, params, proxy.spec, handlers, log)
     : transport.connect(params, handlers));
   try {
     return await Promise.race([linking, aborted]);

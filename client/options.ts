@@ -6,6 +6,9 @@ import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import type { ProxySpec } from '../core/proxy/url.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
+import type { IdnCodec } from '../core/envelope.ts';
+import { BASIC_MECHANISMS } from '../core/sasl/choose.ts';
+import type { ClientParts, ProxySupport } from './parts.ts';
 import type { TlsClientOptions } from './tls-options.ts';
 import type { SecretProvider } from './credentials.ts';
 import type { SmtpObserver } from './observe.ts';
@@ -28,8 +31,13 @@ export interface ClientOptions extends TlsClientOptions {
   /** `pass` and `token` may be async providers, asked per connection; a token provider is asked
    *  again once with `refresh: true` after the server refuses its token (client/credentials.ts).
    *  `maxChallenges`: the most 334s the exchange answers (default: the mechanism's bound, see
-   *  AuthOptions in core/connection.ts). */
-  auth?: { user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number };
+   *  AuthOptions in core/connection.ts). `mechanisms`: the SASL mechanisms to choose from;
+   *  default every built-in one from the Node, Deno and Bun entries, PLAIN and LOGIN from the
+   *  Worker entry (add others from smtpwire/sasl, e.g. [SASL_SCRAM_SHA_256, SASL_PLAIN]). */
+  auth?: {
+    user: string; pass?: string | SecretProvider; token?: string | SecretProvider; mechanism?: string | SaslMechanism; authzid?: string; maxChallenges?: number;
+    mechanisms?: readonly SaslMechanism[];
+  };
   /** SCRAM's key derivation. Default: WebCrypto (off the event loop), falling back to the pure
    *  code in slices where WebCrypto is missing or refuses. */
   pbkdf2?: Pbkdf2Provider;
@@ -71,6 +79,14 @@ export interface ClientOptions extends TlsClientOptions {
    *  'http://user:pass@host:3128' (HTTP CONNECT). The proxy resolves the server's name; TLS runs
    *  inside the tunnel and checks the server's certificate, not the proxy's. */
   proxy?: string | URL | ProxySpec;
+  /** The proxy clients, where the entry point leaves them out (Workers): `import { proxies }
+   *  from 'smtpwire/proxy'`. */
+  proxies?: ProxySupport;
+  /** The IDN codec, where the entry point leaves it out (Workers): `import { idn } from
+   *  'smtpwire/idn'`. Without it an address with a U-label domain needs smtpUtf8: true. */
+  idn?: IdnCodec;
+  /** The optional parts the runtime entry passes in (client/parts.ts); set by the entries. */
+  parts?: ClientParts;
   transport?: Transport;
 }
 
@@ -98,8 +114,11 @@ export function coreOptions(o: ClientOptions, mode: TlsMode, port: number): Conn
       // Providers were turned into strings by connect() (withCredentials) before we get here.
       credentials: { user: o.auth.user, pass: o.auth.pass as string | undefined, token: o.auth.token as string | undefined, authzid: o.auth.authzid },
       mechanism: o.auth.mechanism,
+      mechanisms: o.auth.mechanisms ?? o.parts?.mechanisms ?? BASIC_MECHANISMS,
       maxChallenges: o.auth.maxChallenges,
     },
+    idn: o.idn ?? o.parts?.idn,
+    bodyScan: o.parts?.bodyScan?.scan,
     asyncCompute: true,
     allowInsecureAuth: o.allowInsecureAuth,
     timeouts,

@@ -42,18 +42,25 @@ export async function slicedPbkdf2({ password, salt, iterations, length }: Pbkdf
 }
 
 /**
- * The default: WebCrypto, else (absent, or it refused this request) the sliced pure code.
+ * The default: WebCrypto, else (absent, or it refused this request) `fallback`, the sliced pure
+ * code (the Node/Deno/Bun entries pass slicedPbkdf2; the Worker entry does not, so that a Worker
+ * without SCRAM does not bundle SHA-256: there a refusal says to pass `pbkdf2: slicedPbkdf2`).
  * A user-supplied provider is used as it is, with no fallback: its failure cancels AUTH.
  */
 export async function derivePbkdf2(
   request: Pbkdf2Request, custom?: Pbkdf2Provider, web: Pbkdf2Provider | null = webCryptoPbkdf2() ?? null, // null: none (tests)
+  fallback?: Pbkdf2Provider,
 ): Promise<Derived> {
   if (custom) return { key: await custom(request), by: 'the pbkdf2 option' };
-  if (!web) return { key: await slicedPbkdf2(request), by: 'pure TypeScript (no WebCrypto in this runtime)' };
+  const pure = (why: string): Promise<Uint8Array> => {
+    if (fallback) return fallback(request);
+    throw new Error(`${why}, and this entry point has no pure PBKDF2: import { slicedPbkdf2 } from 'smtpwire' and pass connect({ ..., pbkdf2: slicedPbkdf2 })`);
+  };
+  if (!web) return { key: await pure('this runtime has no WebCrypto'), by: 'pure TypeScript (no WebCrypto in this runtime)' };
   try {
     return { key: await web(request), by: 'WebCrypto' };
   } catch (err) {
     const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { key: await slicedPbkdf2(request), by: `pure TypeScript (WebCrypto refused: ${why.slice(0, 200)})` };
+    return { key: await pure(`WebCrypto refused: ${why.slice(0, 200)}`), by: `pure TypeScript (WebCrypto refused: ${why.slice(0, 200)})` };
   }
 }

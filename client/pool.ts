@@ -12,7 +12,7 @@
 // the caller opts in with retryUnknown. A send the session ended under before the server judged
 // it (a link the server closed while idle, a 421) is not a failed attempt: it goes back to the
 // front of the queue (whole bodies; a stream cannot be read twice and is reported instead).
-import { connect, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
+import { withFullParts, type ClientOptions, type SendResult, SmtpClient } from './client.ts';
 import { notStarted } from './not-started.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { shareSecret } from './credentials.ts';
@@ -128,7 +128,13 @@ interface Conn {
   leaving: boolean;
 }
 
+/** A pool whose connections have every optional part unless `options.parts` says otherwise
+ *  (the Worker entry's pool has none: createPoolWith). */
 export function createPool(options: PoolOptions): Pool {
+  return createPoolWith(withFullParts(options));
+}
+
+export function createPoolWith(options: PoolOptions): Pool {
   if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
   const count = (v: number | undefined, fallback: number, name: string, min = 1): number => {
     if (v === undefined) return fallback;
@@ -376,7 +382,7 @@ export function createPool(options: PoolOptions): Pool {
 
   function open(): void {
     connecting++;
-    connect(clientOptions).then(
+    SmtpClient.connect(clientOptions).then(
       (client) => {
         connecting--;
         backoff = 0;

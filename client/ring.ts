@@ -17,7 +17,6 @@
 //
 // Without reuse (a link that cannot say when a write is done) every buffer is fresh: the ring
 // then only chooses the read size.
-import { bodyBuffers } from '../core/simd-scan.ts';
 
 interface Slot {
   readonly buf: Uint8Array;
@@ -45,14 +44,15 @@ export class BufferRing {
   #lent: Slot | undefined; // the slot of the view filled and not yet handed
   #allocated = 0;
 
-  /** The core's bodyBuffers(): memory its SIMD body check reads in place, where it can. */
+  /** The core's bodyBuffers() when the body scan part is in (memory its SIMD body check reads
+   *  in place, where it can), else plain arrays. */
   #allocate: () => Uint8Array;
 
-  constructor(size: number, count: number, reuses: boolean) {
+  constructor(size: number, count: number, reuses: boolean, buffers?: (size: number, count: number) => () => Uint8Array) {
     this.size = size;
     this.count = count;
     this.reuses = reuses;
-    this.#allocate = bodyBuffers(size, count);
+    this.#allocate = buffers ? buffers(size, count) : () => new Uint8Array(size);
   }
 
   /** Buffers allocated so far (tests, and the docs' memory bound: at most `count` with reuse). */

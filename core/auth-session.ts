@@ -6,7 +6,7 @@ import type { ConnectionState } from './connection-state.ts';
 import { SmtpAuthError, SmtpProtocolError } from './errors.ts';
 import { describeReply, type Reply } from './reply.ts';
 import { encodeBase64 } from './sasl/base64.ts';
-import { chooseMechanism } from './sasl/index.ts';
+import { BASIC_MECHANISMS, chooseFrom, howToAdd, missingBuiltins } from './sasl/choose.ts';
 import { enterReady, fail, failPolitely } from './session.ts';
 import { printable } from './text.ts';
 
@@ -29,14 +29,17 @@ export function beginAuth(s: ConnectionState): void {
   }
   const mechanism = typeof auth.mechanism === 'object'
     ? auth.mechanism
-    : chooseMechanism(s.capabilities.auth, auth.credentials, auth.mechanism, auth.mechanisms);
+    : chooseFrom(auth.mechanisms ?? BASIC_MECHANISMS, s.capabilities.auth, auth.credentials, auth.mechanism);
   if (!mechanism) {
     const c = auth.credentials;
     if (c.pass === undefined && c.token === undefined) {
       return failPolitely(s, new SmtpAuthError(`auth.user "${printable(c.user)}" has no password: give auth.pass, or auth.token for XOAUTH2/OAUTHBEARER`));
     }
     const offered = s.capabilities.auth.length ? s.capabilities.auth.join(' ') : 'none';
-    return failPolitely(s, new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})`));
+    // A built-in mechanism the server offers and this connection was not given: say how to add it.
+    const missing = missingBuiltins(auth.mechanisms ?? BASIC_MECHANISMS, s.capabilities.auth);
+    const hint = missing.length > 0 && auth.mechanism === undefined ? `; to use ${missing.join(' or ')}, ${howToAdd(missing)}` : '';
+    return failPolitely(s, new SmtpAuthError(`no usable AUTH mechanism (server offers: ${printable(offered)})${hint}`));
   }
   let initial: Uint8Array | undefined;
   let authx: AuthExchange;

@@ -9,7 +9,6 @@
 // - a computation a mechanism defers (SCRAM's PBKDF2) goes to the driver as a `compute`
 //   output; its answer resumes the exchange (see docs/architecture.md, "Computations").
 import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
-import { pbkdf2Sha256 } from './sasl/hash.ts';
 import {
   DEFAULT_MAX_CHALLENGES, SaslError, type Pbkdf2Request, type SaslContext, type SaslDeferred, type SaslExchange, type SaslMechanism,
 } from './sasl/mechanism.ts';
@@ -25,7 +24,8 @@ export type AuthAnswer =
   | { readonly type: 'violation'; readonly message: string };
 
 export interface AuthExchangeOptions {
-  /** The driver answers `compute` outputs; else deferred work runs here, in place. */
+  /** The driver answers `compute` outputs; else the mechanism is told it cannot defer
+   *  (canDefer false) and computes in place (SCRAM's PBKDF2 then blocks the session's caller). */
   readonly asyncCompute: boolean;
   /** Overrides the mechanism's own challenge bound. */
   readonly maxChallenges: number | undefined;
@@ -54,7 +54,7 @@ export class AuthExchange {
 
   /** Throws SaslError when the mechanism cannot start with these credentials. */
   static create(mechanism: SaslMechanism, credentials: Parameters<SaslMechanism['create']>[0], context: SaslContext, options: AuthExchangeOptions): AuthExchange {
-    return new AuthExchange(mechanism, mechanism.create(credentials, { ...context, canDefer: true }), options);
+    return new AuthExchange(mechanism, mechanism.create(credentials, { ...context, canDefer: options.asyncCompute }), options);
   }
 
   /** The initial response (undefined: the mechanism waits for a challenge). */
@@ -117,12 +117,11 @@ export class AuthExchange {
     try {
       out = step();
       if (!(out instanceof Uint8Array)) {
-        if (this.#async) {
-          this.#deferred = out;
-          return { type: 'compute', request: out.compute };
-        }
-        const { password, salt, iterations, length } = out.compute;
-        out = out.resume(pbkdf2Sha256(password, salt, iterations, length));
+        // The core keeps no PBKDF2 of its own (SCRAM brings it): a mechanism that defers when
+        // told it cannot has broken its contract.
+        if (!this.#async) return this.cancel(`${this.mechanism.name} deferred a computation although canDefer was false`);
+        this.#deferred = out;
+        return { type: 'compute', request: out.compute };
       }
     } catch (e) {
       // A SaslError's text is the mechanism's own (no secrets); anything else is a bug there.

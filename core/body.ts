@@ -6,7 +6,11 @@
 // CR and bare LF to CRLF before dot-stuffing is judged, so the receiver and we agree on where
 // every line starts and the only CRLF "." CRLF on the wire is the terminator end() adds.
 import { SmtpUsageError } from './errors.ts';
-import { simdScanner } from './simd-scan.ts';
+import type { SimdScanner } from './simd-scan.ts';
+
+/** A faster cleanRun, when the runtime has one: core/simd-scan.ts simdScanner (passed in by the
+ *  Node/Deno/Bun entries, never imported here, so a Worker bundle has no WebAssembly). */
+export type BodyScan = () => SimdScanner | undefined;
 
 export interface BodyEncoderOptions {
   /** DATA: double a leading "." on every line and let end() write the terminator. */
@@ -19,6 +23,8 @@ export interface BodyEncoderOptions {
   normalizeLineEndings: boolean;
   /** Longest line in octets on the wire, excluding CRLF, counting a stuffed dot. Default 998; 0 = unlimited. */
   maxLineLength?: number;
+  /** The SIMD check for large chunks (BodyScan); default: the JavaScript loop. */
+  scan?: BodyScan;
 }
 
 const CR = 0x0d;
@@ -37,6 +43,7 @@ export class BodyEncoder {
   readonly #dotStuff: boolean;
   readonly #normalize: boolean;
   readonly #max: number;
+  readonly #scan: BodyScan | undefined;
   #written = 0;
   #lineLen = 0; // octets of the current line written so far, excluding its terminator
   #atLineStart = true;
@@ -50,6 +57,7 @@ export class BodyEncoder {
     this.#dotStuff = options.dotStuff === true;
     this.#normalize = options.normalizeLineEndings === true;
     this.#max = max;
+    this.#scan = options.scan;
   }
 
   /** Octets emitted so far (for BDAT sizes and SIZE checks). */
@@ -81,7 +89,7 @@ export class BodyEncoder {
     // and the chunk goes out whole. (Small, so the JIT compiles it fast and early; the general
     // loop below is only for chunks that need rewriting.)
     if (normalize) {
-      const state = cleanRun(chunk, this.#pendingCR, this.#atLineStart, this.#lineLen, max, dotStuff);
+      const state = cleanRun(chunk, this.#pendingCR, this.#atLineStart, this.#lineLen, max, dotStuff, this.#scan);
       if (state >= 0) {
         this.#pendingCR = (state & RUN_PENDING_CR) !== 0;
         this.#atLineStart = (state & RUN_AT_LINE_START) !== 0;
@@ -235,10 +243,10 @@ const RUN_AT_LINE_START = 2; // the chunk ends with a CRLF
 // Below this many octets the JavaScript loop is as quick as the call into WebAssembly.
 const SIMD_MIN_OCTETS = 512;
 
-function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
+function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean, scan: BodyScan | undefined): number {
   // The SIMD loop judges line lengths per 16-octet block, so it needs max >= 16 (or no limit).
-  if (chunk.length >= SIMD_MIN_OCTETS && (max === 0 || max >= 16)) {
-    const simd = simdScanner();
+  if (scan !== undefined && chunk.length >= SIMD_MIN_OCTETS && (max === 0 || max >= 16)) {
+    const simd = scan();
     if (simd !== undefined) return simd.cleanRun(chunk, pendingCR, atLineStart, lineLen, max, dotStuff);
   }
   return cleanRunScalar(chunk, pendingCR, atLineStart, lineLen, max, dotStuff);
@@ -332,8 +340,8 @@ export const BODY_NOT_CANONICAL = 2; // a bare CR or LF, a line longer than the 
  * without BODY_NOT_CANONICAL can go by BDAT exactly as given, which spares the encoder (DATA
  * also needs no line to start with "."; see isWireReady).
  */
-export function scanBody(bytes: Uint8Array, maxLine = 998): number {
-  const simd = bytes.length >= SIMD_MIN_OCTETS && (maxLine === 0 || maxLine >= 16) ? simdScanner() : undefined;
+export function scanBody(bytes: Uint8Array, maxLine = 998, scan?: BodyScan): number {
+  const simd = scan !== undefined && bytes.length >= SIMD_MIN_OCTETS && (maxLine === 0 || maxLine >= 16) ? scan() : undefined;
   if (simd !== undefined) {
     // One pass answers both; a scan that stops early (not wire-ready) may not have seen every octet.
     const run = simd.cleanRun(bytes, false, true, 0, maxLine, false);
@@ -342,13 +350,13 @@ export function scanBody(bytes: Uint8Array, maxLine = 998): number {
     return (eightBit ? BODY_EIGHT_BIT : 0) | (ready ? 0 : BODY_NOT_CANONICAL);
   }
   const flags = needsEightBit(bytes) ? BODY_EIGHT_BIT : 0;
-  return isWireReady(bytes, false, maxLine) ? flags : flags | BODY_NOT_CANONICAL;
+  return isWireReady(bytes, false, maxLine, scan) ? flags : flags | BODY_NOT_CANONICAL;
 }
 
 /** True when a whole body can go on the wire exactly as given: CRLF lines (the last one too)
  *  of at most `maxLine` octets, no bare CR or LF, and for DATA no line starting with ".". */
-export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998): boolean {
-  const run = cleanRun(bytes, false, true, 0, maxLine, dotStuff);
+export function isWireReady(bytes: Uint8Array, dotStuff: boolean, maxLine = 998, scan?: BodyScan): boolean {
+  const run = cleanRun(bytes, false, true, 0, maxLine, dotStuff, scan);
   return run >= 0 && (run & RUN_AT_LINE_START) !== 0 && bytes.length > 0;
 }
 

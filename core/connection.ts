@@ -129,8 +129,8 @@ export class SmtpConnection {
     s.now = now;
     if (body !== undefined && !(body instanceof Uint8Array)) throw new SmtpUsageError('body must be a Uint8Array');
     // A whole body is looked at once, here: whether it needs 8BITMIME, and whether it can go as is.
-    const bodyFlags = body === undefined ? -1 : scanBody(body);
-    const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined, s.paths);
+    const bodyFlags = body === undefined ? -1 : scanBody(body, 998, s.options.bodyScan);
+    const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined, s.paths, s.options.idn);
     const tx = newTransaction(s.nextId++, env, bodyFlags, now);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {

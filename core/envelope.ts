@@ -5,7 +5,12 @@
 import type { Capabilities } from './capabilities.ts';
 import { SmtpCapabilityError, SmtpUsageError } from './errors.ts';
 import { encodeXtext, formatPath, needsSmtpUtf8 } from './address.ts';
-import { asciiAddress } from './idn.ts';
+import { printable } from './text.ts';
+
+/** `local@domain` with a U-label domain in A-labels (UTS #46), undefined when the address is
+ *  ASCII or its local part is not; throws SmtpAddressError for an invalid domain. `idn` from
+ *  smtpwire/idn (core/idn.ts asciiAddress): passed in, so only what uses it bundles UTS #46. */
+export type IdnCodec = (address: string) => string | undefined;
 
 export type NotifyOn = 'SUCCESS' | 'FAILURE' | 'DELAY';
 
@@ -71,6 +76,8 @@ interface CheckedAddress {
   readonly utf8: boolean;
   /** Its domain is in U-labels and its local part ASCII: A-labels will do without SMTPUTF8. */
   readonly idn: boolean;
+  /** As idn, with no codec to make the A-labels: only SMTPUTF8 can carry it. */
+  readonly noCodec: boolean;
   /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
   readonly recipient: PreparedRecipient;
 }
@@ -81,15 +88,22 @@ export function createPathCache(): PathCache {
   return new Map();
 }
 
-function checkedAddress(address: string, pathCache: PathCache | undefined): CheckedAddress {
+/** True when the address's local part is ASCII (its domain then is not, for a needsSmtpUtf8 path). */
+function asciiLocal(address: string): boolean {
+  return /^[\x00-\x7f]*$/.test(address.slice(0, address.lastIndexOf('@')));
+}
+
+function checkedAddress(address: string, pathCache: PathCache | undefined, idn: IdnCodec | undefined): CheckedAddress {
   let checked = pathCache?.get(address);
   if (checked === undefined) {
     const path = formatPath(address); // throws for bad input: nothing is cached then
+    const wide = needsSmtpUtf8(path);
     // A U-label domain is checked (UTS #46) and converted once, here: an invalid one throws.
-    const ascii = needsSmtpUtf8(path) ? asciiAddress(path.slice(1, -1)) : undefined;
+    const ascii = wide && idn !== undefined ? idn(path.slice(1, -1)) : undefined;
     const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
+    const noCodec = wide && idn === undefined && asciiLocal(path.slice(1, -1));
     const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
-    checked = { path, asciiPath, utf8: needsSmtpUtf8(path) && asciiPath === undefined, idn: asciiPath !== undefined, recipient };
+    checked = { path, asciiPath, utf8: wide && asciiPath === undefined && !noCodec, idn: asciiPath !== undefined || noCodec, noCodec, recipient };
     if (pathCache) {
       if (pathCache.size >= PATH_CACHE_SIZE) pathCache.clear();
       pathCache.set(address, checked);
@@ -98,33 +112,44 @@ function checkedAddress(address: string, pathCache: PathCache | undefined): Chec
   return checked;
 }
 
+/** An address with a U-label domain, no IDN codec and no SMTPUTF8 asked for: say what to import. */
+function needsCodec(address: string): SmtpUsageError {
+  return new SmtpUsageError(`the domain of "${printable(address)}" is not ASCII and this connection has no IDN codec to write it in A-labels: `
+    + `import { idn } from 'smtpwire/idn' and pass connect({ ..., idn }), or send with smtpUtf8: true (the server must offer SMTPUTF8)`);
+}
+
 /** Checks the envelope once. `detectedBody` is the body type found by scanning a whole body,
- *  used when the envelope does not say; `paths` remembers addresses already checked. */
-export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', paths?: PathCache): PreparedEnvelope {
+ *  used when the envelope does not say; `paths` remembers addresses already checked; `idn`
+ *  turns U-label domains into A-labels (without it they need SMTPUTF8). */
+export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', paths?: PathCache, idn?: IdnCodec): PreparedEnvelope {
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
   const to = envelope.to;
   if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
-  const sender = checkedAddress(envelope.from, paths);
-  let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
-  let idn = sender.idn;
+  const sender = checkedAddress(envelope.from, paths, idn);
+  const askedUtf8 = envelope.smtpUtf8 === true;
+  if (sender.noCodec && !askedUtf8) throw needsCodec(envelope.from);
+  let smtpUtf8 = askedUtf8 || sender.utf8;
+  let idnDomains = sender.idn;
   const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
   for (let i = 0; i < to.length; i++) {
     const r = to[i];
     if (typeof r === 'string') {
       // A bare address: its prepared form is cached with it.
       if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-      const checked = checkedAddress(r, paths);
+      const checked = checkedAddress(r, paths, idn);
+      if (checked.noCodec && !askedUtf8) throw needsCodec(r);
       if (checked.utf8) smtpUtf8 = true;
-      if (checked.idn) idn = true;
+      if (checked.idn) idnDomains = true;
       recipients[i] = checked.recipient;
       continue;
     }
     const spec = r as RecipientSpec;
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-    const checked = checkedAddress(spec.address, paths);
+    const checked = checkedAddress(spec.address, paths, idn);
+    if (checked.noCodec && !askedUtf8) throw needsCodec(spec.address);
     if (checked.utf8) smtpUtf8 = true;
-    if (checked.idn) idn = true;
+    if (checked.idn) idnDomains = true;
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
@@ -146,7 +171,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
   return {
-    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8, idn,
+    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8, idn: idnDomains,
     ret, envid, requireTls: envelope.requireTls === true,
   };
 }

@@ -374,3 +374,7 @@ export function asciiAddress(address: string): string | undefined {
   if (at < 0 || hasNonAscii(local)) return undefined;
   return `${local}@${domainToAscii(address.slice(at + 1))}`;
 }
+
+/** The IDN codec to pass as `idn` (connect options, or the core's ConnectionOptions): U-label
+ *  domains go in A-labels to a server without SMTPUTF8. `import { idn } from 'smtpwire/idn'`. */
+export const idn: (address: string) => string | undefined = asciiAddress;

@@ -1,5 +1,10 @@
 // smtpwire core: the sans-IO SMTP client. Everything here is pure ECMAScript.
-export { SmtpConnection, type ConnectionOptions, type AuthOptions } from './connection.ts';
+export { SmtpConnection, withFullParts, type ConnectionOptions, type AuthOptions } from './full.ts';
+export { SmtpConnection as LeanSmtpConnection } from './connection.ts';
+export { simdScanner } from './simd-scan.ts';
+export { asciiAddress, idn } from './idn.ts';
+export type { IdnCodec } from './envelope.ts';
+export type { BodyScan } from './body.ts';
 export type { Output, SmtpEvent, TransactionResult, AcceptedResult, RejectedResult, UnknownResult, RecipientResult, Outcome } from './events.ts';
 export type { Envelope, RecipientSpec, NotifyOn } from './envelope.ts';
 export { type Reply, ReplyParser, describeReply, isPositive, isTransient, isPermanent, DEFAULT_REPLY_LIMITS, type ReplyParserLimits } from './reply.ts';

@@ -3,13 +3,17 @@ import type { ReplyParserLimits } from './reply.ts';
 import type { SaslCredentials, SaslMechanism } from './sasl/mechanism.ts';
 import { SmtpUsageError } from './errors.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.ts';
-import { validateCredentials } from './sasl/index.ts';
+import { BASIC_MECHANISMS, checkMechanisms, validateCredentials } from './sasl/choose.ts';
+import type { BodyScan } from './body.ts';
+import type { IdnCodec } from './envelope.ts';
 
 export interface AuthOptions {
   credentials: SaslCredentials;
   /** A mechanism name to insist on, or a custom mechanism object. Default: the strongest both sides have. */
   mechanism?: string | SaslMechanism;
-  /** Mechanisms to choose from (default: the built-in ones). */
+  /** Mechanisms to choose from. Default: PLAIN and LOGIN (core/sasl/choose.ts BASIC_MECHANISMS),
+   *  so that the others are bundled only when used; smtpwire/core's SmtpConnection and the
+   *  Node/Deno/Bun entries pass every built-in one (BUILTIN_MECHANISMS). */
   mechanisms?: readonly SaslMechanism[];
   /** Most server challenges the exchange answers before cancelling it with `*`. Default: the
    *  mechanism's own bound (`maxChallenges`), else DEFAULT_MAX_CHALLENGES (10). */
@@ -59,6 +63,14 @@ export interface ConnectionOptions {
    * output counts as taken once poll() hands it out.
    */
   writtenSignal?: boolean;
+  /** Converts an address whose domain is in U-labels to A-labels (IDNA, UTS #46): `idn` from
+   *  smtpwire/idn (core/idn.ts asciiAddress). Without it such an address needs SMTPUTF8 (the
+   *  message says smtpUtf8: true), else send() throws SmtpUsageError naming the import. */
+  idn?: IdnCodec;
+  /** A faster body check (the WebAssembly SIMD scan, core/simd-scan.ts simdScanner), passed in
+   *  by the Node/Deno/Bun entries and smtpwire/core; without it the JavaScript loop does the
+   *  same check. Never in a Worker (workerd refuses to compile WebAssembly at run time). */
+  bodyScan?: BodyScan;
 }
 
 /** BDAT chunk size for streamed bodies when ConnectionOptions.chunkSize is not given. */
@@ -79,7 +91,12 @@ export function checkOptions(options: ConnectionOptions): CheckedOptions {
   for (const [k, v] of Object.entries(timeouts)) {
     if (!(typeof v === 'number' && v > 0)) throw new SmtpUsageError(`timeouts.${k} must be a positive number of milliseconds`);
   }
-  if (options.auth) validateCredentials(options.auth.credentials);
+  if (options.auth) {
+    validateCredentials(options.auth.credentials);
+    const { mechanism, mechanisms } = options.auth;
+    if (mechanisms !== undefined && !Array.isArray(mechanisms)) throw new SmtpUsageError('auth.mechanisms must be an array of SASL mechanisms (from smtpwire/sasl)');
+    if (typeof mechanism !== 'object') checkMechanisms(mechanisms ?? BASIC_MECHANISMS, options.auth.credentials, mechanism);
+  }
   const maxChallenges = options.auth?.maxChallenges;
   if (maxChallenges !== undefined && !(Number.isInteger(maxChallenges) && maxChallenges >= 1)) {
     throw new SmtpUsageError('auth.maxChallenges must be a positive integer');

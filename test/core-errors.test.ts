@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { script } from '../transports/mock.ts';
 import { run, enc } from './helpers.ts';
-import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { SmtpConnection, type ConnectionOptions } from '../core/full.ts';
 import { SmtpError, SmtpInternalError, SmtpUsageError } from '../core/errors.ts';
 import { SaslError } from '../core/sasl/mechanism.ts';
 import { parseProxy } from '../core/proxy/url.ts';

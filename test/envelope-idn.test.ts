@@ -7,6 +7,7 @@ import { script } from '../transports/mock.ts';
 import { run } from './helpers.ts';
 import { prepareEnvelope } from '../core/envelope.ts';
 import { SmtpUsageError } from '../core/errors.ts';
+import { asciiAddress } from '../core/idn.ts';
 
 const NAME = 'client.example';
 
@@ -62,9 +63,9 @@ test('asking for SMTPUTF8 keeps it required even when A-labels would do', () => 
 
 test('an invalid international domain is a usage error at submit', () => {
   for (const bad of ['b@a\u200db.example', 'b@\u0301x.example', 'b@x\u2488y.example', `b@${'\u00e4'.repeat(60)}.example`]) {
-    assert.throws(() => prepareEnvelope({ from: 'a@x.org', to: [bad] }), (e: unknown) => e instanceof SmtpUsageError, bad);
+    assert.throws(() => prepareEnvelope({ from: 'a@x.org', to: [bad] }, undefined, undefined, asciiAddress), (e: unknown) => e instanceof SmtpUsageError, bad);
   }
-  const env = prepareEnvelope({ from: 'a@x.org', to: ['b@b\u00fccher.example', 'c@y.org'] });
+  const env = prepareEnvelope({ from: 'a@x.org', to: ['b@b\u00fccher.example', 'c@y.org'] }, undefined, undefined, asciiAddress);
   assert.is(env.smtpUtf8, false);
   assert.is(env.idn, true);
   assert.equal(env.recipients.map((r) => r.asciiPath), ['<b@xn--bcher-kva.example>', undefined]);

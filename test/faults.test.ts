@@ -24,7 +24,7 @@ import * as assert from 'uvu/assert';
 import { within } from './helpers.ts';
 import type { SendResult } from '../client/client.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
-import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { SmtpConnection, type ConnectionOptions } from '../core/full.ts';
 import { SmtpError } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
 import { connect, nodeTransport } from '../transports/node.ts';

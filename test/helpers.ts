@@ -1,5 +1,5 @@
 // Shared test helpers: run a core against a scripted server and collect what happened.
-import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { SmtpConnection, type ConnectionOptions } from '../core/full.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { SmtpError } from '../core/errors.ts';
 import type { SmtpEvent, TransactionResult } from '../core/events.ts';

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { rejection, within } from './helpers.ts';
 import type { LogEntry } from '../client/client.ts';
-import { SmtpConnection } from '../core/connection.ts';
+import { SmtpConnection } from '../core/full.ts';
 import { SmtpTimeoutError, type SmtpError } from '../core/errors.ts';
 import type { Output, SmtpEvent } from '../core/events.ts';
 import { pbkdf2Sha256 } from '../core/sasl/hash.ts';

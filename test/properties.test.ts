@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { SmtpConnection, type ConnectionOptions } from '../core/full.ts';
 import type { SmtpEvent, TransactionResult } from '../core/events.ts';
 import { ReplyParser, type Reply } from '../core/reply.ts';
 import { SmtpError } from '../core/errors.ts';

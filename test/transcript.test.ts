@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { script } from '../transports/mock.ts';
 import { run, lines, dec } from './helpers.ts';
-import { SmtpConnection } from '../core/connection.ts';
+import { SmtpConnection } from '../core/full.ts';
 
 const NAME = 'client.example';
 const EHLO_PIPE = ['250-mx.example', '250-PIPELINING', '250-8BITMIME', '250-SIZE 1000000', '250 ENHANCEDSTATUSCODES'];

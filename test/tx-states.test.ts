@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { moveTx, TX_TABLE, type TxEvent, type TxStage } from '../core/tx-states.ts';
-import { SmtpConnection } from '../core/connection.ts';
+import { SmtpConnection } from '../core/full.ts';
 import { SmtpInternalError } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
 

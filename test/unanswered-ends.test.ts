@@ -3,7 +3,7 @@
 // the count of ends on the wire before any reply is exact.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SmtpConnection } from '../core/connection.ts';
+import { SmtpConnection } from '../core/full.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
 

@@ -12,6 +12,7 @@
 import { SmtpUsageError } from '../core/errors.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
 import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
+import { FULL_PARTS } from '../client/full-parts.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { coalesce, connectWithin, pemList, tlsError } from './web-streams.ts';
@@ -295,9 +296,9 @@ class BunLink implements Link {
 
 // One export each, typed and pure: JSR's fast type check needs the types spelled out, and a
 // bundler drops an entry point the application does not use (and what only it imports).
-export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(bunTransport);
-export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(bunTransport);
-export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(bunTransport);
+export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(bunTransport, undefined, FULL_PARTS);
+export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(bunTransport, undefined, FULL_PARTS);
+export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(bunTransport, undefined, FULL_PARTS);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';

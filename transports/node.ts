@@ -6,6 +6,7 @@ import * as tls from 'node:tls';
 import { SmtpAbortError, SmtpTimeoutError, SmtpTlsError } from '../core/errors.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
 import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
+import { FULL_PARTS } from '../client/full-parts.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 
@@ -229,9 +230,9 @@ class NodeLink implements Link {
 
 // One export each, typed and pure: JSR's fast type check needs the types spelled out, and a
 // bundler drops an entry point the application does not use (and what only it imports).
-export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(nodeTransport);
-export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(nodeTransport);
-export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(nodeTransport);
+export const connect: EntryPoints['connect'] = /* @__PURE__ */ bindConnect(nodeTransport, undefined, FULL_PARTS);
+export const sendMail: EntryPoints['sendMail'] = /* @__PURE__ */ bindSendMail(nodeTransport, undefined, FULL_PARTS);
+export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreatePool(nodeTransport, undefined, FULL_PARTS);
 
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
