@@ -13,7 +13,7 @@ import { derivePbkdf2 } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import type { ProxySpec } from '../core/proxy/url.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
-import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
+import { oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { notStarted } from './not-started.ts';
 import { FULL_PARTS } from './full-parts.ts';
@@ -202,7 +202,7 @@ export class SmtpClient {
    */
   send(message: SendInput, options?: SendOptions): Promise<SendResult> {
     try {
-      const wire = toWireMessage(message, this.capabilities, options, this.#parts.message);
+      const wire = toWireMessage(message, this.capabilities, options, this.#options.messages ?? this.#parts.message);
       return wire instanceof Promise ? wire.then((m) => this.#send(m)) : this.#send(wire);
     } catch (err) {
       return Promise.reject(err);
@@ -654,7 +654,9 @@ export function sendMail(options: SendMailOptions): Promise<SendResult> {
 export async function sendMailWith(options: SendMailOptions): Promise<SendResult> {
   const message = buildMessage(options);
   // Keys are imported (and bad DKIM options refused) before connecting.
-  const dkim = options.dkim === undefined ? undefined : await dkimSigner(options.dkim, options.parts?.message);
+  const support = options.messages ?? options.parts?.message;
+  if (options.dkim !== undefined && !support) throw missingPart('DKIM signing in sendMail()', "import { messages } from 'smtpwire/message' and pass sendMail({ ..., messages })");
+  const dkim = options.dkim === undefined ? undefined : await support!.signer(options.dkim);
   if (dkim && !message.rereadable) throw oneShotAttachment();
   const client = await SmtpClient.connect(options);
   try {

@@ -3,9 +3,7 @@
 // signature covers exactly what goes on the wire. The signer reads the message twice (hash,
 // then send), so a body must be re-readable; one that is not is a DkimError before MAIL.
 import type { RenderedMessage } from '../message/build.ts';
-import { DkimError } from '../message/dkim-errors.ts';
-import type { DkimOptions, DkimSignedStream, DkimSigner } from '../message/dkim.ts';
-import { missingPart, type MessageSupport } from './parts.ts';
+import { DkimError, DkimSigner, type DkimOptions, type DkimSignedStream } from '../message/dkim.ts';
 import type { DkimStream } from '../message/dkim-source.ts';
 import type { Message } from './client.ts';
 
@@ -18,22 +16,15 @@ export interface SendOptions {
   dkim?: DkimInput;
 }
 
-/** A prepared signer (anything with DkimSigner's sign(): checked by shape, so this file does not
- *  import the signer), or one made from the options by the message part. */
-export function dkimSigner(dkim: DkimInput, support: MessageSupport | undefined): Promise<DkimSigner> {
-  if (dkim !== null && typeof dkim === 'object' && typeof (dkim as { sign?: unknown }).sign === 'function') return Promise.resolve(dkim as DkimSigner);
-  if (!support) {
-    return Promise.reject(missingPart('DKIM signing from options', "import { DkimSigner } from 'smtpwire/message' and pass dkim: await DkimSigner.create(options)"));
-  }
-  return support.signer(dkim as DkimOptions);
+/** A prepared signer: given, or made from the options (keys imported and checked). */
+export function dkimSigner(dkim: DkimInput): Promise<DkimSigner> {
+  return dkim instanceof DkimSigner ? Promise.resolve(dkim) : DkimSigner.create(dkim);
 }
 
 /** A rendered built message, signed: bytes when it is wholly in memory, else a re-rendering
  *  stream (every attachment must then be readable again: bytes, text or a function). */
-export async function signRendered(
-  rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput, support: MessageSupport | undefined,
-): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
-  const signer = await dkimSigner(dkim, support);
+export async function signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
+  const signer = await dkimSigner(dkim);
   const whole = rendered.bytes();
   if (whole) {
     const signed = await signer.sign(whole);
@@ -51,8 +42,8 @@ export function oneShotAttachment(): DkimError {
 
 /** A raw Message, signed: a string/Uint8Array body directly, a function body (a fresh stream of
  *  the message on each call) as a stream read twice. */
-export async function signRaw(message: Message, dkim: DkimInput, support: MessageSupport | undefined): Promise<Message> {
-  const signer = await dkimSigner(dkim, support);
+export async function signRaw(message: Message, dkim: DkimInput): Promise<Message> {
+  const signer = await dkimSigner(dkim);
   const body: unknown = message.body;
   if (typeof body === 'string' || body instanceof Uint8Array) {
     const signed = await signer.sign(body);

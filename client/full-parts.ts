@@ -5,18 +5,17 @@
 import { asciiAddress } from '../core/idn.ts';
 import { BUILTIN_MECHANISMS } from '../core/sasl/index.ts';
 import { bodyBuffers, simdScanner } from '../core/simd-scan.ts';
-import { buildMessage } from '../message/build.ts';
-import { DkimSigner } from '../message/dkim.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
 import type { ClientParts } from './parts.ts';
 import { slicedPbkdf2 } from './pbkdf2.ts';
 import { proxies } from './proxies.ts';
+import { messages } from './messages.ts';
 
 export const FULL_PARTS: ClientParts = Object.freeze({
   mechanisms: BUILTIN_MECHANISMS,
   idn: asciiAddress,
   proxies,
-  message: { build: buildMessage, signer: (options) => DkimSigner.create(options) },
+  message: messages,
   diagnostics: (ctx, fail) => new ConnectDiagnostics(ctx, fail),
   bodyScan: { scan: simdScanner, buffers: bodyBuffers },
   pbkdf2Fallback: slicedPbkdf2,

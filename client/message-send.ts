@@ -6,12 +6,18 @@ import type { Capabilities } from '../core/capabilities.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { BuiltMessage, MessageOptions } from '../message/build.ts';
 import type { Message } from './client.ts';
-import { signRaw, signRendered, type DkimInput, type SendOptions } from './dkim-send.ts';
+import type { DkimInput, SendOptions } from './dkim-send.ts';
 import { missingPart, type MessageSupport } from './parts.ts';
 
 // message/build.ts's brand, read here by its registered symbol so this file need not import the
 // builder: a built message renders itself, so sending one needs no part.
 const BUILT = Symbol.for('smtpwire.BuiltMessage');
+function noDkim(): Error {
+  return missingPart('DKIM signing in send()', "import { messages } from 'smtpwire/message' and pass connect({ ..., messages })");
+}
+function fail(err: Error): never {
+  throw err;
+}
 function isBuiltMessage(value: unknown): value is BuiltMessage {
   return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[BUILT] === true;
 }
@@ -50,12 +56,13 @@ export function toWireMessage(input: SendInput, caps: Capabilities, options?: Se
   if ('body' in input) {
     if (dkim === undefined) return input as Message;
     const { dkim: _, ...raw } = input as RawMailInput;
-    return signRaw(raw as Message, dkim, support);
+    if (!support) throw noDkim();
+    return support.signRaw(raw as Message, dkim);
   }
   let built: BuiltMessage;
   if (isBuiltMessage(input)) built = input;
   else if (support) built = support.build(input);
-  else throw missingPart('building a message from options', "import { buildMessage } from 'smtpwire/message' and send buildMessage(options), or send a raw message ({ from, to, body })");
+  else throw missingPart('building a message from options', "import { messages } from 'smtpwire/message' and pass connect({ ..., messages }), or send buildMessage(options) (buildMessage from smtpwire/message), or a raw message ({ from, to, body })");
   const extras: Partial<MailOptions> = isBuiltMessage(input) ? {} : input;
   const r = built.render({ smtpUtf8: caps.smtpUtf8, eightBitMime: caps.eightBitMime });
   const wire = (body: Message['body'], size: number | undefined): Message => ({
@@ -69,7 +76,7 @@ export function toWireMessage(input: SendInput, caps: Capabilities, options?: Se
     ...(extras.requireTls !== undefined ? { requireTls: extras.requireTls } : {}),
     ...(extras.signal !== undefined ? { signal: extras.signal } : {}),
   });
-  if (dkim !== undefined) return signRendered(r, built.rereadable, dkim, support).then((s) => wire(s.body, s.size));
+  if (dkim !== undefined) return (support ?? fail(noDkim())).signRendered(r, built.rereadable, dkim).then((s) => wire(s.body, s.size));
   // A message wholly in memory goes as one array (one pump, like any raw body); one with a
   // streamed attachment is pulled chunk by chunk.
   return wire(r.bytes() ?? r.body, r.size);

@@ -8,7 +8,7 @@ import type { ProxySpec } from '../core/proxy/url.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
 import type { IdnCodec } from '../core/envelope.ts';
 import { BASIC_MECHANISMS } from '../core/sasl/choose.ts';
-import type { ClientParts, ProxySupport } from './parts.ts';
+import type { ClientParts, MessageSupport, ProxySupport } from './parts.ts';
 import type { TlsClientOptions } from './tls-options.ts';
 import type { SecretProvider } from './credentials.ts';
 import type { SmtpObserver } from './observe.ts';
@@ -85,6 +85,9 @@ export interface ClientOptions extends TlsClientOptions {
   /** The IDN codec, where the entry point leaves it out (Workers): `import { idn } from
    *  'smtpwire/idn'`. Without it an address with a U-label domain needs smtpUtf8: true. */
   idn?: IdnCodec;
+  /** Message building and DKIM from options for send(), where the entry point leaves them out
+   *  (Workers): `import { messages } from 'smtpwire/message'`. */
+  messages?: MessageSupport;
   /** The optional parts the runtime entry passes in (client/parts.ts); set by the entries. */
   parts?: ClientParts;
   transport?: Transport;

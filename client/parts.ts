@@ -9,8 +9,10 @@ import type { BodyScan } from '../core/body.ts';
 import type { IdnCodec } from '../core/envelope.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
 import type { ProxySpec, UrlObject } from '../core/proxy/url.ts';
-import type { BuiltMessage, MessageOptions } from '../message/build.ts';
-import type { DkimOptions, DkimSigner } from '../message/dkim.ts';
+import type { BuiltMessage, MessageOptions, RenderedMessage } from '../message/build.ts';
+import type { DkimSignedStream, DkimSigner } from '../message/dkim.ts';
+import type { DkimInput } from './dkim-send.ts';
+import type { Message } from './client.ts';
 import type { SmtpError } from '../core/errors.ts';
 import type { DiagnosticContext } from './diagnostics.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
@@ -25,10 +27,13 @@ export interface ProxySupport {
   connect(transport: Transport, params: ConnectParams, proxy: ProxySpec, handlers: LinkHandlers, log: (text: string) => void): Promise<Link>;
 }
 
-/** Message building and DKIM for client.send() given builder options or a `dkim` option. */
+/** Message building and DKIM for send() given builder options or a `dkim` option
+ *  (client/messages.ts; the functions are client/dkim-send.ts's). */
 export interface MessageSupport {
   build(options: MessageOptions): BuiltMessage;
-  signer(options: DkimOptions): Promise<DkimSigner>;
+  signer(dkim: DkimInput): Promise<DkimSigner>;
+  signRaw(message: Message, dkim: DkimInput): Promise<Message>;
+  signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | DkimSignedStream; size: number }>;
 }
 
 /** The connect diagnostics as the client sees them (client/diagnostics.ts ConnectDiagnostics). */

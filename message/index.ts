@@ -7,3 +7,4 @@ export { chooseTextEncoding, encodeQuotedPrintable, type TransferEncoding } from
 export { parseAddressList, toMailboxes, formatMailboxes, envelopeAddress, type Mailbox, type Group, type AddressInput } from './address.ts';
 export { domainToAscii, domainToUnicode } from './idn.ts';
 export * from './dkim.ts';
+export { messages } from '../client/messages.ts';

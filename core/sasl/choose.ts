@@ -20,8 +20,8 @@ const OPT_IN: Readonly<Record<string, string>> = {
 
 /** How to add the mechanisms `names` (upper case, built-in ones only): the sentence an error ends with. */
 export function howToAdd(names: readonly string[]): string {
-  const exports = names.map((n) => OPT_IN[n]).filter((e) => e !== undefined);
-  return `import { ${exports.join(', ')} } from 'smtpwire/sasl' and pass auth.mechanisms: [${exports.join(', ')}, ...] (or BUILTIN_MECHANISMS for all of them)`;
+  const symbols = names.map((n) => OPT_IN[n]).filter((e) => e !== undefined);
+  return `import { ${symbols.join(', ')} } from 'smtpwire/sasl' and pass auth.mechanisms: [${symbols.join(', ')}, ...] (or BUILTIN_MECHANISMS for all of them)`;
 }
 
 // Built-ins with no place for an authzid: choosing one would act as the wrong identity.

@@ -45,7 +45,7 @@ const transpiled = ts.transpileModule(readFileSync(interopTs, 'utf8'), {
 }).outputText;
 
 const entry = join(ROOT, 'test/runtimes/worker-entry.mjs');
-const graph = walk([entry, ...coreFiles, join(ROOT, 'dist/transports/workers.js'), join(ROOT, 'dist/message/index.js'), interopJs], {
+const graph = walk([entry, ...coreFiles, join(ROOT, 'dist/transports/workers.js'), join(ROOT, 'dist/message/index.js'), join(ROOT, 'dist/client/proxies.js'), interopJs], {
   conditions: ['workerd', 'worker', 'import'],
   external: (spec) => spec.startsWith('node:') || spec.startsWith('cloudflare:'),
   sources: new Map([[interopJs, transpiled]]),

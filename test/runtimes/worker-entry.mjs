@@ -15,7 +15,7 @@ console.log = (...args) => {
 // Held in a variable, not written as import('...'), so the module-graph walk of a worker
 // that has no interop route (browser-bundle.mjs) does not pull them in; run-workers.mjs adds
 // them as entries.
-const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js', message: '../../dist/message/index.js' };
+const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js', message: '../../dist/message/index.js', proxy: '../../dist/client/proxies.js' };
 
 export default {
   async fetch(request, env) {
@@ -38,11 +38,16 @@ export default {
         const config = { ...JSON.parse(env.CONFIG), file: undefined }; // no files in a Worker
         const workers = await import(INTEROP_MODULES.transport);
         const { registerInterop } = await import(INTEROP_MODULES.suite);
+        // The Worker entry leaves proxies and message building from options out (small
+        // bundles): the suite opts in the way docs/runtime-workers.md tells an application to.
+        const { proxies } = await import(INTEROP_MODULES.proxy);
+        const { messages } = await import(INTEROP_MODULES.message);
+        const optIn = (options) => ({ proxies, messages, ...options });
         const runtime = {
           name: 'workerd',
-          connect: workers.connect,
-          createPool: workers.createPool,
-          sendMail: workers.sendMail,
+          connect: (options) => workers.connect(optIn(options)),
+          createPool: (options) => workers.createPool(optIn(options)),
+          sendMail: (options) => workers.sendMail(optIn(options)),
           trust: {}, // Workers cannot take a CA: the harness makes workerd trust the test CA
           tlsHost: env.TLS_HOST,
           transport: workers.workersTransport,
@@ -70,6 +75,15 @@ function workersOnly(test, workers, config, assert) {
       assert.unreachable('connect should have failed');
     } catch (err) {
       assert.is(err.code, 'EUSAGE', String(err));
+    }
+  });
+  test('workerd: a proxy without the opt-in is a usage error that names the import', async () => {
+    try {
+      await workers.connect({ host: config.host, port: config.ports.plain, tls: 'none', proxy: `socks5://127.0.0.1:${config.ports.socks5}` });
+      assert.unreachable('connect should have failed');
+    } catch (err) {
+      assert.is(err.code, 'EUSAGE', String(err));
+      assert.match(err.message, "import { proxies } from 'smtpwire/proxy'");
     }
   });
   test('workerd: the port defaults to 587, not 25 (blocked on Cloudflare)', async () => {
