@@ -101,7 +101,7 @@ async function assert_rejects(p: Promise<unknown>, pattern: RegExp): Promise<voi
 
 // ---------------------------------------------------------------- sessions and TLS
 
-test('plain: send one message, close cleanly', async () => {
+test('plain link: one message accepted, NOOP answered, close() resolves and the server got the exact body', async () => {
   const srv = await startServer();
   const client = await connect(plain(srv.port));
   assert.is(client.secure, false);
