@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { findBun, findDeno } from '../runtimes/find-bin.mjs';
 import { extractExamples, EXAMPLE_GLOBALS } from './doc-examples.mjs';
+import { BUDGET_GZIP, CEILING_GZIP, RAW_WORKER, budgetProblems, measure } from '../../bench/bundle-cases.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODULES = join(ROOT, 'node_modules');
@@ -280,6 +281,38 @@ export default {
     await mf.dispose();
   }
   return `bundled by esbuild, ${(code.length / 1024).toFixed(1)} kB minified`;
+});
+
+// Issue 16's small bundles, from the installed tarball as a user's bundler resolves it: the
+// Worker that sends one raw message (bench/bundle-cases.mjs RAW_WORKER) is measured and must
+// hold no WebAssembly; the detector must flag a bundle that does take the scan; and the same
+// lean Worker, pointed at the test server, must deliver under Miniflare.
+await check('worker bundle (raw message, installed tarball)', async () => {
+  const dir = await consumer('worker-raw', { type: 'module' }, {});
+  const row = await measure(RAW_WORKER, dir);
+  const problems = budgetProblems('the raw-message Worker', row, CEILING_GZIP);
+  const scan = await measure(`import { simdScanner } from 'smtpwire/core';\nexport const s = simdScanner;`, dir);
+  if (!scan.webAssembly) problems.push('the WebAssembly check did not flag a bundle that imports simdScanner');
+  const sendable = await measure(`import { connect } from 'smtpwire';
+export default { async fetch() {
+  const client = await connect({ host: '127.0.0.1', port: ${PORT}, tls: 'none' });
+  const r = await client.send({ from: 'app@example.com', to: ['user@example.org'], body: 'X-Consumer: worker-raw\\r\\nSubject: raw\\r\\n\\r\\nhello\\r\\n' });
+  await client.close();
+  return new Response(\`\${r.outcome} \${r.reply?.code}\`);
+} };`, dir);
+  if (sendable.webAssembly) problems.push('the sendable raw-message Worker bundles WebAssembly');
+  const { Miniflare } = await import('miniflare');
+  const mf = new Miniflare({ modules: true, script: sendable.code, compatibilityDate: '2025-09-01' });
+  try {
+    const res = await mf.dispatchFetch('http://consumer.local/');
+    expectDelivered('worker-raw', await res.text());
+  } finally {
+    await mf.dispose();
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const kB = (n) => (n / 1024).toFixed(1);
+  const goal = row.gzip <= BUDGET_GZIP ? 'met' : 'NOT met';
+  return `${kB(row.gzip)} kB gzip / ${kB(row.minified)} kB minified (CI ceiling ${kB(CEILING_GZIP)} kB; issue 16's ${kB(BUDGET_GZIP)} kB budget ${goal}), no WebAssembly; delivered under Miniflare`;
 });
 
 await check('jsr (deno publish --dry-run)', async () => {
