@@ -13,6 +13,7 @@
 // one case once in this fresh process (2,000 x 1 KiB, BDAT, the default window): what the
 // core costs in a short-lived process like the drivers', before the JIT has warmed up.
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
+import { simdScanner } from '../core/simd-scan.ts';
 
 const enc = new TextEncoder();
 const CR = 0x0d;
@@ -192,7 +193,8 @@ interface Result {
  */
 function run(name: string, opts: { n: number; body: Uint8Array; stream?: number; chunking: boolean; core?: ConnectionOptions }): Result {
   const server = new Responder(opts.chunking ? EHLO_FULL : EHLO_NO_CHUNKING);
-  const core = new SmtpConnection({ tls: 'none', ...opts.core });
+  // The body scan the Node entry passes in (the core imports none of its own).
+  const core = new SmtpConnection({ tls: 'none', bodyScan: simdScanner, ...opts.core });
   let accepted = 0;
   let failed = 0;
   let closed = false;

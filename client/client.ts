@@ -161,7 +161,9 @@ export class SmtpClient {
     };
   }
 
-  /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
+  /** Connect, greet, upgrade and authenticate; resolves when the session is ready. Uses only the
+   *  optional parts `options.parts` names (none: PLAIN/LOGIN, no IDN, no proxies; see
+   *  client/parts.ts): applications call an entry's connect(), which passes its runtime's. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);

@@ -1,10 +1,10 @@
 // The client's optional parts: each is passed in rather than imported, so a bundle carries it
 // only when something uses it. The Node, Deno and Bun entries pass every part
 // (client/full-parts.ts); the Worker entry passes none, and an application opts in by importing
-// a part and naming it in its options (docs/runtime-workers.md "Smaller bundles"). Without a
+// a part and naming it in its options (docs/runtime-workers.md "Small bundles"). Without a
 // part, using what it does is a typed SmtpUsageError that says what to import (never a silent
 // change of behaviour).
-import { SmtpUsageError } from '../core/errors.ts';
+import { SmtpUsageError, type SmtpError } from '../core/errors.ts';
 import type { BodyScan } from '../core/body.ts';
 import type { IdnCodec } from '../core/envelope.ts';
 import type { SaslMechanism } from '../core/sasl/mechanism.ts';
@@ -13,7 +13,6 @@ import type { BuiltMessage, MessageOptions, RenderedMessage } from '../message/b
 import type { DkimSignedStream, DkimSigner } from '../message/dkim.ts';
 import type { DkimInput } from './dkim-send.ts';
 import type { Message } from './client.ts';
-import type { SmtpError } from '../core/errors.ts';
 import type { DiagnosticContext } from './diagnostics.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
