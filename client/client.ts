@@ -133,7 +133,7 @@ export class SmtpClient {
       this.#proxy = { spec, via };
     }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
-    const diagnose = this.#parts.diagnostics;
+    const diagnose = options.diagnostics ?? this.#parts.diagnostics;
     this.#diagnostics = diagnose ? diagnose({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err)) : NO_DIAGNOSTICS;
     this.#refreshed = refreshed;
     this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);

@@ -7,6 +7,7 @@
 // Library text is folded to one printable line (OpenSSL's has newlines).
 import { SmtpError, SmtpTimeoutError, SmtpTlsError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
+import type { DiagnosticsFactory } from './parts.ts';
 
 export interface DiagnosticContext {
   host: string;
@@ -151,3 +152,8 @@ function rawCode(err: unknown): string {
 export function oneLine(text: string): string {
   return printable(text.replace(/\s+/g, ' ').trim());
 }
+
+/** The diagnostics as a part (client/parts.ts): the Node, Deno and Bun entries always pass it;
+ *  in a Worker, `import { connectDiagnostics } from 'smtpwire'` and pass
+ *  connect({ ..., diagnostics: connectDiagnostics }). */
+export const connectDiagnostics: DiagnosticsFactory = (ctx, fail) => new ConnectDiagnostics(ctx, fail);

@@ -5,7 +5,7 @@
 import { asciiAddress } from '../core/idn.ts';
 import { BUILTIN_MECHANISMS } from '../core/sasl/index.ts';
 import { bodyBuffers, simdScanner } from '../core/simd-scan.ts';
-import { ConnectDiagnostics } from './diagnostics.ts';
+import { connectDiagnostics } from './diagnostics.ts';
 import type { ClientParts } from './parts.ts';
 import { slicedPbkdf2 } from './pbkdf2.ts';
 import { proxies } from './proxies.ts';
@@ -16,7 +16,7 @@ export const FULL_PARTS: ClientParts = Object.freeze({
   idn: asciiAddress,
   proxies,
   message: messages,
-  diagnostics: (ctx, fail) => new ConnectDiagnostics(ctx, fail),
+  diagnostics: connectDiagnostics,
   bodyScan: { scan: simdScanner, buffers: bodyBuffers },
   pbkdf2Fallback: slicedPbkdf2,
 } satisfies ClientParts);

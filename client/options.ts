@@ -8,7 +8,7 @@ import type { ProxySpec } from '../core/proxy/url.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
 import type { IdnCodec } from '../core/envelope.ts';
 import { BASIC_MECHANISMS } from '../core/sasl/choose.ts';
-import type { ClientParts, MessageSupport, ProxySupport } from './parts.ts';
+import type { ClientParts, DiagnosticsFactory, MessageSupport, ProxySupport } from './parts.ts';
 import type { TlsClientOptions } from './tls-options.ts';
 import type { SecretProvider } from './credentials.ts';
 import type { SmtpObserver } from './observe.ts';
@@ -88,6 +88,10 @@ export interface ClientOptions extends TlsClientOptions {
   /** Message building and DKIM from options for send(), where the entry point leaves them out
    *  (Workers): `import { messages } from 'smtpwire/message'`. */
   messages?: MessageSupport;
+  /** The connect diagnostics (errors that say what to change when TLS and the port disagree, or
+   *  a certificate is refused), where the entry point leaves them out (Workers):
+   *  `import { connectDiagnostics } from 'smtpwire'`. */
+  diagnostics?: DiagnosticsFactory;
   /** The optional parts the runtime entry passes in (client/parts.ts); set by the entries. */
   parts?: ClientParts;
   transport?: Transport;

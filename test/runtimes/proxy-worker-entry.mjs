@@ -3,8 +3,8 @@
 // test/proxy/proxy.ts started. Loaded by test/runtimes/proxy-workers.mjs.
 //   GET /proxy   every case; answers { passed, failed, lines } (one line per case)
 // Sockets belong to the request that opened them, so all cases run inside one request.
-import { connect } from '../../dist/transports/workers.js';
-import { proxies } from '../../dist/client/proxies.js'; // the Worker entry's proxy opt-in
+import { connect, connectDiagnostics } from '../../dist/transports/workers.js';
+import { proxies } from '../../dist/client/proxies.js'; // the Worker entry's opt-ins, with connectDiagnostics
 import { proxyCases, runCases } from '../../dist/test/proxy/cases.js';
 
 export default {
@@ -21,7 +21,7 @@ export default {
         // for the transport to refuse.
         connect: (options) => {
           const { ca, ...rest } = options;
-          return connect({ proxies, ...(ca === config.ca ? rest : options) });
+          return connect({ proxies, diagnostics: connectDiagnostics, ...(ca === config.ca ? rest : options) });
         },
         // cloudflare:sockets has secureTransport and expectedServerHostname, nothing more.
         supports: { clientCert: 'none', pfx: false, encryptedKey: false, minVersion: false, ciphers: false, localAddress: false },
