@@ -28,7 +28,7 @@ import { checkInjection } from './starttls.ts';
 import type { Input, Phase } from './states.ts';
 import { printable } from './text.ts';
 import { newTransaction } from './transaction.ts';
-import { abortTx, failTx, route, settle } from './tx-replies.ts';
+import { abortTx, route, settleTx } from './tx-replies.ts';
 import { pump } from './tx-write.ts';
 
 export type { AuthOptions, ConnectionOptions } from './options.ts';
@@ -134,8 +134,7 @@ export class SmtpConnection {
     const tx = newTransaction(s.nextId++, env, bodyFlags, now);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {
-      failTx(s, tx, s.error ?? new SmtpConnectionError('the session is closing'), undefined);
-      settle(s, tx);
+      settleTx(s, tx, { by: 'refused', error: s.error ?? new SmtpConnectionError('the session is closing') });
       return tx.id;
     }
     if (body !== undefined) {
