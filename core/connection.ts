@@ -45,6 +45,7 @@ export class SmtpConnection {
 
   /** Begin: the transport has connected; wait for the greeting. */
   start(now: number): void {
+    if (this.#s.phase !== 'idle') throw new SmtpUsageError('start() called twice: call it once, when the transport has connected');
     this.#input(now, 'start');
   }
 
@@ -52,6 +53,7 @@ export class SmtpConnection {
     const s = this.#s;
     s.now = now;
     if (s.phase === 'idle') throw new SmtpUsageError('receive() before start(): call start() once the transport has connected');
+    if (!(bytes instanceof Uint8Array)) throw new SmtpUsageError("receive() takes the server's octets as a Uint8Array");
     if (s.over || bytes.length === 0) return;
     if (s.phase === 'tls') {
       fail(s, new SmtpProtocolError('server sent data before the TLS handshake (possible STARTTLS injection)'));
@@ -153,6 +155,7 @@ export class SmtpConnection {
   writeBody(id: number, chunk: Uint8Array, now: number): boolean {
     const s = this.#s;
     s.now = now;
+    if (!(chunk instanceof Uint8Array)) throw new SmtpUsageError('writeBody() takes the body as Uint8Array chunks');
     const tx = s.live.get(id);
     if (!tx || tx.failure) return false;
     if (tx.bodyEnded) throw new SmtpUsageError(`body of transaction ${id} already ended`);

@@ -42,8 +42,10 @@ export function route(s: ConnectionState, e: Expectation, reply: Reply): boolean
       if (fits(s, e.command.verb, reply)) s.emit({ type: 'command', id: e.command.id, command: e.command.verb, reply });
       return true;
     case 'auto-rset':
-      // A refused RSET may leave the old transaction in place, and the next MAIL is already on
-      // its way: fail rather than let it join it. A 421 is the server closing, in order: the
+      // RFC 5321 §4.1.1.5: a RSET MUST get 250. One refused may leave the old transaction in
+      // place with the next MAIL already on its way: the session cannot be trusted, so it fails
+      // (EPROTOCOL); what is pending settles as the session's end says (a written end taken:
+      // unknown; else rejected, transient). A 421 is the server closing, in order: the
       // dispatcher ends the session as announced.
       if (fits(s, 'RSET', reply) && !isPositive(reply) && reply.code !== 421) {
         fail(s, new SmtpProtocolError(`RSET refused, so the server may still hold an earlier transaction: ${describeReply(reply)}`));
