@@ -144,6 +144,9 @@ await check('node-cjs', async () => {
     'main.cjs': `const { sendMail, SmtpUsageError } = require('smtpwire');
 const core = require('smtpwire/core');
 if (typeof core.SmtpConnection !== 'function' || typeof SmtpUsageError !== 'function') throw new Error('require() gave incomplete exports');
+// The public core leaves the building blocks to smtpwire/core/internal.
+const internal = require('smtpwire/core/internal');
+if ('sha256' in core || 'encodeBase64' in core || typeof internal.sha256 !== 'function' || typeof internal.ReplyParser !== 'function') throw new Error('smtpwire/core/internal is not where the building blocks are');
 sendMail(${message('node-cjs')}).then((r) => {
   console.log(r.outcome, r.reply && r.reply.code);
   if (r.outcome !== 'accepted') process.exitCode = 1;
@@ -157,8 +160,12 @@ sendMail(${message('node-cjs')}).then((r) => {
 
 /** Strict TypeScript: the outcome switch must narrow (only rejected/unknown carry an error). */
 const TS_EXAMPLE = (name) => `import { sendMail, type SendResult } from 'smtpwire';
-import { SmtpConnection } from 'smtpwire/core';
+import { SmtpConnection, type RefusedCommand } from 'smtpwire/core';
+import { sha256 } from 'smtpwire/core/internal';
 
+const refused: RefusedCommand = 'RCPT';
+void refused;
+void sha256;
 function describe(r: SendResult): string {
   switch (r.outcome) {
     case 'accepted': return \`accepted \${r.reply?.code}\`;
