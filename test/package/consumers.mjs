@@ -160,12 +160,8 @@ sendMail(${message('node-cjs')}).then((r) => {
 
 /** Strict TypeScript: the outcome switch must narrow (only rejected/unknown carry an error). */
 const TS_EXAMPLE = (name) => `import { sendMail, type SendResult } from 'smtpwire';
-import { SmtpConnection, type RefusedCommand } from 'smtpwire/core';
-import { sha256 } from 'smtpwire/core/internal';
+import { SmtpConnection } from 'smtpwire/core';
 
-const refused: RefusedCommand = 'RCPT';
-void refused;
-void sha256;
 function describe(r: SendResult): string {
   switch (r.outcome) {
     case 'accepted': return \`accepted \${r.reply?.code}\`;
@@ -181,7 +177,13 @@ if (r.outcome !== 'accepted') process.exit(1);
 /** Must compile with no error: each expected error proves the types are real, not `any` (which
  *  is what TypeScript silently gives when it cannot read the declarations). */
 const TYPE_PROBE = `import { sendMail, type SendResult } from 'smtpwire';
+import type { RefusedCommand } from 'smtpwire/core';
+import { sha256 } from 'smtpwire/core/internal';
 declare const r: SendResult;
+export const refused: RefusedCommand = 'RCPT';
+// @ts-expect-error: RefusedCommand is a union of the refusable steps
+export const notRefusable: RefusedCommand = 'QUIT';
+export const digest: Uint8Array = sha256(new Uint8Array(0));
 // @ts-expect-error: outcome is a string union, not a number
 export const n: number = r.outcome;
 if (r.outcome === 'accepted') {
