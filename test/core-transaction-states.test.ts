@@ -195,8 +195,10 @@ class Responder {
   private buf = '';
   private bdatLeft = 0;
   private inData = false;
+  /** RCPTs this transaction got a 2xx for: under LMTP, the number of final replies. */
+  private rcptOk = 0;
   endsAccepted = 0;
-  constructor(private readonly pick: () => number) {}
+  constructor(private readonly pick: () => number, private readonly lmtp = false) {}
   feed(bytes: Uint8Array): string {
     this.buf += dec.decode(bytes);
     let out = '';
@@ -214,7 +216,7 @@ class Responder {
         if (end < 0 && !lone) return out;
         this.buf = this.buf.slice(lone ? 3 : end + 5);
         this.inData = false;
-        out += this.answer('end');
+        out += this.end();
         continue;
       }
       const eol = this.buf.indexOf('\r\n');
@@ -224,34 +226,40 @@ class Responder {
       const bdat = /^BDAT (\d+)( LAST)?$/.exec(line);
       if (bdat) {
         this.bdatLeft = Number(bdat[1]);
-        out += this.answer(bdat[2] ? 'end' : 'chunk');
+        out += bdat[2] ? this.end() : `${this.pick()} x\r\n`;
       } else if (line === 'DATA') {
-        const r = this.answer('data');
-        if (r.startsWith('354')) this.inData = true;
-        out += r;
+        const code = this.pick();
+        if (code < 300) this.inData = true;
+        out += code < 300 ? '354 go\r\n' : `${code} no\r\n`;
       } else if (line === 'QUIT') out += '221 bye\r\n';
-      else out += this.answer('cmd');
+      else {
+        const code = this.pick();
+        if (line.startsWith('MAIL')) this.rcptOk = 0;
+        if (line.startsWith('RCPT') && code < 300) this.rcptOk++;
+        out += `${code} x\r\n`;
+      }
     }
   }
-  private answer(kind: 'cmd' | 'data' | 'chunk' | 'end'): string {
-    const code = this.pick();
-    if (kind === 'data') return code < 300 ? '354 go\r\n' : `${code} no\r\n`;
-    if (kind === 'end' && code < 300) this.endsAccepted++;
-    return `${code} x\r\n`;
+  /** The reply to an end of data: one, or under LMTP one per accepted recipient. */
+  private end(): string {
+    const codes = Array.from({ length: this.lmtp ? Math.max(1, this.rcptOk) : 1 }, () => this.pick());
+    if (codes.some((c) => c < 300)) this.endsAccepted++;
+    return codes.map((c) => `${c} x\r\n`).join('');
   }
 }
 
-test('random sessions: replies of any class, cancels, link loss: no EINTERNAL, each transaction settles once', () => {
+test('random sessions, SMTP and LMTP: replies of any class, cancels, link loss: no EINTERNAL, each transaction settles once', () => {
   const session = fc.record({
     caps: fc.subarray(['PIPELINING', 'CHUNKING', '8BITMIME']),
     messages: fc.array(fc.record({ rcpts: fc.integer({ min: 1, max: 3 }), cancelAfter: fc.option(fc.integer({ min: 0, max: 12 })) }), { minLength: 1, maxLength: 4 }),
     codes: fc.array(fc.constantFrom(250, 250, 250, 250, 250, 250, 250, 451, 550, 421), { minLength: 40, maxLength: 40 }),
     dropAfter: fc.option(fc.integer({ min: 1, max: 30 })),
+    lmtp: fc.boolean(),
   });
-  fc.assert(fc.property(session, ({ caps, messages, codes, dropAfter }) => {
+  fc.assert(fc.property(session, ({ caps, messages, codes, dropAfter, lmtp }) => {
     let n = 0;
-    const server = new Responder(() => codes[n++ % codes.length]!);
-    const core = new SmtpConnection({ name: 'c.example', tls: 'none' });
+    const server = new Responder(() => codes[n++ % codes.length]!, lmtp);
+    const core = new SmtpConnection({ name: 'c.example', tls: 'none', lmtp });
     const results = new Map<number, TransactionResult[]>();
     let now = 0;
     let rounds = 0;
@@ -295,11 +303,16 @@ test('random sessions: replies of any class, cancels, link loss: no EINTERNAL, e
       pump();
     }
     let accepted = 0;
-    for (const id of ids) {
+    ids.forEach((id, i) => {
       const list = results.get(id) ?? [];
       assert.is(list.length, 1, `transaction ${id} settled ${list.length} times`);
-      if (list[0]!.outcome === 'accepted') accepted++;
-    }
+      const r = list[0]!;
+      if (r.outcome === 'accepted') accepted++;
+      // Each recipient is reported at most once, and only recipients of this envelope.
+      const reported = [...r.accepted, ...r.rejected].map((x) => x.address).concat(r.unknown);
+      assert.is(new Set(reported).size, reported.length, `transaction ${id}: a recipient reported twice`);
+      for (const a of reported) assert.ok(a.startsWith(`r${i}.`), `transaction ${id} reports ${a}`);
+    });
     assert.ok(accepted <= server.endsAccepted, 'accepted only with a 2xx to its end');
   }), { numRuns: 400 });
 });
