@@ -18,7 +18,7 @@ import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
-import { tlsParams } from './tls-options.ts';
+import { defaultPort, TLS_MODES, tlsMode, tlsParams } from './tls-options.ts';
 import { withCredentials } from './credentials.ts';
 import { Probe } from './observe.ts';
 import type { Link, LinkHandlers, Transport } from './transport.ts';
@@ -112,11 +112,10 @@ export class SmtpClient {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
     if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
-    const mode = options.tls ?? 'starttls';
-    if (!['starttls', 'required-starttls', 'implicit', 'none'].includes(mode)) throw new SmtpUsageError(`unknown tls mode: ${String(mode)}`);
+    const mode = tlsMode(options.tls);
     this.#options = options;
     this.#transport = options.transport;
-    this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
+    this.#port = options.port ?? TLS_MODES[mode].port;
     if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
     const hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
     this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize);
@@ -128,7 +127,7 @@ export class SmtpClient {
       proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
     }
     this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
-    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
+    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err));
     this.#refreshed = refreshed;
     this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -158,7 +157,7 @@ export class SmtpClient {
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
-    const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);
+    const port = options.port ?? defaultPort(options.tls);
     // Providers become strings here; a refused token is refreshed once and the connect retried.
     return withCredentials(options, port, async (resolved, refreshed) => {
       const client = new SmtpClient(resolved, refreshed);
@@ -294,7 +293,8 @@ export class SmtpClient {
     ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
     const { aborted, dispose } = abortSignalled(signal);
     try {
-      this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
+      const params = linkParams(o, this.#port, this.#tlsParams);
+      this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${params.implicitTls ? ' (implicit TLS)' : ''}`);
       const handlers: LinkHandlers = {
         data: (bytes) => {
           if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
@@ -307,7 +307,6 @@ export class SmtpClient {
           this.#wake();
         },
       };
-      const params = linkParams(o, this.#port, this.#tlsParams);
       const linkStart = Date.now();
       try {
         this.#link = await openLink(this.#transport, params, this.#proxy, handlers, aborted, this.#diagnostics, (text) => this.#log('info', text));

@@ -6,7 +6,7 @@ import type { ProxySpec } from '../core/proxy/url.ts';
 import type { ConnectDiagnostics } from './diagnostics.ts';
 import { DEFAULT_CONNECT_TIMEOUT, type ClientOptions } from './options.ts';
 import { connectThroughProxy } from './proxy-link.ts';
-import type { tlsParams } from './tls-options.ts';
+import { TLS_MODES, tlsMode, type tlsParams } from './tls-options.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 /** Rejects with the signal's reason once it aborts; dispose() removes the listener. */
@@ -23,7 +23,7 @@ export function abortSignalled(signal: AbortSignal | undefined): { aborted: Prom
 /** What the transport is asked to connect to. */
 export function linkParams(o: ClientOptions, port: number, tls: ReturnType<typeof tlsParams>): ConnectParams {
   return {
-    host: o.host, port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
+    host: o.host, port, implicitTls: TLS_MODES[tlsMode(o.tls)].secure, servername: o.servername, ca: o.ca,
     rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal: o.signal,
     ...tls,
   };
