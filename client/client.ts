@@ -8,7 +8,6 @@ import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/enve
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
-import { chooseMechanism } from '../core/sasl/index.ts';
 import { derivePbkdf2 } from './pbkdf2.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
@@ -18,13 +17,14 @@ import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
 import { notStarted } from './not-started.ts';
 import { ConnectDiagnostics } from './diagnostics.ts';
-import { defaultPort, TLS_MODES, tlsMode, tlsParams } from './tls-options.ts';
+import { defaultPort, TLS_MODES, tlsParams } from './tls-options.ts';
 import { withCredentials } from './credentials.ts';
 import { Probe } from './observe.ts';
-import type { Link, LinkHandlers, Transport } from './transport.ts';
-import { coreOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, MIB, positive, readSize, type ClientOptions, type LogEntry } from './options.ts';
+import type { LinkHandlers, Transport } from './transport.ts';
+import { coreOptions, mechanismName, resolveOptions, type ClientOptions, type LogEntry } from './options.ts';
 import { BodyStreamer, chunkSource, declaredSize, fixedBody, type BodySource, type StreamHost } from './body-stream.ts';
-import { abortReason, abortSignalled, connectError, linkParams, openLink } from './connect-link.ts';
+import { abortReason, abortSignalled, connectError, connectLink, type LinkRequest } from './connect-link.ts';
+import { LinkWriter, type WriterHost } from './link-writer.ts';
 export type { ClientOptions, LogEntry, TlsMode } from './options.ts';
 export type { BodySource, PullIntoSource } from './body-stream.ts';
 
@@ -48,15 +48,10 @@ export interface Message {
 export type SendResult = TransactionResult;
 
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
-/** A larger write goes to the link in pieces of this size, each with its own written signal, so
- *  the core's data-block timer sees the transport's progress through a large whole body. */
-const WRITE_PIECE = MIB;
 
 interface PendingSend {
   resolve(result: SendResult): void;
   reject(err: unknown): void;
-  /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
-  readonly fixed: number;
   /** Body octets given so far (for the observer) and when send() was called. */
   bytes: number;
   readonly startedAt: number;
@@ -79,13 +74,10 @@ export class SmtpClient {
 
   #core: SmtpConnection;
   #options: ClientOptions;
-  #transport: Transport;
-  #port: number;
   #closeTimeout: number;
-  #link: Link | undefined;
-  #linkDone = false; // the link reported end/error, or we destroyed it
+  #link: LinkRequest; // what connecting needs
+  #writer: LinkWriter; // the link, once connected, and its writes
   #early: (() => void)[] | undefined = []; // link callbacks that came before core.start()
-  #writable = true; // the last link.write() did not ask us to wait for drain()
   #pumping = false;
   #pumpQueued = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,38 +90,29 @@ export class SmtpClient {
   #commands = new Map<number, PendingCommand>();
   #wakers: (() => void)[] = [];
   #body: BodyStreamer;
-  #writeSeq = 0; // link writes issued (each has an onWritten)
-  #writtenSeq = 0; // the latest write whose onWritten has run
-  #proxy: ProxySpec | undefined;
-  #tlsParams: ReturnType<typeof tlsParams>;
   #diagnostics: ConnectDiagnostics;
   #probe: Probe;
   #refreshed: boolean; // this session authenticates with a refreshed token
-  #handed = 0; // octets given to the link so far (the core's output offset)
 
   /** Use connect(). */
   private constructor(options: ClientOptions, refreshed = false) {
-    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
-    if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
-    if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
-    const mode = tlsMode(options.tls);
+    const { mode, port, highWaterMark, readSize, closeTimeout } = resolveOptions(options);
+    const transport = options.transport!;
     this.#options = options;
-    this.#transport = options.transport;
-    this.#port = options.port ?? TLS_MODES[mode].port;
-    if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
-    const hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
-    this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize);
-    this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
-    positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
-    this.#tlsParams = tlsParams(options);
+    this.#body = new BodyStreamer(this.#streamHost(), highWaterMark, readSize);
+    this.#closeTimeout = closeTimeout;
+    const tls = tlsParams(options);
+    let proxy: ProxySpec | undefined;
     if (options.proxy !== undefined) {
-      this.#proxy = parseProxy(options.proxy);
-      proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+      proxy = parseProxy(options.proxy);
+      proxySteps(proxy, { host: options.host, port }); // checks what goes to the proxy, now
     }
-    this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
-    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err));
+    this.#core = new SmtpConnection(coreOptions(options, mode, port));
+    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err));
     this.#refreshed = refreshed;
-    this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
+    this.#probe = new Probe(options.observe, options.host, port, transport.name);
+    this.#link = { options, port, transport, proxy, tls, diagnostics: this.#diagnostics, probe: this.#probe, log: (text) => this.#log('info', text) };
+    this.#writer = new LinkWriter(this.#writerHost());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
@@ -142,14 +125,25 @@ export class SmtpClient {
       get core() { return client.#core; },
       sends: client.#sends,
       get isClosed() { return client.#isClosed; },
-      get writable() { return client.#writable; },
-      get linkDone() { return client.#linkDone; },
-      get pumpQueued() { return client.#pumpQueued; },
-      get writeSeq() { return client.#writeSeq; },
-      get writtenSeq() { return client.#writtenSeq; },
-      get signalsWritten() { return client.#link?.signalsWritten === true; },
+      get writable() { return client.#writer.writable; },
+      get viewsDone() { return client.#writer.viewsDone; },
+      get signalsWritten() { return client.#writer.link?.signalsWritten === true; },
       pump: () => client.#pump(),
       tick: () => client.#tick(),
+      wake: () => client.#wake(),
+    };
+  }
+
+  /** What the link writer sees of this client (client/link-writer.ts). */
+  #writerHost(): WriterHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const client = this;
+    return {
+      get core() { return client.#core; },
+      get isClosed() { return client.#isClosed; },
+      linkFailed: (err) => client.#linkEnded(err),
+      rearm: () => client.#arm(client.#core.nextDeadline),
+      crash: (err) => client.#crash(err),
       wake: () => client.#wake(),
     };
   }
@@ -235,7 +229,7 @@ export class SmtpClient {
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
     const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
+      this.#sends.set(id, { resolve, reject, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
     });
     if (!fixed) {
       this.#body.enqueue(id);
@@ -287,36 +281,17 @@ export class SmtpClient {
 
   async #open(): Promise<void> {
     const o = this.#options;
-    const signal = o.signal;
-    if (signal?.aborted) throw abortReason(signal);
+    if (o.signal?.aborted) throw abortReason(o.signal);
     const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }));
     ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
-    const { aborted, dispose } = abortSignalled(signal);
+    const { aborted, dispose } = abortSignalled(o.signal);
     try {
-      const params = linkParams(o, this.#port, this.#tlsParams);
-      this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${params.implicitTls ? ' (implicit TLS)' : ''}`);
-      const handlers: LinkHandlers = {
-        data: (bytes) => {
-          if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
-          this.#input(() => this.#core.receive(bytes, Date.now()));
-        },
-        end: () => this.#input(() => this.#linkEnded(undefined)),
-        error: (err) => this.#input(() => this.#linkEnded(err)),
-        drain: () => {
-          this.#writable = true;
-          this.#wake();
-        },
-      };
-      const linkStart = Date.now();
       try {
-        this.#link = await openLink(this.#transport, params, this.#proxy, handlers, aborted, this.#diagnostics, (text) => this.#log('info', text));
+        this.#writer.link = await connectLink(this.#link, this.#linkHandlers(), aborted);
       } catch (err) {
-        const error = err as SmtpError;
-        if (params.implicitTls && error.code === 'ETLS') this.#probe.tls('implicit', linkStart, error);
-        this.#finishEarly(error);
-        throw error;
+        this.#finishEarly(err);
+        throw err;
       }
-      if (params.implicitTls) this.#probe.tls('implicit', linkStart);
       this.#core.start(Date.now());
       this.#diagnostics.linkUp();
       const early = this.#early!;
@@ -329,26 +304,33 @@ export class SmtpClient {
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
-      if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
+      if (o.auth) this.#probe.auth(mechanismName(o.auth, this.capabilities.auth), this.#refreshed);
       this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
       dispose();
     }
   }
 
-  /** The SASL mechanism this session uses: the one the core picks by the same rule. */
-  #mechanismName(): string | undefined {
-    const auth = this.#options.auth;
-    if (!auth) return undefined;
-    if (typeof auth.mechanism === 'object') return auth.mechanism.name;
-    const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
-    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+  /** The link's callbacks: each is an input to the core (queued until it has started). */
+  #linkHandlers(): LinkHandlers {
+    return {
+      data: (bytes) => {
+        if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
+        this.#input(() => this.#core.receive(bytes, Date.now()));
+      },
+      end: () => this.#input(() => this.#linkEnded(undefined)),
+      error: (err) => this.#input(() => this.#linkEnded(err)),
+      drain: () => {
+        this.#writer.writable = true;
+        this.#wake();
+      },
+    };
   }
 
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
-    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port);
+    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#link.port);
     this.#resolveClosed(error);
     this.#resolveLinkClosed();
     this.#probe.closed(error);
@@ -367,7 +349,7 @@ export class SmtpClient {
   }
 
   #linkEnded(err: unknown): void {
-    this.#linkDone = true;
+    this.#writer.done = true;
     this.#resolveLinkClosed();
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
@@ -405,15 +387,8 @@ export class SmtpClient {
 
   #output(out: Exclude<Output, { type: 'wait' }>): void {
     switch (out.type) {
-      case 'write': {
-        if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
-        const chunks = out.chunks;
-        let bytes = 0;
-        for (let i = 0; i < chunks.length; i++) bytes += chunks[i]!.length;
-        if (bytes <= WRITE_PIECE) this.#linkWrite(chunks, bytes);
-        else for (const piece of pieces(chunks, WRITE_PIECE)) this.#linkWrite(piece.chunks, piece.bytes);
-        return;
-      }
+      case 'write':
+        return this.#writer.write(out.chunks);
       case 'event':
         return this.#event(out.event);
       case 'start-tls':
@@ -425,25 +400,8 @@ export class SmtpClient {
     }
   }
 
-  /** One numbered link write (the read ring counts them). The core learns how far the link has
-   *  taken its output from the written signal, or at once from a link that gives none. */
-  #linkWrite(chunks: Uint8Array[], bytes: number): void {
-    const link = this.#link!;
-    if (this.#linkDone) return;
-    const seq = ++this.#writeSeq;
-    const end = (this.#handed += bytes);
-    const signals = link.signalsWritten === true;
-    try {
-      this.#writable = link.write(chunks, (taken) => this.#written(seq, signals && taken !== false ? end : -1));
-    } catch (err) {
-      this.#linkEnded(err);
-      return;
-    }
-    if (!signals) this.#core.written(end, Date.now());
-  }
-
   #startTls(): void {
-    const link = this.#link!;
+    const link = this.#writer.link!;
     this.#log('info', 'upgrading the connection to TLS');
     const started = Date.now();
     link.startTls().then(
@@ -455,8 +413,7 @@ export class SmtpClient {
       },
       (err) => {
         this.#probe.tls('starttls', started, err);
-        this.#linkDone = true;
-        link.destroy();
+        this.#writer.destroy();
         const error = this.#diagnostics.explain(err);
         this.#resolveLinkClosed();
         this.#core.transportError(error, Date.now());
@@ -483,16 +440,13 @@ export class SmtpClient {
 
   /** The core is done with the link: end it gracefully; the transport releases it. */
   #closeLink(): void {
-    if (this.#link && !this.#linkDone) this.#link.close();
+    this.#writer.close();
     this.#arm(undefined);
   }
 
   #destroyLink(): void {
-    if (this.#link && !this.#linkDone) {
-      this.#linkDone = true;
-      this.#link.destroy();
-    }
-    if (this.#link || this.#isClosed) this.#resolveLinkClosed();
+    this.#writer.destroy();
+    if (this.#writer.link || this.#isClosed) this.#resolveLinkClosed();
   }
 
   /** One timer, always at the core's next deadline. */
@@ -560,7 +514,7 @@ export class SmtpClient {
     this.#resolveClosed(error);
     // AUTH failed: the core ends the session itself, before connect() hears of it.
     if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
-      this.#probe.auth(this.#mechanismName(), this.#refreshed, error);
+      this.#probe.auth(mechanismName(this.#options.auth, this.capabilities.auth), this.#refreshed, error);
     }
     this.#probe.closed(error);
     this.#wake();
@@ -581,25 +535,6 @@ export class SmtpClient {
     } catch {
       // a failing logger must not break the session
     }
-  }
-
-  // ---- link writes done ---------------------------------------------------------------------
-
-  /** A link write numbered `seq`, ending at output offset `end` (-1: already reported), is done
-   *  with its views (Link.write's onWritten). */
-  #written(seq: number, end: number): void {
-    if (seq > this.#writtenSeq) this.#writtenSeq = seq;
-    if (end >= 0 && !this.#isClosed) {
-      // The transport took these octets: the core's data-block timer moves on. (This runs in the
-      // transport's callback: a throw would escape as an uncaught exception.)
-      try {
-        this.#core.written(end, Date.now());
-        this.#arm(this.#core.nextDeadline);
-      } catch (err) {
-        this.#crash(err);
-      }
-    }
-    this.#wake();
   }
 
   /** Resolves after the next pump, drain or link end. */
@@ -643,26 +578,3 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
     await client.close();
   }
 }
-
-/** `chunks` as consecutive groups of at most `size` octets (views, never copies). */
-function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Array[]; bytes: number }[] {
-  const out: { chunks: Uint8Array[]; bytes: number }[] = [];
-  let group: Uint8Array[] = [];
-  let bytes = 0;
-  for (const chunk of chunks) {
-    for (let at = 0; at < chunk.length;) {
-      const n = Math.min(chunk.length - at, size - bytes);
-      group.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
-      bytes += n;
-      at += n;
-      if (bytes === size) {
-        out.push({ chunks: group, bytes });
-        group = [];
-        bytes = 0;
-      }
-    }
-  }
-  if (bytes > 0) out.push({ chunks: group, bytes });
-  return out;
-}
-

@@ -7,10 +7,11 @@
 import type { AuthOptions, ConnectionOptions } from '../core/options.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import type { SaslCredentials } from '../core/sasl/mechanism.ts';
+import { chooseMechanism } from '../core/sasl/index.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import type { ProxySpec } from '../core/proxy/url.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
-import { TLS_MODES, type TlsClientOptions, type TlsMode } from './tls-options.ts';
+import { TLS_MODES, tlsMode, type TlsClientOptions, type TlsMode } from './tls-options.ts';
 import type { SecretProvider } from './credentials.ts';
 import type { SmtpObserver } from './observe.ts';
 import type { Transport } from './transport.ts';
@@ -83,6 +84,30 @@ export const MIB = 1 << 20;
 export const DEFAULT_CONNECT_TIMEOUT = 30_000;
 export const DEFAULT_CLOSE_TIMEOUT = 10_000;
 
+/** The options a session checks once, with their defaults (the core checks its own). */
+export interface ResolvedOptions {
+  readonly mode: TlsMode;
+  readonly port: number;
+  readonly highWaterMark: number;
+  readonly readSize: number;
+  readonly closeTimeout: number;
+}
+
+/** Checks the client's own options; throws SmtpUsageError for a bad one. */
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
+  if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
+  if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
+  const mode = tlsMode(options.tls);
+  const port = options.port ?? TLS_MODES[mode].port;
+  if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
+  const highWaterMark = positive(options.highWaterMark, MIB, 'highWaterMark');
+  const reads = readSize(options.readSize, highWaterMark);
+  const closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
+  positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
+  return { mode, port, highWaterMark, readSize: reads, closeTimeout };
+}
+
 export function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!(typeof value === 'number' && value > 0)) throw new SmtpUsageError(`${name} must be a positive number`);
@@ -103,13 +128,12 @@ export function coreOptions(o: ClientOptions, mode: TlsMode, port: number): Conn
   for (const [k, v] of Object.entries(o.timeouts ?? {})) {
     if (k !== 'connect' && k !== 'close' && v !== undefined) (timeouts as Record<string, number>)[k] = v;
   }
-  const { user, pass, token, authzid, ...auth } = o.auth ?? { user: '' };
+  const { user: _user, pass: _pass, token: _token, authzid: _authzid, ...auth } = o.auth ?? { user: '' };
   return {
     ...passed,
     tls: TLS_MODES[mode].tls,
     secure: TLS_MODES[mode].secure,
-    // Providers were turned into strings by connect() (withCredentials) before we get here.
-    auth: o.auth && { ...auth, credentials: { user, pass: pass as string | undefined, token: token as string | undefined, authzid } },
+    auth: o.auth && { ...auth, credentials: coreCredentials(o.auth) },
     asyncCompute: true,
     timeouts,
     transcript: o.logger !== undefined,
@@ -124,4 +148,17 @@ export function readSize(value: number | undefined, hwm: number): number {
   if (value === undefined) return Math.max(1, Math.min(Math.floor(hwm), MIB));
   if (!(Number.isInteger(value) && value > 0)) throw new SmtpUsageError('readSize must be a positive integer');
   return value;
+}
+
+/** The core's credentials from the client's auth. Providers were turned into strings by
+ *  connect() (withCredentials) before a session gets here. */
+function coreCredentials(auth: ClientAuth): SaslCredentials {
+  return { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
+}
+
+/** The SASL mechanism a session with `auth` uses against a server offering `offered`: the one
+ *  the core picks, by the same rule (for the observer). */
+export function mechanismName(auth: ClientAuth, offered: readonly string[]): string | undefined {
+  if (typeof auth.mechanism === 'object') return auth.mechanism.name;
+  return chooseMechanism(offered, coreCredentials(auth), auth.mechanism, auth.mechanisms)?.name ?? auth.mechanism;
 }
