@@ -1,68 +1,41 @@
 // The friendly async client: one SmtpConnection (the sans-IO core) driven over one Link from a
-// runtime-neutral Transport. This file owns only the glue: feed inputs, drain poll(), keep one
-// timer at the core's deadline, turn events into settled promises, stream bodies with bounded
-// memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
+// runtime-neutral Transport. This file is the drive loop: feed the core its inputs, drain poll(),
+// keep one timer at the core's deadline (deadline-timer.ts), turn events into settled promises.
+// Around it, by concern: options.ts (options and their checks), connect-link.ts (the connect race),
+// link-writer.ts (link writes and offsets), body-stream.ts (streamed bodies), pending.ts (what
+// callers wait for), message-send.ts (what send() takes). Every protocol decision (pipelining,
+// outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
 import { SmtpConnection } from '../core/connection.ts';
-import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
+import { prepareEnvelope } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
-import type { Reply } from '../core/reply.ts';
-import { derivePbkdf2 } from './pbkdf2.ts';
-export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
-import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
+import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
+import type { Reply } from '../core/reply.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
-import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
-import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
-import { notStarted } from './not-started.ts';
-import { ConnectDiagnostics } from './diagnostics.ts';
-import { defaultPort, TLS_MODES, tlsParams } from './tls-options.ts';
-import { withCredentials } from './credentials.ts';
-import { Probe } from './observe.ts';
-import type { LinkHandlers, Transport } from './transport.ts';
-import { coreOptions, mechanismName, resolveOptions, type ClientOptions, type LogEntry } from './options.ts';
-import { BodyStreamer, chunkSource, declaredSize, fixedBody, type BodySource, type StreamHost } from './body-stream.ts';
+import { BodyStreamer, chunkSource, fixedBody, type StreamHost } from './body-stream.ts';
 import { abortReason, abortSignalled, connectError, connectLink, type LinkRequest } from './connect-link.ts';
+import { withCredentials } from './credentials.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
+import { ConnectDiagnostics } from './diagnostics.ts';
+import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
 import { LinkWriter, type WriterHost } from './link-writer.ts';
+import { envelopeOf, toWireMessage, type MailOptions, type Message, type SendInput, type SendOptions } from './message-send.ts';
+import { notStarted } from './not-started.ts';
+import { Probe } from './observe.ts';
+import { coreOptions, mechanismName, resolveOptions, type ClientOptions, type LogEntry } from './options.ts';
+import { derivePbkdf2 } from './pbkdf2.ts';
+import { PendingCalls } from './pending.ts';
+import { defaultPort, TLS_MODES, tlsParams } from './tls-options.ts';
+import type { LinkHandlers, Transport } from './transport.ts';
+
 export type { ClientOptions, LogEntry, TlsMode } from './options.ts';
 export type { BodySource, PullIntoSource } from './body-stream.ts';
-
-export interface Message {
-  from: string;
-  to: string | (string | RecipientSpec)[];
-  body: BodySource;
-  /** Declared size (SIZE=). Default: the length of a string/Uint8Array body. */
-  size?: number;
-  smtpUtf8?: boolean;
-  dsn?: Envelope['dsn'];
-  requireTls?: boolean;
-  /** Declare BODY=8BITMIME. Detected for string/Uint8Array bodies; say so for streams. */
-  eightBit?: boolean;
-  /** Declare BODY=BINARYMIME (needs BINARYMIME + CHUNKING on the server). */
-  binary?: boolean;
-  /** Cancels this send: rejected with EABORT before its end is written, unknown after. */
-  signal?: AbortSignal;
-}
+export type { Message } from './message-send.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 
 export type SendResult = TransactionResult;
-
-const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
-
-interface PendingSend {
-  resolve(result: SendResult): void;
-  reject(err: unknown): void;
-  /** Body octets given so far (for the observer) and when send() was called. */
-  bytes: number;
-  readonly startedAt: number;
-  /** Removes the abort listener, when there is one. */
-  readonly cleanup: (() => void) | undefined;
-}
-
-interface PendingCommand {
-  resolve(reply: Reply): void;
-  reject(err: unknown): void;
-}
 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
@@ -80,14 +53,14 @@ export class SmtpClient {
   #early: (() => void)[] | undefined = []; // link callbacks that came before core.start()
   #pumping = false;
   #pumpQueued = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt: number | undefined;
-  #ready: { resolve(): void; reject(err: unknown): void } | undefined;
+  #timer = new DeadlineTimer(() => {
+    this.#core.handleTimeout(Date.now());
+    this.#pump();
+  });
   #isClosed = false;
   #resolveClosed!: (error: SmtpError | undefined) => void;
   #resolveLinkClosed!: () => void;
-  #sends = new Map<number, PendingSend>();
-  #commands = new Map<number, PendingCommand>();
+  #calls = new PendingCalls(); // what callers wait for
   #wakers: (() => void)[] = [];
   #body: BodyStreamer;
   #diagnostics: ConnectDiagnostics;
@@ -99,7 +72,7 @@ export class SmtpClient {
     const { mode, port, highWaterMark, readSize, closeTimeout } = resolveOptions(options);
     const transport = options.transport!;
     this.#options = options;
-    this.#body = new BodyStreamer(this.#streamHost(), highWaterMark, readSize);
+    this.#body = new BodyStreamer(this.#host(), highWaterMark, readSize);
     this.#closeTimeout = closeTimeout;
     const tls = tlsParams(options);
     let proxy: ProxySpec | undefined;
@@ -112,18 +85,18 @@ export class SmtpClient {
     this.#refreshed = refreshed;
     this.#probe = new Probe(options.observe, options.host, port, transport.name);
     this.#link = { options, port, transport, proxy, tls, diagnostics: this.#diagnostics, probe: this.#probe, log: (text) => this.#log('info', text) };
-    this.#writer = new LinkWriter(this.#writerHost());
+    this.#writer = new LinkWriter(this.#host());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
-  /** What the body streamer sees of this client (client/body-stream.ts). */
-  #streamHost(): StreamHost {
+  /** What the body streamer and the link writer see of this client. */
+  #host(): StreamHost & WriterHost {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const client = this;
     return {
       get core() { return client.#core; },
-      sends: client.#sends,
+      sends: client.#calls.sends,
       get isClosed() { return client.#isClosed; },
       get writable() { return client.#writer.writable; },
       get viewsDone() { return client.#writer.viewsDone; },
@@ -131,20 +104,9 @@ export class SmtpClient {
       pump: () => client.#pump(),
       tick: () => client.#tick(),
       wake: () => client.#wake(),
-    };
-  }
-
-  /** What the link writer sees of this client (client/link-writer.ts). */
-  #writerHost(): WriterHost {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const client = this;
-    return {
-      get core() { return client.#core; },
-      get isClosed() { return client.#isClosed; },
       linkFailed: (err) => client.#linkEnded(err),
-      rearm: () => client.#arm(client.#core.nextDeadline),
+      rearm: () => client.#timer.arm(client.#core.nextDeadline),
       crash: (err) => client.#crash(err),
-      wake: () => client.#wake(),
     };
   }
 
@@ -176,7 +138,7 @@ export class SmtpClient {
 
   /** Sends not yet settled. */
   get pending(): number {
-    return this.#sends.size;
+    return this.#calls.sends.size;
   }
 
   /**
@@ -200,16 +162,7 @@ export class SmtpClient {
     if (message === null || typeof message !== 'object') throw new SmtpUsageError('message must be an object');
     const fixed = fixedBody(message.body);
     const source = fixed ? undefined : chunkSource(message.body); // checks the type; opens nothing yet
-    const envelope: Envelope = {
-      from: message.from,
-      to: typeof message.to === 'string' ? [message.to] : message.to,
-      size: message.size ?? fixed?.length ?? declaredSize(message.body),
-      smtpUtf8: message.smtpUtf8,
-      dsn: message.dsn,
-      requireTls: message.requireTls,
-      // A whole body is scanned by the core, which declares 8BITMIME when it finds 8-bit octets.
-      body: message.binary ? 'BINARYMIME' : message.eightBit ? '8BITMIME' : undefined,
-    };
+    const envelope = envelopeOf(message, fixed);
     const signal = message.signal;
     if (signal?.aborted) {
       // Never start what is already cancelled: once queued, MAIL..DATA may be on their way.
@@ -228,9 +181,7 @@ export class SmtpClient {
       signal.addEventListener('abort', onAbort, { once: true });
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
-    const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
-    });
+    const result = this.#calls.send(id, fixed?.length ?? 0, now, cleanup);
     if (!fixed) {
       this.#body.enqueue(id);
       this.#body.feed(id, source!).catch((err) => this.#crash(err));
@@ -243,7 +194,7 @@ export class SmtpClient {
   noop(): Promise<Reply> {
     try {
       const id = this.#core.noop(Date.now());
-      const reply = new Promise<Reply>((resolve, reject) => this.#commands.set(id, { resolve, reject }));
+      const reply = this.#calls.command(id);
       this.#pump();
       return reply;
     } catch (err) {
@@ -258,7 +209,7 @@ export class SmtpClient {
       this.#core.quit(Date.now());
       this.#pump();
       // Sends in flight are bounded by the core's own timers; the close bound is for QUIT.
-      while (this.#sends.size > 0 && !this.#isClosed) await this.#tick();
+      while (this.#calls.sends.size > 0 && !this.#isClosed) await this.#tick();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeout)));
       const timedOut = await Promise.race([this.closed.then(() => false), expired]);
@@ -282,8 +233,7 @@ export class SmtpClient {
   async #open(): Promise<void> {
     const o = this.#options;
     if (o.signal?.aborted) throw abortReason(o.signal);
-    const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }));
-    ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
+    const ready = this.#calls.ready();
     const { aborted, dispose } = abortSignalled(o.signal);
     try {
       try {
@@ -374,7 +324,7 @@ export class SmtpClient {
       for (;;) {
         const out = this.#core.poll(Date.now());
         if (out.type === 'wait') {
-          this.#arm(out.deadline);
+          this.#timer.arm(out.deadline);
           break;
         }
         this.#output(out);
@@ -441,7 +391,7 @@ export class SmtpClient {
   /** The core is done with the link: end it gracefully; the transport releases it. */
   #closeLink(): void {
     this.#writer.close();
-    this.#arm(undefined);
+    this.#timer.arm(undefined);
   }
 
   #destroyLink(): void {
@@ -449,43 +399,19 @@ export class SmtpClient {
     if (this.#writer.link || this.#isClosed) this.#resolveLinkClosed();
   }
 
-  /** One timer, always at the core's next deadline. */
-  #arm(deadline: number | undefined): void {
-    if (deadline === this.#timerAt) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = deadline;
-    if (deadline === undefined) return;
-    const delay = Math.min(MAX_TIMER, Math.max(0, deadline - Date.now()));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = undefined;
-      this.#core.handleTimeout(Date.now());
-      this.#pump();
-    }, delay);
-  }
-
   #event(event: SmtpEvent): void {
     switch (event.type) {
       case 'ready':
-        this.#ready?.resolve();
-        return;
+        return this.#calls.isReady();
       case 'transaction': {
-        const pending = this.#sends.get(event.result.id);
+        const pending = this.#calls.settled(event.result);
         if (!pending) return;
-        this.#sends.delete(event.result.id);
         this.#body.unfeed(event.result.id);
-        pending.cleanup?.();
         if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
-        pending.resolve(event.result);
         return;
       }
-      case 'command': {
-        const pending = this.#commands.get(event.id);
-        this.#commands.delete(event.id);
-        pending?.resolve(event.reply);
-        return;
-      }
+      case 'command':
+        return this.#calls.replied(event.id, event.reply);
       case 'transcript':
         return this.#log(event.from, event.text);
       case 'closed':
@@ -498,18 +424,9 @@ export class SmtpClient {
   #sessionClosed(error: SmtpError | undefined): void {
     this.#isClosed = true;
     error = this.#diagnostics.closed(error);
-    this.#arm(undefined);
+    this.#timer.arm(undefined);
     if (error) this.#log('info', `session ended: ${error.message}`);
-    const why = error ?? new SmtpConnectionError('the session ended');
-    this.#ready?.reject(why);
-    for (const c of this.#commands.values()) c.reject(why);
-    this.#commands.clear();
-    // The core settles every transaction before 'closed'; anything left is a core bug, made loud.
-    for (const [id, s] of this.#sends) {
-      s.cleanup?.();
-      s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
-    }
-    this.#sends.clear();
+    this.#calls.end(error ?? new SmtpConnectionError('the session ended'));
     this.#body.clear();
     this.#resolveClosed(error);
     // AUTH failed: the core ends the session itself, before connect() hears of it.
