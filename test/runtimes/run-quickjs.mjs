@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, sep } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SUITES = ['test/transcript.test.ts', 'test/properties.test.ts', 'test/core-errors.test.ts', 'test/tx-states.test.ts', 'test/output.test.ts', 'test/capabilities.test.ts'];
+const SUITES = ['test/transcript.test.ts', 'test/properties.test.ts', 'test/core-errors.test.ts', 'test/tx-states.test.ts', 'test/output.test.ts', 'test/capabilities.test.ts', 'test/body-release.test.ts'];
 const GLOBALS = join(root, 'test/runtimes/quickjs/globals.ts');
 const CORE = join(root, 'core') + sep;
 const filter = process.argv[2] ?? '';
