@@ -232,6 +232,35 @@ export class SmtpConnection {
     return this.#s.output.unpolled + this.#s.heldBody;
   }
 
+  /** Octets that go out before the next body octets of transaction `id`: output not yet
+   *  polled, and the body octets held for `id` and the transactions queued before it (whole
+   *  bodies queued after it wait for it, so they do not count). A streaming caller feeds `id`
+   *  while this is below its high-water mark. */
+  bufferedBefore(id: number): number {
+    let held = this.#s.output.unpolled;
+    for (const tx of this.#s.live.values()) { // in id order
+      if (tx.id > id) break;
+      held += tx.chunkBytes;
+    }
+    return held;
+  }
+
+  /** The output offset (as in written()) up to which the transport must take the output for
+   *  every view given to writeBody() so far to be released: the core keeps none of them any
+   *  more, and none is in output past this offset. Undefined while the core still holds some
+   *  (a body waiting for its 354, a BDAT chunk not yet full). A caller that reuses its buffers
+   *  reuses those handed over so far once its transport is done with this offset. */
+  get bodyViewsReleasedAt(): number | undefined {
+    for (const tx of this.#s.live.values()) if (tx.bodyFlags < 0 && tx.chunkBytes > 0) return undefined;
+    return this.#s.output.enqueued;
+  }
+
+  /** The BDAT chunk size in use (ConnectionOptions.chunkSize or its default): a streamed BDAT
+   *  body is held until this many octets are queued or the body ends. */
+  get chunkSize(): number {
+    return this.#s.chunkSize;
+  }
+
   get state(): Phase {
     return this.#s.phase;
   }

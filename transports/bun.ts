@@ -300,5 +300,5 @@ export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreateP
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
 export * from '../client/exports.ts';
-export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
+export { fileBody, type FileBody, type FileBodyOptions } from '../files/node-file.ts';
 export * from '../core/errors.ts';
