@@ -112,6 +112,8 @@ async function main() {
     log('building (tsc -p tsconfig.json) ...');
     const r = spawnSync(NODE, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
     if (r.status !== 0) log('warning: tsc reported errors (continuing with what it emitted)');
+    // The published CLI is a single-file build (package.json bin): the start-up rows run it.
+    if (spawnSync(NODE, [join(ROOT, 'scripts/bundle-cli.mjs')], { stdio: 'inherit' }).status !== 0) log('warning: the CLI bundle (scripts/bundle-cli.mjs) failed');
   }
   const haveTime = existsSync(TIME);
   if (!haveTime) loud(`${TIME} not found: peak RSS and process CPU columns will be empty. Install it with: apt-get install -y time`);
