@@ -8,7 +8,7 @@
 // short lists for the code points where that derivation and the table differ. The Bidi rule
 // (RFC 5893) and the joiner rules (RFC 5892 appendix A) use approximations of Bidi_Class and
 // Joining_Type from scripts and general categories; docs/messages.md lists the limits.
-// test/message-idn.test.ts compares the result with Node's (ICU's) UTS #46 over every code point.
+// test/rfc3492-idn.test.ts compares the result with Node's (ICU's) UTS #46 over every code point.
 import { SmtpAddressError } from './errors.ts';
 import { printable } from './text.ts';
 

@@ -3,7 +3,7 @@
 // The module is built here from its instructions (no binary blob, no build step) and compiled on
 // first use; where a runtime refuses to compile WebAssembly (Cloudflare Workers, a jitless V8) or
 // lacks SIMD, simdScanner() is undefined and body.ts keeps its JavaScript loop. Both must give
-// the same answer: test/body-simd.test.ts.
+// the same answer: test/rfc5321-body-simd.test.ts.
 //
 // WebAssembly reads only its own memory. A chunk that lives in memory made by bodyBuffers() (the
 // client's read ring) is scanned where it is; any other chunk is copied in, 32 KiB at a time.

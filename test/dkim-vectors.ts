@@ -1,6 +1,6 @@
 // Fixed DKIM test vectors: the same keys, messages and time give the same signatures in every
-// runtime (RSASSA-PKCS1-v1_5 and Ed25519 are deterministic), so test/dkim.test.ts pins the
-// exact output here in Node, Deno, Bun and workerd, and test/dkim-verify.test.ts has dkimpy and
+// runtime (RSASSA-PKCS1-v1_5 and Ed25519 are deterministic), so test/message-dkim.test.ts pins the
+// exact output here in Node, Deno, Bun and workerd, and test/message-dkim-verifiers.test.ts has dkimpy and
 // mailauth verify these very outputs: what each runtime produces is what they accepted.
 //
 // TEST-ONLY keys, generated for this file and published nowhere else: never use them to sign
@@ -47,7 +47,7 @@ export const DOMAIN = 'example.com';
 export const TIMESTAMP = 1717243200; // 2024-06-01T12:00:00Z
 
 /** DNS TXT records for the keys above (selector "rsa" and "ed"), derived with node:crypto by
- *  test/dkim-verify.test.ts, which checks these strings against the keys. */
+ *  test/message-dkim-verifiers.test.ts, which checks these strings against the keys. */
 export const RECORDS: Record<string, string> = {
   'rsa._domainkey.example.com':
     'v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDXuThFt77FcJUoGha9k7qYBCHHzSMIPz2qkuEupbXXjtE6sQCDp6l9XzyxwUozTXlE/OcqKgeUVWEq71fZlF8WbCKDYlWfa13e4CjYRl2D6fP2OnFfEiThtETW1g6TNVOeJj5Jm2Efq1lhDy4JpwGpkKjm1HOiGGM9ZUafCYm1gwIDAQAB',

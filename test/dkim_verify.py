@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Verifies DKIM signatures with dkimpy (Debian's python3-dkim; Ed25519 through python3-nacl),
-# for the tests in test/dkim-verify.test.ts and test/interop/interop.ts.
+# for the tests in test/message-dkim-verifiers.test.ts and test/interop/interop.ts.
 #
 # stdin:  {"records": {"sel._domainkey.example.com": "v=DKIM1; k=rsa; p=..."},
 #          "messages": ["<base64 of the message as delivered>", ...]}

@@ -1,4 +1,4 @@
-// npm run fuzz: the core's property tests (dist/test/properties.test.js) over at least
+// npm run fuzz: the core's property tests (dist/test/core-session-properties.test.js) over at least
 // 1,000,000 generated server streams in total, in parallel shards with distinct seeds.
 //
 //   node test/fuzz.mjs                       1,000,000 streams, random seeds (printed)
@@ -21,7 +21,7 @@ const opt = (name, fallback) => {
 const target = Number(opt('streams', process.env.SMTPWIRE_FUZZ_STREAMS ?? '1000000'));
 const fixedSeed = opt('seed', process.env.SMTPWIRE_FUZZ_SEED);
 const jobs = Math.max(1, Number(opt('jobs', String(fixedSeed === undefined ? Math.min(4, availableParallelism()) : 1))));
-const file = new URL('../dist/test/properties.test.js', import.meta.url).pathname;
+const file = new URL('../dist/test/core-session-properties.test.js', import.meta.url).pathname;
 
 if (!(target > 0)) {
   console.error('--streams must be a positive number');

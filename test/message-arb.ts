@@ -1,4 +1,4 @@
-// Arbitrary message options for the property tests (test/message.test.ts) and the interop
+// Arbitrary message options for the property tests (test/message-mailparser.test.ts) and the interop
 // suite (test/interop/message-suite.ts): display names, subjects, custom headers, text, HTML,
 // calendar parts and attachments of every content kind, with the content each should read back.
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
-// Checks on rendered messages shared by message-core.test.ts (every runtime) and
-// message.test.ts (Node): no Node API here.
+// Checks on rendered messages shared by message-build.test.ts (every runtime) and
+// message-mailparser.test.ts (Node): no Node API here.
 import * as assert from 'uvu/assert';
 import { joinBytes } from '../core/bytes.ts';
 import type { RenderedMessage } from '../message/build.ts';

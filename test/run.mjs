@@ -1,18 +1,20 @@
 // Runs every compiled uvu test file (dist/test/**/*.test.js), each in its own process so one
 // file's sockets or timers cannot hold another's, and prints one closing line that CI reads:
 // "N passed, N failed, N skipped". Usage: node test/run.mjs [filter-substring]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
+const sources = new URL('./', import.meta.url).pathname;
 const filter = process.argv[2] ?? '';
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
-    else if (name.endsWith('.test.js') && p.includes(filter)) files.push(p);
+    // A compiled test whose .ts is gone (renamed or removed) is stale output tsc left behind.
+    else if (name.endsWith('.test.js') && p.includes(filter) && existsSync(join(sources, relative(root, p)).replace(/\.js$/, '.ts'))) files.push(p);
   }
 })(root);
 

@@ -148,7 +148,7 @@ function compare(s: Spec, p: PyMessage): string[] {
   // Python (3.11) keeps the white space between two adjacent encoded-words of a display name
   // (it drops it in unstructured text, as RFC 2047 §6.2 says): "=?UTF-8?B?5pel?= =?UTF-8?B?5pys?="
   // reads as "日 本". Where the names differ only so, the name Python read is taken for the one
-  // built; mailparser (test/message.test.ts) compares display names exactly.
+  // built; mailparser (test/message-mailparser.test.ts) compares display names exactly.
   const names = (got: [string, string][], want: (string | undefined)[][]) => got.map(([n, a], i) => {
     const w = want[i]?.[0];
     return [typeof w === 'string' && n !== w && n.replace(/\s+/g, '') === w.replace(/\s+/g, '') ? w : n, a];

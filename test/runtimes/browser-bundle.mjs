@@ -5,7 +5,8 @@
 // 2. dynamic: load it in workerd WITHOUT nodejs_compat (a Web-standard isolate: no process,
 //    no Buffer, no node:*), check those globals really are absent, and run a whole session
 //    through the core entry (core-smoke.mjs) plus the core test files that need nothing but
-//    the core (transcript, body, address, compose, envelope-idn).
+//    the core (PURE_CORE_TESTS below: the RFC 5321/2920/3030/2033/3207/4954 session files, body,
+//    address, compose, SMTPUTF8 envelope).
 // Run alone (`node test/runtimes/browser-bundle.mjs`, after a build) or from run-workers.mjs.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -17,7 +18,7 @@ import { importsOf, walk } from './graph.mjs';
 const CORE_DIR = join(ROOT, 'dist/core') + sep;
 const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', 'exports', '__dirname', '__filename', 'global', 'setImmediate']);
 /** Core test files that import nothing but the core, the mock server, uvu and fast-check. */
-const PURE_CORE_TESTS = ['transcript', 'body', 'address', 'compose', 'envelope-idn'];
+const PURE_CORE_TESTS = ['rfc5321-session', 'rfc2920-pipelining', 'rfc3030-chunking', 'rfc2033-lmtp', 'rfc5321-esmtp-parameters', 'rfc3207-starttls', 'rfc4954-auth', 'rfc5321-body', 'rfc5321-address', 'rfc5322-compose', 'rfc6531-smtputf8-envelope'];
 
 /** Free uses of Node-only globals (not property names, not declarations). */
 function nodeGlobals(file, source) {

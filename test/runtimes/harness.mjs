@@ -8,7 +8,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The core's test files (pure core + the scripted mock server; no sockets, no Node API), and
  *  client-ring, scram-async, proxy-link, diagnostics: the client's body streaming, SCRAM's
  *  asynchronous key derivation, proxy tunnels and connect diagnostics over the mock transport. */
-export const CORE_TESTS = ['transcript', 'properties', 'core-errors', 'tx-states', 'utf8', 'output', 'capabilities', 'body', 'body-simd', 'address', 'compose', 'sasl', 'hash', 'client-ring', 'scram-async', 'proxy-core', 'proxy-link', 'diagnostics', 'envelope-idn', 'message-idn', 'message-header', 'message-address', 'dkim', 'message-core', 'testing-memory'];
+export const CORE_TESTS = ['rfc5321-session', 'rfc2920-pipelining', 'rfc3030-chunking', 'rfc2033-lmtp', 'rfc5321-esmtp-parameters', 'rfc3207-starttls', 'rfc4954-auth', 'core-session-properties', 'core-errors', 'core-transaction-states', 'core-utf8-codec', 'core-output', 'rfc5321-ehlo-capabilities', 'rfc5321-body', 'rfc5321-body-simd', 'rfc5321-address', 'rfc5322-compose', 'rfc4422-sasl-mechanisms', 'core-sasl-hash', 'client-ring', 'client-scram-async', 'core-proxy-handshakes', 'client-proxy-link', 'client-diagnostics', 'rfc6531-smtputf8-envelope', 'rfc3492-idn', 'message-header', 'message-address', 'message-dkim', 'message-build', 'testing-memory-server'];
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 

@@ -104,8 +104,8 @@ try {
     const r = await request(plain, '/interop');
     tally.add('workerd interop (no compatibility flags)', r.output, r.ok, r.seconds);
     // DKIM signing is pure code over WebCrypto: no Node compatibility either.
-    const d = await request(plain, `/core?file=${encodeURIComponent('../../dist/test/dkim.test.js')}`);
-    tally.add('workerd core dkim.test (no compatibility flags)', d.output, d.ok, d.seconds);
+    const d = await request(plain, `/core?file=${encodeURIComponent('../../dist/test/message-dkim.test.js')}`);
+    tally.add('workerd core message-dkim.test (no compatibility flags)', d.output, d.ok, d.seconds);
   } finally {
     await plain.dispose();
   }

@@ -1,6 +1,6 @@
 // What the test side (never the core) takes from its host, bound per module by run-quickjs.mjs:
 // TextEncoder/TextDecoder over core/utf8.ts (whose equality with the platform's is
-// test/utf8.test.ts's job), btoa/atob over core/sasl/base64.ts, and a `process` with the env the suites read. The core gets none of
+// test/core-utf8-codec.test.ts's job), btoa/atob over core/sasl/base64.ts, and a `process` with the env the suites read. The core gets none of
 // it: a core module that used one of these globals would fail in QuickJS, which has neither.
 import { decodeBase64, encodeBase64 } from '../../../core/sasl/base64.ts';
 import { decodeUtf8, encodeUtf8 } from '../../../core/utf8.ts';

@@ -2,7 +2,7 @@
 // canonicalisation against RFC 6376's example and against plain one-shot reference forms on
 // random input split at random points; line endings read as the core's body encoder writes
 // them; the fixed vectors of test/dkim-vectors.ts reproduced byte for byte (dkimpy and mailauth
-// verify those very bytes in test/dkim-verify.test.ts); keys, options and sources.
+// verify those very bytes in test/message-dkim-verifiers.test.ts); keys, options and sources.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';

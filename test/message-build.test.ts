@@ -1,7 +1,7 @@
 // smtpwire/message, runtime-neutral (runs in Node, Deno, Bun and workerd: test/runtimes):
 // property tests against postal-mime (an independent MIME parser in plain ECMAScript), header
 // injection, the transfer encodings and the multipart structure. The mailparser round trip is
-// in message.test.ts (Node only).
+// in message-mailparser.test.ts (Node only).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 // smtpwire/testing's message reader checked against Python's email package (an independent MIME
-// parser) on messages nodemailer builds. The in-memory server's tests: testing-memory.test.ts.
+// parser) on messages nodemailer builds. The in-memory server's tests: testing-memory-server.test.ts.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'uvu';

@@ -1,6 +1,6 @@
 // smtpwire/testing: the in-memory server behind the Transport contract and its failure rules,
 // driven by the real client. No Node API: it runs in Node, Deno, Bun and workerd (CORE_TESTS in
-// test/runtimes/harness.mjs). The reader against Python's email package: testing-kit.test.ts.
+// test/runtimes/harness.mjs). The reader against Python's email package: testing-kit-reader.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SmtpAuthError, SmtpUsageError } from '../core/errors.ts';

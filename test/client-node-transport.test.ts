@@ -1,107 +1,26 @@
-// The friendly client, the pool and the Node transport against a real smtp-server in process
-// (127.0.0.1, port 0), with the fixture certificate (CN=localhost, IP:127.0.0.1) as the CA.
+// The friendly client and the Node transport against a real smtp-server in process
+// (test/smtp-server-fixture.ts: 127.0.0.1, port 0, the fixture certificate as the CA). The pool's
+// retries against the same server: pool-retries.test.ts.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import { rejection } from './helpers.ts';
+import { assert_rejects, body, ca, plain, sleep, startServer, type TestServer } from './smtp-server-fixture.ts';
 import { SmtpAbortError, SmtpError, SmtpTlsError } from '../core/errors.ts';
 import type { LogEntry } from '../client/client.ts';
-import { connect, createPool, fileBody, nodeTransport, sendMail } from '../transports/node.ts';
+import { connect, fileBody, nodeTransport, sendMail } from '../transports/node.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
-const fixtures = new URL('../../test/fixtures/', import.meta.url);
-const key = readFileSync(new URL('server.key', fixtures));
-const cert = readFileSync(new URL('server.crt', fixtures));
-const ca = cert.toString('utf8');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- the server
-
-interface Delivered { from: string; to: string[]; body: Buffer; session: string }
-
-interface TestServer {
-  server: SMTPServer;
-  port: number;
-  messages: Delivered[];
-  stats: { connections: number; open: number; maxOpen: number };
-  /** Destroy every client socket now (the server "crashes"). */
-  dropAll(): void;
-  close(): Promise<void>;
-}
-
-type ServerOptions = NonNullable<ConstructorParameters<typeof SMTPServer>[0]>;
-
-async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const messages: Delivered[] = [];
-  const stats = { connections: 0, open: 0, maxOpen: 0 };
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disableReverseLookup: true,
-    closeTimeout: 200,
-    key,
-    cert,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        messages.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          body: Buffer.concat(chunks),
-          session: session.id,
-        });
-        callback(null);
-      });
-    },
-    ...options,
-    onConnect(session, callback) {
-      stats.connections++;
-      stats.open++;
-      stats.maxOpen = Math.max(stats.maxOpen, stats.open);
-      if (options.onConnect) options.onConnect(session, callback);
-      else callback();
-    },
-    onClose(session, callback) {
-      stats.open--;
-      if (options.onClose) options.onClose(session, callback);
-      else callback?.();
-    },
-  });
-  server.on('error', () => {}); // aborted clients show up here; the tests look at the client side
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    server, port, messages, stats,
-    dropAll: () => { for (const c of server.connections) c._socket.destroy(); },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-const plain = (port: number) => ({ host: '127.0.0.1', port, tls: 'none' as const });
-const body = (subject: string, text = 'Hello.') => `Subject: ${subject}\r\n\r\n${text}\r\n`;
-
-async function assert_rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.match(String(err), pattern);
-    return;
-  }
-  assert.unreachable('expected a rejection');
-}
-
 // ---------------------------------------------------------------- sessions and TLS
 
-test('plain: send one message, close cleanly', async () => {
+test('plain link: one message accepted, NOOP answered, close() resolves and the server got the exact body', async () => {
   const srv = await startServer();
   const client = await connect(plain(srv.port));
   assert.is(client.secure, false);
@@ -683,109 +602,6 @@ test('sendMail: compose, send, close in one call', async () => {
   await sleep(50);
   assert.is(srv.stats.open, 0);
   await srv.close();
-});
-
-// ---------------------------------------------------------------- the pool
-
-test('pool: 3 connections carry 300 messages, each delivered once', async () => {
-  const srv = await startServer();
-  const pool = createPool({ ...plain(srv.port), maxConnections: 3 });
-  const results = await Promise.all(
-    Array.from({ length: 300 }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: `X-Seq: ${i}\r\n\r\nmessage ${i}\r\n` })),
-  );
-  await pool.close();
-  assert.ok(results.every((r) => r.outcome === 'accepted'));
-  assert.is(srv.messages.length, 300);
-  const seqs = new Set(srv.messages.map((m) => /X-Seq: (\d+)/.exec(m.body.toString())![1]));
-  assert.is(seqs.size, 300);
-  assert.ok(srv.stats.maxOpen <= 3, `at most 3 at once, saw ${srv.stats.maxOpen}`);
-  assert.ok(new Set(srv.messages.map((m) => m.session)).size >= 3, 'the load was spread');
-  await sleep(50);
-  assert.is(srv.stats.open, 0);
-  await srv.close();
-});
-
-test('pool: a transient rejection is retried on another connection; unknown never is', async () => {
-  let failedOnce = false;
-  let drops = 0;
-  const srv = await startServer({
-    // Greylisting at MAIL FROM (see the report: a 4xx at RCPT under PIPELINING loses its transience in the core).
-    onMailFrom(address, _session, callback) {
-      if (address.address === 'greylist@example.com' && !failedOnce) {
-        failedOnce = true;
-        const err = new Error('Try again later') as Error & { responseCode: number };
-        err.responseCode = 451;
-        return callback(err);
-      }
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if (text.includes('drop-me')) {
-          drops++;
-          srv.dropAll();
-          return;
-        }
-        srv.messages.push({ from: '', to: session.envelope.rcptTo.map((r) => r.address), body: Buffer.from(text), session: session.id });
-        callback(null);
-      });
-    },
-  });
-  const pool = createPool({ ...plain(srv.port), maxConnections: 2, retries: 2 });
-  const grey = await pool.send({ from: 'greylist@example.com', to: 'b@example.com', body: body('grey') });
-  assert.is(grey.outcome, 'accepted');
-  assert.is(srv.stats.connections, 2, 'the retry went to a second connection');
-  const lost = await pool.send({ from: 'a@example.com', to: 'b@example.com', body: body('drop-me') });
-  assert.is(lost.outcome, 'unknown');
-  assert.is(drops, 1, 'an unknown outcome must not be retried');
-  // The dead connection is replaced.
-  const next = await pool.send({ from: 'a@example.com', to: 'b@example.com', body: body('next') });
-  assert.is(next.outcome, 'accepted');
-  await pool.close();
-  assert.is(srv.messages.length, 2);
-  await srv.close();
-});
-
-test('pool: streams are not retried; rate limit and connect failures settle honestly', async () => {
-  let calls = 0;
-  const srv = await startServer({
-    onMailFrom(_address, _session, callback) {
-      calls++;
-      const err = new Error('Try again later') as Error & { responseCode: number };
-      err.responseCode = 451;
-      callback(err);
-    },
-  });
-  const pool = createPool({ ...plain(srv.port), retries: 3 });
-  const r = await pool.send({ from: 'a@example.com', to: 'b@example.com', body: [body('stream')] });
-  assert.is(r.outcome, 'rejected');
-  assert.is(r.error?.transient, true);
-  assert.is(calls, 1);
-  const s = await pool.send({ from: 'a@example.com', to: 'b@example.com', body: body('string') });
-  assert.is(s.outcome, 'rejected');
-  assert.is(calls, 5); // one attempt and three retries
-  await pool.close();
-  await srv.close();
-
-  const ok = await startServer();
-  const limited = createPool({ ...plain(ok.port), rateLimit: { messages: 4, perMs: 50 } });
-  const all = await Promise.all(Array.from({ length: 12 }, (_, i) => limited.send({ from: 'a@example.com', to: 'b@example.com', body: body(`r${i}`) })));
-  assert.ok(all.every((x) => x.outcome === 'accepted'));
-  await limited.close();
-  await ok.close();
-
-  const probe = createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', () => res()));
-  const freePort = (probe.address() as AddressInfo).port;
-  await new Promise<void>((res) => probe.close(() => res()));
-  const dead = createPool({ ...plain(freePort), retries: 1 });
-  const d = await dead.send({ from: 'a@example.com', to: 'b@example.com', body: body('nowhere') });
-  assert.is(d.outcome, 'rejected');
-  assert.is(d.error?.code, 'ECONNECTION');
-  await dead.close();
 });
 
 test('no unhandled promise rejections', async () => {

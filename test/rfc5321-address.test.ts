@@ -107,7 +107,7 @@ test('formatPath property: quoting round-trips any local part', () => {
   );
 });
 
-test('encodeXtext', () => {
+test('encodeXtext (RFC 3461 xtext): +XX for "+", "=", SP, controls and every non-ASCII octet', () => {
   assert.is(encodeXtext('simple'), 'simple');
   assert.is(encodeXtext('a+b=c d'), 'a+2Bb+3Dc+20d');
   assert.is(encodeXtext('\r\n\0'), '+0D+0A+00');
@@ -180,7 +180,7 @@ test('validateParamValue property', () => {
   );
 });
 
-test('assertNoControls', () => {
+test('assertNoControls: CR, LF, NUL, C0/C1 controls, line separators and lone surrogates are usage errors naming the field', () => {
   assertNoControls('subject', 'Grüße 😀 "quoted" <ok>');
   for (const bad of ['\r', '\n', '\0', '\t', '\x1b[31m', '\x7f', '\u0085', '\u2028', '\u2029', '\udc00']) {
     assert.throws(() => assertNoControls('field', `a${bad}b`), usage, JSON.stringify(bad));

@@ -20,7 +20,7 @@ test('no SMTPUTF8: U-label domains in MAIL FROM and RCPT TO go as A-labels', () 
     .expect('DATA').send('354 go').expect('.').send('250 ok')
     .expect('QUIT').send('221 bye'),
   [{ envelope: { from: 'a@B\u00fccher.example', to: ['b@\u4f8b\u5b50.\u5e7f\u544a', { address: 'c@ascii.example' }] }, body: 'x\r\n' }]);
-  assert.is(s.results[0]!.outcome, 'accepted'); // the A-labels are Node's too: test/message-idn-node.test.ts
+  assert.is(s.results[0]!.outcome, 'accepted'); // the A-labels are Node's too: test/rfc3492-idn-node.test.ts
 });
 
 test('SMTPUTF8 offered: U-label domains stay UTF-8 and MAIL carries SMTPUTF8', () => {
@@ -68,6 +68,18 @@ test('an invalid international domain is a usage error at submit', () => {
   assert.is(env.smtpUtf8, false);
   assert.is(env.idn, true);
   assert.equal(env.recipients.map((r) => r.asciiPath), ['<b@xn--bcher-kva.example>', undefined]);
+});
+
+test('SMTPUTF8 advertised: the parameter goes with a non-ASCII address', () => {
+  const s = run({ name: NAME, tls: 'none' }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250-mx', '250-8BITMIME', '250 SMTPUTF8')
+    .expect('MAIL FROM:<a@x.org> SMTPUTF8').send('250 ok')
+    .expect('RCPT TO:<jörg@bücher.example>').send('250 ok')
+    .expect('DATA').send('354 go').expect('.').send('250 ok')
+    .expect('QUIT').send('221 bye'),
+  [{ envelope: { from: 'a@x.org', to: ['jörg@bücher.example'] }, body: 'x\r\n' }]);
+  assert.is(s.results[0]!.outcome, 'accepted');
 });
 
 test.run();

@@ -173,7 +173,7 @@ test('bounded: a proxy cannot make us buffer more than one reply\'s limit', () =
   assert.is((out as { rest: Uint8Array }).rest.length, 300 + 5 - 262);
 });
 
-test('deadline, EOF and late calls', () => {
+test('proxy handshake: the deadline fails it as a timeout (not a moment before); an EOF mid-reply fails it as closed, "incomplete reply"', () => {
   const t = new ProxyTunnel(socks5, target, 100);
   t.start(0);
   assert.is(t.poll().type, 'write');
@@ -205,7 +205,7 @@ test('no CR, LF or NUL reaches a proxy; lengths are checked before connecting', 
   usage(() => new ProxyTunnel(socks5, { host: 'a'.repeat(256), port: 25 }, 1));
 });
 
-test('proxy URLs', () => {
+test('proxy URLs: socks5/socks5h/socks4a/http parsed with default ports and decoded credentials; others are usage errors that never echo the password', () => {
   assert.equal(parseProxy('socks5://us%40er:p%3Ass@proxy.example:1081'), { protocol: 'socks5', host: 'proxy.example', port: 1081, user: 'us@er', pass: 'p:ss' });
   assert.equal(parseProxy('socks5h://[::1]'), { protocol: 'socks5', host: '::1', port: 1080 });
   assert.equal(parseProxy('socks4a://bob@p'), { protocol: 'socks4a', host: 'p', port: 1080, user: 'bob' });
@@ -221,7 +221,7 @@ test('proxy URLs', () => {
   assert.is(describeProxy({ protocol: 'socks5', host: '::1', port: 1, user: 'u', pass: 'secret' }), 'socks5://u@[::1]:1');
 });
 
-test('IPv6 literal parsing', () => {
+test('IPv6 literals to 16 octets (brackets, ::, embedded IPv4); malformed ones and host names give undefined', () => {
   assert.is(hex(ipv6Octets('::1')!), `${'00 '.repeat(15)}01`);
   assert.is(hex(ipv6Octets('[::ffff:10.0.0.1]')!), `${'00 '.repeat(10)}ff ff 0a 00 00 01`);
   assert.is(ipv6Octets('1::2::3'), undefined);

@@ -1,5 +1,5 @@
 // smtpwire/message against an independent MIME parser, mailparser (nodemailer's; Node only; the
-// runtime-neutral tests with postal-mime are in message-core.test.ts). The property test builds
+// runtime-neutral tests with postal-mime are in message-build.test.ts). The property test builds
 // messages from any mix of display names, subjects, custom headers, text, HTML, calendar parts
 // and attachments (in memory and streamed), renders them for servers with and without
 // SMTPUTF8/8BITMIME, and checks that mailparser reads back the same content, that no line passes

@@ -321,7 +321,7 @@ test('scanBody reports 8-bit exactly when needsEightBit does (any offset; 3,000 
   }), { numRuns: 3000 });
 });
 
-test('needsEightBit', () => {
+test('needsEightBit: true exactly when an octet >= 0x80 is present, at every position and alignment', () => {
   assert.not.ok(needsEightBit(new Uint8Array(0)));
   assert.not.ok(needsEightBit(bytes('plain ascii text\r\n'.repeat(10))));
   assert.ok(needsEightBit(bytes('café')));

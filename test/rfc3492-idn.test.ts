@@ -1,6 +1,6 @@
 // IDN: Punycode (RFC 3492) and UTS #46 (core/idn.ts, re-exported by message/idn.ts): RFC 3492's
 // own samples, known conversions and refusals, round trips. Runtime-neutral (it runs in Deno,
-// Bun and workerd too). Node's independent UTS #46 is compared in message-idn-node.test.ts,
+// Bun and workerd too). Node's independent UTS #46 is compared in rfc3492-idn-node.test.ts,
 // Python's punycode codec in message-python.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -64,7 +64,7 @@ test('domainToAscii / domainToUnicode: known conversions', () => {
   assert.is(domainToAscii('mail_host.example.com'), 'mail_host.example.com');
   assert.is(domainToUnicode('xn--bcher-kva.Example'), 'b\u00fccher.example');
   assert.is(domainToUnicode('\u4f8b\u5b50\uff0e\u5e7f\u544a'), '\u4f8b\u5b50.\u5e7f\u544a');
-  // A virama before ZWJ/ZWNJ (RFC 5892 A.1, A.2); Node agrees (message-idn-node.test.ts).
+  // A virama before ZWJ/ZWNJ (RFC 5892 A.1, A.2); Node agrees (rfc3492-idn-node.test.ts).
   assert.is(domainToAscii('\u0915\u094d\u200c.com'), 'xn--11b6iv14e.com');
   assert.is(asciiAddress('j\u00f6rg@b\u00fccher.de'), undefined);
   assert.is(asciiAddress('a@b\u00fccher.de'), 'a@xn--bcher-kva.de');

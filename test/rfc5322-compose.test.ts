@@ -109,7 +109,7 @@ test('addresses are written as in the envelope, long lists folded', () => {
   for (const line of p.rawHead.split('\r\n')) assert.ok(line.length <= 78, line);
 });
 
-test('priority headers', () => {
+test('priority high/low: X-Priority and Importance; normal adds neither; anything else is a usage error', () => {
   const high = parse(composeMessage(base({ priority: 'high' })));
   assert.is(high.fields.get('x-priority'), '1 (Highest)');
   assert.is(high.fields.get('importance'), 'High');
@@ -165,7 +165,7 @@ test('subject property: round trip, lines <= 78, words <= 75, no split UTF-8', (
   );
 });
 
-test('body: transfer encoding choice', () => {
+test('Content-Transfer-Encoding: 7bit, 8bit only when allowed, quoted-printable past 998 octets or with NUL; bare CR/LF become CRLF', () => {
   const cte = (m: Uint8Array): string | undefined => parse(m).fields.get('content-transfer-encoding');
   assert.is(cte(composeMessage(base({ text: 'plain\nascii' }))), '7bit');
   assert.is(cte(composeMessage(base({ text: 'grüße', eightBit: true }))), '8bit');
@@ -179,7 +179,7 @@ test('body: transfer encoding choice', () => {
   assert.is(parse(composeMessage(base({ text: 'grüße', eightBit: true }))).body, 'grüße');
 });
 
-test('quoted-printable encoding', () => {
+test('quoted-printable (RFC 2045 §6.7): =XX escapes, soft breaks at 76, trailing white space encoded', () => {
   const enc = (s: string): string => encodeQuotedPrintable(new TextEncoder().encode(s));
   assert.is(enc('a=b'), 'a=3Db');
   assert.is(enc('café'), 'caf=C3=A9');
@@ -211,7 +211,7 @@ test('quoted-printable property: round trip, lines <= 76, no trailing white spac
   );
 });
 
-test('extra headers', () => {
+test('extra headers: appended in order, non-ASCII values encoded; reserved, malformed or over-long ones are usage errors', () => {
   const p = parse(composeMessage(base({ headers: { 'X-Mailer': 'smtpwire', 'X-Tag': 'Grüße', 'List-Id': '<list.example.com>' } })));
   assert.equal(p.names, [...EXPECTED_BASE, 'X-Mailer', 'X-Tag', 'List-Id']);
   assert.is(p.fields.get('x-mailer'), 'smtpwire');
@@ -226,7 +226,7 @@ test('extra headers', () => {
   assert.throws(() => composeMessage(base({ headers: { 'X-A': 'x'.repeat(1000) } })), usage);
 });
 
-test('input validation', () => {
+test('bad addresses, header injection, NaN dates, short Message-ID randomness and non-string text are usage errors', () => {
   const bad: Partial<ComposeInput>[] = [
     { from: '' }, { from: 'no-at' }, { from: 'Name <a@b.com>' }, { to: [] }, { to: ['a@b.com\r\nBcc: x@y.com'] },
     { cc: ['bad address@'] }, { subject: 'a\r\nBcc: x@y.com' }, { subject: 'a\nb' }, { subject: 'a\0' }, { subject: 'tab\there' },
