@@ -620,7 +620,15 @@ function targets(results) {
   if (c) {
     const cPeers = results.scenarios.c.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire'));
     const cBest = cPeers.sort((x, y) => y.MBps - x.MBps)[0];
-    if (cBest) out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${(c.MBps / cBest.MBps).toFixed(1)}x ${cBest.label} (${fmt(c.MBps)} vs ${fmt(cBest.MBps)} MB/s)`, met: c.MBps >= 3 * cBest.MBps });
+    if (cBest) {
+      // Runs were made in rounds (smtpwire, then each peer): the per-round ratio is less exposed
+      // to a slow minute on a shared machine than the ratio of the two medians.
+      const rounds = Math.min(c.runs.length, cBest.runs.length);
+      const perRound = [];
+      for (let i = 0; i < rounds; i++) if (c.runs[i].seconds && cBest.runs[i].seconds) perRound.push(cBest.runs[i].seconds / c.runs[i].seconds);
+      const roundNote = perRound.length > 1 ? `; per-round median ${median(perRound).toFixed(1)}x` : '';
+      out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${(c.MBps / cBest.MBps).toFixed(1)}x ${cBest.label} (${fmt(c.MBps)} vs ${fmt(cBest.MBps)} MB/s${roundNote})`, met: c.MBps >= 3 * cBest.MBps });
+    }
     else out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${fmt(c.MBps)} MB/s; no peer measured`, met: false });
     if (c.rssOverBaseMB !== null) out.push({ id: 'c', goal: 'peak RSS <= driver base + 16 MB', value: `+${c.rssOverBaseMB.toFixed(1)} MB (peak ${c.peakRssMB.toFixed(1)}, base ${c.rssBaseMB.toFixed(1)})`, met: c.rssOverBaseMB <= 16 });
   }
@@ -647,7 +655,7 @@ function markdown(results) {
         continue;
       }
       const name = r.client === 'smtpwire' ? `**${r.label}**` : r.label;
-      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${num(r.cpuUsPerMsg)} | ${pct(r.sinkCpuPct)} |`);
+      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${r.n > 1 ? num(r.cpuUsPerMsg) : '—'} | ${pct(r.sinkCpuPct)} |`);
     }
     L.push('');
   }
