@@ -32,6 +32,8 @@ export function lmtpOutcome(tx: Pick<Transaction, 'id' | 'accepted' | 'rejected'
   }
   for (const r of owed) rejected.push({ address: r.address, reply: rest.reply ?? r.reply });
   const reply = owed.length > 0 ? rest.reply : last;
+  // Accepted carries no error, as in SMTP: the recipients it missed are in `rejected`.
+  if (accepted.length > 0) return transactionResult({ id: tx.id, accepted, rejected, unknown: [], reply }, 'accepted', undefined);
   const error = rest.error ?? new SmtpReplyError('every recipient was rejected', reply!, 'end-of-data');
-  return transactionResult({ id: tx.id, accepted, rejected, unknown: [], reply }, accepted.length > 0 ? 'accepted' : 'rejected', error);
+  return transactionResult({ id: tx.id, accepted, rejected, unknown: [], reply }, 'rejected', error);
 }
