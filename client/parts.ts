@@ -12,7 +12,7 @@ import type { ProxySpec, UrlObject } from '../core/proxy/url.ts';
 import type { BuiltMessage, MessageOptions, RenderedMessage } from '../message/build.ts';
 import type { DkimSignedStream, DkimSigner } from '../message/dkim.ts';
 import type { DkimInput } from './dkim-send.ts';
-import type { Message } from './client.ts';
+import type { Message } from './message-send.ts';
 import type { DiagnosticContext } from './diagnostics.ts';
 import type { Pbkdf2Provider } from './pbkdf2.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
