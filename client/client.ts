@@ -454,7 +454,7 @@ export class SmtpClient {
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
-      (err) => {
+      (err: unknown) => {
         this.#probe.tls('starttls', started, err);
         this.#linkDone = true;
         link.destroy();

@@ -32,7 +32,7 @@ test('every (stage, event) pair: the table\'s stage, or SmtpInternalError and no
 test('every stage is reachable from queued and reaches ended; ended is final', () => {
   const reach = (from: TxStage): Set<TxStage> => {
     const seen = new Set<TxStage>([from]);
-    for (const s of seen) for (const to of Object.values(TX_TABLE[s])) seen.add(to!);
+    for (const s of seen) for (const to of Object.values(TX_TABLE[s])) seen.add(to);
     return seen;
   };
   assert.equal([...reach('queued')].sort(), [...STAGES].sort());

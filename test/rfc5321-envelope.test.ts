@@ -138,8 +138,8 @@ test('property: with or without a path cache (however full), the same envelope p
   const cache = createPathCache();
   fc.assert(fc.property(fc.array(envelope, { minLength: 1, maxLength: 8 }), (envs) => {
     for (const env of envs) {
-      const fresh = render(() => prepareEnvelope(env as Envelope));
-      assert.equal(render(() => prepareEnvelope(env as Envelope, undefined, cache)), fresh);
+      const fresh = render(() => prepareEnvelope(env));
+      assert.equal(render(() => prepareEnvelope(env, undefined, cache)), fresh);
       for (const line of fresh) assert.not.match(line, /[\r\n\0]/);
     }
   }), { numRuns: 300 });

@@ -42,7 +42,7 @@ async function bundle(entry) {
 /** Core code must not name a host global QuickJS lacks: check the bundle's core part too. */
 function coreUsesHostGlobals(code) {
   const hits = [];
-  for (const [, file, body] of code.matchAll(/\/\/ core\/([\w/.-]+)\n([\s\S]*?)(?=\n  \/\/ [\w./-]+\n|$)/g)) {
+  for (const [, file, body] of code.matchAll(/\/\/ core\/([\w/.-]+)\n([\s\S]*?)(?=\n {2}\/\/ [\w./-]+\n|$)/g)) {
     for (const name of [/\bTextEncoder\b/, /\bTextDecoder\b/, /\bprocess\./, /\bBuffer\b/, /\bsetTimeout\b/, /\brequire\(/]) {
       if (name.test(body)) hits.push(`core/${file}: ${name.source}`);
     }
