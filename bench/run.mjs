@@ -10,10 +10,12 @@
 // Options:
 //   --repeat N          runs per client x scenario; the median (by time) is reported. Default 5 (single runs on 2 shared cores move by 20-30%)
 //   --sweep-repeat N    runs per point of the window sweep. Default 3
-//   --clients a,b       only these client ids: smtpwire, smtpwire-w64 (scenario b only), nodemailer,
+//   --clients a,b       only these client ids: smtpwire, floor (a and a-sustained), smtpwire-w64 (scenario b only), nodemailer,
 //                       nodemailer5, emailjs, smtplib, smtp-source, msmtp; opt-in: emailjs-stock
-//   --scenarios a,b,c   only these scenarios
-//   --quick             --repeat 1 --sweep-repeat 1, and msmtp does 200 messages in scenario a
+//   --scenarios a,a-sustained,b,c,startup   only these scenarios (startup: one message per fresh process)
+//   --quick             --repeat 1 --sweep-repeat 1 --floor-repeat 3 --startup-rounds 3, and msmtp does 200 messages in scenario a
+//   --floor-repeat N    rounds of smtpwire against the floor client (bench/floor.mjs) in a and a-sustained. Default 7
+//   --startup-rounds N  rounds of the start-up measurement (one message per fresh process). Default 11
 //   --no-build --no-sweep --no-core --no-ceiling --no-docs
 //   --fixtures DIR      where the test messages are made (default: $TMPDIR/smtpwire-bench)
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,9 +33,16 @@ const opts = parseOptions(process.argv.slice(2));
 
 const SCENARIOS = [
   { id: 'a', title: 'a) 2,000 x 1 KiB, 0 ms reply delay', n: 2000, file: 'small', delay: 0, unit: 'msg/s' },
+  // The same traffic ten times over in one process: past V8's warm-up, what a bulk sender sees.
+  // Only the floor, smtpwire and the two fastest peers run it (the rest would take minutes).
+  { id: 'a-sustained', title: 'a-sustained) 20,000 x 1 KiB, 0 ms reply delay', n: 20000, file: 'small', delay: 0, unit: 'msg/s', clients: ['smtpwire', 'floor', 'smtplib', 'smtp-source'] },
   { id: 'b', title: 'b) 40 x 1 KiB, 25 ms reply delay', n: 40, file: 'small', delay: 25, unit: 'msg/s' },
   { id: 'c', title: 'c) 1 x 50 MiB, 0 ms reply delay', n: 1, file: 'big', delay: 0, unit: 'MB/s' },
 ].filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
+// Start-up (one small message, whole process) is measured unless --scenarios leaves it out.
+const STARTUP = !opts.scenarios || opts.scenarios.includes('startup');
+// Scenarios whose smtpwire rate is reported as a share of the floor client's (bench/floor.mjs).
+const FLOOR_TARGETS = { a: 0.7, 'a-sustained': 0.8 };
 
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
 const nodeModule = (name) => existsSync(join(ROOT, 'node_modules', name, 'package.json'));
@@ -44,6 +53,12 @@ const CLIENTS = [
     id: 'smtpwire', label: 'smtpwire',
     command: () => [NODE, join(ROOT, 'dist/bench/driver.js')],
     missing: () => (existsSync(join(ROOT, 'dist/bench/driver.js')) ? undefined : 'dist/bench/driver.js is not built: run npm run build'),
+  },
+  {
+    // The floor: the thinnest pipelining BDAT client in plain Node, no checks (bench/floor.mjs).
+    id: 'floor', label: 'floor (bench/floor.mjs, no checks)', only: ['a', 'a-sustained'],
+    command: () => [NODE, join(ROOT, 'bench/floor.mjs')],
+    missing: () => undefined,
   },
   {
     id: 'smtpwire-w64', label: 'smtpwire (pipelineWindow 64)', only: ['b'],
@@ -97,6 +112,8 @@ async function main() {
     log('building (tsc -p tsconfig.json) ...');
     const r = spawnSync(NODE, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
     if (r.status !== 0) log('warning: tsc reported errors (continuing with what it emitted)');
+    // The published CLI is a single-file build (package.json bin): the start-up rows run it.
+    if (spawnSync(NODE, [join(ROOT, 'scripts/bundle-cli.mjs')], { stdio: 'inherit' }).status !== 0) log('warning: the CLI bundle (scripts/bundle-cli.mjs) failed');
   }
   const haveTime = existsSync(TIME);
   if (!haveTime) loud(`${TIME} not found: peak RSS and process CPU columns will be empty. Install it with: apt-get install -y time`);
@@ -126,6 +143,8 @@ async function main() {
     sizes,
     ceiling: [],
     scenarios: {},
+    floor: [],
+    startup: undefined,
     sweep: [],
     cTuning: [],
     core: undefined,
@@ -162,6 +181,7 @@ async function main() {
       const plan = [];
       for (const c of CLIENTS) {
         if (c.only && !c.only.includes(s.id)) continue;
+        if (s.clients && !s.clients.includes(c.id)) continue;
         if (skipped[c.id]) {
           plan.push({ c, skipped: skipped[c.id] });
           continue;
@@ -173,9 +193,12 @@ async function main() {
           note = 'quick: 200 of the 2,000 messages';
         }
         const file = c.lf ? (s.file === 'small' ? files.smallLf : files.bigLf) : files[s.file];
-        plan.push({ c, n, note, file, repeat: c.slow && s.id === 'a' ? 1 : opts.repeat, runs: [] });
+        // The floor comparison needs its medians from at least five interleaved rounds.
+        const floorPair = FLOOR_TARGETS[s.id] !== undefined && (c.id === 'floor' || c.id === 'smtpwire');
+        plan.push({ c, n, note, file, repeat: c.slow && s.id === 'a' ? 1 : floorPair ? opts.floorRepeat : opts.repeat, runs: [] });
       }
-      for (let i = 0; i < opts.repeat; i++) {
+      const rounds = Math.max(...plan.map((p) => p.repeat ?? 0));
+      for (let i = 0; i < rounds; i++) {
         for (const p of plan) {
           if (p.skipped || i >= p.repeat || p.runs.some((r) => !r.ok)) continue;
           p.runs.push(await runClient(sink, p.c, { n: p.n, file: p.file, delay: s.delay, payload: sizes[s.file] * p.n, haveTime }));
@@ -192,7 +215,14 @@ async function main() {
         log(`  ${p.c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`);
       }
       results.scenarios[s.id] = { ...s, rows };
+      if (FLOOR_TARGETS[s.id] !== undefined) {
+        const wire = plan.find((p) => p.c?.id === 'smtpwire');
+        const floor = plan.find((p) => p.c?.id === 'floor');
+        if (wire?.runs?.length && floor?.runs?.length) results.floor.push(floorRow(s, wire.runs, floor.runs));
+      }
     }
+
+    if (STARTUP) results.startup = await measureStartup(sink, files.small);
 
     if (opts.sweep && !skipped.smtpwire && CLIENTS.some((c) => c.id === 'smtpwire') && SCENARIOS.some((s) => s.id === 'c')) {
       log('scenario c tuning (smtpwire read size, fileBody ring and createReadStream) ...');
@@ -316,9 +346,125 @@ function summarize(client, scenario, runs, note) {
     rssOverBaseMB: peakRssMB !== null && typeof d.rssBaseMB === 'number' ? peakRssMB - d.rssBaseMB : null,
     cpuProcessS: m.time ? m.time.userS + m.time.sysS : null,
     cpuInClockS: typeof d.cpuS === 'number' ? d.cpuS : null,
+    cpuUsPerMsg: typeof d.cpuS === 'number' ? (d.cpuS * 1e6) / m.n : null,
     sinkCpuPct: m.sink.cpuS / d.seconds,
     runs: runs.map((r) => ({ seconds: r.driver?.seconds, turns: r.sink.turns, maxRssKB: r.time?.maxRssKB, cpuS: r.driver?.cpuS, sinkCpuS: r.sink.cpuS })),
   };
+}
+
+/** smtpwire against the floor client in one scenario, from runs made in the same rounds. */
+function floorRow(s, wireRuns, floorRuns) {
+  const bad = [...wireRuns, ...floorRuns].find((r) => !r.ok);
+  if (bad) return { scenario: s.id, title: s.title, ok: false, error: bad.error };
+  const rate = (r) => r.n / r.driver.seconds;
+  const clockUs = (r) => (r.driver.cpuS * 1e6) / r.n;
+  const procUs = (r) => (r.time ? ((r.time.userS + r.time.sysS) * 1e6) / r.n : null);
+  const side = (runs) => ({
+    runs: runs.length,
+    msgsPerS: median(runs.map(rate)),
+    msgsPerSRuns: runs.map(rate),
+    cpuUsPerMsg: median(runs.map(clockUs)),
+    processCpuUsPerMsg: runs.every((r) => r.time) ? median(runs.map(procUs)) : null,
+    peakRssMB: runs.every((r) => r.time) ? median(runs.map((r) => (r.time.maxRssKB * 1024) / 1e6)) : null,
+  });
+  const wire = side(wireRuns);
+  const floor = side(floorRuns);
+  const rounds = Math.min(wireRuns.length, floorRuns.length);
+  const perRound = [];
+  for (let i = 0; i < rounds; i++) perRound.push(rate(wireRuns[i]) / rate(floorRuns[i]));
+  const ratio = wire.msgsPerS / floor.msgsPerS;
+  return { scenario: s.id, title: s.title, n: s.n, ok: true, wire, floor, ratio, perRoundMedian: median(perRound), perRound, target: FLOOR_TARGETS[s.id], met: ratio >= FLOOR_TARGETS[s.id] };
+}
+
+// ---- start-up: one small message, whole process ------------------------------------------------
+
+/** Fresh processes, each sending one small message (or doing nothing: `node -e 0`), interleaved
+ *  round by round; wall time from spawn to exit, CPU and peak RSS from /usr/bin/time. */
+async function measureStartup(sink, file) {
+  log('start-up: one 1 KiB message per process ...');
+  await sink.reset(0);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const bin = join(ROOT, typeof pkg.bin === 'string' ? pkg.bin : pkg.bin.smtpwire);
+  const input = readFileSync(file);
+  const port = String(sink.port);
+  const msmtp = which('msmtp');
+  const cases = [
+    { id: 'node', label: '`node -e 0` (no message)', argv: [NODE, '-e', '0'], sends: 0 },
+    {
+      id: 'cli', label: `\`smtpwire send\` (the CLI, ${pkg.bin?.smtpwire ?? pkg.bin})`, sends: 1, stdin: true,
+      argv: [NODE, bin, 'send', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'bench@example.org', '--to', 'sink@example.org'],
+      missing: existsSync(bin) ? undefined : `${bin} is not built: npm run build`,
+    },
+    { id: 'library', label: 'library, one-off script (bench/startup/smtpwire-once.mjs)', sends: 1, argv: [NODE, join(ROOT, 'bench/startup/smtpwire-once.mjs'), '--port', port, '--file', file] },
+    {
+      id: 'nodemailer', label: 'nodemailer, one-off script (bench/startup/nodemailer-once.mjs)', sends: 1, argv: [NODE, join(ROOT, 'bench/startup/nodemailer-once.mjs'), '--port', port, '--file', file],
+      missing: nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer',
+    },
+    {
+      id: 'msmtp', label: 'msmtp (C)', sends: 1, stdin: true,
+      argv: [msmtp ?? 'msmtp', '-C', '/dev/null', '--host=127.0.0.1', `--port=${port}`, '--auth=off', '--tls=off', '--domain=bench.invalid', '--from=bench@example.org', '--', 'sink@example.org'],
+      missing: msmtp ? undefined : 'msmtp is not installed: apt-get install -y msmtp',
+    },
+  ];
+  // The same one message from the floor client: what a fresh Node process needs to connect and
+  // send at all, with no library.
+  cases.splice(1, 0, { id: 'floor', label: 'floor client, one message (bench/floor.mjs --n 1)', sends: 1, argv: [NODE, join(ROOT, 'bench/floor.mjs'), '--port', port, '--n', '1', '--file', file] });
+  for (const c of cases) if (c.missing) loud(`start-up: SKIPPING ${c.label}: ${c.missing}`);
+  // bench/startup/rusage.py: wall time, and CPU and peak RSS from wait4() in microseconds
+  // (/usr/bin/time's 10 ms steps are too coarse here). Without python3: wall time only.
+  const python = which('python3');
+  if (!python) loud('start-up: python3 not found, CPU and RSS columns will be empty: apt-get install -y python3');
+  const live = cases.filter((c) => !c.missing);
+  for (const c of live) c.runs = [];
+  for (const c of live) runOnce(c); // one unmeasured run each: the file cache, not the code, is warm
+  for (let i = 0; i < opts.startupRounds; i++) for (const c of live) c.runs.push(runOnce(c));
+  function runOnce(c) {
+    if (python) {
+      const r = spawnSync(python, [join(ROOT, 'bench/startup/rusage.py'), ...(c.stdin ? ['--stdin', file] : []), '--', ...c.argv], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      let m;
+      try {
+        m = JSON.parse(r.stdout.trim().split('\n').pop());
+      } catch {
+        return { error: `rusage.py: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}` };
+      }
+      const run = { ms: m.wallMs, cpuMs: m.cpuMs, rssMB: (m.maxRssKB * 1024) / 1e6, exit: m.exit };
+      if (m.exit !== 0) run.error = `exit ${m.exit}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`;
+      return run;
+    }
+    const t0 = performance.now();
+    const r = spawnSync(c.argv[0], c.argv.slice(1), { cwd: ROOT, input: c.stdin ? input : '', encoding: 'utf8', timeout: 60_000 });
+    const run = { ms: performance.now() - t0, cpuMs: null, rssMB: null, exit: r.status };
+    if (r.status !== 0) run.error = `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`;
+    return run;
+  }
+  // Every send must have reached the sink: count what the sink saw in the measured rounds.
+  const stats = await sink.stats();
+  const expected = live.reduce((a, c) => a + c.sends * (1 + c.runs.length), 0);
+  const rows = live.map((c) => {
+    const bad = c.runs.find((r) => r.error);
+    if (bad) return { id: c.id, label: c.label, ok: false, error: bad.error };
+    return {
+      id: c.id, label: c.label, ok: true, runs: c.runs.length,
+      ms: median(c.runs.map((r) => r.ms)), minMs: Math.min(...c.runs.map((r) => r.ms)), msRuns: c.runs.map((r) => r.ms),
+      cpuMs: c.runs.every((r) => r.cpuMs !== null) ? median(c.runs.map((r) => r.cpuMs)) : null,
+      rssMB: c.runs.every((r) => r.rssMB !== null) ? median(c.runs.map((r) => r.rssMB)) : null,
+    };
+  });
+  const base = rows.find((r) => r.id === 'node' && r.ok);
+  for (const r of rows) {
+    if (r.ok && base) r.vsNode = r.ms / base.ms;
+    if (r.ok && base && r.cpuMs !== null && base.cpuMs) r.cpuVsNode = r.cpuMs / base.cpuMs;
+  }
+  const out = { rounds: opts.startupRounds, rows, sinkMessages: stats.messages, expectedMessages: expected, skipped: cases.filter((c) => c.missing).map((c) => ({ id: c.id, why: c.missing })) };
+  if (stats.messages !== expected) out.error = `the sink counted ${stats.messages} messages, expected ${expected}`;
+  for (const r of rows) log(`  ${r.label.padEnd(64)} ${r.ok ? `${r.ms.toFixed(1)} ms (min ${r.minMs.toFixed(1)}), CPU ${num(r.cpuMs)} ms${r.vsNode ? `, ${r.vsNode.toFixed(2)}x node -e 0` : ''}` : `FAILED: ${r.error}`}`);
+  if (out.error) loud(`start-up: ${out.error}`);
+  return out;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function parseTime(text) {
@@ -440,14 +586,31 @@ function targets(results) {
   const row = (s, id) => results.scenarios[s]?.rows.find((r) => r.client === id && r.ok);
   const a = row('a', 'smtpwire');
   if (a) {
-    const peers = results.scenarios.a.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire'));
+    const peers = results.scenarios.a.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire') && r.client !== 'floor');
     const best = peers.sort((x, y) => y.msgsPerS - x.msgsPerS)[0];
     const single = peers.filter((r) => r.connections === 1).sort((x, y) => y.msgsPerS - x.msgsPerS)[0];
     if (best) {
       const ratio = a.msgsPerS / best.msgsPerS;
-      out.push({ id: 'a', goal: 'msg/s >= 20x the best peer', value: `${ratio.toFixed(1)}x ${best.label} (${fmt(a.msgsPerS)} vs ${fmt(best.msgsPerS)} msg/s)`, met: ratio >= 20 });
-      if (single && single !== best) out.push({ id: 'a', goal: '(for reference) vs the best one-connection peer', value: `${(a.msgsPerS / single.msgsPerS).toFixed(1)}x ${single.label}`, met: a.msgsPerS / single.msgsPerS >= 20 });
+      // Not a target any more (issue 18 replaced it with the floor ratio): for reference.
+      out.push({ id: 'a', goal: '(reference) against the best peer', value: `${ratio.toFixed(1)}x ${best.label} (${fmt(a.msgsPerS)} vs ${fmt(best.msgsPerS)} msg/s)`, met: undefined });
+      if (single && single !== best) out.push({ id: 'a', goal: '(reference) against the best one-connection peer', value: `${(a.msgsPerS / single.msgsPerS).toFixed(1)}x ${single.label}`, met: undefined });
     }
+  }
+  for (const f of results.floor) {
+    if (!f.ok) out.push({ id: f.scenario, goal: `msg/s >= ${f.target} of the floor client's`, value: `failed: ${f.error}`, met: false });
+    else out.push({ id: f.scenario, goal: `msg/s >= ${f.target} of the floor client's (medians of ${Math.min(f.wire.runs, f.floor.runs)} interleaved runs)`, value: `${f.ratio.toFixed(2)} (${fmt(f.wire.msgsPerS)} vs ${fmt(f.floor.msgsPerS)} msg/s; per-round median ${f.perRoundMedian.toFixed(2)}); CPU ${f.wire.cpuUsPerMsg.toFixed(1)} vs ${f.floor.cpuUsPerMsg.toFixed(1)} us/msg`, met: f.met });
+  }
+  const st = results.startup;
+  if (st) {
+    const get = (id) => st.rows.find((r) => r.id === id && r.ok);
+    const node = get('node');
+    const cli = get('cli');
+    const lib = get('library');
+    const nm = get('nodemailer');
+    const floor = get('floor');
+    const floorNote = floor ? `; the floor client: ${floor.vsNode.toFixed(2)}x` : '';
+    if (node && cli) out.push({ id: 'start-up', goal: '`smtpwire send` of one message within 1.25x `node -e 0` (whole process, wall)', value: `${cli.vsNode.toFixed(2)}x (${cli.ms.toFixed(1)} vs ${node.ms.toFixed(1)} ms; CPU ${cli.cpuVsNode?.toFixed(2) ?? '—'}x)${floorNote}`, met: cli.vsNode <= 1.25 && !st.error });
+    if (lib && nm) out.push({ id: 'start-up', goal: 'one message from a fresh process: library faster than nodemailer', value: `${lib.ms.toFixed(1)} vs ${nm.ms.toFixed(1)} ms (${(lib.ms / nm.ms).toFixed(2)}x)`, met: lib.ms < nm.ms && !st.error });
   }
   const b = row('b', 'smtpwire');
   if (b) out.push({ id: 'b', goal: 'turns per message <= 0.10', value: `${b.turnsPerMsg.toFixed(3)} (${b.turns} turns / ${b.n}; runs: ${b.runs.map((r) => r.turns).join(', ')} turns)`, met: b.turnsPerMsg <= 0.1 + 1e-9 });
@@ -455,7 +618,18 @@ function targets(results) {
   if (b64) out.push({ id: 'b', goal: '(tuned driver) turns per message <= 0.10 with pipelineWindow 64', value: `${b64.turnsPerMsg.toFixed(3)} (${b64.turns} turns / ${b64.n}; runs: ${b64.runs.map((r) => r.turns).join(', ')} turns)`, met: b64.turnsPerMsg <= 0.1 + 1e-9 });
   const c = row('c', 'smtpwire');
   if (c) {
-    out.push({ id: 'c', goal: '>= 1,000 MB/s, body streamed from the file', value: `${fmt(c.MBps)} MB/s`, met: c.MBps >= 1000 });
+    const cPeers = results.scenarios.c.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire'));
+    const cBest = cPeers.sort((x, y) => y.MBps - x.MBps)[0];
+    if (cBest) {
+      // Runs were made in rounds (smtpwire, then each peer): the per-round ratio is less exposed
+      // to a slow minute on a shared machine than the ratio of the two medians.
+      const rounds = Math.min(c.runs.length, cBest.runs.length);
+      const perRound = [];
+      for (let i = 0; i < rounds; i++) if (c.runs[i].seconds && cBest.runs[i].seconds) perRound.push(cBest.runs[i].seconds / c.runs[i].seconds);
+      const roundNote = perRound.length > 1 ? `; per-round median ${median(perRound).toFixed(1)}x` : '';
+      out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${(c.MBps / cBest.MBps).toFixed(1)}x ${cBest.label} (${fmt(c.MBps)} vs ${fmt(cBest.MBps)} MB/s${roundNote})`, met: c.MBps >= 3 * cBest.MBps });
+    }
+    else out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${fmt(c.MBps)} MB/s; no peer measured`, met: false });
     if (c.rssOverBaseMB !== null) out.push({ id: 'c', goal: 'peak RSS <= driver base + 16 MB', value: `+${c.rssOverBaseMB.toFixed(1)} MB (peak ${c.peakRssMB.toFixed(1)}, base ${c.rssBaseMB.toFixed(1)})`, met: c.rssOverBaseMB <= 16 });
   }
   return out;
@@ -469,20 +643,52 @@ function markdown(results) {
   for (const s of Object.values(results.scenarios)) {
     L.push(`#### ${s.title}`);
     L.push('');
-    L.push('| client | version | msg/s | MB/s | turns/msg | peak RSS MB | RSS over base MB | CPU s (process) | CPU s (in clock) | sink CPU |');
-    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| client | version | msg/s | MB/s | turns/msg | peak RSS MB | RSS over base MB | CPU s (process) | CPU s (in clock) | CPU us/msg (in clock) | sink CPU |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of s.rows) {
       if (r.skipped) {
-        L.push(`| ${r.label} | — | skipped: ${r.skipped} |||||||| `);
+        L.push(`| ${r.label} | — | skipped: ${r.skipped} ||||||||| `);
         continue;
       }
       if (!r.ok) {
-        L.push(`| ${r.label} | — | failed: ${String(r.error).replaceAll('|', '/')} |||||||| `);
+        L.push(`| ${r.label} | — | failed: ${String(r.error).replaceAll('|', '/')} ||||||||| `);
         continue;
       }
       const name = r.client === 'smtpwire' ? `**${r.label}**` : r.label;
-      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${pct(r.sinkCpuPct)} |`);
+      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${r.n > 1 ? num(r.cpuUsPerMsg) : '—'} | ${pct(r.sinkCpuPct)} |`);
     }
+    L.push('');
+  }
+  if (results.floor.length) {
+    L.push('#### smtpwire against the floor client (bench/floor.mjs: pipelining BDAT, no checks)');
+    L.push('');
+    L.push('Medians of interleaved runs (one smtpwire run and one floor run per round, same sink). CPU us/msg: the driver\'s own `process.cpuUsage()` over its clocked span, and the whole process (`/usr/bin/time`, start-up included), per message.');
+    L.push('');
+    L.push('| scenario | runs | smtpwire msg/s | floor msg/s | share of floor | per-round share (median) | target | smtpwire CPU us/msg (clock / process) | floor CPU us/msg (clock / process) | holds |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const f of results.floor) {
+      if (!f.ok) {
+        L.push(`| ${f.scenario} | — | failed: ${String(f.error).replaceAll('|', '/')} ||||||| **no** |`);
+        continue;
+      }
+      L.push(`| ${f.title} | ${Math.min(f.wire.runs, f.floor.runs)} | ${fmt(f.wire.msgsPerS)} | ${fmt(f.floor.msgsPerS)} | ${f.ratio.toFixed(2)} | ${f.perRoundMedian.toFixed(2)} | ${f.target} | ${num(f.wire.cpuUsPerMsg)} / ${num(f.wire.processCpuUsPerMsg)} | ${num(f.floor.cpuUsPerMsg)} / ${num(f.floor.processCpuUsPerMsg)} | ${f.met ? 'yes' : '**no**'} |`);
+    }
+    L.push('');
+  }
+  if (results.startup) {
+    const st = results.startup;
+    L.push(`#### Start-up: one 1 KiB message, whole process (median of ${st.rounds} interleaved rounds)`);
+    L.push('');
+    L.push('Wall time from fork to exit, CPU (user + system, all threads) and peak RSS from `wait4()` (bench/startup/rusage.py). Wall time on the shared machine moves with the load; CPU time much less.');
+    L.push('');
+    L.push('| process | wall ms (median) | wall ms (min) | wall x `node -e 0` | CPU ms (median) | CPU x `node -e 0` | peak RSS MB |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of st.rows) {
+      if (!r.ok) L.push(`| ${r.label} | failed: ${String(r.error).replaceAll('|', '/')} ||||||`);
+      else L.push(`| ${r.label} | ${r.ms.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.vsNode?.toFixed(2) ?? '—'} | ${num(r.cpuMs)} | ${r.cpuVsNode?.toFixed(2) ?? '—'} | ${num(r.rssMB)} |`);
+    }
+    for (const k of st.skipped) L.push(`| ${k.id} | skipped: ${k.why} ||||||`);
+    if (st.error) L.push(`\n**${st.error}**`);
     L.push('');
   }
   if (results.targets.length) {
@@ -490,7 +696,7 @@ function markdown(results) {
     L.push('');
     L.push('| scenario | target | measured | holds |');
     L.push('|---|---|---|---|');
-    for (const t of results.targets) L.push(`| ${t.id} | ${t.goal} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
+    for (const t of results.targets) L.push(`| ${t.id} | ${t.goal} | ${t.value} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
     L.push('');
   }
   if (results.ceiling.length) {
@@ -590,7 +796,7 @@ function loud(msg) {
 }
 
 function parseOptions(argv) {
-  const o = { repeat: 5, sweepRepeat: 3, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
+  const o = { repeat: 5, sweepRepeat: 3, floorRepeat: 7, startupRounds: 11, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
@@ -600,7 +806,9 @@ function parseOptions(argv) {
       case '--clients': o.clients = val().split(','); break;
       case '--scenarios': o.scenarios = val().split(','); break;
       case '--fixtures': o.fixtures = val(); break;
-      case '--quick': o.quick = true; o.repeat = 1; o.sweepRepeat = 1; break;
+      case '--quick': o.quick = true; o.repeat = 1; o.sweepRepeat = 1; o.floorRepeat = 3; o.startupRounds = 3; break;
+      case '--floor-repeat': o.floorRepeat = Number(val()); break;
+      case '--startup-rounds': o.startupRounds = Number(val()); break;
       case '--no-build': o.build = false; break;
       case '--no-sweep': o.sweep = false; break;
       case '--no-core': o.core = false; break;

@@ -1,7 +1,6 @@
 // An msmtp account (bin/msmtp-config.ts) as what a send needs: client options, the envelope
 // sender, DSN requests, header handling, log file and spool. Defaults are msmtp's, checked
 // against `msmtp --pretend` by the interop suite (test/interop/clients.ts).
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +52,8 @@ export function substitute(text: string, env: NodeJS.ProcessEnv = process.env): 
 export function evalPassword(command: string, account: string): string {
   let out: string;
   try {
-    out = execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
+    // node:child_process loaded only here: a send without a password command never pays for it.
+    out = process.getBuiltinModule('node:child_process').execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
   } catch (err) {
     throw new ConfigError(`account ${account}: passwordeval failed: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
   }

@@ -3,7 +3,7 @@
 // read error) fails with EX_NOINPUT and says why, instead of sending an empty message.
 import { fstatSync, read } from 'node:fs';
 import type { PullIntoSource } from '../transports/node.ts';
-import { makeFileBody } from '../transports/file-source.ts';
+import { makeFileBody } from '../files/file-source.ts';
 import { InputFileError } from './args.ts';
 
 const MB = 1 << 20;

@@ -4,7 +4,6 @@
 // `eval`, quoted arguments, `~` in file names, and the same refusal of a user file that holds a
 // password others can read. This module only parses and resolves; bin/account.ts turns an
 // account into client options.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -119,7 +118,8 @@ function expandTilde(path: string, env: NodeJS.ProcessEnv): string {
 /** msmtp's `eval`: the line becomes the first line of the command's output. */
 function evalLine(command: string, where: string): string {
   try {
-    const out = execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
+    // node:child_process loaded only here (start-up: see bin/account.ts).
+    const out = process.getBuiltinModule('node:child_process').execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
     return out.split('\n', 1)[0]!.trim();
   } catch (err) {
     throw new ConfigError(`${where}: eval failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,7 +5,6 @@
 // its environment so it can bypass a cache. The secret is never echoed: not in the -v
 // transcript (the core redacts AUTH), and not in errors, which give the flag and the exit
 // status only (not the command, which may hold a secret itself, nor its output).
-import { spawn } from 'node:child_process';
 import { SmtpAuthError, SmtpUsageError } from '../core/errors.ts';
 import type { SecretContext, SecretProvider } from '../client/credentials.ts';
 import { str, type CliModule, type OptionTable, type Values } from './options.ts';
@@ -72,7 +71,8 @@ export function runSecretCommand(flag: string, cmd: string, context: SecretConte
     const fail = (why: string): void => reject(new SmtpAuthError(`${flag}: the command ${why}`));
     // stdin is the message, so the command gets none (a password manager that prompts opens
     // the terminal itself); its stderr stays the user's.
-    const child = spawn('/bin/sh', ['-c', cmd], {
+    // node:child_process loaded only here (start-up: see bin/account.ts).
+    const child = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', cmd], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, SMTPWIRE_HOST: context.host, SMTPWIRE_USER: context.user, ...(context.refresh ? { SMTPWIRE_REFRESH: '1' } : {}) },
     });

@@ -3,16 +3,11 @@
 // BufferRing). The SmtpClient owns the link and the drive loop; it lends them here as a
 // StreamHost.
 //
-// Invariants:
-// - Only the oldest streaming send pulls (the core writes transactions in order), and only while
-//   the core holds less than feedLimit() octets that go before or belong to it (bufferedAmount
-//   minus the whole bodies queued behind it).
-// - A view handed to the core stays there until poll() gives it out, and the client gives every
-//   polled write to the link at once, numbered (writeSeq). So when the core holds none of this
-//   send's octets (after a pump), every view handed over is in a write numbered at most
-//   writeSeq, or dropped by a cancel: ring.settle(writeSeq). Links finish writes in order, so
-//   those buffers are free once writtenSeq reaches it; after the link ended, all are free.
-import { DEFAULT_CHUNK_SIZE, type SmtpConnection } from '../core/connection.ts';
+// Only the oldest streaming send pulls (the core writes transactions in order), and only while
+// the core's bufferedBefore(id) is below feedLimit(). Ring buffers are reused by offset: the
+// core says up to which output offset its body views reach (bodyViewsReleasedAt), and the
+// client says how far the link is done with its output (viewsDone).
+import type { SmtpConnection } from '../core/connection.ts';
 import { SmtpAbortError, SmtpUsageError } from '../core/errors.ts';
 import { BufferRing } from './ring.ts';
 
@@ -55,8 +50,6 @@ export type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource
 
 /** What the streamer sees of a pending send. */
 export interface StreamedSend {
-  /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
-  readonly fixed: number;
   /** Body octets given so far (for the observer). */
   bytes: number;
 }
@@ -68,12 +61,9 @@ export interface StreamHost {
   readonly isClosed: boolean;
   /** The last link.write() did not ask to wait for drain(). */
   readonly writable: boolean;
-  readonly linkDone: boolean;
-  /** A pump is queued for the end of this tick. */
-  readonly pumpQueued: boolean;
-  /** Link writes issued, and the latest one whose onWritten has run. */
-  readonly writeSeq: number;
-  readonly writtenSeq: number;
+  /** The output offset (as in the core's written()) the link is done with: its writes up to
+   *  there have run onWritten (taken or dropped); Infinity once the link is gone. */
+  readonly viewsDone: number;
   /** The link says when a write is done (the ring may reuse buffers). */
   readonly signalsWritten: boolean;
   pump(): void;
@@ -88,15 +78,13 @@ export class BodyStreamer {
   #host: StreamHost;
   #hwm: number;
   #readSize: number;
-  #chunkSize: number;
   #feeders: number[] = []; // streaming sends whose body has not ended, in send (= wire) order
   #ring: BufferRing | undefined; // read buffers of pull-into bodies, while one is being sent
 
-  constructor(host: StreamHost, hwm: number, readSize: number, chunkSize: number | undefined) {
+  constructor(host: StreamHost, hwm: number, readSize: number) {
     this.#host = host;
     this.#hwm = hwm;
     this.#readSize = readSize;
-    this.#chunkSize = chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
   /** A streaming send was queued: it pulls once the sends before it have ended. */
@@ -244,7 +232,7 @@ export class BodyStreamer {
   async #mayFeed(id: number): Promise<boolean> {
     for (;;) {
       if (!this.#host.sends.has(id) || this.#host.isClosed) return false;
-      if (this.#feeders[0] === id && this.#host.writable && this.#host.core.bufferedAmount - this.#heldBehind(id) < this.#feedLimit()) return true;
+      if (this.#feeders[0] === id && this.#host.writable && this.#host.core.bufferedBefore(id) < this.#feedLimit()) return true;
       await this.#host.tick();
     }
   }
@@ -253,19 +241,17 @@ export class BodyStreamer {
    * #mayFeed for a pull-into send, without waiting: 'gone' once the send has settled, 'wait'
    * while it may not pull, 'full' when it may but every ring buffer is in use, else where to
    * read next. The link's own backpressure (drain) does not apply when the ring reuses buffers:
-   * the ring already bounds what the transport holds (see the invariants at the top).
+   * the ring already bounds what the transport holds.
    */
   #readState(id: number, ring: BufferRing): Uint8Array | 'gone' | 'wait' | 'full' {
     if (!this.#host.sends.has(id) || this.#host.isClosed) return 'gone';
     if (this.#feeders[0] !== id) return 'wait';
-    const held = this.#host.core.bufferedAmount - this.#heldBehind(id);
-    // After a pump only: a send() whose pump is still queued may have been refused by the
-    // core at once (a closing session), its body never held, and #heldBehind still counts it.
-    if (held <= 0 && !this.#host.pumpQueued) ring.settle(this.#host.writeSeq);
-    if (held >= this.#feedLimit() || !(ring.reuses || this.#host.writable)) return 'wait';
-    return ring.space(this.#host.linkDone ? this.#host.writeSeq : this.#host.writtenSeq) ?? 'full';
+    const core = this.#host.core;
+    const releasedAt = core.bodyViewsReleasedAt;
+    if (releasedAt !== undefined) ring.settle(releasedAt);
+    if (core.bufferedBefore(id) >= this.#feedLimit() || !(ring.reuses || this.#host.writable)) return 'wait';
+    return ring.space(this.#host.viewsDone) ?? 'full';
   }
-
 
   /**
    * Octets of body a streaming send may leave in the core: the high-water mark, but never less
@@ -273,14 +259,7 @@ export class BodyStreamer {
    * chunk and a lower mark would wait for it forever.
    */
   #feedLimit(): number {
-    return Math.max(this.#hwm, this.#chunkSize);
-  }
-
-  /** Octets of whole bodies queued after `id`: the core holds them until `id` is written. */
-  #heldBehind(id: number): number {
-    let n = 0;
-    for (const [other, s] of this.#host.sends) if (other > id) n += s.fixed;
-    return n;
+    return Math.max(this.#hwm, this.#host.core.chunkSize);
   }
 
   unfeed(id: number): void {

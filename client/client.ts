@@ -1,73 +1,41 @@
 // The friendly async client: one SmtpConnection (the sans-IO core) driven over one Link from a
-// runtime-neutral Transport. This file owns only the glue: feed inputs, drain poll(), keep one
-// timer at the core's deadline, turn events into settled promises, stream bodies with bounded
-// memory. Every protocol decision (pipelining, outcomes, TLS policy) stays in the core.
+// runtime-neutral Transport. This file is the drive loop: feed the core its inputs, drain poll(),
+// keep one timer at the core's deadline (deadline-timer.ts), turn events into settled promises.
+// Around it, by concern: options.ts (options and their checks), connect-link.ts (the connect race),
+// link-writer.ts (link writes and offsets), body-stream.ts (streamed bodies), pending.ts (what
+// callers wait for), message-send.ts (what send() takes). Every protocol decision (pipelining,
+// outcomes, TLS policy) stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
 import { SmtpConnection } from '../core/connection.ts';
-import { prepareEnvelope, type Envelope, type RecipientSpec } from '../core/envelope.ts';
+import { prepareEnvelope } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
-import type { Reply } from '../core/reply.ts';
-import { chooseMechanism } from '../core/sasl/index.ts';
-import { derivePbkdf2 } from './pbkdf2.ts';
-export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
-import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
 import { proxySteps } from '../core/proxy/tunnel.ts';
+import { parseProxy, type ProxySpec } from '../core/proxy/url.ts';
+import type { Reply } from '../core/reply.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
-import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
-import { toWireMessage, type MailOptions, type SendInput, type SendOptions } from './message-send.ts';
-import { notStarted } from './not-started.ts';
-import { ConnectDiagnostics } from './diagnostics.ts';
-import { tlsParams } from './tls-options.ts';
+import { BodyStreamer, chunkSource, fixedBody, type StreamHost } from './body-stream.ts';
+import { abortReason, abortSignalled, connectError, connectLink, type LinkRequest } from './connect-link.ts';
 import { withCredentials } from './credentials.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
+import { ConnectDiagnostics } from './diagnostics.ts';
+import { dkimSigner, oneShotAttachment } from './dkim-send.ts';
+import { LinkWriter, type WriterHost } from './link-writer.ts';
+import { envelopeOf, toWireMessage, type MailOptions, type Message, type SendInput, type SendOptions } from './message-send.ts';
+import { notStarted } from './not-started.ts';
 import { Probe } from './observe.ts';
-import type { Link, LinkHandlers, Transport } from './transport.ts';
-import { coreOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, MIB, positive, readSize, type ClientOptions, type LogEntry } from './options.ts';
-import { BodyStreamer, chunkSource, declaredSize, fixedBody, type BodySource, type StreamHost } from './body-stream.ts';
-import { abortReason, abortSignalled, connectError, linkParams, openLink } from './connect-link.ts';
+import { coreOptions, mechanismName, resolveOptions, type ClientOptions, type LogEntry } from './options.ts';
+import { derivePbkdf2 } from './pbkdf2.ts';
+import { PendingCalls } from './pending.ts';
+import { defaultPort, TLS_MODES, tlsParams } from './tls-options.ts';
+import type { LinkHandlers, Transport } from './transport.ts';
+
 export type { ClientOptions, LogEntry, TlsMode } from './options.ts';
 export type { BodySource, PullIntoSource } from './body-stream.ts';
-
-export interface Message {
-  from: string;
-  to: string | (string | RecipientSpec)[];
-  body: BodySource;
-  /** Declared size (SIZE=). Default: the length of a string/Uint8Array body. */
-  size?: number;
-  smtpUtf8?: boolean;
-  dsn?: Envelope['dsn'];
-  requireTls?: boolean;
-  /** Declare BODY=8BITMIME. Detected for string/Uint8Array bodies; say so for streams. */
-  eightBit?: boolean;
-  /** Declare BODY=BINARYMIME (needs BINARYMIME + CHUNKING on the server). */
-  binary?: boolean;
-  /** Cancels this send: rejected with EABORT before its end is written, unknown after. */
-  signal?: AbortSignal;
-}
+export type { Message } from './message-send.ts';
+export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 
 export type SendResult = TransactionResult;
-
-const MAX_TIMER = 2 ** 31 - 1; // setTimeout's limit; a later deadline is re-armed on wake-up
-/** A larger write goes to the link in pieces of this size, each with its own written signal, so
- *  the core's data-block timer sees the transport's progress through a large whole body. */
-const WRITE_PIECE = MIB;
-
-interface PendingSend {
-  resolve(result: SendResult): void;
-  reject(err: unknown): void;
-  /** Octets of a string/Uint8Array body (held by the core until written); 0 for streams. */
-  readonly fixed: number;
-  /** Body octets given so far (for the observer) and when send() was called. */
-  bytes: number;
-  readonly startedAt: number;
-  /** Removes the abort listener, when there is one. */
-  readonly cleanup: (() => void) | undefined;
-}
-
-interface PendingCommand {
-  resolve(reply: Reply): void;
-  reject(err: unknown): void;
-}
 
 export class SmtpClient {
   /** Resolves once the session is over: undefined after a clean QUIT, else why it ended. Never rejects. */
@@ -79,86 +47,73 @@ export class SmtpClient {
 
   #core: SmtpConnection;
   #options: ClientOptions;
-  #transport: Transport;
-  #port: number;
   #closeTimeout: number;
-  #link: Link | undefined;
-  #linkDone = false; // the link reported end/error, or we destroyed it
+  #link: LinkRequest; // what connecting needs
+  #writer: LinkWriter; // the link, once connected, and its writes
   #early: (() => void)[] | undefined = []; // link callbacks that came before core.start()
-  #writable = true; // the last link.write() did not ask us to wait for drain()
   #pumping = false;
   #pumpQueued = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt: number | undefined;
-  #ready: { resolve(): void; reject(err: unknown): void } | undefined;
+  #timer = new DeadlineTimer(() => {
+    this.#core.handleTimeout(Date.now());
+    this.#pump();
+  });
   #isClosed = false;
   #resolveClosed!: (error: SmtpError | undefined) => void;
   #resolveLinkClosed!: () => void;
-  #sends = new Map<number, PendingSend>();
-  #commands = new Map<number, PendingCommand>();
+  #calls = new PendingCalls(); // what callers wait for
   #wakers: (() => void)[] = [];
   #body: BodyStreamer;
-  #writeSeq = 0; // link writes issued (each has an onWritten)
-  #writtenSeq = 0; // the latest write whose onWritten has run
-  #proxy: ProxySpec | undefined;
-  #tlsParams: ReturnType<typeof tlsParams>;
   #diagnostics: ConnectDiagnostics;
   #probe: Probe;
   #refreshed: boolean; // this session authenticates with a refreshed token
-  #handed = 0; // octets given to the link so far (the core's output offset)
 
   /** Use connect(). */
   private constructor(options: ClientOptions, refreshed = false) {
-    if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
-    if (typeof options.host !== 'string' || options.host === '') throw new SmtpUsageError('host must be a non-empty string');
-    if (!options.transport) throw new SmtpUsageError('a transport is required (e.g. import { connect } from "smtpwire/node")');
-    const mode = options.tls ?? 'starttls';
-    if (!['starttls', 'required-starttls', 'implicit', 'none'].includes(mode)) throw new SmtpUsageError(`unknown tls mode: ${String(mode)}`);
+    const { mode, port, highWaterMark, readSize, closeTimeout } = resolveOptions(options);
+    const transport = options.transport!;
     this.#options = options;
-    this.#transport = options.transport;
-    this.#port = options.port ?? (mode === 'implicit' ? 465 : mode === 'required-starttls' ? 587 : 25);
-    if (!(Number.isInteger(this.#port) && this.#port > 0 && this.#port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
-    const hwm = positive(options.highWaterMark, MIB, 'highWaterMark');
-    this.#body = new BodyStreamer(this.#streamHost(), hwm, readSize(options.readSize, hwm), options.chunkSize);
-    this.#closeTimeout = positive(options.timeouts?.close, DEFAULT_CLOSE_TIMEOUT, 'timeouts.close');
-    positive(options.timeouts?.connect, DEFAULT_CONNECT_TIMEOUT, 'timeouts.connect');
-    this.#tlsParams = tlsParams(options);
+    this.#body = new BodyStreamer(this.#host(), highWaterMark, readSize);
+    this.#closeTimeout = closeTimeout;
+    const tls = tlsParams(options);
+    let proxy: ProxySpec | undefined;
     if (options.proxy !== undefined) {
-      this.#proxy = parseProxy(options.proxy);
-      proxySteps(this.#proxy, { host: options.host, port: this.#port }); // checks what goes to the proxy, now
+      proxy = parseProxy(options.proxy);
+      proxySteps(proxy, { host: options.host, port }); // checks what goes to the proxy, now
     }
-    this.#core = new SmtpConnection(coreOptions(options, mode, this.#port));
-    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port: this.#port, implicitTls: mode === 'implicit' }, (err) => this.abort(err));
+    this.#core = new SmtpConnection(coreOptions(options, mode, port));
+    this.#diagnostics = new ConnectDiagnostics({ host: options.host, port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err));
     this.#refreshed = refreshed;
-    this.#probe = new Probe(options.observe, options.host, this.#port, this.#transport.name);
+    this.#probe = new Probe(options.observe, options.host, port, transport.name);
+    this.#link = { options, port, transport, proxy, tls, diagnostics: this.#diagnostics, probe: this.#probe, log: (text) => this.#log('info', text) };
+    this.#writer = new LinkWriter(this.#host());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
   }
 
-  /** What the body streamer sees of this client (client/body-stream.ts). */
-  #streamHost(): StreamHost {
+  /** What the body streamer and the link writer see of this client. */
+  #host(): StreamHost & WriterHost {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const client = this;
     return {
       get core() { return client.#core; },
-      sends: client.#sends,
+      sends: client.#calls.sends,
       get isClosed() { return client.#isClosed; },
-      get writable() { return client.#writable; },
-      get linkDone() { return client.#linkDone; },
-      get pumpQueued() { return client.#pumpQueued; },
-      get writeSeq() { return client.#writeSeq; },
-      get writtenSeq() { return client.#writtenSeq; },
-      get signalsWritten() { return client.#link?.signalsWritten === true; },
+      get writable() { return client.#writer.writable; },
+      get viewsDone() { return client.#writer.viewsDone; },
+      get signalsWritten() { return client.#writer.link?.signalsWritten === true; },
       pump: () => client.#pump(),
       tick: () => client.#tick(),
       wake: () => client.#wake(),
+      linkFailed: (err) => client.#linkEnded(err),
+      rearm: () => client.#timer.arm(client.#core.nextDeadline),
+      crash: (err) => client.#crash(err),
     };
   }
 
   /** Connect, greet, upgrade and authenticate; resolves when the session is ready. */
   static async connect(options: ClientOptions): Promise<SmtpClient> {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
-    const port = options.port ?? (options.tls === 'implicit' ? 465 : options.tls === 'required-starttls' ? 587 : 25);
+    const port = options.port ?? defaultPort(options.tls);
     // Providers become strings here; a refused token is refreshed once and the connect retried.
     return withCredentials(options, port, async (resolved, refreshed) => {
       const client = new SmtpClient(resolved, refreshed);
@@ -183,7 +138,7 @@ export class SmtpClient {
 
   /** Sends not yet settled. */
   get pending(): number {
-    return this.#sends.size;
+    return this.#calls.sends.size;
   }
 
   /**
@@ -207,16 +162,7 @@ export class SmtpClient {
     if (message === null || typeof message !== 'object') throw new SmtpUsageError('message must be an object');
     const fixed = fixedBody(message.body);
     const source = fixed ? undefined : chunkSource(message.body); // checks the type; opens nothing yet
-    const envelope: Envelope = {
-      from: message.from,
-      to: typeof message.to === 'string' ? [message.to] : message.to,
-      size: message.size ?? fixed?.length ?? declaredSize(message.body),
-      smtpUtf8: message.smtpUtf8,
-      dsn: message.dsn,
-      requireTls: message.requireTls,
-      // A whole body is scanned by the core, which declares 8BITMIME when it finds 8-bit octets.
-      body: message.binary ? 'BINARYMIME' : message.eightBit ? '8BITMIME' : undefined,
-    };
+    const envelope = envelopeOf(message, fixed);
     const signal = message.signal;
     if (signal?.aborted) {
       // Never start what is already cancelled: once queued, MAIL..DATA may be on their way.
@@ -235,9 +181,7 @@ export class SmtpClient {
       signal.addEventListener('abort', onAbort, { once: true });
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
-    const result = new Promise<SendResult>((resolve, reject) => {
-      this.#sends.set(id, { resolve, reject, fixed: fixed?.length ?? 0, cleanup, bytes: fixed?.length ?? 0, startedAt: now });
-    });
+    const result = this.#calls.send(id, fixed?.length ?? 0, now, cleanup);
     if (!fixed) {
       this.#body.enqueue(id);
       this.#body.feed(id, source!).catch((err) => this.#crash(err));
@@ -250,7 +194,7 @@ export class SmtpClient {
   noop(): Promise<Reply> {
     try {
       const id = this.#core.noop(Date.now());
-      const reply = new Promise<Reply>((resolve, reject) => this.#commands.set(id, { resolve, reject }));
+      const reply = this.#calls.command(id);
       this.#pump();
       return reply;
     } catch (err) {
@@ -265,7 +209,7 @@ export class SmtpClient {
       this.#core.quit(Date.now());
       this.#pump();
       // Sends in flight are bounded by the core's own timers; the close bound is for QUIT.
-      while (this.#sends.size > 0 && !this.#isClosed) await this.#tick();
+      while (this.#calls.sends.size > 0 && !this.#isClosed) await this.#tick();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeout)));
       const timedOut = await Promise.race([this.closed.then(() => false), expired]);
@@ -288,36 +232,16 @@ export class SmtpClient {
 
   async #open(): Promise<void> {
     const o = this.#options;
-    const signal = o.signal;
-    if (signal?.aborted) throw abortReason(signal);
-    const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }));
-    ready.catch(() => {}); // awaited below; a late rejection must not count as unhandled
-    const { aborted, dispose } = abortSignalled(signal);
+    if (o.signal?.aborted) throw abortReason(o.signal);
+    const ready = this.#calls.ready();
+    const { aborted, dispose } = abortSignalled(o.signal);
     try {
-      this.#log('info', `connecting to ${o.host}:${this.#port} via ${this.#transport.name}${o.tls === 'implicit' ? ' (implicit TLS)' : ''}`);
-      const handlers: LinkHandlers = {
-        data: (bytes) => {
-          if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
-          this.#input(() => this.#core.receive(bytes, Date.now()));
-        },
-        end: () => this.#input(() => this.#linkEnded(undefined)),
-        error: (err) => this.#input(() => this.#linkEnded(err)),
-        drain: () => {
-          this.#writable = true;
-          this.#wake();
-        },
-      };
-      const params = linkParams(o, this.#port, this.#tlsParams);
-      const linkStart = Date.now();
       try {
-        this.#link = await openLink(this.#transport, params, this.#proxy, handlers, aborted, this.#diagnostics, (text) => this.#log('info', text));
+        this.#writer.link = await connectLink(this.#link, this.#linkHandlers(), aborted);
       } catch (err) {
-        const error = err as SmtpError;
-        if (params.implicitTls && error.code === 'ETLS') this.#probe.tls('implicit', linkStart, error);
-        this.#finishEarly(error);
-        throw error;
+        this.#finishEarly(err);
+        throw err;
       }
-      if (params.implicitTls) this.#probe.tls('implicit', linkStart);
       this.#core.start(Date.now());
       this.#diagnostics.linkUp();
       const early = this.#early!;
@@ -330,26 +254,33 @@ export class SmtpClient {
         if (!this.#isClosed) this.abort(err);
         throw err;
       }
-      if (o.auth) this.#probe.auth(this.#mechanismName(), this.#refreshed);
+      if (o.auth) this.#probe.auth(mechanismName(o.auth, this.capabilities.auth), this.#refreshed);
       this.#probe.opened(this.secure, o.auth !== undefined, this.capabilities);
     } finally {
       dispose();
     }
   }
 
-  /** The SASL mechanism this session uses: the one the core picks by the same rule. */
-  #mechanismName(): string | undefined {
-    const auth = this.#options.auth;
-    if (!auth) return undefined;
-    if (typeof auth.mechanism === 'object') return auth.mechanism.name;
-    const credentials = { user: auth.user, pass: auth.pass as string | undefined, token: auth.token as string | undefined, authzid: auth.authzid };
-    return chooseMechanism(this.capabilities.auth, credentials, auth.mechanism)?.name ?? auth.mechanism;
+  /** The link's callbacks: each is an input to the core (queued until it has started). */
+  #linkHandlers(): LinkHandlers {
+    return {
+      data: (bytes) => {
+        if (this.#diagnostics.listening) this.#diagnostics.heard(bytes);
+        this.#input(() => this.#core.receive(bytes, Date.now()));
+      },
+      end: () => this.#input(() => this.#linkEnded(undefined)),
+      error: (err) => this.#input(() => this.#linkEnded(err)),
+      drain: () => {
+        this.#writer.writable = true;
+        this.#wake();
+      },
+    };
   }
 
   /** The connect attempt failed before a session existed: settle `closed` all the same. */
   #finishEarly(err: unknown): void {
     this.#isClosed = true;
-    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#port);
+    const error = err instanceof SmtpError ? err : connectError(err, this.#options.host, this.#link.port);
     this.#resolveClosed(error);
     this.#resolveLinkClosed();
     this.#probe.closed(error);
@@ -368,7 +299,7 @@ export class SmtpClient {
   }
 
   #linkEnded(err: unknown): void {
-    this.#linkDone = true;
+    this.#writer.done = true;
     this.#resolveLinkClosed();
     if (err === undefined) this.#core.receiveEof(Date.now());
     else this.#core.transportError(err, Date.now());
@@ -393,7 +324,7 @@ export class SmtpClient {
       for (;;) {
         const out = this.#core.poll(Date.now());
         if (out.type === 'wait') {
-          this.#arm(out.deadline);
+          this.#timer.arm(out.deadline);
           break;
         }
         this.#output(out);
@@ -406,15 +337,8 @@ export class SmtpClient {
 
   #output(out: Exclude<Output, { type: 'wait' }>): void {
     switch (out.type) {
-      case 'write': {
-        if (!this.#link || this.#linkDone) return; // the link is gone; the core learns that separately
-        const chunks = out.chunks;
-        let bytes = 0;
-        for (let i = 0; i < chunks.length; i++) bytes += chunks[i]!.length;
-        if (bytes <= WRITE_PIECE) this.#linkWrite(chunks, bytes);
-        else for (const piece of pieces(chunks, WRITE_PIECE)) this.#linkWrite(piece.chunks, piece.bytes);
-        return;
-      }
+      case 'write':
+        return this.#writer.write(out.chunks);
       case 'event':
         return this.#event(out.event);
       case 'start-tls':
@@ -426,25 +350,8 @@ export class SmtpClient {
     }
   }
 
-  /** One numbered link write (the read ring counts them). The core learns how far the link has
-   *  taken its output from the written signal, or at once from a link that gives none. */
-  #linkWrite(chunks: Uint8Array[], bytes: number): void {
-    const link = this.#link!;
-    if (this.#linkDone) return;
-    const seq = ++this.#writeSeq;
-    const end = (this.#handed += bytes);
-    const signals = link.signalsWritten === true;
-    try {
-      this.#writable = link.write(chunks, (taken) => this.#written(seq, signals && taken !== false ? end : -1));
-    } catch (err) {
-      this.#linkEnded(err);
-      return;
-    }
-    if (!signals) this.#core.written(end, Date.now());
-  }
-
   #startTls(): void {
-    const link = this.#link!;
+    const link = this.#writer.link!;
     this.#log('info', 'upgrading the connection to TLS');
     const started = Date.now();
     link.startTls().then(
@@ -456,8 +363,7 @@ export class SmtpClient {
       },
       (err: unknown) => {
         this.#probe.tls('starttls', started, err);
-        this.#linkDone = true;
-        link.destroy();
+        this.#writer.destroy();
         const error = this.#diagnostics.explain(err);
         this.#resolveLinkClosed();
         this.#core.transportError(error, Date.now());
@@ -484,55 +390,28 @@ export class SmtpClient {
 
   /** The core is done with the link: end it gracefully; the transport releases it. */
   #closeLink(): void {
-    if (this.#link && !this.#linkDone) this.#link.close();
-    this.#arm(undefined);
+    this.#writer.close();
+    this.#timer.arm(undefined);
   }
 
   #destroyLink(): void {
-    if (this.#link && !this.#linkDone) {
-      this.#linkDone = true;
-      this.#link.destroy();
-    }
-    if (this.#link || this.#isClosed) this.#resolveLinkClosed();
-  }
-
-  /** One timer, always at the core's next deadline. */
-  #arm(deadline: number | undefined): void {
-    if (deadline === this.#timerAt) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = deadline;
-    if (deadline === undefined) return;
-    const delay = Math.min(MAX_TIMER, Math.max(0, deadline - Date.now()));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = undefined;
-      this.#core.handleTimeout(Date.now());
-      this.#pump();
-    }, delay);
+    this.#writer.destroy();
+    if (this.#writer.link || this.#isClosed) this.#resolveLinkClosed();
   }
 
   #event(event: SmtpEvent): void {
     switch (event.type) {
       case 'ready':
-        this.#ready?.resolve();
-        return;
+        return this.#calls.isReady();
       case 'transaction': {
-        const pending = this.#sends.get(event.result.id);
+        const pending = this.#calls.settled(event.result);
         if (!pending) return;
-        this.#sends.delete(event.result.id);
         this.#body.unfeed(event.result.id);
-        pending.cleanup?.();
         if (this.#probe.active) this.#probe.message(event.result, pending.bytes, pending.startedAt);
-        pending.resolve(event.result);
         return;
       }
-      case 'command': {
-        const pending = this.#commands.get(event.id);
-        this.#commands.delete(event.id);
-        pending?.resolve(event.reply);
-        return;
-      }
+      case 'command':
+        return this.#calls.replied(event.id, event.reply);
       case 'transcript':
         return this.#log(event.from, event.text);
       case 'closed':
@@ -545,23 +424,14 @@ export class SmtpClient {
   #sessionClosed(error: SmtpError | undefined): void {
     this.#isClosed = true;
     error = this.#diagnostics.closed(error);
-    this.#arm(undefined);
+    this.#timer.arm(undefined);
     if (error) this.#log('info', `session ended: ${error.message}`);
-    const why = error ?? new SmtpConnectionError('the session ended');
-    this.#ready?.reject(why);
-    for (const c of this.#commands.values()) c.reject(why);
-    this.#commands.clear();
-    // The core settles every transaction before 'closed'; anything left is a core bug, made loud.
-    for (const [id, s] of this.#sends) {
-      s.cleanup?.();
-      s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
-    }
-    this.#sends.clear();
+    this.#calls.end(error ?? new SmtpConnectionError('the session ended'));
     this.#body.clear();
     this.#resolveClosed(error);
     // AUTH failed: the core ends the session itself, before connect() hears of it.
     if (error?.code === 'EAUTH' && this.#options.auth && this.#early === undefined && !this.#probe.isOpen) {
-      this.#probe.auth(this.#mechanismName(), this.#refreshed, error);
+      this.#probe.auth(mechanismName(this.#options.auth, this.capabilities.auth), this.#refreshed, error);
     }
     this.#probe.closed(error);
     this.#wake();
@@ -582,25 +452,6 @@ export class SmtpClient {
     } catch {
       // a failing logger must not break the session
     }
-  }
-
-  // ---- link writes done ---------------------------------------------------------------------
-
-  /** A link write numbered `seq`, ending at output offset `end` (-1: already reported), is done
-   *  with its views (Link.write's onWritten). */
-  #written(seq: number, end: number): void {
-    if (seq > this.#writtenSeq) this.#writtenSeq = seq;
-    if (end >= 0 && !this.#isClosed) {
-      // The transport took these octets: the core's data-block timer moves on. (This runs in the
-      // transport's callback: a throw would escape as an uncaught exception.)
-      try {
-        this.#core.written(end, Date.now());
-        this.#arm(this.#core.nextDeadline);
-      } catch (err) {
-        this.#crash(err);
-      }
-    }
-    this.#wake();
   }
 
   /** Resolves after the next pump, drain or link end. */
@@ -644,26 +495,3 @@ export async function sendMail(options: SendMailOptions): Promise<SendResult> {
     await client.close();
   }
 }
-
-/** `chunks` as consecutive groups of at most `size` octets (views, never copies). */
-function pieces(chunks: readonly Uint8Array[], size: number): { chunks: Uint8Array[]; bytes: number }[] {
-  const out: { chunks: Uint8Array[]; bytes: number }[] = [];
-  let group: Uint8Array[] = [];
-  let bytes = 0;
-  for (const chunk of chunks) {
-    for (let at = 0; at < chunk.length;) {
-      const n = Math.min(chunk.length - at, size - bytes);
-      group.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
-      bytes += n;
-      at += n;
-      if (bytes === size) {
-        out.push({ chunks: group, bytes });
-        group = [];
-        bytes = 0;
-      }
-    }
-  }
-  if (bytes > 0) out.push({ chunks: group, bytes });
-  return out;
-}
-

@@ -4,9 +4,10 @@
 import { SmtpAbortError, SmtpConnectionError, SmtpError } from '../core/errors.ts';
 import type { ProxySpec } from '../core/proxy/url.ts';
 import type { ConnectDiagnostics } from './diagnostics.ts';
+import type { Probe } from './observe.ts';
 import { DEFAULT_CONNECT_TIMEOUT, type ClientOptions } from './options.ts';
 import { connectThroughProxy } from './proxy-link.ts';
-import type { tlsParams } from './tls-options.ts';
+import { TLS_MODES, tlsMode, type tlsParams } from './tls-options.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 /** Rejects with the signal's reason once it aborts; dispose() removes the listener. */
@@ -23,10 +24,40 @@ export function abortSignalled(signal: AbortSignal | undefined): { aborted: Prom
 /** What the transport is asked to connect to. */
 export function linkParams(o: ClientOptions, port: number, tls: ReturnType<typeof tlsParams>): ConnectParams {
   return {
-    host: o.host, port, implicitTls: o.tls === 'implicit', servername: o.servername, ca: o.ca,
+    host: o.host, port, implicitTls: TLS_MODES[tlsMode(o.tls)].secure, servername: o.servername, ca: o.ca,
     rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal: o.signal,
     ...tls,
   };
+}
+
+/** What a session's connect needs (the SmtpClient's, checked at its construction). */
+export interface LinkRequest {
+  readonly options: ClientOptions;
+  readonly port: number;
+  readonly transport: Transport;
+  readonly proxy: ProxySpec | undefined;
+  readonly tls: ReturnType<typeof tlsParams>;
+  readonly diagnostics: ConnectDiagnostics;
+  readonly probe: Probe;
+  readonly log: (text: string) => void;
+}
+
+/** Connect a session's link (directly or through the proxy) against `aborted`, and report an
+ *  implicit TLS handshake to the observer. Rejects with the explained, typed error. */
+export async function connectLink(req: LinkRequest, handlers: LinkHandlers, aborted: Promise<never>): Promise<Link> {
+  const o = req.options;
+  const params = linkParams(o, req.port, req.tls);
+  req.log(`connecting to ${o.host}:${req.port} via ${req.transport.name}${params.implicitTls ? ' (implicit TLS)' : ''}`);
+  const started = Date.now();
+  try {
+    const link = await openLink(req.transport, params, req.proxy, handlers, aborted, req.diagnostics, req.log);
+    if (params.implicitTls) req.probe.tls('implicit', started);
+    return link;
+  } catch (err) {
+    const error = err as SmtpError;
+    if (params.implicitTls && error.code === 'ETLS') req.probe.tls('implicit', started, error);
+    throw error;
+  }
 }
 
 /** Connect the link, or reject with the explained error once the connect fails or `aborted` does. */

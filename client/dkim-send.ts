@@ -5,7 +5,7 @@
 import type { RenderedMessage } from '../message/build.ts';
 import { DkimError, DkimSigner, type DkimOptions, type DkimSignedStream } from '../message/dkim.ts';
 import type { DkimStream } from '../message/dkim-source.ts';
-import type { Message } from './client.ts';
+import type { Message } from './message-send.ts';
 
 /** Signature options (one, or a list for several signatures), or a prepared signer. */
 export type DkimInput = DkimOptions | DkimSigner;

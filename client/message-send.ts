@@ -3,12 +3,44 @@
 // server's SMTPUTF8 and 8BITMIME decide how headers and bodies are written. A `dkim` option
 // signs the rendered message (client/dkim-send.ts): the send then waits for the signature.
 import type { Capabilities } from '../core/capabilities.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import { buildMessage, isBuiltMessage, type BuiltMessage, type MessageOptions } from '../message/build.ts';
-import type { Message } from './client.ts';
+import { declaredSize, type BodySource } from './body-stream.ts';
 import { signRaw, signRendered, type DkimInput, type SendOptions } from './dkim-send.ts';
 
 export type { DkimInput, SendOptions } from './dkim-send.ts';
+
+/** A raw message: the envelope and the body as it goes on the wire. */
+export interface Message {
+  from: string;
+  to: string | (string | RecipientSpec)[];
+  body: BodySource;
+  /** Declared size (SIZE=). Default: the length of a string/Uint8Array body. */
+  size?: number;
+  smtpUtf8?: boolean;
+  dsn?: Envelope['dsn'];
+  requireTls?: boolean;
+  /** Declare BODY=8BITMIME. Detected for string/Uint8Array bodies; say so for streams. */
+  eightBit?: boolean;
+  /** Declare BODY=BINARYMIME (needs BINARYMIME + CHUNKING on the server). */
+  binary?: boolean;
+  /** Cancels this send: rejected with EABORT before its end is written, unknown after. */
+  signal?: AbortSignal;
+}
+
+/** The core's envelope for `message`; `fixed` is its body when held whole. */
+export function envelopeOf(message: Message, fixed: Uint8Array | undefined): Envelope {
+  return {
+    from: message.from,
+    to: typeof message.to === 'string' ? [message.to] : message.to,
+    size: message.size ?? fixed?.length ?? declaredSize(message.body),
+    smtpUtf8: message.smtpUtf8,
+    dsn: message.dsn,
+    requireTls: message.requireTls,
+    // A whole body is scanned by the core, which declares 8BITMIME when it finds 8-bit octets.
+    body: message.binary ? 'BINARYMIME' : message.eightBit ? '8BITMIME' : undefined,
+  };
+}
 
 /** Builder options plus the per-send settings a raw Message has. */
 export interface MailOptions extends MessageOptions {

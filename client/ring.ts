@@ -10,10 +10,11 @@
 // - handed(): the view last filled went to the core (the client may read the next piece before
 //   handing the last one over, so that the read overlaps the core's work on it); unlend(): it
 //   never will (the send ended), so its octets are free at once.
-// - settle(seq): called when the client knows every view handed to the core so far has been
-//   given to the transport in writes numbered up to `seq`; from then on those buffers wait only
-//   for that write's onWritten.
-// - A buffer is free when no view of it is lent or unsettled and its settling write is done.
+// - settle(offset): the core says (SmtpConnection.bodyViewsReleasedAt) that every view handed
+//   to it so far is out of the core and in output before `offset`; from then on those buffers
+//   wait only for the transport to be done with the output up to that offset.
+// - A buffer is free when no view of it is lent or unsettled and the transport is done with
+//   its settling offset.
 //
 // Without reuse (a link that cannot say when a write is done) every buffer is fresh: the ring
 // then only chooses the read size.
@@ -27,8 +28,8 @@ interface Slot {
   lent: boolean;
   /** Views of this buffer were handed to the core and not yet settled. */
   pending: boolean;
-  /** The write whose completion frees this buffer (0: none needed). */
-  seq: number;
+  /** The output offset the transport must be done with to free this buffer (0: none needed). */
+  releaseAt: number;
 }
 
 export class BufferRing {
@@ -62,26 +63,26 @@ export class BufferRing {
 
   /**
    * Where the next read goes: the unfilled rest of the current buffer, else a whole free buffer.
-   * `written` is the number of the latest write the transport has finished (writes finish in
-   * order). Undefined when every buffer is still in use: wait for a write to finish.
+   * `done` is the output offset the transport is done with (writes finish in order; Infinity
+   * once the link is gone). Undefined when every buffer is still in use: wait for a write to finish.
    */
-  space(written: number): Uint8Array | undefined {
+  space(done: number): Uint8Array | undefined {
     const cur = this.#current;
     if (cur) {
       // Everything handed out of it is written: start it over (fewer, larger reads).
-      if (this.reuses && cur.used > 0 && !cur.lent && !cur.pending && cur.seq <= written) cur.used = 0;
+      if (this.reuses && cur.used > 0 && !cur.lent && !cur.pending && cur.releaseAt <= done) cur.used = 0;
       if (cur.used < cur.buf.length) return cur.used === 0 ? cur.buf : cur.buf.subarray(cur.used);
     }
     if (this.reuses) {
       for (const slot of this.#slots) {
-        if (slot.lent || slot.pending || slot.seq > written) continue;
+        if (slot.lent || slot.pending || slot.releaseAt > done) continue;
         slot.used = 0;
         this.#current = slot;
         return slot.buf;
       }
       if (this.#slots.length >= this.count) return undefined;
     }
-    const slot: Slot = { buf: this.#allocate(), used: 0, lent: false, pending: false, seq: 0 };
+    const slot: Slot = { buf: this.#allocate(), used: 0, lent: false, pending: false, releaseAt: 0 };
     this.#allocated++;
     if (this.reuses) this.#slots.push(slot);
     this.#current = slot;
@@ -116,12 +117,12 @@ export class BufferRing {
     slot.lent = false;
   }
 
-  /** Every view handed to the core so far went to the transport in writes numbered up to `seq`. */
-  settle(seq: number): void {
+  /** Every view handed to the core so far is in output before `offset` (or dropped). */
+  settle(offset: number): void {
     for (const slot of this.#slots) {
       if (!slot.pending) continue;
       slot.pending = false;
-      slot.seq = seq;
+      slot.releaseAt = offset;
     }
   }
 }

@@ -45,19 +45,15 @@ export interface Link {
   readonly signalsWritten?: boolean;
 }
 
-/** The TLS and socket options (cert, key, pfx, ...) are those of client/tls-options.ts. A
- *  transport that cannot honour one it is given must reject with SmtpUsageError saying so,
- *  never ignore it. */
+/** The TLS and socket options (servername, ca, cert, key, pfx, ...) are those of
+ *  client/tls-options.ts, checked. A transport that cannot honour one it is given must reject
+ *  with SmtpUsageError saying so, never ignore it. */
 export interface ConnectParams extends TlsClientOptions {
   host: string;
   port: number;
   /** Start TLS at once (port 465) instead of connecting in clear. */
   implicitTls: boolean;
-  /** TLS server name (SNI and certificate check); default `host`. */
-  servername?: string;
-  /** Trusted CA certificates (PEM) in place of the runtime's default store. */
-  ca?: string | Uint8Array | (string | Uint8Array)[];
-  /** Verify the server certificate. Turning this off is for tests only. */
+  /** Verify the server certificate (always given; TlsClientOptions says more). */
   rejectUnauthorized: boolean;
   /** Milliseconds to establish the link (and the TLS handshake for implicit TLS). */
   connectTimeout: number;

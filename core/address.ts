@@ -133,17 +133,3 @@ export function validateEhloName(name: string): string {
   if (isDomain(name, false) || isAddressLiteral(name)) return name;
   throw new SmtpUsageError(`EHLO name must be a domain or an address literal: "${printable(name)}"`);
 }
-
-/**
- * Checks an ESMTP parameter (RFC 5321 §4.1.2): the keyword is a letter or digit then letters,
- * digits and '-'; the value is 1*(octets 33..126 except '='). Returns the value.
- */
-export function validateParamValue(keyword: string, value: string): string {
-  if (typeof keyword !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(keyword)) {
-    throw new SmtpUsageError(`invalid ESMTP parameter keyword: "${printable(String(keyword))}"`);
-  }
-  if (typeof value !== 'string' || !/^[\x21-\x3c\x3e-\x7e]+$/.test(value)) {
-    throw new SmtpUsageError(`invalid value for ESMTP parameter ${keyword}: "${printable(String(value))}"`);
-  }
-  return value;
-}

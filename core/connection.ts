@@ -28,7 +28,7 @@ import { checkInjection } from './starttls.ts';
 import type { Input, Phase } from './states.ts';
 import { printable } from './text.ts';
 import { newTransaction } from './transaction.ts';
-import { abortTx, failTx, route, settle } from './tx-replies.ts';
+import { abortTx, route, settleTx } from './tx-replies.ts';
 import { pump } from './tx-write.ts';
 
 export type { AuthOptions, ConnectionOptions } from './options.ts';
@@ -45,6 +45,7 @@ export class SmtpConnection {
 
   /** Begin: the transport has connected; wait for the greeting. */
   start(now: number): void {
+    if (this.#s.phase !== 'idle') throw new SmtpUsageError('start() called twice: call it once, when the transport has connected');
     this.#input(now, 'start');
   }
 
@@ -52,6 +53,7 @@ export class SmtpConnection {
     const s = this.#s;
     s.now = now;
     if (s.phase === 'idle') throw new SmtpUsageError('receive() before start(): call start() once the transport has connected');
+    if (!(bytes instanceof Uint8Array)) throw new SmtpUsageError("receive() takes the server's octets as a Uint8Array");
     if (s.over || bytes.length === 0) return;
     if (s.phase === 'tls') {
       fail(s, new SmtpProtocolError('server sent data before the TLS handshake (possible STARTTLS injection)'));
@@ -134,8 +136,7 @@ export class SmtpConnection {
     const tx = newTransaction(s.nextId++, env, bodyFlags, now);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {
-      failTx(s, tx, s.error ?? new SmtpConnectionError('the session is closing'), undefined);
-      settle(s, tx);
+      settleTx(s, tx, { by: 'refused', error: s.error ?? new SmtpConnectionError('the session is closing') });
       return tx.id;
     }
     if (body !== undefined) {
@@ -154,6 +155,7 @@ export class SmtpConnection {
   writeBody(id: number, chunk: Uint8Array, now: number): boolean {
     const s = this.#s;
     s.now = now;
+    if (!(chunk instanceof Uint8Array)) throw new SmtpUsageError('writeBody() takes the body as Uint8Array chunks');
     const tx = s.live.get(id);
     if (!tx || tx.failure) return false;
     if (tx.bodyEnded) throw new SmtpUsageError(`body of transaction ${id} already ended`);
@@ -228,6 +230,35 @@ export class SmtpConnection {
    *  feeding when this passes its high-water mark and resumes after the next input. */
   get bufferedAmount(): number {
     return this.#s.output.unpolled + this.#s.heldBody;
+  }
+
+  /** Octets that go out before the next body octets of transaction `id`: output not yet
+   *  polled, and the body octets held for `id` and the transactions queued before it (whole
+   *  bodies queued after it wait for it, so they do not count). A streaming caller feeds `id`
+   *  while this is below its high-water mark. */
+  bufferedBefore(id: number): number {
+    let held = this.#s.output.unpolled;
+    for (const tx of this.#s.live.values()) { // in id order
+      if (tx.id > id) break;
+      held += tx.chunkBytes;
+    }
+    return held;
+  }
+
+  /** The output offset (as in written()) up to which the transport must take the output for
+   *  every view given to writeBody() so far to be released: the core keeps none of them any
+   *  more, and none is in output past this offset. Undefined while the core still holds some
+   *  (a body waiting for its 354, a BDAT chunk not yet full). A caller that reuses its buffers
+   *  reuses those handed over so far once its transport is done with this offset. */
+  get bodyViewsReleasedAt(): number | undefined {
+    for (const tx of this.#s.live.values()) if (tx.bodyFlags < 0 && tx.chunkBytes > 0) return undefined;
+    return this.#s.output.enqueued;
+  }
+
+  /** The BDAT chunk size in use (ConnectionOptions.chunkSize or its default): a streamed BDAT
+   *  body is held until this many octets are queued or the body ends. */
+  get chunkSize(): number {
+    return this.#s.chunkSize;
   }
 
   get state(): Phase {

@@ -1,19 +1,25 @@
-// smtpwire core: the sans-IO SMTP client. Everything here is pure ECMAScript.
+// smtpwire/core: the sans-IO SMTP client, pure ECMAScript. What a user needs to drive it: the
+// connection, its options, outputs, events and results; envelopes and replies; the errors; the
+// SASL contract and the built-in mechanisms; the proxy tunnel (also sans-IO); composeMessage.
+// The building blocks underneath (reply parser, body encoder, hashes, base64, the state
+// tables) are smtpwire/core/internal: no stability promise.
 export { SmtpConnection, type ConnectionOptions, type AuthOptions } from './connection.ts';
 export type { Output, SmtpEvent, TransactionResult, AcceptedResult, RejectedResult, UnknownResult, RecipientResult, Outcome } from './events.ts';
+export type { Phase } from './states.ts';
 export type { Envelope, RecipientSpec, NotifyOn } from './envelope.ts';
-export { type Reply, ReplyParser, describeReply, isPositive, isTransient, isPermanent, DEFAULT_REPLY_LIMITS, type ReplyParserLimits } from './reply.ts';
-export { type Capabilities, parseEhloReply } from './capabilities.ts';
+export { type Reply, describeReply, isPositive, isTransient, isPermanent, DEFAULT_REPLY_LIMITS, type ReplyParserLimits } from './reply.ts';
+export type { Capabilities } from './capabilities.ts';
 export { DEFAULT_TIMEOUTS, type Timeouts, type TimerKind } from './timeouts.ts';
-export { TABLE as STATE_TABLE, type Phase, type Input, type Action, type Transition } from './states.ts';
 export {
   SmtpError, SmtpUsageError, SmtpAddressError, SmtpProtocolError, SmtpReplyError, SmtpAuthError, SmtpTlsError,
   SmtpCapabilityError, SmtpTimeoutError, SmtpConnectionError, SmtpAbortError, SmtpProxyError, SmtpInternalError,
   type ProxyFailure, type SmtpErrorCode, type RefusedCommand,
 } from './errors.ts';
-export { BodyEncoder, needsEightBit, isWireReady, scanBody, BODY_EIGHT_BIT, BODY_NOT_CANONICAL, type BodyEncoderOptions } from './body.ts';
-export { formatPath, needsSmtpUtf8 } from './address.ts';
+// The SASL contract (a custom mechanism implements SaslMechanism) and the built-in mechanisms.
+export {
+  SaslError, DEFAULT_MAX_CHALLENGES,
+  type SaslMechanism, type SaslExchange, type SaslCredentials, type SaslContext, type SaslDeferred, type Pbkdf2Request,
+} from './sasl/mechanism.ts';
+export { BUILTIN_MECHANISMS, SASL_PLAIN, SASL_LOGIN, SASL_CRAM_MD5, SASL_XOAUTH2, SASL_OAUTHBEARER, SASL_SCRAM_SHA_256 } from './sasl/index.ts';
+export { ProxyTunnel, parseProxy, type ProxySpec, type ProxyProtocol, type ProxyTarget, type TunnelOutput } from './proxy/index.ts';
 export { composeMessage, type ComposeInput } from './compose.ts';
-export { printable } from './text.ts';
-export * from './sasl/index.ts';
-export * from './proxy/index.ts';

@@ -27,8 +27,6 @@ export type Expectation =
   /** The RSET written before a MAIL when an earlier transaction may still be held. */
   | Waiting<'auto-rset'>;
 
-export type ExpectationFor = Expectation['for'];
-
 export class ReplyQueue {
   private readonly fifo = new Queue<Expectation>();
   private barriers = 0;

@@ -8,7 +8,7 @@ import { describeReply, type Reply } from './reply.ts';
 import { lookup, replyInput, type Action, type Input } from './states.ts';
 import { authDone, authFailed, authStep } from './auth-session.ts';
 import { afterHello, startTls, startTlsRefused } from './starttls.ts';
-import { failTx, settle, settleUnknown } from './tx-replies.ts';
+import { settleTx } from './tx-replies.ts';
 import { pump } from './tx-write.ts';
 import { utf8 } from './text.ts';
 
@@ -118,15 +118,10 @@ function finish(s: ConnectionState, error: SmtpError | undefined): void {
 
 function end(s: ConnectionState, error: SmtpError | undefined, announced = false): void {
   const lost = error ?? new SmtpConnectionError('the session ended before the reply');
-  // Everything still pending settles now: unknown if its end reached the transport (and the
-  // server did not announce, in order, that it took nothing more), else rejected.
-  for (const tx of [...s.live.values()]) {
-    if (!announced && tx.stage === 'ended' && !tx.failure && s.output.taken >= tx.endOffset) settleUnknown(s, tx, lost);
-    else {
-      failTx(s, tx, lost, undefined);
-      settle(s, tx);
-    }
-  }
+  // Everything still pending settles now (OUTCOME_TABLE, tx-states.ts): unknown if its end
+  // reached the transport and the server did not announce, in order, that it took nothing more.
+  const by = announced ? 'closing' : 'link-lost';
+  for (const tx of [...s.live.values()]) settleTx(s, tx, { by, error: lost });
   s.queue.clear();
   s.heldBody = 0;
   s.replies.clear();

@@ -53,7 +53,7 @@ export function checkInjection(s: ConnectionState, rest: Uint8Array | undefined)
 }
 
 /** TLS is settled (had, refused, or not wanted): AUTH if configured, else ready. */
-export function afterTlsDecision(s: ConnectionState): void {
+function afterTlsDecision(s: ConnectionState): void {
   if (!s.options.auth || s.authenticated) return enterReady(s);
   beginAuth(s);
 }

@@ -1,11 +1,11 @@
 // The transaction record (RFC 5321 §3.3: MAIL, RCPT..., DATA or BDAT) and the result it ends
 // with. tx-write.ts writes its commands and body, tx-replies.ts takes its replies and settles it,
-// lmtp.ts is the final-reply policy under LMTP.
+// tx-outcome.ts decides how it ended (lmtp.ts: the final-reply policy under LMTP).
 import type { BodyEncoder } from './body.ts';
 import type { PreparedEnvelope } from './envelope.ts';
 import { SmtpReplyError, type SmtpError } from './errors.ts';
-import { transactionResult, type Outcome, type RecipientResult, type TransactionResult } from './events.ts';
-import { describeReply, isPositive, type Reply } from './reply.ts';
+import type { RecipientResult, TransactionResult } from './events.ts';
+import { describeReply, type Reply } from './reply.ts';
 
 import type { TxStage } from './tx-states.ts';
 
@@ -39,11 +39,13 @@ export interface Transaction {
   /** Replaced, not grown, for the first entry: a pushed-to empty array would reserve 17 slots. */
   accepted: RecipientResult[];
   rejected: RecipientResult[];
-  /** Set once the transaction can no longer be accepted; the reply/error reported with it. */
+  /** The refusal recorded while replies are still owed: it can no longer be accepted, and this
+   *  is the reply/error it is rejected with (decideOutcome, tx-outcome.ts). */
   failure: { reply: Reply | undefined; error: SmtpError } | undefined;
   /** LMTP: the per-recipient final replies so far, in the order of `accepted`. */
   lmtpFinal: RecipientResult[] | undefined;
-  settled: boolean;
+  /** How it ended; set once, by settleTx() (tx-replies.ts). */
+  result: TransactionResult | undefined;
 }
 
 /** A NOOP or RSET the user asked for: queued in order with the transactions. */
@@ -57,7 +59,7 @@ export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: num
   return {
     kind: 'tx', id, env, stage: 'queued', seq: 0, bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
     chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
-    accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, settled: false,
+    accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, result: undefined,
   };
 }
 
@@ -66,23 +68,4 @@ export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: num
 export function recipientsRefused(tx: Transaction, fallback?: Reply): [SmtpReplyError, Reply] {
   const reply = (tx.rejected.find((r) => r.reply.code < 500) ?? tx.rejected[0])?.reply ?? fallback!;
   return [new SmtpReplyError(`every recipient was rejected: ${describeReply(reply)}`, reply, 'RCPT'), reply];
-}
-
-/** The result a transaction reports, for one outcome (the LMTP per-recipient result is lmtp.ts's). */
-export function resultOf(tx: Transaction, outcome: Outcome, reply: Reply | undefined, error: SmtpError | undefined): TransactionResult {
-  let accepted: RecipientResult[] = outcome === 'accepted' ? tx.accepted : [];
-  let rejected: RecipientResult[] = tx.rejected;
-  let unknown: string[] = [];
-  if (outcome === 'rejected' && tx.accepted.length > 0) {
-    // Recipients the server accepted at RCPT still did not get the message.
-    rejected = [...tx.rejected, ...tx.accepted.map((r) => ({ address: r.address, reply: reply ?? r.reply }))];
-  }
-  if (outcome === 'unknown') {
-    // LMTP: the recipients whose final reply came keep it; the rest are unknown.
-    const final = tx.lmtpFinal ?? [];
-    accepted = final.filter((r) => isPositive(r.reply));
-    rejected = [...tx.rejected, ...final.filter((r) => !isPositive(r.reply))];
-    unknown = tx.accepted.slice(final.length).map((r) => r.address);
-  }
-  return transactionResult({ id: tx.id, accepted, rejected, unknown, reply }, outcome, error);
 }

@@ -1,15 +1,16 @@
-// Replies to a transaction's commands and how a transaction settles: accepted, rejected or
-// unknown (unknown: its end reached the transport and no final reply came). route() sends
-// every reply here or to the session by what the expectation is for (pipeline.ts).
+// Replies to a transaction's commands, and settleTx(), the one way a transaction ends (its
+// outcome is decideOutcome()'s, tx-outcome.ts). route() sends every reply here or to the
+// session by what the expectation is for (pipeline.ts).
 import type { ConnectionState } from './connection-state.ts';
 import { SmtpConnectionError, SmtpProtocolError, SmtpReplyError, type SmtpError } from './errors.ts';
-import type { RecipientResult, TransactionResult } from './events.ts';
-import { lmtpResult, takeLmtpFinal } from './lmtp.ts';
+import type { RecipientResult } from './events.ts';
+import { takeLmtpFinal } from './lmtp.ts';
 import type { Expectation } from './pipeline.ts';
 import { misfit, type Step } from './reply-fit.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
 import { fail, sessionReply } from './session.ts';
-import { recipientsRefused, resultOf, type Transaction } from './transaction.ts';
+import { recipientsRefused, type Transaction } from './transaction.ts';
+import { decideOutcome, type Settlement } from './tx-outcome.ts';
 import { moveTx } from './tx-states.ts';
 import { LONE_DOT } from './tx-write.ts';
 
@@ -35,14 +36,16 @@ export function route(s: ConnectionState, e: Expectation, reply: Reply): boolean
       return fits(s, 'end-of-data', reply) ? onFinal(s, e.tx, reply) : true;
     case 'empty-data-end':
       // The transaction is rejected already; this reply only closes the DATA.
-      if (fits(s, 'end-of-data', reply)) settle(s, e.tx);
+      if (fits(s, 'end-of-data', reply)) settleTx(s, e.tx, { by: 'end-reply', reply });
       return true;
     case 'command':
       if (fits(s, e.command.verb, reply)) s.emit({ type: 'command', id: e.command.id, command: e.command.verb, reply });
       return true;
     case 'auto-rset':
-      // A refused RSET may leave the old transaction in place, and the next MAIL is already on
-      // its way: fail rather than let it join it. A 421 is the server closing, in order: the
+      // RFC 5321 §4.1.1.5: a RSET MUST get 250. One refused may leave the old transaction in
+      // place with the next MAIL already on its way: the session cannot be trusted, so it fails
+      // (EPROTOCOL); what is pending settles as the session's end says (a written end taken:
+      // unknown; else rejected, transient). A 421 is the server closing, in order: the
       // dispatcher ends the session as announced.
       if (fits(s, 'RSET', reply) && !isPositive(reply) && reply.code !== 421) {
         fail(s, new SmtpProtocolError(`RSET refused, so the server may still hold an earlier transaction: ${describeReply(reply)}`));
@@ -69,7 +72,7 @@ function onMail(s: ConnectionState, tx: Transaction, reply: Reply): void {
     return;
   }
   tx.mailRefused = true;
-  failTx(s, tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply, 'MAIL'), reply);
+  refuseTx(s, tx, new SmtpReplyError(`MAIL FROM rejected: ${describeReply(reply)}`, reply, 'MAIL'), reply);
   // Without PIPELINING nothing else was sent for it: it is over now.
   if (!s.pipelining || tx.stage === 'envelope') settleIfQuiet(s, tx);
 }
@@ -82,7 +85,7 @@ function onRcpt(s: ConnectionState, tx: Transaction, reply: Reply): void {
       // A recipient added after its MAIL was refused joined a transaction that is not ours
       // (one the server still held): its end, if it left, may deliver under another sender.
       const error = new SmtpProtocolError(`RCPT accepted after MAIL FROM was refused (the server holds another transaction): ${describeReply(reply)}`);
-      if (tx.stage === 'ended' && s.output.taken >= tx.endOffset) settleUnknown(s, tx, error);
+      settleTx(s, tx, { by: 'foreign-rcpt', error });
       fail(s, error);
       return;
     }
@@ -93,7 +96,7 @@ function onRcpt(s: ConnectionState, tx: Transaction, reply: Reply): void {
   const all = tx.rcptReplies === tx.env.recipients.length;
   // Every recipient refused: the outcome is theirs (the most hopeful reply), whatever a BDAT
   // already on its way gets (RFC 3030 servers answer it 503 and may keep the transaction).
-  if (all && tx.bdat && !tx.failure && tx.accepted.length === 0) failTx(s, tx, ...recipientsRefused(tx));
+  if (all && tx.bdat && !tx.failure && tx.accepted.length === 0) refuseTx(s, tx, ...recipientsRefused(tx));
   if (tx.failure && tx.stage !== 'ended' && all) settleIfQuiet(s, tx);
 }
 
@@ -101,7 +104,7 @@ function onData(s: ConnectionState, tx: Transaction, reply: Reply): void {
   if (reply.code === 354) { // the only 3xx or 2xx fits() lets through
     if (tx.accepted.length === 0) {
       // RFC 2920 §3.1: DATA was accepted with no valid recipient; end it with a lone dot.
-      if (!tx.failure) failTx(s, tx, ...recipientsRefused(tx, reply));
+      if (!tx.failure) refuseTx(s, tx, ...recipientsRefused(tx, reply));
       s.output.bytes(LONE_DOT);
       s.transcript('client', '.');
       moveTx(tx, 'lone-dot');
@@ -119,8 +122,8 @@ function onData(s: ConnectionState, tx: Transaction, reply: Reply): void {
     return;
   }
   if (!tx.failure) {
-    if (tx.accepted.length === 0) failTx(s, tx, ...recipientsRefused(tx, reply));
-    else failTx(s, tx, new SmtpReplyError(`DATA rejected: ${describeReply(reply)}`, reply, 'DATA'), reply);
+    if (tx.accepted.length === 0) refuseTx(s, tx, ...recipientsRefused(tx, reply));
+    else refuseTx(s, tx, new SmtpReplyError(`DATA rejected: ${describeReply(reply)}`, reply, 'DATA'), reply);
   }
   drop(s, tx);
 }
@@ -130,9 +133,9 @@ function onBdatChunk(s: ConnectionState, tx: Transaction, reply: Reply): void {
   // RFC 3030 §4.1: after a failed BDAT the client should RSET before the next transaction.
   mayHold(s, tx);
   if (tx.failure) return;
-  failTx(s, tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply, 'BDAT'), reply);
+  refuseTx(s, tx, new SmtpReplyError(`BDAT rejected: ${describeReply(reply)}`, reply, 'BDAT'), reply);
   if (tx.stage !== 'ended' && s.queue.front() === tx) s.queue.shift();
-  settle(s, tx);
+  settleTx(s, tx, refusal(tx));
 }
 
 /** The server may still hold `tx`'s transaction (a refused BDAT: Exim keeps it): RSET before
@@ -151,52 +154,57 @@ function onFinal(s: ConnectionState, tx: Transaction, reply: Reply): boolean {
       fail(s, new SmtpProtocolError(`end of data accepted although every recipient was refused: ${describeReply(reply)}`));
       return true;
     }
-    settle(s, tx);
+    settleTx(s, tx, { by: 'end-reply', reply });
     return true;
   }
-  if (!s.options.lmtp) {
-    if (!isPositive(reply)) failTx(s, tx, new SmtpReplyError(`message rejected: ${describeReply(reply)}`, reply, 'end-of-data'), reply);
-    settle(s, tx, reply);
-    return true;
-  }
-  if (!takeLmtpFinal(tx, reply)) return false;
-  settle(s, tx, reply);
+  if (s.options.lmtp && !takeLmtpFinal(tx, reply)) return false;
+  settleTx(s, tx, { by: 'end-reply', reply });
   return true;
 }
 
-/** `tx` can no longer be accepted: remember why, and let go of the body the user handed in. */
-export function failTx(s: ConnectionState, tx: Transaction, error: SmtpError, reply: Reply | undefined): void {
+/** `tx` can no longer be accepted: record why (the first refusal stands), and let go of the
+ *  body the user handed in. It settles once no reply still owed could change that. */
+export function refuseTx(s: ConnectionState, tx: Transaction, error: SmtpError, reply: Reply | undefined): void {
   if (!tx.failure) tx.failure = { reply, error };
+  releaseBody(s, tx);
+}
+
+function releaseBody(s: ConnectionState, tx: Transaction): void {
   s.heldBody -= tx.chunkBytes;
   tx.chunks = [];
   tx.chunkBytes = 0;
 }
 
-/** Settle once no reply for `tx` is still coming that could change its result. */
+/** Settle a refused `tx` once no reply for it is still coming that could change its result. */
 function settleIfQuiet(s: ConnectionState, tx: Transaction): void {
   if ((!s.pipelining || tx.rcptReplies === tx.rcptSent) && tx.stage !== 'ended' && tx.stage !== 'await-354') drop(s, tx);
 }
 
-/** A failed transaction leaves the queue; the server forgets it with RSET before the next. */
+/** A refused transaction leaves the queue; the server forgets it with RSET before the next. */
 export function drop(s: ConnectionState, tx: Transaction): void {
   s.queue.remove(tx);
   if (tx.mailAccepted) mayHold(s, tx);
-  settle(s, tx);
+  settleTx(s, tx, refusal(tx));
 }
 
-/** Stop a transaction that has not been accepted: tell the server, report it rejected. */
-export function abortTx(s: ConnectionState, tx: Transaction, error: SmtpError): void {
-  if (tx.settled) return;
+function refusal(tx: Transaction): Settlement {
+  return { by: 'refused', error: tx.failure!.error, reply: tx.failure!.reply };
+}
+
+/** Stop `tx` on the client's side (`cancel`: the user, or its body source; `refused`: its body
+ *  cannot be sent): tell the server as far as needed, and settle it. */
+export function abortTx(s: ConnectionState, tx: Transaction, error: SmtpError, by: 'cancel' | 'refused' = 'cancel'): void {
+  if (tx.result) return;
   if (tx.stage === 'ended') {
     // Its end is written: whatever the server does now, we cannot undo it.
-    settleUnknown(s, tx, error);
+    settleTx(s, tx, { by, error });
     return;
   }
-  failTx(s, tx, error, undefined);
+  refuseTx(s, tx, error, undefined);
   // Before the 354 we wait: a refused DATA needs nothing, a 354 closes the link (onData).
   const inData = !tx.bdat && tx.stage === 'body';
   s.queue.remove(tx);
-  settle(s, tx);
+  settleTx(s, tx, { by, error });
   if (inData) {
     // A DATA body cannot be withdrawn (a dot would deliver it): drop the link instead.
     fail(s, new SmtpConnectionError(`connection closed to cancel message ${tx.id} during DATA`, error));
@@ -205,22 +213,14 @@ export function abortTx(s: ConnectionState, tx: Transaction, error: SmtpError): 
   }
 }
 
-/** Its end was written and no final reply will come: unknown (the end may have been taken). */
-export function settleUnknown(s: ConnectionState, tx: Transaction, error: SmtpError): void {
-  if (!tx.settled) conclude(s, tx, resultOf(tx, 'unknown', undefined, error));
-}
-
-/** Accepted (with its final reply) unless it failed; under LMTP, by its per-recipient replies. */
-export function settle(s: ConnectionState, tx: Transaction, reply?: Reply): void {
-  if (tx.settled) return;
-  conclude(s, tx, s.options.lmtp && tx.lmtpFinal && !tx.failure ? lmtpResult(tx, tx.lmtpFinal, reply)
-    : tx.failure ? resultOf(tx, 'rejected', tx.failure.reply, tx.failure.error)
-    : resultOf(tx, 'accepted', reply, undefined));
-}
-
-/** The one place a transaction ends: it leaves the counts and reports its result, once. */
-function conclude(s: ConnectionState, tx: Transaction, result: TransactionResult): void {
-  tx.settled = true;
+/** The one way a transaction ends: decideOutcome() says how, then it leaves the counts and
+ *  reports its result, once. */
+export function settleTx(s: ConnectionState, tx: Transaction, how: Settlement): void {
+  if (tx.result) return;
+  const taken = tx.stage === 'ended' && tx.endOffset >= 0 && s.output.taken >= tx.endOffset;
+  const result = decideOutcome(tx, how, taken, s.options.lmtp === true);
+  tx.result = result;
+  releaseBody(s, tx);
   s.live.delete(tx.id);
   if (tx.stage !== 'queued') s.inFlight--;
   if (tx.endOffset >= 0) s.unansweredEnds--;

@@ -6,7 +6,7 @@ import type { ConnectionState } from './connection-state.ts';
 import { mailCommand, rcptCommand } from './envelope.ts';
 import { SmtpCapabilityError, SmtpError } from './errors.ts';
 import { fire } from './session.ts';
-import { abortTx, drop, failTx, settle } from './tx-replies.ts';
+import { abortTx, drop, refuseTx, settleTx } from './tx-replies.ts';
 import { recipientsRefused, type Transaction } from './transaction.ts';
 import { moveTx } from './tx-states.ts';
 import { utf8 } from './text.ts';
@@ -60,8 +60,7 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
       mail = mailCommand(tx.env, s.capabilities, s.secure);
     } catch (e) {
       if (!(e instanceof SmtpError)) throw e;
-      failTx(s, tx, e, undefined);
-      settle(s, tx);
+      settleTx(s, tx, { by: 'refused', error: e });
       s.queue.shift();
       return true;
     }
@@ -82,7 +81,7 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
     // Without PIPELINING we know the RCPT results by now: no DATA and no BDAT (nor its body)
     // when none was accepted.
     if (!s.pipelining && tx.accepted.length === 0) {
-      failTx(s, tx, ...recipientsRefused(tx));
+      refuseTx(s, tx, ...recipientsRefused(tx));
       drop(s, tx);
       return true;
     }
@@ -104,7 +103,7 @@ function writeData(s: ConnectionState, tx: Transaction): boolean {
     s.output.views(takeBody(s, tx));
   } catch (e) {
     if (!(e instanceof SmtpError)) throw e;
-    abortTx(s, tx, e);
+    abortTx(s, tx, e, 'refused');
     return true;
   }
   if (!tx.bodyEnded) return false;
@@ -131,7 +130,7 @@ function writeBdat(s: ConnectionState, tx: Transaction): boolean {
       views = takeBody(s, tx);
     } catch (e) {
       if (!(e instanceof SmtpError)) throw e;
-      abortTx(s, tx, e);
+      abortTx(s, tx, e, 'refused');
       return true;
     }
     let size = 0;

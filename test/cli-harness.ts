@@ -11,7 +11,8 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { runNode, type ProcessRun } from './node-process.ts';
 
-export const CLI = fileURLToPath(new URL('../bin/smtpwire.js', import.meta.url));
+// The published bin (package.json): the single-file build of bin/smtpwire.ts (scripts/bundle-cli.mjs).
+export const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
 
 export interface Received {
   from: string;

@@ -83,6 +83,20 @@ test('caller mistakes are usage errors thrown at the call: receive() before star
   assert.match(drain(core, 1).text, /^EHLO client\.example\r\n$/);
 });
 
+test('caller mistakes are usage errors thrown at the call, never EINTERNAL: start() twice, receive() or writeBody() without a Uint8Array', () => {
+  const core = new SmtpConnection({ name: NAME, tls: 'none' });
+  core.start(0);
+  assert.throws(() => core.start(0), (e: unknown) => e instanceof SmtpUsageError && /twice/.test((e as Error).message));
+  assert.throws(() => core.receive('220 mx\r\n' as unknown as Uint8Array, 1), (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message));
+  const id = core.send({ from: 'a@x.org', to: ['b@x.org'] }, 1);
+  assert.throws(() => core.writeBody(id, 'hi\r\n' as unknown as Uint8Array, 1), (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message));
+  // None of these touched the session: it goes on as if they had not been made.
+  assert.is(core.state, 'greeting');
+  core.receive(enc.encode('220 mx\r\n'), 2);
+  assert.match(drain(core, 2).text, /^EHLO client\.example\r\n$/);
+  assert.ok(core.writeBody(id, enc.encode('hi\r\n'), 3));
+});
+
 test('the server breaking the protocol is still EPROTOCOL (transient), not EINTERNAL', () => {
   const core = new SmtpConnection({ name: NAME, tls: 'none' });
   core.start(0);
@@ -112,6 +126,26 @@ test('the automatic RSET between pipelined BDAT transactions is refused: the ses
   assert.is(s.results[1]!.outcome, 'unknown');
   assert.is(s.closedEvent?.error?.code, 'EPROTOCOL');
   assert.match(s.closedEvent?.error?.message ?? '', /RSET refused/);
+});
+
+test('the automatic RSET after a refused transaction is refused (RFC 5321 4.1.1.5: RSET MUST get 250): the next transaction, not yet ended, is rejected as transient EPROTOCOL and none of its body is sent', () => {
+  const s = run({ name: NAME, tls: 'none' }, script()
+    .send('220 mx')
+    .expect(`EHLO ${NAME}`).send('250-mx', '250 PIPELINING')
+    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'DATA')
+    .send('250 ok', '550 5.1.1 no such user', '554 5.5.1 no valid recipients')
+    .expect('RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'DATA')
+    .send('502 5.5.1 RSET not here'),
+  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'one\r\n' }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: 'two\r\n' }]);
+  assert.equal(s.results.map((r) => r.outcome), ['rejected', 'rejected']);
+  assert.is(s.results[0]!.error?.code, 'EREPLY');
+  const second = s.results[1]!;
+  assert.is(second.error?.code, 'EPROTOCOL');
+  assert.is(second.error?.transient, true, 'the server misbehaved: another session may take it');
+  assert.match(second.error?.message ?? '', /RSET refused.*502/);
+  assert.is(s.closedEvent?.error, second.error);
+  assert.not.match(s.clientText, /two/, 'no body after the refused RSET');
+  assert.is(s.core.state, 'failed');
 });
 
 test('the WHATWG URL global is an optional extra: without it a proxy URL is a usage error that says to pass an object, and the object form works', () => {

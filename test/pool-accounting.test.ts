@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { startSim } from './smtp-sim.ts';
-import { createPool, SmtpPoolFullError, SmtpUsageError } from '../transports/node.ts';
+import { createPool, SmtpInternalError, SmtpPoolFullError, SmtpUsageError } from '../transports/node.ts';
+import { BodyEncoder } from '../core/body.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -189,6 +190,41 @@ test('a server that drops every link cannot keep a send going round: at most 3 f
   assert.is(pool.stats().requeued, 3);
   await pool.close();
   await srv.close();
+});
+
+test('a bug inside the core (EINTERNAL) is never retried or requeued by the pool, so it cannot resend a message', async () => {
+  // The body encoder throws once, as a bug would; a second attempt would go through, so a
+  // retry or a requeue shows up as an accepted send and a message at the server.
+  const srv = await startSim();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with its own this and put back
+  const encode = BodyEncoder.prototype.encode;
+  let calls = 0;
+  BodyEncoder.prototype.encode = function (this: BodyEncoder, ...args: Parameters<BodyEncoder['encode']>) {
+    if (++calls === 1) throw new TypeError('injected bug in the encoder');
+    return encode.apply(this, args);
+  };
+  try {
+    const pool = createPool({ ...plain(srv.port), maxConnections: 1, retries: 3 });
+    // Bare LF line endings: the body goes through the encoder.
+    const r = await pool.send({ from: 'a@example.com', to: 'b@example.com', body: 'Subject: bug\n\nline\n' });
+    assert.is(r.outcome, 'rejected');
+    assert.instance(r.error, SmtpInternalError);
+    assert.is(r.error?.code, 'EINTERNAL');
+    assert.is(r.error?.transient, false);
+    assert.instance(r.error?.cause, TypeError);
+    const st = pool.stats();
+    assert.is(st.retried, 0, 'not retried');
+    assert.is(st.requeued, 0, 'not requeued');
+    assert.is(calls, 1, 'the body was encoded once: no second attempt');
+    // The pool still works: the next send goes out on a new session.
+    const next = await pool.send(msg(1));
+    assert.is(next.outcome, 'accepted', next.error?.message);
+    await pool.close();
+    assert.is(srv.messages.length, 1, 'only the second message reached the server');
+  } finally {
+    BodyEncoder.prototype.encode = encode;
+    await srv.close();
+  }
 });
 
 test('pool options are checked: bad values are usage errors that say what to do', () => {

@@ -10,6 +10,7 @@
 // rest is ours to queue and retry on drain), and after upgradeTLS the raw socket keeps calling
 // the old handlers with ciphertext, so every callback checks which socket it came from.
 import { SmtpUsageError } from '../core/errors.ts';
+import { Queue } from '../core/queue.ts';
 import { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult } from '../client/client.ts';
 import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../client/entry.ts';
 import type { Pool, PoolOptions } from '../client/pool.ts';
@@ -95,8 +96,8 @@ class BunLink implements Link {
   #taken = 0; // octets the socket has taken since the link began
   #given = 0; // octets given to write() since the link began (taken + queued)
   /** onWritten callbacks of write() calls, in order, each with the `#taken` count that completes it. */
-  #written: { until: number; run: () => void }[] = [];
-  #writtenHead = 0;
+  /** onWritten callbacks in write order, each with the offset its write ends at. */
+  readonly #written = new Queue<{ until: number; run: () => void }>();
   #signalQueued = false;
   /** A handshake under way (implicit TLS connect or upgradeTLS); whichever socket reports first settles it. */
   #handshake: { resolve(): void; reject(err: unknown): void } | undefined;
@@ -267,18 +268,15 @@ class BunLink implements Link {
    *  link is gone and their bytes with it), on a later microtask, never inside write(). */
   #signalWritten(all: boolean): void {
     if (all) this.#taken = this.#given;
-    if (this.#signalQueued || this.#writtenHead >= this.#written.length) return;
-    if (this.#written[this.#writtenHead]!.until > this.#taken) return;
+    const head = this.#written.front();
+    if (this.#signalQueued || head === undefined || head.until > this.#taken) return;
     this.#signalQueued = true;
     queueMicrotask(() => {
       this.#signalQueued = false;
-      const list = this.#written;
-      let i = this.#writtenHead;
-      while (i < list.length && list[i]!.until <= this.#taken) list[i++]!.run();
-      if (i === list.length) {
-        this.#written = [];
-        this.#writtenHead = 0;
-      } else this.#writtenHead = i;
+      for (let w = this.#written.front(); w !== undefined && w.until <= this.#taken; w = this.#written.front()) {
+        this.#written.shift();
+        w.run();
+      }
     });
   }
 
@@ -302,5 +300,5 @@ export const createPool: EntryPoints['createPool'] = /* @__PURE__ */ bindCreateP
 export { SmtpClient, type ClientOptions, type SendMailOptions, type SendResult, type Pool, type PoolOptions };
 export type { Message, BodySource, PullIntoSource, TlsMode, LogEntry } from '../client/client.ts';
 export * from '../client/exports.ts';
-export { fileBody, type FileBody, type FileBodyOptions } from './file-body.ts';
+export { fileBody, type FileBody, type FileBodyOptions } from '../files/node-file.ts';
 export * from '../core/errors.ts';

@@ -8,7 +8,6 @@ import { bindConnect, bindCreatePool, bindSendMail, type EntryPoints } from '../
 import type { Pool, PoolOptions } from '../client/pool.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { StreamLink, connectWithin, pemList, tlsError, type StreamPair, type StreamSocket } from './web-streams.ts';
-import { makeFileBody, type FileBody, type FileBodyOptions } from './file-source.ts';
 import { refuseUnsupported } from '../client/tls-options.ts';
 
 export const denoTransport: Transport = {
@@ -130,29 +129,7 @@ class DenoSocket implements StreamSocket {
   }
 }
 
-// ---- file bodies ------------------------------------------------------------------------------
-
-/**
- * A message body read from a file (needs --allow-read): stat()ed now, opened on the first read,
- * read by Deno.FsFile.read straight into the client's reused buffers, closed when the send is
- * done with it. Pass `size` on for SIZE=: `send({ ..., body, size: body.size })`.
- */
-export function fileBody(path: string | URL, options: FileBodyOptions = {}): FileBody {
-  const name = typeof path === 'string' ? path : decodeURIComponent(path.pathname);
-  const info = Deno.statSync(path);
-  return makeFileBody(name, { size: info.size, isFile: info.isFile }, options, async () => {
-    const file = await Deno.open(path, { read: true });
-    const start = options.start ?? 0;
-    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-    return {
-      // Reads come in order from `start`, so the file's own position is the one asked for.
-      read: async (buffer) => (await file.read(buffer)) ?? 0,
-      close: () => file.close(),
-    };
-  });
-}
-
-export type { FileBody, FileBodyOptions };
+export { fileBody, type FileBody, type FileBodyOptions } from '../files/deno-file.ts';
 
 // ---- ready-to-use entry points with this transport as default ----------------------------------
 

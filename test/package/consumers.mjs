@@ -4,7 +4,8 @@
 // it. Consumers: Node ESM, Node CommonJS (require of an ES module: Node >= 20.19 / 22.12),
 // TypeScript strict with `nodenext` and with `bundler` resolution (compiled, then run; the
 // TypeScript examples of README.md and docs/getting-started.md are type-checked there too), Deno,
-// Bun, and a Worker bundled by esbuild with the `workerd` condition and run by Miniflare. Then
+// Bun, a Worker bundled by esbuild with the `workerd` condition and run by Miniflare, and the
+// published `smtpwire` bin as npm links it (the bundled CLI). Then
 // @arethetypeswrong/cli and publint on the tarball. Prints one line per check and a closing
 // "N passed, N failed"; exits non-zero on any failure. A missing tool is a failure.
 import { execFile, execFileSync } from 'node:child_process';
@@ -144,6 +145,9 @@ await check('node-cjs', async () => {
     'main.cjs': `const { sendMail, SmtpUsageError } = require('smtpwire');
 const core = require('smtpwire/core');
 if (typeof core.SmtpConnection !== 'function' || typeof SmtpUsageError !== 'function') throw new Error('require() gave incomplete exports');
+// The public core leaves the building blocks to smtpwire/core/internal.
+const internal = require('smtpwire/core/internal');
+if ('sha256' in core || 'encodeBase64' in core || typeof internal.sha256 !== 'function' || typeof internal.ReplyParser !== 'function') throw new Error('smtpwire/core/internal is not where the building blocks are');
 sendMail(${message('node-cjs')}).then((r) => {
   console.log(r.outcome, r.reply && r.reply.code);
   if (r.outcome !== 'accepted') process.exitCode = 1;
@@ -174,7 +178,13 @@ if (r.outcome !== 'accepted') process.exit(1);
 /** Must compile with no error: each expected error proves the types are real, not `any` (which
  *  is what TypeScript silently gives when it cannot read the declarations). */
 const TYPE_PROBE = `import { sendMail, type SendResult } from 'smtpwire';
+import type { RefusedCommand } from 'smtpwire/core';
+import { sha256 } from 'smtpwire/core/internal';
 declare const r: SendResult;
+export const refused: RefusedCommand = 'RCPT';
+// @ts-expect-error: RefusedCommand is a union of the refusable steps
+export const notRefusable: RefusedCommand = 'QUIT';
+export const digest: Uint8Array = sha256(new Uint8Array(0));
 // @ts-expect-error: outcome is a string union, not a number
 export const n: number = r.outcome;
 if (r.outcome === 'accepted') {
@@ -225,6 +235,15 @@ await check('ts-bundler', async () => {
   await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
   const out = await run(process.execPath, ['out/main.js'], dir);
   expectDelivered('ts-bundler', out);
+});
+
+// The published bin (package.json "bin": the single-file CLI behind its compile-cache launcher,
+// scripts/bundle-cli.mjs), as npm links it into node_modules/.bin.
+await check('cli (node_modules/.bin/smtpwire)', async () => {
+  const dir = await consumer('cli', {}, { 'msg.eml': 'From: app@example.com\r\nTo: user@example.org\r\nSubject: from cli\r\nX-Consumer: cli\r\n\r\nhello\r\n' });
+  const out = await run('sh', ['-c', `node_modules/.bin/smtpwire send --server smtp+plain://127.0.0.1:${PORT} --from app@example.com --to user@example.org --json < msg.eml`], dir);
+  expectDelivered('cli', out);
+  return (await run('node_modules/.bin/smtpwire', ['--version'], dir)).trim();
 });
 
 await check('deno', async () => {

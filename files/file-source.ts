@@ -1,7 +1,7 @@
 // The runtime-neutral half of fileBody(): options, the returned object and its bookkeeping. Each
 // runtime supplies only "open this file" and "read at this position" (Node and Bun through
-// node:fs/promises in file-body.ts, Deno through Deno.open in deno.ts). No runtime API here.
-import type { PullIntoSource } from '../client/client.ts';
+// node:fs/promises in node-file.ts, Deno through Deno.open in deno-file.ts). No runtime API here.
+import type { PullIntoSource } from '../client/body-stream.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 
 export interface FileBodyOptions {
