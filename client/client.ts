@@ -10,7 +10,6 @@ import { SmtpConnection } from '../core/connection.ts';
 import { prepareEnvelope } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
-import type { ProxySpec } from '../core/proxy/url.ts';
 import type { Reply } from '../core/reply.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { BodyStreamer, chunkSource, fixedBody, type StreamHost } from './body-stream.ts';
@@ -369,7 +368,7 @@ export class SmtpClient {
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
-      (err) => {
+      (err: unknown) => {
         this.#probe.tls('starttls', started, err);
         this.#writer.destroy();
         const error = this.#diagnostics.explain(err);

@@ -58,7 +58,7 @@ export const NO_DIAGNOSTICS: Diagnostics = Object.freeze({
 /** The WebAssembly body check and the memory it reads in place (core/simd-scan.ts). */
 export interface BodyScanSupport {
   scan: BodyScan;
-  buffers(size: number, count: number): () => Uint8Array;
+  buffers: (size: number, count: number) => () => Uint8Array;
 }
 
 /** Every part a runtime entry may pass in. */

@@ -4,7 +4,7 @@
 // through a lean entry (the Worker's) carries only PLAIN, LOGIN and no IDN tables.
 // The WebAssembly body scan stays out even here (a faster path, not a behaviour): pass
 // `bodyScan: simdScanner` to have it, as the Node, Deno and Bun entries do.
-import { SmtpConnection as LeanConnection, type ConnectionOptions } from './connection.ts';
+import { SmtpConnection as LeanConnection, type AuthOptions, type ConnectionOptions } from './connection.ts';
 import { asciiAddress } from './idn.ts';
 import { BUILTIN_MECHANISMS } from './sasl/index.ts';
 
@@ -19,7 +19,7 @@ export function withFullParts(options: ConnectionOptions): ConnectionOptions {
   const full = Object.create(options) as { -readonly [K in keyof ConnectionOptions]: ConnectionOptions[K] };
   if (options.idn === undefined) full.idn = asciiAddress;
   const auth = options.auth;
-  if (auth !== null && typeof auth === 'object' && auth.mechanisms === undefined) full.auth = Object.assign(Object.create(auth), { mechanisms: BUILTIN_MECHANISMS });
+  if (auth !== null && typeof auth === 'object' && auth.mechanisms === undefined) full.auth = Object.assign(Object.create(auth) as AuthOptions, { mechanisms: BUILTIN_MECHANISMS });
   return full;
 }
 

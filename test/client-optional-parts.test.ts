@@ -34,7 +34,7 @@ async function startServer(authMethods: string[], hideSMTPUTF8 = true): Promise<
     } as unknown as boolean,
     authMethods, allowInsecureAuth: true, authOptional: true, disableReverseLookup: true, closeTimeout: 200, hideSTARTTLS: true, hideSMTPUTF8,
     onAuth(auth, _session, cb) {
-      const ok = auth.method === 'XOAUTH2' ? auth.accessToken === 'tok' : auth.method === 'CRAM-MD5' ? auth.validatePassword!('secret') : auth.password === 'secret';
+      const ok = auth.method === 'XOAUTH2' ? auth.accessToken === 'tok' : auth.method === 'CRAM-MD5' ? auth.validatePassword('secret') : auth.password === 'secret';
       cb(ok ? null : new Error('bad credentials'), ok ? { user: auth.username } : undefined);
     },
     onData(stream, _session, cb) {
