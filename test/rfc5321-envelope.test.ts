@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { noCapabilities, type Capabilities } from '../core/capabilities.ts';
 import { createPathCache, mailCommand, prepareEnvelope, rcptCommand, type Envelope } from '../core/envelope.ts';
 import { SmtpCapabilityError, SmtpUsageError } from '../core/errors.ts';
+import { asciiAddress } from '../core/idn.ts';
 
 const usage = (e: unknown) => e instanceof SmtpUsageError;
 const capability = (e: unknown) => e instanceof SmtpCapabilityError;
@@ -79,7 +80,7 @@ test('RCPT: NOTIFY deduplicated in order, ORCPT as rfc822 xtext, both only with 
   const env = prepareEnvelope({
     from: 'a@x.org',
     to: [{ address: 'b@bücher.example', notify: ['FAILURE', 'DELAY', 'FAILURE'], orcpt: 'b+tag@x.org' }, { address: 'c@x.org', notify: 'NEVER' }, 'd@x.org'],
-  });
+  }, undefined, undefined, asciiAddress); // the IDN codec (smtpwire/idn), as the full entries pass it
   assert.equal(env.recipients.map((r) => rcptCommand(r, caps({ dsn: true }))), [
     'RCPT TO:<b@xn--bcher-kva.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Btag@x.org',
     'RCPT TO:<c@x.org> NOTIFY=NEVER',
@@ -136,11 +137,15 @@ test('property: with or without a path cache (however full), the same envelope p
     });
   };
   const cache = createPathCache();
+  const noCodecCache = createPathCache(); // a cache belongs to one connection, so to one codec
   fc.assert(fc.property(fc.array(envelope, { minLength: 1, maxLength: 8 }), (envs) => {
     for (const env of envs) {
-      const fresh = render(() => prepareEnvelope(env));
-      assert.equal(render(() => prepareEnvelope(env, undefined, cache)), fresh);
-      for (const line of fresh) assert.not.match(line, /[\r\n\0]/);
+      // With the IDN codec (the full entries) and without it (the Worker entry).
+      for (const idn of [asciiAddress, undefined]) {
+        const fresh = render(() => prepareEnvelope(env, undefined, undefined, idn));
+        assert.equal(render(() => prepareEnvelope(env, undefined, idn ? cache : noCodecCache, idn)), fresh);
+        for (const line of fresh) assert.not.match(line, /[\r\n\0]/);
+      }
     }
   }), { numRuns: 300 });
 });
