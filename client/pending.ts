@@ -5,14 +5,24 @@ import type { SmtpError } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
 
-export interface PendingSend {
-  resolve(result: TransactionResult): void;
-  reject(err: unknown): void;
-  /** Body octets given so far (for the observer) and when send() was called. */
+/** One send waiting for its result. Only `resolve` is kept (a send is rejected by resolving it
+ *  with a rejected promise): every queued send holds one of these until it settles, and the
+ *  promise's reject function alone was ~66 of the ~880 octets a queued send retained. */
+export class PendingSend {
+  readonly resolve: (result: TransactionResult | Promise<never>) => void;
+  /** Body octets given so far (for the observer). */
   bytes: number;
+  /** When send() was called. */
   readonly startedAt: number;
   /** Removes the abort listener, when there is one. */
   readonly cleanup: (() => void) | undefined;
+
+  constructor(resolve: PendingSend['resolve'], bytes: number, startedAt: number, cleanup: (() => void) | undefined) {
+    this.resolve = resolve;
+    this.bytes = bytes;
+    this.startedAt = startedAt;
+    this.cleanup = cleanup;
+  }
 }
 
 interface Settle<T> {
@@ -38,7 +48,7 @@ export class PendingCalls {
   }
 
   send(id: number, bytes: number, startedAt: number, cleanup: (() => void) | undefined): Promise<TransactionResult> {
-    return new Promise((resolve, reject) => this.sends.set(id, { resolve, reject, cleanup, bytes, startedAt }));
+    return new Promise((resolve) => this.sends.set(id, new PendingSend(resolve, bytes, startedAt, cleanup)));
   }
 
   command(id: number): Promise<Reply> {
@@ -68,7 +78,7 @@ export class PendingCalls {
     this.#commands.clear();
     for (const [id, s] of this.sends) {
       s.cleanup?.();
-      s.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`));
+      s.resolve(Promise.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`)));
     }
     this.sends.clear();
   }

@@ -133,14 +133,13 @@ export class SmtpConnection {
     // A whole body is looked at once, here: whether it needs 8BITMIME, and whether it can go as is.
     const bodyFlags = body === undefined ? -1 : scanBody(body);
     const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined, s.paths);
-    const tx = newTransaction(s.nextId++, env, bodyFlags, now);
+    const tx = newTransaction(s.nextId++, env, bodyFlags, now, body !== undefined && body.length > 0 ? [body] : []);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {
       settleTx(s, tx, { by: 'refused', error: s.error ?? new SmtpConnectionError('the session is closing') });
       return tx.id;
     }
     if (body !== undefined) {
-      if (body.length > 0) tx.chunks = [body];
       tx.chunkBytes = body.length;
       s.heldBody += body.length;
       tx.bodyEnded = true;

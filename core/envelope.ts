@@ -73,26 +73,33 @@ interface CheckedAddress {
   readonly idn: boolean;
   /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
   readonly recipient: PreparedRecipient;
+  /** [recipient], frozen: the recipient list of a message to this address alone. */
+  readonly alone: readonly PreparedRecipient[];
 }
-export type PathCache = Map<string, CheckedAddress>;
+export interface PathCache {
+  readonly addresses: Map<string, CheckedAddress>;
+  /** The last single-recipient envelope prepared: an equal one is this same (read-only)
+   *  object, so a queued message of a bulk run holds no envelope of its own. */
+  last: PreparedEnvelope | undefined;
+}
 const PATH_CACHE_SIZE = 512;
 
 export function createPathCache(): PathCache {
-  return new Map();
+  return { addresses: new Map(), last: undefined };
 }
 
 function checkedAddress(address: string, pathCache: PathCache | undefined): CheckedAddress {
-  let checked = pathCache?.get(address);
+  let checked = pathCache?.addresses.get(address);
   if (checked === undefined) {
     const path = formatPath(address); // throws for bad input: nothing is cached then
     // A U-label domain is checked (UTS #46) and converted once, here: an invalid one throws.
     const ascii = needsSmtpUtf8(path) ? asciiAddress(path.slice(1, -1)) : undefined;
     const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
     const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
-    checked = { path, asciiPath, utf8: needsSmtpUtf8(path) && asciiPath === undefined, idn: asciiPath !== undefined, recipient };
+    checked = { path, asciiPath, utf8: needsSmtpUtf8(path) && asciiPath === undefined, idn: asciiPath !== undefined, recipient, alone: Object.freeze([recipient]) };
     if (pathCache) {
-      if (pathCache.size >= PATH_CACHE_SIZE) pathCache.clear();
-      pathCache.set(address, checked);
+      if (pathCache.addresses.size >= PATH_CACHE_SIZE) pathCache.addresses.clear();
+      pathCache.addresses.set(address, checked);
     }
   }
   return checked;
@@ -108,8 +115,15 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   const sender = checkedAddress(envelope.from, paths);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
   let idn = sender.idn;
-  const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
-  for (let i = 0; i < to.length; i++) {
+  // Most messages have one recipient, a bare address: its one-entry list is cached with it, so
+  // a queued message holds no list of its own.
+  const single = to.length === 1 && typeof to[0] === 'string' && to[0] !== '' ? checkedAddress(to[0], paths) : undefined;
+  if (single !== undefined) {
+    if (single.utf8) smtpUtf8 = true;
+    if (single.idn) idn = true;
+  }
+  const list = single !== undefined ? undefined : new Array<PreparedRecipient>(to.length); // exact size otherwise
+  for (let i = 0; list !== undefined && i < to.length; i++) {
     const r = to[i];
     if (typeof r === 'string') {
       // A bare address: its prepared form is cached with it.
@@ -117,7 +131,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
       const checked = checkedAddress(r, paths);
       if (checked.utf8) smtpUtf8 = true;
       if (checked.idn) idn = true;
-      recipients[i] = checked.recipient;
+      list[i] = checked.recipient;
       continue;
     }
     const spec = r as RecipientSpec;
@@ -132,8 +146,9 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
-    recipients[i] = { address: spec.address, path: checked.path, asciiPath: checked.asciiPath, notify, orcpt };
+    list[i] = { address: spec.address, path: checked.path, asciiPath: checked.asciiPath, notify, orcpt };
   }
+  const recipients = list ?? single!.alone;
   if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
     throw new SmtpUsageError('envelope.size must be a non-negative integer');
   }
@@ -145,10 +160,21 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw new SmtpUsageError('dsn.ret must be FULL or HDRS');
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
-  return {
-    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8, idn,
-    ret, envid, requireTls: envelope.requireTls === true,
+  const last = paths?.last;
+  const requireTls = envelope.requireTls === true;
+  const bodyType = body ?? detectedBody;
+  if (
+    last !== undefined && last.recipients === recipients && last.from === envelope.from && last.path === sender.path && last.size === envelope.size &&
+    last.body === bodyType && last.smtpUtf8 === smtpUtf8 && last.idn === idn && last.ret === ret && last.envid === envid && last.requireTls === requireTls
+  ) {
+    return last;
+  }
+  const prepared: PreparedEnvelope = {
+    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: bodyType, smtpUtf8, idn,
+    ret, envid, requireTls,
   };
+  if (paths && single !== undefined) paths.last = prepared;
+  return prepared;
 }
 
 /** The MAIL command for this server, or a typed error when the message needs what it lacks. */
