@@ -3,6 +3,7 @@
 // 'closed', so a send still waiting then is a core bug, reported as one.
 import type { SmtpError } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
+import { IdTable } from '../core/id-table.ts';
 import type { Reply } from '../core/reply.ts';
 
 /** One send waiting for its result. Only `resolve` is kept (a send is rejected by resolving it
@@ -32,9 +33,13 @@ interface Settle<T> {
 
 export class PendingCalls {
   /** Sends not yet settled, by transaction id. */
-  readonly sends = new Map<number, PendingSend>();
+  readonly sends = new IdTable<PendingSend>();
   readonly #commands = new Map<number, Settle<Reply>>();
   #ready: Settle<void> | undefined;
+  #captured: PendingSend['resolve'] | undefined;
+  readonly #capture = (resolve: PendingSend['resolve']): void => {
+    this.#captured = resolve;
+  };
 
   /** Resolves when the core says the session is ready; rejects when it ends first. */
   ready(): Promise<void> {
@@ -48,7 +53,11 @@ export class PendingCalls {
   }
 
   send(id: number, bytes: number, startedAt: number, cleanup: (() => void) | undefined): Promise<TransactionResult> {
-    return new Promise((resolve) => this.sends.set(id, new PendingSend(resolve, bytes, startedAt, cleanup)));
+    // One executor for every send (a closure per send, with its context, was ~120 octets a message).
+    const promise = new Promise<TransactionResult>(this.#capture);
+    this.sends.set(id, new PendingSend(this.#captured!, bytes, startedAt, cleanup));
+    this.#captured = undefined;
+    return promise;
   }
 
   command(id: number): Promise<Reply> {
@@ -76,10 +85,10 @@ export class PendingCalls {
     this.#ready?.reject(why);
     for (const c of this.#commands.values()) c.reject(why);
     this.#commands.clear();
-    for (const [id, s] of this.sends) {
+    this.sends.forEach((s, id) => {
       s.cleanup?.();
       s.resolve(Promise.reject(new Error(`internal error: transaction ${id} was not settled before the session closed`)));
-    }
+    });
     this.sends.clear();
   }
 }

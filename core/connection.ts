@@ -237,10 +237,11 @@ export class SmtpConnection {
    *  while this is below its high-water mark. */
   bufferedBefore(id: number): number {
     let held = this.#s.output.unpolled;
-    for (const tx of this.#s.live.values()) { // in id order
-      if (tx.id > id) break;
+    this.#s.live.find((tx) => { // in id order
+      if (tx.id > id) return true;
       held += tx.chunkBytes;
-    }
+      return false;
+    });
     return held;
   }
 
@@ -250,8 +251,7 @@ export class SmtpConnection {
    *  (a body waiting for its 354, a BDAT chunk not yet full). A caller that reuses its buffers
    *  reuses those handed over so far once its transport is done with this offset. */
   get bodyViewsReleasedAt(): number | undefined {
-    for (const tx of this.#s.live.values()) if (tx.bodyFlags < 0 && tx.chunkBytes > 0) return undefined;
-    return this.#s.output.enqueued;
+    return this.#s.live.find((tx) => tx.bodyFlags < 0 && tx.chunkBytes > 0) ? undefined : this.#s.output.enqueued;
   }
 
   /** The BDAT chunk size in use (ConnectionOptions.chunkSize or its default): a streamed BDAT
