@@ -179,7 +179,7 @@ export function requireSecret(plan: SendPlan): void {
 
 /** File names as absolute paths: a spooled recipe may be used later from another directory. */
 export function absolutePaths(r: Recipe): void {
-  for (const k of ['config', 'passFile', 'ca'] as const) if (r[k] !== undefined) r[k] = resolve(r[k]!);
+  for (const k of ['config', 'passFile', 'ca'] as const) if (r[k] !== undefined) r[k] = resolve(r[k]);
 }
 
 /** The recipe the send flags describe. */

@@ -56,7 +56,7 @@ export async function captureMain(argv: string[]): Promise<number> {
   let rules: ServerRules;
   let port: number;
   try {
-    port = int('port', values.port!);
+    port = int('port', values.port);
     rules = {
       ...(values.reject ? { rejectRecipients: values.reject.map((r) => ({ match: new RegExp(r, 'i') })) } : {}),
       ...(values['close-after'] !== undefined ? { closeAfter: int('close-after', values['close-after']) } : {}),
@@ -69,7 +69,7 @@ export async function captureMain(argv: string[]): Promise<number> {
   }
   const server = await startCaptureServer({
     port,
-    host: values.host!,
+    host: values.host,
     dir: values.dir,
     rules,
     onMessage: (m, files) => {

@@ -94,7 +94,7 @@ export async function signOutgoing(
 export interface SignedStdin {
   body: DkimSignedStream;
   /** Removes the spool file, if one was made. */
-  cleanup(): void;
+  cleanup: () => void;
 }
 
 /**
@@ -118,8 +118,8 @@ export async function signStdin(
 }
 
 interface Spool {
-  open(): PullIntoSource | Uint8Array[];
-  cleanup(): void;
+  open: () => PullIntoSource | Uint8Array[];
+  cleanup: () => void;
 }
 
 async function spoolStdin(stdin: AsyncIterable<Uint8Array>): Promise<Spool> {

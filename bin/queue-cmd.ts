@@ -4,7 +4,7 @@
 import { SmtpUsageError } from '../core/errors.ts';
 import { printable } from '../core/text.ts';
 import type { SendResult } from '../transports/node.ts';
-import { sessionFromRecipe, type Recipe } from './args.ts';
+import type { Recipe } from './args.ts';
 import { deliver, withDeadline } from './deliver.ts';
 import { EXIT, exitCodeFor, isResult } from './exit-codes.ts';
 import { logLine, writeLog } from './logfile.ts';

@@ -83,7 +83,7 @@ export function runSecretCommand(flag: string, cmd: string, context: SecretConte
       child.kill('SIGTERM');
       fail(`did not finish within ${COMMAND_TIMEOUT / 1000} s`);
     }, COMMAND_TIMEOUT);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_OUTPUT) {
         tooMuch = true;

@@ -156,7 +156,7 @@ function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope
       if (kept) await m.apply?.(kept, plan);
     }
     requireSecret(plan);
-    timeoutModule.apply!(v, plan);
+    await timeoutModule.apply!(v, plan);
     return plan;
   };
 }
@@ -169,7 +169,7 @@ async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessE
     // parseArgs throws TypeErrors (unknown option, missing value): the user's mistake.
     throw new SmtpUsageError(err instanceof Error ? err.message : String(err));
   }
-  const v = parsed.values as Values;
+  const v = parsed.values;
   const positionals = parsed.positionals;
   if (v.help || positionals[0] === 'help') return 'help';
   if (v.version || positionals[0] === 'version') return 'version';
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   process.stdout.on('error', () => {});
   const env = process.env;
   const argv = process.argv.slice(2);
-  if (argv[0] === 'capture') return exit((await captureMain(argv.slice(1))) as ExitCode); // testing/capture.ts
+  if (argv[0] === 'capture') return exit(await captureMain(argv.slice(1))); // testing/capture.ts
   const invokedAs = basename(process.argv[1] ?? '');
   const sendmailMode = invokedAs === 'sendmail' || invokedAs.startsWith('sendmail.') || argv[0] === 'sendmail';
   const args = sendmailMode && argv[0] === 'sendmail' && invokedAs !== 'sendmail' ? argv.slice(1) : argv;
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
     done = sendmailMode ? await runSendmail(args, controller.signal, env) : await runSend(args, controller.signal, env);
   } catch (err) {
     const code = exitCodeOfThrown(err);
-    report(err, code as ExitCode, false);
+    report(err, code, false);
     return exit(code);
   }
   if (done === 'help') {
@@ -262,10 +262,10 @@ async function main(): Promise<void> {
   if (plan?.logfile && outcome !== undefined) writeLog(plan.logfile, logLine(plan, outcome, code, undefined));
   if (plan?.json) process.stdout.write(JSON.stringify(toJson(outcome, code as ExitCode, queued ? { queued } : {}), null, 2) + '\n');
   if (queued) {
-    report(outcome, code === EXIT.OK ? EXIT.OK : (code as ExitCode), plan?.verbose === true);
+    report(outcome, code === EXIT.OK ? EXIT.OK : code, plan?.verbose === true);
     process.stderr.write(`smtpwire: queued as ${queued}; "smtpwire queue flush" sends it\n`);
   } else if (outcome !== undefined) {
-    report(outcome, code as ExitCode, plan?.verbose === true);
+    report(outcome, code, plan?.verbose === true);
   }
   exit(code);
 }

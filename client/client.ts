@@ -361,7 +361,7 @@ export class SmtpClient {
         this.#core.tlsEstablished(Date.now());
         this.#pump();
       },
-      (err) => {
+      (err: unknown) => {
         this.#probe.tls('starttls', started, err);
         this.#writer.destroy();
         const error = this.#diagnostics.explain(err);

@@ -11,7 +11,7 @@ import { TLS_MODES, tlsMode, type tlsParams } from './tls-options.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from './transport.ts';
 
 /** Rejects with the signal's reason once it aborts; dispose() removes the listener. */
-export function abortSignalled(signal: AbortSignal | undefined): { aborted: Promise<never>; dispose(): void } {
+export function abortSignalled(signal: AbortSignal | undefined): { aborted: Promise<never>; dispose: () => void } {
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(abortReason(signal));

@@ -69,7 +69,7 @@ export type SendInput = Message | RawMailInput | BuiltMessage | MailOptions;
 export function toWireMessage(input: Message | BuiltMessage, caps: Capabilities): Message;
 export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions): Message | Promise<Message>;
 export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions): Message | Promise<Message> {
-  if (input === null || typeof input !== 'object') return input as Message;
+  if (input === null || typeof input !== 'object') return input;
   const dkim = options?.dkim ?? (isBuiltMessage(input) ? undefined : (input as { dkim?: DkimInput }).dkim);
   if ('body' in input) {
     if (dkim === undefined) return input as Message;

@@ -111,7 +111,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
   const to = envelope.to;
-  if (!Array.isArray(to) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
+  if (!Array.isArray(to as unknown) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
   const sender = checkedAddress(envelope.from, paths);
   let smtpUtf8 = envelope.smtpUtf8 === true || sender.utf8;
   let idn = sender.idn;
@@ -142,7 +142,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
-      else if (Array.isArray(spec.notify) && spec.notify.length > 0 && spec.notify.every((n) => NOTIFY_ON.has(n))) notify = [...new Set(spec.notify)].join(',');
+      else if (Array.isArray(spec.notify as unknown) && spec.notify.length > 0 && spec.notify.every((n) => NOTIFY_ON.has(n))) notify = [...new Set(spec.notify)].join(',');
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;

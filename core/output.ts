@@ -70,7 +70,7 @@ export class OutputQueue {
       else if (this.taken === this.polled) this.takenAt = now; // output outstanding from now
       this.polled += bytes;
     }
-    return item as Output;
+    return item;
   }
 
   /** The transport took the output up to `offset`. Offsets only grow; a smaller one is ignored. */

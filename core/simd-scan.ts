@@ -38,6 +38,8 @@ const PAGE = 64 * 1024;
 const I32 = 0x7f;
 const V128 = 0x7b;
 const EMPTY = 0x40; // a block with no result
+// Laid out as a table (opcode groups) on purpose.
+// prettier-ignore
 const op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f, select: 0x1b,
   localGet: 0x20, localSet: 0x21, globalSet: 0x24, i32Load8U: 0x2d, i32Const: 0x41,
@@ -109,6 +111,8 @@ const orIntoBad = [...get(BAD), op.i32Or, ...set(BAD)];
 function blockStep(last: boolean): number[] {
   const lanes = last ? [...get(VALID), op.i32And] : [];
   const maskOf = (splat: number): number[] => [...get(BLOCK), ...get(splat), ...v(simd.eq8), ...v(simd.bitmask8), ...lanes];
+  // One line per step of the algorithm, as a table on purpose.
+  // prettier-ignore
   return [
     ...get(P), ...v(simd.load, ...MEMARG), ...set(BLOCK),
     ...(last
@@ -134,6 +138,8 @@ function blockStep(last: boolean): number[] {
   ];
 }
 
+// One line per step of the algorithm, as a table on purpose.
+// prettier-ignore
 const BODY: number[] = [
   ...get(START), ...get(LEN), op.i32Add, ...set(END),
   // A final CR waits for the next chunk (its LF decides): it is left out of the scan.
@@ -190,6 +196,8 @@ function name(text: string): number[] {
 
 function moduleBytes(): Uint8Array {
   const code = [...uleb(2), ...uleb(I32_LOCALS), I32, ...uleb(V128_LOCALS), V128, ...BODY];
+  // One line per module section, as a table on purpose.
+  // prettier-ignore
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32

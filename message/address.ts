@@ -449,7 +449,7 @@ export function formatMailbox(m: Mailbox, opts: { smtpUtf8: boolean }): string {
  * domains become A-labels unless smtpUtf8, when UTF-8 stays as it is (RFC 6532).
  */
 export function formatMailboxes(list: readonly Mailbox[], opts: { smtpUtf8: boolean }): string {
-  if (!Array.isArray(list)) throw new SmtpAddressError('formatMailboxes needs an array of mailboxes');
+  if (!Array.isArray(list as unknown)) throw new SmtpAddressError('formatMailboxes needs an array of mailboxes');
   return list.map((m) => formatMailbox(m, opts)).join(', ');
 }
 

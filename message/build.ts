@@ -255,7 +255,7 @@ function checkAttachment(a: Attachment, i: number): Attachment {
 
 function checkEnvelope(e: { from: string; to: string | readonly string[] }): { from: string; to: string[] } {
   if (e === null || typeof e !== 'object' || typeof e.from !== 'string') throw new SmtpUsageError('envelope must be { from, to }');
-  const to = typeof e.to === 'string' ? [e.to] : Array.isArray(e.to) ? [...e.to] : undefined;
+  const to = typeof e.to === 'string' ? [e.to] : Array.isArray(e.to as unknown) ? [...e.to] : undefined;
   if (!to || to.length === 0 || !to.every((t) => typeof t === 'string' && t !== '')) throw new SmtpUsageError('envelope.to needs at least one address');
   assertNoControls(e.from, 'envelope.from');
   for (const t of to) assertNoControls(t, 'envelope.to');
@@ -263,9 +263,9 @@ function checkEnvelope(e: { from: string; to: string | readonly string[] }): { f
 }
 
 function checkUnsubscribe(u: string | readonly string[] | ListUnsubscribe): { urls: string[]; oneClick: boolean } {
-  const spec: ListUnsubscribe = typeof u === 'string' || Array.isArray(u) ? { url: u as string | string[] } : (u as ListUnsubscribe);
+  const spec: ListUnsubscribe = typeof u === 'string' || Array.isArray(u as unknown) ? { url: u as string | string[] } : (u as ListUnsubscribe);
   if (spec === null || typeof spec !== 'object') throw new SmtpUsageError('listUnsubscribe must be a URI, a list of URIs or { url, oneClick }');
-  const urls = typeof spec.url === 'string' ? [spec.url] : Array.isArray(spec.url) ? [...spec.url] : [];
+  const urls = typeof spec.url === 'string' ? [spec.url] : Array.isArray(spec.url as unknown) ? [...spec.url] : [];
   if (urls.length === 0) throw new SmtpUsageError('listUnsubscribe needs an https: or mailto: URI');
   for (const url of urls) {
     // RFC 2369 §2: the URIs go in angle brackets; RFC 3986 URIs are printable ASCII.

@@ -103,7 +103,7 @@ export class DkimSigner {
 
   /** Checks the options and imports the keys. Every problem is a DkimError. */
   static async create(options: DkimOptions): Promise<DkimSigner> {
-    const list = Array.isArray(options) ? options : [options as DkimSignatureOptions];
+    const list = Array.isArray(options as unknown) ? (options as readonly DkimSignatureOptions[]) : [options as DkimSignatureOptions];
     if (list.length === 0) throw new DkimError('options', 'no signature options given');
     const prepared: PreparedSignature[] = [];
     for (const o of list) prepared.push(await prepare(o));
@@ -202,7 +202,7 @@ async function prepare(o: DkimSignatureOptions): Promise<PreparedSignature> {
   const [header, body] = parseCanonicalization(o.canonicalization ?? 'relaxed/relaxed');
   const names = o.headers ?? DEFAULT_SIGNED_HEADERS;
   const oversignNames = o.oversign ?? ['From'];
-  if (!Array.isArray(names) || !Array.isArray(oversignNames)) throw new DkimError('options', 'headers and oversign must be arrays of header names');
+  if (!Array.isArray(names as unknown) || !Array.isArray(oversignNames as unknown)) throw new DkimError('options', 'headers and oversign must be arrays of header names');
   const signed: string[] = [];
   const seen = new Set<string>();
   // From first (RFC 6376 §5.4: it MUST be signed), then the list, then oversigned extras.

@@ -72,7 +72,7 @@ export function smtpwireTransport(options: SmtpwireTransportOptions): SmtpwireNo
   if (options === null || typeof options !== 'object') throw new SmtpUsageError('smtpwireTransport(options): options must be an object with at least `host`');
   let pool: Pool | undefined;
   let inFlight = 0;
-  const getPool = (): Pool => (pool ??= createPool(options as PoolOptions));
+  const getPool = (): Pool => (pool ??= createPool(options));
 
   return {
     name: 'smtpwire',
@@ -97,7 +97,7 @@ export function smtpwireTransport(options: SmtpwireTransportOptions): SmtpwireNo
     verify(callback) {
       // A pool send would queue; verifying is opening one session and closing it cleanly.
       const run = async (): Promise<true> => {
-        const client = await connect(options as PoolOptions);
+        const client = await connect(options);
         await client.close();
         return true;
       };

@@ -26,7 +26,7 @@ async function startCapture(...args: string[]): Promise<Capture> {
   const lines: string[] = [];
   let buf = '';
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stdout.on('data', (b: Buffer) => {
       buf += b.toString();
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {

@@ -139,7 +139,7 @@ export function tempDir(tag: string): { dir: string; done(): void } {
   return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface CliRun extends ProcessRun {}
+export type CliRun = ProcessRun;
 
 /** An empty HOME and no system file: a developer's own ~/.msmtprc or /etc/msmtprc must not leak in. */
 let hermeticHome: string | undefined;

@@ -5,7 +5,6 @@
 // against real smtp-server instances on 127.0.0.1.
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -65,7 +64,7 @@ it('--queue with a built message, DKIM, --pass-cmd and connection flags: the spo
     const q = join(t.dir, 'q');
     const keys = generateKeyPairSync('ed25519');
     const keyFile = join(t.dir, 'dkim.pem');
-    writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const vault = join(t.dir, 'vault');
     writeFileSync(vault, `${PASSWORD}\n`, { mode: 0o600 });
     const passCmd = `cat '${vault}'`;
@@ -151,7 +150,7 @@ it('sendmail -t -i with DKIM: signed after the header edits (Bcc gone, Date and 
   try {
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keyFile = join(t.dir, 'dkim.pem');
-    writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const raw = 'From: me@example.com\nTo: b@example.org\nBcc: secret@example.net\nSubject: signed by sendmail\n\nbody\n.\nmore\n';
     const r = await cli(['sendmail', '-t', '-i', '--server', s.url, '-f', 'me@example.com', '--dkim-key', keyFile, '--dkim-selector', 'sm', '--dkim-domain', 'example.com'], { stdin: raw });
     assert.is(r.code, 0, r.stderr);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { SMTPServerOptions } from 'smtp-server';
 import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
-import { cli as harnessCli, CLI, hermeticEnv, it as harnessIt, testServer, unansweredServer, type CliRun } from './cli-harness.ts';
+import { cli as harnessCli, it as harnessIt, testServer, unansweredServer, type CliRun } from './cli-harness.ts';
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
@@ -44,7 +44,7 @@ interface Server {
 /** A real smtp-server (cli-harness.ts). Default: plain text (no STARTTLS), AUTH optional. */
 async function smtpServer(options: SMTPServerOptions = {}): Promise<Server> {
   const s = await testServer({ closeTimeout: 500, ...options });
-  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: s.close };
+  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: () => s.close() };
 }
 
 /** An smtp-server error with an SMTP reply code. */

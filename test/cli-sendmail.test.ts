@@ -22,7 +22,7 @@ it('sendmail -t -i: recipients from To, Cc and Bcc plus the command line; Bcc re
     const m = s.received[0]!;
     assert.is(m.from, 'sender@example.com');
     assert.equal([...m.to].sort(), ['bob@example.com', 'carol@example.com', 'dave@example.com', 'eve@example.com', 'extra@example.com', 'frank@example.com']);
-    const expected = (HEAD.replace(/^Bcc:.*\n  frank@example.com\n/m, '') + '\n' + BODY).replace(/\n/g, '\r\n');
+    const expected = (HEAD.replace(/^Bcc:.*\n {2}frank@example.com\n/m, '') + '\n' + BODY).replace(/\n/g, '\r\n');
     assert.is(m.data.toString('latin1'), expected);
   } finally {
     await s.close();

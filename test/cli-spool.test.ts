@@ -4,7 +4,6 @@
 // flush must neither lose nor duplicate the message.
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -91,7 +91,7 @@ async function assertAttachment(raw: Buffer): Promise<void> {
   const p = await simpleParser(raw);
   const a = p.attachments.find((x) => x.filename === 'report.bin');
   assert.ok(a, 'the attachment arrived');
-  assert.ok(Buffer.compare(a!.content, reportBytes) === 0, 'the attachment arrived byte for byte');
+  assert.ok(Buffer.compare(a.content, reportBytes) === 0, 'the attachment arrived byte for byte');
 }
 
 const built = () => buildMessage({

@@ -22,7 +22,6 @@ import { test } from 'uvu';
 import { exitWhenDone } from './exit-when-done.ts';
 import * as assert from 'uvu/assert';
 import { within } from './helpers.ts';
-import type { SendResult } from '../client/client.ts';
 import type { ConnectParams, Link, LinkHandlers, Transport } from '../client/transport.ts';
 import { SmtpConnection, type ConnectionOptions } from '../core/connection.ts';
 import { SmtpError } from '../core/errors.ts';
@@ -243,7 +242,7 @@ function expected(server: ModelServer, delivered: number, handed: string, chunki
   return handed.includes(END_MARK(i, chunking)) ? 'unknown' : 'rejected';
 }
 
-function checkOutcome(r: TransactionResult | SendResult, want: Expected, lossy: { endHanded: boolean } | undefined, where: string): void {
+function checkOutcome(r: TransactionResult, want: Expected, lossy: { endHanded: boolean } | undefined, where: string): void {
   if (lossy && r.outcome === 'unknown' && want !== 'unknown') {
     // The final reply was sent, but a reset may have discarded it before the client read it.
     assert.ok(lossy.endHanded, `${where}: unknown although the end of data was never handed over`);
@@ -257,7 +256,7 @@ function checkOutcome(r: TransactionResult | SendResult, want: Expected, lossy: 
   }
 }
 
-function checkRecipients(r: TransactionResult | SendResult, i: number, where: string): void {
+function checkRecipients(r: TransactionResult, i: number, where: string): void {
   if (r.outcome !== 'accepted') return;
   const plan = PLANS[i]!;
   assert.equal(r.accepted.map((x) => x.address), plan.rcpts.filter((a) => !a.startsWith('no')), `${where}: accepted list`);

@@ -54,7 +54,7 @@ test('permanent rejection: the unrecoverable error, so the queue does not retry'
   const h = harness([result({ outcome: 'rejected', rejected: [{ address: 'b@example.org', reply: r550 }], reply: r550, error: new SmtpReplyError('550 5.1.1 no such user', r550) })]);
   const err = await h.processor(job()).then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof Unrecoverable, String(err));
-  assert.match((err as Error).message, /550/);
+  assert.match((err).message, /550/);
 });
 
 test('transient rejection: a plain error, so the queue retries with its backoff', async () => {
@@ -90,7 +90,7 @@ test('a send that throws (a usage error) fails the job for good', async () => {
   });
   const err = await processor(job()).then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof Unrecoverable, String(err));
-  assert.match((err as Error).message, /line break/);
+  assert.match((err).message, /line break/);
 });
 
 test('mailVerdict is total over the three outcomes', () => {

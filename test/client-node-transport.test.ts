@@ -511,7 +511,7 @@ test('a failing body source or a bad chunk rejects the send; nothing is delivere
   assert.is(r.error?.code, 'EABORT');
   assert.match(r.error!.message, /disk on fire/);
   const c2 = await connect(plain(srv.port));
-  const bad = await c2.send({ from: 'a@example.com', to: 'b@example.com', body: ['Subject: x\r\n\r\n', 42 as unknown as string] });
+  const bad = await c2.send({ from: 'a@example.com', to: 'b@example.com', body: ['Subject: x\r\n\r\n', 42] as unknown as string[] });
   assert.is(bad.outcome, 'rejected');
   assert.is(bad.error?.code, 'EUSAGE');
   await sleep(50);

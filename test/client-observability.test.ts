@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { metrics, trace, SpanStatusCode } from '@opentelemetry/api';
+import { metrics, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { test } from 'uvu';
@@ -129,7 +129,7 @@ test('docs/observability.md: the OpenTelemetry module runs against the OpenTelem
   const dir = fileURLToPath(new URL('./doc-examples/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = `${dir}smtp-otel.mjs`;
-  writeFileSync(file, block![1]!);
+  writeFileSync(file, block[1]!);
 
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -161,7 +161,7 @@ test('docs/observability.md: the OpenTelemetry module runs against the OpenTelem
 
   const finished = spans.getFinishedSpans();
   assert.is(finished.length, 10);
-  assert.ok(finished.every((s) => s.name === 'smtp send' && s.kind === 2 /* CLIENT */));
+  assert.ok(finished.every((s) => s.name === 'smtp send' && s.kind === SpanKind.CLIENT));
   const byOutcome = (o: string) => finished.filter((s) => s.attributes['smtp.outcome'] === o);
   assert.is(byOutcome('accepted').length, 8);
   assert.is(byOutcome('rejected').length, 1);

@@ -64,7 +64,7 @@ function message(size: number, seed = 7): Uint8Array {
 /** Byte equality with the first difference in the message (uvu's diff of megabytes is too slow). */
 function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array, what: string): void {
   assert.ok(actual !== undefined, `${what}: nothing`);
-  const a = actual!;
+  const a = actual;
   const n = Math.min(a.length, expected.length);
   let i = 0;
   while (i < n && a[i] === expected[i]) i++;

@@ -31,7 +31,7 @@ function scramServer(iterations: number) {
   /** Called with every client line after EHLO; `onFirst` runs as the server-first goes out. */
   return (line: string, onFirst: () => void): string | undefined => {
     if (line.startsWith('AUTH SCRAM-SHA-256 ')) {
-      const clientFirst = dec.decode(decodeBase64(line.slice(19))!);
+      const clientFirst = dec.decode(decodeBase64(line.slice(19)));
       bare = clientFirst.slice(3);
       first = `r=${/,r=([^,]+)$/.exec(bare)![1]}srv0nce,s=${encodeBase64(SALT)},i=${iterations}`;
       onFirst();

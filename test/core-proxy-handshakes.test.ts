@@ -106,12 +106,12 @@ test('SOCKS4a: a name after the user id with 0.0.0.1; an IPv4 literal as plain S
 test('HTTP CONNECT: request, Basic auth, 2xx opens, octets after the header block are the server\'s', () => {
   const spec: ProxySpec = { protocol: 'http', host: 'p', port: 3128, user: 'al', pass: 'pä:ss' };
   const { written, out } = converse(spec, target, [enc.encode('HTTP/1.1 200 Connection established\r\nX: y\r\n\r\n220 mail ESMTP\r\n')]);
-  assert.is(new TextDecoder().decode(written[0]!),
+  assert.is(new TextDecoder().decode(written[0]),
     'CONNECT mail.example.com:587 HTTP/1.1\r\nHost: mail.example.com:587\r\nProxy-Authorization: Basic YWw6cMOkOnNz\r\n\r\n');
   assert.is(out.type, 'done');
   assert.is(new TextDecoder().decode((out as { rest: Uint8Array }).rest), '220 mail ESMTP\r\n');
   const v6 = converse({ protocol: 'http', host: 'p', port: 1 }, { host: '::1', port: 25 }, [enc.encode('HTTP/1.0 200 OK\n\n')]);
-  assert.match(new TextDecoder().decode(v6.written[0]!), /^CONNECT \[::1\]:25 HTTP\/1\.1\r\n/);
+  assert.match(new TextDecoder().decode(v6.written[0]), /^CONNECT \[::1\]:25 HTTP\/1\.1\r\n/);
   assert.is(v6.out.type, 'done');
 });
 

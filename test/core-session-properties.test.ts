@@ -467,7 +467,7 @@ test(`a reply class the command cannot get fails the session (EPROTOCOL) and is 
     drain();
     assert.is(results.length, 1);
     const r = results[0]!;
-    const where = `${chunking ? 'BDAT' : 'DATA'}${pipelining ? ' pipelined' : ''} ${codes}: ${r.outcome} ${r.error?.message}`;
+    const where = `${chunking ? 'BDAT' : 'DATA'}${pipelining ? ' pipelined' : ''} ${codes.join(',')}: ${r.outcome} ${r.error?.message}`;
     if (misfit) {
       assert.is.not(r.outcome, 'accepted', where);
       // A refusal that already decided it (every recipient refused) stays its reason.
@@ -494,7 +494,7 @@ test('every (phase, input) pair: no throw, a legal next phase, never a silent ha
       inp.apply(core, 1);
       const w = drainAll();
       const after = core.state;
-      const t = inp.input === 'garbage' ? undefined : lookup(phase, inp.input as Input);
+      const t = inp.input === 'garbage' ? undefined : lookup(phase, inp.input);
       if (t) assert.ok(t.to.includes(after) || after === 'failed' || after === phase, `${phase} --${inp.input}--> ${after}`);
       const busy = after !== 'closed' && after !== 'failed' && after !== 'ready';
       if (busy) assert.ok(w.deadline !== undefined, `${phase} --${inp.input}--> ${after} waits without a deadline`);

@@ -38,7 +38,7 @@ test('every (stage, event) pair: the table\'s stage, or SmtpInternalError and no
 test('every stage is reachable from queued and reaches ended; ended is final', () => {
   const reach = (from: TxStage): Set<TxStage> => {
     const seen = new Set<TxStage>([from]);
-    for (const s of seen) for (const to of Object.values(TX_TABLE[s])) seen.add(to!);
+    for (const s of seen) for (const to of Object.values(TX_TABLE[s])) seen.add(to);
     return seen;
   };
   assert.equal([...reach('queued')].sort(), [...STAGES].sort());
@@ -46,7 +46,7 @@ test('every stage is reachable from queued and reaches ended; ended is final', (
   assert.equal(TX_TABLE.ended, {});
 });
 
-const reply = (code: number, text = 'x'): Reply => ({ code, enhanced: undefined, lines: [text] }) as unknown as Reply;
+const reply = (code: number, text = 'x'): Reply => ({ code, enhanced: undefined, lines: [text] });
 const rcpt = (address: string, code: number): RecipientResult => ({ address, reply: reply(code) });
 
 /** A settlement of each kind, with its own error, so the test can tell whose error a result carries. */

@@ -37,7 +37,7 @@ export async function verifyWithMailauth(message: Uint8Array, records: Record<st
     if (txt === undefined) throw Object.assign(new Error(`no ${type} record for ${name}`), { code: 'ENOTFOUND' });
     return [[txt]];
   };
-  const r = await dkimVerify(Buffer.from(message), { resolver } as Parameters<typeof dkimVerify>[1]);
+  const r = await dkimVerify(Buffer.from(message), { resolver });
   const results = r.results.map((x) => x.status.result === 'pass');
   const errors = r.results.flatMap((x, i) => (x.status.result === 'pass' ? [] : [`signature ${i}: ${x.status.result} ${x.status.comment ?? ''}`]));
   return { results, errors };

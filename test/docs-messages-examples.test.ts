@@ -48,7 +48,7 @@ blocks.forEach((code, i) => {
     const dir = mkdtempSync(join(tmpdir(), 'smtpwire-doc-'));
     try {
       writeFileSync(join(dir, 'report.pdf'), Buffer.alloc(200_000, 7));
-      writeFileSync(join(dir, 'dkim.pem'), dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+      writeFileSync(join(dir, 'dkim.pem'), dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
       writeFileSync(join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
       const source = code
         .replaceAll("'smtpwire/node'", JSON.stringify(join(DIST, 'transports/node.js')))

@@ -66,7 +66,7 @@ export async function rejection(p: Promise<unknown>): Promise<SmtpError> {
   try {
     await p;
   } catch (err) {
-    if (!(err instanceof SmtpError)) throw new Error(`expected an SmtpError, got ${String(err)}`);
+    if (!(err instanceof SmtpError)) throw new Error(`expected an SmtpError, got ${String(err)}`, { cause: err });
     return err;
   }
   throw new Error('expected a rejection');

@@ -157,7 +157,7 @@ test('structure: text + html + inline image + attachment + calendar', async () =
     from: 'ann@example.com', to: 'bob@example.org', text: 'hi', html: '<img src="cid:logo@x">', icalEvent: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR',
     attachments: [{ content: new Uint8Array([1, 2, 3]), filename: 'logo.png', cid: 'logo@x' }, { content: 'a,b\n', filename: 'data.csv' }],
   }).render({ smtpUtf8: false, eightBitMime: false, random: (n) => new Uint8Array(n).fill(++k) });
-  const text = dec.decode(r2.bytes()!);
+  const text = dec.decode(r2.bytes());
   const types = [...text.matchAll(/^Content-Type: ([^;\r\n]+)/gm)].map((m) => m[1]);
   assert.equal(types, ['multipart/mixed', 'multipart/alternative', 'text/plain', 'multipart/related', 'text/html', 'image/png', 'text/calendar', 'text/csv']);
   assert.match(text, /Content-Type: text\/calendar; charset=utf-8; method=REQUEST/);
@@ -171,7 +171,7 @@ test('a boundary found in the content is drawn again', () => {
   const random = (n: number): Uint8Array => new Uint8Array(n).fill(draws++ === 0 ? 7 : 9);
   const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', text: `before\n--${first}\nafter`, html: '<p>x</p>' })
     .render({ smtpUtf8: false, eightBitMime: false, random });
-  const text = dec.decode(r.bytes()!);
+  const text = dec.decode(r.bytes());
   assert.ok(text.includes(`boundary="=_sw_${'09'.repeat(12)}"`), 'the second draw is used');
   assert.not.ok(text.includes(`boundary="${first}"`));
   assert.is(draws, 2);
@@ -223,7 +223,7 @@ test('an async content function (e.g. a fetch body on Workers) is awaited for ea
   let opened = 0;
   const r = buildMessage({ from: 'a@example.com', to: 'b@example.org', attachments: [{ filename: 'f.txt', content: async () => {
     opened++;
-    await null;
+    await Promise.resolve();
     return new ReadableStream<Uint8Array>({ start(c) { c.enqueue(data); c.close(); } });
   } }] }).render({ smtpUtf8: false, eightBitMime: false });
   const first = await collect(r);

@@ -17,7 +17,7 @@ test('nodemailer messages (text, HTML, attachments, DKIM) arrive byte for byte; 
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
   const mailer = nodemailer.createTransport(teed(smtpwireTransport({ host: 'mx.test', transport: server.transport }), built) as never, {
     dkim: { domainName: 'example.com', keySelector: 'sel', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string },
-  } as never);
+  });
   const infos: SmtpwireInfo[] = [];
   infos.push(await mailer.sendMail({ from: 'Sender <sender@example.com>', to: 'a@example.net, b@example.net', subject: 'Hello ✔', text: 'Hello world?', html: '<b>Hello world?</b>' }) as never);
   infos.push(await mailer.sendMail({

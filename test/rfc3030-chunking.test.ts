@@ -11,7 +11,7 @@ const NAME = 'client.example';
 function streamer(id: number, chunks: string[]) {
   let i = 0;
   return (core: import('../core/connection.ts').SmtpConnection, clock: { now: number }) => {
-    if (i < chunks.length) core.writeBody(id, new TextEncoder().encode(chunks[i++]!), clock.now);
+    if (i < chunks.length) core.writeBody(id, new TextEncoder().encode(chunks[i++]), clock.now);
     else if (i++ === chunks.length) core.endBody(id, clock.now);
     else return false;
     return true;

@@ -345,7 +345,7 @@ test('chooseMechanism: server lists no AUTH and no preference', () => {
 });
 
 test('chooseMechanism: custom mechanism list', () => {
-  const custom = { name: 'X-CUSTOM', strength: 1000, needs: 'password' as const, create: SASL_PLAIN.create };
+  const custom = { name: 'X-CUSTOM', strength: 1000, needs: 'password' as const, create: SASL_PLAIN.create.bind(SASL_PLAIN) };
   assert.is(chooseMechanism(['PLAIN', 'X-CUSTOM'], pw, undefined, [...BUILTIN_MECHANISMS, custom])?.name, 'X-CUSTOM');
   assert.is(chooseMechanism(['PLAIN', 'X-CUSTOM'], pw)?.name, 'PLAIN');
   assert.is(chooseMechanism([], pw, undefined, [SASL_LOGIN]), undefined);

@@ -171,8 +171,8 @@ test('AUTH drip on the virtual clock: with the default timeouts AUTH ends at 5 m
   const r = drive(core, server, { clock, onEvent: (e, _core, c) => void (e.type === 'closed' && (closedAt = c.now)) });
   const closed = r.events.find((e): e is Extract<SmtpEvent, { type: 'closed' }> => e.type === 'closed');
   assert.ok(closed?.error, 'the session ended with an error');
-  assert.instance(closed!.error, SmtpTimeoutError);
-  assert.is((closed!.error as SmtpTimeoutError).phase, 'authTotal');
+  assert.instance(closed.error, SmtpTimeoutError);
+  assert.is((closed.error as SmtpTimeoutError).phase, 'authTotal');
   assert.is(closedAt, 1_000 + 5 * 60_000, 'at exactly AUTH + 5 minutes');
   const answers = server.lines.filter((l) => l === 'YWdhaW4=').length;
   // Drip k comes at AUTH + 250k ms; the 1,200th lands on the deadline itself, before the timer.
@@ -368,19 +368,19 @@ test('asyncCompute: SCRAM asks the driver for PBKDF2 (a compute output, nothing 
   const server = scramServer(PASS, 4096);
   const { core, outs, compute } = scramCore(server);
   assert.ok(compute, 'a compute output');
-  assert.is(compute!.request.algorithm, 'PBKDF2-SHA-256');
-  assert.is(compute!.request.iterations, 4096);
+  assert.is(compute.request.algorithm, 'PBKDF2-SHA-256');
+  assert.is(compute.request.iterations, 4096);
   assert.is(written(outs), '', 'nothing is written until the key is there');
   const wait = outs.at(-1) as Extract<Output, { type: 'wait' }>;
   assert.is(wait.deadline, DEFAULT_TIMEOUTS.authTotal, 'the AUTH deadline runs while computing (no step timer)');
   assert.is(wait.reason, 'key derivation (compute)');
-  const { password, salt, iterations, length } = compute!.request;
-  core.computed(compute!.id + 1000, new Uint8Array(32), 20); // a stranger's id: ignored
+  const { password, salt, iterations, length } = compute.request;
+  core.computed(compute.id + 1000, new Uint8Array(32), 20); // a stranger's id: ignored
   assert.is(written(drain(core, 20)), '');
-  core.computed(compute!.id, new Uint8Array(pbkdf2Sync(Buffer.from(password), Buffer.from(salt), iterations, length, 'sha256')), 20);
+  core.computed(compute.id, new Uint8Array(pbkdf2Sync(Buffer.from(password), Buffer.from(salt), iterations, length, 'sha256')), 20);
   const final = server.final(Buffer.from(written(drain(core, 20)).trim(), 'base64').toString('utf8'));
   assert.ok(final, 'the node:crypto server accepts the proof');
-  core.receive(enc.encode(`334 ${b64(final!)}\r\n`), 30);
+  core.receive(enc.encode(`334 ${b64(final)}\r\n`), 30);
   assert.is(written(drain(core, 30)), '\r\n', 'an empty response to the server-final');
   core.receive(enc.encode('235 2.7.0 ok\r\n'), 40);
   const ready = drain(core, 40).find((o) => o.type === 'event' && o.event.type === 'ready');

@@ -25,7 +25,7 @@ print(json.dumps(out))
 
 test('the reader agrees with Python email on nodemailer-built messages (HTML, attachments, QP, base64)', async () => {
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install Debian's python3`);
-  const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js' as string);
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
   const mails = [
     { from: 'a@example.com', to: 'b@example.net', subject: 'plain', text: 'Hello world\nline two, long enough to need wrapping maybe? '.repeat(4) },
     { from: 'a@example.com', to: 'b@example.net', subject: 'alt', text: 'Hi', html: '<p>Hi <b>there</b> — ünïcödé</p>' },

@@ -47,7 +47,7 @@ test('sendMail (composed text/plain) is recorded with headers and text part', as
 
 test('a pool with pipelining sends many messages; sequence numbers are server-wide', async () => {
   const server = createTestServer();
-  const pool = createPool({ host: 'mx.test', transport: server.transport, maxConnections: 2 } as never);
+  const pool = createPool({ host: 'mx.test', transport: server.transport, maxConnections: 2 });
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.send({ from: 's@example.com', to: `r${i}@example.net`, body: `Subject: ${i}\r\n\r\nn${i}\r\n` })));
   await pool.close();
   assert.ok(results.every((r) => r.outcome === 'accepted'));
@@ -129,7 +129,7 @@ test('rule: slow replies on a manual clock; the client timeout fires on the real
 
   // A real delay longer than the client's data-end timeout: unknown (the dot left the process).
   const slow = createTestServer({ rules: { delay: { end: 300 } } });
-  const c2 = await connect({ host: 'mx.test', transport: slow.transport, timeouts: { dataEnd: 50 } as never });
+  const c2 = await connect({ host: 'mx.test', transport: slow.transport, timeouts: { dataEnd: 50 } });
   const r = await c2.send({ from: 'a@example.com', to: 'b@example.net', body: MSG });
   assert.is(r.outcome, 'unknown');
 });

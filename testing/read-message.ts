@@ -60,7 +60,7 @@ export function readMessage(raw: Uint8Array): ReadMessage {
   const firstText = (type: string): string | undefined => leaves.find((p) => p.contentType === type && !isAttachment(p))?.text;
   return {
     headers: root.headers,
-    header: root.header,
+    header: (name) => root.header(name),
     root,
     parts: leaves,
     text: firstText('text/plain'),
@@ -133,7 +133,7 @@ function reUtf8(latin: string): string {
 
 /** `type/sub; a=b; c="d e"` → value and lower-cased parameter names. */
 function parseParams(field: string): { value: string; params: Record<string, string> } {
-  const params: Record<string, string> = Object.create(null);
+  const params = Object.create(null) as Record<string, string>;
   const semi = field.indexOf(';');
   const value = (semi < 0 ? field : field.slice(0, semi)).trim();
   const re = /;\s*([^=\s;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;

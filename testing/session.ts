@@ -180,6 +180,8 @@ export class SmtpServerSession {
       case 'auth-login-pass':
         this.#mode = 'command';
         return this.#authResult(this.#loginUser, b64text(line));
+      default:
+        break; // 'command': a command line (data, BDAT and closed never read lines here)
     }
     const m = /^([A-Za-z]+)(?: (.*))?$/.exec(line);
     const verb = m?.[1]?.toUpperCase() ?? '';

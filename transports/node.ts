@@ -21,7 +21,7 @@ function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
     const base = { host: params.host, port: params.port, autoSelectFamily: true, ...(params.localAddress ? { localAddress: params.localAddress } : {}) };
     const socket: net.Socket = params.implicitTls ? nodeTls().connect({ ...base, ...tlsOptions(params) }) : net.connect(base);
     let tcpUp = false;
-    const settle = (err?: unknown): void => {
+    const settle = (err?: Error): void => {
       clearTimeout(timer);
       params.signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);

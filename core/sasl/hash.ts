@@ -9,6 +9,8 @@ const BLOCK = 64; // MD5 and SHA-256 both work on 64-byte blocks
 
 // ---------------------------------------------------------------- SHA-256
 
+// FIPS 180-4's table, 8 to a row.
+// prettier-ignore
 const K256 = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -126,6 +128,8 @@ export class Sha256 {
 // ---------------------------------------------------------------- MD5
 
 // floor(abs(sin(i + 1)) * 2^32), written out: Math.sin's precision is not specified.
+// RFC 1321's table, 8 to a row.
+// prettier-ignore
 const K5 = new Uint32Array([
   0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
   0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
@@ -136,6 +140,8 @@ const K5 = new Uint32Array([
   0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
   0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 ]);
+// One row per round.
+// prettier-ignore
 const R5 = new Uint8Array([
   7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
   5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,

@@ -18,7 +18,7 @@
 // certificate for those names, so TLS is verified as in real use.
 // Run by test/interop/clients.sh (installs the packages first); needs root for Postfix.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';

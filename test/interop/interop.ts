@@ -485,11 +485,11 @@ async function startAiosmtpd(base: string): Promise<Aiosmtpd> {
   });
   writeFileSync(join(base, 'aiosmtpd.pid'), String(proc.pid));
   let errText = '';
-  proc.stderr!.on('data', (b: Buffer) => (errText = (errText + b.toString()).slice(-4000)));
+  proc.stderr.on('data', (b: Buffer) => (errText = (errText + b.toString()).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`aiosmtpd did not start: ${errText}`)), 20_000);
-    proc.stdout!.on('data', (b: Buffer) => {
+    proc.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /READY (\d+)/.exec(out);
       if (m) {
@@ -629,7 +629,7 @@ async function send(target: Target, msgs: Msg[], o: SendOptions = {}): Promise<S
     bad(target.mta, `connect (${o.mechanism ?? 'default'} mechanism)`, err instanceof Error ? err.message : String(err));
     return { results: [], log, client: undefined };
   }
-  const one = (m: Msg) => client!.send({ from: m.from, to: m.to, body: m.body, smtpUtf8: m.smtpUtf8 });
+  const one = (m: Msg) => client.send({ from: m.from, to: m.to, body: m.body, smtpUtf8: m.smtpUtf8 });
   let results: SendResult[];
   if (o.sequential) {
     results = [];

@@ -70,8 +70,8 @@ async function start(what: string, cmd: string, args: string[], port: number): P
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   child.on('error', (err) => (output += `\n${err.message}`));
   await waitForPort(port, what, child, () => output);
   console.log(`  started ${what} on 127.0.0.1:${port} (pid ${child.pid})`);
@@ -120,7 +120,7 @@ function smtpServer(secure: boolean, requireClientCert: boolean, leaf = { key: r
       if (cn) (session as unknown as { clientCn?: string }).clientCn = cn;
       callback();
     },
-  } as ConstructorParameters<typeof SMTPServer>[0]);
+  });
 }
 
 async function listen(server: SMTPServer): Promise<number> {
@@ -244,11 +244,11 @@ function runRuntime(name: string, cmd: string, args: string[]): Promise<{ passed
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       output += d;
       process.stdout.write(d);
     });
-    child.stderr!.on('data', (d) => {
+    child.stderr.on('data', (d) => {
       output += d;
       process.stdout.write(d);
     });
@@ -292,7 +292,7 @@ async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: numbe
   const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code, stderr }));
   });
   const socksUser = c.proxies.socks5Auth.replace('://', `://${c.proxyUser}@`);

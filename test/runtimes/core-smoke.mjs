@@ -1,15 +1,21 @@
-// Loads the published core entry (dist/core/index.js) the way a browser or a Worker with no
-// Node compatibility would, and drives one whole session through it against the scripted mock
-// server: AUTH PLAIN, a pipelined transaction with a rejected recipient, a SCRAM-free QUIT.
+// Loads the published core entries (dist/core/index.js, dist/core/internal.js) the way a browser
+// or a Worker with no Node compatibility would, and drives one whole session through the public
+// one against the scripted mock server: AUTH PLAIN, a pipelined transaction with a rejected
+// recipient, a SCRAM-free QUIT.
 // Run in workerd without nodejs_compat by browser-bundle.mjs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as core from '../../dist/core/index.js';
+import * as internal from '../../dist/core/internal.js';
 import { script, ScriptedServer, drive, VirtualClock } from '../../dist/transports/mock.js';
 
-test('the core entry loads and exports its API', () => {
-  for (const name of ['SmtpConnection', 'ReplyParser', 'BodyEncoder', 'composeMessage', 'SmtpError', 'parseEhloReply']) {
+test('smtpwire/core loads with its public API, smtpwire/core/internal with the building blocks', () => {
+  for (const name of ['SmtpConnection', 'composeMessage', 'SmtpError', 'SmtpUsageError']) {
     assert.type(core[name], 'function', name);
+  }
+  for (const name of ['ReplyParser', 'BodyEncoder', 'parseEhloReply']) {
+    assert.type(internal[name], 'function', `internal ${name}`);
+    assert.is(core[name], undefined, `${name} is not public`);
   }
 });
 

@@ -11,7 +11,7 @@
 // Closing line: "N passed, N failed"; exit status 1 on any failure.
 import { Queue } from 'bullmq';
 import { join } from 'node:path';
-import { tempDir, startRedis, startSink, startWorker, produce, allJobs, settle, readSinkLog, stop, sleep } from './harness.mjs';
+import { tempDir, startRedis, startSink, startWorker, produce, allJobs, settle, readSinkLog, stop } from './harness.mjs';
 
 const N = Number(process.env.SCALE_MESSAGES ?? 20_000);
 let passed = 0, failed = 0;
