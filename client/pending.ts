@@ -13,7 +13,7 @@ export class PendingSend {
   readonly resolve: (result: TransactionResult | Promise<never>) => void;
   /** Body octets given so far (for the observer). */
   bytes: number;
-  /** When send() was called. */
+  /** When send() was called (0 when no observer will read it). */
   readonly startedAt: number;
   /** Removes the abort listener, when there is one. */
   readonly cleanup: (() => void) | undefined;
