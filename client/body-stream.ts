@@ -57,7 +57,7 @@ export interface StreamedSend {
 /** The SmtpClient's side: its core, pending sends, link state and drive loop. */
 export interface StreamHost {
   readonly core: SmtpConnection;
-  readonly sends: ReadonlyMap<number, StreamedSend>;
+  readonly sends: { has(id: number): boolean; get(id: number): StreamedSend | undefined };
   readonly isClosed: boolean;
   /** The last link.write() did not ask to wait for drain(). */
   readonly writable: boolean;

@@ -188,7 +188,9 @@ export class SmtpClient {
       signal.addEventListener('abort', onAbort, { once: true });
       cleanup = () => signal.removeEventListener('abort', onAbort);
     }
-    const result = this.#calls.send(id, fixed?.length ?? 0, now, cleanup);
+    // The start time is read only by an observer; without one, 0 keeps a boxed number out of
+    // every queued send's record.
+    const result = this.#calls.send(id, fixed?.length ?? 0, this.#probe.active ? now : 0, cleanup);
     if (!fixed) {
       this.#body.enqueue(id);
       this.#body.feed(id, source!).catch((err) => this.#crash(err));

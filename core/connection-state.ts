@@ -3,7 +3,7 @@
 // deadlines.ts) read and change it. Not exported from the package.
 import { validateEhloName } from './address.ts';
 import { noCapabilities, type Capabilities } from './capabilities.ts';
-import type { PathCache } from './envelope.ts';
+import type { PathCache, PreparedEnvelope, PreparedRecipient } from './envelope.ts';
 import type { SmtpError } from './errors.ts';
 import type { SmtpEvent } from './events.ts';
 import { checkOptions, type ConnectionOptions } from './options.ts';
@@ -16,6 +16,7 @@ import type { Phase } from './states.ts';
 import type { Timeouts } from './timeouts.ts';
 import type { Transaction, UserCommand } from './transaction.ts';
 import { createPathCache } from './envelope.ts';
+import { IdTable } from './id-table.ts';
 
 export class ConnectionState {
   readonly options: ConnectionOptions;
@@ -45,12 +46,19 @@ export class ConnectionState {
   /** Transactions and user commands not yet fully written, in order. */
   readonly queue = new Queue<Transaction | UserCommand>();
   /** Transactions not yet settled. */
-  readonly live = new Map<number, Transaction>();
+  readonly live = new IdTable<Transaction>();
   inFlight = 0;
   /** Ends written (endOffset set), not yet settled: see maxUnansweredEnds. */
   unansweredEnds = 0;
   nextId = 1;
   needRset = false;
+  /** The last MAIL, RCPT and BDAT lines built, with what they were built from: a bulk run
+   *  repeats one envelope (prepareEnvelope hands out the same object) and one size, so each
+   *  line is built once a connection instead of once a message. Capabilities are replaced on
+   *  every EHLO, never changed in place, so comparing them by identity is enough. */
+  mailLine: { readonly env: PreparedEnvelope; readonly caps: Capabilities; readonly secure: boolean; readonly line: string } | undefined = undefined;
+  rcptLine: { readonly rcpt: PreparedRecipient; readonly caps: Capabilities; readonly line: string } | undefined = undefined;
+  bdatLine: { readonly size: number; readonly last: boolean; readonly line: string } | undefined = undefined;
   /** MAIL commands written. */
   mailSeq = 0;
   /** An RSET was written after the first `rsetBefore` MAILs. */

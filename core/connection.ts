@@ -133,14 +133,13 @@ export class SmtpConnection {
     // A whole body is looked at once, here: whether it needs 8BITMIME, and whether it can go as is.
     const bodyFlags = body === undefined ? -1 : scanBody(body, 998, s.options.bodyScan);
     const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined, s.paths, s.options.idn);
-    const tx = newTransaction(s.nextId++, env, bodyFlags, now);
+    const tx = newTransaction(s.nextId++, env, bodyFlags, now, body !== undefined && body.length > 0 ? [body] : []);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {
       settleTx(s, tx, { by: 'refused', error: s.error ?? new SmtpConnectionError('the session is closing') });
       return tx.id;
     }
     if (body !== undefined) {
-      if (body.length > 0) tx.chunks = [body];
       tx.chunkBytes = body.length;
       s.heldBody += body.length;
       tx.bodyEnded = true;
@@ -238,10 +237,11 @@ export class SmtpConnection {
    *  while this is below its high-water mark. */
   bufferedBefore(id: number): number {
     let held = this.#s.output.unpolled;
-    for (const tx of this.#s.live.values()) { // in id order
-      if (tx.id > id) break;
+    this.#s.live.find((tx) => { // in id order
+      if (tx.id > id) return true;
       held += tx.chunkBytes;
-    }
+      return false;
+    });
     return held;
   }
 
@@ -251,8 +251,7 @@ export class SmtpConnection {
    *  (a body waiting for its 354, a BDAT chunk not yet full). A caller that reuses its buffers
    *  reuses those handed over so far once its transport is done with this offset. */
   get bodyViewsReleasedAt(): number | undefined {
-    for (const tx of this.#s.live.values()) if (tx.bodyFlags < 0 && tx.chunkBytes > 0) return undefined;
-    return this.#s.output.enqueued;
+    return this.#s.live.find((tx) => tx.bodyFlags < 0 && tx.chunkBytes > 0) ? undefined : this.#s.output.enqueued;
   }
 
   /** The BDAT chunk size in use (ConnectionOptions.chunkSize or its default): a streamed BDAT

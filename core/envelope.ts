@@ -80,12 +80,19 @@ interface CheckedAddress {
   readonly noCodec: boolean;
   /** The address as a recipient with no DSN options (shared: prepared recipients are read-only). */
   readonly recipient: PreparedRecipient;
+  /** [recipient], frozen: the recipient list of a message to this address alone. */
+  readonly alone: readonly PreparedRecipient[];
 }
-export type PathCache = Map<string, CheckedAddress>;
+export interface PathCache {
+  readonly addresses: Map<string, CheckedAddress>;
+  /** The last single-recipient envelope prepared: an equal one is this same (read-only)
+   *  object, so a queued message of a bulk run holds no envelope of its own. */
+  last: PreparedEnvelope | undefined;
+}
 const PATH_CACHE_SIZE = 512;
 
 export function createPathCache(): PathCache {
-  return new Map();
+  return { addresses: new Map(), last: undefined };
 }
 
 /** True when the address's local part is ASCII (its domain then is not, for a needsSmtpUtf8 path). */
@@ -93,20 +100,20 @@ function asciiLocal(address: string): boolean {
   return /^[\x00-\x7f]*$/.test(address.slice(0, address.lastIndexOf('@')));
 }
 
-function checkedAddress(address: string, pathCache: PathCache | undefined, idn: IdnCodec | undefined): CheckedAddress {
-  let checked = pathCache?.get(address);
+function checkedAddress(address: string, pathCache: PathCache | undefined, codec: IdnCodec | undefined): CheckedAddress {
+  let checked = pathCache?.addresses.get(address);
   if (checked === undefined) {
     const path = formatPath(address); // throws for bad input: nothing is cached then
     const wide = needsSmtpUtf8(path);
     // A U-label domain is checked (UTS #46) and converted once, here: an invalid one throws.
-    const ascii = wide && idn !== undefined ? idn(path.slice(1, -1)) : undefined;
+    const ascii = wide && codec !== undefined ? codec(path.slice(1, -1)) : undefined;
     const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
-    const noCodec = wide && idn === undefined && asciiLocal(path.slice(1, -1));
+    const noCodec = wide && codec === undefined && asciiLocal(path.slice(1, -1));
     const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
-    checked = { path, asciiPath, utf8: wide && asciiPath === undefined && !noCodec, idn: asciiPath !== undefined || noCodec, noCodec, recipient };
+    checked = { path, asciiPath, utf8: wide && asciiPath === undefined && !noCodec, idn: asciiPath !== undefined || noCodec, noCodec, recipient, alone: Object.freeze([recipient]) };
     if (pathCache) {
-      if (pathCache.size >= PATH_CACHE_SIZE) pathCache.clear();
-      pathCache.set(address, checked);
+      if (pathCache.addresses.size >= PATH_CACHE_SIZE) pathCache.addresses.clear();
+      pathCache.addresses.set(address, checked);
     }
   }
   return checked;
@@ -119,37 +126,46 @@ function needsCodec(address: string): SmtpUsageError {
 }
 
 /** Checks the envelope once. `detectedBody` is the body type found by scanning a whole body,
- *  used when the envelope does not say; `paths` remembers addresses already checked; `idn`
- *  turns U-label domains into A-labels (without it they need SMTPUTF8). */
-export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', paths?: PathCache, idn?: IdnCodec): PreparedEnvelope {
+ *  used when the envelope does not say; `paths` remembers addresses already checked; `codec`
+ *  writes U-label domains in A-labels (without it they need SMTPUTF8). */
+
+export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', paths?: PathCache, codec?: IdnCodec): PreparedEnvelope {
   if (envelope === null || typeof envelope !== 'object') throw new SmtpUsageError('envelope must be an object');
   if (typeof envelope.from !== 'string') throw new SmtpUsageError('envelope.from must be a string');
   const to = envelope.to;
   if (!Array.isArray(to as unknown) || to.length === 0) throw new SmtpUsageError('envelope.to needs at least one recipient');
-  const sender = checkedAddress(envelope.from, paths, idn);
+  const sender = checkedAddress(envelope.from, paths, codec);
   const askedUtf8 = envelope.smtpUtf8 === true;
   if (sender.noCodec && !askedUtf8) throw needsCodec(envelope.from);
   let smtpUtf8 = askedUtf8 || sender.utf8;
-  let idnDomains = sender.idn;
-  const recipients = new Array<PreparedRecipient>(to.length); // exact size: most messages have one
-  for (let i = 0; i < to.length; i++) {
+  let idn = sender.idn;
+  // Most messages have one recipient, a bare address: its one-entry list is cached with it, so
+  // a queued message holds no list of its own.
+  const single = to.length === 1 && typeof to[0] === 'string' && to[0] !== '' ? checkedAddress(to[0], paths, codec) : undefined;
+  if (single !== undefined) {
+    if (single.noCodec && !askedUtf8) throw needsCodec(to[0] as string);
+    if (single.utf8) smtpUtf8 = true;
+    if (single.idn) idn = true;
+  }
+  const list = single !== undefined ? undefined : new Array<PreparedRecipient>(to.length); // exact size otherwise
+  for (let i = 0; list !== undefined && i < to.length; i++) {
     const r = to[i];
     if (typeof r === 'string') {
       // A bare address: its prepared form is cached with it.
       if (r === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-      const checked = checkedAddress(r, paths, idn);
+      const checked = checkedAddress(r, paths, codec);
       if (checked.noCodec && !askedUtf8) throw needsCodec(r);
       if (checked.utf8) smtpUtf8 = true;
-      if (checked.idn) idnDomains = true;
-      recipients[i] = checked.recipient;
+      if (checked.idn) idn = true;
+      list[i] = checked.recipient;
       continue;
     }
     const spec = r as RecipientSpec;
     if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
-    const checked = checkedAddress(spec.address, paths, idn);
+    const checked = checkedAddress(spec.address, paths, codec);
     if (checked.noCodec && !askedUtf8) throw needsCodec(spec.address);
     if (checked.utf8) smtpUtf8 = true;
-    if (checked.idn) idnDomains = true;
+    if (checked.idn) idn = true;
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
@@ -157,8 +173,9 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
-    recipients[i] = { address: spec.address, path: checked.path, asciiPath: checked.asciiPath, notify, orcpt };
+    list[i] = { address: spec.address, path: checked.path, asciiPath: checked.asciiPath, notify, orcpt };
   }
+  const recipients = list ?? single!.alone;
   if (envelope.size !== undefined && !(Number.isSafeInteger(envelope.size) && envelope.size >= 0)) {
     throw new SmtpUsageError('envelope.size must be a non-negative integer');
   }
@@ -170,10 +187,21 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   if (ret !== undefined && ret !== 'FULL' && ret !== 'HDRS') throw new SmtpUsageError('dsn.ret must be FULL or HDRS');
   const envid = envelope.dsn?.envid === undefined ? undefined : encodeXtext(envelope.dsn.envid);
   if (envid !== undefined && envid.length > 100) throw new SmtpUsageError('dsn.envid is longer than 100 characters once encoded');
-  return {
-    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: body ?? detectedBody, smtpUtf8, idn: idnDomains,
-    ret, envid, requireTls: envelope.requireTls === true,
+  const last = paths?.last;
+  const requireTls = envelope.requireTls === true;
+  const bodyType = body ?? detectedBody;
+  if (
+    last !== undefined && last.recipients === recipients && last.from === envelope.from && last.path === sender.path && last.size === envelope.size &&
+    last.body === bodyType && last.smtpUtf8 === smtpUtf8 && last.idn === idn && last.ret === ret && last.envid === envid && last.requireTls === requireTls
+  ) {
+    return last;
+  }
+  const prepared: PreparedEnvelope = {
+    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: bodyType, smtpUtf8, idn,
+    ret, envid, requireTls,
   };
+  if (paths && single !== undefined) paths.last = prepared;
+  return prepared;
 }
 
 /** The MAIL command for this server, or a typed error when the message needs what it lacks. */

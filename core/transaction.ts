@@ -36,7 +36,8 @@ export interface Transaction {
   mailAccepted: boolean;
   /** MAIL got a 4xx/5xx: a RCPT accepted after it belongs to some other transaction. */
   mailRefused: boolean;
-  /** Replaced, not grown, for the first entry: a pushed-to empty array would reserve 17 slots. */
+  /** NO_RECIPIENTS (shared, never written) until the first entry replaces it: a queued
+   *  transaction holds no arrays of its own. Results copy it out with ownList(). */
   accepted: RecipientResult[];
   rejected: RecipientResult[];
   /** The refusal recorded while replies are still owed: it can no longer be accepted, and this
@@ -55,11 +56,21 @@ export interface UserCommand {
   readonly verb: 'NOOP' | 'RSET';
 }
 
-export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: number, now: number): Transaction {
+/** The empty recipient list every transaction starts with (see `accepted`). Frozen: a push
+ *  instead of a replace would throw rather than leak into other transactions. */
+export const NO_RECIPIENTS: RecipientResult[] = Object.freeze([]) as unknown as RecipientResult[];
+
+/** `list` for a result: a fresh empty array instead of the shared NO_RECIPIENTS. */
+export function ownList(list: RecipientResult[]): RecipientResult[] {
+  return list === NO_RECIPIENTS ? [] : list;
+}
+
+/** `chunks`: the whole body's views when send() was given it, else a fresh empty list. */
+export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: number, now: number, chunks: Uint8Array[]): Transaction {
   return {
     kind: 'tx', id, env, stage: 'queued', seq: 0, bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
-    chunks: [], chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
-    accepted: [], rejected: [], failure: undefined, lmtpFinal: undefined, result: undefined,
+    chunks, chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
+    accepted: NO_RECIPIENTS, rejected: NO_RECIPIENTS, failure: undefined, lmtpFinal: undefined, result: undefined,
   };
 }
 

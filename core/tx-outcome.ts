@@ -7,7 +7,7 @@ import { SmtpReplyError, type SmtpError } from './errors.ts';
 import { transactionResult, type RecipientResult, type TransactionResult } from './events.ts';
 import { lmtpOutcome } from './lmtp.ts';
 import { describeReply, isPositive, type Reply } from './reply.ts';
-import type { Transaction } from './transaction.ts';
+import { ownList, type Transaction } from './transaction.ts';
 import { verdictOf, type SettleInput } from './tx-states.ts';
 
 /** What ended a transaction, with the reply or error that says so. */
@@ -27,7 +27,7 @@ export function decideOutcome(tx: SettlingTx, how: Settlement, endTaken: boolean
   if (refusal) return rejected(tx, refusal.reply, refusal.error, lmtp);
   if (how.by === 'end-reply') {
     if (lmtp) return lmtpOutcome(tx, { unknown: false, reply: how.reply, error: undefined });
-    if (isPositive(how.reply)) return transactionResult({ id: tx.id, accepted: tx.accepted, rejected: tx.rejected, unknown: [], reply: how.reply }, 'accepted', undefined);
+    if (isPositive(how.reply)) return transactionResult({ id: tx.id, accepted: ownList(tx.accepted), rejected: ownList(tx.rejected), unknown: [], reply: how.reply }, 'accepted', undefined);
     return rejected(tx, how.reply, new SmtpReplyError(`message rejected: ${describeReply(how.reply)}`, how.reply, 'end-of-data'), lmtp);
   }
   if (verdict === 'unknown' || (verdict === 'unknown-if-taken' && endTaken)) return unknown(tx, how.error, lmtp);
@@ -38,7 +38,7 @@ export function decideOutcome(tx: SettlingTx, how: Settlement, endTaken: boolean
  *  with `reply`, else its RCPT reply). Under LMTP those whose own final reply came keep it. */
 function rejected(tx: SettlingTx, reply: Reply | undefined, error: SmtpError, lmtp: boolean): TransactionResult {
   if (lmtp && tx.lmtpFinal) return lmtpOutcome(tx, { unknown: false, reply, error });
-  let recipients: readonly RecipientResult[] = tx.rejected;
+  let recipients: readonly RecipientResult[] = ownList(tx.rejected);
   if (tx.accepted.length > 0) recipients = [...tx.rejected, ...tx.accepted.map((r) => ({ address: r.address, reply: reply ?? r.reply }))];
   return transactionResult({ id: tx.id, accepted: [], rejected: recipients, unknown: [], reply }, 'rejected', error);
 }
@@ -46,5 +46,5 @@ function rejected(tx: SettlingTx, reply: Reply | undefined, error: SmtpError, lm
 /** Unknown: no recipient is known to have it; under LMTP those whose final reply came keep it. */
 function unknown(tx: SettlingTx, error: SmtpError, lmtp: boolean): TransactionResult {
   if (lmtp) return lmtpOutcome(tx, { unknown: true, error });
-  return transactionResult({ id: tx.id, accepted: [], rejected: tx.rejected, unknown: tx.accepted.map((r) => r.address), reply: undefined }, 'unknown', error);
+  return transactionResult({ id: tx.id, accepted: [], rejected: ownList(tx.rejected), unknown: tx.accepted.map((r) => r.address), reply: undefined }, 'unknown', error);
 }

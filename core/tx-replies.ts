@@ -171,7 +171,7 @@ export function refuseTx(s: ConnectionState, tx: Transaction, error: SmtpError, 
 
 function releaseBody(s: ConnectionState, tx: Transaction): void {
   s.heldBody -= tx.chunkBytes;
-  tx.chunks = [];
+  if (tx.chunks.length > 0) tx.chunks = [];
   tx.chunkBytes = 0;
 }
 

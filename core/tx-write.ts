@@ -3,7 +3,7 @@
 // takes their replies.
 import { BodyEncoder, isWireReady, BODY_NOT_CANONICAL } from './body.ts';
 import type { ConnectionState } from './connection-state.ts';
-import { mailCommand, rcptCommand } from './envelope.ts';
+import { mailCommand, rcptCommand, type PreparedEnvelope, type PreparedRecipient } from './envelope.ts';
 import { SmtpCapabilityError, SmtpError } from './errors.ts';
 import { fire } from './session.ts';
 import { abortTx, drop, refuseTx, settleTx } from './tx-replies.ts';
@@ -57,7 +57,7 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
     }
     let mail: string;
     try {
-      mail = mailCommand(tx.env, s.capabilities, s.secure);
+      mail = mailLine(s, tx.env);
     } catch (e) {
       if (!(e instanceof SmtpError)) throw e;
       settleTx(s, tx, { by: 'refused', error: e });
@@ -75,7 +75,7 @@ function advance(s: ConnectionState, tx: Transaction): boolean {
     while (tx.rcptSent < recipients.length) {
       if (!s.canWrite()) return false;
       const r = recipients[tx.rcptSent++]!;
-      s.command(rcptCommand(r, s.capabilities), { for: 'rcpt', tx, timer: 'rcpt', barrier: false });
+      s.command(rcptLine(s, r), { for: 'rcpt', tx, timer: 'rcpt', barrier: false });
     }
     if (!s.canWrite()) return false;
     // Without PIPELINING we know the RCPT results by now: no DATA and no BDAT (nor its body)
@@ -119,6 +119,32 @@ function writeData(s: ConnectionState, tx: Transaction): boolean {
   return true;
 }
 
+/** mailCommand() for `env` on this session, built once for a run of equal envelopes. Throws
+ *  as mailCommand() does (and then caches nothing). */
+function mailLine(s: ConnectionState, env: PreparedEnvelope): string {
+  const c = s.mailLine;
+  if (c !== undefined && c.env === env && c.caps === s.capabilities && c.secure === s.secure) return c.line;
+  const line = mailCommand(env, s.capabilities, s.secure);
+  s.mailLine = { env, caps: s.capabilities, secure: s.secure, line };
+  return line;
+}
+
+function rcptLine(s: ConnectionState, rcpt: PreparedRecipient): string {
+  const c = s.rcptLine;
+  if (c !== undefined && c.rcpt === rcpt && c.caps === s.capabilities) return c.line;
+  const line = rcptCommand(rcpt, s.capabilities);
+  s.rcptLine = { rcpt, caps: s.capabilities, line };
+  return line;
+}
+
+function bdatLine(s: ConnectionState, size: number, last: boolean): string {
+  const c = s.bdatLine;
+  if (c !== undefined && c.size === size && c.last === last) return c.line;
+  const line = `BDAT ${size}${last ? ' LAST' : ''}`;
+  s.bdatLine = { size, last, line };
+  return line;
+}
+
 function writeBdat(s: ConnectionState, tx: Transaction): boolean {
   for (;;) {
     if (!s.canWrite()) return false;
@@ -136,7 +162,7 @@ function writeBdat(s: ConnectionState, tx: Transaction): boolean {
     let size = 0;
     for (let i = 0; i < views.length; i++) size += views[i]!.length;
     const last = tx.bodyEnded;
-    const head = `BDAT ${size}${last ? ' LAST' : ''}`;
+    const head = bdatLine(s, size, last);
     if (s.options.transcript) {
       s.transcript('client', head);
       s.transcript('client', `<${size} octets>`);

@@ -97,12 +97,20 @@ test('path cache: a bare address is checked once and its prepared recipient shar
   const b = prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'] }, undefined, cache);
   assert.ok(a.recipients[0] === b.recipients[0], 'the same frozen record');
   assert.ok(Object.isFrozen(a.recipients[0]));
-  assert.is(cache.size, 2);
+  assert.ok(a === b, 'an envelope equal to the last one prepared is that same object');
+  assert.ok(Object.isFrozen(a.recipients), 'the shared one-recipient list cannot be changed');
+  const sized = prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], size: 10 }, undefined, cache);
+  assert.is(sized.size, 10);
+  assert.ok(sized !== a && sized.recipients === a.recipients, 'another size: its own envelope, the same recipient list');
+  assert.is(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], requireTls: true }, undefined, cache).requireTls, true);
+  assert.is(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'] }, '8BITMIME', cache).body, '8BITMIME');
+  assert.is(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'] }, undefined, cache).body, undefined);
+  assert.is(cache.addresses.size, 2);
   for (let i = 0; i < 2; i++) assert.throws(() => prepareEnvelope({ from: 'a@x.org', to: ['bad address@'] }, undefined, cache), usage);
-  assert.is(cache.size, 2);
+  assert.is(cache.addresses.size, 2);
   // Bounded: hostile variety clears it instead of growing it.
   for (let i = 0; i < 2000; i++) prepareEnvelope({ from: 'a@x.org', to: [`r${i}@x.org`] }, undefined, cache);
-  assert.ok(cache.size <= 512, `cache holds ${cache.size}`);
+  assert.ok(cache.addresses.size <= 512, `cache holds ${cache.addresses.size}`);
   // A spec with DSN options gets its own record (it carries NOTIFY/ORCPT).
   const spec = prepareEnvelope({ from: 'a@x.org', to: [{ address: 'b@x.org', notify: 'NEVER' }] }, undefined, cache);
   assert.is(spec.recipients[0]!.notify, 'NEVER');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, sep } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SUITES = ['test/rfc5321-session.test.ts', 'test/rfc2920-pipelining.test.ts', 'test/rfc3030-chunking.test.ts', 'test/rfc2033-lmtp.test.ts', 'test/rfc5321-esmtp-parameters.test.ts', 'test/rfc3207-starttls.test.ts', 'test/rfc4954-auth.test.ts', 'test/rfc6531-smtputf8-envelope.test.ts', 'test/core-session-properties.test.ts', 'test/core-errors.test.ts', 'test/core-transaction-states.test.ts', 'test/core-output.test.ts', 'test/rfc5321-ehlo-capabilities.test.ts', 'test/rfc5321-envelope.test.ts', 'test/core-output-buffer.test.ts', 'test/client-buffer-ring.test.ts', 'test/core-body-release.test.ts'];
+const SUITES = ['test/rfc5321-session.test.ts', 'test/rfc2920-pipelining.test.ts', 'test/rfc3030-chunking.test.ts', 'test/rfc2033-lmtp.test.ts', 'test/rfc5321-esmtp-parameters.test.ts', 'test/rfc3207-starttls.test.ts', 'test/rfc4954-auth.test.ts', 'test/rfc6531-smtputf8-envelope.test.ts', 'test/core-session-properties.test.ts', 'test/core-errors.test.ts', 'test/core-transaction-states.test.ts', 'test/core-output.test.ts', 'test/rfc5321-ehlo-capabilities.test.ts', 'test/rfc5321-envelope.test.ts', 'test/core-output-buffer.test.ts', 'test/client-buffer-ring.test.ts', 'test/core-body-release.test.ts', 'test/core-id-table.test.ts'];
 const GLOBALS = join(root, 'test/runtimes/quickjs/globals.ts');
 const CORE = join(root, 'core') + sep;
 const filter = process.argv[2] ?? '';
