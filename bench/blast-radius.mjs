@@ -24,14 +24,20 @@ const N = Number(args.messages ?? 20_000);
 const DELAY = Number(args.delay ?? 5);
 const DROP = Number(args.drop ?? 0.002);
 const CONNECTIONS = Number(args.connections ?? 3);
-const KNOBS = String(args.knobs ?? '1,2,4,8,16,32,none').split(',').map((k) => (k === 'none' ? undefined : Number(k)));
+const KNOBS = String(args.knobs ?? '1,2,4,8,16,32,none')
+  .split(',')
+  .map((k) => (k === 'none' ? undefined : Number(k)));
 const WINDOW = 64; // maxPendingPerConnection and pipelineWindow: the bound without the knob
 
 const { createPool } = await import(new URL('../dist/transports/node.js', import.meta.url));
 
-const sink = spawn(process.execPath, [fileURLToPath(new URL('./sink.mjs', import.meta.url)), '--delay', String(DELAY), '--drop', String(DROP)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
+const sink = spawn(
+  process.execPath,
+  [fileURLToPath(new URL('./sink.mjs', import.meta.url)), '--delay', String(DELAY), '--drop', String(DROP)],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
 const lines = readline.createInterface({ input: sink.stdout });
 const pending = [];
 lines.on('line', (line) => {
@@ -47,20 +53,34 @@ const control = (op, event) => {
 };
 const { port } = await expect('listening');
 
-const body = (i) => `From: a@example.com\r\nTo: b@example.com\r\nSubject: message ${i}\r\nMessage-ID: <${i}@blast.example>\r\n\r\n${'Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n'.repeat(16)}`;
+const body = (i) =>
+  `From: a@example.com\r\nTo: b@example.com\r\nSubject: message ${i}\r\nMessage-ID: <${i}@blast.example>\r\n\r\n${'Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n'.repeat(16)}`;
 
 const rows = [];
 for (const knob of KNOBS) {
   await control({ op: 'reset', delay: DELAY, drop: DROP }, 'reset');
   const perLink = []; // unknowns of each session that ended with an error (a dropped link)
   const pool = createPool({
-    host: '127.0.0.1', port, tls: 'none', maxConnections: CONNECTIONS, maxPendingPerConnection: WINDOW, pipelineWindow: WINDOW,
-    maxMessagesPerConnection: Number.MAX_SAFE_INTEGER, maxQueued: N, retries: 0,
+    host: '127.0.0.1',
+    port,
+    tls: 'none',
+    maxConnections: CONNECTIONS,
+    maxPendingPerConnection: WINDOW,
+    pipelineWindow: WINDOW,
+    maxMessagesPerConnection: Number.MAX_SAFE_INTEGER,
+    maxQueued: N,
+    retries: 0,
     ...(knob === undefined ? {} : { maxUnansweredEnds: knob }),
-    observe: { connectionClosed: (e) => { if (e.error && e.opened) perLink.push(e.messages.unknown); } },
+    observe: {
+      connectionClosed: (e) => {
+        if (e.error && e.opened) perLink.push(e.messages.unknown);
+      },
+    },
   });
   const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: N }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: body(i) })));
+  const results = await Promise.all(
+    Array.from({ length: N }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: body(i) })),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const st = pool.stats();
   await pool.close();
@@ -68,8 +88,15 @@ for (const knob of KNOBS) {
   const count = (o) => results.filter((r) => r.outcome === o).length;
   const unknown = count('unknown');
   const row = {
-    knob: knob ?? `none (${WINDOW})`, messages: N, seconds: +seconds.toFixed(2), perSecond: Math.round(N / seconds),
-    accepted: count('accepted'), rejected: count('rejected'), unknown, drops: server.drops, requeued: st.requeued,
+    knob: knob ?? `none (${WINDOW})`,
+    messages: N,
+    seconds: +seconds.toFixed(2),
+    perSecond: Math.round(N / seconds),
+    accepted: count('accepted'),
+    rejected: count('rejected'),
+    unknown,
+    drops: server.drops,
+    requeued: st.requeued,
     unknownPerDrop: perLink.length ? +(perLink.reduce((a, b) => a + b, 0) / perLink.length).toFixed(1) : 0,
     maxUnknownPerDrop: perLink.length ? Math.max(...perLink) : 0,
     // Received by the sink but reported unknown: why unknown must never be read as "lost".
@@ -82,9 +109,13 @@ sink.stdin.write(JSON.stringify({ op: 'exit' }) + '\n');
 sink.kill();
 
 console.log(`\n${N} messages, pool of ${CONNECTIONS}, sink reply delay ${DELAY} ms, drop probability ${DROP} per message\n`);
-console.log('| maxUnansweredEnds | msg/s | drops | unknown | unknown per drop (mean / max) | of those, received by the sink | put back (never ended) |');
+console.log(
+  '| maxUnansweredEnds | msg/s | drops | unknown | unknown per drop (mean / max) | of those, received by the sink | put back (never ended) |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.knob} | ${r.perSecond} | ${r.drops} | ${r.unknown} | ${r.unknownPerDrop} / ${r.maxUnknownPerDrop} | ${r.unknownButReceived} | ${r.requeued} |`);
+  console.log(
+    `| ${r.knob} | ${r.perSecond} | ${r.drops} | ${r.unknown} | ${r.unknownPerDrop} / ${r.maxUnknownPerDrop} | ${r.unknownButReceived} | ${r.requeued} |`,
+  );
 }
 process.exit(0);

@@ -87,7 +87,16 @@ function done() {
   const c = process.cpuUsage(cpu0);
   stage = 'quit';
   socket.end('QUIT\r\n');
-  process.stdout.write(JSON.stringify({ client: 'blaster', mode: stream ? 'bdat-stream' : mode, sent: n, seconds, bytes: total, cpuS: (c.user + c.system) / 1e6 }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      client: 'blaster',
+      mode: stream ? 'bdat-stream' : mode,
+      sent: n,
+      seconds,
+      bytes: total,
+      cpuS: (c.user + c.system) / 1e6,
+    }) + '\n',
+  );
   setTimeout(() => process.exit(0), 50).unref();
 }
 

@@ -88,7 +88,12 @@ export async function send() {
 export async function measure(code, resolveDir, platform = 'neutral') {
   const result = await esbuild.build({
     stdin: { contents: code, resolveDir, sourcefile: 'entry.mjs', loader: 'js' },
-    bundle: true, minify: true, format: 'esm', write: false, metafile: true, logLevel: 'silent',
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
     platform,
     conditions: platform === 'neutral' ? ['workerd', 'worker', 'import'] : [],
     mainFields: platform === 'neutral' ? ['module', 'main'] : undefined,
@@ -101,10 +106,15 @@ export async function measure(code, resolveDir, platform = 'neutral') {
   const bundled = Object.values(result.metafile.outputs)[0].inputs;
   const inputs = Object.keys(bundled).filter((p) => bundled[p].bytesInOutput > 0);
   const largest = Object.entries(bundled)
-    .sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput).slice(0, 6)
+    .sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput)
+    .slice(0, 6)
     .map(([path, info]) => `${path.replace(/^.*node_modules\//, '')} ${(info.bytesInOutput / 1024).toFixed(1)}`);
   return {
-    minified: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, modules: inputs.length, largest, code: text,
+    minified: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    modules: inputs.length,
+    largest,
+    code: text,
     // Either sign of the scan: its module, or any use of WebAssembly at all.
     webAssembly: inputs.some((p) => p.includes('simd-scan')) || /\bWebAssembly\b/.test(text),
   };

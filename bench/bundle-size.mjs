@@ -35,7 +35,8 @@ if (ceiling !== undefined && !(ceiling > 0)) {
   process.exit(2);
 }
 
-const version = (name) => JSON.parse(readFileSync(join(ROOT, name === 'smtpwire' ? '' : `node_modules/${name}`, 'package.json'), 'utf8')).version;
+const version = (name) =>
+  JSON.parse(readFileSync(join(ROOT, name === 'smtpwire' ? '' : `node_modules/${name}`, 'package.json'), 'utf8')).version;
 
 const rows = [];
 for (const c of CASES) {
@@ -47,7 +48,9 @@ const kB = (n) => (n / 1024).toFixed(1);
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
-  console.log(`esbuild ${esbuild.version}, minified ESM, gzip -9 (kB = 1024 bytes); smtpwire ${version('smtpwire')} (this checkout), worker-mailer ${version('worker-mailer')}, nodemailer ${version('nodemailer')}\n`);
+  console.log(
+    `esbuild ${esbuild.version}, minified ESM, gzip -9 (kB = 1024 bytes); smtpwire ${version('smtpwire')} (this checkout), worker-mailer ${version('worker-mailer')}, nodemailer ${version('nodemailer')}\n`,
+  );
   console.log('| bundle | minified kB | gzip kB | modules |');
   console.log('|---|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.name} | ${kB(r.minified)} | ${kB(r.gzip)} | ${r.modules} |`);
@@ -61,7 +64,9 @@ if (process.argv.includes('--check')) {
   for (const p of problems) console.log(`CHECK FAILED: ${p}`);
   for (const r of rows.filter((r) => r.budget)) {
     const goal = r.gzip <= BUDGET_GZIP ? 'met' : `NOT met (${kB(r.gzip)} kB)`;
-    console.log(`check: ${r.name}: ${kB(r.gzip)} kB gzip, limit ${kB(limit)} kB; issue 16's ${kB(BUDGET_GZIP)} kB budget ${goal}; WebAssembly: ${r.webAssembly ? 'yes' : 'none'}`);
+    console.log(
+      `check: ${r.name}: ${kB(r.gzip)} kB gzip, limit ${kB(limit)} kB; issue 16's ${kB(BUDGET_GZIP)} kB budget ${goal}; WebAssembly: ${r.webAssembly ? 'yes' : 'none'}`,
+    );
   }
   process.exit(problems.length > 0 ? 1 : 0);
 }

@@ -35,10 +35,14 @@ export function renderWindowChart(points, machine = {}) {
   const y = (v) => M.top + ph - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * ph;
 
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="600" fill="#111">smtpwire: messages/s against pipeline window</text>`);
-  out.push(`<text x="${M.left}" y="42" fill="#555">2,000 x 1 KiB over loopback to bench/sink.mjs, one connection, CHUNKING + PIPELINING${machine.cores ? `; ${machine.cores} cores, node ${esc(machine.node ?? '')}` : ''}</text>`);
+  out.push(
+    `<text x="${M.left}" y="42" fill="#555">2,000 x 1 KiB over loopback to bench/sink.mjs, one connection, CHUNKING + PIPELINING${machine.cores ? `; ${machine.cores} cores, node ${esc(machine.node ?? '')}` : ''}</text>`,
+  );
 
   // Y grid: 1, 2, 5 per decade.
   for (let d = yMin; d <= yMax; d *= 10) {
@@ -47,8 +51,12 @@ export function renderWindowChart(points, machine = {}) {
       if (v < yMin || v > yMax) continue;
       const yy = y(v).toFixed(1);
       const major = m === 1;
-      out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${yy}" y2="${yy}" stroke="${major ? '#d0d7de' : '#eef1f4'}" stroke-width="1"/>`);
-      out.push(`<text x="${M.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="${major ? '#333' : '#888'}">${niceNumber(v)}</text>`);
+      out.push(
+        `<line x1="${M.left}" x2="${M.left + pw}" y1="${yy}" y2="${yy}" stroke="${major ? '#d0d7de' : '#eef1f4'}" stroke-width="1"/>`,
+      );
+      out.push(
+        `<text x="${M.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="${major ? '#333' : '#888'}">${niceNumber(v)}</text>`,
+      );
     }
   }
   // X axis ticks.
@@ -58,7 +66,9 @@ export function renderWindowChart(points, machine = {}) {
     out.push(`<text x="${xx}" y="${M.top + ph + 18}" text-anchor="middle" fill="#333">${w}</text>`);
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#8c959f" stroke-width="1"/>`);
-  out.push(`<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle" fill="#111">pipelineWindow (transactions in flight; log scale)</text>`);
+  out.push(
+    `<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle" fill="#111">pipelineWindow (transactions in flight; log scale)</text>`,
+  );
   out.push(`<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#111">messages/s (log scale)</text>`);
 
   delays.forEach((delay, i) => {
@@ -70,8 +80,12 @@ export function renderWindowChart(points, machine = {}) {
     for (const p of series) {
       const cx = x(p.window).toFixed(1);
       const cy = y(p.msgsPerS).toFixed(1);
-      out.push(`<circle cx="${cx}" cy="${cy}" r="4" fill="${color}"><title>window ${p.window}, ${delay} ms delay: ${Math.round(p.msgsPerS)} msg/s, ${p.turnsPerMsg.toFixed(3)} turns/msg</title></circle>`);
-      out.push(`<text x="${cx}" y="${(Number(cy) + (i === 0 ? -10 : 18)).toFixed(1)}" text-anchor="middle" font-size="10" fill="${color}">${niceNumber(p.msgsPerS)}</text>`);
+      out.push(
+        `<circle cx="${cx}" cy="${cy}" r="4" fill="${color}"><title>window ${p.window}, ${delay} ms delay: ${Math.round(p.msgsPerS)} msg/s, ${p.turnsPerMsg.toFixed(3)} turns/msg</title></circle>`,
+      );
+      out.push(
+        `<text x="${cx}" y="${(Number(cy) + (i === 0 ? -10 : 18)).toFixed(1)}" text-anchor="middle" font-size="10" fill="${color}">${niceNumber(p.msgsPerS)}</text>`,
+      );
     }
     const ly = M.top + 14 + i * 22;
     const lx = M.left + pw + 16;

@@ -38,13 +38,19 @@ if (dists.length !== 2 || !(rounds >= 1) || scenarios.some((s) => !(s in SCENARI
 }
 
 const fx = await makeFixtures(join(tmpdir(), 'smtpwire-compare'), { bigSize: 64 * 1024 });
-const sink = spawn(process.execPath, [join(HERE, 'sink.mjs'), '--host', '127.0.0.1', '--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const sink = spawn(process.execPath, [join(HERE, 'sink.mjs'), '--host', '127.0.0.1', '--port', '0'], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
 const lines = readline.createInterface({ input: sink.stdout })[Symbol.asyncIterator]();
 const port = JSON.parse((await lines.next()).value).port;
 
 function run(dist, n) {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(dist, 'bench/driver.js'), '--host', '127.0.0.1', '--port', String(port), '--n', String(n), '--file', fx.small], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [join(dist, 'bench/driver.js'), '--host', '127.0.0.1', '--port', String(port), '--n', String(n), '--file', fx.small],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {

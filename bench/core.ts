@@ -95,13 +95,15 @@ class Responder {
   private command(b: Uint8Array, s: number, lf: number): void {
     const verb = String.fromCharCode(b[s]! | 0x20, b[s + 1]! | 0x20, b[s + 2]! | 0x20, b[s + 3]! | 0x20);
     switch (verb) {
-      case 'ehlo': return this.reply(this.ehlo);
+      case 'ehlo':
+        return this.reply(this.ehlo);
       case 'data':
         this.mode = 'data';
         this.match = 2;
         return this.reply(GO);
       case 'bdat': {
-        let i = s + 5, size = 0;
+        let i = s + 5,
+          size = 0;
         while (i < lf && b[i]! >= 0x30 && b[i]! <= 0x39) size = size * 10 + (b[i++]! - 0x30);
         this.last = i + 5 <= lf && (b[i + 1]! | 0x20) === 0x6c; // " LAST"
         this.left = size;
@@ -109,8 +111,10 @@ class Responder {
         if (size === 0) this.endBdat();
         return;
       }
-      case 'quit': return this.reply(BYE);
-      default: return this.reply(OK); // MAIL, RCPT, RSET, NOOP
+      case 'quit':
+        return this.reply(BYE);
+      default:
+        return this.reply(OK); // MAIL, RCPT, RSET, NOOP
     }
   }
 
@@ -262,7 +266,12 @@ function run(name: string, opts: { n: number; body: Uint8Array; stream?: number;
   const coreSeconds = Math.max(1e-9, seconds - responderSeconds);
   const bytes = opts.body.length * messages;
   return {
-    name, messages, bytes, seconds, responderSeconds, rounds,
+    name,
+    messages,
+    bytes,
+    seconds,
+    responderSeconds,
+    rounds,
     msgsPerS: messages / coreSeconds,
     msgsPerSWithResponder: messages / seconds,
     MBps: bytes / coreSeconds / 1e6,
@@ -293,7 +302,10 @@ function main(): void {
     const r = run('bdat-1k-cold', { n: cold, body: small, chunking: true });
     const label = `${cold} x 1 KiB, BDAT, default window (64), cold (fresh process, no warm-up)`;
     if (json) process.stdout.write(JSON.stringify({ node: process.version, results: [{ label, ...r }] }) + '\n');
-    else process.stdout.write(`${label}: ${Math.round(r.msgsPerS)} msg/s (core), ${Math.round(r.msgsPerSWithResponder)} msg/s with responder\n`);
+    else
+      process.stdout.write(
+        `${label}: ${Math.round(r.msgsPerS)} msg/s (core), ${Math.round(r.msgsPerSWithResponder)} msg/s with responder\n`,
+      );
     return;
   }
   const big = message(bigMib * 1024 * 1024);
@@ -321,7 +333,9 @@ function main(): void {
   }
   process.stdout.write('| case | core msg/s | core MB/s | with responder msg/s | rounds |\n|---|---:|---:|---:|---:|\n');
   for (const r of results) {
-    process.stdout.write(`| ${r.label} | ${Math.round(r.msgsPerS).toLocaleString('en-US')} | ${r.MBps.toFixed(0)} | ${Math.round(r.msgsPerSWithResponder).toLocaleString('en-US')} | ${r.rounds} |\n`);
+    process.stdout.write(
+      `| ${r.label} | ${Math.round(r.msgsPerS).toLocaleString('en-US')} | ${r.MBps.toFixed(0)} | ${Math.round(r.msgsPerSWithResponder).toLocaleString('en-US')} | ${r.rounds} |\n`,
+    );
   }
 }
 

@@ -30,4 +30,6 @@ await signer.signatureFields(message);
 const ms = performance.now() - started;
 clearInterval(sampler);
 peak = Math.max(peak, process.memoryUsage().rss);
-console.log(`${canonicalization}: ${total / MB} MB in ${ms.toFixed(0)} ms (${(total / MB / (ms / 1000)).toFixed(0)} MB/s); RSS ${(before / MB).toFixed(1)} MB before, peak +${((peak - before) / MB).toFixed(1)} MB`);
+console.log(
+  `${canonicalization}: ${total / MB} MB in ${ms.toFixed(0)} ms (${(total / MB / (ms / 1000)).toFixed(0)} MB/s); RSS ${(before / MB).toFixed(1)} MB before, peak +${((peak - before) / MB).toFixed(1)} MB`,
+);

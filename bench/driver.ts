@@ -135,7 +135,12 @@ async function main(): Promise<number> {
     rssPeakMB: (process.resourceUsage().maxRSS * 1024) / MB,
     failed,
     bytes: size * args.n,
-    options: { window: args.window ?? null, hwm: args.hwm ?? null, readSize: streamed ? args.readSize : null, source: streamed ? args.source : null },
+    options: {
+      window: args.window ?? null,
+      hwm: args.hwm ?? null,
+      readSize: streamed ? args.readSize : null,
+      source: streamed ? args.source : null,
+    },
   };
   process.stdout.write(JSON.stringify(out) + '\n');
   if (failed > 0) {

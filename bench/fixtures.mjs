@@ -30,7 +30,8 @@ function rng(seed) {
   };
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
 
 /** A text message of exactly `size` octets (CRLF). */
 function smallMessage(size) {
@@ -60,13 +61,14 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Writes a MIME message of exactly `size` octets with a base64 body in 76-column lines. */
 async function bigMessage(path, size, eol) {
-  const head = [
-    ...HEADERS,
-    'Content-Type: application/octet-stream; name="blob.bin"',
-    'Content-Transfer-Encoding: base64',
-    'Content-Disposition: attachment; filename="blob.bin"',
-    '',
-  ].join(eol) + eol;
+  const head =
+    [
+      ...HEADERS,
+      'Content-Type: application/octet-stream; name="blob.bin"',
+      'Content-Transfer-Encoding: base64',
+      'Content-Disposition: attachment; filename="blob.bin"',
+      '',
+    ].join(eol) + eol;
   const rand = rng(7);
   const lineLen = 76;
   // One 1 MiB block of lines, reused with a rotating offset (content is irrelevant, shape is not).

@@ -80,8 +80,17 @@ const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 client.quit();
 const sent = results.filter(Boolean).length;
-process.stdout.write(JSON.stringify({
-  client: 'floor', version: process.version, sent, seconds, cpuS: (cpu.user + cpu.system) / 1e6,
-  rssBaseMB: rssBase / 1e6, rssPeakMB: (process.resourceUsage().maxRSS * 1024) / 1e6, failed: n - sent, bytes: body.length * n,
-}) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    client: 'floor',
+    version: process.version,
+    sent,
+    seconds,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    rssBaseMB: rssBase / 1e6,
+    rssPeakMB: (process.resourceUsage().maxRSS * 1024) / 1e6,
+    failed: n - sent,
+    bytes: body.length * n,
+  }) + '\n',
+);
 process.exitCode = sent === n ? 0 : 1;

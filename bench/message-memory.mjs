@@ -47,8 +47,11 @@ const rss = () => process.memoryUsage().rss / (1 << 20);
 try {
   const client = await connect({ host: '127.0.0.1', port, tls: 'none' });
   const message = buildMessage({
-    from: { name: 'Bench', address: 'bench@example.com' }, to: 'sink@example.com', subject: `${MB} MB attachment`,
-    text: 'See the attachment.', html: '<p>See the attachment.</p>',
+    from: { name: 'Bench', address: 'bench@example.com' },
+    to: 'sink@example.com',
+    subject: `${MB} MB attachment`,
+    text: 'See the attachment.',
+    html: '<p>See the attachment.</p>',
     attachments: [{ filename: 'big.bin', content: () => fileBody(path) }],
   });
   globalThis.gc?.();
@@ -61,7 +64,17 @@ try {
   await client.close();
   if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.error?.message}`);
   const over = peak - base;
-  console.log(JSON.stringify({ attachmentMB: MB, seconds: +seconds.toFixed(2), rssBaseMB: +base.toFixed(1), rssPeakMB: +peak.toFixed(1), overBaseMB: +over.toFixed(1), limitMB: 32, ok: over <= 32 }));
+  console.log(
+    JSON.stringify({
+      attachmentMB: MB,
+      seconds: +seconds.toFixed(2),
+      rssBaseMB: +base.toFixed(1),
+      rssPeakMB: +peak.toFixed(1),
+      overBaseMB: +over.toFixed(1),
+      limitMB: 32,
+      ok: over <= 32,
+    }),
+  );
   process.exitCode = over <= 32 ? 0 : 1;
 } finally {
   sink.stdin.write('{"op":"exit"}\n');

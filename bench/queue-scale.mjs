@@ -25,19 +25,39 @@ const cpuOf = (pid) => {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) / ticks; // utime, stime (fields 14, 15)
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 };
 
 const dir = tempDir();
 const redis = await startRedis(dir);
 const sink = await startSink(join(dir, 'acknowledged.log'));
-console.log(`${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${N} messages a round`);
+console.log(
+  `${cpus().length} cores, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}; ${N} messages a round`,
+);
 console.log('| workers | messages/s (server side) | CPU s per 1,000 msgs: workers | redis | sink |');
 console.log('|---:|---:|---:|---:|---:|');
 for (const w of rounds) {
   const queueName = `throughput-${w}`;
-  const env = { REDIS_URL: redis.url, MAIL_QUEUE: queueName, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(sink.port), SMTP_TLS: 'none', POOL_SIZE: '3', CONCURRENCY: '24' };
-  const inputs = Array.from({ length: N }, (_, i) => ({ from: 'news@example.test', to: [`user${i}@example.test`], subject: `throughput ${w} ${i}`, text: `message ${i}\n`, headers: { 'X-Round': String(w) } }));
+  const env = {
+    REDIS_URL: redis.url,
+    MAIL_QUEUE: queueName,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(sink.port),
+    SMTP_TLS: 'none',
+    POOL_SIZE: '3',
+    CONCURRENCY: '24',
+  };
+  const inputs = Array.from({ length: N }, (_, i) => ({
+    from: 'news@example.test',
+    to: [`user${i}@example.test`],
+    subject: `throughput ${w} ${i}`,
+    text: `message ${i}\n`,
+    headers: { 'X-Round': String(w) },
+  }));
   await produce({ REDIS_URL: redis.url, MAIL_QUEUE: queueName }, inputs);
   const before = new Set(readSinkLog(sink.logFile).map((a) => a.id));
   const cpu0 = { redis: cpuOf(redis.process.pid), sink: cpuOf(sink.process.pid) };
@@ -48,11 +68,18 @@ for (const w of rounds) {
   const cpu = { redis: cpuOf(redis.process.pid) - cpu0.redis, sink: cpuOf(sink.process.pid) - cpu0.sink };
   for (const p of workers) await stop(p);
   await q.close();
-  const acks = readSinkLog(sink.logFile).filter((a) => !before.has(a.id)).map((a) => a.at).sort((a, b) => a - b);
+  const acks = readSinkLog(sink.logFile)
+    .filter((a) => !before.has(a.id))
+    .map((a) => a.at)
+    .sort((a, b) => a - b);
   const rate = (acks.length - 1) / ((acks[acks.length - 1] - acks[0]) / 1000);
   const per = (s) => ((s * 1000) / N).toFixed(2);
   console.log(`| ${w} | ${rate.toFixed(0)} | ${per(workerCpu)} | ${per(cpu.redis)} | ${per(cpu.sink)} |`);
 }
 await stop(sink.process);
 await stop(redis.process);
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);

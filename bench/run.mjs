@@ -35,7 +35,15 @@ const SCENARIOS = [
   { id: 'a', title: 'a) 2,000 x 1 KiB, 0 ms reply delay', n: 2000, file: 'small', delay: 0, unit: 'msg/s' },
   // The same traffic ten times over in one process: past V8's warm-up, what a bulk sender sees.
   // Only the floor, smtpwire and the two fastest peers run it (the rest would take minutes).
-  { id: 'a-sustained', title: 'a-sustained) 20,000 x 1 KiB, 0 ms reply delay', n: 20000, file: 'small', delay: 0, unit: 'msg/s', clients: ['smtpwire', 'floor', 'smtplib', 'smtp-source'] },
+  {
+    id: 'a-sustained',
+    title: 'a-sustained) 20,000 x 1 KiB, 0 ms reply delay',
+    n: 20000,
+    file: 'small',
+    delay: 0,
+    unit: 'msg/s',
+    clients: ['smtpwire', 'floor', 'smtplib', 'smtp-source'],
+  },
   { id: 'b', title: 'b) 40 x 1 KiB, 25 ms reply delay', n: 40, file: 'small', delay: 25, unit: 'msg/s' },
   { id: 'c', title: 'c) 1 x 50 MiB, 0 ms reply delay', n: 1, file: 'big', delay: 0, unit: 'MB/s' },
 ].filter((s) => !opts.scenarios || opts.scenarios.includes(s.id));
@@ -50,54 +58,72 @@ const nodeModule = (name) => existsSync(join(ROOT, 'node_modules', name, 'packag
 // Each client speaks the driver contract: --host --port --n --file, one JSON line on stdout.
 const CLIENTS = [
   {
-    id: 'smtpwire', label: 'smtpwire',
+    id: 'smtpwire',
+    label: 'smtpwire',
     command: () => [NODE, join(ROOT, 'dist/bench/driver.js')],
     missing: () => (existsSync(join(ROOT, 'dist/bench/driver.js')) ? undefined : 'dist/bench/driver.js is not built: run npm run build'),
   },
   {
     // The floor: the thinnest pipelining BDAT client in plain Node, no checks (bench/floor.mjs).
-    id: 'floor', label: 'floor (bench/floor.mjs, no checks)', only: ['a', 'a-sustained'],
+    id: 'floor',
+    label: 'floor (bench/floor.mjs, no checks)',
+    only: ['a', 'a-sustained'],
     command: () => [NODE, join(ROOT, 'bench/floor.mjs')],
     missing: () => undefined,
   },
   {
-    id: 'smtpwire-w64', label: 'smtpwire (pipelineWindow 64)', only: ['b'],
+    id: 'smtpwire-w64',
+    label: 'smtpwire (pipelineWindow 64)',
+    only: ['b'],
     command: () => [NODE, join(ROOT, 'dist/bench/driver.js'), '--window', '64'],
     missing: () => (existsSync(join(ROOT, 'dist/bench/driver.js')) ? undefined : 'dist/bench/driver.js is not built: run npm run build'),
   },
   {
-    id: 'nodemailer', label: 'nodemailer (pool, 1 conn)',
+    id: 'nodemailer',
+    label: 'nodemailer (pool, 1 conn)',
     command: () => [NODE, join(ROOT, 'bench/peers/nodemailer.mjs'), '--max-connections', '1'],
     missing: () => (nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer'),
   },
   {
-    id: 'nodemailer5', label: 'nodemailer (pool, 5 conns)',
+    id: 'nodemailer5',
+    label: 'nodemailer (pool, 5 conns)',
     command: () => [NODE, join(ROOT, 'bench/peers/nodemailer.mjs'), '--max-connections', '5'],
     missing: () => (nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer'),
   },
   {
-    id: 'emailjs', label: 'emailjs',
+    id: 'emailjs',
+    label: 'emailjs',
     command: () => [NODE, join(ROOT, 'bench/peers/emailjs.mjs'), '--nodelay'],
     missing: () => (nodeModule('emailjs') ? undefined : 'emailjs is not installed: npm install --save-dev emailjs'),
   },
   {
     // Opt-in (--clients emailjs-stock): emailjs without the Nagle fix, ~40 ms a message.
-    id: 'emailjs-stock', label: 'emailjs (stock, Nagle on)', optIn: true,
+    id: 'emailjs-stock',
+    label: 'emailjs (stock, Nagle on)',
+    optIn: true,
     command: () => [NODE, join(ROOT, 'bench/peers/emailjs.mjs')],
     missing: () => (nodeModule('emailjs') ? undefined : 'emailjs is not installed: npm install --save-dev emailjs'),
   },
   {
-    id: 'smtplib', label: 'Python smtplib',
+    id: 'smtplib',
+    label: 'Python smtplib',
     command: () => ['python3', join(ROOT, 'bench/peers/smtplib_driver.py')],
     missing: () => (which('python3') ? undefined : 'python3 is not installed: apt-get install -y python3'),
   },
   {
-    id: 'smtp-source', label: 'Postfix smtp-source', lf: true,
+    id: 'smtp-source',
+    label: 'Postfix smtp-source',
+    lf: true,
     command: () => ['bash', join(ROOT, 'bench/peers/smtp-source.sh')],
-    missing: () => (which('smtp-source') || existsSync('/usr/sbin/smtp-source') ? undefined : 'smtp-source is not installed: apt-get install -y postfix (choose "No configuration")'),
+    missing: () =>
+      which('smtp-source') || existsSync('/usr/sbin/smtp-source')
+        ? undefined
+        : 'smtp-source is not installed: apt-get install -y postfix (choose "No configuration")',
   },
   {
-    id: 'msmtp', label: 'msmtp', slow: true,
+    id: 'msmtp',
+    label: 'msmtp',
+    slow: true,
     command: () => ['bash', join(ROOT, 'bench/peers/msmtp.sh')],
     missing: () => (which('msmtp') ? undefined : 'msmtp is not installed: apt-get install -y msmtp'),
   },
@@ -107,13 +133,16 @@ const CLIENTS = [
 
 async function main() {
   const started = Date.now();
-  log(`smtpwire benchmark: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  log(
+    `smtpwire benchmark: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+  );
   if (opts.build) {
     log('building (tsc -p tsconfig.json) ...');
     const r = spawnSync(NODE, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
     if (r.status !== 0) log('warning: tsc reported errors (continuing with what it emitted)');
     // The published CLI is a single-file build (package.json bin): the start-up rows run it.
-    if (spawnSync(NODE, [join(ROOT, 'scripts/bundle-cli.mjs')], { stdio: 'inherit' }).status !== 0) log('warning: the CLI bundle (scripts/bundle-cli.mjs) failed');
+    if (spawnSync(NODE, [join(ROOT, 'scripts/bundle-cli.mjs')], { stdio: 'inherit' }).status !== 0)
+      log('warning: the CLI bundle (scripts/bundle-cli.mjs) failed');
   }
   const haveTime = existsSync(TIME);
   if (!haveTime) loud(`${TIME} not found: peak RSS and process CPU columns will be empty. Install it with: apt-get install -y time`);
@@ -138,7 +167,13 @@ async function main() {
   const results = {
     when: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
-    machine: { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform} ${process.arch}` },
+    machine: {
+      node: process.version,
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      platform: `${process.platform} ${process.arch}`,
+    },
     options: opts,
     sizes,
     ceiling: [],
@@ -170,7 +205,9 @@ async function main() {
         for (let i = 0; i < 5; i++) runs.push(await blast(sink, file, n, mode, stream));
         const best = runs.sort((x, y) => x.seconds - y.seconds)[0];
         results.ceiling.push({ label, n, mode, ...best, msgsPerS: n / best.seconds, MBps: best.bytes / best.seconds / 1e6 });
-        log(`  ${label}: ${fmt(n / best.seconds)} msg/s, ${fmt(best.bytes / best.seconds / 1e6)} MB/s (sink CPU ${pct(best.sink.cpuS / best.seconds)})`);
+        log(
+          `  ${label}: ${fmt(n / best.seconds)} msg/s, ${fmt(best.bytes / best.seconds / 1e6)} MB/s (sink CPU ${pct(best.sink.cpuS / best.seconds)})`,
+        );
       }
     }
 
@@ -212,7 +249,9 @@ async function main() {
         }
         const row = summarize(p.c, s, p.runs, p.note);
         rows.push(row);
-        log(`  ${p.c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`);
+        log(
+          `  ${p.c.label.padEnd(28)} ${row.ok ? `${fmt(row.msgsPerS).padStart(9)} msg/s ${fmt(row.MBps).padStart(8)} MB/s  turns/msg ${row.turnsPerMsg.toFixed(3)}  peak RSS ${fmt(row.peakRssMB)} MB` : `FAILED: ${row.error}`}`,
+        );
       }
       results.scenarios[s.id] = { ...s, rows };
       if (FLOOR_TARGETS[s.id] !== undefined) {
@@ -233,7 +272,16 @@ async function main() {
         for (const readSize of [64 * 1024, 256 * 1024, MIB, 4 * MIB]) {
           const runs = [];
           for (let i = 0; i < opts.repeat; i++) {
-            runs.push(await runClient(sink, smtpwire, { n: 1, file: files.big, delay: 0, payload: sizes.big, haveTime, extra: ['--read-size', String(readSize), '--source', source] }));
+            runs.push(
+              await runClient(sink, smtpwire, {
+                n: 1,
+                file: files.big,
+                delay: 0,
+                payload: sizes.big,
+                haveTime,
+                extra: ['--read-size', String(readSize), '--source', source],
+              }),
+            );
           }
           const row = summarize(smtpwire, { id: 'c' }, runs);
           results.cTuning.push({ source, readSize, ...row });
@@ -249,11 +297,22 @@ async function main() {
         for (const window of [1, 2, 4, 8, 16, 32, 64, 128]) {
           const runs = [];
           for (let i = 0; i < opts.sweepRepeat; i++) {
-            runs.push(await runClient(sink, smtpwire, { n: 2000, file: files.small, delay, payload: sizes.small * 2000, haveTime, extra: ['--window', String(window)] }));
+            runs.push(
+              await runClient(sink, smtpwire, {
+                n: 2000,
+                file: files.small,
+                delay,
+                payload: sizes.small * 2000,
+                haveTime,
+                extra: ['--window', String(window)],
+              }),
+            );
           }
           const row = summarize(smtpwire, { id: 'sweep', n: 2000 }, runs);
           results.sweep.push({ delay, window, msgsPerS: row.msgsPerS, turnsPerMsg: row.turnsPerMsg, ok: row.ok, runs: row.runs });
-          log(`  delay ${delay} ms, window ${String(window).padStart(3)}: ${fmt(row.msgsPerS)} msg/s, turns/msg ${row.turnsPerMsg?.toFixed(3)}`);
+          log(
+            `  delay ${delay} ms, window ${String(window).padStart(3)}: ${fmt(row.msgsPerS)} msg/s, turns/msg ${row.turnsPerMsg?.toFixed(3)}`,
+          );
         }
       }
     }
@@ -310,7 +369,8 @@ async function runClient(sink, client, { n, file, delay, payload, haveTime, extr
     }
   }
   const run = { n, payload, driver, time, sink: stats, exit: r.code, stderr: r.stderr.slice(-2000) };
-  if (r.code !== 0 || !driver) run.error = `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no JSON line'}`;
+  if (r.code !== 0 || !driver)
+    run.error = `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no JSON line'}`;
   else if (driver.sent !== n) run.error = `driver says ${driver.sent} of ${n} sent`;
   else if (stats.messages !== n) run.error = `sink counted ${stats.messages} messages, expected ${n}`;
   run.ok = !run.error;
@@ -348,7 +408,13 @@ function summarize(client, scenario, runs, note) {
     cpuInClockS: typeof d.cpuS === 'number' ? d.cpuS : null,
     cpuUsPerMsg: typeof d.cpuS === 'number' ? (d.cpuS * 1e6) / m.n : null,
     sinkCpuPct: m.sink.cpuS / d.seconds,
-    runs: runs.map((r) => ({ seconds: r.driver?.seconds, turns: r.sink.turns, maxRssKB: r.time?.maxRssKB, cpuS: r.driver?.cpuS, sinkCpuS: r.sink.cpuS })),
+    runs: runs.map((r) => ({
+      seconds: r.driver?.seconds,
+      turns: r.sink.turns,
+      maxRssKB: r.time?.maxRssKB,
+      cpuS: r.driver?.cpuS,
+      sinkCpuS: r.sink.cpuS,
+    })),
   };
 }
 
@@ -373,7 +439,19 @@ function floorRow(s, wireRuns, floorRuns) {
   const perRound = [];
   for (let i = 0; i < rounds; i++) perRound.push(rate(wireRuns[i]) / rate(floorRuns[i]));
   const ratio = wire.msgsPerS / floor.msgsPerS;
-  return { scenario: s.id, title: s.title, n: s.n, ok: true, wire, floor, ratio, perRoundMedian: median(perRound), perRound, target: FLOOR_TARGETS[s.id], met: ratio >= FLOOR_TARGETS[s.id] };
+  return {
+    scenario: s.id,
+    title: s.title,
+    n: s.n,
+    ok: true,
+    wire,
+    floor,
+    ratio,
+    perRoundMedian: median(perRound),
+    perRound,
+    target: FLOOR_TARGETS[s.id],
+    met: ratio >= FLOOR_TARGETS[s.id],
+  };
 }
 
 // ---- start-up: one small message, whole process ------------------------------------------------
@@ -391,24 +469,55 @@ async function measureStartup(sink, file) {
   const cases = [
     { id: 'node', label: '`node -e 0` (no message)', argv: [NODE, '-e', '0'], sends: 0 },
     {
-      id: 'cli', label: `\`smtpwire send\` (the CLI, ${pkg.bin?.smtpwire ?? pkg.bin})`, sends: 1, stdin: true,
+      id: 'cli',
+      label: `\`smtpwire send\` (the CLI, ${pkg.bin?.smtpwire ?? pkg.bin})`,
+      sends: 1,
+      stdin: true,
       argv: [NODE, bin, 'send', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'bench@example.org', '--to', 'sink@example.org'],
       missing: existsSync(bin) ? undefined : `${bin} is not built: npm run build`,
     },
-    { id: 'library', label: 'library, one-off script (bench/startup/smtpwire-once.mjs)', sends: 1, argv: [NODE, join(ROOT, 'bench/startup/smtpwire-once.mjs'), '--port', port, '--file', file] },
     {
-      id: 'nodemailer', label: 'nodemailer, one-off script (bench/startup/nodemailer-once.mjs)', sends: 1, argv: [NODE, join(ROOT, 'bench/startup/nodemailer-once.mjs'), '--port', port, '--file', file],
+      id: 'library',
+      label: 'library, one-off script (bench/startup/smtpwire-once.mjs)',
+      sends: 1,
+      argv: [NODE, join(ROOT, 'bench/startup/smtpwire-once.mjs'), '--port', port, '--file', file],
+    },
+    {
+      id: 'nodemailer',
+      label: 'nodemailer, one-off script (bench/startup/nodemailer-once.mjs)',
+      sends: 1,
+      argv: [NODE, join(ROOT, 'bench/startup/nodemailer-once.mjs'), '--port', port, '--file', file],
       missing: nodeModule('nodemailer') ? undefined : 'nodemailer is not installed: npm install --save-dev nodemailer',
     },
     {
-      id: 'msmtp', label: 'msmtp (C)', sends: 1, stdin: true,
-      argv: [msmtp ?? 'msmtp', '-C', '/dev/null', '--host=127.0.0.1', `--port=${port}`, '--auth=off', '--tls=off', '--domain=bench.invalid', '--from=bench@example.org', '--', 'sink@example.org'],
+      id: 'msmtp',
+      label: 'msmtp (C)',
+      sends: 1,
+      stdin: true,
+      argv: [
+        msmtp ?? 'msmtp',
+        '-C',
+        '/dev/null',
+        '--host=127.0.0.1',
+        `--port=${port}`,
+        '--auth=off',
+        '--tls=off',
+        '--domain=bench.invalid',
+        '--from=bench@example.org',
+        '--',
+        'sink@example.org',
+      ],
       missing: msmtp ? undefined : 'msmtp is not installed: apt-get install -y msmtp',
     },
   ];
   // The same one message from the floor client: what a fresh Node process needs to connect and
   // send at all, with no library.
-  cases.splice(1, 0, { id: 'floor', label: 'floor client, one message (bench/floor.mjs --n 1)', sends: 1, argv: [NODE, join(ROOT, 'bench/floor.mjs'), '--port', port, '--n', '1', '--file', file] });
+  cases.splice(1, 0, {
+    id: 'floor',
+    label: 'floor client, one message (bench/floor.mjs --n 1)',
+    sends: 1,
+    argv: [NODE, join(ROOT, 'bench/floor.mjs'), '--port', port, '--n', '1', '--file', file],
+  });
   for (const c of cases) if (c.missing) loud(`start-up: SKIPPING ${c.label}: ${c.missing}`);
   // bench/startup/rusage.py: wall time, and CPU and peak RSS from wait4() in microseconds
   // (/usr/bin/time's 10 ms steps are too coarse here). Without python3: wall time only.
@@ -420,7 +529,11 @@ async function measureStartup(sink, file) {
   for (let i = 0; i < opts.startupRounds; i++) for (const c of live) c.runs.push(runOnce(c));
   function runOnce(c) {
     if (python) {
-      const r = spawnSync(python, [join(ROOT, 'bench/startup/rusage.py'), ...(c.stdin ? ['--stdin', file] : []), '--', ...c.argv], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(python, [join(ROOT, 'bench/startup/rusage.py'), ...(c.stdin ? ['--stdin', file] : []), '--', ...c.argv], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       let m;
       try {
         m = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -444,8 +557,13 @@ async function measureStartup(sink, file) {
     const bad = c.runs.find((r) => r.error);
     if (bad) return { id: c.id, label: c.label, ok: false, error: bad.error };
     return {
-      id: c.id, label: c.label, ok: true, runs: c.runs.length,
-      ms: median(c.runs.map((r) => r.ms)), minMs: Math.min(...c.runs.map((r) => r.ms)), msRuns: c.runs.map((r) => r.ms),
+      id: c.id,
+      label: c.label,
+      ok: true,
+      runs: c.runs.length,
+      ms: median(c.runs.map((r) => r.ms)),
+      minMs: Math.min(...c.runs.map((r) => r.ms)),
+      msRuns: c.runs.map((r) => r.ms),
       cpuMs: c.runs.every((r) => r.cpuMs !== null) ? median(c.runs.map((r) => r.cpuMs)) : null,
       rssMB: c.runs.every((r) => r.rssMB !== null) ? median(c.runs.map((r) => r.rssMB)) : null,
     };
@@ -455,9 +573,18 @@ async function measureStartup(sink, file) {
     if (r.ok && base) r.vsNode = r.ms / base.ms;
     if (r.ok && base && r.cpuMs !== null && base.cpuMs) r.cpuVsNode = r.cpuMs / base.cpuMs;
   }
-  const out = { rounds: opts.startupRounds, rows, sinkMessages: stats.messages, expectedMessages: expected, skipped: cases.filter((c) => c.missing).map((c) => ({ id: c.id, why: c.missing })) };
+  const out = {
+    rounds: opts.startupRounds,
+    rows,
+    sinkMessages: stats.messages,
+    expectedMessages: expected,
+    skipped: cases.filter((c) => c.missing).map((c) => ({ id: c.id, why: c.missing })),
+  };
   if (stats.messages !== expected) out.error = `the sink counted ${stats.messages} messages, expected ${expected}`;
-  for (const r of rows) log(`  ${r.label.padEnd(64)} ${r.ok ? `${r.ms.toFixed(1)} ms (min ${r.minMs.toFixed(1)}), CPU ${num(r.cpuMs)} ms${r.vsNode ? `, ${r.vsNode.toFixed(2)}x node -e 0` : ''}` : `FAILED: ${r.error}`}`);
+  for (const r of rows)
+    log(
+      `  ${r.label.padEnd(64)} ${r.ok ? `${r.ms.toFixed(1)} ms (min ${r.minMs.toFixed(1)}), CPU ${num(r.cpuMs)} ms${r.vsNode ? `, ${r.vsNode.toFixed(2)}x node -e 0` : ''}` : `FAILED: ${r.error}`}`,
+    );
   if (out.error) loud(`start-up: ${out.error}`);
   return out;
 }
@@ -482,7 +609,24 @@ function parseTime(text) {
 
 async function blast(sink, file, n, mode, stream = false) {
   await sink.reset(0);
-  const r = await exec([NODE, join(ROOT, 'bench/blaster.mjs'), '--host', '127.0.0.1', '--port', String(sink.port), '--n', String(n), '--file', file, '--mode', mode, ...(stream ? ['--stream'] : [])], 120_000);
+  const r = await exec(
+    [
+      NODE,
+      join(ROOT, 'bench/blaster.mjs'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(sink.port),
+      '--n',
+      String(n),
+      '--file',
+      file,
+      '--mode',
+      mode,
+      ...(stream ? ['--stream'] : []),
+    ],
+    120_000,
+  );
   const stats = await sink.stats();
   if (r.code !== 0) throw new Error(`blaster failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -592,13 +736,30 @@ function targets(results) {
     if (best) {
       const ratio = a.msgsPerS / best.msgsPerS;
       // Not a target any more (issue 18 replaced it with the floor ratio): for reference.
-      out.push({ id: 'a', goal: '(reference) against the best peer', value: `${ratio.toFixed(1)}x ${best.label} (${fmt(a.msgsPerS)} vs ${fmt(best.msgsPerS)} msg/s)`, met: undefined });
-      if (single && single !== best) out.push({ id: 'a', goal: '(reference) against the best one-connection peer', value: `${(a.msgsPerS / single.msgsPerS).toFixed(1)}x ${single.label}`, met: undefined });
+      out.push({
+        id: 'a',
+        goal: '(reference) against the best peer',
+        value: `${ratio.toFixed(1)}x ${best.label} (${fmt(a.msgsPerS)} vs ${fmt(best.msgsPerS)} msg/s)`,
+        met: undefined,
+      });
+      if (single && single !== best)
+        out.push({
+          id: 'a',
+          goal: '(reference) against the best one-connection peer',
+          value: `${(a.msgsPerS / single.msgsPerS).toFixed(1)}x ${single.label}`,
+          met: undefined,
+        });
     }
   }
   for (const f of results.floor) {
     if (!f.ok) out.push({ id: f.scenario, goal: `msg/s >= ${f.target} of the floor client's`, value: `failed: ${f.error}`, met: false });
-    else out.push({ id: f.scenario, goal: `msg/s >= ${f.target} of the floor client's (medians of ${Math.min(f.wire.runs, f.floor.runs)} interleaved runs)`, value: `${f.ratio.toFixed(2)} (${fmt(f.wire.msgsPerS)} vs ${fmt(f.floor.msgsPerS)} msg/s; per-round median ${f.perRoundMedian.toFixed(2)}); CPU ${f.wire.cpuUsPerMsg.toFixed(1)} vs ${f.floor.cpuUsPerMsg.toFixed(1)} us/msg`, met: f.met });
+    else
+      out.push({
+        id: f.scenario,
+        goal: `msg/s >= ${f.target} of the floor client's (medians of ${Math.min(f.wire.runs, f.floor.runs)} interleaved runs)`,
+        value: `${f.ratio.toFixed(2)} (${fmt(f.wire.msgsPerS)} vs ${fmt(f.floor.msgsPerS)} msg/s; per-round median ${f.perRoundMedian.toFixed(2)}); CPU ${f.wire.cpuUsPerMsg.toFixed(1)} vs ${f.floor.cpuUsPerMsg.toFixed(1)} us/msg`,
+        met: f.met,
+      });
   }
   const st = results.startup;
   if (st) {
@@ -609,13 +770,37 @@ function targets(results) {
     const nm = get('nodemailer');
     const floor = get('floor');
     const floorNote = floor ? `; the floor client: ${floor.vsNode.toFixed(2)}x` : '';
-    if (node && cli) out.push({ id: 'start-up', goal: '`smtpwire send` of one message within 1.25x `node -e 0` (whole process, wall)', value: `${cli.vsNode.toFixed(2)}x (${cli.ms.toFixed(1)} vs ${node.ms.toFixed(1)} ms; CPU ${cli.cpuVsNode?.toFixed(2) ?? '—'}x)${floorNote}`, met: cli.vsNode <= 1.25 && !st.error });
-    if (lib && nm) out.push({ id: 'start-up', goal: 'one message from a fresh process: library faster than nodemailer', value: `${lib.ms.toFixed(1)} vs ${nm.ms.toFixed(1)} ms (${(lib.ms / nm.ms).toFixed(2)}x)`, met: lib.ms < nm.ms && !st.error });
+    if (node && cli)
+      out.push({
+        id: 'start-up',
+        goal: '`smtpwire send` of one message within 1.25x `node -e 0` (whole process, wall)',
+        value: `${cli.vsNode.toFixed(2)}x (${cli.ms.toFixed(1)} vs ${node.ms.toFixed(1)} ms; CPU ${cli.cpuVsNode?.toFixed(2) ?? '—'}x)${floorNote}`,
+        met: cli.vsNode <= 1.25 && !st.error,
+      });
+    if (lib && nm)
+      out.push({
+        id: 'start-up',
+        goal: 'one message from a fresh process: library faster than nodemailer',
+        value: `${lib.ms.toFixed(1)} vs ${nm.ms.toFixed(1)} ms (${(lib.ms / nm.ms).toFixed(2)}x)`,
+        met: lib.ms < nm.ms && !st.error,
+      });
   }
   const b = row('b', 'smtpwire');
-  if (b) out.push({ id: 'b', goal: 'turns per message <= 0.10', value: `${b.turnsPerMsg.toFixed(3)} (${b.turns} turns / ${b.n}; runs: ${b.runs.map((r) => r.turns).join(', ')} turns)`, met: b.turnsPerMsg <= 0.1 + 1e-9 });
+  if (b)
+    out.push({
+      id: 'b',
+      goal: 'turns per message <= 0.10',
+      value: `${b.turnsPerMsg.toFixed(3)} (${b.turns} turns / ${b.n}; runs: ${b.runs.map((r) => r.turns).join(', ')} turns)`,
+      met: b.turnsPerMsg <= 0.1 + 1e-9,
+    });
   const b64 = row('b', 'smtpwire-w64');
-  if (b64) out.push({ id: 'b', goal: '(tuned driver) turns per message <= 0.10 with pipelineWindow 64', value: `${b64.turnsPerMsg.toFixed(3)} (${b64.turns} turns / ${b64.n}; runs: ${b64.runs.map((r) => r.turns).join(', ')} turns)`, met: b64.turnsPerMsg <= 0.1 + 1e-9 });
+  if (b64)
+    out.push({
+      id: 'b',
+      goal: '(tuned driver) turns per message <= 0.10 with pipelineWindow 64',
+      value: `${b64.turnsPerMsg.toFixed(3)} (${b64.turns} turns / ${b64.n}; runs: ${b64.runs.map((r) => r.turns).join(', ')} turns)`,
+      met: b64.turnsPerMsg <= 0.1 + 1e-9,
+    });
   const c = row('c', 'smtpwire');
   if (c) {
     const cPeers = results.scenarios.c.rows.filter((r) => r.ok && !r.client.startsWith('smtpwire'));
@@ -625,25 +810,46 @@ function targets(results) {
       // to a slow minute on a shared machine than the ratio of the two medians.
       const rounds = Math.min(c.runs.length, cBest.runs.length);
       const perRound = [];
-      for (let i = 0; i < rounds; i++) if (c.runs[i].seconds && cBest.runs[i].seconds) perRound.push(cBest.runs[i].seconds / c.runs[i].seconds);
+      for (let i = 0; i < rounds; i++)
+        if (c.runs[i].seconds && cBest.runs[i].seconds) perRound.push(cBest.runs[i].seconds / c.runs[i].seconds);
       const roundNote = perRound.length > 1 ? `; per-round median ${median(perRound).toFixed(1)}x` : '';
-      out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${(c.MBps / cBest.MBps).toFixed(1)}x ${cBest.label} (${fmt(c.MBps)} vs ${fmt(cBest.MBps)} MB/s${roundNote})`, met: c.MBps >= 3 * cBest.MBps });
-    }
-    else out.push({ id: 'c', goal: '>= 3x the best peer, body streamed from the file', value: `${fmt(c.MBps)} MB/s; no peer measured`, met: false });
-    if (c.rssOverBaseMB !== null) out.push({ id: 'c', goal: 'peak RSS <= driver base + 16 MB', value: `+${c.rssOverBaseMB.toFixed(1)} MB (peak ${c.peakRssMB.toFixed(1)}, base ${c.rssBaseMB.toFixed(1)})`, met: c.rssOverBaseMB <= 16 });
+      out.push({
+        id: 'c',
+        goal: '>= 3x the best peer, body streamed from the file',
+        value: `${(c.MBps / cBest.MBps).toFixed(1)}x ${cBest.label} (${fmt(c.MBps)} vs ${fmt(cBest.MBps)} MB/s${roundNote})`,
+        met: c.MBps >= 3 * cBest.MBps,
+      });
+    } else
+      out.push({
+        id: 'c',
+        goal: '>= 3x the best peer, body streamed from the file',
+        value: `${fmt(c.MBps)} MB/s; no peer measured`,
+        met: false,
+      });
+    if (c.rssOverBaseMB !== null)
+      out.push({
+        id: 'c',
+        goal: 'peak RSS <= driver base + 16 MB',
+        value: `+${c.rssOverBaseMB.toFixed(1)} MB (peak ${c.peakRssMB.toFixed(1)}, base ${c.rssBaseMB.toFixed(1)})`,
+        met: c.rssOverBaseMB <= 16,
+      });
   }
   return out;
 }
 
 function markdown(results) {
   const L = [];
-  L.push(`Measured ${results.when.slice(0, 10)} on ${results.machine.cores} cores (${results.machine.cpu}), node ${results.machine.node}, with \`${results.command}\`.`);
+  L.push(
+    `Measured ${results.when.slice(0, 10)} on ${results.machine.cores} cores (${results.machine.cpu}), node ${results.machine.node}, with \`${results.command}\`.`,
+  );
   L.push('MB = 10^6 octets. Every row is the median of its runs by time; all columns come from that run.');
   L.push('');
   for (const s of Object.values(results.scenarios)) {
     L.push(`#### ${s.title}`);
     L.push('');
-    L.push('| client | version | msg/s | MB/s | turns/msg | peak RSS MB | RSS over base MB | CPU s (process) | CPU s (in clock) | CPU us/msg (in clock) | sink CPU |');
+    L.push(
+      '| client | version | msg/s | MB/s | turns/msg | peak RSS MB | RSS over base MB | CPU s (process) | CPU s (in clock) | CPU us/msg (in clock) | sink CPU |',
+    );
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of s.rows) {
       if (r.skipped) {
@@ -655,23 +861,31 @@ function markdown(results) {
         continue;
       }
       const name = r.client === 'smtpwire' ? `**${r.label}**` : r.label;
-      L.push(`| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${r.n > 1 ? num(r.cpuUsPerMsg) : '—'} | ${pct(r.sinkCpuPct)} |`);
+      L.push(
+        `| ${name}${r.note ? ` (${r.note})` : ''} | ${r.version} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${r.turnsPerMsg.toFixed(3)} | ${num(r.peakRssMB)} | ${r.rssOverBaseMB === null ? '—' : '+' + r.rssOverBaseMB.toFixed(1)} | ${num(r.cpuProcessS, 2)} | ${num(r.cpuInClockS, 2)} | ${r.n > 1 ? num(r.cpuUsPerMsg) : '—'} | ${pct(r.sinkCpuPct)} |`,
+      );
     }
     L.push('');
   }
   if (results.floor.length) {
     L.push('#### smtpwire against the floor client (bench/floor.mjs: pipelining BDAT, no checks)');
     L.push('');
-    L.push('Medians of interleaved runs (one smtpwire run and one floor run per round, same sink). CPU us/msg: the driver\'s own `process.cpuUsage()` over its clocked span, and the whole process (`/usr/bin/time`, start-up included), per message.');
+    L.push(
+      "Medians of interleaved runs (one smtpwire run and one floor run per round, same sink). CPU us/msg: the driver's own `process.cpuUsage()` over its clocked span, and the whole process (`/usr/bin/time`, start-up included), per message.",
+    );
     L.push('');
-    L.push('| scenario | runs | smtpwire msg/s | floor msg/s | share of floor | per-round share (median) | target | smtpwire CPU us/msg (clock / process) | floor CPU us/msg (clock / process) | holds |');
+    L.push(
+      '| scenario | runs | smtpwire msg/s | floor msg/s | share of floor | per-round share (median) | target | smtpwire CPU us/msg (clock / process) | floor CPU us/msg (clock / process) | holds |',
+    );
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const f of results.floor) {
       if (!f.ok) {
         L.push(`| ${f.scenario} | — | failed: ${String(f.error).replaceAll('|', '/')} ||||||| **no** |`);
         continue;
       }
-      L.push(`| ${f.title} | ${Math.min(f.wire.runs, f.floor.runs)} | ${fmt(f.wire.msgsPerS)} | ${fmt(f.floor.msgsPerS)} | ${f.ratio.toFixed(2)} | ${f.perRoundMedian.toFixed(2)} | ${f.target} | ${num(f.wire.cpuUsPerMsg)} / ${num(f.wire.processCpuUsPerMsg)} | ${num(f.floor.cpuUsPerMsg)} / ${num(f.floor.processCpuUsPerMsg)} | ${f.met ? 'yes' : '**no**'} |`);
+      L.push(
+        `| ${f.title} | ${Math.min(f.wire.runs, f.floor.runs)} | ${fmt(f.wire.msgsPerS)} | ${fmt(f.floor.msgsPerS)} | ${f.ratio.toFixed(2)} | ${f.perRoundMedian.toFixed(2)} | ${f.target} | ${num(f.wire.cpuUsPerMsg)} / ${num(f.wire.processCpuUsPerMsg)} | ${num(f.floor.cpuUsPerMsg)} / ${num(f.floor.processCpuUsPerMsg)} | ${f.met ? 'yes' : '**no**'} |`,
+      );
     }
     L.push('');
   }
@@ -679,13 +893,18 @@ function markdown(results) {
     const st = results.startup;
     L.push(`#### Start-up: one 1 KiB message, whole process (median of ${st.rounds} interleaved rounds)`);
     L.push('');
-    L.push('Wall time from fork to exit, CPU (user + system, all threads) and peak RSS from `wait4()` (bench/startup/rusage.py). Wall time on the shared machine moves with the load; CPU time much less.');
+    L.push(
+      'Wall time from fork to exit, CPU (user + system, all threads) and peak RSS from `wait4()` (bench/startup/rusage.py). Wall time on the shared machine moves with the load; CPU time much less.',
+    );
     L.push('');
     L.push('| process | wall ms (median) | wall ms (min) | wall x `node -e 0` | CPU ms (median) | CPU x `node -e 0` | peak RSS MB |');
     L.push('|---|---:|---:|---:|---:|---:|---:|');
     for (const r of st.rows) {
       if (!r.ok) L.push(`| ${r.label} | failed: ${String(r.error).replaceAll('|', '/')} ||||||`);
-      else L.push(`| ${r.label} | ${r.ms.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.vsNode?.toFixed(2) ?? '—'} | ${num(r.cpuMs)} | ${r.cpuVsNode?.toFixed(2) ?? '—'} | ${num(r.rssMB)} |`);
+      else
+        L.push(
+          `| ${r.label} | ${r.ms.toFixed(1)} | ${r.minMs.toFixed(1)} | ${r.vsNode?.toFixed(2) ?? '—'} | ${num(r.cpuMs)} | ${r.cpuVsNode?.toFixed(2) ?? '—'} | ${num(r.rssMB)} |`,
+        );
     }
     for (const k of st.skipped) L.push(`| ${k.id} | skipped: ${k.why} ||||||`);
     if (st.error) L.push(`\n**${st.error}**`);
@@ -696,7 +915,8 @@ function markdown(results) {
     L.push('');
     L.push('| scenario | target | measured | holds |');
     L.push('|---|---|---|---|');
-    for (const t of results.targets) L.push(`| ${t.id} | ${t.goal} | ${t.value} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
+    for (const t of results.targets)
+      L.push(`| ${t.id} | ${t.goal} | ${t.value} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
     L.push('');
   }
   if (results.ceiling.length) {
@@ -712,24 +932,32 @@ function markdown(results) {
     L.push('');
     L.push('| case | core msg/s | core MB/s | incl. responder msg/s | reply rounds |');
     L.push('|---|---:|---:|---:|---:|');
-    for (const r of results.core.results) L.push(`| ${r.label} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`);
+    for (const r of results.core.results)
+      L.push(`| ${r.label} | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`);
     if (results.coreCold) {
       const r = results.coreCold;
-      L.push(`| ${r.label} (median of ${r.runs} processes) | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`);
+      L.push(
+        `| ${r.label} (median of ${r.runs} processes) | ${fmt(r.msgsPerS)} | ${fmt(r.MBps)} | ${fmt(r.msgsPerSWithResponder)} | ${r.rounds} |`,
+      );
     }
     L.push('');
   }
   if (results.cTuning.length) {
     L.push('#### Scenario c, smtpwire by body source and read size');
     L.push('');
-    L.push('`fileBody`: the file read into the client\'s ring of reused buffers (`readSize`); `createReadStream`: a fresh buffer per read (its `highWaterMark`).');
+    L.push(
+      "`fileBody`: the file read into the client's ring of reused buffers (`readSize`); `createReadStream`: a fresh buffer per read (its `highWaterMark`).",
+    );
     L.push('');
     L.push('| source | read size | MB/s | peak RSS MB | RSS over base MB | CPU s (in clock) | turns |');
     L.push('|---|---:|---:|---:|---:|---:|---:|');
     for (const r of results.cTuning) {
       const source = (r.source ?? 'stream') === 'file' ? 'fileBody' : 'createReadStream';
       if (!r.ok) L.push(`| ${source} | ${r.readSize / 1024} KiB | failed: ${r.error} |||||`);
-      else L.push(`| ${source} | ${r.readSize / 1024} KiB | ${fmt(r.MBps)} | ${num(r.peakRssMB)} | +${num(r.rssOverBaseMB)} | ${num(r.cpuInClockS, 2)} | ${r.turns} |`);
+      else
+        L.push(
+          `| ${source} | ${r.readSize / 1024} KiB | ${fmt(r.MBps)} | ${num(r.peakRssMB)} | +${num(r.rssOverBaseMB)} | ${num(r.cpuInClockS, 2)} | ${r.turns} |`,
+        );
     }
     L.push('');
   }
@@ -741,10 +969,14 @@ function markdown(results) {
     L.push(`| reply delay | ${windows.map((w) => `w=${w}`).join(' | ')} |`);
     L.push(`|---|${windows.map(() => '---:').join('|')}|`);
     for (const d of delays) {
-      L.push(`| ${d} ms | ${windows.map((w) => {
-        const p = results.sweep.find((x) => x.delay === d && x.window === w);
-        return p?.ok ? `${fmt(p.msgsPerS)} msg/s, ${p.turnsPerMsg.toFixed(3)} t/m` : 'failed';
-      }).join(' | ')} |`);
+      L.push(
+        `| ${d} ms | ${windows
+          .map((w) => {
+            const p = results.sweep.find((x) => x.delay === d && x.window === w);
+            return p?.ok ? `${fmt(p.msgsPerS)} msg/s, ${p.turnsPerMsg.toFixed(3)} t/m` : 'failed';
+          })
+          .join(' | ')} |`,
+      );
     }
     L.push('');
   }
@@ -796,24 +1028,65 @@ function loud(msg) {
 }
 
 function parseOptions(argv) {
-  const o = { repeat: 5, sweepRepeat: 3, floorRepeat: 7, startupRounds: 11, build: true, sweep: true, core: true, ceiling: true, docs: true, quick: false };
+  const o = {
+    repeat: 5,
+    sweepRepeat: 3,
+    floorRepeat: 7,
+    startupRounds: 11,
+    build: true,
+    sweep: true,
+    core: true,
+    ceiling: true,
+    docs: true,
+    quick: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
     switch (a) {
-      case '--repeat': o.repeat = Number(val()); break;
-      case '--sweep-repeat': o.sweepRepeat = Number(val()); break;
-      case '--clients': o.clients = val().split(','); break;
-      case '--scenarios': o.scenarios = val().split(','); break;
-      case '--fixtures': o.fixtures = val(); break;
-      case '--quick': o.quick = true; o.repeat = 1; o.sweepRepeat = 1; o.floorRepeat = 3; o.startupRounds = 3; break;
-      case '--floor-repeat': o.floorRepeat = Number(val()); break;
-      case '--startup-rounds': o.startupRounds = Number(val()); break;
-      case '--no-build': o.build = false; break;
-      case '--no-sweep': o.sweep = false; break;
-      case '--no-core': o.core = false; break;
-      case '--no-ceiling': o.ceiling = false; break;
-      case '--no-docs': o.docs = false; break;
+      case '--repeat':
+        o.repeat = Number(val());
+        break;
+      case '--sweep-repeat':
+        o.sweepRepeat = Number(val());
+        break;
+      case '--clients':
+        o.clients = val().split(',');
+        break;
+      case '--scenarios':
+        o.scenarios = val().split(',');
+        break;
+      case '--fixtures':
+        o.fixtures = val();
+        break;
+      case '--quick':
+        o.quick = true;
+        o.repeat = 1;
+        o.sweepRepeat = 1;
+        o.floorRepeat = 3;
+        o.startupRounds = 3;
+        break;
+      case '--floor-repeat':
+        o.floorRepeat = Number(val());
+        break;
+      case '--startup-rounds':
+        o.startupRounds = Number(val());
+        break;
+      case '--no-build':
+        o.build = false;
+        break;
+      case '--no-sweep':
+        o.sweep = false;
+        break;
+      case '--no-core':
+        o.core = false;
+        break;
+      case '--no-ceiling':
+        o.ceiling = false;
+        break;
+      case '--no-docs':
+        o.docs = false;
+        break;
       default:
         process.stderr.write(`unknown option ${a}\n`);
         process.exit(2);

@@ -47,9 +47,7 @@ const LF = 0x0a;
 const DATA_END = Buffer.from('\r\n.\r\n');
 
 const GREETING = Buffer.from('220 sink.invalid ESMTP benchmark sink\r\n');
-const EHLO = Buffer.from(
-  '250-sink.invalid\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n' + `250 SIZE ${SIZE_LIMIT}\r\n`,
-);
+const EHLO = Buffer.from('250-sink.invalid\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n' + `250 SIZE ${SIZE_LIMIT}\r\n`);
 const HELO = Buffer.from('250 sink.invalid\r\n');
 const OK_MAIL = Buffer.from('250 2.1.0 Ok\r\n');
 const OK_RCPT = Buffer.from('250 2.1.5 Ok\r\n');
@@ -64,15 +62,35 @@ const TOO_LONG = Buffer.from('500 5.5.2 Line too long\r\n');
 
 // Verbs as 32-bit keys of their four letters, lower-cased (b | 0x20).
 const key = (s) => ((s.charCodeAt(0) << 24) | (s.charCodeAt(1) << 16) | (s.charCodeAt(2) << 8) | s.charCodeAt(3)) >>> 0;
-const K_MAIL = key('mail'), K_RCPT = key('rcpt'), K_DATA = key('data'), K_BDAT = key('bdat');
-const K_EHLO = key('ehlo'), K_HELO = key('helo'), K_RSET = key('rset'), K_NOOP = key('noop'), K_QUIT = key('quit');
+const K_MAIL = key('mail'),
+  K_RCPT = key('rcpt'),
+  K_DATA = key('data'),
+  K_BDAT = key('bdat');
+const K_EHLO = key('ehlo'),
+  K_HELO = key('helo'),
+  K_RSET = key('rset'),
+  K_NOOP = key('noop'),
+  K_QUIT = key('quit');
 
-const MODE_CMD = 0, MODE_DATA = 1, MODE_BDAT = 2, MODE_QUIT = 3, MODE_DROPPED = 4;
+const MODE_CMD = 0,
+  MODE_DATA = 1,
+  MODE_BDAT = 2,
+  MODE_QUIT = 3,
+  MODE_DROPPED = 4;
 
 function freshStats() {
   return {
-    connections: 0, messages: 0, drops: 0, bodyBytes: 0, inBytes: 0, turns: 0, reads: 0, commands: 0, flushes: 0,
-    cpu: process.cpuUsage(), since: process.hrtime.bigint(),
+    connections: 0,
+    messages: 0,
+    drops: 0,
+    bodyBytes: 0,
+    inBytes: 0,
+    turns: 0,
+    reads: 0,
+    commands: 0,
+    flushes: 0,
+    cpu: process.cpuUsage(),
+    since: process.hrtime.bigint(),
   };
 }
 let stats = freshStats();
@@ -182,12 +200,17 @@ function maybeDrop(c) {
 function command(c, buf, start, lf) {
   stats.commands++;
   const len = lf - start;
-  const k = len >= 4
-    ? (((buf[start] | 0x20) << 24) | ((buf[start + 1] | 0x20) << 16) | ((buf[start + 2] | 0x20) << 8) | (buf[start + 3] | 0x20)) >>> 0
-    : 0;
+  const k =
+    len >= 4
+      ? (((buf[start] | 0x20) << 24) | ((buf[start + 1] | 0x20) << 16) | ((buf[start + 2] | 0x20) << 8) | (buf[start + 3] | 0x20)) >>> 0
+      : 0;
   switch (k) {
-    case K_MAIL: c.replies.push(OK_MAIL); return;
-    case K_RCPT: c.replies.push(OK_RCPT); return;
+    case K_MAIL:
+      c.replies.push(OK_MAIL);
+      return;
+    case K_RCPT:
+      c.replies.push(OK_RCPT);
+      return;
     case K_DATA:
       c.mode = MODE_DATA;
       c.match = 2; // the CRLF ending "DATA" may begin the terminator (empty body)
@@ -197,14 +220,20 @@ function command(c, buf, start, lf) {
       // "BDAT" SP size [SP "LAST"]
       let i = start + 4;
       while (i < lf && buf[i] === 0x20) i++;
-      let size = 0, digits = 0;
+      let size = 0,
+        digits = 0;
       while (i < lf && buf[i] >= 0x30 && buf[i] <= 0x39 && digits < 15) {
         size = size * 10 + (buf[i] - 0x30);
         i++;
         digits++;
       }
       while (i < lf && buf[i] === 0x20) i++;
-      const last = lf - i >= 4 && (buf[i] | 0x20) === 0x6c && (buf[i + 1] | 0x20) === 0x61 && (buf[i + 2] | 0x20) === 0x73 && (buf[i + 3] | 0x20) === 0x74;
+      const last =
+        lf - i >= 4 &&
+        (buf[i] | 0x20) === 0x6c &&
+        (buf[i + 1] | 0x20) === 0x61 &&
+        (buf[i + 2] | 0x20) === 0x73 &&
+        (buf[i + 3] | 0x20) === 0x74;
       if (digits === 0) {
         c.replies.push(BAD_BDAT);
         return;
@@ -215,10 +244,18 @@ function command(c, buf, start, lf) {
       if (size === 0) endBdat(c);
       return;
     }
-    case K_EHLO: c.replies.push(EHLO); return;
-    case K_HELO: c.replies.push(HELO); return;
-    case K_RSET: c.replies.push(OK); return;
-    case K_NOOP: c.replies.push(OK); return;
+    case K_EHLO:
+      c.replies.push(EHLO);
+      return;
+    case K_HELO:
+      c.replies.push(HELO);
+      return;
+    case K_RSET:
+      c.replies.push(OK);
+      return;
+    case K_NOOP:
+      c.replies.push(OK);
+      return;
     case K_QUIT:
       c.replies.push(BYE);
       c.mode = MODE_QUIT;
@@ -268,7 +305,11 @@ function scanData(c, buf, pos) {
   m = 0;
   for (let l = Math.min(4, n - pos); l > 0; l--) {
     let ok = true;
-    for (let j = 0; j < l; j++) if (buf[n - l + j] !== DATA_END[j]) { ok = false; break; }
+    for (let j = 0; j < l; j++)
+      if (buf[n - l + j] !== DATA_END[j]) {
+        ok = false;
+        break;
+      }
     if (ok) {
       m = l;
       break;

@@ -30,7 +30,20 @@ export interface AccountPlan {
   pretend: [string, string][];
 }
 
-const PHASES: (keyof Timeouts)[] = ['greeting', 'hello', 'starttls', 'tlsHandshake', 'auth', 'mail', 'rcpt', 'data', 'dataBlock', 'dataEnd', 'command', 'quit'];
+const PHASES: (keyof Timeouts)[] = [
+  'greeting',
+  'hello',
+  'starttls',
+  'tlsHandshake',
+  'auth',
+  'mail',
+  'rcpt',
+  'data',
+  'dataBlock',
+  'dataEnd',
+  'command',
+  'quit',
+];
 
 /** msmtp's %U, %H, %C, %M substitutions (from, domain). %C is the host name as given: no DNS. */
 export function substitute(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -53,7 +66,9 @@ export function evalPassword(command: string, account: string): string {
   let out: string;
   try {
     // node:child_process loaded only here: a send without a password command never pays for it.
-    out = process.getBuiltinModule('node:child_process').execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
+    out = process
+      .getBuiltinModule('node:child_process')
+      .execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
   } catch (err) {
     throw new ConfigError(`account ${account}: passwordeval failed: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
   }
@@ -82,11 +97,15 @@ export function accountPlan(account: Account, env: NodeJS.ProcessEnv = process.e
   const trust = s.tls_trust_file ?? 'system';
   const certcheck = s.tls_certcheck !== 'off';
   if (tlsOn && certcheck && trust !== 'system') {
-    if (trust === '') throw new ConfigError(`${where}: an empty tls_trust_file trusts no CA; smtpwire needs a trust file (or tls_certcheck off)`);
+    if (trust === '')
+      throw new ConfigError(`${where}: an empty tls_trust_file trusts no CA; smtpwire needs a trust file (or tls_certcheck off)`);
     try {
       client.ca = readFileSync(trust, 'utf8');
     } catch (err) {
-      throw new ConfigError(`${where}: cannot read tls_trust_file ${printable(trust)}: ${err instanceof Error ? err.message : String(err)}`, 66);
+      throw new ConfigError(
+        `${where}: cannot read tls_trust_file ${printable(trust)}: ${err instanceof Error ? err.message : String(err)}`,
+        66,
+      );
     }
   }
   if (!certcheck) client.rejectUnauthorized = false;
@@ -101,7 +120,9 @@ export function accountPlan(account: Account, env: NodeJS.ProcessEnv = process.e
     if (pass === undefined && s.passwordeval && opts.needPassword !== false) pass = evalPassword(s.passwordeval, name);
     if (pass === undefined) pass = env.SMTPWIRE_PASSWORD || undefined;
     if (pass === undefined && opts.needPassword !== false) {
-      throw new ConfigError(`${where}: auth is on but there is no password: add passwordeval (e.g. a keyring lookup or gpg -d), password, or set SMTPWIRE_PASSWORD`);
+      throw new ConfigError(
+        `${where}: auth is on but there is no password: add passwordeval (e.g. a keyring lookup or gpg -d), password, or set SMTPWIRE_PASSWORD`,
+      );
     }
     const token = mechanism === 'OAUTHBEARER' || mechanism === 'XOAUTH2';
     client.auth = { user, ...(token ? { token: pass } : { pass }), ...(mechanism ? { mechanism } : {}) };
@@ -121,23 +142,39 @@ export function accountPlan(account: Account, env: NodeJS.ProcessEnv = process.e
   const setFromHeader = (s.set_from_header ?? (s.add_missing_from_header === 'off' ? 'off' : 'auto')) as AccountPlan['setFromHeader'];
   const setDateHeader = (s.set_date_header ?? (s.add_missing_date_header === 'off' ? 'off' : 'auto')) as AccountPlan['setDateHeader'];
   const pretend: [string, string][] = [
-    ['host', s.host], ['port', String(port)], ['timeout', s.timeout && s.timeout !== 'off' ? `${s.timeout} seconds` : 'off'],
-    ['protocol', lmtp ? 'lmtp' : 'smtp'], ['domain', domain], ['auth', authShown],
-    ['user', s.user || '(not set)'], ['password', s.password ? '*' : '(not set)'], ['passwordeval', s.passwordeval || '(not set)'],
-    ['tls', tlsOn ? 'on' : 'off'], ['tls_starttls', starttls ? 'on' : 'off'], ['tls_trust_file', trust === '' ? '(not set)' : trust],
-    ['tls_certcheck', certcheck ? 'on' : 'off'], ['from', from ?? '(not set)'],
-    ['allow_from_override', s.allow_from_override === 'off' ? 'off' : 'on'], ['set_from_header', setFromHeader],
-    ['set_date_header', setDateHeader], ['remove_bcc_headers', s.remove_bcc_headers === 'off' ? 'off' : 'on'],
+    ['host', s.host],
+    ['port', String(port)],
+    ['timeout', s.timeout && s.timeout !== 'off' ? `${s.timeout} seconds` : 'off'],
+    ['protocol', lmtp ? 'lmtp' : 'smtp'],
+    ['domain', domain],
+    ['auth', authShown],
+    ['user', s.user || '(not set)'],
+    ['password', s.password ? '*' : '(not set)'],
+    ['passwordeval', s.passwordeval || '(not set)'],
+    ['tls', tlsOn ? 'on' : 'off'],
+    ['tls_starttls', starttls ? 'on' : 'off'],
+    ['tls_trust_file', trust === '' ? '(not set)' : trust],
+    ['tls_certcheck', certcheck ? 'on' : 'off'],
+    ['from', from ?? '(not set)'],
+    ['allow_from_override', s.allow_from_override === 'off' ? 'off' : 'on'],
+    ['set_from_header', setFromHeader],
+    ['set_date_header', setDateHeader],
+    ['remove_bcc_headers', s.remove_bcc_headers === 'off' ? 'off' : 'on'],
     ['dsn_notify', notify === undefined ? '(not set)' : notify === 'NEVER' ? 'NEVER' : notify.join(',')],
-    ['dsn_return', ret ?? '(not set)'], ['logfile', s.logfile || '(not set)'],
+    ['dsn_return', ret ?? '(not set)'],
+    ['logfile', s.logfile || '(not set)'],
   ];
   return {
-    account: name, client, from,
+    account: name,
+    client,
+    from,
     allowFromOverride: s.allow_from_override !== 'off',
-    setFromHeader, setDateHeader,
+    setFromHeader,
+    setDateHeader,
     setMsgidHeader: (s.set_msgid_header ?? 'auto') as AccountPlan['setMsgidHeader'],
     removeBcc: s.remove_bcc_headers !== 'off',
-    notify, ret,
+    notify,
+    ret,
     logfile: s.logfile || undefined,
     queue: s.queue === 'on',
     queueDir: s.queue_dir || undefined,

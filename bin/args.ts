@@ -87,14 +87,20 @@ export function parseServerUrl(text: string): Pick<ClientOptions, 'host' | 'port
     throw new SmtpUsageError(`--server is not a URL: "${printable(text)}" (try smtp://host:port)`);
   }
   const scheme = SCHEMES[url.protocol];
-  if (!scheme) throw new SmtpUsageError(`--server scheme must be smtp, smtp+starttls, smtps, smtp+plain or lmtp, not "${printable(url.protocol.slice(0, -1))}"`);
+  if (!scheme)
+    throw new SmtpUsageError(
+      `--server scheme must be smtp, smtp+starttls, smtps, smtp+plain or lmtp, not "${printable(url.protocol.slice(0, -1))}"`,
+    );
   // Passwords in URLs end up in shell history and process lists: use --user and the env/file.
-  if (url.username || url.password) throw new SmtpUsageError('--server must not hold credentials: use --user with SMTPWIRE_PASSWORD or --pass-file');
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new SmtpUsageError(`--server takes only scheme://host[:port]: "${printable(text)}"`);
+  if (url.username || url.password)
+    throw new SmtpUsageError('--server must not hold credentials: use --user with SMTPWIRE_PASSWORD or --pass-file');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash)
+    throw new SmtpUsageError(`--server takes only scheme://host[:port]: "${printable(text)}"`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
   if (host === '') throw new SmtpUsageError(`--server has no host: "${printable(text)}"`);
   const port = url.port === '' ? scheme.port : Number(url.port);
-  if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new SmtpUsageError(`--server port must be 1 to 65535: "${printable(text)}"`);
+  if (!(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new SmtpUsageError(`--server port must be 1 to 65535: "${printable(text)}"`);
   return { host, port, tls: scheme.tls, ...(scheme.lmtp ? { lmtp: true } : {}) };
 }
 
@@ -108,7 +114,11 @@ export function usesAccount(r: Recipe): boolean {
  * given as well override the account's settings). `envelopeFrom` picks the account by its
  * `from` when no account is named, as msmtp -f does.
  */
-export function sessionFromRecipe(r: Recipe, env: NodeJS.ProcessEnv, envelopeFrom?: string): { client: Omit<ClientOptions, 'transport'>; account?: AccountPlan } {
+export function sessionFromRecipe(
+  r: Recipe,
+  env: NodeJS.ProcessEnv,
+  envelopeFrom?: string,
+): { client: Omit<ClientOptions, 'transport'>; account?: AccountPlan } {
   let client: Omit<ClientOptions, 'transport'>;
   let account: AccountPlan | undefined;
   if (usesAccount(r)) {
@@ -199,7 +209,8 @@ export function recipeFrom(v: Values): Recipe {
   set('name', 'name');
   absolutePaths(r);
   if (v.insecure === true) r.insecure = true;
-  if (r.server !== undefined && (r.account !== undefined || r.config !== undefined)) throw new SmtpUsageError('give either --server or an msmtp account (--account/--config), not both');
+  if (r.server !== undefined && (r.account !== undefined || r.config !== undefined))
+    throw new SmtpUsageError('give either --server or an msmtp account (--account/--config), not both');
   if (r.passFile !== undefined && r.user === undefined) throw new SmtpUsageError('--pass-file needs --user');
   if (r.auth !== undefined && r.user === undefined && r.server !== undefined) throw new SmtpUsageError('--auth needs --user');
   return r;
@@ -224,18 +235,22 @@ export function sendPlan(v: Values, recipients: string[], env: NodeJS.ProcessEnv
   const session = sessionFromRecipe(recipe, env, fromFlag);
   const acct = session.account;
   const byFlag = fromFlag !== undefined && (acct === undefined || acct.allowFromOverride);
-  const from = byFlag ? fromFlag : acct?.from ?? fromFlag;
-  if (from === undefined) throw new SmtpUsageError(acct ? `--from is required (account ${acct.account} has no from)` : '--from is required');
+  const from = byFlag ? fromFlag : (acct?.from ?? fromFlag);
+  if (from === undefined)
+    throw new SmtpUsageError(acct ? `--from is required (account ${acct.account} has no from)` : '--from is required');
   formatPath(from);
 
   const plan: SendPlan = {
-    client: session.client, from,
+    client: session.client,
+    from,
     to: acct?.notify ? to.map((address) => ({ address, notify: acct.notify! })) : to,
     ...(acct?.ret ? { dsn: { ret: acct.ret } } : {}),
     given: { from: byFlag ? fromGiven! : from, to: given },
-    verbose: v.verbose === true, json: v.json === true,
+    verbose: v.verbose === true,
+    json: v.json === true,
     insecure: v.insecure === true || acct?.insecure === true,
-    account: acct?.account, logfile: acct?.logfile,
+    account: acct?.account,
+    logfile: acct?.logfile,
     ...(acct?.queue ? { queue: { dir: acct.queueDir ?? defaultQueueDir(env) } } : {}),
   };
   return { plan, recipe };

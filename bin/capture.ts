@@ -74,7 +74,16 @@ export async function captureMain(argv: string[]): Promise<number> {
     rules,
     onMessage: (m, files) => {
       if (values.json) {
-        process.stdout.write(JSON.stringify({ seq: m.seq, from: m.envelope.from, to: m.envelope.to, size: m.raw.length, fate: m.fate, file: files?.eml ?? null }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            seq: m.seq,
+            from: m.envelope.from,
+            to: m.envelope.to,
+            size: m.raw.length,
+            fate: m.fate,
+            file: files?.eml ?? null,
+          }) + '\n',
+        );
         return;
       }
       const subject = m.header('subject');

@@ -14,7 +14,12 @@ import { str, type CliModule, type OptionTable, type Values } from './options.ts
 const G = 'connection';
 
 export const CONNECT_FLAGS: OptionTable = {
-  proxy: { type: 'string', arg: 'URL', group: G, help: 'socks5://[user@]host[:port], socks4a://, http:// (CONNECT); password: $SMTPWIRE_PROXY_PASSWORD' },
+  proxy: {
+    type: 'string',
+    arg: 'URL',
+    group: G,
+    help: 'socks5://[user@]host[:port], socks4a://, http:// (CONNECT); password: $SMTPWIRE_PROXY_PASSWORD',
+  },
   cert: { type: 'string', arg: 'FILE', group: G, help: 'client certificate (PEM), with --key FILE (its private key, PEM)' },
   key: { type: 'string', arg: 'FILE', group: G, help: 'the private key of --cert (PEM)' },
   pfx: { type: 'string', arg: 'FILE', group: G, help: 'client certificate and key as PKCS#12 (.p12/.pfx)' },
@@ -25,7 +30,9 @@ export const CONNECT_FLAGS: OptionTable = {
   'local-address': { type: 'string', arg: 'IP', group: G, help: 'source address of the connection' },
 };
 
-export type ConnectFlagValues = Partial<Record<'proxy' | 'cert' | 'key' | 'pfx' | 'passphrase-file' | 'tls-min' | 'ciphers' | 'servername' | 'local-address', string | undefined>>;
+export type ConnectFlagValues = Partial<
+  Record<'proxy' | 'cert' | 'key' | 'pfx' | 'passphrase-file' | 'tls-min' | 'ciphers' | 'servername' | 'local-address', string | undefined>
+>;
 
 const FILES = ['cert', 'key', 'pfx', 'passphrase-file'];
 
@@ -52,7 +59,9 @@ export const connectModule: CliModule = {
       if (x !== undefined) out[k] = FILES.includes(k) ? resolve(x) : x;
     }
     if (typeof out.proxy === 'string' && parseProxy(out.proxy).pass !== undefined) {
-      throw new SmtpUsageError('with --queue, give the proxy password in $SMTPWIRE_PROXY_PASSWORD, not in the --proxy URL (the spool file must not hold it)');
+      throw new SmtpUsageError(
+        'with --queue, give the proxy password in $SMTPWIRE_PROXY_PASSWORD, not in the --proxy URL (the spool file must not hold it)',
+      );
     }
     return Object.keys(out).length ? out : undefined;
   },
@@ -65,10 +74,16 @@ export interface FileReaders {
 }
 
 const VERSIONS: Record<string, TlsVersion> = {
-  '1': 'TLSv1', '1.0': 'TLSv1', 'TLSv1': 'TLSv1', 'TLSv1.0': 'TLSv1',
-  '1.1': 'TLSv1.1', 'TLSv1.1': 'TLSv1.1',
-  '1.2': 'TLSv1.2', 'TLSv1.2': 'TLSv1.2',
-  '1.3': 'TLSv1.3', 'TLSv1.3': 'TLSv1.3',
+  '1': 'TLSv1',
+  '1.0': 'TLSv1',
+  'TLSv1': 'TLSv1',
+  'TLSv1.0': 'TLSv1',
+  '1.1': 'TLSv1.1',
+  'TLSv1.1': 'TLSv1.1',
+  '1.2': 'TLSv1.2',
+  'TLSv1.2': 'TLSv1.2',
+  '1.3': 'TLSv1.3',
+  'TLSv1.3': 'TLSv1.3',
 };
 
 /** The client options these flags ask for; checks flag combinations, reads the files. */
@@ -78,22 +93,26 @@ export function connectOptions(v: ConnectFlagValues, read: FileReaders, env: Rec
     const spec: ProxySpec = parseProxy(v.proxy);
     const pass = env.SMTPWIRE_PROXY_PASSWORD;
     if (pass && spec.pass === undefined) {
-      if (spec.user === undefined) throw new SmtpUsageError('$SMTPWIRE_PROXY_PASSWORD is set but --proxy has no user name (socks5://user@host:port)');
+      if (spec.user === undefined)
+        throw new SmtpUsageError('$SMTPWIRE_PROXY_PASSWORD is set but --proxy has no user name (socks5://user@host:port)');
       spec.pass = pass;
     }
     out.proxy = spec;
   }
-  if ((v.cert === undefined) !== (v.key === undefined)) throw new SmtpUsageError(v.cert === undefined ? '--key needs --cert' : '--cert needs --key');
+  if ((v.cert === undefined) !== (v.key === undefined))
+    throw new SmtpUsageError(v.cert === undefined ? '--key needs --cert' : '--cert needs --key');
   if (v.pfx !== undefined && v.cert !== undefined) throw new SmtpUsageError('give --pfx or --cert with --key, not both');
   if (v.cert !== undefined) {
     out.cert = read.text(v.cert, '--cert');
     out.key = read.text(v.key!, '--key');
   }
   if (v.pfx !== undefined) out.pfx = read.bytes(v.pfx, '--pfx');
-  const passphrase = v['passphrase-file'] !== undefined
-    ? read.text(v['passphrase-file'], '--passphrase-file').split(/\r?\n/, 1)[0]!
-    : env.SMTPWIRE_KEY_PASSPHRASE;
-  if (v['passphrase-file'] !== undefined && v.pfx === undefined && v.key === undefined) throw new SmtpUsageError('--passphrase-file unlocks --pfx or --key: give one');
+  const passphrase =
+    v['passphrase-file'] !== undefined
+      ? read.text(v['passphrase-file'], '--passphrase-file').split(/\r?\n/, 1)[0]!
+      : env.SMTPWIRE_KEY_PASSPHRASE;
+  if (v['passphrase-file'] !== undefined && v.pfx === undefined && v.key === undefined)
+    throw new SmtpUsageError('--passphrase-file unlocks --pfx or --key: give one');
   if (passphrase !== undefined && (v.pfx !== undefined || v.key !== undefined)) out.passphrase = passphrase;
   if (v['tls-min'] !== undefined) {
     const version = VERSIONS[v['tls-min']];

@@ -28,7 +28,11 @@ interface Abortable {
 }
 
 /** Runs `fn` under the plan's overall deadline and the caller's signal. */
-export async function withDeadline(plan: SendPlan, outer: AbortSignal | undefined, fn: (signal: AbortSignal, onClient: (c: Abortable) => void) => Promise<SendResult>): Promise<SendResult | unknown> {
+export async function withDeadline(
+  plan: SendPlan,
+  outer: AbortSignal | undefined,
+  fn: (signal: AbortSignal, onClient: (c: Abortable) => void) => Promise<SendResult>,
+): Promise<SendResult | unknown> {
   const controller = new AbortController();
   const forward = (): void => controller.abort(outer?.reason);
   if (outer?.aborted) forward();
@@ -37,11 +41,14 @@ export async function withDeadline(plan: SendPlan, outer: AbortSignal | undefine
   const deadline = plan.deadline;
   // When the deadline passes the send is cancelled (the core still tells rejected from unknown)
   // and the link dropped without waiting for QUIT.
-  const timer = deadline === undefined ? undefined : setTimeout(() => {
-    const reason = new OverallTimeoutError(deadline);
-    controller.abort(reason);
-    client?.abort(reason);
-  }, deadline);
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(() => {
+          const reason = new OverallTimeoutError(deadline);
+          controller.abort(reason);
+          client?.abort(reason);
+        }, deadline);
   try {
     return await fn(controller.signal, (c) => (client = c));
   } catch (err) {
@@ -81,7 +88,10 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
   };
 
   // A built message is built before connecting, so bad input fails without a session.
-  const built = body.kind === 'built' && plan.message ? buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined) : undefined;
+  const built =
+    body.kind === 'built' && plan.message
+      ? buildFromPlan(plan.message, plan.message.text?.from === 'stdin' ? await readStdinText() : undefined)
+      : undefined;
   const stdin = body.kind === 'stdin' ? stdinKind() : undefined; // a directory fails here, before connecting
   if (stdin?.kind === 'file' && stdin.size === 0) throw new InputFileError('standard input is an empty file: no message to send');
   const filter = (src: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (plan.filter ? plan.filter(src) : src);
@@ -106,7 +116,9 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
       const wire = toWireMessage(built, client.capabilities);
       // The builder's envelope (Cc and Bcc included), with the plan's DSN requests.
       const notify = plan.to.find((r): r is RecipientSpec => typeof r !== 'string')?.notify;
-      const to = notify ? (Array.isArray(wire.to) ? wire.to : [wire.to]).map((r) => (typeof r === 'string' ? { address: r, notify } : r)) : wire.to;
+      const to = notify
+        ? (Array.isArray(wire.to) ? wire.to : [wire.to]).map((r) => (typeof r === 'string' ? { address: r, notify } : r))
+        : wire.to;
       const message = { ...envelope, ...wire, to, signal };
       if (!dkim) return await client.send(message);
       // Signed after rendering (the server's SMTPUTF8/8BITMIME decide the octets); a streamed
@@ -123,7 +135,8 @@ export async function deliver(plan: SendPlan, body: BodyInput, signal: AbortSign
       const source = body.onEnd ? endMarked(f, f.size, body.onEnd) : f;
       return await client.send({ ...envelope, body: source, size: f.size, eightBit });
     }
-    if (signed) return await client.send({ ...envelope, body: fileWithProgress(signed.body, signed.body.size), size: signed.body.size, eightBit });
+    if (signed)
+      return await client.send({ ...envelope, body: fileWithProgress(signed.body, signed.body.size), size: signed.body.size, eightBit });
     if (file !== undefined) return await client.send({ ...envelope, body: fileWithProgress(stdinFile(file), file), size: file, eightBit });
     return await client.send({ ...envelope, body: withProgress(stream!, undefined), eightBit });
   } finally {

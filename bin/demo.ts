@@ -37,7 +37,8 @@ async function main(): Promise<number> {
   const server = new SMTPServer({
     name: 'demo.localhost',
     banner: 'smtpwire demo server',
-    key, cert, // offered through STARTTLS
+    key,
+    cert, // offered through STARTTLS
     authMethods: ['PLAIN', 'LOGIN'],
     logger: false,
     disableReverseLookup: true,

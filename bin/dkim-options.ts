@@ -56,15 +56,25 @@ export function parseDkimOptions(values: Record<string, unknown>, readKey: (path
   const domain = values['dkim-domain'] as string | undefined;
   const algo = values['dkim-algo'] as string | undefined;
   if (key === undefined && selector === undefined && domain === undefined && algo === undefined) return undefined;
-  const missing = [key === undefined && '--dkim-key FILE', selector === undefined && '--dkim-selector S', domain === undefined && '--dkim-domain D'].filter(Boolean);
+  const missing = [
+    key === undefined && '--dkim-key FILE',
+    selector === undefined && '--dkim-selector S',
+    domain === undefined && '--dkim-domain D',
+  ].filter(Boolean);
   if (missing.length > 0) throw new SmtpUsageError(`DKIM signing needs ${missing.join(' and ')} as well`);
-  if (algo !== undefined && algo !== 'rsa-sha256' && algo !== 'ed25519-sha256') throw new SmtpUsageError('--dkim-algo must be rsa-sha256 or ed25519-sha256');
+  if (algo !== undefined && algo !== 'rsa-sha256' && algo !== 'ed25519-sha256')
+    throw new SmtpUsageError('--dkim-algo must be rsa-sha256 or ed25519-sha256');
   return { key: readKey(key!, '--dkim-key'), selector: selector!, domain: domain!, algorithm: algo };
 }
 
 /** Imports the key and checks the options (before any connection). */
 export function prepareDkim(plan: DkimPlan): Promise<DkimSigner> {
-  return createDkimSigner({ privateKey: plan.key, selector: plan.selector, domain: plan.domain, ...(plan.algorithm ? { algorithm: plan.algorithm } : {}) });
+  return createDkimSigner({
+    privateKey: plan.key,
+    selector: plan.selector,
+    domain: plan.domain,
+    ...(plan.algorithm ? { algorithm: plan.algorithm } : {}),
+  });
 }
 
 /**

@@ -42,7 +42,11 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREAC
 export function isResult(value: unknown): value is ResultLike {
   if (value === null || typeof value !== 'object' || value instanceof Error) return false;
   const v = value as Record<string, unknown>;
-  return (v.outcome === 'accepted' || v.outcome === 'rejected' || v.outcome === 'unknown') && Array.isArray(v.accepted) && Array.isArray(v.rejected);
+  return (
+    (v.outcome === 'accepted' || v.outcome === 'rejected' || v.outcome === 'unknown') &&
+    Array.isArray(v.accepted) &&
+    Array.isArray(v.rejected)
+  );
 }
 
 /** The exit status for a send's result, or for the error that stopped it. */

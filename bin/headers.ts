@@ -35,7 +35,8 @@ export async function readHead(source: AsyncIterable<Uint8Array>): Promise<{ hea
       sepLen = m[2]!.length;
       break;
     }
-    if (text.length > MAX_HEAD) throw new SmtpUsageError(`the message's header block is larger than ${MAX_HEAD} octets (no empty line after the headers?)`);
+    if (text.length > MAX_HEAD)
+      throw new SmtpUsageError(`the message's header block is larger than ${MAX_HEAD} octets (no empty line after the headers?)`);
     const next = await it.next();
     if (next.done) break;
     text += Buffer.from(next.value).toString('latin1');
@@ -46,7 +47,14 @@ export async function readHead(source: AsyncIterable<Uint8Array>): Promise<{ hea
   const fields: Field[] = [];
   for (const line of headText.match(/[^\n]*\n|[^\n]+$/g) ?? []) {
     if ((line[0] === ' ' || line[0] === '\t') && fields.length > 0) fields[fields.length - 1]!.raw += line;
-    else fields.push({ name: line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase(), raw: line });
+    else
+      fields.push({
+        name: line
+          .slice(0, Math.max(0, line.indexOf(':')))
+          .trim()
+          .toLowerCase(),
+        raw: line,
+      });
   }
   async function* rest(): AsyncGenerator<Uint8Array> {
     if (after.length) yield Buffer.from(after, 'latin1');
@@ -61,7 +69,10 @@ export async function readHead(source: AsyncIterable<Uint8Array>): Promise<{ hea
 
 /** A field's value, unfolded. */
 export function fieldValue(f: Field): string {
-  return f.raw.slice(f.raw.indexOf(':') + 1).replace(/\r?\n/g, '').trim();
+  return f.raw
+    .slice(f.raw.indexOf(':') + 1)
+    .replace(/\r?\n/g, '')
+    .trim();
 }
 
 /**
@@ -172,7 +183,8 @@ export function editHead(head: Head, e: HeadEdits): Buffer {
     const random = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(12))).toString('hex');
     added.push(`Message-ID: <${Date.now().toString(36)}.${random}@${e.messageIdDomain}>`);
   }
-  const text = added.map((l) => l + e.eol).join('') + fields.map((f) => f.raw).join('') + (head.separator || (head.fields.length ? '' : ''));
+  const text =
+    added.map((l) => l + e.eol).join('') + fields.map((f) => f.raw).join('') + (head.separator || (head.fields.length ? '' : ''));
   return Buffer.from(text, 'latin1');
 }
 

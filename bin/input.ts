@@ -14,7 +14,9 @@ export function stdinKind(): { kind: 'file'; size: number } | { kind: 'stream' }
   try {
     st = fstatSync(0);
   } catch (err) {
-    throw new InputFileError(`cannot read standard input: ${err instanceof Error ? err.message : String(err)} (is it closed? give the message with "< message.eml")`);
+    throw new InputFileError(
+      `cannot read standard input: ${err instanceof Error ? err.message : String(err)} (is it closed? give the message with "< message.eml")`,
+    );
   }
   if (st.isDirectory()) throw new InputFileError('standard input is a directory, not a message (did you mean "< dir/message.eml"?)');
   if (st.isFile()) return { kind: 'file', size: st.size };
@@ -39,15 +41,18 @@ export async function nonEmpty(source: AsyncIterable<Uint8Array>): Promise<Async
 
 /** Stdin as a file (`smtpwire send ... < message.eml`), read at positions from its start. */
 export function stdinFile(size: number): PullIntoSource {
-  const readAt = (buffer: Uint8Array, position: number): Promise<number> => new Promise((resolve, reject) => {
-    read(0, buffer, 0, buffer.length, position, (err, n) => (err ? reject(inputError(err)) : resolve(n)));
-  });
+  const readAt = (buffer: Uint8Array, position: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      read(0, buffer, 0, buffer.length, position, (err, n) => (err ? reject(inputError(err)) : resolve(n)));
+    });
   // fd 0 is not ours to close.
   return makeFileBody('stdin', { size, isFile: true }, {}, async () => ({ read: readAt, close: () => {} }));
 }
 
 function inputError(err: Error): Error {
-  return Object.assign(new InputFileError(`cannot read standard input: ${err.message}`), { code: (err as { code?: string }).code ?? 'EIO' });
+  return Object.assign(new InputFileError(`cannot read standard input: ${err.message}`), {
+    code: (err as { code?: string }).code ?? 'EIO',
+  });
 }
 
 /** Stdin as a stream of chunks; a read error becomes an InputFileError. */
@@ -82,7 +87,9 @@ export function fileWithProgress(source: PullIntoSource, size: number): PullInto
   let total = 0;
   let drawn = 0;
   const draw = (end: string): void => {
-    process.stderr.write(`\rsmtpwire: read ${(total / MB).toFixed(1)} MB of the message (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`);
+    process.stderr.write(
+      `\rsmtpwire: read ${(total / MB).toFixed(1)} MB of the message (${Math.min(100, Math.floor((total / Math.max(1, size)) * 100))}%)${end}`,
+    );
   };
   return {
     size,

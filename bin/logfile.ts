@@ -15,9 +15,17 @@ function stamp(d: Date): string {
   return `${MONTHS[d.getMonth()]} ${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-export function logLine(plan: SendPlan, outcome: SendResult | unknown, exitCode: number, size: number | undefined, now = new Date()): string {
+export function logLine(
+  plan: SendPlan,
+  outcome: SendResult | unknown,
+  exitCode: number,
+  size: number | undefined,
+  now = new Date(),
+): string {
   const parts = [
-    stamp(now), `host=${plan.client.host}`, `tls=${plan.client.tls && plan.client.tls !== 'none' ? 'on' : 'off'}`,
+    stamp(now),
+    `host=${plan.client.host}`,
+    `tls=${plan.client.tls && plan.client.tls !== 'none' ? 'on' : 'off'}`,
     `auth=${plan.client.auth ? 'on' : 'off'}`,
   ];
   if (plan.client.auth) parts.push(`user=${plan.client.auth.user}`);
@@ -42,6 +50,8 @@ export function writeLog(path: string, line: string): void {
     if (path === '-') process.stdout.write(line);
     else appendFileSync(path, line, { mode: 0o600 });
   } catch (err) {
-    process.stderr.write(`smtpwire: warning: cannot write the log file ${printable(path)}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `smtpwire: warning: cannot write the log file ${printable(path)}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
   }
 }

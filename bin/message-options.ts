@@ -98,8 +98,13 @@ export function envelopeOf(value: string, flag: string): string {
  * --from value and the recipients as given (display names allowed).
  */
 export function planMessage(v: MessageFlagValues, from: string, to: string[]): MessagePlan | undefined {
-  const builds = v.html !== undefined || (v.attach?.length ?? 0) > 0 || (v.header?.length ?? 0) > 0 ||
-    (v['reply-to']?.length ?? 0) > 0 || (v.cc?.length ?? 0) > 0 || (v.bcc?.length ?? 0) > 0;
+  const builds =
+    v.html !== undefined ||
+    (v.attach?.length ?? 0) > 0 ||
+    (v.header?.length ?? 0) > 0 ||
+    (v['reply-to']?.length ?? 0) > 0 ||
+    (v.cc?.length ?? 0) > 0 ||
+    (v.bcc?.length ?? 0) > 0;
   const composing = v.compose === true || v.text !== undefined || builds;
   if (!composing) {
     if (v.subject !== undefined || v.priority !== undefined) {
@@ -110,7 +115,8 @@ export function planMessage(v: MessageFlagValues, from: string, to: string[]): M
   if (v.compose && v.text !== undefined) throw new SmtpUsageError('give the text either with --text or on stdin with --compose, not both');
   if (from === '') throw new SmtpUsageError('a composed message needs a --from address (the null sender is for raw bounces)');
   const priority = v.priority ?? 'normal';
-  if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('--priority must be low, normal or high');
+  if (priority !== 'low' && priority !== 'normal' && priority !== 'high')
+    throw new SmtpUsageError('--priority must be low, normal or high');
   const headers: [string, string][] = (v.header ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new SmtpUsageError(`--header must be 'Name: value': "${printable(h)}"`);
@@ -123,7 +129,8 @@ export function planMessage(v: MessageFlagValues, from: string, to: string[]): M
     return { filename: basename(path), content: () => fileBody(path), size };
   });
   const options: Omit<MessageOptions, 'text'> = {
-    from, to,
+    from,
+    to,
     ...(v.cc ? { cc: v.cc } : {}),
     ...(v.bcc ? { bcc: v.bcc } : {}),
     ...(v['reply-to'] ? { replyTo: v['reply-to'] } : {}),
@@ -141,7 +148,7 @@ export function planMessage(v: MessageFlagValues, from: string, to: string[]): M
 
 /** The message, once the text (from stdin for --compose) is known. */
 export function buildFromPlan(plan: MessagePlan, stdinText: string | undefined): BuiltMessage {
-  const text = plan.text === undefined ? undefined : plan.text.from === 'flag' ? plan.text.value : stdinText ?? '';
+  const text = plan.text === undefined ? undefined : plan.text.from === 'flag' ? plan.text.value : (stdinText ?? '');
   return buildMessage({ ...plan.options, ...(text !== undefined ? { text } : {}) });
 }
 

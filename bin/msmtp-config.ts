@@ -11,20 +11,59 @@ import { printable } from '../core/text.ts';
 
 /** Keys smtpwire acts on (msmtp's, plus queue and queue_dir of its own). */
 const SUPPORTED = new Set([
-  'host', 'port', 'protocol', 'tls', 'tls_starttls', 'tls_trust_file', 'tls_certcheck', 'auth', 'user', 'password',
-  'passwordeval', 'from', 'allow_from_override', 'domain', 'timeout', 'dsn_notify', 'dsn_return', 'logfile',
-  'set_from_header', 'add_missing_from_header', 'set_date_header', 'add_missing_date_header', 'set_msgid_header',
-  'remove_bcc_headers', 'queue', 'queue_dir',
+  'host',
+  'port',
+  'protocol',
+  'tls',
+  'tls_starttls',
+  'tls_trust_file',
+  'tls_certcheck',
+  'auth',
+  'user',
+  'password',
+  'passwordeval',
+  'from',
+  'allow_from_override',
+  'domain',
+  'timeout',
+  'dsn_notify',
+  'dsn_return',
+  'logfile',
+  'set_from_header',
+  'add_missing_from_header',
+  'set_date_header',
+  'add_missing_date_header',
+  'set_msgid_header',
+  'remove_bcc_headers',
+  'queue',
+  'queue_dir',
 ]);
 /** msmtp keys smtpwire reads but does not act on: a warning, and sending goes on. */
 const IGNORED = new Set([
-  'syslog', 'aliases', 'logfile_time_format', 'auto_from', 'maildomain', 'source_ip', 'tls_crl_file',
-  'tls_priorities', 'tls_min_dh_prime_bits', 'ntlmdomain', 'undisclosed_recipients',
+  'syslog',
+  'aliases',
+  'logfile_time_format',
+  'auto_from',
+  'maildomain',
+  'source_ip',
+  'tls_crl_file',
+  'tls_priorities',
+  'tls_min_dh_prime_bits',
+  'ntlmdomain',
+  'undisclosed_recipients',
 ]);
 /** msmtp keys whose silent omission would weaken or reroute a session: refused when used. */
 const REFUSED = new Set(['proxy_host', 'proxy_port', 'socket', 'tls_fingerprint', 'tls_key_file', 'tls_cert_file', 'tls_host_override']);
 
-const BOOLEAN = new Set(['tls', 'tls_starttls', 'tls_certcheck', 'allow_from_override', 'remove_bcc_headers', 'add_missing_from_header', 'add_missing_date_header']);
+const BOOLEAN = new Set([
+  'tls',
+  'tls_starttls',
+  'tls_certcheck',
+  'allow_from_override',
+  'remove_bcc_headers',
+  'add_missing_from_header',
+  'add_missing_date_header',
+]);
 const FILE_NAMES = new Set(['tls_trust_file', 'logfile', 'queue_dir']);
 
 export class ConfigError extends Error {
@@ -92,7 +131,10 @@ export function loadConfig(explicit: string | undefined, env: NodeJS.ProcessEnv 
       if (!statSync(user).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
       text = readFileSync(user, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read the configuration file ${printable(user)}: ${err instanceof Error ? err.message : String(err)}`, 66);
+      throw new ConfigError(
+        `cannot read the configuration file ${printable(user)}: ${err instanceof Error ? err.message : String(err)}`,
+        66,
+      );
     }
     parseInto(out, user, text, true, env);
   }
@@ -119,7 +161,9 @@ function expandTilde(path: string, env: NodeJS.ProcessEnv): string {
 function evalLine(command: string, where: string): string {
   try {
     // node:child_process loaded only here (start-up: see bin/account.ts).
-    const out = process.getBuiltinModule('node:child_process').execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
+    const out = process
+      .getBuiltinModule('node:child_process')
+      .execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
     return out.split('\n', 1)[0]!.trim();
   } catch (err) {
     throw new ConfigError(`${where}: eval failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -152,7 +196,10 @@ function parseInto(out: LoadedConfig, file: string, text: string, userFile: bool
       const m = /^([^:\s]+)\s*(?::\s*(.*))?$/.exec(arg);
       if (!m) throw new ConfigError(`${where}: account needs a name`);
       const settings: Settings = { ...defaults };
-      for (const parent of (m[2] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const parent of (m[2] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const p = out.accounts.get(parent);
         if (!p) throw new ConfigError(`${where}: account ${printable(parent)} is not defined (yet)`);
         Object.assign(settings, p.settings);
@@ -164,12 +211,16 @@ function parseInto(out: LoadedConfig, file: string, text: string, userFile: bool
       continue;
     }
     if (REFUSED.has(command)) {
-      throw new ConfigError(`${where}: ${command} is not supported by smtpwire, and ignoring it could send the mail another way than you asked; remove it or use msmtp for this account`);
+      throw new ConfigError(
+        `${where}: ${command} is not supported by smtpwire, and ignoring it could send the mail another way than you asked; remove it or use msmtp for this account`,
+      );
     }
     if (!SUPPORTED.has(command)) {
-      out.warnings.push(IGNORED.has(command)
-        ? `${where}: ${command} is not supported by smtpwire: ignored`
-        : `${where}: unknown command ${printable(command)}: ignored`);
+      out.warnings.push(
+        IGNORED.has(command)
+          ? `${where}: ${command} is not supported by smtpwire: ignored`
+          : `${where}: unknown command ${printable(command)}: ignored`,
+      );
       continue;
     }
     if (target === undefined) {
@@ -213,7 +264,8 @@ function checkValue(command: string, arg: string, where: string, env: NodeJS.Pro
       if (arg !== 'smtp' && arg !== 'lmtp') bad('smtp or lmtp');
       break;
     case 'dsn_notify':
-      if (arg !== 'off' && arg !== 'never' && !/^(success|failure|delay)(,(success|failure|delay))*$/.test(arg)) bad('off, never or a list of success, failure, delay');
+      if (arg !== 'off' && arg !== 'never' && !/^(success|failure|delay)(,(success|failure|delay))*$/.test(arg))
+        bad('off, never or a list of success, failure, delay');
       break;
     case 'dsn_return':
       if (arg !== 'off' && arg !== 'headers' && arg !== 'full') bad('off, headers or full');
@@ -240,7 +292,9 @@ function checkSecure(file: string): void {
   const uid = typeof process.geteuid === 'function' ? process.geteuid() : st.uid;
   if (st.uid !== uid) throw new ConfigError(`${file}: contains a password and therefore must be owned by you`);
   if ((st.mode & 0o077) !== 0) {
-    throw new ConfigError(`${file}: contains a password and therefore must have no more than user read/write permissions (chmod 600 ${file})`);
+    throw new ConfigError(
+      `${file}: contains a password and therefore must have no more than user read/write permissions (chmod 600 ${file})`,
+    );
   }
 }
 
@@ -259,9 +313,11 @@ export function chooseAccount(config: LoadedConfig, name: string | undefined, en
   }
   const d = config.accounts.get('default');
   if (!d) {
-    throw new ConfigError(config.files.length === 0
-      ? 'no configuration file (~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or /etc/msmtprc) and no --server: nowhere to send'
-      : `no account chosen and no account "default" in ${config.files.join(', ')}`);
+    throw new ConfigError(
+      config.files.length === 0
+        ? 'no configuration file (~/.msmtprc, $XDG_CONFIG_HOME/msmtp/config or /etc/msmtprc) and no --server: nowhere to send'
+        : `no account chosen and no account "default" in ${config.files.join(', ')}`,
+    );
   }
   return d;
 }
@@ -271,7 +327,14 @@ function fromMatches(pattern: string, address: string): boolean {
   const a = address.toLowerCase();
   const p = pattern.toLowerCase();
   if (/[?*[]/.test(p)) {
-    const re = new RegExp('^' + p.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    const re = new RegExp(
+      '^' +
+        p
+          .replace(/[.+^${}()|\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+    );
     return re.test(a);
   }
   return a === p || a.replace(/^([^@+]*)\+[^@]*@/, '$1@') === p;

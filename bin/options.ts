@@ -99,10 +99,12 @@ export function parseArgsOptions(table: OptionTable): NonNullable<ParseArgsConfi
 
 /** Usage lines for a table, grouped, aligned. */
 export function usageLines(table: OptionTable, group: string | undefined): string[] {
-  const rows = Object.entries(table).filter(([, s]) => s.group === group).map(([name, s]) => {
-    const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.arg ?? 'VALUE'}` : ''}`;
-    return [flag, s.help] as const;
-  });
+  const rows = Object.entries(table)
+    .filter(([, s]) => s.group === group)
+    .map(([name, s]) => {
+      const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.arg ?? 'VALUE'}` : ''}`;
+      return [flag, s.help] as const;
+    });
   const width = Math.min(30, Math.max(0, ...rows.map(([f]) => f.length)));
   return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`);
 }

@@ -15,9 +15,24 @@ import { seconds } from './timeout-options.ts';
 export const QUEUE_OPTIONS: OptionTable = {
   force: { type: 'boolean', group: 'queue', help: 'flush: also resend messages whose outcome is unknown (they may be delivered twice)' },
   due: { type: 'boolean', group: 'queue', help: 'flush: only messages whose backoff has passed (for cron)' },
-  backoff: { type: 'string', arg: 'SECONDS', group: 'queue', help: 'flush: first retry delay, doubled per attempt up to an hour (default 30)' },
-  'retry-for': { type: 'string', arg: 'SECONDS', group: 'queue', help: 'flush: keep retrying deferred messages this long (default 0: one pass)' },
-  'max-age': { type: 'string', arg: 'SECONDS', group: 'queue', help: 'flush: give up on a message queued longer than this (default 432000, 5 days)' },
+  backoff: {
+    type: 'string',
+    arg: 'SECONDS',
+    group: 'queue',
+    help: 'flush: first retry delay, doubled per attempt up to an hour (default 30)',
+  },
+  'retry-for': {
+    type: 'string',
+    arg: 'SECONDS',
+    group: 'queue',
+    help: 'flush: keep retrying deferred messages this long (default 0: one pass)',
+  },
+  'max-age': {
+    type: 'string',
+    arg: 'SECONDS',
+    group: 'queue',
+    help: 'flush: give up on a message queued longer than this (default 432000, 5 days)',
+  },
 };
 
 const HOUR = 3600_000;
@@ -41,14 +56,25 @@ function pendingRecipients(outcome: unknown, code: number, envelope: SpoolEnvelo
  * Sends a message through the spool: written to tmp/ and fsynced, sent from there, and queued
  * (renamed into new/) only when the failure is temporary. Exit 0 then, with "queued as ID".
  */
-export async function sendQueued(plan: SendPlan, recipe: Recipe, source: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ outcome: SendResult | unknown; code: number; queued?: string }> {
+export async function sendQueued(
+  plan: SendPlan,
+  recipe: Recipe,
+  source: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): Promise<{ outcome: SendResult | unknown; code: number; queued?: string }> {
   const spool = new Spool(plan.queue!.dir);
   const envelope: SpoolEnvelope = {
-    from: plan.from, to: plan.to, ...(plan.dsn ? { dsn: plan.dsn } : {}), recipe, created: Date.now(),
+    from: plan.from,
+    to: plan.to,
+    ...(plan.dsn ? { dsn: plan.dsn } : {}),
+    recipe,
+    created: Date.now(),
     ...(plan.logfile ? { logfile: plan.logfile } : {}),
   };
   const tmp = await spool.writeTmp(envelope, source);
-  const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, { kind: 'file', path: tmp.path, start: tmp.start }, sig, onClient));
+  const outcome = await withDeadline(plan, signal, (sig, onClient) =>
+    deliver(plan, { kind: 'file', path: tmp.path, start: tmp.start }, sig, onClient),
+  );
   const code = exitCodeFor(outcome);
   const pending = pendingRecipients(outcome, code, envelope);
   if (pending.length === 0) {
@@ -71,7 +97,14 @@ function reason(outcome: unknown): string {
   return outcome instanceof Error ? outcome.message : String(outcome);
 }
 
-export async function queueCommand(sub: string | undefined, args: string[], v: Values, dir: string, basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>, signal: AbortSignal): Promise<number> {
+export async function queueCommand(
+  sub: string | undefined,
+  args: string[],
+  v: Values,
+  dir: string,
+  basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>,
+  signal: AbortSignal,
+): Promise<number> {
   const spool = new Spool(dir);
   if (sub === 'list') {
     spool.recover();
@@ -80,12 +113,17 @@ export async function queueCommand(sub: string | undefined, args: string[], v: V
       let env: SpoolEnvelope | undefined;
       try {
         env = spool.read(e).envelope;
-      } catch { /* shown without */ }
+      } catch {
+        /* shown without */
+      }
       const to = env ? env.to.map((r) => (typeof r === 'string' ? r : r.address)).join(',') : '?';
-      const when = e.state === 'queued' && e.notBefore * 1000 > Date.now() ? `, next try ${new Date(e.notBefore * 1000).toISOString()}` : '';
+      const when =
+        e.state === 'queued' && e.notBefore * 1000 > Date.now() ? `, next try ${new Date(e.notBefore * 1000).toISOString()}` : '';
       const note = spool.readNote(e.id);
       const state = e.state === 'claimed' || e.state === 'end' ? `sending (process ${e.pid})` : e.state;
-      process.stdout.write(`${e.id}  ${state}  attempts=${e.attempts}${when}  from=${env?.from ?? '?'} to=${to}${note ? `\n    ${printable(note)}` : ''}\n`);
+      process.stdout.write(
+        `${e.id}  ${state}  attempts=${e.attempts}${when}  from=${env?.from ?? '?'} to=${to}${note ? `\n    ${printable(note)}` : ''}\n`,
+      );
     }
     if (entries.length === 0) process.stdout.write('the queue is empty\n');
     return EXIT.OK;
@@ -116,7 +154,9 @@ export async function queueCommand(sub: string | undefined, args: string[], v: V
   for (;;) {
     spool.recover();
     const now = Date.now();
-    const todo = spool.list().filter((e) => (e.state === 'queued' && (!due || e.notBefore * 1000 <= now)) || (force && e.state === 'unknown'));
+    const todo = spool
+      .list()
+      .filter((e) => (e.state === 'queued' && (!due || e.notBefore * 1000 <= now)) || (force && e.state === 'unknown'));
     force = false; // held messages are resent once per --force, not once per round
     let deferredNow = 0;
     for (const e of todo) {
@@ -126,19 +166,33 @@ export async function queueCommand(sub: string | undefined, args: string[], v: V
       if (r === 'deferred') deferredNow++;
     }
     if (signal.aborted || deferredNow === 0) break;
-    const next = Math.min(...spool.list().filter((e) => e.state === 'queued').map((e) => e.notBefore * 1000));
+    const next = Math.min(
+      ...spool
+        .list()
+        .filter((e) => e.state === 'queued')
+        .map((e) => e.notBefore * 1000),
+    );
     if (!(next <= until)) break;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     due = true; // later rounds take each message when its backoff has passed
   }
-  process.stderr.write(`smtpwire: queue flush: ${tally.sent} sent, ${tally.deferred} deferred, ${tally.unknown} unknown (kept), ${tally.failed} failed\n`);
+  process.stderr.write(
+    `smtpwire: queue flush: ${tally.sent} sent, ${tally.deferred} deferred, ${tally.unknown} unknown (kept), ${tally.failed} failed\n`,
+  );
   const left = spool.list().filter((e) => e.state === 'queued').length;
   if (tally.unknown > 0) return EXIT.PROTOCOL;
   if (tally.failed > 0) return EXIT.UNAVAILABLE;
   return left > 0 && tally.deferred > 0 ? EXIT.TEMPFAIL : EXIT.OK;
 }
 
-async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>, backoff: number, maxAge: number, signal: AbortSignal): Promise<'sent' | 'deferred' | 'unknown' | 'failed' | undefined> {
+async function flushOne(
+  spool: Spool,
+  queued: SpoolEntry,
+  basePlan: (recipe: Recipe, env: SpoolEnvelope) => Promise<SendPlan>,
+  backoff: number,
+  maxAge: number,
+  signal: AbortSignal,
+): Promise<'sent' | 'deferred' | 'unknown' | 'failed' | undefined> {
   const claimed = spool.claim(queued);
   if (!claimed) return undefined; // another flush has it
   let entry = claimed;
@@ -155,9 +209,19 @@ async function flushOne(spool: Spool, queued: SpoolEntry, basePlan: (recipe: Rec
     say(`not tried: ${err instanceof Error ? err.message : String(err)}`);
     return 'deferred';
   }
-  const outcome = await withDeadline(plan, signal, (sig, onClient) => deliver(plan, {
-    kind: 'file', path: spool.path(claimed), start, onEnd: () => (entry = spool.markEnd(claimed)),
-  }, sig, onClient));
+  const outcome = await withDeadline(plan, signal, (sig, onClient) =>
+    deliver(
+      plan,
+      {
+        kind: 'file',
+        path: spool.path(claimed),
+        start,
+        onEnd: () => (entry = spool.markEnd(claimed)),
+      },
+      sig,
+      onClient,
+    ),
+  );
   const code = exitCodeFor(outcome);
   if (envelope.logfile) writeLog(envelope.logfile, logLine(plan, outcome, code, undefined));
   const attempts = claimed.attempts + 1;

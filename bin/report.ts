@@ -14,7 +14,11 @@ function errorJson(err: unknown): { code: string; message: string; transient: bo
   if (err === undefined || err === null) return null;
   if (err instanceof SmtpError) return { code: err.code, message: printable(err.message), transient: err.transient };
   const code = (err as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : 'EINTERNAL', message: printable(err instanceof Error ? err.message : String(err)), transient: false };
+  return {
+    code: typeof code === 'string' ? code : 'EINTERNAL',
+    message: printable(err instanceof Error ? err.message : String(err)),
+    transient: false,
+  };
 }
 
 /** The result (or the error that stopped the send before one existed) as a JSON object. */

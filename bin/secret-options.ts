@@ -11,7 +11,7 @@ import { str, type CliModule, type OptionTable, type Values } from './options.ts
 
 export const SECRET_OPTIONS: OptionTable = {
   'pass-cmd': { type: 'string', arg: 'CMD', help: 'the password is the first line CMD prints (run by /bin/sh)' },
-  'token-cmd': { type: 'string', arg: 'CMD', help: 'an OAuth 2.0 token, CMD\'s first line (rerun with SMTPWIRE_REFRESH=1 if refused)' },
+  'token-cmd': { type: 'string', arg: 'CMD', help: "an OAuth 2.0 token, CMD's first line (rerun with SMTPWIRE_REFRESH=1 if refused)" },
 };
 
 /**
@@ -49,16 +49,25 @@ const MAX_OUTPUT = 64 * 1024;
  * The providers the flags ask for, checked against the rest of the command line: both need
  * --user, and --pass-cmd replaces the other password sources. Undefined when neither is given.
  */
-export function secretCommands(values: { user?: string; 'pass-file'?: string; 'pass-cmd'?: string; 'token-cmd'?: string }): { pass?: SecretProvider; token?: SecretProvider } | undefined {
+export function secretCommands(values: {
+  user?: string;
+  'pass-file'?: string;
+  'pass-cmd'?: string;
+  'token-cmd'?: string;
+}): { pass?: SecretProvider; token?: SecretProvider } | undefined {
   const passCmd = values['pass-cmd'];
   const tokenCmd = values['token-cmd'];
   if (passCmd === undefined && tokenCmd === undefined) return undefined;
-  for (const [flag, cmd] of [['--pass-cmd', passCmd], ['--token-cmd', tokenCmd]] as const) {
+  for (const [flag, cmd] of [
+    ['--pass-cmd', passCmd],
+    ['--token-cmd', tokenCmd],
+  ] as const) {
     if (cmd === undefined) continue;
     if (values.user === undefined) throw new SmtpUsageError(`${flag} needs --user`);
     if (cmd.trim() === '') throw new SmtpUsageError(`${flag} needs a command`);
   }
-  if (passCmd !== undefined && values['pass-file'] !== undefined) throw new SmtpUsageError('give the password either with --pass-file or with --pass-cmd, not both');
+  if (passCmd !== undefined && values['pass-file'] !== undefined)
+    throw new SmtpUsageError('give the password either with --pass-file or with --pass-cmd, not both');
   return {
     ...(passCmd !== undefined ? { pass: (context: SecretContext) => runSecretCommand('--pass-cmd', passCmd, context) } : {}),
     ...(tokenCmd !== undefined ? { token: (context: SecretContext) => runSecretCommand('--token-cmd', tokenCmd, context) } : {}),
@@ -74,7 +83,12 @@ export function runSecretCommand(flag: string, cmd: string, context: SecretConte
     // node:child_process loaded only here (start-up: see bin/account.ts).
     const child = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', cmd], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, SMTPWIRE_HOST: context.host, SMTPWIRE_USER: context.user, ...(context.refresh ? { SMTPWIRE_REFRESH: '1' } : {}) },
+      env: {
+        ...process.env,
+        SMTPWIRE_HOST: context.host,
+        SMTPWIRE_USER: context.user,
+        ...(context.refresh ? { SMTPWIRE_REFRESH: '1' } : {}),
+      },
     });
     const chunks: Buffer[] = [];
     let size = 0;

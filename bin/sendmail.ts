@@ -40,7 +40,17 @@ const WITH_VALUE = new Set(['f', 'F', 'C', 'a', 'N', 'R', 'V', 'X', 'o', 'O', 'B
 const IGNORED = new Set(['i', 'm', 'n', 'G', 'U', 'e']);
 
 export function parseSendmailArgs(argv: string[], table: OptionTable): SendmailArgs {
-  const a: SendmailArgs = { recipients: [], readRecipients: false, ignoreDots: false, verbose: false, pretend: false, version: false, help: false, long: {}, recipe: {} };
+  const a: SendmailArgs = {
+    recipients: [],
+    readRecipients: false,
+    ignoreDots: false,
+    verbose: false,
+    pretend: false,
+    version: false,
+    help: false,
+    long: {},
+    recipe: {},
+  };
   let i = 0;
   const next = (flag: string): string => {
     if (i + 1 >= argv.length) throw new SmtpUsageError(`-${flag} needs a value`);
@@ -91,7 +101,8 @@ export function parseSendmailArgs(argv: string[], table: OptionTable): SendmailA
       else if (f === 'b') {
         const mode = arg.slice(j + 1);
         if (mode === 'p') a.queue = 'list';
-        else if (mode !== 'm') throw new SmtpUsageError(`-b${printable(mode)}: only -bm (deliver a message) and -bp (list the spool) are supported`);
+        else if (mode !== 'm')
+          throw new SmtpUsageError(`-b${printable(mode)}: only -bm (deliver a message) and -bp (list the spool) are supported`);
         break;
       } else if (f === 'q') {
         a.queue = 'flush'; // -q, or -q30m (an interval for a daemon; one flush here)
@@ -124,7 +135,8 @@ function applyValue(a: SendmailArgs, f: string, value: string): void {
     case 'N': {
       const v = value.toLowerCase();
       if (v === 'never') a.notify = 'NEVER';
-      else if (/^(success|failure|delay)(,(success|failure|delay))*$/.test(v)) a.notify = v.split(',').map((x) => x.toUpperCase() as NotifyOn);
+      else if (/^(success|failure|delay)(,(success|failure|delay))*$/.test(v))
+        a.notify = v.split(',').map((x) => x.toUpperCase() as NotifyOn);
       else throw new SmtpUsageError(`-N takes never or a list of success, failure, delay, not "${printable(value)}"`);
       return;
     }
@@ -164,20 +176,37 @@ export interface SendmailJob {
  * message flags (`building`: --text, --attach, ...) build the message: then stdin is left alone
  * and the recipients are the command line's.
  */
-export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv, building = false): Promise<SendmailJob> {
+export async function sendmailJob(
+  a: SendmailArgs,
+  stdin: AsyncIterable<Uint8Array>,
+  env: NodeJS.ProcessEnv,
+  building = false,
+): Promise<SendmailJob> {
   // The long options (--server, --user, --ca, ...) as in send mode; -C and -a as given.
   const recipe: Recipe = { ...recipeFrom(a.long), ...a.recipe };
   absolutePaths(recipe);
   const session = sessionFromRecipe(recipe, env, a.from);
   const acct = session.account;
-  const from = a.from !== undefined && (acct === undefined || acct.allowFromOverride) ? a.from : acct?.from ?? a.from ?? defaultSender(env);
+  const from =
+    a.from !== undefined && (acct === undefined || acct.allowFromOverride) ? a.from : (acct?.from ?? a.from ?? defaultSender(env));
   formatPath(from);
   if (a.pretend) {
     const plan: SendPlan = { client: session.client, from, to: [], verbose: a.verbose, json: false, insecure: false };
-    return { plan, recipe, body: stdin, pretend: acct?.pretend ?? [['host', session.client.host], ['port', String(session.client.port)]] };
+    return {
+      plan,
+      recipe,
+      body: stdin,
+      pretend: acct?.pretend ?? [
+        ['host', session.client.host],
+        ['port', String(session.client.port)],
+      ],
+    };
   }
 
-  if (building && a.readRecipients) throw new SmtpUsageError('-t reads the recipients from a message on stdin; a message built from flags takes them from the command line');
+  if (building && a.readRecipients)
+    throw new SmtpUsageError(
+      '-t reads the recipients from a message on stdin; a message built from flags takes them from the command line',
+    );
   const source = a.ignoreDots ? stdin : stopAtLoneDot(stdin);
   const { head, rest } = building ? { head: { fields: [], separator: '' } as Head, rest: stdin } : await readHead(source);
   const recipients = [...a.recipients];
@@ -189,13 +218,20 @@ export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Arr
     }
   }
   const seen = new Set<string>();
-  const to = recipients.flatMap((r) => addressList(r)).filter((r) => {
-    const k = r.toLowerCase();
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-  if (to.length === 0) throw new SmtpUsageError(a.readRecipients ? 'no recipients: none in the To, Cc or Bcc header and none on the command line' : 'no recipients given (use -t to read them from the header)');
+  const to = recipients
+    .flatMap((r) => addressList(r))
+    .filter((r) => {
+      const k = r.toLowerCase();
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  if (to.length === 0)
+    throw new SmtpUsageError(
+      a.readRecipients
+        ? 'no recipients: none in the To, Cc or Bcc header and none on the command line'
+        : 'no recipients given (use -t to read them from the header)',
+    );
   for (const r of to) formatPath(r);
 
   const eol = /\r\n$/.test(head.fields[0]?.raw ?? '\r\n') ? '\r\n' : '\n';
@@ -216,12 +252,14 @@ export async function sendmailJob(a: SendmailArgs, stdin: AsyncIterable<Uint8Arr
   const notify = a.notify ?? acct?.notify;
   const ret = a.ret ?? acct?.ret;
   const plan: SendPlan = {
-    client: session.client, from,
+    client: session.client,
+    from,
     to: notify ? to.map((address): RecipientSpec => ({ address, notify })) : to,
     ...(ret || a.envid ? { dsn: { ...(ret ? { ret } : {}), ...(a.envid !== undefined ? { envid: a.envid } : {}) } } : {}),
     // A message built from flags has the builder's From (with -F's name), Date and Message-ID.
     given: { from: a.fullName ? `"${a.fullName.replace(/(["\\])/g, '\\$1')}" <${from}>` : from, to },
-    verbose: a.verbose, json: false,
+    verbose: a.verbose,
+    json: false,
     insecure: acct?.insecure === true,
     account: acct?.account,
     logfile: a.logfile ?? acct?.logfile,

@@ -55,7 +55,13 @@ function version(): string {
 
 function usage(): string {
   const doc = `${PACKAGE_ROOT}docs/cli.md`;
-  const groups = [...new Set(Object.values(TABLE).map((s) => s.group).filter((g): g is string => g !== undefined))];
+  const groups = [
+    ...new Set(
+      Object.values(TABLE)
+        .map((s) => s.group)
+        .filter((g): g is string => g !== undefined),
+    ),
+  ];
   return `usage: smtpwire send [--server URL | --account NAME] [--from ADDR] [--to ADDR]... [RECIPIENT...] < message.eml
        smtpwire sendmail [-t] [-i] [-f ADDR] [-F NAME] [-C FILE] [-a ACCOUNT] [--] [RECIPIENT...] < message
        smtpwire queue list | flush [--force] | drop ID
@@ -137,7 +143,9 @@ async function spooledOctets(plan: SendPlan, body: BodyInput): Promise<AsyncIter
     source = plan.filter ? plan.filter(raw) : raw;
   }
   if (!plan.dkim) return source;
-  const signed = await signStdin(await prepareDkim(plan.dkim), source, undefined, () => { throw new Error('unreachable'); });
+  const signed = await signStdin(await prepareDkim(plan.dkim), source, undefined, () => {
+    throw new Error('unreachable');
+  });
   process.once('exit', signed.cleanup);
   return signed.body;
 }
@@ -147,8 +155,13 @@ function flushPlan(v: Values, env: NodeJS.ProcessEnv): (recipe: Recipe, envelope
   return async (recipe, envelope) => {
     const session = sessionFromRecipe(recipe, env, envelope.from);
     const plan: SendPlan = {
-      client: session.client, from: envelope.from, to: envelope.to, ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
-      verbose: v.verbose === true, json: false, insecure: recipe.insecure === true,
+      client: session.client,
+      from: envelope.from,
+      to: envelope.to,
+      ...(envelope.dsn ? { dsn: envelope.dsn } : {}),
+      verbose: v.verbose === true,
+      json: false,
+      insecure: recipe.insecure === true,
     };
     // The modules that kept values (connection flags, secret commands) apply them again.
     for (const m of MODULES) {
@@ -180,7 +193,8 @@ async function runSend(args: string[], signal: AbortSignal, env: NodeJS.ProcessE
     return { outcome: undefined, code: await queueCommand(sub, ids, v, queueDir(v, env), flushPlan(v, env), signal) };
   }
   if (command !== 'send') throw new SmtpUsageError(`unknown command "${printable(command)}" (commands: send, sendmail, queue)`);
-  for (const name of Object.keys(QUEUE_OPTIONS)) if (v[name] !== undefined) throw new SmtpUsageError(`--${name} belongs to "smtpwire queue flush"`);
+  for (const name of Object.keys(QUEUE_OPTIONS))
+    if (v[name] !== undefined) throw new SmtpUsageError(`--${name} belongs to "smtpwire queue flush"`);
   const { plan, recipe } = sendPlan(v, rest, env);
   if (v.queue === true) plan.queue = { dir: str(v, 'queue-dir') ?? plan.queue?.dir ?? defaultQueueDir(env) };
   await applyModules(v, plan, recipe);
@@ -192,7 +206,11 @@ async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.Proc
   const a = parseSendmailArgs(args, TABLE);
   if (a.help) return 'help';
   if (a.version) return 'version';
-  if (a.queue) return { outcome: undefined, code: await queueCommand(a.queue, [], { ...a.long, verbose: a.verbose }, queueDir(a.long, env), flushPlan(a.long, env), signal) };
+  if (a.queue)
+    return {
+      outcome: undefined,
+      code: await queueCommand(a.queue, [], { ...a.long, verbose: a.verbose }, queueDir(a.long, env), flushPlan(a.long, env), signal),
+    };
   if (a.long.queue === undefined && a.long['queue-dir'] !== undefined) a.long.queue = true;
   // Message flags (--text, --attach, ...) build the message: stdin is then not the message.
   const building = buildsMessage(a.long);
@@ -212,7 +230,7 @@ async function runSendmail(args: string[], signal: AbortSignal, env: NodeJS.Proc
 function warnInsecure(): void {
   process.stderr.write(
     '*** smtpwire: WARNING: --insecure: the server certificate is NOT checked. Anyone on the path can\n' +
-    '*** read and change this session, including the password. Use it for testing only.\n',
+      '*** read and change this session, including the password. Use it for testing only.\n',
   );
 }
 
@@ -258,7 +276,8 @@ async function main(): Promise<void> {
   }
   const { outcome, plan, queued } = done;
   let code = done.code;
-  if (outcome instanceof InputFileError || outcome instanceof MessageFileError || outcome instanceof ConfigError) code = exitCodeOfThrown(outcome);
+  if (outcome instanceof InputFileError || outcome instanceof MessageFileError || outcome instanceof ConfigError)
+    code = exitCodeOfThrown(outcome);
   if (plan?.logfile && outcome !== undefined) writeLog(plan.logfile, logLine(plan, outcome, code, undefined));
   if (plan?.json) process.stdout.write(JSON.stringify(toJson(outcome, code as ExitCode, queued ? { queued } : {}), null, 2) + '\n');
   if (queued) {
@@ -271,6 +290,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`smtpwire: internal error: ${printable(err instanceof Error ? err.stack ?? err.message : String(err))}\n`);
+  process.stderr.write(`smtpwire: internal error: ${printable(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   process.exit(EXIT.SOFTWARE);
 });

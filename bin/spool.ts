@@ -15,7 +15,20 @@
 // was sent), `end` goes to hold/ (it may have been delivered). So no crash loses or duplicates
 // a message. A file is: "SMTPWIRE-SPOOL 1\n" + one JSON line (envelope, how to connect) + the
 // message octets as they are to be sent.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import type { Recipe } from './args.ts';
@@ -86,9 +99,15 @@ function parseName(dir: string, file: string): SpoolEntry | undefined {
     const eq = p.indexOf('=');
     if (eq > 0) f[p.slice(0, eq)] = p.slice(eq + 1);
   }
-  const state: SpoolState = dir === 'new' ? 'queued' : dir === 'hold' ? 'unknown' : dir === 'failed' ? 'failed' : f.s === 'end' ? 'end' : 'claimed';
+  const state: SpoolState =
+    dir === 'new' ? 'queued' : dir === 'hold' ? 'unknown' : dir === 'failed' ? 'failed' : f.s === 'end' ? 'end' : 'claimed';
   return {
-    id, state, dir, file, attempts: Number(f.a ?? 0), notBefore: Number(f.n ?? 0),
+    id,
+    state,
+    dir,
+    file,
+    attempts: Number(f.a ?? 0),
+    notBefore: Number(f.n ?? 0),
     ...(f.p ? { pid: Number(f.p), start: f.t ?? '' } : {}),
   };
 }
@@ -147,7 +166,9 @@ export class Spool {
       closeSync(fd);
       try {
         unlinkSync(path);
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
       throw err;
     }
     closeSync(fd);
@@ -164,7 +185,9 @@ export class Spool {
   discardTmp(id: string): void {
     try {
       unlinkSync(join(this.dir, 'tmp', id));
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
 
   list(): SpoolEntry[] {
@@ -173,7 +196,9 @@ export class Spool {
       let files: string[] = [];
       try {
         files = readdirSync(join(this.dir, d));
-      } catch { /* no spool yet */ }
+      } catch {
+        /* no spool yet */
+      }
       for (const f of files) {
         const e = parseName(d, f);
         if (e) out.push(e);
@@ -189,20 +214,24 @@ export class Spool {
     let tmp: string[] = [];
     try {
       tmp = readdirSync(join(this.dir, 'tmp'));
-    } catch { /* no spool yet */ }
+    } catch {
+      /* no spool yet */
+    }
     for (const f of tmp) {
       try {
         if (Date.now() - statSync(join(this.dir, 'tmp', f)).mtimeMs > 36 * 3600_000) unlinkSync(join(this.dir, 'tmp', f));
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
     }
     for (const e of this.list()) {
       if (e.dir !== 'cur' || e.pid === undefined || alive(e.pid, e.start)) continue;
-      const moved = e.state === 'claimed'
-        ? this.move(e, 'new', `${e.id},a=${e.attempts},n=0`)
-        : this.move(e, 'hold', `${e.id},a=${e.attempts}`);
+      const moved =
+        e.state === 'claimed' ? this.move(e, 'new', `${e.id},a=${e.attempts},n=0`) : this.move(e, 'hold', `${e.id},a=${e.attempts}`);
       if (moved) {
         n++;
-        if (moved.state === 'unknown') this.note(e.id, 'a flush stopped after the end of the message was handed over: it may have been delivered');
+        if (moved.state === 'unknown')
+          this.note(e.id, 'a flush stopped after the end of the message was handed over: it may have been delivered');
       }
     }
     return n;
@@ -299,7 +328,8 @@ export class Spool {
   drop(id: string): SpoolEntry | undefined {
     const e = this.list().find((x) => x.id === id);
     if (!e) return undefined;
-    if (e.dir === 'cur' && e.pid !== undefined && alive(e.pid, e.start)) throw new Error(`message ${id} is being sent by process ${e.pid}; try again when it is done`);
+    if (e.dir === 'cur' && e.pid !== undefined && alive(e.pid, e.start))
+      throw new Error(`message ${id} is being sent by process ${e.pid}; try again when it is done`);
     unlinkSync(this.path(e));
     this.syncDir(e.dir);
     this.clearNote(id);
@@ -312,7 +342,9 @@ export class Spool {
       const tmp = join(this.dir, 'info', `.${id}.${process.pid}`);
       writeFileSync(tmp, text.replace(/[\r\n]+/g, ' ') + '\n', { mode: 0o600 });
       renameSync(tmp, join(this.dir, 'info', id));
-    } catch { /* a note is never worth failing for */ }
+    } catch {
+      /* a note is never worth failing for */
+    }
   }
 
   readNote(id: string): string | undefined {
@@ -326,7 +358,9 @@ export class Spool {
   private clearNote(id: string): void {
     try {
       unlinkSync(join(this.dir, 'info', id));
-    } catch { /* none */ }
+    } catch {
+      /* none */
+    }
   }
 }
 

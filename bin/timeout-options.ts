@@ -26,10 +26,23 @@ const PHASES: Record<string, { keys: (keyof ClientTimeouts)[]; what: string; fal
 };
 
 export const TIMEOUT_OPTIONS: OptionTable = {
-  timeout: { type: 'string', arg: 'SECONDS', group: 'timeouts', help: 'a deadline for the whole command (default: none, each phase has its own)' },
-  ...Object.fromEntries(Object.entries(PHASES).map(([flag, p]) => [flag, {
-    type: 'string', arg: 'SECONDS', group: 'timeouts', help: `${p.what} (default ${p.fallback})`,
-  }])),
+  timeout: {
+    type: 'string',
+    arg: 'SECONDS',
+    group: 'timeouts',
+    help: 'a deadline for the whole command (default: none, each phase has its own)',
+  },
+  ...Object.fromEntries(
+    Object.entries(PHASES).map(([flag, p]) => [
+      flag,
+      {
+        type: 'string',
+        arg: 'SECONDS',
+        group: 'timeouts',
+        help: `${p.what} (default ${p.fallback})`,
+      },
+    ]),
+  ),
 };
 
 /** A positive number of seconds (fractions allowed) as milliseconds. */

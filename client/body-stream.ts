@@ -31,12 +31,7 @@ export interface PullIntoSource {
 
 /** A message body. Chunks are used as views: do not modify them after handing them over. */
 export type BodySource =
-  | string
-  | Uint8Array
-  | PullIntoSource
-  | Iterable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>
-  | ReadableStream<Uint8Array>;
+  string | Uint8Array | PullIntoSource | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string> | ReadableStream<Uint8Array>;
 
 /** Pull-based view of a streaming BodySource that hands out its own chunks. */
 interface ChunkSource {
@@ -46,7 +41,8 @@ interface ChunkSource {
 }
 
 /** A streaming body once opened: chunks it allocates, or reads into the client's ring. */
-export type OpenedBody = { readonly kind: 'chunks'; readonly source: ChunkSource } | { readonly kind: 'pull'; readonly source: PullIntoSource };
+export type OpenedBody =
+  { readonly kind: 'chunks'; readonly source: ChunkSource } | { readonly kind: 'pull'; readonly source: PullIntoSource };
 
 /** What the streamer sees of a pending send. */
 export interface StreamedSend {
@@ -205,7 +201,11 @@ export class BodyStreamer {
         const n = await reading;
         if (!this.#host.sends.has(id)) return false;
         if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= space.length)) {
-          this.#host.core.cancel(id, Date.now(), new SmtpUsageError(`readInto must resolve with an octet count from 0 to ${space.length}, not ${String(n)}`));
+          this.#host.core.cancel(
+            id,
+            Date.now(),
+            new SmtpUsageError(`readInto must resolve with an octet count from 0 to ${space.length}, not ${String(n)}`),
+          );
           this.#host.pump();
           return false;
         }
@@ -289,7 +289,7 @@ export function chunkSource(body: unknown): () => OpenedBody {
     // Pull-into first: such an object may be iterable as well, and reading into the client's
     // buffers is the cheaper way.
     if (typeof b.readInto === 'function') {
-      if (b.close !== undefined && typeof b.close !== 'function') throw new SmtpUsageError('a readInto body\'s close must be a function');
+      if (b.close !== undefined && typeof b.close !== 'function') throw new SmtpUsageError("a readInto body's close must be a function");
       return () => ({ kind: 'pull', source: body as PullIntoSource });
     }
     // A web stream: use its reader, which every runtime has (async iteration is not universal).
@@ -299,9 +299,12 @@ export function chunkSource(body: unknown): () => OpenedBody {
         return { kind: 'chunks', source: { next: () => reader.read() as Promise<IteratorResult<unknown>>, stop: () => reader.cancel() } };
       };
     }
-    const open = typeof b[Symbol.asyncIterator] === 'function'
-      ? () => b[Symbol.asyncIterator]!()
-      : typeof b[Symbol.iterator] === 'function' ? () => b[Symbol.iterator]!() : undefined;
+    const open =
+      typeof b[Symbol.asyncIterator] === 'function'
+        ? () => b[Symbol.asyncIterator]!()
+        : typeof b[Symbol.iterator] === 'function'
+          ? () => b[Symbol.iterator]!()
+          : undefined;
     if (open) {
       return () => {
         const iterator: Iterator<unknown> | AsyncIterator<unknown> = open();
@@ -314,7 +317,10 @@ export function chunkSource(body: unknown): () => OpenedBody {
 
 /** The size a pull-into source says it has, if it is a usable octet count. */
 export function declaredSize(body: unknown): number | undefined {
-  const size = body !== null && typeof body === 'object' && typeof (body as PullIntoSource).readInto === 'function' ? (body as PullIntoSource).size : undefined;
+  const size =
+    body !== null && typeof body === 'object' && typeof (body as PullIntoSource).readInto === 'function'
+      ? (body as PullIntoSource).size
+      : undefined;
   return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
 }
 

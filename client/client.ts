@@ -86,10 +86,21 @@ export class SmtpClient {
     }
     this.#core = new SmtpConnection(coreOptions(options, mode, port));
     const diagnose = options.diagnostics ?? this.#parts.diagnostics;
-    this.#diagnostics = diagnose ? diagnose({ host: options.host, port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err)) : NO_DIAGNOSTICS;
+    this.#diagnostics = diagnose
+      ? diagnose({ host: options.host, port, implicitTls: TLS_MODES[mode].secure }, (err) => this.abort(err))
+      : NO_DIAGNOSTICS;
     this.#refreshed = refreshed;
     this.#probe = new Probe(options.observe, options.host, port, transport.name);
-    this.#link = { options, port, transport, proxy, tls, diagnostics: this.#diagnostics, probe: this.#probe, log: (text) => this.#log('info', text) };
+    this.#link = {
+      options,
+      port,
+      transport,
+      proxy,
+      tls,
+      diagnostics: this.#diagnostics,
+      probe: this.#probe,
+      log: (text) => this.#log('info', text),
+    };
     this.#writer = new LinkWriter(this.#host());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.linkClosed = new Promise((resolve) => (this.#resolveLinkClosed = resolve));
@@ -100,12 +111,22 @@ export class SmtpClient {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const client = this;
     return {
-      get core() { return client.#core; },
+      get core() {
+        return client.#core;
+      },
       sends: client.#calls.sends,
-      get isClosed() { return client.#isClosed; },
-      get writable() { return client.#writer.writable; },
-      get viewsDone() { return client.#writer.viewsDone; },
-      get signalsWritten() { return client.#writer.link?.signalsWritten === true; },
+      get isClosed() {
+        return client.#isClosed;
+      },
+      get writable() {
+        return client.#writer.writable;
+      },
+      get viewsDone() {
+        return client.#writer.viewsDone;
+      },
+      get signalsWritten() {
+        return client.#writer.link?.signalsWritten === true;
+      },
       pump: () => client.#pump(),
       tick: () => client.#tick(),
       wake: () => client.#wake(),
@@ -231,7 +252,8 @@ export class SmtpClient {
   /** Drop the session now, without QUIT. Pending sends settle: unknown where their end was
    *  written, rejected otherwise. */
   abort(reason?: unknown): void {
-    const error = reason instanceof SmtpError ? reason : new SmtpAbortError(reason === undefined ? undefined : `aborted: ${String(reason)}`);
+    const error =
+      reason instanceof SmtpError ? reason : new SmtpAbortError(reason === undefined ? undefined : `aborted: ${String(reason)}`);
     this.#core.abort(Date.now(), error);
     this.#pump();
     this.#destroyLink();
@@ -363,38 +385,43 @@ export class SmtpClient {
     const link = this.#writer.link!;
     this.#log('info', 'upgrading the connection to TLS');
     const started = Date.now();
-    link.startTls().then(
-      () => {
-        this.#probe.tls('starttls', started);
-        this.#log('info', 'TLS established');
-        this.#core.tlsEstablished(Date.now());
-        this.#pump();
-      },
-      (err: unknown) => {
-        this.#probe.tls('starttls', started, err);
-        this.#writer.destroy();
-        const error = this.#diagnostics.explain(err);
-        this.#resolveLinkClosed();
-        this.#core.transportError(error, Date.now());
-        this.#pump();
-      },
-    ).catch((err) => this.#crash(err));
+    link
+      .startTls()
+      .then(
+        () => {
+          this.#probe.tls('starttls', started);
+          this.#log('info', 'TLS established');
+          this.#core.tlsEstablished(Date.now());
+          this.#pump();
+        },
+        (err: unknown) => {
+          this.#probe.tls('starttls', started, err);
+          this.#writer.destroy();
+          const error = this.#diagnostics.explain(err);
+          this.#resolveLinkClosed();
+          this.#core.transportError(error, Date.now());
+          this.#pump();
+        },
+      )
+      .catch((err) => this.#crash(err));
   }
 
   /** A computation the core asked for (SCRAM's PBKDF2); the AUTH deadline runs meanwhile and
    *  a late answer is ignored by the core. */
   #compute(id: number, request: Extract<Output, { type: 'compute' }>['request']): void {
-    derivePbkdf2(request, this.#options.pbkdf2, undefined, this.#parts.pbkdf2Fallback).then(
-      ({ key, by }) => {
-        this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
-        this.#core.computed(id, key, Date.now());
-        this.#pump();
-      },
-      (err) => {
-        this.#core.computeFailed(id, err, Date.now());
-        this.#pump();
-      },
-    ).catch((err) => this.#crash(err));
+    derivePbkdf2(request, this.#options.pbkdf2, undefined, this.#parts.pbkdf2Fallback)
+      .then(
+        ({ key, by }) => {
+          this.#log('info', `SCRAM key derived by ${by} (${request.iterations} iterations)`);
+          this.#core.computed(id, key, Date.now());
+          this.#pump();
+        },
+        (err) => {
+          this.#core.computeFailed(id, err, Date.now());
+          this.#pump();
+        },
+      )
+      .catch((err) => this.#crash(err));
   }
 
   /** The core is done with the link: end it gracefully; the transport releases it. */
@@ -508,7 +535,8 @@ export async function sendMailWith(options: SendMailOptions): Promise<SendResult
   const message = buildMessage(options);
   // Keys are imported (and bad DKIM options refused) before connecting.
   const support = options.messages ?? options.parts?.message;
-  if (options.dkim !== undefined && !support) throw missingPart('DKIM signing in sendMail()', "import { messages } from 'smtpwire/message' and pass sendMail({ ..., messages })");
+  if (options.dkim !== undefined && !support)
+    throw missingPart('DKIM signing in sendMail()', "import { messages } from 'smtpwire/message' and pass sendMail({ ..., messages })");
   const dkim = options.dkim === undefined ? undefined : await support!.signer(options.dkim);
   if (dkim && !message.rereadable) throw oneShotAttachment();
   const client = await SmtpClient.connect(options);

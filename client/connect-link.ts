@@ -17,14 +17,25 @@ export function abortSignalled(signal: AbortSignal | undefined): { aborted: Prom
     signal?.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  return { aborted, dispose: () => { if (onAbort) signal?.removeEventListener('abort', onAbort); } };
+  return {
+    aborted,
+    dispose: () => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** What the transport is asked to connect to. */
 export function linkParams(o: ClientOptions, port: number, tls: ReturnType<typeof tlsParams>): ConnectParams {
   return {
-    host: o.host, port, implicitTls: TLS_MODES[tlsMode(o.tls)].secure, servername: o.servername, ca: o.ca,
-    rejectUnauthorized: o.rejectUnauthorized !== false, connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT, signal: o.signal,
+    host: o.host,
+    port,
+    implicitTls: TLS_MODES[tlsMode(o.tls)].secure,
+    servername: o.servername,
+    ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized !== false,
+    connectTimeout: o.timeouts?.connect ?? DEFAULT_CONNECT_TIMEOUT,
+    signal: o.signal,
     ...tls,
   };
 }
@@ -61,16 +72,24 @@ export async function connectLink(req: LinkRequest, handlers: LinkHandlers, abor
 
 /** Connect the link, or reject with the explained error once the connect fails or `aborted` does. */
 export async function openLink(
-  transport: Transport, params: ConnectParams, proxy: { spec: ProxySpec; via: ProxySupport } | undefined, handlers: LinkHandlers,
-  aborted: Promise<never>, diagnostics: Diagnostics, log: (text: string) => void,
+  transport: Transport,
+  params: ConnectParams,
+  proxy: { spec: ProxySpec; via: ProxySupport } | undefined,
+  handlers: LinkHandlers,
+  aborted: Promise<never>,
+  diagnostics: Diagnostics,
+  log: (text: string) => void,
 ): Promise<Link> {
-  const linking = Promise.resolve().then(() => proxy
-    ? proxy.via.connect(transport, params, proxy.spec, handlers, log)
-    : transport.connect(params, handlers));
+  const linking = Promise.resolve().then(() =>
+    proxy ? proxy.via.connect(transport, params, proxy.spec, handlers, log) : transport.connect(params, handlers),
+  );
   try {
     return await Promise.race([linking, aborted]);
   } catch (err) {
-    linking.then((link) => link.destroy(), () => {}); // it may still connect after an abort
+    linking.then(
+      (link) => link.destroy(),
+      () => {},
+    ); // it may still connect after an abort
     throw diagnostics.explain(connectError(err, params.host, params.port));
   }
 }

@@ -55,7 +55,7 @@ export function shareSecret(provider: SecretProvider): SharedSecret {
     }
     return value;
   };
-  const shared = ((context: SecretContext) => (refreshing ?? ask(context))) as SharedSecret;
+  const shared = ((context: SecretContext) => refreshing ?? ask(context)) as SharedSecret;
   shared.refresh = (context, stale) => {
     if (refreshing) return refreshing;
     // Someone refreshed since this connection got its secret: use theirs, do not ask again.

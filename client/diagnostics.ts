@@ -20,9 +20,10 @@ export const IMPLICIT_TLS_PORT = 465;
 /** How long a clear-text connection to port 465 may stay silent before we call it a TLS port. */
 export const SILENT_TLS_PORT_MS = 3_000;
 
-const TLS_FIRST = 'this port speaks TLS from the first byte: use smtps:// (tls: \'implicit\') or port 465';
-const CLEAR_FIRST = 'this port speaks clear text first (plain SMTP or STARTTLS), not TLS from the first byte: '
-  + 'use smtp:// or smtp+starttls:// (tls: \'starttls\'), or the server\'s implicit-TLS port (465) for smtps://';
+const TLS_FIRST = "this port speaks TLS from the first byte: use smtps:// (tls: 'implicit') or port 465";
+const CLEAR_FIRST =
+  'this port speaks clear text first (plain SMTP or STARTTLS), not TLS from the first byte: ' +
+  "use smtp:// or smtp+starttls:// (tls: 'starttls'), or the server's implicit-TLS port (465) for smtps://";
 
 export class ConnectDiagnostics {
   /** True while a clear-text session has heard nothing from the server yet. */
@@ -72,7 +73,8 @@ export class ConnectDiagnostics {
     this.#stop();
     this.listening = false;
     if (error instanceof SmtpTimeoutError && error.phase === 'greeting' && !this.#heardAny && !this.#ctx.implicitTls) {
-      error.message += ' (the server sent nothing at all: if this port speaks TLS from the first byte, use smtps:// (tls: \'implicit\') or port 465)';
+      error.message +=
+        " (the server sent nothing at all: if this port speaks TLS from the first byte, use smtps:// (tls: 'implicit') or port 465)";
     }
     return error;
   }
@@ -102,15 +104,20 @@ export class ConnectDiagnostics {
 
 /** Certificate verdicts by the codes Node and Bun (OpenSSL/BoringSSL names) and rustls (Deno) use. */
 const CERT_REASONS: [RegExp, string][] = [
-  [/DEPTH_ZERO_SELF_SIGNED_CERT|self[- ]signed certificate$|self-signed certificate(?! in)/i, 'the server\'s certificate is self-signed'],
+  [/DEPTH_ZERO_SELF_SIGNED_CERT|self[- ]signed certificate$|self-signed certificate(?! in)/i, "the server's certificate is self-signed"],
   [/SELF_SIGNED_CERT_IN_CHAIN|self[- ]signed certificate in certificate chain/i, 'the certificate chain ends in a CA that is not trusted'],
-  [/UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to (get local issuer|verify the first)|UnknownIssuer|unknown ?issuer|CERT_UNTRUSTED/i, 'the certificate is issued by a CA that is not trusted'],
-  [/CERT_HAS_EXPIRED|certificate has expired|\bExpired\b/i, 'the server\'s certificate has expired'],
-  [/CERT_NOT_YET_VALID|NotValidYet|not yet valid/i, 'the server\'s certificate is not valid yet (or this machine\'s clock is wrong)'],
+  [
+    /UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to (get local issuer|verify the first)|UnknownIssuer|unknown ?issuer|CERT_UNTRUSTED/i,
+    'the certificate is issued by a CA that is not trusted',
+  ],
+  [/CERT_HAS_EXPIRED|certificate has expired|\bExpired\b/i, "the server's certificate has expired"],
+  [/CERT_NOT_YET_VALID|NotValidYet|not yet valid/i, "the server's certificate is not valid yet (or this machine's clock is wrong)"],
 ];
-const NAME_MISMATCH = /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match|NotValidForName|not valid for name|does not match certificate|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME/i;
+const NAME_MISMATCH =
+  /ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match|NotValidForName|not valid for name|does not match certificate|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME/i;
 /** A TLS handshake that received clear text (e.g. "220 ..."): each library says it its own way. */
-const NOT_TLS = /wrong version number|WRONG_VERSION_NUMBER|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message|invalid ?content ?type|record overflow|RECORD_LAYER_FAILURE|not a TLS|UNEXPECTED_RECORD|unsupported protocol/i;
+const NOT_TLS =
+  /wrong version number|WRONG_VERSION_NUMBER|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message|invalid ?content ?type|record overflow|RECORD_LAYER_FAILURE|not a TLS|UNEXPECTED_RECORD|unsupported protocol/i;
 const CA_HINT = 'if the server uses a private CA, trust it with the `ca` option (CLI: --ca FILE)';
 
 function recognise(raw: string, code: string, ctx: DiagnosticContext): string | undefined {

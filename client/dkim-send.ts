@@ -23,7 +23,11 @@ export function dkimSigner(dkim: DkimInput): Promise<DkimSigner> {
 
 /** A rendered built message, signed: bytes when it is wholly in memory, else a re-rendering
  *  stream (every attachment must then be readable again: bytes, text or a function). */
-export async function signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
+export async function signRendered(
+  rendered: RenderedMessage,
+  rereadable: boolean,
+  dkim: DkimInput,
+): Promise<{ body: Uint8Array | DkimSignedStream; size: number }> {
   const signer = await dkimSigner(dkim);
   const whole = rendered.bytes();
   if (whole) {
@@ -37,7 +41,10 @@ export async function signRendered(rendered: RenderedMessage, rereadable: boolea
 
 /** Why a built message with a one-shot attachment cannot be signed. */
 export function oneShotAttachment(): DkimError {
-  return new DkimError('source', 'a DKIM-signed message is read twice (to hash it, then to send it), but an attachment is a one-shot stream: give its content as a function that returns a fresh source, e.g. content: () => fileBody(path)');
+  return new DkimError(
+    'source',
+    'a DKIM-signed message is read twice (to hash it, then to send it), but an attachment is a one-shot stream: give its content as a function that returns a fresh source, e.g. content: () => fileBody(path)',
+  );
 }
 
 /** A raw Message, signed: a string/Uint8Array body directly, a function body (a fresh stream of
@@ -53,6 +60,8 @@ export async function signRaw(message: Message, dkim: DkimInput): Promise<Messag
     const signed = await signer.sign(body as () => DkimStream | Promise<DkimStream>);
     return { ...message, body: signed, size: signed.size };
   }
-  throw new DkimError('source', 'a DKIM-signed message is read twice (to hash it, then to send it): give the body as a string, a Uint8Array, or a function that returns a fresh stream of it, e.g. body: () => fileBody(path)');
+  throw new DkimError(
+    'source',
+    'a DKIM-signed message is read twice (to hash it, then to send it): give the body as a string, a Uint8Array, or a function that returns a fresh stream of it, e.g. body: () => fileBody(path)',
+  );
 }
-

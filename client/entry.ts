@@ -20,7 +20,12 @@ function filler(transport: Transport, defaultPort: DefaultPort | undefined, part
   return <T extends WithTransport<ClientOptions>>(options: T): T & { transport: Transport } => {
     if (options === null || typeof options !== 'object') throw new SmtpUsageError('options must be an object');
     const port = options.port ?? defaultPort?.(options);
-    return { ...options, ...(port === undefined ? {} : { port }), transport: options.transport ?? transport, parts: options.parts ?? parts };
+    return {
+      ...options,
+      ...(port === undefined ? {} : { port }),
+      transport: options.transport ?? transport,
+      parts: options.parts ?? parts,
+    };
   };
 }
 

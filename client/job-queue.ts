@@ -65,7 +65,11 @@ const replyRecord = (reply: Reply): ReplyRecord => {
   if (reply.enhanced !== undefined) r.enhanced = reply.enhanced;
   return r;
 };
-const recipientRecord = (r: RecipientResult): RecipientRecord => ({ address: r.address, ...replyRecord(r.reply), transient: r.reply.code >= 400 && r.reply.code < 500 });
+const recipientRecord = (r: RecipientResult): RecipientRecord => ({
+  address: r.address,
+  ...replyRecord(r.reply),
+  transient: r.reply.code >= 400 && r.reply.code < 500,
+});
 
 /** The queue's fate for one send result. Pure: no queue, no clock. */
 export function mailVerdict(result: SendResult, messageId: string): MailVerdict {
@@ -104,10 +108,12 @@ export interface MailProcessorOptions<D> {
 
 /** A queue processor: resolves with the job's result, throws to fail or retry. */
 export function mailProcessor<D = QueuedMail>(options: MailProcessorOptions<D>): (job: MailJobLike<D>) => Promise<MailJobRecord> {
-  const toMessage = options.toMessage ?? ((d: D) => {
-    const m = d as unknown as QueuedMail;
-    return { from: m.from, to: m.to, body: m.raw };
-  });
+  const toMessage =
+    options.toMessage ??
+    ((d: D) => {
+      const m = d as unknown as QueuedMail;
+      return { from: m.from, to: m.to, body: m.raw };
+    });
   const messageIdOf = options.messageIdOf ?? ((d: D) => (d as unknown as QueuedMail).messageId);
   return async (job) => {
     const messageId = messageIdOf(job.data);
@@ -115,7 +121,10 @@ export function mailProcessor<D = QueuedMail>(options: MailProcessorOptions<D>):
       // Its last worker vanished mid-job (killed, or its lock expired): it may have sent the
       // final dot, so sending again could deliver twice.
       const record: MailJobRecord = {
-        outcome: 'unknown', messageId, accepted: [], rejected: [],
+        outcome: 'unknown',
+        messageId,
+        accepted: [],
+        rejected: [],
         why: 'a worker took this job and stopped answering before reporting an outcome; it may have been delivered',
       };
       await options.park(job, record);

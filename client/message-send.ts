@@ -81,8 +81,18 @@ export type SendInput = Message | RawMailInput | BuiltMessage | MailOptions;
  * message; without, the message itself, so an unsigned send stays synchronous up to the core.
  */
 export function toWireMessage(input: Message | BuiltMessage, caps: Capabilities): Message;
-export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions, support?: MessageSupport): Message | Promise<Message>;
-export function toWireMessage(input: SendInput, caps: Capabilities, options?: SendOptions, support?: MessageSupport): Message | Promise<Message> {
+export function toWireMessage(
+  input: SendInput,
+  caps: Capabilities,
+  options?: SendOptions,
+  support?: MessageSupport,
+): Message | Promise<Message>;
+export function toWireMessage(
+  input: SendInput,
+  caps: Capabilities,
+  options?: SendOptions,
+  support?: MessageSupport,
+): Message | Promise<Message> {
   if (input === null || typeof input !== 'object') return input;
   const dkim = options?.dkim ?? (isBuiltMessage(input) ? undefined : (input as { dkim?: DkimInput }).dkim);
   if ('body' in input) {
@@ -94,7 +104,11 @@ export function toWireMessage(input: SendInput, caps: Capabilities, options?: Se
   let built: BuiltMessage;
   if (isBuiltMessage(input)) built = input;
   else if (support) built = support.build(input);
-  else throw missingPart('building a message from options', "import { messages } from 'smtpwire/message' and pass connect({ ..., messages }), or send buildMessage(options) (buildMessage from smtpwire/message), or a raw message ({ from, to, body })");
+  else
+    throw missingPart(
+      'building a message from options',
+      "import { messages } from 'smtpwire/message' and pass connect({ ..., messages }), or send buildMessage(options) (buildMessage from smtpwire/message), or a raw message ({ from, to, body })",
+    );
   const extras: Partial<MailOptions> = isBuiltMessage(input) ? {} : input;
   const r = built.render({ smtpUtf8: caps.smtpUtf8, eightBitMime: caps.eightBitMime });
   const wire = (body: Message['body'], size: number | undefined): Message => ({

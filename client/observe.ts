@@ -114,7 +114,11 @@ export class Probe {
     if (this.#closed) return;
     this.#closed = true;
     this.#call('connectionClosed', {
-      connection: this.info, error, opened: this.#opened, lifetimeMs: Date.now() - this.#startedAt, messages: { ...this.#counts },
+      connection: this.info,
+      error,
+      opened: this.#opened,
+      lifetimeMs: Date.now() - this.#startedAt,
+      messages: { ...this.#counts },
     });
   }
 
@@ -130,9 +134,18 @@ export class Probe {
     this.#counts[result.outcome]++;
     if (!this.#observer?.messageSettled) return;
     this.#call('messageSettled', {
-      connection: this.info, id: result.id, outcome: result.outcome, code: result.reply?.code, enhanced: result.reply?.enhanced,
-      error: result.error, accepted: result.accepted.length, rejected: result.rejected.length, bytes, startedAt,
-      durationMs: Date.now() - startedAt, result,
+      connection: this.info,
+      id: result.id,
+      outcome: result.outcome,
+      code: result.reply?.code,
+      enhanced: result.reply?.enhanced,
+      error: result.error,
+      accepted: result.accepted.length,
+      rejected: result.rejected.length,
+      bytes,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      result,
     });
   }
 

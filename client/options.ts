@@ -21,9 +21,19 @@ import type { Transport } from './transport.ts';
 export type { TlsMode } from './tls-options.ts';
 
 /** Core options the client sets itself, from options of its own. */
-type ClientManaged = 'tls' | 'secure' | 'auth' | 'timeouts' | 'transcript' | 'host' | 'port' | 'asyncCompute' | 'writtenSignal'
+type ClientManaged =
+  | 'tls'
+  | 'secure'
+  | 'auth'
+  | 'timeouts'
+  | 'transcript'
+  | 'host'
+  | 'port'
+  | 'asyncCompute'
+  | 'writtenSignal'
   // optional parts (client/parts.ts): `idn` is the client's own option (or the entry's part), the scan only the entry's
-  | 'idn' | 'bodyScan';
+  | 'idn'
+  | 'bodyScan';
 
 /** Core options a client passes through as they are (name, lmtp, pipelining, chunkSize, limits,
  *  random, ...): their meaning and defaults are the core's (core/options.ts). */
@@ -31,17 +41,26 @@ export type PassedCoreOptions = Omit<ConnectionOptions, ClientManaged>;
 
 /** Every key of PassedCoreOptions, checked by the compiler both ways. */
 const PASSED = {
-  name: true, lmtp: true, allowInsecureAuth: true, pipelineWindow: true, maxUnansweredEnds: true,
-  pipelining: true, chunking: true, chunkSize: true, limits: true, random: true,
+  name: true,
+  lmtp: true,
+  allowInsecureAuth: true,
+  pipelineWindow: true,
+  maxUnansweredEnds: true,
+  pipelining: true,
+  chunking: true,
+  chunkSize: true,
+  limits: true,
+  random: true,
 } as const satisfies Record<keyof PassedCoreOptions, true>;
 
 /** The core's AuthOptions with the credentials spread out, and `pass`/`token` as strings or
  *  providers asked per connection: a token provider is asked again once with `refresh: true`
  *  after the server refuses its token (client/credentials.ts). */
-export type ClientAuth = Omit<AuthOptions, 'credentials'> & Omit<SaslCredentials, 'pass' | 'token'> & {
-  pass?: string | SecretProvider;
-  token?: string | SecretProvider;
-};
+export type ClientAuth = Omit<AuthOptions, 'credentials'> &
+  Omit<SaslCredentials, 'pass' | 'token'> & {
+    pass?: string | SecretProvider;
+    token?: string | SecretProvider;
+  };
 
 export interface LogEntry {
   readonly from: 'client' | 'server' | 'info';
@@ -155,7 +174,11 @@ export function coreOptions(o: ClientOptions, mode: TlsMode, port: number): Conn
     ...passed,
     tls: TLS_MODES[mode].tls,
     secure: TLS_MODES[mode].secure,
-    auth: o.auth && { ...auth, mechanisms: auth.mechanisms ?? o.parts?.mechanisms ?? BASIC_MECHANISMS, credentials: coreCredentials(o.auth) },
+    auth: o.auth && {
+      ...auth,
+      mechanisms: auth.mechanisms ?? o.parts?.mechanisms ?? BASIC_MECHANISMS,
+      credentials: coreCredentials(o.auth),
+    },
     idn: o.idn ?? o.parts?.idn,
     bodyScan: o.parts?.bodyScan?.scan,
     asyncCompute: true,
@@ -182,7 +205,11 @@ function coreCredentials(auth: ClientAuth): SaslCredentials {
 
 /** The SASL mechanism a session with `auth` uses against a server offering `offered`: the one
  *  the core picks, by the same rule (for the observer). */
-export function mechanismName(auth: ClientAuth, offered: readonly string[], fallback: readonly SaslMechanism[] = BASIC_MECHANISMS): string | undefined {
+export function mechanismName(
+  auth: ClientAuth,
+  offered: readonly string[],
+  fallback: readonly SaslMechanism[] = BASIC_MECHANISMS,
+): string | undefined {
   if (typeof auth.mechanism === 'object') return auth.mechanism.name;
   return chooseFrom(auth.mechanisms ?? fallback, offered, coreCredentials(auth), auth.mechanism)?.name ?? auth.mechanism;
 }

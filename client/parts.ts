@@ -23,7 +23,13 @@ export interface ProxySupport {
   parse(proxy: string | UrlObject | ProxySpec): ProxySpec;
   /** Checks what goes to the proxy for this target, before connecting (throws SmtpUsageError). */
   check(proxy: ProxySpec, target: { host: string; port: number }): void;
-  connect(transport: Transport, params: ConnectParams, proxy: ProxySpec, handlers: LinkHandlers, log: (text: string) => void): Promise<Link>;
+  connect(
+    transport: Transport,
+    params: ConnectParams,
+    proxy: ProxySpec,
+    handlers: LinkHandlers,
+    log: (text: string) => void,
+  ): Promise<Link>;
 }
 
 /** Message building and DKIM for send() given builder options or a `dkim` option
@@ -32,7 +38,11 @@ export interface MessageSupport {
   build(options: MessageOptions): BuiltMessage;
   signer(dkim: DkimInput): Promise<DkimSigner>;
   signRaw(message: Message, dkim: DkimInput): Promise<Message>;
-  signRendered(rendered: RenderedMessage, rereadable: boolean, dkim: DkimInput): Promise<{ body: Uint8Array | DkimSignedStream; size: number }>;
+  signRendered(
+    rendered: RenderedMessage,
+    rereadable: boolean,
+    dkim: DkimInput,
+  ): Promise<{ body: Uint8Array | DkimSignedStream; size: number }>;
 }
 
 /** The connect diagnostics as the client sees them (client/diagnostics.ts ConnectDiagnostics). */

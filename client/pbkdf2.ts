@@ -48,13 +48,17 @@ export async function slicedPbkdf2({ password, salt, iterations, length }: Pbkdf
  * A user-supplied provider is used as it is, with no fallback: its failure cancels AUTH.
  */
 export async function derivePbkdf2(
-  request: Pbkdf2Request, custom?: Pbkdf2Provider, web: Pbkdf2Provider | null = webCryptoPbkdf2() ?? null, // null: none (tests)
+  request: Pbkdf2Request,
+  custom?: Pbkdf2Provider,
+  web: Pbkdf2Provider | null = webCryptoPbkdf2() ?? null, // null: none (tests)
   fallback?: Pbkdf2Provider,
 ): Promise<Derived> {
   if (custom) return { key: await custom(request), by: 'the pbkdf2 option' };
   const pure = (why: string): Promise<Uint8Array> => {
     if (fallback) return fallback(request);
-    throw new Error(`${why}, and this entry point has no pure PBKDF2: import { slicedPbkdf2 } from 'smtpwire' and pass connect({ ..., pbkdf2: slicedPbkdf2 })`);
+    throw new Error(
+      `${why}, and this entry point has no pure PBKDF2: import { slicedPbkdf2 } from 'smtpwire' and pass connect({ ..., pbkdf2: slicedPbkdf2 })`,
+    );
   };
   if (!web) return { key: await pure('this runtime has no WebCrypto'), by: 'pure TypeScript (no WebCrypto in this runtime)' };
   try {

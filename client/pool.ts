@@ -166,16 +166,17 @@ export function createPoolWith(options: PoolOptions): Pool {
   // A token or password provider is shared by every session: a refused token is refreshed once
   // for all of them (client/credentials.ts), not once per connection.
   const auth = options.auth;
-  const clientOptions: PoolOptions = auth && (typeof auth.token === 'function' || typeof auth.pass === 'function')
-    ? {
-      ...options,
-      auth: {
-        ...auth,
-        ...(typeof auth.token === 'function' ? { token: shareSecret(auth.token) } : {}),
-        ...(typeof auth.pass === 'function' ? { pass: shareSecret(auth.pass) } : {}),
-      },
-    }
-    : options;
+  const clientOptions: PoolOptions =
+    auth && (typeof auth.token === 'function' || typeof auth.pass === 'function')
+      ? {
+          ...options,
+          auth: {
+            ...auth,
+            ...(typeof auth.token === 'function' ? { token: shareSecret(auth.token) } : {}),
+            ...(typeof auth.pass === 'function' ? { pass: shareSecret(auth.pass) } : {}),
+          },
+        }
+      : options;
 
   const queue: Job[] = [];
   const waitingRoom: Job[] = []; // sends waiting for room in the queue (whenFull: 'wait')
@@ -214,10 +215,13 @@ export function createPoolWith(options: PoolOptions): Pool {
     const now = Date.now();
     while (sentAt.length > 0 && sentAt[0]! <= now - rate.perMs) sentAt.shift();
     if (sentAt.length < rate.messages) return true;
-    rateTimer ??= setTimeout(() => {
-      rateTimer = undefined;
-      dispatch();
-    }, sentAt[0]! + rate.perMs - now);
+    rateTimer ??= setTimeout(
+      () => {
+        rateTimer = undefined;
+        dispatch();
+      },
+      sentAt[0]! + rate.perMs - now,
+    );
     return false;
   }
 
@@ -313,29 +317,32 @@ export function createPoolWith(options: PoolOptions): Pool {
     if (rate) sentAt.push(Date.now());
     if (conn.idle !== undefined) clearTimeout(conn.idle);
     conn.idle = undefined;
-    conn.client.send(job.message, job.options).then(
-      (result) => {
-        inFlight--;
-        const aborted = (job.message as { signal?: AbortSignal }).signal?.aborted === true;
-        if (!aborted && job.replayable && endedUnder(result, conn) && job.requeues < MAX_REQUEUES) {
-          // The session ended before the server judged this send: not an attempt that failed.
-          job.requeues++;
-          job.attempts--;
-          totals.requeued++;
-          queue.unshift(job);
-        } else if (!aborted && job.replayable && job.attempts <= retries && retryable(result)) {
-          job.avoid = conn.client;
-          totals.retried++;
-          queue.unshift(job);
-        } else settle(job, result);
-        dispatch();
-      },
-      (err) => {
-        inFlight--;
-        job.reject(err);
-        dispatch();
-      },
-    ).catch(() => {}); // the callbacks above do not throw; belt and braces against unhandled rejections
+    conn.client
+      .send(job.message, job.options)
+      .then(
+        (result) => {
+          inFlight--;
+          const aborted = (job.message as { signal?: AbortSignal }).signal?.aborted === true;
+          if (!aborted && job.replayable && endedUnder(result, conn) && job.requeues < MAX_REQUEUES) {
+            // The session ended before the server judged this send: not an attempt that failed.
+            job.requeues++;
+            job.attempts--;
+            totals.requeued++;
+            queue.unshift(job);
+          } else if (!aborted && job.replayable && job.attempts <= retries && retryable(result)) {
+            job.avoid = conn.client;
+            totals.retried++;
+            queue.unshift(job);
+          } else settle(job, result);
+          dispatch();
+        },
+        (err) => {
+          inFlight--;
+          job.reject(err);
+          dispatch();
+        },
+      )
+      .catch(() => {}); // the callbacks above do not throw; belt and braces against unhandled rejections
   }
 
   function retryable(result: SendResult): boolean {
@@ -357,10 +364,12 @@ export function createPoolWith(options: PoolOptions): Pool {
     const ended = conn.client.isClosed
       ? settledWithin(conn.client.linkClosed, closeTimeout).then(() => conn.client.close())
       : conn.client.close();
-    void ended.then(() => conn.client.linkClosed).then(() => {
-      leaving--;
-      dispatch();
-    });
+    void ended
+      .then(() => conn.client.linkClosed)
+      .then(() => {
+        leaving--;
+        dispatch();
+      });
   }
 
   function armIdle(conn: Conn): void {
@@ -382,23 +391,33 @@ export function createPoolWith(options: PoolOptions): Pool {
 
   function open(): void {
     connecting++;
-    SmtpClient.connect(clientOptions).then(
-      (client) => {
-        connecting--;
-        backoff = 0;
-        const conn: Conn = { client, openedAt: Date.now(), assigned: 0, idle: undefined, idleSince: undefined, checking: false, leaving: false };
-        conns.add(conn);
-        void client.closed.then(() => retire(conn)); // replaced once its link is gone, if work is waiting
-        dispatch();
-      },
-      (err) => {
-        connecting--;
-        backoff = Math.min(10_000, backoff === 0 ? 250 : backoff * 2);
-        openAfter = Date.now() + backoff;
-        connectFailed(err);
-        dispatch();
-      },
-    ).catch(() => {});
+    SmtpClient.connect(clientOptions)
+      .then(
+        (client) => {
+          connecting--;
+          backoff = 0;
+          const conn: Conn = {
+            client,
+            openedAt: Date.now(),
+            assigned: 0,
+            idle: undefined,
+            idleSince: undefined,
+            checking: false,
+            leaving: false,
+          };
+          conns.add(conn);
+          void client.closed.then(() => retire(conn)); // replaced once its link is gone, if work is waiting
+          dispatch();
+        },
+        (err) => {
+          connecting--;
+          backoff = Math.min(10_000, backoff === 0 ? 250 : backoff * 2);
+          openAfter = Date.now() + backoff;
+          connectFailed(err);
+          dispatch();
+        },
+      )
+      .catch(() => {});
   }
 
   /** With no session left to carry the queue, every waiting send pays one attempt. */
@@ -442,8 +461,14 @@ export function createPoolWith(options: PoolOptions): Pool {
         };
         const job: Job = {
           // A built message is not replayed: a streamed attachment may be readable only once.
-          message, options, replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
-          attempts: 0, requeues: 0, avoid: undefined, resolve, reject,
+          message,
+          options,
+          replayable: 'body' in message && (typeof message.body === 'string' || message.body instanceof Uint8Array),
+          attempts: 0,
+          requeues: 0,
+          avoid: undefined,
+          resolve,
+          reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
         };
         if (signal?.aborted) return resolve(notStarted(new SmtpAbortError()));
@@ -463,7 +488,13 @@ export function createPoolWith(options: PoolOptions): Pool {
 
     stats(): PoolStats {
       return {
-        connections: conns.size, connecting, closing: leaving, inFlight, queued: queue.length, waiting: waitingRoom.length, ...totals,
+        connections: conns.size,
+        connecting,
+        closing: leaving,
+        inFlight,
+        queued: queue.length,
+        waiting: waitingRoom.length,
+        ...totals,
       };
     },
 

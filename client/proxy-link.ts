@@ -66,7 +66,10 @@ export async function connectThroughProxy(
   let link: Link;
   try {
     // Clear text to the proxy; TLS, if any, starts inside the tunnel below.
-    link = await transport.connect({ ...params, host: proxy.host, port: proxy.port, implicitTls: false, servername: params.servername ?? params.host }, switched);
+    link = await transport.connect(
+      { ...params, host: proxy.host, port: proxy.port, implicitTls: false, servername: params.servername ?? params.host },
+      switched,
+    );
   } catch (err) {
     if (err instanceof SmtpError && !(err instanceof SmtpTlsError)) throw err;
     throw new SmtpConnectionError(`cannot connect to the proxy ${name}: ${oneLine(err)}`, err);
@@ -78,16 +81,29 @@ export async function connectThroughProxy(
     // reads again: a runtime may refuse to upgrade a socket with a read pending (Deno does).
     const upgrade = params.implicitTls
       ? (rest: Uint8Array): Promise<void> => {
-        if (rest.length > 0) {
-          // The mail server spoke before our TLS ClientHello: it is a clear-text port.
-          return Promise.reject(new SmtpTlsError(`the server at ${params.host}:${params.port} spoke first in clear text ("${printable(new TextDecoder().decode(rest.subarray(0, 40)).trim())}"): `
-            + 'this port speaks clear text first (plain SMTP or STARTTLS), not TLS from the first byte: use smtp:// (STARTTLS), or port 465 for smtps://'));
+          if (rest.length > 0) {
+            // The mail server spoke before our TLS ClientHello: it is a clear-text port.
+            return Promise.reject(
+              new SmtpTlsError(
+                `the server at ${params.host}:${params.port} spoke first in clear text ("${printable(new TextDecoder().decode(rest.subarray(0, 40)).trim())}"): ` +
+                  'this port speaks clear text first (plain SMTP or STARTTLS), not TLS from the first byte: use smtp:// (STARTTLS), or port 465 for smtps://',
+              ),
+            );
+          }
+          log(`proxy tunnel open to ${params.host}:${params.port}; starting TLS inside it`);
+          return within(link.startTls(), deadline - Date.now(), params.connectTimeout);
         }
-        log(`proxy tunnel open to ${params.host}:${params.port}; starting TLS inside it`);
-        return within(link.startTls(), deadline - Date.now(), params.connectTimeout);
-      }
       : undefined;
-    const rest = await run(tunnel, link, deadline, params.signal, (w) => (wake = w), () => ended, () => (open = true), upgrade);
+    const rest = await run(
+      tunnel,
+      link,
+      deadline,
+      params.signal,
+      (w) => (wake = w),
+      () => ended,
+      () => (open = true),
+      upgrade,
+    );
     if (!params.implicitTls) log(`proxy tunnel open to ${params.host}:${params.port}`);
     // The client queues what comes before it has started its session (client.ts #input).
     events = handlers;
@@ -145,10 +161,13 @@ function run(
           return reject(new SmtpProxyError('closed', `the connection to the proxy failed during its handshake: ${oneLine(why)}`));
         }
         clearTimeout(timer);
-        timer = setTimeout(() => {
-          tunnel.handleTimeout(Date.now());
-          step();
-        }, Math.max(0, out.deadline - Date.now()));
+        timer = setTimeout(
+          () => {
+            tunnel.handleTimeout(Date.now());
+            step();
+          },
+          Math.max(0, out.deadline - Date.now()),
+        );
         return;
       }
     };

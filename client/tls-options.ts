@@ -74,14 +74,16 @@ export function tlsParams(o: TlsClientOptions): Pick<ConnectParams, TlsKey> {
     throw new SmtpUsageError(`${name} must be a PEM string or Uint8Array`);
   };
   if ((o.cert === undefined) !== (o.key === undefined)) {
-    throw new SmtpUsageError(o.cert === undefined ? 'key needs cert (the client certificate)' : 'cert needs key (the client certificate\'s private key)');
+    throw new SmtpUsageError(
+      o.cert === undefined ? 'key needs cert (the client certificate)' : "cert needs key (the client certificate's private key)",
+    );
   }
   if (o.cert !== undefined) {
     out.cert = pem(o.cert, 'cert');
     out.key = pem(o.key, 'key');
   }
   if (o.pfx !== undefined) {
-    if (!(o.pfx instanceof Uint8Array)) throw new SmtpUsageError('pfx must be the PKCS#12 file\'s octets (Uint8Array)');
+    if (!(o.pfx instanceof Uint8Array)) throw new SmtpUsageError("pfx must be the PKCS#12 file's octets (Uint8Array)");
     if (o.cert !== undefined) throw new SmtpUsageError('give the client certificate either as pfx or as cert + key, not both');
     out.pfx = o.pfx;
   }
@@ -95,7 +97,8 @@ export function tlsParams(o: TlsClientOptions): Pick<ConnectParams, TlsKey> {
     out.minVersion = o.minVersion;
   }
   if (o.ciphers !== undefined) {
-    if (typeof o.ciphers !== 'string' || o.ciphers === '' || /[\u0000-\u001f\u007f]/.test(o.ciphers)) throw new SmtpUsageError('ciphers must be a non-empty OpenSSL cipher list');
+    if (typeof o.ciphers !== 'string' || o.ciphers === '' || /[\u0000-\u001f\u007f]/.test(o.ciphers))
+      throw new SmtpUsageError('ciphers must be a non-empty OpenSSL cipher list');
     out.ciphers = o.ciphers;
   }
   if (o.localAddress !== undefined) {

@@ -61,7 +61,9 @@ function formatLocalPart(local: string, address: string): string {
 // limit applies to its A-label form, which only IDNA conversion can tell.
 function isDomain(domain: string, allowUtf8: boolean): boolean {
   if (domain.length === 0 || domain.length > 255) return false;
-  const label = allowUtf8 ? /^[A-Za-z0-9_\u0080-\uffff](?:[A-Za-z0-9_\-\u0080-\uffff]*[A-Za-z0-9_\u0080-\uffff])?$/ : /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
+  const label = allowUtf8
+    ? /^[A-Za-z0-9_\u0080-\uffff](?:[A-Za-z0-9_\-\u0080-\uffff]*[A-Za-z0-9_\u0080-\uffff])?$/
+    : /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
   for (const l of domain.split('.')) {
     if (!label.test(l) || /\s/u.test(l) || (l.length > 63 && !needsSmtpUtf8(l))) return false;
   }

@@ -25,15 +25,22 @@ function randomSource(s: ConnectionState): (n: number) => Uint8Array {
 export function beginAuth(s: ConnectionState): void {
   const auth = s.options.auth!;
   if (!s.secure && !s.options.allowInsecureAuth) {
-    return failPolitely(s, new SmtpAuthError('refusing to send credentials over a connection without TLS (set allowInsecureAuth to override)'));
+    return failPolitely(
+      s,
+      new SmtpAuthError('refusing to send credentials over a connection without TLS (set allowInsecureAuth to override)'),
+    );
   }
-  const mechanism = typeof auth.mechanism === 'object'
-    ? auth.mechanism
-    : chooseFrom(auth.mechanisms ?? BASIC_MECHANISMS, s.capabilities.auth, auth.credentials, auth.mechanism);
+  const mechanism =
+    typeof auth.mechanism === 'object'
+      ? auth.mechanism
+      : chooseFrom(auth.mechanisms ?? BASIC_MECHANISMS, s.capabilities.auth, auth.credentials, auth.mechanism);
   if (!mechanism) {
     const c = auth.credentials;
     if (c.pass === undefined && c.token === undefined) {
-      return failPolitely(s, new SmtpAuthError(`auth.user "${printable(c.user)}" has no password: give auth.pass, or auth.token for XOAUTH2/OAUTHBEARER`));
+      return failPolitely(
+        s,
+        new SmtpAuthError(`auth.user "${printable(c.user)}" has no password: give auth.pass, or auth.token for XOAUTH2/OAUTHBEARER`),
+      );
     }
     const offered = s.capabilities.auth.length ? s.capabilities.auth.join(' ') : 'none';
     // A built-in mechanism the server offers and this connection was not given: say how to add it.
@@ -44,8 +51,12 @@ export function beginAuth(s: ConnectionState): void {
   let initial: Uint8Array | undefined;
   let authx: AuthExchange;
   try {
-    authx = AuthExchange.create(mechanism, auth.credentials, { random: randomSource(s), host: s.options.host, port: s.options.port },
-      { asyncCompute: s.options.asyncCompute === true, maxChallenges: auth.maxChallenges });
+    authx = AuthExchange.create(
+      mechanism,
+      auth.credentials,
+      { random: randomSource(s), host: s.options.host, port: s.options.port },
+      { asyncCompute: s.options.asyncCompute === true, maxChallenges: auth.maxChallenges },
+    );
     initial = authx.start();
   } catch (e) {
     return failPolitely(s, new SmtpAuthError(`cannot use ${mechanism.name}: ${e instanceof Error ? e.message : String(e)}`));
@@ -107,8 +118,9 @@ export function authFailed(s: ConnectionState, reply: Reply): void {
   const why = s.authx!.cancelReason;
   s.authx = undefined;
   // The client's own reason comes first: the server's reply to `*` only says "cancelled".
-  const message = why === undefined
-    ? `authentication failed: ${describeReply(reply)}`
-    : `AUTH ${name} cancelled by the client: ${why} (server: ${describeReply(reply)})`;
+  const message =
+    why === undefined
+      ? `authentication failed: ${describeReply(reply)}`
+      : `AUTH ${name} cancelled by the client: ${why} (server: ${describeReply(reply)})`;
   failPolitely(s, new SmtpAuthError(message, reply));
 }

@@ -10,7 +10,13 @@
 //   output; its answer resumes the exchange (see docs/architecture.md, "Computations").
 import { decodeBase64, encodeBase64 } from './sasl/base64.ts';
 import {
-  DEFAULT_MAX_CHALLENGES, SaslError, type Pbkdf2Request, type SaslContext, type SaslDeferred, type SaslExchange, type SaslMechanism,
+  DEFAULT_MAX_CHALLENGES,
+  SaslError,
+  type Pbkdf2Request,
+  type SaslContext,
+  type SaslDeferred,
+  type SaslExchange,
+  type SaslMechanism,
 } from './sasl/mechanism.ts';
 import { printable } from './text.ts';
 
@@ -53,7 +59,12 @@ export class AuthExchange {
   }
 
   /** Throws SaslError when the mechanism cannot start with these credentials. */
-  static create(mechanism: SaslMechanism, credentials: Parameters<SaslMechanism['create']>[0], context: SaslContext, options: AuthExchangeOptions): AuthExchange {
+  static create(
+    mechanism: SaslMechanism,
+    credentials: Parameters<SaslMechanism['create']>[0],
+    context: SaslContext,
+    options: AuthExchangeOptions,
+  ): AuthExchange {
     return new AuthExchange(mechanism, mechanism.create(credentials, { ...context, canDefer: options.asyncCompute }), options);
   }
 
@@ -75,7 +86,10 @@ export class AuthExchange {
   /** A 334 arrived: what to send. `text` is the reply's first line. */
   challenge(text: string): AuthAnswer {
     if (this.cancelReason !== undefined) {
-      return { type: 'violation', message: `the server sent another AUTH challenge after the client cancelled with "*" (RFC 4954 requires 501); the client had cancelled because ${this.cancelReason}` };
+      return {
+        type: 'violation',
+        message: `the server sent another AUTH challenge after the client cancelled with "*" (RFC 4954 requires 501); the client had cancelled because ${this.cancelReason}`,
+      };
     }
     if (this.#withheld) {
       const initial = this.#withheld;
@@ -83,7 +97,9 @@ export class AuthExchange {
       return { type: 'respond', line: encodeBase64(initial), shown: '<redacted>' };
     }
     if (++this.#challenges > this.#max) {
-      return this.cancel(`the server sent more than ${this.#max} challenge${this.#max === 1 ? '' : 's'}, the most ${this.mechanism.name} needs`);
+      return this.cancel(
+        `the server sent more than ${this.#max} challenge${this.#max === 1 ? '' : 's'}, the most ${this.mechanism.name} needs`,
+      );
     }
     const challenge = decodeBase64(text.trim());
     if (!challenge) return this.cancel('the server challenge is not valid base64');
@@ -125,7 +141,9 @@ export class AuthExchange {
       }
     } catch (e) {
       // A SaslError's text is the mechanism's own (no secrets); anything else is a bug there.
-      return this.cancel(e instanceof SaslError ? e.message : `${this.mechanism.name} failed: ${printable(e instanceof Error ? e.message : String(e))}`);
+      return this.cancel(
+        e instanceof SaslError ? e.message : `${this.mechanism.name} failed: ${printable(e instanceof Error ? e.message : String(e))}`,
+      );
     }
     return { type: 'respond', line: encodeBase64(out), shown: '<redacted>' };
   }

@@ -110,7 +110,8 @@ export class BodyEncoder {
     if (this.#pendingCR) {
       this.#pendingCR = false;
       let ended = true;
-      if (chunk[0] === LF) pos = 1; // the CRLF completes verbatim
+      if (chunk[0] === LF)
+        pos = 1; // the CRLF completes verbatim
       else if (normalize) out.push(LF_BYTES);
       else if (dotStuff) this.#fail('bare CR in the body (enable normalizeLineEndings)');
       else ended = false; // raw: the CR was an ordinary octet
@@ -199,7 +200,9 @@ export class BodyEncoder {
   }
 
   #tooLong(): never {
-    this.#fail(`a body line is longer than ${this.#max} octets (RFC 5321 §4.5.3.1.6); encode the body (e.g. quoted-printable) or raise maxLineLength`);
+    this.#fail(
+      `a body line is longer than ${this.#max} octets (RFC 5321 §4.5.3.1.6); encode the body (e.g. quoted-printable) or raise maxLineLength`,
+    );
   }
 
   #checkOpen(): void {
@@ -243,7 +246,15 @@ const RUN_AT_LINE_START = 2; // the chunk ends with a CRLF
 // Below this many octets the JavaScript loop is as quick as the call into WebAssembly.
 const SIMD_MIN_OCTETS = 512;
 
-function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean, scan: BodyScan | undefined): number {
+function cleanRun(
+  chunk: Uint8Array,
+  pendingCR: boolean,
+  atLineStart: boolean,
+  lineLen: number,
+  max: number,
+  dotStuff: boolean,
+  scan: BodyScan | undefined,
+): number {
   // The SIMD loop judges line lengths per 16-octet block, so it needs max >= 16 (or no limit).
   if (scan !== undefined && chunk.length >= SIMD_MIN_OCTETS && (max === 0 || max >= 16)) {
     const simd = scan();
@@ -253,7 +264,14 @@ function cleanRun(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, l
 }
 
 /** cleanRun in plain JavaScript, four octets at a time: the reference the SIMD loop is tested against. */
-export function cleanRunScalar(chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean): number {
+export function cleanRunScalar(
+  chunk: Uint8Array,
+  pendingCR: boolean,
+  atLineStart: boolean,
+  lineLen: number,
+  max: number,
+  dotStuff: boolean,
+): number {
   const n = chunk.length;
   let i = 0;
   if (pendingCR) {

@@ -26,9 +26,19 @@ export interface Capabilities {
  *  hands out (the `ready` event, serverCapabilities) holds a Map, which no other may share. */
 export function noCapabilities(): Capabilities {
   return {
-    esmtp: false, size: undefined, pipelining: false, chunking: false, eightBitMime: false,
-    binaryMime: false, smtpUtf8: false, dsn: false, enhancedStatusCodes: false, startTls: false,
-    requireTls: false, auth: [], keywords: new Map(),
+    esmtp: false,
+    size: undefined,
+    pipelining: false,
+    chunking: false,
+    eightBitMime: false,
+    binaryMime: false,
+    smtpUtf8: false,
+    dsn: false,
+    enhancedStatusCodes: false,
+    startTls: false,
+    requireTls: false,
+    auth: [],
+    keywords: new Map(),
   };
 }
 

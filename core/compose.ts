@@ -29,7 +29,19 @@ const HARD_LIMIT = 998; // RFC 5322 §2.1.1: lines MUST be at most 998 character
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 // Fields this module writes; extra headers may not repeat them.
-const OWN = new Set(['date', 'message-id', 'from', 'to', 'cc', 'subject', 'mime-version', 'content-type', 'content-transfer-encoding', 'x-priority', 'importance']);
+const OWN = new Set([
+  'date',
+  'message-id',
+  'from',
+  'to',
+  'cc',
+  'subject',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'x-priority',
+  'importance',
+]);
 
 export function composeMessage(input: ComposeInput): Uint8Array {
   if (input === null || typeof input !== 'object') throw new SmtpUsageError('compose input must be an object');
@@ -108,8 +120,10 @@ function headerAddress(field: string, address: string): string {
 /** RFC 5322 §3.3 date-time, always in UTC. */
 export function formatDate(d: Date): string {
   const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${p2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+  return (
+    `${DAYS[d.getUTCDay()]}, ${p2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`
+  );
 }
 
 /** A folded field without its final CRLF (core/header.ts folds). */

@@ -56,7 +56,8 @@ export class ConnectionState {
    *  repeats one envelope (prepareEnvelope hands out the same object) and one size, so each
    *  line is built once a connection instead of once a message. Capabilities are replaced on
    *  every EHLO, never changed in place, so comparing them by identity is enough. */
-  mailLine: { readonly env: PreparedEnvelope; readonly caps: Capabilities; readonly secure: boolean; readonly line: string } | undefined = undefined;
+  mailLine: { readonly env: PreparedEnvelope; readonly caps: Capabilities; readonly secure: boolean; readonly line: string } | undefined =
+    undefined;
   rcptLine: { readonly rcpt: PreparedRecipient; readonly caps: Capabilities; readonly line: string } | undefined = undefined;
   bdatLine: { readonly size: number; readonly last: boolean; readonly line: string } | undefined = undefined;
   /** MAIL commands written. */

@@ -17,7 +17,14 @@ import { ConnectionState } from './connection-state.ts';
 import { expiredTimer, nextDeadline, waitReason } from './deadlines.ts';
 import { prepareEnvelope, type Envelope } from './envelope.ts';
 import {
-  SmtpAbortError, SmtpConnectionError, SmtpError, SmtpInternalError, SmtpProtocolError, SmtpTimeoutError, SmtpTlsError, SmtpUsageError,
+  SmtpAbortError,
+  SmtpConnectionError,
+  SmtpError,
+  SmtpInternalError,
+  SmtpProtocolError,
+  SmtpTimeoutError,
+  SmtpTlsError,
+  SmtpUsageError,
 } from './errors.ts';
 import type { Output } from './events.ts';
 import type { ConnectionOptions } from './options.ts';
@@ -82,9 +89,12 @@ export class SmtpConnection {
   /** The transport failed (reset, TLS error, write error). */
   transportError(error: unknown, now: number): void {
     const message = printable(error instanceof Error ? error.message : String(error));
-    const typed = error instanceof SmtpError ? error
-      : this.#s.phase === 'tls' ? new SmtpTlsError(`TLS handshake failed: ${message}`)
-      : new SmtpConnectionError(`connection failed: ${message}`, error);
+    const typed =
+      error instanceof SmtpError
+        ? error
+        : this.#s.phase === 'tls'
+          ? new SmtpTlsError(`TLS handshake failed: ${message}`)
+          : new SmtpConnectionError(`connection failed: ${message}`, error);
     this.#input(now, 'eof', typed);
   }
 
@@ -107,7 +117,15 @@ export class SmtpConnection {
     const kind = expiredTimer(s, now);
     if (kind === 'authTotal') {
       const what = s.computeId ? 'the key derivation' : 'the server';
-      this.#input(now, 'timeout', new SmtpTimeoutError(kind, s.timeouts[kind], `AUTH did not finish within ${s.timeouts[kind]} ms (timeouts.authTotal), waiting for ${what}`));
+      this.#input(
+        now,
+        'timeout',
+        new SmtpTimeoutError(
+          kind,
+          s.timeouts[kind],
+          `AUTH did not finish within ${s.timeouts[kind]} ms (timeouts.authTotal), waiting for ${what}`,
+        ),
+      );
     } else if (kind) this.#input(now, 'timeout', new SmtpTimeoutError(kind, s.timeouts[kind]));
   }
 
@@ -132,7 +150,12 @@ export class SmtpConnection {
     if (body !== undefined && !(body instanceof Uint8Array)) throw new SmtpUsageError('body must be a Uint8Array');
     // A whole body is looked at once, here: whether it needs 8BITMIME, and whether it can go as is.
     const bodyFlags = body === undefined ? -1 : scanBody(body, 998, s.options.bodyScan);
-    const env = prepareEnvelope(envelope, bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined, s.paths, s.options.idn);
+    const env = prepareEnvelope(
+      envelope,
+      bodyFlags > 0 && (bodyFlags & BODY_EIGHT_BIT) !== 0 ? '8BITMIME' : undefined,
+      s.paths,
+      s.options.idn,
+    );
     const tx = newTransaction(s.nextId++, env, bodyFlags, now, body !== undefined && body.length > 0 ? [body] : []);
     s.live.set(tx.id, tx);
     if (s.over || s.quitRequested) {
@@ -237,7 +260,8 @@ export class SmtpConnection {
    *  while this is below its high-water mark. */
   bufferedBefore(id: number): number {
     let held = this.#s.output.unpolled;
-    this.#s.live.find((tx) => { // in id order
+    this.#s.live.find((tx) => {
+      // in id order
       if (tx.id > id) return true;
       held += tx.chunkBytes;
       return false;
@@ -307,8 +331,13 @@ export class SmtpConnection {
    *  here (EINTERNAL, not transient). */
   #crash(e: unknown, intent = false): void {
     if (intent && e instanceof SmtpUsageError) throw e;
-    const error = e instanceof SmtpError ? e
-      : new SmtpInternalError(`internal error in the SMTP core (please report it): ${printable(e instanceof Error ? e.message : String(e))}`, e);
+    const error =
+      e instanceof SmtpError
+        ? e
+        : new SmtpInternalError(
+            `internal error in the SMTP core (please report it): ${printable(e instanceof Error ? e.message : String(e))}`,
+            e,
+          );
     fail(this.#s, error);
   }
 

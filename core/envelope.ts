@@ -110,7 +110,15 @@ function checkedAddress(address: string, pathCache: PathCache | undefined, codec
     const asciiPath = ascii === undefined ? undefined : `<${ascii}>`;
     const noCodec = wide && codec === undefined && asciiLocal(path.slice(1, -1));
     const recipient: PreparedRecipient = Object.freeze({ address, path, asciiPath, notify: undefined, orcpt: undefined });
-    checked = { path, asciiPath, utf8: wide && asciiPath === undefined && !noCodec, idn: asciiPath !== undefined || noCodec, noCodec, recipient, alone: Object.freeze([recipient]) };
+    checked = {
+      path,
+      asciiPath,
+      utf8: wide && asciiPath === undefined && !noCodec,
+      idn: asciiPath !== undefined || noCodec,
+      noCodec,
+      recipient,
+      alone: Object.freeze([recipient]),
+    };
     if (pathCache) {
       if (pathCache.addresses.size >= PATH_CACHE_SIZE) pathCache.addresses.clear();
       pathCache.addresses.set(address, checked);
@@ -121,8 +129,10 @@ function checkedAddress(address: string, pathCache: PathCache | undefined, codec
 
 /** An address with a U-label domain, no IDN codec and no SMTPUTF8 asked for: say what to import. */
 function needsCodec(address: string): SmtpUsageError {
-  return new SmtpUsageError(`the domain of "${printable(address)}" is not ASCII and this connection has no IDN codec to write it in A-labels: `
-    + `import { idn } from 'smtpwire/idn' and pass connect({ ..., idn }), or send with smtpUtf8: true (the server must offer SMTPUTF8)`);
+  return new SmtpUsageError(
+    `the domain of "${printable(address)}" is not ASCII and this connection has no IDN codec to write it in A-labels: ` +
+      `import { idn } from 'smtpwire/idn' and pass connect({ ..., idn }), or send with smtpUtf8: true (the server must offer SMTPUTF8)`,
+  );
 }
 
 /** Checks the envelope once. `detectedBody` is the body type found by scanning a whole body,
@@ -161,7 +171,8 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
       continue;
     }
     const spec = r as RecipientSpec;
-    if (!spec || typeof spec.address !== 'string' || spec.address === '') throw new SmtpUsageError('every recipient needs a non-empty address');
+    if (!spec || typeof spec.address !== 'string' || spec.address === '')
+      throw new SmtpUsageError('every recipient needs a non-empty address');
     const checked = checkedAddress(spec.address, paths, codec);
     if (checked.noCodec && !askedUtf8) throw needsCodec(spec.address);
     if (checked.utf8) smtpUtf8 = true;
@@ -169,7 +180,8 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
     let notify: string | undefined;
     if (spec.notify !== undefined) {
       if (spec.notify === 'NEVER') notify = 'NEVER';
-      else if (Array.isArray(spec.notify as unknown) && spec.notify.length > 0 && spec.notify.every((n) => NOTIFY_ON.has(n))) notify = [...new Set(spec.notify)].join(',');
+      else if (Array.isArray(spec.notify as unknown) && spec.notify.length > 0 && spec.notify.every((n) => NOTIFY_ON.has(n)))
+        notify = [...new Set(spec.notify)].join(',');
       else throw new SmtpUsageError(`invalid DSN notify for ${spec.address}: use 'NEVER' or a list of SUCCESS, FAILURE, DELAY`);
     }
     const orcpt = spec.orcpt === undefined ? undefined : `rfc822;${encodeXtext(spec.orcpt)}`;
@@ -191,14 +203,32 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
   const requireTls = envelope.requireTls === true;
   const bodyType = body ?? detectedBody;
   if (
-    last !== undefined && last.recipients === recipients && last.from === envelope.from && last.path === sender.path && last.size === envelope.size &&
-    last.body === bodyType && last.smtpUtf8 === smtpUtf8 && last.idn === idn && last.ret === ret && last.envid === envid && last.requireTls === requireTls
+    last !== undefined &&
+    last.recipients === recipients &&
+    last.from === envelope.from &&
+    last.path === sender.path &&
+    last.size === envelope.size &&
+    last.body === bodyType &&
+    last.smtpUtf8 === smtpUtf8 &&
+    last.idn === idn &&
+    last.ret === ret &&
+    last.envid === envid &&
+    last.requireTls === requireTls
   ) {
     return last;
   }
   const prepared: PreparedEnvelope = {
-    from: envelope.from, path: sender.path, asciiPath: sender.asciiPath, recipients, size: envelope.size, body: bodyType, smtpUtf8, idn,
-    ret, envid, requireTls,
+    from: envelope.from,
+    path: sender.path,
+    asciiPath: sender.asciiPath,
+    recipients,
+    size: envelope.size,
+    body: bodyType,
+    smtpUtf8,
+    idn,
+    ret,
+    envid,
+    requireTls,
   };
   if (paths && single !== undefined) paths.last = prepared;
   return prepared;
@@ -208,7 +238,7 @@ export function prepareEnvelope(envelope: Envelope, detectedBody?: '8BITMIME', p
 export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: boolean): string {
   // U-label domains go as they are with SMTPUTF8, in A-labels without it.
   const utf8 = env.smtpUtf8 || (env.idn && caps.smtpUtf8);
-  let cmd = `MAIL FROM:${utf8 ? env.path : env.asciiPath ?? env.path}`;
+  let cmd = `MAIL FROM:${utf8 ? env.path : (env.asciiPath ?? env.path)}`;
   if (env.size !== undefined && caps.size !== undefined) {
     if (caps.size > 0 && env.size > caps.size) {
       throw new SmtpCapabilityError(`message of ${env.size} octets exceeds the server's SIZE limit of ${caps.size}`);
@@ -219,11 +249,13 @@ export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: b
     if (!caps.eightBitMime) throw new SmtpCapabilityError('message needs 8BITMIME, which the server does not offer');
     cmd += ' BODY=8BITMIME';
   } else if (env.body === 'BINARYMIME') {
-    if (!caps.binaryMime || !caps.chunking) throw new SmtpCapabilityError('message needs BINARYMIME and CHUNKING, which the server does not offer');
+    if (!caps.binaryMime || !caps.chunking)
+      throw new SmtpCapabilityError('message needs BINARYMIME and CHUNKING, which the server does not offer');
     cmd += ' BODY=BINARYMIME';
   }
   if (utf8) {
-    if (!caps.smtpUtf8) throw new SmtpCapabilityError('message needs SMTPUTF8 (non-ASCII local part, or asked for), which the server does not offer');
+    if (!caps.smtpUtf8)
+      throw new SmtpCapabilityError('message needs SMTPUTF8 (non-ASCII local part, or asked for), which the server does not offer');
     cmd += ' SMTPUTF8';
   }
   if (caps.dsn) {
@@ -231,7 +263,8 @@ export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: b
     if (env.envid !== undefined) cmd += ` ENVID=${env.envid}`;
   }
   if (env.requireTls) {
-    if (!secure || !caps.requireTls) throw new SmtpCapabilityError('message requires TLS all the way (REQUIRETLS), which this server does not offer over TLS');
+    if (!secure || !caps.requireTls)
+      throw new SmtpCapabilityError('message requires TLS all the way (REQUIRETLS), which this server does not offer over TLS');
     cmd += ' REQUIRETLS';
   }
   return cmd;
@@ -239,7 +272,7 @@ export function mailCommand(env: PreparedEnvelope, caps: Capabilities, secure: b
 
 export function rcptCommand(r: PreparedRecipient, caps: Capabilities): string {
   // Same choice as mailCommand: when SMTPUTF8 is required and missing, MAIL has failed already.
-  let cmd = `RCPT TO:${caps.smtpUtf8 ? r.path : r.asciiPath ?? r.path}`;
+  let cmd = `RCPT TO:${caps.smtpUtf8 ? r.path : (r.asciiPath ?? r.path)}`;
   if (caps.dsn) {
     if (r.notify) cmd += ` NOTIFY=${r.notify}`;
     if (r.orcpt) cmd += ` ORCPT=${r.orcpt}`;

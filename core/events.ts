@@ -51,7 +51,15 @@ export function transactionResult(fields: ResultFields, outcome: Outcome, error:
   if (outcome !== 'accepted' && error === undefined) throw new TypeError(`internal: a ${outcome} result needs its error`);
   // Written out, not spread: one result per message, and an object spread costs ~1.5 us a
   // message there (it was 6% of a 20,000-message run). Same keys, same order.
-  return { id: fields.id, accepted: fields.accepted, rejected: fields.rejected, unknown: fields.unknown, reply: fields.reply, outcome, error } as TransactionResult;
+  return {
+    id: fields.id,
+    accepted: fields.accepted,
+    rejected: fields.rejected,
+    unknown: fields.unknown,
+    reply: fields.reply,
+    outcome,
+    error,
+  } as TransactionResult;
 }
 
 export type SmtpEvent =

@@ -19,7 +19,8 @@ export function withFullParts(options: ConnectionOptions): ConnectionOptions {
   const full = Object.create(options) as { -readonly [K in keyof ConnectionOptions]: ConnectionOptions[K] };
   if (options.idn === undefined) full.idn = asciiAddress;
   const auth = options.auth;
-  if (auth !== null && typeof auth === 'object' && auth.mechanisms === undefined) full.auth = Object.assign(Object.create(auth) as AuthOptions, { mechanisms: BUILTIN_MECHANISMS });
+  if (auth !== null && typeof auth === 'object' && auth.mechanisms === undefined)
+    full.auth = Object.assign(Object.create(auth) as AuthOptions, { mechanisms: BUILTIN_MECHANISMS });
   return full;
 }
 

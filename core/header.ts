@@ -67,7 +67,11 @@ export function encodeWordsOnly(text: string, context: EncodeContext = 'text', f
   const bytes = Array.from(text, (c) => utf8(c));
   const b = only === 'Q' ? undefined : packBase64(bytes, (i) => Math.floor(((i === 0 ? first : WORD_MAX) - 12) / 4) * 3);
   if (only === 'B') return b!;
-  const q = pack(bytes.map((c) => qEncodeChar(c, context)), (i) => (i === 0 ? first : WORD_MAX) - 12, (s) => `=?UTF-8?Q?${s}?=`);
+  const q = pack(
+    bytes.map((c) => qEncodeChar(c, context)),
+    (i) => (i === 0 ? first : WORD_MAX) - 12,
+    (s) => `=?UTF-8?Q?${s}?=`,
+  );
   return b !== undefined && b.length < q.length ? b : q;
 }
 

@@ -140,7 +140,8 @@ const DEVIATION = /[\u00df\u03c2\u200c\u200d]/u;
 // unassigned, private use, surrogates, noncharacters, separators, and a few assigned letters
 // and symbols the table disallows (Hangul fillers, Khmer inherent vowels, replacement characters,
 // ideographic description characters, ...).
-const DISALLOWED = /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f874}\u{2f91f}\u{2f95f}\u{2f9bf}\p{Cc}\p{Cn}\p{Co}\p{Cs}\p{Z}\p{Noncharacter_Code_Point}\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufff9-\ufffd\u2ff0-\u2fff\u31e4-\u31ef]|(?![\u200c\u200d])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const DISALLOWED =
+  /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f874}\u{2f91f}\u{2f95f}\u{2f9bf}\p{Cc}\p{Cn}\p{Co}\p{Cs}\p{Z}\p{Noncharacter_Code_Point}\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufff9-\ufffd\u2ff0-\u2fff\u31e4-\u31ef]|(?![\u200c\u200d])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 // After mapping only these ASCII characters may appear in a label (STD3 rules, plus '_',
 // which real host names carry and the rest of smtpwire accepts).
 const ASCII_OK = /^[a-z0-9_-]$/;
@@ -201,8 +202,10 @@ function isVirama(c: string): boolean {
 // Joining types (RFC 5892 A.1) approximated: letters of the cursive scripts join on both sides
 // (D), the Arabic letters below join only to the right (R), hamza and friends not at all (U),
 // and marks and format characters are transparent (T).
-const CURSIVE = /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Mandaic}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Sogdian}\p{Script=Phags_Pa}]/u;
-const RIGHT_JOINING = /[\u0622-\u0625\u0627\u0629\u062f-\u0632\u0648\u0671-\u0673\u0675-\u0677\u0688-\u0699\u06c0\u06c3-\u06cb\u06cd\u06cf\u06d2\u06d3\u06d5\u06ee\u06ef\u0710\u0715-\u0719\u071e\u0728\u072a\u072c\u072f\u074d\u0759-\u075b\u076b\u076c\u0771\u0773\u0774\u0778\u0779]/u;
+const CURSIVE =
+  /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Mandaic}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Sogdian}\p{Script=Phags_Pa}]/u;
+const RIGHT_JOINING =
+  /[\u0622-\u0625\u0627\u0629\u062f-\u0632\u0648\u0671-\u0673\u0675-\u0677\u0688-\u0699\u06c0\u06c3-\u06cb\u06cd\u06cf\u06d2\u06d3\u06d5\u06ee\u06ef\u0710\u0715-\u0719\u071e\u0728\u072a\u072c\u072f\u074d\u0759-\u075b\u076b\u076c\u0771\u0773\u0774\u0778\u0779]/u;
 const NON_JOINING = /[\u0621\u0674\u06dd\u0640]/u;
 type Joining = 'D' | 'R' | 'L' | 'T' | 'U';
 function joiningType(c: string): Joining {
@@ -234,10 +237,12 @@ function checkJoiners(cps: string[]): string | undefined {
 // Bidi_Class approximated for what can be in a valid label (RFC 5893 needs L, R, AL, AN, EN,
 // ES, CS, ET, ON, BN, NSM).
 type Bidi = 'L' | 'R' | 'AL' | 'AN' | 'EN' | 'ES' | 'CS' | 'ET' | 'ON' | 'BN' | 'NSM';
-const ARABIC_LETTER = /[\u0600-\u07bf\u0860-\u08ff\ufb50-\ufdcf\ufdf0-\ufdff\ufe70-\ufeff\u{10d00}-\u{10d3f}\u{10f30}-\u{10f6f}\u{1ec70}-\u{1ecbf}\u{1ed00}-\u{1ed4f}\u{1ee00}-\u{1eeff}]/u;
+const ARABIC_LETTER =
+  /[\u0600-\u07bf\u0860-\u08ff\ufb50-\ufdcf\ufdf0-\ufdff\ufe70-\ufeff\u{10d00}-\u{10d3f}\u{10f30}-\u{10f6f}\u{1ec70}-\u{1ecbf}\u{1ed00}-\u{1ed4f}\u{1ee00}-\u{1eeff}]/u;
 const RTL_LETTER = /[\u0590-\u05ff\u07c0-\u085f\ufb1d-\ufb4f\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
 const ARABIC_NUMBER = /[\u0600-\u0605\u0660-\u0669\u066b\u066c\u06dd\u0890\u0891\u08e2\u{10d30}-\u{10d39}\u{10e60}-\u{10e7e}]/u;
-const EUROPEAN_NUMBER = /[0-9\u00b2\u00b3\u00b9\u06f0-\u06f9\u2070\u2074-\u2079\u2080-\u2089\u2488-\u249b\uff10-\uff19\u{1d7ce}-\u{1d7ff}\u{1f100}-\u{1f10a}\u{1fbf0}-\u{1fbf9}]/u;
+const EUROPEAN_NUMBER =
+  /[0-9\u00b2\u00b3\u00b9\u06f0-\u06f9\u2070\u2074-\u2079\u2080-\u2089\u2488-\u249b\uff10-\uff19\u{1d7ce}-\u{1d7ff}\u{1f100}-\u{1f10a}\u{1fbf0}-\u{1fbf9}]/u;
 function bidiClass(c: string): Bidi {
   if (/[\p{Mn}\p{Me}]/u.test(c)) return 'NSM';
   if (ARABIC_NUMBER.test(c)) return 'AN';
@@ -276,10 +281,11 @@ function checkBidi(cps: string[]): string | undefined {
 }
 
 function isBidiDomain(labels: readonly string[]): boolean {
-  for (const l of labels) for (const c of l) {
-    const k = bidiClass(c);
-    if (k === 'R' || k === 'AL' || k === 'AN') return true;
-  }
+  for (const l of labels)
+    for (const c of l) {
+      const k = bidiClass(c);
+      if (k === 'R' || k === 'AL' || k === 'AN') return true;
+    }
   return false;
 }
 
@@ -288,11 +294,13 @@ function labelProblem(label: string): string | undefined {
   if (label === '') return 'empty label';
   if (label.normalize('NFC') !== label) return 'label is not in Unicode normal form C';
   if (label.startsWith('-') || label.endsWith('-')) return 'label starts or ends with a hyphen';
-  if (label.length >= 4 && label[2] === '-' && label[3] === '-' && /[^\x00-\x7f]/.test(label)) return 'label has hyphens in the third and fourth positions';
+  if (label.length >= 4 && label[2] === '-' && label[3] === '-' && /[^\x00-\x7f]/.test(label))
+    return 'label has hyphens in the third and fourth positions';
   if (/^\p{M}/u.test(label)) return 'label starts with a combining mark';
   const cps = Array.from(label);
   for (const c of cps) {
-    if (mapCodePoint(c.codePointAt(0)!) !== c) return `label holds a character not allowed in domain names: U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (mapCodePoint(c.codePointAt(0)!) !== c)
+      return `label holds a character not allowed in domain names: U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
   }
   return checkJoiners(cps);
 }
@@ -350,7 +358,8 @@ export function domainToAscii(domain: string): string {
   const { labels } = processDomain(domain);
   const out = labels.map((l) => (hasNonAscii(l) ? `xn--${punycodeEncode(l)}` : l));
   for (const l of out) {
-    if (l.length > 63) throw new SmtpAddressError(`invalid domain "${printable(domain)}": a label is longer than 63 octets in its ASCII form`);
+    if (l.length > 63)
+      throw new SmtpAddressError(`invalid domain "${printable(domain)}": a label is longer than 63 octets in its ASCII form`);
   }
   const ascii = out.join('.');
   if (ascii.length > 253) throw new SmtpAddressError(`invalid domain "${printable(domain)}": longer than 253 octets in its ASCII form`);

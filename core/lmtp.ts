@@ -16,7 +16,9 @@ export function takeLmtpFinal(tx: Transaction, reply: Reply): boolean {
 
 /** What the recipients without a final reply get: `unknown` (the end was taken and the link
  *  died), or rejected with `reply` (their RCPT reply when undefined). */
-export type LmtpRest = { readonly unknown: true; readonly error: SmtpError } | { readonly unknown: false; readonly reply: Reply | undefined; readonly error: SmtpError | undefined };
+export type LmtpRest =
+  | { readonly unknown: true; readonly error: SmtpError }
+  | { readonly unknown: false; readonly reply: Reply | undefined; readonly error: SmtpError | undefined };
 
 /** The result by the per-recipient final replies so far: unknown while some are owed and may
  *  have been coming; else accepted when any is a 2xx (those recipients have the message: a
@@ -28,7 +30,11 @@ export function lmtpOutcome(tx: Pick<Transaction, 'id' | 'accepted' | 'rejected'
   const owed = tx.accepted.slice(final.length);
   const last = final.length > 0 ? final[final.length - 1]!.reply : undefined;
   if (rest.unknown) {
-    return transactionResult({ id: tx.id, accepted, rejected, unknown: owed.map((r) => r.address), reply: undefined }, 'unknown', rest.error);
+    return transactionResult(
+      { id: tx.id, accepted, rejected, unknown: owed.map((r) => r.address), reply: undefined },
+      'unknown',
+      rest.error,
+    );
   }
   for (const r of owed) rejected.push({ address: r.address, reply: rest.reply ?? r.reply });
   const reply = owed.length > 0 ? rest.reply : last;

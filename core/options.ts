@@ -94,7 +94,8 @@ export function checkOptions(options: ConnectionOptions): CheckedOptions {
   if (options.auth) {
     validateCredentials(options.auth.credentials);
     const { mechanism, mechanisms } = options.auth;
-    if (mechanisms !== undefined && !Array.isArray(mechanisms)) throw new SmtpUsageError('auth.mechanisms must be an array of SASL mechanisms (from smtpwire/sasl)');
+    if (mechanisms !== undefined && !Array.isArray(mechanisms))
+      throw new SmtpUsageError('auth.mechanisms must be an array of SASL mechanisms (from smtpwire/sasl)');
     if (typeof mechanism !== 'object') checkMechanisms(mechanisms ?? BASIC_MECHANISMS, options.auth.credentials, mechanism);
   }
   const maxChallenges = options.auth?.maxChallenges;
@@ -104,7 +105,8 @@ export function checkOptions(options: ConnectionOptions): CheckedOptions {
   const window = options.pipelineWindow ?? DEFAULT_WINDOW;
   if (!(Number.isInteger(window) && window >= 1)) throw new SmtpUsageError('pipelineWindow must be a positive integer');
   const ends = options.maxUnansweredEnds;
-  if (ends !== undefined && !(Number.isInteger(ends) && ends >= 1)) throw new SmtpUsageError('maxUnansweredEnds must be a positive integer');
+  if (ends !== undefined && !(Number.isInteger(ends) && ends >= 1))
+    throw new SmtpUsageError('maxUnansweredEnds must be a positive integer');
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!(Number.isInteger(chunkSize) && chunkSize >= 1)) throw new SmtpUsageError('chunkSize must be a positive integer');
   return { timeouts, window, maxUnansweredEnds: ends ?? Infinity, chunkSize };

@@ -10,7 +10,6 @@ import { encodeUtf8Into } from './utf8.ts';
 const COPY_LIMIT = 8 * 1024;
 const SLAB_SIZE = 64 * 1024;
 
-
 export class OutputBuffer {
   private slab = new Uint8Array(SLAB_SIZE);
   private start = 0; // first slab octet not yet sealed into a view

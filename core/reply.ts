@@ -108,7 +108,9 @@ export class ReplyParser {
 
   private line(bytes: Uint8Array, at: number, end: number): Reply | undefined {
     if (end - at < 3) throw new SmtpProtocolError(`malformed reply line: ${quote(bytes, at, end)}`);
-    const d0 = bytes[at]! - 0x30, d1 = bytes[at + 1]! - 0x30, d2 = bytes[at + 2]! - 0x30;
+    const d0 = bytes[at]! - 0x30,
+      d1 = bytes[at + 1]! - 0x30,
+      d2 = bytes[at + 2]! - 0x30;
     if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 5 || d2 < 0 || d2 > 9) {
       throw new SmtpProtocolError(`invalid reply code: ${quote(bytes, at, end)}`);
     }

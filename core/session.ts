@@ -63,8 +63,13 @@ function run(s: ConnectionState, action: Action, arg: Reply | SmtpError | undefi
     case 'authFailed':
       return authFailed(s, reply!);
     case 'outOfStep': {
-      const command = { greeting: 'the greeting', hello: s.options.lmtp ? 'LHLO' : 'EHLO', helo: 'HELO', starttls: 'STARTTLS' }[s.phase as string] ?? s.phase;
-      return fail(s, new SmtpProtocolError(`reply out of step: ${command} cannot get an intermediate (${reply!.code}) reply: ${describeReply(reply!)}`));
+      const command =
+        { greeting: 'the greeting', hello: s.options.lmtp ? 'LHLO' : 'EHLO', helo: 'HELO', starttls: 'STARTTLS' }[s.phase as string] ??
+        s.phase;
+      return fail(
+        s,
+        new SmtpProtocolError(`reply out of step: ${command} cannot get an intermediate (${reply!.code}) reply: ${describeReply(reply!)}`),
+      );
     }
     case 'sendQuit':
       s.phase = 'quitting';

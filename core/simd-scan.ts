@@ -20,7 +20,14 @@
 import { SmtpUsageError } from './errors.ts';
 
 /** What cleanRun returns: -1 (not wire-ready) or its RUN_* state word; see body.ts. */
-export type CleanRun = (chunk: Uint8Array, pendingCR: boolean, atLineStart: boolean, lineLen: number, max: number, dotStuff: boolean) => number;
+export type CleanRun = (
+  chunk: Uint8Array,
+  pendingCR: boolean,
+  atLineStart: boolean,
+  lineLen: number,
+  max: number,
+  dotStuff: boolean,
+) => number;
 
 export interface SimdScanner {
   cleanRun: CleanRun;

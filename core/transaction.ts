@@ -68,9 +68,29 @@ export function ownList(list: RecipientResult[]): RecipientResult[] {
 /** `chunks`: the whole body's views when send() was given it, else a fresh empty list. */
 export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: number, now: number, chunks: Uint8Array[]): Transaction {
   return {
-    kind: 'tx', id, env, stage: 'queued', seq: 0, bdat: false, encoder: undefined, written: 0, bodyFlags, rcptSent: 0, rcptReplies: 0,
-    chunks, chunkBytes: 0, bodyEnded: false, lastBodyAt: now, endOffset: -1, mailAccepted: false, mailRefused: false,
-    accepted: NO_RECIPIENTS, rejected: NO_RECIPIENTS, failure: undefined, lmtpFinal: undefined, result: undefined,
+    kind: 'tx',
+    id,
+    env,
+    stage: 'queued',
+    seq: 0,
+    bdat: false,
+    encoder: undefined,
+    written: 0,
+    bodyFlags,
+    rcptSent: 0,
+    rcptReplies: 0,
+    chunks,
+    chunkBytes: 0,
+    bodyEnded: false,
+    lastBodyAt: now,
+    endOffset: -1,
+    mailAccepted: false,
+    mailRefused: false,
+    accepted: NO_RECIPIENTS,
+    rejected: NO_RECIPIENTS,
+    failure: undefined,
+    lmtpFinal: undefined,
+    result: undefined,
   };
 }
 

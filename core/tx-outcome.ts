@@ -27,7 +27,12 @@ export function decideOutcome(tx: SettlingTx, how: Settlement, endTaken: boolean
   if (refusal) return rejected(tx, refusal.reply, refusal.error, lmtp);
   if (how.by === 'end-reply') {
     if (lmtp) return lmtpOutcome(tx, { unknown: false, reply: how.reply, error: undefined });
-    if (isPositive(how.reply)) return transactionResult({ id: tx.id, accepted: ownList(tx.accepted), rejected: ownList(tx.rejected), unknown: [], reply: how.reply }, 'accepted', undefined);
+    if (isPositive(how.reply))
+      return transactionResult(
+        { id: tx.id, accepted: ownList(tx.accepted), rejected: ownList(tx.rejected), unknown: [], reply: how.reply },
+        'accepted',
+        undefined,
+      );
     return rejected(tx, how.reply, new SmtpReplyError(`message rejected: ${describeReply(how.reply)}`, how.reply, 'end-of-data'), lmtp);
   }
   if (verdict === 'unknown' || (verdict === 'unknown-if-taken' && endTaken)) return unknown(tx, how.error, lmtp);
@@ -46,5 +51,9 @@ function rejected(tx: SettlingTx, reply: Reply | undefined, error: SmtpError, lm
 /** Unknown: no recipient is known to have it; under LMTP those whose final reply came keep it. */
 function unknown(tx: SettlingTx, error: SmtpError, lmtp: boolean): TransactionResult {
   if (lmtp) return lmtpOutcome(tx, { unknown: true, error });
-  return transactionResult({ id: tx.id, accepted: [], rejected: ownList(tx.rejected), unknown: tx.accepted.map((r) => r.address), reply: undefined }, 'unknown', error);
+  return transactionResult(
+    { id: tx.id, accepted: [], rejected: ownList(tx.rejected), unknown: tx.accepted.map((r) => r.address), reply: undefined },
+    'unknown',
+    error,
+  );
 }

@@ -84,7 +84,9 @@ function onRcpt(s: ConnectionState, tx: Transaction, reply: Reply): void {
     if (tx.mailRefused) {
       // A recipient added after its MAIL was refused joined a transaction that is not ours
       // (one the server still held): its end, if it left, may deliver under another sender.
-      const error = new SmtpProtocolError(`RCPT accepted after MAIL FROM was refused (the server holds another transaction): ${describeReply(reply)}`);
+      const error = new SmtpProtocolError(
+        `RCPT accepted after MAIL FROM was refused (the server holds another transaction): ${describeReply(reply)}`,
+      );
       settleTx(s, tx, { by: 'foreign-rcpt', error });
       fail(s, error);
       return;
@@ -101,7 +103,8 @@ function onRcpt(s: ConnectionState, tx: Transaction, reply: Reply): void {
 }
 
 function onData(s: ConnectionState, tx: Transaction, reply: Reply): void {
-  if (reply.code === 354) { // the only 3xx or 2xx fits() lets through
+  if (reply.code === 354) {
+    // the only 3xx or 2xx fits() lets through
     if (tx.accepted.length === 0) {
       // RFC 2920 §3.1: DATA was accepted with no valid recipient; end it with a lone dot.
       if (!tx.failure) refuseTx(s, tx, ...recipientsRefused(tx, reply));

@@ -33,7 +33,8 @@ export const TX_TABLE: Readonly<Record<TxStage, Partial<Record<TxEvent, TxStage>
 /** Move `tx` by `event`; a pair the table lacks is a bug in the core. */
 export function moveTx(tx: { stage: TxStage; readonly id: number }, event: TxEvent): void {
   const to = TX_TABLE[tx.stage][event];
-  if (to === undefined) throw new SmtpInternalError(`transaction table violation: transaction ${tx.id} in stage ${tx.stage} cannot take ${event}`);
+  if (to === undefined)
+    throw new SmtpInternalError(`transaction table violation: transaction ${tx.id} in stage ${tx.stage} cannot take ${event}`);
   tx.stage = to;
 }
 
@@ -78,6 +79,7 @@ export const OUTCOME_TABLE: Readonly<Record<TxStage, Partial<Record<SettleInput,
 /** The verdict for (stage, input); a pair the table lacks is a bug in the core. */
 export function verdictOf(stage: TxStage, input: SettleInput, id: number): Verdict {
   const v = OUTCOME_TABLE[stage][input];
-  if (v === undefined) throw new SmtpInternalError(`outcome table violation: transaction ${id} in stage ${stage} cannot settle by ${input}`);
+  if (v === undefined)
+    throw new SmtpInternalError(`outcome table violation: transaction ${id} in stage ${stage} cannot settle by ${input}`);
   return v;
 }

@@ -188,7 +188,11 @@ function takeBody(s: ConnectionState, tx: Transaction): Uint8Array[] {
   let views: Uint8Array[];
   if (tx.env.body === 'BINARYMIME') {
     views = chunks; // octets go as given
-  } else if (tx.bodyFlags >= 0 && chunks.length === 1 && (tx.bdat ? (tx.bodyFlags & BODY_NOT_CANONICAL) === 0 : isWireReady(chunks[0]!, true, 998, s.options.bodyScan))) {
+  } else if (
+    tx.bodyFlags >= 0 &&
+    chunks.length === 1 &&
+    (tx.bdat ? (tx.bodyFlags & BODY_NOT_CANONICAL) === 0 : isWireReady(chunks[0]!, true, 998, s.options.bodyScan))
+  ) {
     // BDAT trusts the scan made at send(): its length, not its content, ends the data. DATA
     // looks again now, since a body changed after send() could otherwise end the data early.
     // The common whole, clean body: no copy, no encoder; DATA ends it with "." CRLF.

@@ -38,7 +38,8 @@ export function makeFileBody(
   const start = options.start ?? 0;
   if (!(Number.isSafeInteger(start) && start >= 0)) throw new SmtpUsageError('fileBody start must be a non-negative integer');
   const length = options.length;
-  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) throw new SmtpUsageError('fileBody length must be a non-negative integer');
+  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0))
+    throw new SmtpUsageError('fileBody length must be a non-negative integer');
   if (!stat.isFile) throw new SmtpUsageError(`fileBody needs a regular file: ${name}`);
   const available = Math.max(0, stat.size - start);
   const size = length === undefined ? available : Math.min(length, available);

@@ -177,7 +177,13 @@ function phraseText(words: readonly Token[]): string {
     if (decoded !== undefined && /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/.test(decoded)) {
       throw new SmtpAddressError(`an encoded display name holds a control character: "${printable(decoded)}"`);
     }
-    out += sep + (decoded ?? words.slice(i, j).map((w) => w.text).join(' '));
+    out +=
+      sep +
+      (decoded ??
+        words
+          .slice(i, j)
+          .map((w) => w.text)
+          .join(' '));
     i = j;
   }
   return out;
@@ -187,7 +193,10 @@ function phraseText(words: readonly Token[]): string {
 
 class Parser {
   private p = 0;
-  constructor(private readonly text: string, private readonly toks: Token[]) {}
+  constructor(
+    private readonly text: string,
+    private readonly toks: Token[],
+  ) {}
 
   private peek(): Token | undefined {
     return this.toks[this.p];
@@ -370,7 +379,9 @@ function mailboxFromObject(m: Mailbox): Mailbox {
   }
   if (m.name !== undefined && typeof m.name !== 'string') throw new SmtpAddressError('a display name must be a string');
   if (/[<>]/.test(m.address)) {
-    throw new SmtpAddressError(`address "${printable(m.address)}" holds "<" or ">": put the display name in name and only local@domain in address`);
+    throw new SmtpAddressError(
+      `address "${printable(m.address)}" holds "<" or ">": put the display name in name and only local@domain in address`,
+    );
   }
   assertNoControls(m.address, 'address');
   if (m.name !== undefined) assertNoControls(m.name, 'display name');

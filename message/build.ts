@@ -102,14 +102,33 @@ export interface RenderedMessage {
 }
 
 const BUILT = Symbol.for('smtpwire.BuiltMessage');
-const PRIORITY = { high: ['X-Priority: 1 (Highest)', 'Importance: High'], low: ['X-Priority: 5 (Lowest)', 'Importance: Low'], normal: [] } as const;
+const PRIORITY = {
+  high: ['X-Priority: 1 (Highest)', 'Importance: High'],
+  low: ['X-Priority: 5 (Lowest)', 'Importance: Low'],
+  normal: [],
+} as const;
 // Fields the builder writes; `headers` may not give them (use the option instead).
 const OWN = new Map<string, string>([
-  ['from', 'from'], ['sender', 'sender'], ['to', 'to'], ['cc', 'cc'], ['bcc', 'bcc'], ['reply-to', 'replyTo'],
-  ['subject', 'subject'], ['date', 'date'], ['message-id', 'messageId'], ['in-reply-to', 'inReplyTo'],
-  ['references', 'references'], ['x-priority', 'priority'], ['importance', 'priority'],
-  ['list-unsubscribe', 'listUnsubscribe'], ['list-unsubscribe-post', 'listUnsubscribe'], ['mime-version', ''],
-  ['content-type', ''], ['content-transfer-encoding', ''], ['content-disposition', ''], ['content-id', ''],
+  ['from', 'from'],
+  ['sender', 'sender'],
+  ['to', 'to'],
+  ['cc', 'cc'],
+  ['bcc', 'bcc'],
+  ['reply-to', 'replyTo'],
+  ['subject', 'subject'],
+  ['date', 'date'],
+  ['message-id', 'messageId'],
+  ['in-reply-to', 'inReplyTo'],
+  ['references', 'references'],
+  ['x-priority', 'priority'],
+  ['importance', 'priority'],
+  ['list-unsubscribe', 'listUnsubscribe'],
+  ['list-unsubscribe-post', 'listUnsubscribe'],
+  ['mime-version', ''],
+  ['content-type', ''],
+  ['content-transfer-encoding', ''],
+  ['content-disposition', ''],
+  ['content-id', ''],
 ]);
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -199,7 +218,8 @@ export function buildMessage(options: MessageOptions): BuiltMessage {
   }
   const messageId = o.messageId === undefined ? undefined : msgId(o.messageId, 'messageId');
   const inReplyTo = o.inReplyTo === undefined ? undefined : msgId(o.inReplyTo, 'inReplyTo');
-  const refs = o.references === undefined ? [] : typeof o.references === 'string' ? o.references.split(/\s+/).filter(Boolean) : [...o.references];
+  const refs =
+    o.references === undefined ? [] : typeof o.references === 'string' ? o.references.split(/\s+/).filter(Boolean) : [...o.references];
   const references = refs.map((r) => msgId(r, 'references'));
   const priority = o.priority ?? 'normal';
   if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('priority must be low, normal or high');
@@ -208,12 +228,28 @@ export function buildMessage(options: MessageOptions): BuiltMessage {
   const attachments = (o.attachments ?? []).map(checkAttachment);
   if (o.attachments !== undefined && !Array.isArray(o.attachments)) throw new SmtpUsageError('attachments must be an array');
   const envelope = o.envelope === undefined ? undefined : checkEnvelope(o.envelope);
-  if (envelope === undefined && to.length + cc.length + bcc.length === 0) throw new SmtpUsageError('no recipient: give to, cc or bcc (or an envelope)');
+  if (envelope === undefined && to.length + cc.length + bcc.length === 0)
+    throw new SmtpUsageError('no recipient: give to, cc or bcc (or an envelope)');
   return new BuiltMessage({
-    from, sender, to, cc, bcc, replyTo, subject: o.subject, date, messageId, inReplyTo, references, priority,
+    from,
+    sender,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject: o.subject,
+    date,
+    messageId,
+    inReplyTo,
+    references,
+    priority,
     unsubscribe: o.listUnsubscribe === undefined ? undefined : checkUnsubscribe(o.listUnsubscribe),
-    headers: checkHeaders(o.headers), text, html, ical: o.icalEvent === undefined ? undefined : checkIcal(o.icalEvent),
-    attachments, envelope,
+    headers: checkHeaders(o.headers),
+    text,
+    html,
+    ical: o.icalEvent === undefined ? undefined : checkIcal(o.icalEvent),
+    attachments,
+    envelope,
   });
 }
 
@@ -244,9 +280,12 @@ function checkAttachment(a: Attachment, i: number): Attachment {
   const contentType = a.contentType === undefined ? undefined : assertMediaType(a.contentType, `${what}.contentType`);
   if (contentType?.startsWith('multipart/')) throw new SmtpUsageError(`${what}.contentType cannot be multipart/*`);
   if (a.cid !== undefined && !(typeof a.cid === 'string' && /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.@]+$/.test(a.cid))) {
-    throw new SmtpUsageError(`${what}.cid must be printable ASCII without spaces, brackets or quotes, e.g. "logo@example": "${printable(String(a.cid))}"`);
+    throw new SmtpUsageError(
+      `${what}.cid must be printable ASCII without spaces, brackets or quotes, e.g. "logo@example": "${printable(String(a.cid))}"`,
+    );
   }
-  if (a.size !== undefined && !(Number.isSafeInteger(a.size) && a.size >= 0)) throw new SmtpUsageError(`${what}.size must be an octet count`);
+  if (a.size !== undefined && !(Number.isSafeInteger(a.size) && a.size >= 0))
+    throw new SmtpUsageError(`${what}.size must be an octet count`);
   if (a.contentDisposition !== undefined && a.contentDisposition !== 'attachment' && a.contentDisposition !== 'inline') {
     throw new SmtpUsageError(`${what}.contentDisposition must be 'attachment' or 'inline'`);
   }
@@ -256,21 +295,26 @@ function checkAttachment(a: Attachment, i: number): Attachment {
 function checkEnvelope(e: { from: string; to: string | readonly string[] }): { from: string; to: string[] } {
   if (e === null || typeof e !== 'object' || typeof e.from !== 'string') throw new SmtpUsageError('envelope must be { from, to }');
   const to = typeof e.to === 'string' ? [e.to] : Array.isArray(e.to as unknown) ? [...e.to] : undefined;
-  if (!to || to.length === 0 || !to.every((t) => typeof t === 'string' && t !== '')) throw new SmtpUsageError('envelope.to needs at least one address');
+  if (!to || to.length === 0 || !to.every((t) => typeof t === 'string' && t !== ''))
+    throw new SmtpUsageError('envelope.to needs at least one address');
   assertNoControls(e.from, 'envelope.from');
   for (const t of to) assertNoControls(t, 'envelope.to');
   return { from: e.from, to };
 }
 
 function checkUnsubscribe(u: string | readonly string[] | ListUnsubscribe): { urls: string[]; oneClick: boolean } {
-  const spec: ListUnsubscribe = typeof u === 'string' || Array.isArray(u as unknown) ? { url: u as string | string[] } : (u as ListUnsubscribe);
-  if (spec === null || typeof spec !== 'object') throw new SmtpUsageError('listUnsubscribe must be a URI, a list of URIs or { url, oneClick }');
+  const spec: ListUnsubscribe =
+    typeof u === 'string' || Array.isArray(u as unknown) ? { url: u as string | string[] } : (u as ListUnsubscribe);
+  if (spec === null || typeof spec !== 'object')
+    throw new SmtpUsageError('listUnsubscribe must be a URI, a list of URIs or { url, oneClick }');
   const urls = typeof spec.url === 'string' ? [spec.url] : Array.isArray(spec.url as unknown) ? [...spec.url] : [];
   if (urls.length === 0) throw new SmtpUsageError('listUnsubscribe needs an https: or mailto: URI');
   for (const url of urls) {
     // RFC 2369 §2: the URIs go in angle brackets; RFC 3986 URIs are printable ASCII.
     if (typeof url !== 'string' || !/^(https?:|mailto:)[\x21-\x3b\x3d\x3f-\x7e]+$/i.test(url)) {
-      throw new SmtpUsageError(`listUnsubscribe: "${printable(String(url))}" is not an https:, http: or mailto: URI (percent-encode spaces and non-ASCII)`);
+      throw new SmtpUsageError(
+        `listUnsubscribe: "${printable(String(url))}" is not an https:, http: or mailto: URI (percent-encode spaces and non-ASCII)`,
+      );
     }
   }
   const https = urls.some((url) => /^https:/i.test(url));
@@ -303,9 +347,11 @@ function checkHeaders(h: MessageOptions['headers']): [string, string][] {
 
 function checkIcal(e: string | CalendarEvent): { content: string; method: string } {
   const spec = typeof e === 'string' ? { content: e } : e;
-  if (spec === null || typeof spec !== 'object' || typeof spec.content !== 'string') throw new SmtpUsageError('icalEvent must be the iCalendar text or { content, method }');
+  if (spec === null || typeof spec !== 'object' || typeof spec.content !== 'string')
+    throw new SmtpUsageError('icalEvent must be the iCalendar text or { content, method }');
   const method = spec.method ?? 'REQUEST';
-  if (typeof method !== 'string' || !/^[A-Za-z-]{1,40}$/.test(method)) throw new SmtpUsageError('icalEvent.method must be an iTIP method such as REQUEST, CANCEL or REPLY');
+  if (typeof method !== 'string' || !/^[A-Za-z-]{1,40}$/.test(method))
+    throw new SmtpUsageError('icalEvent.method must be an iTIP method such as REQUEST, CANCEL or REPLY');
   return { content: spec.content, method: method.toUpperCase() };
 }
 
@@ -361,12 +407,23 @@ function render(m: Checked, target: RenderTarget): RenderedMessage {
   if (m.text !== undefined) alternatives.push(textLeaf(m.text, 'text/plain'));
   if (m.html !== undefined) {
     const html = textLeaf(m.html, 'text/html');
-    alternatives.push(inline.length ? { kind: 'multipart', subtype: 'related', parts: [html, ...inline.map((a) => attachmentLeaf(a, true))], params: ['type="text/html"'] } : html);
+    alternatives.push(
+      inline.length
+        ? {
+            kind: 'multipart',
+            subtype: 'related',
+            parts: [html, ...inline.map((a) => attachmentLeaf(a, true))],
+            params: ['type="text/html"'],
+          }
+        : html,
+    );
   }
   if (m.ical) alternatives.push(textLeaf(m.ical.content, 'text/calendar', [`method=${m.ical.method}`]));
   if (alternatives.length === 0) alternatives.push(textLeaf('', 'text/plain'));
   const main: MimePart = alternatives.length === 1 ? alternatives[0]! : { kind: 'multipart', subtype: 'alternative', parts: alternatives };
-  const root: MimePart = attached.length ? { kind: 'multipart', subtype: 'mixed', parts: [main, ...attached.map((a) => attachmentLeaf(a, false))] } : main;
+  const root: MimePart = attached.length
+    ? { kind: 'multipart', subtype: 'mixed', parts: [main, ...attached.map((a) => attachmentLeaf(a, false))] }
+    : main;
 
   const boundaries = assignBoundaries(root, random);
   head += headersOf(root, boundaries);
@@ -380,7 +437,9 @@ function render(m: Checked, target: RenderTarget): RenderedMessage {
     },
   };
   return {
-    from, to, body,
+    from,
+    to,
+    body,
     bytes: () => {
       const pieces = inMemory(root, boundaries);
       return pieces === undefined ? undefined : joinBytes([headBytes, ...pieces]);
@@ -416,7 +475,8 @@ function attachmentLeaf(a: Attachment, related: boolean): Leaf {
   }
   const raw = contentSize(a.content) ?? a.size;
   return {
-    kind: 'leaf', headers,
+    kind: 'leaf',
+    headers,
     body: {
       kind: 'stream',
       size: raw === undefined ? undefined : base64Size(raw),
@@ -430,11 +490,13 @@ async function* base64Stream(content: AttachmentContent, declared: number | unde
   let total = 0;
   for await (const chunk of openContent(content)) {
     total += chunk.length;
-    if (declared !== undefined && total > declared) throw new SmtpUsageError(`an attachment gave more than the ${declared} octets its size declared`);
+    if (declared !== undefined && total > declared)
+      throw new SmtpUsageError(`an attachment gave more than the ${declared} octets its size declared`);
     const out = enc.push(chunk);
     if (out.length) yield out;
   }
-  if (declared !== undefined && total !== declared) throw new SmtpUsageError(`an attachment gave ${total} octets, not the ${declared} its size declared`);
+  if (declared !== undefined && total !== declared)
+    throw new SmtpUsageError(`an attachment gave ${total} octets, not the ${declared} its size declared`);
   const last = enc.end();
   if (last.length) yield last;
 }
@@ -449,8 +511,10 @@ function newMessageId(fromAddress: string, random: (n: number) => Uint8Array): s
 /** RFC 5322 §3.3 date-time, always in UTC. */
 export function formatDate(d: Date): string {
   const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${p2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+  return (
+    `${DAYS[d.getUTCDay()]}, ${p2(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`
+  );
 }
 
 // Domains are case-insensitive, local parts are not (RFC 5321 §2.4).
@@ -464,4 +528,3 @@ function dedupe(addresses: string[]): string[] {
     return true;
   });
 }
-

@@ -15,12 +15,7 @@ export interface ReadIntoSource {
 }
 
 export type ContentSource =
-  | string
-  | Uint8Array
-  | ReadIntoSource
-  | Iterable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>
-  | ReadableStream<Uint8Array>;
+  string | Uint8Array | ReadIntoSource | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string> | ReadableStream<Uint8Array>;
 
 export type AttachmentContent = ContentSource | (() => ContentSource | Promise<ContentSource>);
 
@@ -34,10 +29,17 @@ export function assertContent(content: unknown, what: string): void {
   if (typeof content === 'function' || typeof content === 'string' || content instanceof Uint8Array) return;
   if (content !== null && typeof content === 'object') {
     const c = content as Record<PropertyKey, unknown>;
-    if (typeof c.readInto === 'function' || typeof c.getReader === 'function' ||
-        typeof c[Symbol.asyncIterator] === 'function' || typeof c[Symbol.iterator] === 'function') return;
+    if (
+      typeof c.readInto === 'function' ||
+      typeof c.getReader === 'function' ||
+      typeof c[Symbol.asyncIterator] === 'function' ||
+      typeof c[Symbol.iterator] === 'function'
+    )
+      return;
   }
-  throw new SmtpUsageError(`${what}.content must be a string, Uint8Array, { readInto } source (e.g. fileBody(path)), (async) iterable of chunks, ReadableStream, or a function returning one`);
+  throw new SmtpUsageError(
+    `${what}.content must be a string, Uint8Array, { readInto } source (e.g. fileBody(path)), (async) iterable of chunks, ReadableStream, or a function returning one`,
+  );
 }
 
 /** Octets the content will give, when that is known without reading it. */
@@ -46,7 +48,9 @@ export function contentSize(content: AttachmentContent): number | undefined {
   if (content instanceof Uint8Array) return content.length;
   if (typeof content === 'function') return undefined;
   const size = (content as ReadIntoSource).size;
-  return typeof (content as ReadIntoSource).readInto === 'function' && typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+  return typeof (content as ReadIntoSource).readInto === 'function' && typeof size === 'number' && Number.isSafeInteger(size) && size >= 0
+    ? size
+    : undefined;
 }
 
 /** The content as chunks of octets. A one-shot source can be opened once. */
@@ -61,9 +65,12 @@ export async function* openContent(content: AttachmentContent): AsyncGenerator<U
     yield source;
     return;
   }
-  if (source === null || typeof source !== 'object') throw new SmtpUsageError('an attachment content function must return a string, Uint8Array or stream');
+  if (source === null || typeof source !== 'object')
+    throw new SmtpUsageError('an attachment content function must return a string, Uint8Array or stream');
   if (opened.has(source)) {
-    throw new SmtpUsageError('an attachment stream can be read only once: to render or sign the message again, give content as a function that returns a fresh source');
+    throw new SmtpUsageError(
+      'an attachment stream can be read only once: to render or sign the message again, give content as a function that returns a fresh source',
+    );
   }
   opened.add(source);
   const s = source as Partial<ReadIntoSource & ReadableStream<Uint8Array> & AsyncIterable<unknown> & Iterable<unknown>>;
@@ -72,7 +79,8 @@ export async function* openContent(content: AttachmentContent): AsyncGenerator<U
     try {
       for (;;) {
         const n = await s.readInto(buffer);
-        if (!(Number.isInteger(n) && n >= 0 && n <= buffer.length)) throw new SmtpUsageError(`an attachment's readInto must resolve with 0 to ${buffer.length}, not ${String(n)}`);
+        if (!(Number.isInteger(n) && n >= 0 && n <= buffer.length))
+          throw new SmtpUsageError(`an attachment's readInto must resolve with 0 to ${buffer.length}, not ${String(n)}`);
         if (n === 0) return;
         // The buffer is reused: the consumer (the base64 encoder) copies what it keeps.
         yield buffer.subarray(0, n);

@@ -28,7 +28,12 @@ export function canonicalizeHeader(field: string, algorithm: CanonicalizationAlg
   // WSP runs made one SP, WSP at its start and end removed.
   const colon = field.indexOf(':');
   const name = lowerAscii(field.slice(0, colon).replace(/[ \t]+$/, ''));
-  const value = field.slice(colon + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').replace(/^ /, '').replace(/ $/, '');
+  const value = field
+    .slice(colon + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ /, '')
+    .replace(/ $/, '');
   return `${name}:${value}\r\n`;
 }
 
@@ -285,7 +290,10 @@ export class HeaderSectionReader {
     const colon = line.indexOf(':');
     if (colon <= 0 || /[^\x21-\x7e]/.test(line.slice(0, colon).replace(/[ \t]+$/, ''))) {
       const hint = line.startsWith('From ') ? ' (an mbox "From " line must be removed first)' : '';
-      throw new DkimError('message', `line ${this.#lineNumber} of the header section is not a header field: ${JSON.stringify(line.slice(0, 60))}${hint}`);
+      throw new DkimError(
+        'message',
+        `line ${this.#lineNumber} of the header section is not a header field: ${JSON.stringify(line.slice(0, 60))}${hint}`,
+      );
     }
     this.fields.push(line);
     return false;
@@ -293,7 +301,10 @@ export class HeaderSectionReader {
 
   #check(): void {
     if (this.#size + this.#line.length > MAX_HEADER_SECTION) {
-      throw new DkimError('message', `the header section is longer than ${MAX_HEADER_SECTION} octets (is there a blank line between the header and the body?)`);
+      throw new DkimError(
+        'message',
+        `the header section is longer than ${MAX_HEADER_SECTION} octets (is there a blank line between the header and the body?)`,
+      );
     }
   }
 }

@@ -73,7 +73,10 @@ export async function importDkimKey(input: DkimKeyInput, algorithm?: DkimAlgorit
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       if (kind === 'ed25519-sha256' && /not ?supported|unrecognized|unknown/i.test(why)) {
-        throw new DkimError('key-unsupported', `this runtime's WebCrypto cannot import Ed25519 keys (${why}); use an RSA key or a newer runtime`);
+        throw new DkimError(
+          'key-unsupported',
+          `this runtime's WebCrypto cannot import Ed25519 keys (${why}); use an RSA key or a newer runtime`,
+        );
       }
       throw new DkimError('key-format', `the key could not be imported: ${why}`);
     }
@@ -97,32 +100,49 @@ function pkcs8FromInput(input: string | Uint8Array): Uint8Array {
       case 'PRIVATE KEY':
         return derToPkcs8(pem.der, 'PRIVATE KEY');
       case 'RSA PRIVATE KEY':
-        if (pem.encrypted) throw new DkimError('key-encrypted', `the RSA key is encrypted with a passphrase: decrypt it first (${CONVERT_PKCS8}, which asks for the passphrase)`);
+        if (pem.encrypted)
+          throw new DkimError(
+            'key-encrypted',
+            `the RSA key is encrypted with a passphrase: decrypt it first (${CONVERT_PKCS8}, which asks for the passphrase)`,
+          );
         return wrapRsaPkcs1(pem.der);
       case 'ENCRYPTED PRIVATE KEY':
-        throw new DkimError('key-encrypted', `the key is encrypted with a passphrase: decrypt it first (openssl pkcs8 -in key.pem -out key.plain.pem, which asks for the passphrase)`);
+        throw new DkimError(
+          'key-encrypted',
+          `the key is encrypted with a passphrase: decrypt it first (openssl pkcs8 -in key.pem -out key.plain.pem, which asks for the passphrase)`,
+        );
       case 'EC PRIVATE KEY':
         throw new DkimError('key-type', 'this is an EC (ECDSA) key; DKIM signs with RSA (rsa-sha256) or Ed25519 (ed25519-sha256) keys');
       case 'OPENSSH PRIVATE KEY':
-        throw new DkimError('key-format', 'this is an OpenSSH key file; make a DKIM key with: openssl genpkey -algorithm ed25519 -out dkim.pem (or -algorithm rsa -pkeyopt rsa_keygen_bits:2048)');
+        throw new DkimError(
+          'key-format',
+          'this is an OpenSSH key file; make a DKIM key with: openssl genpkey -algorithm ed25519 -out dkim.pem (or -algorithm rsa -pkeyopt rsa_keygen_bits:2048)',
+        );
       case 'PUBLIC KEY':
       case 'RSA PUBLIC KEY':
         throw new DkimError('key-format', 'this is a public key; signing needs the private key (the public key goes in the DNS record)');
       default:
-        throw new DkimError('key-format', `a PEM "${pem.label}" block is not a private key; expected "PRIVATE KEY" (PKCS#8) or "RSA PRIVATE KEY"`);
+        throw new DkimError(
+          'key-format',
+          `a PEM "${pem.label}" block is not a private key; expected "PRIVATE KEY" (PKCS#8) or "RSA PRIVATE KEY"`,
+        );
     }
   }
   // No PEM armour: base64 of a 32-octet Ed25519 seed (what dknewkey and rspamd write) or of DER.
   const raw = decodeBase64(text.replace(/\s+/g, ''));
   if (raw && raw.length === 32) return wrapEd25519Seed(raw);
   if (raw && raw.length > 32 && raw[0] === 0x30) return derToPkcs8(raw);
-  throw new DkimError('key-format', 'the key is not PEM ("-----BEGIN PRIVATE KEY-----"), nor a base64 Ed25519 seed; give the private key file');
+  throw new DkimError(
+    'key-format',
+    'the key is not PEM ("-----BEGIN PRIVATE KEY-----"), nor a base64 Ed25519 seed; give the private key file',
+  );
 }
 
 /** DER that is PKCS#8, or PKCS#1 (then wrapped). */
 function derToPkcs8(der: Uint8Array, label?: string): Uint8Array {
   const top = readTlv(der, 0);
-  if (!top || top.tag !== 0x30 || top.end !== der.length) throw new DkimError('key-format', `the ${label ?? 'DER'} key data is not valid DER`);
+  if (!top || top.tag !== 0x30 || top.end !== der.length)
+    throw new DkimError('key-format', `the ${label ?? 'DER'} key data is not valid DER`);
   const version = readTlv(der, top.start);
   const second = version && readTlv(der, version.end);
   // PKCS#8: INTEGER 0|1, SEQUENCE AlgorithmIdentifier, OCTET STRING. PKCS#1: INTEGER 0, INTEGER n, ...
@@ -152,7 +172,8 @@ function checkKey(key: CryptoKey, algorithm: DkimAlgorithm | undefined): DkimPri
   const alg = key.algorithm as { name: string; modulusLength?: number; hash?: { name: string } };
   let kind: DkimAlgorithm;
   if (alg.name === 'RSASSA-PKCS1-v1_5') {
-    if (alg.hash?.name !== 'SHA-256') throw new DkimError('key-type', `the RSA CryptoKey is bound to ${alg.hash?.name ?? 'no hash'}; rsa-sha256 needs SHA-256`);
+    if (alg.hash?.name !== 'SHA-256')
+      throw new DkimError('key-type', `the RSA CryptoKey is bound to ${alg.hash?.name ?? 'no hash'}; rsa-sha256 needs SHA-256`);
     kind = 'rsa-sha256';
   } else if (alg.name === 'Ed25519') {
     kind = 'ed25519-sha256';
@@ -167,7 +188,10 @@ function checkKey(key: CryptoKey, algorithm: DkimAlgorithm | undefined): DkimPri
 
 function checkRsaBits(bits: number | undefined): void {
   if (bits === undefined || bits < MIN_RSA_BITS) {
-    throw new DkimError('key-too-small', `the RSA key has ${bits ?? 'an unknown number of'} bits; RFC 8301 requires at least ${MIN_RSA_BITS} (2048 recommended): openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out dkim.pem`);
+    throw new DkimError(
+      'key-too-small',
+      `the RSA key has ${bits ?? 'an unknown number of'} bits; RFC 8301 requires at least ${MIN_RSA_BITS} (2048 recommended): openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048 -out dkim.pem`,
+    );
   }
 }
 
@@ -289,7 +313,9 @@ function wrapEd25519Seed(seed: Uint8Array): Uint8Array {
 }
 
 function isCryptoKey(x: unknown): x is WebCryptoKey {
-  return typeof CryptoKey !== 'undefined' ? x instanceof CryptoKey : x !== null && typeof x === 'object' && 'algorithm' in x && 'usages' in x;
+  return typeof CryptoKey !== 'undefined'
+    ? x instanceof CryptoKey
+    : x !== null && typeof x === 'object' && 'algorithm' in x && 'usages' in x;
 }
 
 function asciiPrefix(b: Uint8Array): string {

@@ -6,11 +6,7 @@ import type { PullIntoSource } from '../client/client.ts';
 import { DkimError } from './dkim-errors.ts';
 
 /** One reading of a streamed message: what the client accepts as a streaming body. */
-export type DkimStream =
-  | PullIntoSource
-  | AsyncIterable<Uint8Array | string>
-  | Iterable<Uint8Array | string>
-  | ReadableStream<Uint8Array>;
+export type DkimStream = PullIntoSource | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | ReadableStream<Uint8Array>;
 
 /**
  * A message the signer can read twice: the whole message as a string (sent as UTF-8) or bytes,
@@ -32,7 +28,8 @@ export async function readSource(source: DkimSource, each: (chunk: Uint8Array) =
     each(source);
     return source.length;
   }
-  if (typeof source !== 'function') throw new DkimError('options', 'the message must be a string, a Uint8Array or a function that returns a fresh stream of it');
+  if (typeof source !== 'function')
+    throw new DkimError('options', 'the message must be a string, a Uint8Array or a function that returns a fresh stream of it');
   const stream = await source();
   let total = 0;
   const take = (chunk: unknown): void => {
@@ -48,7 +45,8 @@ export async function readSource(source: DkimSource, each: (chunk: Uint8Array) =
     try {
       for (;;) {
         const n = await s.readInto(buffer);
-        if (!(Number.isInteger(n) && n >= 0 && n <= buffer.length)) throw new DkimError('source', `readInto() resolved with ${String(n)}, not an octet count`);
+        if (!(Number.isInteger(n) && n >= 0 && n <= buffer.length))
+          throw new DkimError('source', `readInto() resolved with ${String(n)}, not an octet count`);
         if (n === 0) break;
         take(buffer.subarray(0, n));
       }
@@ -70,7 +68,10 @@ export async function readSource(source: DkimSource, each: (chunk: Uint8Array) =
   } else if (typeof s[Symbol.iterator] === 'function') {
     for (const chunk of s as Iterable<unknown>) take(chunk);
   } else {
-    throw new DkimError('source', 'the message function must return a { readInto } source, an (async) iterable of chunks or a ReadableStream');
+    throw new DkimError(
+      'source',
+      'the message function must return a { readInto } source, an (async) iterable of chunks or a ReadableStream',
+    );
   }
   return total;
 }
@@ -115,7 +116,10 @@ export class DkimSignedStream implements PullIntoSource, AsyncIterable<Uint8Arra
     const n = await this.#reader.readInto(buffer);
     this.#read += n;
     if (this.#read > this.#expected || (n === 0 && this.#read !== this.#expected)) {
-      throw new DkimError('source', `the message gave ${n === 0 ? this.#read : 'more than ' + this.#expected} octets when sent but ${this.#expected} when signed: its function must return the same message every time`);
+      throw new DkimError(
+        'source',
+        `the message gave ${n === 0 ? this.#read : 'more than ' + this.#expected} octets when sent but ${this.#expected} when signed: its function must return the same message every time`,
+      );
     }
     return n;
   }
@@ -160,13 +164,15 @@ class ChunkReader {
       this.#next = () => reader.read() as Promise<IteratorResult<unknown>>;
       this.#stop = () => reader.cancel();
     } else if (typeof s[Symbol.asyncIterator] === 'function' || typeof s[Symbol.iterator] === 'function') {
-      const it: AsyncIterator<unknown> | Iterator<unknown> = typeof s[Symbol.asyncIterator] === 'function'
-        ? s[Symbol.asyncIterator]!()
-        : s[Symbol.iterator]!();
+      const it: AsyncIterator<unknown> | Iterator<unknown> =
+        typeof s[Symbol.asyncIterator] === 'function' ? s[Symbol.asyncIterator]!() : s[Symbol.iterator]!();
       this.#next = async () => it.next();
       this.#stop = () => it.return?.();
     } else {
-      throw new DkimError('source', 'the message function must return a { readInto } source, an (async) iterable of chunks or a ReadableStream');
+      throw new DkimError(
+        'source',
+        'the message function must return a { readInto } source, an (async) iterable of chunks or a ReadableStream',
+      );
     }
   }
 

@@ -15,7 +15,12 @@
 import { encodeBase64 } from '../core/sasl/base64.ts';
 import { Sha256, sha256 } from '../core/sasl/hash.ts';
 import {
-  binaryBytes, canonicalizeHeader, DkimBodyCanonicalizer, HeaderSectionReader, headerName, lowerAscii,
+  binaryBytes,
+  canonicalizeHeader,
+  DkimBodyCanonicalizer,
+  HeaderSectionReader,
+  headerName,
+  lowerAscii,
   type CanonicalizationAlgorithm,
 } from './dkim-canon.ts';
 import { DkimError } from './dkim-errors.ts';
@@ -34,12 +39,40 @@ export type DkimCanonicalization = 'relaxed/relaxed' | 'relaxed/simple' | 'simpl
  * Trace fields (Received, Return-Path) are left out: they change on the way.
  */
 export const DEFAULT_SIGNED_HEADERS: readonly string[] = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc',
-  'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding', 'Content-ID', 'Content-Description', 'Content-Language',
-  'In-Reply-To', 'References',
-  'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post', 'List-Owner', 'List-Archive',
-  'Resent-Date', 'Resent-From', 'Resent-Sender', 'Resent-To', 'Resent-Cc', 'Resent-Message-ID',
-  'Importance', 'Priority', 'X-Priority', 'Feedback-ID',
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'Content-Description',
+  'Content-Language',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+  'Resent-Date',
+  'Resent-From',
+  'Resent-Sender',
+  'Resent-To',
+  'Resent-Cc',
+  'Resent-Message-ID',
+  'Importance',
+  'Priority',
+  'X-Priority',
+  'Feedback-ID',
 ];
 
 export interface DkimSignatureOptions {
@@ -202,7 +235,8 @@ async function prepare(o: DkimSignatureOptions): Promise<PreparedSignature> {
   const [header, body] = parseCanonicalization(o.canonicalization ?? 'relaxed/relaxed');
   const names = o.headers ?? DEFAULT_SIGNED_HEADERS;
   const oversignNames = o.oversign ?? ['From'];
-  if (!Array.isArray(names as unknown) || !Array.isArray(oversignNames as unknown)) throw new DkimError('options', 'headers and oversign must be arrays of header names');
+  if (!Array.isArray(names as unknown) || !Array.isArray(oversignNames as unknown))
+    throw new DkimError('options', 'headers and oversign must be arrays of header names');
   const signed: string[] = [];
   const seen = new Set<string>();
   // From first (RFC 6376 §5.4: it MUST be signed), then the list, then oversigned extras.
@@ -215,18 +249,31 @@ async function prepare(o: DkimSignatureOptions): Promise<PreparedSignature> {
   }
   const identity = o.identity === undefined ? undefined : checkIdentity(o.identity, domain);
   const timestamp = o.timestamp;
-  if (timestamp !== undefined && timestamp !== false && !(timestamp instanceof Date && Number.isFinite(timestamp.getTime())) && !(typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0)) {
+  if (
+    timestamp !== undefined &&
+    timestamp !== false &&
+    !(timestamp instanceof Date && Number.isFinite(timestamp.getTime())) &&
+    !(typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0)
+  ) {
     throw new DkimError('options', 'timestamp must be a Date, seconds since the epoch, or false');
   }
   if (o.expiresIn !== undefined) {
-    if (!(Number.isSafeInteger(o.expiresIn) && o.expiresIn > 0)) throw new DkimError('options', 'expiresIn must be a positive whole number of seconds');
+    if (!(Number.isSafeInteger(o.expiresIn) && o.expiresIn > 0))
+      throw new DkimError('options', 'expiresIn must be a positive whole number of seconds');
     if (timestamp === false) throw new DkimError('options', 'expiresIn needs a timestamp (x= counts from t=)');
   }
   const key = await importDkimKey(o.privateKey, o.algorithm);
   return {
-    domain, selector, key, header, body, signed,
+    domain,
+    selector,
+    key,
+    header,
+    body,
+    signed,
     oversign: new Set(oversignNames.map((n) => lowerAscii(n))),
-    identity, timestamp, expiresIn: o.expiresIn,
+    identity,
+    timestamp,
+    expiresIn: o.expiresIn,
   };
 }
 
@@ -272,9 +319,10 @@ async function signOne(s: PreparedSignature, digest: MessageDigest): Promise<str
   const subtle = globalThis.crypto.subtle;
   let signature: ArrayBuffer;
   try {
-    signature = s.key.algorithm === 'rsa-sha256'
-      ? await subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, s.key.key as CryptoKey, input)
-      : await subtle.sign({ name: 'Ed25519' }, s.key.key as CryptoKey, sha256(input) as Uint8Array<ArrayBuffer>); // RFC 8463 §3: sign the SHA-256 hash
+    signature =
+      s.key.algorithm === 'rsa-sha256'
+        ? await subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, s.key.key as CryptoKey, input)
+        : await subtle.sign({ name: 'Ed25519' }, s.key.key as CryptoKey, sha256(input) as Uint8Array<ArrayBuffer>); // RFC 8463 §3: sign the SHA-256 hash
   } catch (err) {
     throw new DkimError('key-unsupported', `signing failed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -334,7 +382,11 @@ function foldBase64(b64: string, first: number): string {
 
 function parseCanonicalization(c: unknown): [CanonicalizationAlgorithm, CanonicalizationAlgorithm] {
   const m = typeof c === 'string' ? /^(simple|relaxed)\/(simple|relaxed)$/.exec(c) : null;
-  if (!m) throw new DkimError('options', `canonicalization must be "relaxed/relaxed", "relaxed/simple", "simple/relaxed" or "simple/simple", not ${JSON.stringify(String(c))}`);
+  if (!m)
+    throw new DkimError(
+      'options',
+      `canonicalization must be "relaxed/relaxed", "relaxed/simple", "simple/relaxed" or "simple/simple", not ${JSON.stringify(String(c))}`,
+    );
   return [m[1] as CanonicalizationAlgorithm, m[2] as CanonicalizationAlgorithm];
 }
 
@@ -365,7 +417,10 @@ function checkIdentity(identity: unknown, domain: string): string {
   const idDomain = lowerAscii(identity.slice(at + 1));
   const d = lowerAscii(domain);
   if (at < 0 || !(idDomain === d || idDomain.endsWith('.' + d))) {
-    throw new DkimError('options', `identity ${JSON.stringify(identity)} must be "@${domain}", "user@${domain}" or within a subdomain of ${domain}`);
+    throw new DkimError(
+      'options',
+      `identity ${JSON.stringify(identity)} must be "@${domain}", "user@${domain}" or within a subdomain of ${domain}`,
+    );
   }
   checkDomain(identity.slice(at + 1), 'domain');
   if (!/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*$/.test(local)) {

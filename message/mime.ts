@@ -48,7 +48,8 @@ export function assignBoundaries(root: MimePart, random: (n: number) => Uint8Arr
   const used = new Set<string>();
   for (const m of multiparts) {
     for (let draw = 0; ; draw++) {
-      if (draw === MAX_DRAWS) throw new SmtpUsageError('could not find a MIME boundary absent from the content (is the random source broken?)');
+      if (draw === MAX_DRAWS)
+        throw new SmtpUsageError('could not find a MIME boundary absent from the content (is the random source broken?)');
       const hex = Array.from(random(12), (b) => b.toString(16).padStart(2, '0')).join('');
       const boundary = `=_sw_${hex}`;
       if (used.has(boundary)) continue;

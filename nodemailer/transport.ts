@@ -69,7 +69,8 @@ export interface SmtpwireNodemailerTransport {
 export const VERSION = '0.1.0';
 
 export function smtpwireTransport(options: SmtpwireTransportOptions): SmtpwireNodemailerTransport {
-  if (options === null || typeof options !== 'object') throw new SmtpUsageError('smtpwireTransport(options): options must be an object with at least `host`');
+  if (options === null || typeof options !== 'object')
+    throw new SmtpUsageError('smtpwireTransport(options): options must be an object with at least `host`');
   let pool: Pool | undefined;
   let inFlight = 0;
   const getPool = (): Pool => (pool ??= createPool(options));
@@ -103,7 +104,10 @@ export function smtpwireTransport(options: SmtpwireTransportOptions): SmtpwireNo
       };
       const checked = run().catch((err: unknown) => Promise.reject(asSendError(err, undefined)));
       if (!callback) return checked;
-      checked.then((ok) => callback(null, ok), (err: Error) => callback(err));
+      checked.then(
+        (ok) => callback(null, ok),
+        (err: Error) => callback(err),
+      );
       return undefined;
     },
     close() {
@@ -124,9 +128,10 @@ async function sendOne(pool: Pool, mail: NodemailerMail): Promise<{ info: Smtpwi
   // the client declare SIZE and 8BITMIME itself and replay it on a transient failure.
   const body = await collect(mail.message.createReadStream());
   const dsn = mail.data.dsn;
-  const to: (string | RecipientSpec)[] = dsn?.notify !== undefined || dsn?.orcpt !== undefined
-    ? envelope.to.map((address) => ({ address, ...notify(dsn.notify), ...(dsn.orcpt ? { orcpt: dsn.orcpt } : {}) }))
-    : envelope.to;
+  const to: (string | RecipientSpec)[] =
+    dsn?.notify !== undefined || dsn?.orcpt !== undefined
+      ? envelope.to.map((address) => ({ address, ...notify(dsn.notify), ...(dsn.orcpt ? { orcpt: dsn.orcpt } : {}) }))
+      : envelope.to;
   const result = await pool.send({
     from: envelope.from === false ? '' : envelope.from,
     to,
@@ -140,7 +145,14 @@ async function sendOne(pool: Pool, mail: NodemailerMail): Promise<{ info: Smtpwi
     messageId,
     accepted: result.accepted.map((r) => r.address),
     rejected: result.rejected.map((r) => r.address),
-    rejectedErrors: result.rejected.map((r) => Object.assign(new Error(`Recipient command failed: ${replyText(r.reply)}`), { code: 'EENVELOPE', recipient: r.address, responseCode: r.reply.code, response: replyText(r.reply) })),
+    rejectedErrors: result.rejected.map((r) =>
+      Object.assign(new Error(`Recipient command failed: ${replyText(r.reply)}`), {
+        code: 'EENVELOPE',
+        recipient: r.address,
+        responseCode: r.reply.code,
+        response: replyText(r.reply),
+      }),
+    ),
     pending: [...result.unknown],
     response: result.reply ? replyText(result.reply) : '',
     messageSize: body.length,
@@ -163,11 +175,14 @@ function replyText(reply: Reply | undefined): string {
 
 function asSendError(err: unknown, info: SmtpwireInfo | undefined): SmtpwireSendError {
   const smtp = err instanceof SmtpError ? err : undefined;
-  const message = info?.outcome === 'unknown'
-    ? `outcome unknown: the link was lost after the message was handed over; it may have been queued, do not resend blindly (${smtp?.message ?? 'no reply'})`
-    : err instanceof Error ? err.message : String(err);
+  const message =
+    info?.outcome === 'unknown'
+      ? `outcome unknown: the link was lost after the message was handed over; it may have been queued, do not resend blindly (${smtp?.message ?? 'no reply'})`
+      : err instanceof Error
+        ? err.message
+        : String(err);
   const out = new Error(message, { cause: err }) as SmtpwireSendError;
-  out.code = info?.outcome === 'unknown' ? 'EUNKNOWN' : info?.rejected.length ? 'EENVELOPE' : smtp?.code ?? 'EMESSAGE';
+  out.code = info?.outcome === 'unknown' ? 'EUNKNOWN' : info?.rejected.length ? 'EENVELOPE' : (smtp?.code ?? 'EMESSAGE');
   out.outcome = info?.outcome;
   if (smtp?.reply) {
     out.responseCode = smtp.reply.code;

@@ -18,7 +18,13 @@ function need(tool: string): void {
   assert.is(r.status, 0, `${tool} is missing: install Debian's ${tool} (CI's .ci/run does)`);
 }
 
-interface Capture { child: ChildProcess; port: number; dir: string; lines: string[]; stop(): Promise<number | null> }
+interface Capture {
+  child: ChildProcess;
+  port: number;
+  dir: string;
+  lines: string[];
+  stop(): Promise<number | null>;
+}
 
 async function startCapture(...args: string[]): Promise<Capture> {
   const dir = mkdtempSync(join(tmpdir(), 'smtpwire-capture-'));
@@ -40,11 +46,18 @@ async function startCapture(...args: string[]): Promise<Capture> {
     child.once('exit', (code) => reject(new Error(`capture exited early (${code})`)));
   });
   return {
-    child, port, dir, lines,
-    stop: () => new Promise((resolve) => {
-      child.once('exit', (code) => { rmSync(dir, { recursive: true, force: true }); resolve(code); });
-      child.kill('SIGTERM');
-    }),
+    child,
+    port,
+    dir,
+    lines,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', (code) => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -60,19 +73,45 @@ test('swaks, msmtp, smtplib and smtpwire (BDAT) deliver; each message is an .eml
   const cap = await startCapture();
   try {
     const swaksBody = 'Subject: from swaks\r\n\r\nline\r\n.starts with a dot\r\n';
-    const s = spawnSync('swaks', ['--server', `127.0.0.1:${cap.port}`, '--from', 'sw@example.com', '--to', 'r1@example.net,r2@example.net', '--data', swaksBody.replace(/\r\n/g, '\\n'), '--pipeline', '--silent', '2'], { encoding: 'utf8' });
+    const s = spawnSync(
+      'swaks',
+      [
+        '--server',
+        `127.0.0.1:${cap.port}`,
+        '--from',
+        'sw@example.com',
+        '--to',
+        'r1@example.net,r2@example.net',
+        '--data',
+        swaksBody.replace(/\r\n/g, '\\n'),
+        '--pipeline',
+        '--silent',
+        '2',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.is(s.status, 0, s.stdout + s.stderr);
     await until(() => cap.lines.length >= 2, 'the swaks line');
 
-    const m = spawnSync('msmtp', ['--host=127.0.0.1', `--port=${cap.port}`, '--from=ms@example.com', '--tls=off', 'r3@example.net'], { input: 'Subject: from msmtp\n\nvia msmtp\n', encoding: 'utf8' });
+    const m = spawnSync('msmtp', ['--host=127.0.0.1', `--port=${cap.port}`, '--from=ms@example.com', '--tls=off', 'r3@example.net'], {
+      input: 'Subject: from msmtp\n\nvia msmtp\n',
+      encoding: 'utf8',
+    });
     assert.is(m.status, 0, m.stderr);
     await until(() => cap.lines.length >= 3, 'the msmtp line');
 
-    const py = spawnSync(PYTHON, ['-c', `import smtplib,sys
+    const py = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        `import smtplib,sys
 s = smtplib.SMTP('127.0.0.1', ${cap.port})
 refused = s.sendmail('py@example.com', ['r4@example.net'], b'Subject: from python\\r\\n\\r\\n\\xc3\\xa9t\\xc3\\xa9\\r\\n')
 s.quit()
-sys.exit(1 if refused else 0)`], { encoding: 'utf8' });
+sys.exit(1 if refused else 0)`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.is(py.status, 0, py.stderr);
     await until(() => cap.lines.length >= 4, 'the python line');
 
@@ -84,7 +123,16 @@ sys.exit(1 if refused else 0)`], { encoding: 'utf8' });
     await until(() => cap.lines.length >= 5, 'the smtpwire line');
 
     const files = readdirSync(cap.dir).sort();
-    assert.equal(files, ['000001.eml', '000001.json', '000002.eml', '000002.json', '000003.eml', '000003.json', '000004.eml', '000004.json']);
+    assert.equal(files, [
+      '000001.eml',
+      '000001.json',
+      '000002.eml',
+      '000002.json',
+      '000003.eml',
+      '000003.json',
+      '000004.eml',
+      '000004.json',
+    ]);
     const env = (n: number) => JSON.parse(readFileSync(join(cap.dir, `00000${n}.json`), 'utf8'));
     const eml = (n: number) => readFileSync(join(cap.dir, `00000${n}.eml`));
     assert.equal([env(1).from, env(1).to], ['sw@example.com', ['r1@example.net', 'r2@example.net']]);
@@ -95,7 +143,10 @@ sys.exit(1 if refused else 0)`], { encoding: 'utf8' });
     assert.is(eml(3).toString('utf8'), 'Subject: from python\r\n\r\nété\r\n');
     assert.equal(eml(4), Buffer.from(ours), 'BDAT body byte for byte');
     assert.is(env(4).via, 'BDAT');
-    assert.match(cap.lines[1]!, /^message 1 accepted from=<sw@example\.com> to=<r1@example\.net>,<r2@example\.net> size=\d+ subject="from swaks" file=.*000001\.eml$/);
+    assert.match(
+      cap.lines[1]!,
+      /^message 1 accepted from=<sw@example\.com> to=<r1@example\.net>,<r2@example\.net> size=\d+ subject="from swaks" file=.*000001\.eml$/,
+    );
   } finally {
     assert.is(await cap.stop(), 0, 'SIGTERM stops it cleanly');
   }
@@ -104,7 +155,11 @@ sys.exit(1 if refused else 0)`], { encoding: 'utf8' });
 test('--reject and --drop-after: Python sees the refusal and the lost link', async () => {
   const cap = await startCapture('--reject', '@blocked\\.example$', '--drop-after', '1');
   try {
-    const py = spawnSync(PYTHON, ['-c', `import smtplib
+    const py = spawnSync(
+      PYTHON,
+      [
+        '-c',
+        `import smtplib
 s = smtplib.SMTP('127.0.0.1', ${cap.port})
 try:
     s.sendmail('a@example.com', ['x@blocked.example'], b'Subject: a\\r\\n\\r\\nb\\r\\n')
@@ -115,7 +170,10 @@ try:
     print('sent?!')
 except smtplib.SMTPServerDisconnected:
     print('disconnected')
-`], { encoding: 'utf8' });
+`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.is(py.status, 0, py.stderr);
     assert.is(py.stdout, 'refused 550\ndisconnected\n');
     await until(() => cap.lines.length >= 2, 'the line');

@@ -43,7 +43,10 @@ export async function testServer(options: SMTPServerOptions = {}): Promise<TestS
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        const env = session.envelope as unknown as { mailFrom: { address: string; args?: Record<string, string> }; rcptTo: { address: string; args?: Record<string, string> }[] };
+        const env = session.envelope as unknown as {
+          mailFrom: { address: string; args?: Record<string, string> };
+          rcptTo: { address: string; args?: Record<string, string> }[];
+        };
         received.push({
           from: env.mailFrom ? env.mailFrom.address : '',
           to: env.rcptTo.map((r) => r.address),
@@ -126,10 +129,11 @@ export async function unansweredServer(script: UnansweredScript): Promise<{ port
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -148,10 +152,24 @@ export function hermeticEnv(): Record<string, string> {
     const home = (hermeticHome = mkdtempSync(join(tmpdir(), 'smtpwire-home-')));
     process.once('exit', () => rmSync(home, { recursive: true, force: true }));
   }
-  return { HOME: hermeticHome, XDG_CONFIG_HOME: join(hermeticHome, '.config'), XDG_STATE_HOME: join(hermeticHome, '.state'), SMTPWIRE_SYSTEM_MSMTPRC: join(hermeticHome, 'no-system-msmtprc') };
+  return {
+    HOME: hermeticHome,
+    XDG_CONFIG_HOME: join(hermeticHome, '.config'),
+    XDG_STATE_HOME: join(hermeticHome, '.state'),
+    SMTPWIRE_SYSTEM_MSMTPRC: join(hermeticHome, 'no-system-msmtprc'),
+  };
 }
 
-export function cli(args: string[], opts: { stdin?: string | Uint8Array; stdinFile?: string; env?: Record<string, string | undefined>; timeout?: number; script?: string } = {}): Promise<CliRun> {
+export function cli(
+  args: string[],
+  opts: {
+    stdin?: string | Uint8Array;
+    stdinFile?: string;
+    env?: Record<string, string | undefined>;
+    timeout?: number;
+    script?: string;
+  } = {},
+): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...hermeticEnv() };
   delete env.SMTPWIRE_PASSWORD;
   delete env.SMTPWIRE_QUEUE_DIR;

@@ -28,7 +28,8 @@ test('addressList: display names, quoted commas, comments, groups, source routes
 });
 
 test('readHead + headRecipients: folded fields, CRLF or LF, body split at the first empty line, any chunking', async () => {
-  const msg = 'To: a@example.com,\r\n b@example.com\r\nCc: c@example.com\r\nBcc: d@example.com\r\nSubject: x\r\n\r\nTo: not@example.com\r\n';
+  const msg =
+    'To: a@example.com,\r\n b@example.com\r\nCc: c@example.com\r\nBcc: d@example.com\r\nSubject: x\r\n\r\nTo: not@example.com\r\n';
   for (const size of [1, 2, 7, 1000]) {
     const { head, rest } = await readHead(chunks(msg, size));
     assert.equal(headRecipients(head), ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com']);
@@ -39,15 +40,28 @@ test('readHead + headRecipients: folded fields, CRLF or LF, body split at the fi
 });
 
 test('headRecipients: the first Resent- block replaces To/Cc/Bcc', async () => {
-  const { head } = await readHead(chunks('Resent-To: r@example.com\nResent-Bcc: s@example.com\nResent-Date: x\nResent-Date: y\nResent-To: old@example.com\nTo: t@example.com\n\nbody\n', 5));
+  const { head } = await readHead(
+    chunks(
+      'Resent-To: r@example.com\nResent-Bcc: s@example.com\nResent-Date: x\nResent-Date: y\nResent-To: old@example.com\nTo: t@example.com\n\nbody\n',
+      5,
+    ),
+  );
   assert.equal(headRecipients(head), ['r@example.com', 's@example.com']);
 });
 
 test('editHead: a folded Bcc goes entirely; From/Date/Message-ID added only when missing; no body', async () => {
   const { head } = await readHead(chunks('Bcc: a@example.com,\n\tb@example.com\nFrom: x@example.com\nSubject: s', 3));
-  const out = editHead(head, { removeBcc: true, from: { value: 'y@example.com', mode: 'auto' }, addDate: true, messageIdDomain: 'example.com', eol: '\n' }).toString('latin1');
+  const out = editHead(head, {
+    removeBcc: true,
+    from: { value: 'y@example.com', mode: 'auto' },
+    addDate: true,
+    messageIdDomain: 'example.com',
+    eol: '\n',
+  }).toString('latin1');
   assert.match(out, /^Date: .*\nMessage-ID: <[^@]+@example\.com>\nFrom: x@example\.com\nSubject: s$/);
-  const forced = editHead(head, { removeBcc: false, from: { value: 'y@example.com', mode: 'on' }, addDate: false, eol: '\n' }).toString('latin1');
+  const forced = editHead(head, { removeBcc: false, from: { value: 'y@example.com', mode: 'on' }, addDate: false, eol: '\n' }).toString(
+    'latin1',
+  );
   assert.is(forced, 'From: y@example.com\nBcc: a@example.com,\n\tb@example.com\nSubject: s');
 });
 

@@ -14,12 +14,21 @@ import { runNode, type ProcessRun } from './node-process.ts';
 
 const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
 
-interface Received { from: string; to: string[]; data: Buffer }
+interface Received {
+  from: string;
+  to: string[];
+  data: Buffer;
+}
 
 async function smtpServer(): Promise<{ port: number; got: Received[]; close(): Promise<void> }> {
   const got: Received[] = [];
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500, size: 10 << 20,
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    closeTimeout: 500,
+    size: 10 << 20,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -35,9 +44,12 @@ async function smtpServer(): Promise<{ port: number; got: Received[]; close(): P
   return { port: (server.server.address() as AddressInfo).port, got, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-const cli = (args: string[], stdin?: string): Promise<ProcessRun> => runNode(CLI, args, { stdin, env: { ...process.env }, timeout: 10_000 });
-const parse = (data: Buffer): Promise<ParsedMail> => (simpleParser as unknown as (b: Buffer, o: object) => Promise<ParsedMail>)(data, { keepCidLinks: true });
-const list = (v: AddressObject | AddressObject[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((o) => o.value).map((m) => ({ name: m.name, address: m.address }));
+const cli = (args: string[], stdin?: string): Promise<ProcessRun> =>
+  runNode(CLI, args, { stdin, env: { ...process.env }, timeout: 10_000 });
+const parse = (data: Buffer): Promise<ParsedMail> =>
+  (simpleParser as unknown as (b: Buffer, o: object) => Promise<ParsedMail>)(data, { keepCidLinks: true });
+const list = (v: AddressObject | AddressObject[] | undefined) =>
+  (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((o) => o.value).map((m) => ({ name: m.name, address: m.address }));
 
 test('--from with a name, --cc, --bcc, --reply-to, --html, --attach (twice), --header, --text', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smtpwire-cli-msg-'));
@@ -48,10 +60,34 @@ test('--from with a name, --cc, --bcc, --reply-to, --html, --attach (twice), --h
     writeFileSync(join(dir, 'report.pdf'), pdf);
     writeFileSync(join(dir, 'Übersicht.csv'), 'a,b\n1,2\n');
     const r = await cli([
-      'send', '-v', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'Zoë Example <zoe@example.com>', '--to', '"Bob, Jr." <bob@example.org>',
-      '--cc', 'carol@example.net', '--bcc', 'hidden@example.net', '--reply-to', 'Help Desk <help@example.com>',
-      '--subject', 'Quarterly report', '--text', 'See attached.', '--html', join(dir, 'page.html'),
-      '--attach', join(dir, 'report.pdf'), '--attach', join(dir, 'Übersicht.csv'), '--header', 'X-Campaign: q4 ünïcode', '--priority', 'high',
+      'send',
+      '-v',
+      '--server',
+      `smtp://127.0.0.1:${s.port}`,
+      '--from',
+      'Zoë Example <zoe@example.com>',
+      '--to',
+      '"Bob, Jr." <bob@example.org>',
+      '--cc',
+      'carol@example.net',
+      '--bcc',
+      'hidden@example.net',
+      '--reply-to',
+      'Help Desk <help@example.com>',
+      '--subject',
+      'Quarterly report',
+      '--text',
+      'See attached.',
+      '--html',
+      join(dir, 'page.html'),
+      '--attach',
+      join(dir, 'report.pdf'),
+      '--attach',
+      join(dir, 'Übersicht.csv'),
+      '--header',
+      'X-Campaign: q4 ünïcode',
+      '--priority',
+      'high',
     ]);
     assert.is(r.code, 0, r.stderr);
     assert.is(s.got.length, 1);
@@ -87,10 +123,22 @@ test('--from with a name, --cc, --bcc, --reply-to, --html, --attach (twice), --h
 test('--compose reads the text from stdin; a missing --attach file is exit 66 before connecting', async () => {
   const s = await smtpServer();
   try {
-    const ok = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--compose', '--subject', 'hi'], 'from stdin\n');
+    const ok = await cli(
+      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--compose', '--subject', 'hi'],
+      'from stdin\n',
+    );
     assert.is(ok.code, 0, ok.stderr);
     assert.is((await parse(s.got[0]!.data)).text, 'from stdin\n');
-    const missing = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--attach', '/nonexistent/file.pdf']);
+    const missing = await cli([
+      'send',
+      '--server',
+      `smtp://127.0.0.1:${s.port}`,
+      '--from',
+      'a@example.com',
+      'b@example.com',
+      '--attach',
+      '/nonexistent/file.pdf',
+    ]);
     assert.is(missing.code, EXIT.NOINPUT, missing.stderr);
     assert.match(missing.stderr, /--attach: cannot read/);
     assert.is(s.got.length, 1);

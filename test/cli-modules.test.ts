@@ -24,8 +24,12 @@ async function authServer(port: number) {
   const got: { to: string[]; data: Buffer }[] = [];
   const passwords: string[] = [];
   const s = new SMTPServer({
-    logger: false, disableReverseLookup: true, authMethods: ['PLAIN'], closeTimeout: 200,
-    key: readFileSync(`${FIXTURES}server.key`), cert: readFileSync(CA),
+    logger: false,
+    disableReverseLookup: true,
+    authMethods: ['PLAIN'],
+    closeTimeout: 200,
+    key: readFileSync(`${FIXTURES}server.key`),
+    cert: readFileSync(CA),
     onAuth(auth, _session, cb) {
       passwords.push(auth.password ?? '');
       return auth.password === PASSWORD ? cb(null, { user: 'alice' }) : cb(new Error('Invalid username or password'));
@@ -44,13 +48,14 @@ async function authServer(port: number) {
   return { got, passwords, close: () => new Promise<void>((r) => s.close(() => r())) };
 }
 
-const spoolFiles = (q: string): string[] => ['new', 'cur', 'hold', 'failed'].flatMap((d) => {
-  try {
-    return readdirSync(join(q, d)).map((f) => join(q, d, f));
-  } catch {
-    return [];
-  }
-});
+const spoolFiles = (q: string): string[] =>
+  ['new', 'cur', 'hold', 'failed'].flatMap((d) => {
+    try {
+      return readdirSync(join(q, d)).map((f) => join(q, d, f));
+    } catch {
+      return [];
+    }
+  });
 
 const parse = (data: Buffer): Promise<ParsedMail> => (simpleParser as unknown as (b: Buffer) => Promise<ParsedMail>)(data);
 
@@ -69,11 +74,38 @@ it('--queue with a built message, DKIM, --pass-cmd and connection flags: the spo
     writeFileSync(vault, `${PASSWORD}\n`, { mode: 0o600 });
     const passCmd = `cat '${vault}'`;
     const args = [
-      'send', '--queue', '--queue-dir', q, '--server', `smtp+starttls://localhost:${port}`, '--ca', CA,
-      '--user', 'alice', '--pass-cmd', passCmd, '--tls-min', '1.2', '--local-address', '127.0.0.1',
-      '--from', 'Zoë Sender <zoe@example.com>', '--to', 'Bob <bob@example.org>', '--cc', 'carol@example.net',
-      '--subject', 'queued and signed', '--text', 'Grüße aus dem Spool',
-      '--dkim-key', keyFile, '--dkim-selector', 'q1', '--dkim-domain', 'example.com',
+      'send',
+      '--queue',
+      '--queue-dir',
+      q,
+      '--server',
+      `smtp+starttls://localhost:${port}`,
+      '--ca',
+      CA,
+      '--user',
+      'alice',
+      '--pass-cmd',
+      passCmd,
+      '--tls-min',
+      '1.2',
+      '--local-address',
+      '127.0.0.1',
+      '--from',
+      'Zoë Sender <zoe@example.com>',
+      '--to',
+      'Bob <bob@example.org>',
+      '--cc',
+      'carol@example.net',
+      '--subject',
+      'queued and signed',
+      '--text',
+      'Grüße aus dem Spool',
+      '--dkim-key',
+      keyFile,
+      '--dkim-selector',
+      'q1',
+      '--dkim-domain',
+      'example.com',
     ];
     const r = await cli(args);
     assert.is(r.code, 0, r.stderr);
@@ -127,7 +159,25 @@ it('--queue refuses a proxy password in the URL (it would land in the spool) and
 it('sendmail mode with message flags: built message, -F name in From, Date and Message-ID, recipients from the command line; -t refused with them', async () => {
   const s = await testServer();
   try {
-    const r = await cli(['sendmail', '--server', s.url, '-f', 'me@example.com', '-F', 'Mé Myself', '--subject', 'built', '--text', 'hello', '--cc', 'c@example.net', 'b@example.org'], { stdin: '' });
+    const r = await cli(
+      [
+        'sendmail',
+        '--server',
+        s.url,
+        '-f',
+        'me@example.com',
+        '-F',
+        'Mé Myself',
+        '--subject',
+        'built',
+        '--text',
+        'hello',
+        '--cc',
+        'c@example.net',
+        'b@example.org',
+      ],
+      { stdin: '' },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.is(s.received.length, 1);
     assert.equal(s.received[0]!.to.sort(), ['b@example.org', 'c@example.net']);
@@ -152,7 +202,24 @@ it('sendmail -t -i with DKIM: signed after the header edits (Bcc gone, Date and 
     const keyFile = join(t.dir, 'dkim.pem');
     writeFileSync(keyFile, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const raw = 'From: me@example.com\nTo: b@example.org\nBcc: secret@example.net\nSubject: signed by sendmail\n\nbody\n.\nmore\n';
-    const r = await cli(['sendmail', '-t', '-i', '--server', s.url, '-f', 'me@example.com', '--dkim-key', keyFile, '--dkim-selector', 'sm', '--dkim-domain', 'example.com'], { stdin: raw });
+    const r = await cli(
+      [
+        'sendmail',
+        '-t',
+        '-i',
+        '--server',
+        s.url,
+        '-f',
+        'me@example.com',
+        '--dkim-key',
+        keyFile,
+        '--dkim-selector',
+        'sm',
+        '--dkim-domain',
+        'example.com',
+      ],
+      { stdin: raw },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.is(s.received.length, 1);
     assert.equal(s.received[0]!.to.sort(), ['b@example.org', 'secret@example.net']);
@@ -175,7 +242,17 @@ it('--help lists the flags of every module, in send and sendmail mode', async ()
   for (const args of [['--help'], ['sendmail', '--help']]) {
     const r = await cli(args);
     assert.is(r.code, 0, r.stderr);
-    for (const flag of ['--attach', '--html', '--dkim-key', '--proxy', '--pfx', '--pass-cmd', '--token-cmd', '--data-end-timeout', '--queue']) {
+    for (const flag of [
+      '--attach',
+      '--html',
+      '--dkim-key',
+      '--proxy',
+      '--pfx',
+      '--pass-cmd',
+      '--token-cmd',
+      '--data-end-timeout',
+      '--queue',
+    ]) {
       assert.ok(r.stdout.includes(flag), `${args.join(' ')}: ${flag} in --help`);
     }
   }

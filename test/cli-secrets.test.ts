@@ -22,8 +22,11 @@ async function server() {
   const seen: string[] = [];
   const bodies: string[] = [];
   const s = new SMTPServer({
-    logger: false, disableReverseLookup: true, authMethods: ['PLAIN', 'XOAUTH2'],
-    key: readFileSync(`${FIXTURES}server.key`), cert: readFileSync(CA),
+    logger: false,
+    disableReverseLookup: true,
+    authMethods: ['PLAIN', 'XOAUTH2'],
+    key: readFileSync(`${FIXTURES}server.key`),
+    cert: readFileSync(CA),
     onAuth(auth, _session, cb) {
       if (auth.method === 'XOAUTH2') {
         seen.push(auth.accessToken ?? '');
@@ -54,7 +57,19 @@ function cli(args: string[]) {
   return runNode(CLI, args, { stdin: MESSAGE, env, timeout: 15_000 });
 }
 
-const base = (port: number) => ['send', '-v', '--server', `smtp+starttls://localhost:${port}`, '--ca', CA, '--user', 'alice', '--from', 'a@example.com', 'b@example.com'];
+const base = (port: number) => [
+  'send',
+  '-v',
+  '--server',
+  `smtp+starttls://localhost:${port}`,
+  '--ca',
+  CA,
+  '--user',
+  'alice',
+  '--from',
+  'a@example.com',
+  'b@example.com',
+];
 
 function assertNoSecret(text: string, secrets: string[]): void {
   for (const s of secrets) {
@@ -76,7 +91,7 @@ test('--pass-cmd: the first line of the command is the password; nothing of it i
   assertNoSecret(r.stdout + r.stderr, [PASSWORD]);
 });
 
-test('--token-cmd: XOAUTH2 with the command\'s token; refused, it runs again with SMTPWIRE_REFRESH=1', async () => {
+test("--token-cmd: XOAUTH2 with the command's token; refused, it runs again with SMTPWIRE_REFRESH=1", async () => {
   const srv = await server();
   const cmd = `if [ "$SMTPWIRE_REFRESH" = 1 ]; then echo '${FRESH}'; else echo '${STALE}'; fi`;
   const r = await cli([...base(srv.port), '--token-cmd', cmd]);
@@ -109,7 +124,20 @@ test('usage: the flags need --user; --pass-cmd and --pass-file exclude each othe
   const a = await cli(['send', '--server', 'smtp://localhost:1', '--pass-cmd', 'echo x', '--from', 'a@example.com', 'b@example.com']);
   assert.is(a.code, 64);
   assert.match(a.stderr, /--pass-cmd needs --user/);
-  const b = await cli(['send', '--server', 'smtp://localhost:1', '--user', 'u', '--pass-file', '/dev/null', '--pass-cmd', 'echo x', '--from', 'a@example.com', 'b@example.com']);
+  const b = await cli([
+    'send',
+    '--server',
+    'smtp://localhost:1',
+    '--user',
+    'u',
+    '--pass-file',
+    '/dev/null',
+    '--pass-cmd',
+    'echo x',
+    '--from',
+    'a@example.com',
+    'b@example.com',
+  ]);
   assert.is(b.code, 64);
   assert.match(b.stderr, /either with --pass-file or with --pass-cmd/);
 });

@@ -14,8 +14,15 @@ import { cli as harnessCli, it as harnessIt, testServer, unansweredServer, type 
 import * as assert from 'uvu/assert';
 import { EXIT, exitCodeFor } from '../bin/exit-codes.ts';
 import {
-  SmtpAuthError, SmtpCapabilityError, SmtpConnectionError, SmtpProtocolError, SmtpReplyError, SmtpTimeoutError, SmtpTlsError,
-  SmtpUsageError, SmtpAbortError,
+  SmtpAuthError,
+  SmtpCapabilityError,
+  SmtpConnectionError,
+  SmtpProtocolError,
+  SmtpReplyError,
+  SmtpTimeoutError,
+  SmtpTlsError,
+  SmtpUsageError,
+  SmtpAbortError,
 } from '../core/errors.ts';
 import type { TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
@@ -44,7 +51,13 @@ interface Server {
 /** A real smtp-server (cli-harness.ts). Default: plain text (no STARTTLS), AUTH optional. */
 async function smtpServer(options: SMTPServerOptions = {}): Promise<Server> {
   const s = await testServer({ closeTimeout: 500, ...options });
-  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: () => s.close() };
+  return {
+    port: s.port,
+    get messages() {
+      return s.received.map((r) => r.data);
+    },
+    close: () => s.close(),
+  };
 }
 
 /** An smtp-server error with an SMTP reply code. */
@@ -94,11 +107,17 @@ const json = (r: Run): any => {
 it('raw message from stdin, --json: accepted, exit 0, the server got the exact bytes', async () => {
   const s = await smtpServer();
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', '--to', 'b@example.com', 'c@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(
+      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', '--to', 'b@example.com', 'c@example.com', '--json'],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, 0, r.stderr);
     const out = json(r);
     assert.is(out.outcome, 'accepted');
-    assert.equal(out.accepted.map((x: any) => x.address), ['b@example.com', 'c@example.com']);
+    assert.equal(
+      out.accepted.map((x: any) => x.address),
+      ['b@example.com', 'c@example.com'],
+    );
     assert.is(out.accepted[0].code, 250);
     assert.equal(out.rejected, []);
     assert.equal(out.unknown, []);
@@ -116,7 +135,10 @@ it('a 3 MB raw message streams through intact', async () => {
   try {
     const line = 'x'.repeat(76) + '\r\n';
     const body = 'Subject: big\r\n\r\n' + line.repeat(Math.ceil((3 << 20) / line.length));
-    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdin: body, timeout: 20_000 });
+    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], {
+      stdin: body,
+      timeout: 20_000,
+    });
     assert.is(r.code, 0, r.stderr);
     assert.is(s.messages[0]!.length, body.length);
     assert.ok(s.messages[0]!.toString('latin1') === body);
@@ -133,7 +155,10 @@ it('stdin redirected from a file (5 MB): SIZE= declared, delivered intact', asyn
     const body = 'Subject: from a file\r\n\r\n' + line.repeat(Math.ceil((5 << 20) / line.length));
     const path = join(dir, 'message.eml');
     writeFileSync(path, body, 'latin1');
-    const r = await cli(['send', '-v', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdinFile: path, timeout: 20_000 });
+    const r = await cli(['send', '-v', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], {
+      stdinFile: path,
+      timeout: 20_000,
+    });
     assert.is(r.code, 0, r.stderr);
     assert.ok(r.stderr.includes(`SIZE=${body.length}`), r.stderr.slice(0, 2000));
     assert.ok(s.messages[0]!.toString('latin1') === body);
@@ -150,11 +175,17 @@ it('one recipient refused permanently: exit 67 (EX_NOUSER), the others still get
     },
   });
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'nobody@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(
+      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'nobody@example.com', '--json'],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, EXIT.NOUSER, r.stderr);
     const out = json(r);
     assert.is(out.outcome, 'accepted');
-    assert.equal(out.accepted.map((x: any) => x.address), ['b@example.com']);
+    assert.equal(
+      out.accepted.map((x: any) => x.address),
+      ['b@example.com'],
+    );
     assert.is(out.rejected[0].address, 'nobody@example.com');
     assert.is(out.rejected[0].code, 550);
     assert.match(out.rejected[0].text, /No such user/);
@@ -168,7 +199,10 @@ it('one recipient refused permanently: exit 67 (EX_NOUSER), the others still get
 it('every recipient refused permanently: exit 67', async () => {
   const s = await smtpServer({ onRcptTo: (_a, _s, callback) => callback(refusal(550, 'No such user')) });
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'x@example.com', 'y@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(
+      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'x@example.com', 'y@example.com', '--json'],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, EXIT.NOUSER, r.stderr);
     assert.is(json(r).outcome, 'rejected');
     assert.is(s.messages.length, 0);
@@ -231,19 +265,26 @@ async function chunkingRefuser(): Promise<{ port: number; bdats: string[]; close
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    port, bdats,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    port,
+    bdats,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
-for (const [to, exit, code] of [[['refuse1@example.com'], EXIT.NOUSER, 550], [['later2@example.com'], EXIT.TEMPFAIL, 451]] as const) {
+for (const [to, exit, code] of [
+  [['refuse1@example.com'], EXIT.NOUSER, 550],
+  [['later2@example.com'], EXIT.TEMPFAIL, 451],
+] as const) {
   it(`CHUNKING + PIPELINING, every recipient refused (${code}): exit ${exit} from the recipients' replies, not the BDAT's 503`, async () => {
     const s = await chunkingRefuser();
     try {
-      const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', ...to, '--json'], { stdin: MESSAGE });
+      const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', ...to, '--json'], {
+        stdin: MESSAGE,
+      });
       assert.is(r.code, exit, r.stderr);
       const out = json(r);
       assert.is(out.outcome, 'rejected');
@@ -258,7 +299,10 @@ for (const [to, exit, code] of [[['refuse1@example.com'], EXIT.NOUSER, 550], [['
 it('MAIL FROM refused permanently: exit 69 (EX_UNAVAILABLE)', async () => {
   const s = await smtpServer({ onMailFrom: (_a, _s, callback) => callback(refusal(550, 'Sender blocked')) });
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'c@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(
+      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'c@example.com', '--json'],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, EXIT.UNAVAILABLE, r.stderr);
     const out = json(r);
     assert.is(out.outcome, 'rejected');
@@ -280,7 +324,9 @@ it('message refused permanently at the final dot: exit 69', async () => {
     },
   });
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.UNAVAILABLE, r.stderr);
     assert.is(json(r).reply.code, 554);
   } finally {
@@ -296,7 +342,9 @@ it('4xx at the final dot: exit 75 (EX_TEMPFAIL), error transient', async () => {
     },
   });
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.TEMPFAIL, r.stderr);
     const out = json(r);
     assert.is(out.outcome, 'rejected');
@@ -311,7 +359,9 @@ it('4xx at the final dot: exit 75 (EX_TEMPFAIL), error transient', async () => {
 it('connection lost before the dot: exit 75', async () => {
   const s = await droppingServer('data');
   try {
-    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.TEMPFAIL, r.stderr);
     const out = json(r);
     assert.is(out.outcome, 'rejected');
@@ -324,7 +374,9 @@ it('connection lost before the dot: exit 75', async () => {
 it('connection lost after the dot, before the reply: exit 76 (outcome unknown)', async () => {
   const s = await droppingServer('dot');
   try {
-    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.PROTOCOL, r.stderr);
     assert.is(json(r).outcome, 'unknown');
     assert.match(r.stderr, /do not retry blindly/);
@@ -337,7 +389,9 @@ it('nothing listening: exit 75 with a JSON error', async () => {
   const s = await droppingServer('data');
   const port = s.port;
   await s.close(); // a port that was just free
-  const r = await cli(['send', '--server', `smtp://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+  const r = await cli(['send', '--server', `smtp://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+    stdin: MESSAGE,
+  });
   assert.is(r.code, EXIT.TEMPFAIL, r.stderr);
   const out = json(r);
   assert.is(out.outcome, 'rejected');
@@ -351,7 +405,20 @@ it('a server silent after the final dot: --data-end-timeout 1 ends it in about a
   const s = await droppingServer('silent');
   try {
     const started = Date.now();
-    const r = await cli(['send', '--data-end-timeout', '1', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const r = await cli(
+      [
+        'send',
+        '--data-end-timeout',
+        '1',
+        '--server',
+        `smtp+plain://127.0.0.1:${s.port}`,
+        '--from',
+        'a@example.com',
+        'b@example.com',
+        '--json',
+      ],
+      { stdin: MESSAGE, timeout: 8_000 },
+    );
     const took = Date.now() - started;
     assert.is(r.code, EXIT.PROTOCOL, r.stderr);
     const out = json(r);
@@ -368,7 +435,10 @@ it('a server silent after the final dot: --timeout 1.5 (whole command) ends it, 
   const s = await droppingServer('silent');
   try {
     const started = Date.now();
-    const r = await cli(['send', '--timeout', '1.5', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const r = await cli(
+      ['send', '--timeout', '1.5', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'],
+      { stdin: MESSAGE, timeout: 8_000 },
+    );
     const took = Date.now() - started;
     assert.is(r.code, EXIT.PROTOCOL, r.stderr);
     assert.is(json(r).outcome, 'unknown');
@@ -384,7 +454,10 @@ it('a server silent after the final dot: without a flag the CLI is still waiting
   try {
     let err: unknown;
     try {
-      await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdin: MESSAGE, timeout: 4_000 });
+      await cli(['send', '--server', `smtp+plain://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], {
+        stdin: MESSAGE,
+        timeout: 4_000,
+      });
     } catch (e) {
       err = e;
     }
@@ -396,14 +469,33 @@ it('a server silent after the final dot: without a flag the CLI is still waiting
 
 it('--timeout while connecting to a server that never greets: exit 75 (nothing sent)', async () => {
   const sockets: net.Socket[] = [];
-  const server = net.createServer((sock) => { sockets.push(sock); sock.on('error', () => {}); });
+  const server = net.createServer((sock) => {
+    sockets.push(sock);
+    sock.on('error', () => {});
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const port = (server.address() as AddressInfo).port;
-    const r = await cli(['send', '--timeout', '1', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const r = await cli(
+      ['send', '--timeout', '1', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'],
+      { stdin: MESSAGE, timeout: 8_000 },
+    );
     assert.is(r.code, EXIT.TEMPFAIL, r.stderr);
     assert.is(json(r).error.code, 'ETIMEOUT');
-    const r2 = await cli(['send', '--greeting-timeout', '0.5', '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE, timeout: 8_000 });
+    const r2 = await cli(
+      [
+        'send',
+        '--greeting-timeout',
+        '0.5',
+        '--server',
+        `smtp+plain://127.0.0.1:${port}`,
+        '--from',
+        'a@example.com',
+        'b@example.com',
+        '--json',
+      ],
+      { stdin: MESSAGE, timeout: 8_000 },
+    );
     assert.is(r2.code, EXIT.TEMPFAIL, r2.stderr);
     assert.match(json(r2).error.message, /500 ms waiting for the greeting/);
   } finally {
@@ -459,7 +551,19 @@ it('wrong password: exit 77 (EX_NOPERM)', async () => {
   const s = await smtpServer({ ...tlsOptions, disabledCommands: [], ...authOptions() });
   try {
     const r = await cli(
-      ['send', '--server', `smtp+starttls://127.0.0.1:${s.port}`, '--ca', CA, '--user', 'user', '--from', 'a@example.com', 'b@example.com', '--json'],
+      [
+        'send',
+        '--server',
+        `smtp+starttls://127.0.0.1:${s.port}`,
+        '--ca',
+        CA,
+        '--user',
+        'user',
+        '--from',
+        'a@example.com',
+        'b@example.com',
+        '--json',
+      ],
       { stdin: MESSAGE, env: { SMTPWIRE_PASSWORD: 'wrong password' } },
     );
     assert.is(r.code, EXIT.NOPERM, r.stderr);
@@ -474,7 +578,21 @@ it('-v: transcript on stderr with AUTH redacted, the password never shown', asyn
   const s = await smtpServer({ ...tlsOptions, disabledCommands: [], ...authOptions() });
   try {
     const r = await cli(
-      ['send', '-v', '--server', `smtp+starttls://127.0.0.1:${s.port}`, '--ca', CA, '--user', 'user', '--auth', 'PLAIN', '--from', 'a@example.com', 'b@example.com'],
+      [
+        'send',
+        '-v',
+        '--server',
+        `smtp+starttls://127.0.0.1:${s.port}`,
+        '--ca',
+        CA,
+        '--user',
+        'user',
+        '--auth',
+        'PLAIN',
+        '--from',
+        'a@example.com',
+        'b@example.com',
+      ],
       { stdin: MESSAGE, env: { SMTPWIRE_PASSWORD: PASSWORD } },
     );
     assert.is(r.code, 0, r.stderr);
@@ -499,7 +617,23 @@ it('--pass-file: the password is the first line of the file', async () => {
   const dir = mkdtempSync(`${tmpdir()}/smtpwire-cli-`);
   try {
     writeFileSync(`${dir}/pass`, `${PASSWORD}\nsecond line ignored\n`, { mode: 0o600 });
-    const r = await cli(['send', '--server', `smtp+starttls://127.0.0.1:${s.port}`, '--ca', CA, '--user', 'user', '--pass-file', `${dir}/pass`, '--from', 'a@example.com', 'b@example.com'], { stdin: MESSAGE });
+    const r = await cli(
+      [
+        'send',
+        '--server',
+        `smtp+starttls://127.0.0.1:${s.port}`,
+        '--ca',
+        CA,
+        '--user',
+        'user',
+        '--pass-file',
+        `${dir}/pass`,
+        '--from',
+        'a@example.com',
+        'b@example.com',
+      ],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.is(s.messages.length, 1);
   } finally {
@@ -511,7 +645,9 @@ it('--pass-file: the password is the first line of the file', async () => {
 it('smtps:// with --ca: implicit TLS, accepted', async () => {
   const s = await smtpServer({ ...tlsOptions, secure: true, disabledCommands: [] });
   try {
-    const r = await cli(['send', '-v', '--server', `smtps://127.0.0.1:${s.port}`, '--ca', CA, '--from', 'a@example.com', 'b@example.com'], { stdin: MESSAGE });
+    const r = await cli(['send', '-v', '--server', `smtps://127.0.0.1:${s.port}`, '--ca', CA, '--from', 'a@example.com', 'b@example.com'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, 0, r.stderr);
     assert.not.match(r.stderr, /STARTTLS/); // already TLS from the first byte
     assert.is(s.messages[0]!.toString('latin1'), MESSAGE);
@@ -523,7 +659,9 @@ it('smtps:// with --ca: implicit TLS, accepted', async () => {
 it('smtps:// without --ca: the self-signed certificate is refused (69), nothing sent', async () => {
   const s = await smtpServer({ ...tlsOptions, secure: true, disabledCommands: [] });
   try {
-    const r = await cli(['send', '--server', `smtps://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtps://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.UNAVAILABLE, r.stderr);
     assert.is(json(r).error.code, 'ETLS');
     assert.is(s.messages.length, 0);
@@ -535,7 +673,9 @@ it('smtps:// without --ca: the self-signed certificate is refused (69), nothing 
 it('--insecure: prints a loud warning and skips the certificate check', async () => {
   const s = await smtpServer({ ...tlsOptions, secure: true, disabledCommands: [] });
   try {
-    const r = await cli(['send', '--insecure', '--server', `smtps://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], { stdin: MESSAGE });
+    const r = await cli(['send', '--insecure', '--server', `smtps://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /WARNING: --insecure/);
     assert.match(r.stderr, /NOT checked/);
@@ -548,7 +688,9 @@ it('--insecure: prints a loud warning and skips the certificate check', async ()
 it('smtp+starttls:// against a server without STARTTLS: refused, nothing sent in clear', async () => {
   const s = await smtpServer();
   try {
-    const r = await cli(['send', '--server', `smtp+starttls://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(['send', '--server', `smtp+starttls://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--json'], {
+      stdin: MESSAGE,
+    });
     assert.is(r.code, EXIT.UNAVAILABLE, r.stderr);
     assert.is(json(r).error.code, 'ETLS');
     assert.is(s.messages.length, 0);
@@ -563,7 +705,20 @@ it('--compose --subject --priority high: builds the headers; text from stdin', a
   const s = await smtpServer();
   try {
     const r = await cli(
-      ['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', '--to', 'b@example.com', '--compose', '--subject', 'Grüße', '--priority', 'high'],
+      [
+        'send',
+        '--server',
+        `smtp://127.0.0.1:${s.port}`,
+        '--from',
+        'a@example.com',
+        '--to',
+        'b@example.com',
+        '--compose',
+        '--subject',
+        'Grüße',
+        '--priority',
+        'high',
+      ],
       { stdin: 'Hallo,\nschöne Grüße.\n' },
     );
     assert.is(r.code, 0, r.stderr);
@@ -582,7 +737,18 @@ it('--compose --subject --priority high: builds the headers; text from stdin', a
 it('--text: composes without reading stdin', async () => {
   const s = await smtpServer();
   try {
-    const r = await cli(['send', '--server', `smtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', '--text', 'short note', '--subject', 'hi']);
+    const r = await cli([
+      'send',
+      '--server',
+      `smtp://127.0.0.1:${s.port}`,
+      '--from',
+      'a@example.com',
+      'b@example.com',
+      '--text',
+      'short note',
+      '--subject',
+      'hi',
+    ]);
     assert.is(r.code, 0, r.stderr);
     const got = s.messages[0]!.toString('utf8');
     assert.match(got, /^Subject: hi\r$/m);
@@ -596,10 +762,16 @@ it('--text: composes without reading stdin', async () => {
 it('lmtp://: LHLO and one reply per recipient', async () => {
   const s = await smtpServer({ lmtp: true });
   try {
-    const r = await cli(['send', '-v', '--server', `lmtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'c@example.com', '--json'], { stdin: MESSAGE });
+    const r = await cli(
+      ['send', '-v', '--server', `lmtp://127.0.0.1:${s.port}`, '--from', 'a@example.com', 'b@example.com', 'c@example.com', '--json'],
+      { stdin: MESSAGE },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /^C: LHLO /m);
-    assert.equal(json(r).accepted.map((x: any) => x.address), ['b@example.com', 'c@example.com']);
+    assert.equal(
+      json(r).accepted.map((x: any) => x.address),
+      ['b@example.com', 'c@example.com'],
+    );
   } finally {
     await s.close();
   }
@@ -609,9 +781,17 @@ it('lmtp://: LHLO and one reply per recipient', async () => {
 
 const reply = (code: number, text = 'text'): Reply => ({ code, enhanced: undefined, lines: [text] });
 // Any mix of fields (exitCodeFor must cope with each), hence the assertion.
-const result = (r: Partial<TransactionResult>): TransactionResult => ({
-  id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...r,
-}) as TransactionResult;
+const result = (r: Partial<TransactionResult>): TransactionResult =>
+  ({
+    id: 1,
+    outcome: 'accepted',
+    accepted: [],
+    rejected: [],
+    unknown: [],
+    reply: undefined,
+    error: undefined,
+    ...r,
+  }) as TransactionResult;
 const ok = { address: 'b@example.com', reply: reply(250) };
 
 it('exitCodeFor: results', () => {
@@ -623,24 +803,59 @@ it('exitCodeFor: results', () => {
   assert.is(exitCodeFor(result({ accepted: [ok], unknown: ['c@example.com'] })), EXIT.PROTOCOL);
 
   const r550 = reply(550, 'no such user');
-  assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r550 }], reply: r550, error: new SmtpReplyError('every recipient was rejected', r550, 'RCPT'),
-  })), EXIT.NOUSER);
+  assert.is(
+    exitCodeFor(
+      result({
+        outcome: 'rejected',
+        rejected: [{ address: 'x@example.com', reply: r550 }],
+        reply: r550,
+        error: new SmtpReplyError('every recipient was rejected', r550, 'RCPT'),
+      }),
+    ),
+    EXIT.NOUSER,
+  );
   const r450 = reply(450);
-  assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: r450 }], reply: r450, error: new SmtpReplyError('every recipient was rejected', r450, 'RCPT'),
-  })), EXIT.TEMPFAIL);
+  assert.is(
+    exitCodeFor(
+      result({
+        outcome: 'rejected',
+        rejected: [{ address: 'x@example.com', reply: r450 }],
+        reply: r450,
+        error: new SmtpReplyError('every recipient was rejected', r450, 'RCPT'),
+      }),
+    ),
+    EXIT.TEMPFAIL,
+  );
   // MAIL refused: pipelined RCPTs got 503s, which are not the recipients' fault.
   const mail = reply(550, 'sender blocked');
-  assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'x@example.com', reply: reply(503) }], reply: mail, error: new SmtpReplyError('MAIL FROM rejected: 550 sender blocked', mail, 'MAIL'),
-  })), EXIT.UNAVAILABLE);
+  assert.is(
+    exitCodeFor(
+      result({
+        outcome: 'rejected',
+        rejected: [{ address: 'x@example.com', reply: reply(503) }],
+        reply: mail,
+        error: new SmtpReplyError('MAIL FROM rejected: 550 sender blocked', mail, 'MAIL'),
+      }),
+    ),
+    EXIT.UNAVAILABLE,
+  );
   const spam = reply(554, 'spam');
-  assert.is(exitCodeFor(result({
-    outcome: 'rejected', rejected: [{ address: 'b@example.com', reply: spam }], reply: spam, error: new SmtpReplyError('message rejected: 554 spam', spam),
-  })), EXIT.UNAVAILABLE);
+  assert.is(
+    exitCodeFor(
+      result({
+        outcome: 'rejected',
+        rejected: [{ address: 'b@example.com', reply: spam }],
+        reply: spam,
+        error: new SmtpReplyError('message rejected: 554 spam', spam),
+      }),
+    ),
+    EXIT.UNAVAILABLE,
+  );
   const later = reply(451);
-  assert.is(exitCodeFor(result({ outcome: 'rejected', reply: later, error: new SmtpReplyError('message rejected: 451', later) })), EXIT.TEMPFAIL);
+  assert.is(
+    exitCodeFor(result({ outcome: 'rejected', reply: later, error: new SmtpReplyError('message rejected: 451', later) })),
+    EXIT.TEMPFAIL,
+  );
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpConnectionError('lost') })), EXIT.TEMPFAIL);
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpAuthError('authentication failed', reply(535)) })), EXIT.NOPERM);
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpCapabilityError('needs SMTPUTF8') })), EXIT.UNAVAILABLE);

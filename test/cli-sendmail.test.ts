@@ -8,7 +8,8 @@ import { EXIT } from '../bin/exit-codes.ts';
 import { cli, CLI, it, tempDir, testServer } from './cli-harness.ts';
 import { exitWhenDone } from './exit-when-done.ts';
 
-const HEAD = 'From: Alice <alice@example.com>\nTo: Bob <bob@example.com>, "Carol, C." <carol@example.com>\nCc: dave@example.com (Dave)\nBcc: eve@example.com,\n  frank@example.com\nSubject: hi\nDate: Sat, 01 Jun 2024 12:00:00 +0000\nMessage-ID: <fixed@example.com>\n';
+const HEAD =
+  'From: Alice <alice@example.com>\nTo: Bob <bob@example.com>, "Carol, C." <carol@example.com>\nCc: dave@example.com (Dave)\nBcc: eve@example.com,\n  frank@example.com\nSubject: hi\nDate: Sat, 01 Jun 2024 12:00:00 +0000\nMessage-ID: <fixed@example.com>\n';
 const BODY = 'hello\n.leading dot\nBcc: not a header\n';
 
 // ---- sendmail mode ----------------------------------------------------------------------------
@@ -16,12 +17,21 @@ const BODY = 'hello\n.leading dot\nBcc: not a header\n';
 it('sendmail -t -i: recipients from To, Cc and Bcc plus the command line; Bcc removed; the rest byte for byte', async () => {
   const s = await testServer();
   try {
-    const r = await cli(['sendmail', '--server', s.url, '-t', '-i', '-f', 'sender@example.com', 'extra@example.com', 'bob@example.com'], { stdin: HEAD + '\n' + BODY });
+    const r = await cli(['sendmail', '--server', s.url, '-t', '-i', '-f', 'sender@example.com', 'extra@example.com', 'bob@example.com'], {
+      stdin: HEAD + '\n' + BODY,
+    });
     assert.is(r.code, 0, r.stderr);
     assert.is(s.received.length, 1);
     const m = s.received[0]!;
     assert.is(m.from, 'sender@example.com');
-    assert.equal([...m.to].sort(), ['bob@example.com', 'carol@example.com', 'dave@example.com', 'eve@example.com', 'extra@example.com', 'frank@example.com']);
+    assert.equal([...m.to].sort(), [
+      'bob@example.com',
+      'carol@example.com',
+      'dave@example.com',
+      'eve@example.com',
+      'extra@example.com',
+      'frank@example.com',
+    ]);
     const expected = (HEAD.replace(/^Bcc:.*\n {2}frank@example.com\n/m, '') + '\n' + BODY).replace(/\n/g, '\r\n');
     assert.is(m.data.toString('latin1'), expected);
   } finally {
@@ -35,7 +45,10 @@ it('invoked through a link named sendmail: the same mode; -oi -oem -bm accepted;
   try {
     const link = join(t.dir, 'sendmail');
     symlinkSync(CLI, link);
-    const r = await cli(['--server', s.url, '-oi', '-oem', '-bm', '-F', 'Zoë Example', '-f', 'zoe@example.com', '--', 'bob@example.com'], { stdin: 'Subject: no from\n\nbody\n', script: link });
+    const r = await cli(['--server', s.url, '-oi', '-oem', '-bm', '-F', 'Zoë Example', '-f', 'zoe@example.com', '--', 'bob@example.com'], {
+      stdin: 'Subject: no from\n\nbody\n',
+      script: link,
+    });
     assert.is(r.code, 0, r.stderr);
     const got = s.received[0]!.data.toString('utf8');
     assert.match(got, /^From: =\?UTF-8\?B\?Wm/m);
@@ -68,7 +81,10 @@ it('without -i a line with a lone dot ends the message (sendmail rule); with -i 
 it('-N, -R and -V become DSN NOTIFY, RET and ENVID', async () => {
   const s = await testServer({ hideDSN: false });
   try {
-    const r = await cli(['sendmail', '--server', s.url, '-i', '-N', 'failure,delay', '-R', 'hdrs', '-V', 'env-42', '-f', 'a@example.com', 'b@example.com'], { stdin: 'Subject: dsn\n\nx\n' });
+    const r = await cli(
+      ['sendmail', '--server', s.url, '-i', '-N', 'failure,delay', '-R', 'hdrs', '-V', 'env-42', '-f', 'a@example.com', 'b@example.com'],
+      { stdin: 'Subject: dsn\n\nx\n' },
+    );
     assert.is(r.code, 0, r.stderr);
     const m = s.received[0]!;
     assert.is(m.mailArgs.RET, 'HDRS');
@@ -97,7 +113,11 @@ it('stdin that is a directory: exit 66 with a clear message, nothing sent (send 
   const s = await testServer();
   const t = tempDir('stdin-dir');
   try {
-    for (const args of [['send', '--server', s.url, '--from', 'a@example.com', 'b@example.com'], ['sendmail', '--server', s.url, '-f', 'a@example.com', 'b@example.com'], ['send', '--queue', '--queue-dir', join(t.dir, 'q'), '--server', s.url, '--from', 'a@example.com', 'b@example.com']]) {
+    for (const args of [
+      ['send', '--server', s.url, '--from', 'a@example.com', 'b@example.com'],
+      ['sendmail', '--server', s.url, '-f', 'a@example.com', 'b@example.com'],
+      ['send', '--queue', '--queue-dir', join(t.dir, 'q'), '--server', s.url, '--from', 'a@example.com', 'b@example.com'],
+    ]) {
       const r = await cli(args, { stdinFile: t.dir });
       assert.is(r.code, EXIT.NOINPUT, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /standard input is a directory/);
@@ -105,7 +125,10 @@ it('stdin that is a directory: exit 66 with a clear message, nothing sent (send 
     // The other inputs named on the command line, given a directory: 66 and the flag named.
     for (const [args, re] of [
       [['send', '--server', s.url, '--from', 'a@example.com', '--ca', t.dir, 'b@example.com'], /--ca: cannot read .*directory/],
-      [['send', '--server', s.url, '--from', 'a@example.com', '--user', 'u', '--pass-file', t.dir, 'b@example.com'], /--pass-file: cannot read .*directory/],
+      [
+        ['send', '--server', s.url, '--from', 'a@example.com', '--user', 'u', '--pass-file', t.dir, 'b@example.com'],
+        /--pass-file: cannot read .*directory/,
+      ],
       [['sendmail', '-C', t.dir, 'b@example.com'], /cannot read the configuration file/],
       [['send', '--config', join(t.dir, 'nonexistent'), 'b@example.com'], /cannot read the configuration file .*ENOENT|no such file/i],
     ] as [string[], RegExp][]) {
@@ -156,7 +179,10 @@ it('msmtp config: defaults, accounts, inheritance, account default; -a and send 
   const t = tempDir('msmtprc');
   try {
     const log = join(t.dir, 'log');
-    const conf = msmtprc(t.dir, `# test\ndefaults\nport ${s.port}\ntls off\nlogfile ${log}\n\naccount base\nhost 127.0.0.1\nfrom base@example.com\ndomain client.example\n\naccount other : base\nfrom "other@example.com"\n\naccount default : other\n`);
+    const conf = msmtprc(
+      t.dir,
+      `# test\ndefaults\nport ${s.port}\ntls off\nlogfile ${log}\n\naccount base\nhost 127.0.0.1\nfrom base@example.com\ndomain client.example\n\naccount other : base\nfrom "other@example.com"\n\naccount default : other\n`,
+    );
     let r = await cli(['sendmail', '-C', conf, '-i', 'b@example.com'], { stdin: 'Subject: 1\n\nx\n' });
     assert.is(r.code, 0, r.stderr);
     assert.is(s.received[0]!.from, 'other@example.com');
@@ -215,7 +241,10 @@ it('msmtp config: a file with a password that others can read is refused (78); 0
     authOptional: false,
     allowInsecureAuth: true,
     onAuth(auth, _session, cb) {
-      cb(auth.username === 'u' && auth.password === 'pw d' ? null : new Error('bad'), auth.username === 'u' && auth.password === 'pw d' ? { user: 'u' } : undefined);
+      cb(
+        auth.username === 'u' && auth.password === 'pw d' ? null : new Error('bad'),
+        auth.username === 'u' && auth.password === 'pw d' ? { user: 'u' } : undefined,
+      );
     },
   });
   const t = tempDir('msmtprc-perm');
@@ -236,7 +265,11 @@ it('msmtp config: a file with a password that others can read is refused (78); 0
     assert.match(r.stderr, /TLS|clear|insecure|encrypt/i);
     // passwordeval: the command's first output line (a file without a password may be 0644).
     mkdirSync(join(t.dir, 'bin'));
-    conf = msmtprc(t.dir, `account default\nhost 127.0.0.1\nport ${s.port}\nfrom a@example.com\nauth on\nuser u\npasswordeval printf 'pw d\\nsecond'\n`, 0o644);
+    conf = msmtprc(
+      t.dir,
+      `account default\nhost 127.0.0.1\nport ${s.port}\nfrom a@example.com\nauth on\nuser u\npasswordeval printf 'pw d\\nsecond'\n`,
+      0o644,
+    );
     r = await cli(['sendmail', '-C', conf, '-P']);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^passwordeval = printf/m);

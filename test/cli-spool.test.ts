@@ -23,10 +23,25 @@ function files(q: string, d: string): string[] {
 
 /** Queue one message for a port where nothing listens: it must end up in new/. */
 async function enqueue(q: string, port: number, n: number | string, extra: string[] = [], env: Record<string, string> = {}) {
-  return cli(['send', '--queue', '--queue-dir', q, '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', 'b@example.com', ...extra], { stdin: msg(n), env });
+  return cli(
+    [
+      'send',
+      '--queue',
+      '--queue-dir',
+      q,
+      '--server',
+      `smtp+plain://127.0.0.1:${port}`,
+      '--from',
+      'a@example.com',
+      'b@example.com',
+      ...extra,
+    ],
+    { stdin: msg(n), env },
+  );
 }
 
-const flush = (q: string, extra: string[] = [], env: Record<string, string> = {}) => cli(['queue', 'flush', '--queue-dir', q, ...extra], { env, timeout: 20_000 });
+const flush = (q: string, extra: string[] = [], env: Record<string, string> = {}) =>
+  cli(['queue', 'flush', '--queue-dir', q, ...extra], { env, timeout: 20_000 });
 
 it('--queue with nothing listening: exit 0 "queued"; queue list shows it; flush delivers it byte for byte, once', async () => {
   const t = tempDir('spool');
@@ -79,13 +94,23 @@ async function serverOn(port: number, options: Parameters<typeof testServer>[0] 
   const { SMTPServer } = await import('smtp-server');
   const received: TestServer['received'] = [];
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 200,
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    closeTimeout: 200,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const env = session.envelope as unknown as { mailFrom: { address: string }; rcptTo: { address: string }[] };
-        received.push({ from: env.mailFrom.address, to: env.rcptTo.map((x) => x.address), mailArgs: {}, rcptArgs: [], data: Buffer.concat(chunks) });
+        received.push({
+          from: env.mailFrom.address,
+          to: env.rcptTo.map((x) => x.address),
+          mailArgs: {},
+          rcptArgs: [],
+          data: Buffer.concat(chunks),
+        });
         callback();
       });
     },
@@ -106,14 +131,23 @@ it('a transient refusal of one recipient: the others get it now, only that one i
   });
   try {
     const q = join(t.dir, 'q');
-    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'b@example.com', 'later@example.com'], { stdin: msg('p') });
+    const r = await cli(
+      ['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'b@example.com', 'later@example.com'],
+      { stdin: msg('p') },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /queued as/);
-    assert.equal(s.received.map((m) => m.to), [['b@example.com']]);
+    assert.equal(
+      s.received.map((m) => m.to),
+      [['b@example.com']],
+    );
     refuse = false;
     const f = await flush(q);
     assert.is(f.code, 0, f.stderr);
-    assert.equal(s.received.map((m) => m.to), [['b@example.com'], ['later@example.com']]);
+    assert.equal(
+      s.received.map((m) => m.to),
+      [['b@example.com'], ['later@example.com']],
+    );
     assert.is(s.received[1]!.data.toString('latin1'), msg('p'));
   } finally {
     await s.close();
@@ -132,7 +166,10 @@ it('every recipient refused, one for now and one for good: exit 67, the 4xx one 
   });
   try {
     const q = join(t.dir, 'q');
-    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'later@example.com', 'gone@example.com'], { stdin: msg('m') });
+    const r = await cli(
+      ['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'later@example.com', 'gone@example.com'],
+      { stdin: msg('m') },
+    );
     assert.is(r.code, EXIT.NOUSER, r.stderr);
     assert.match(r.stderr, /rejected gone@example\.com: 550/);
     assert.match(r.stderr, /queued as/);
@@ -140,7 +177,10 @@ it('every recipient refused, one for now and one for good: exit 67, the 4xx one 
     refuse = false;
     const f = await flush(q);
     assert.is(f.code, 0, f.stderr);
-    assert.equal(s.received.map((m) => m.to), [['later@example.com']]);
+    assert.equal(
+      s.received.map((m) => m.to),
+      [['later@example.com']],
+    );
   } finally {
     await s.close();
     t.done();
@@ -158,7 +198,9 @@ it('flush retries with backoff: 451 twice, then accepted, within one --retry-for
   });
   try {
     const q = join(t.dir, 'q');
-    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'b@example.com'], { stdin: msg('b') });
+    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', s.url, '--from', 'a@example.com', 'b@example.com'], {
+      stdin: msg('b'),
+    });
     assert.is(r.code, 0, r.stderr); // refusal 1: queued
     const started = Date.now();
     const f = await flush(q, ['--backoff', '0.4', '--retry-for', '10']);
@@ -189,7 +231,22 @@ it('--queue and an unknown outcome at once: exit 76, not queued (it may have bee
   const silent = await silentAtDot();
   try {
     const q = join(t.dir, 'q');
-    const r = await cli(['send', '--queue', '--queue-dir', q, '--data-end-timeout', '0.5', '--server', `smtp+plain://127.0.0.1:${silent.port}`, '--from', 'a@example.com', 'b@example.com'], { stdin: msg('u') });
+    const r = await cli(
+      [
+        'send',
+        '--queue',
+        '--queue-dir',
+        q,
+        '--data-end-timeout',
+        '0.5',
+        '--server',
+        `smtp+plain://127.0.0.1:${silent.port}`,
+        '--from',
+        'a@example.com',
+        'b@example.com',
+      ],
+      { stdin: msg('u') },
+    );
     assert.is(r.code, EXIT.PROTOCOL, r.stderr);
     assert.not.match(r.stderr, /queued/);
     assert.is(files(q, 'new').length + files(q, 'tmp').length, 0);
@@ -265,7 +322,11 @@ it('crash while queueing (killed at each step): queued exactly when the rename i
   const t = tempDir('spool-crash-q');
   const port = await freePort();
   try {
-    for (const [step, queued] of [['spool-written', 0], ['spool-synced', 0], ['spool-committed', 1]] as const) {
+    for (const [step, queued] of [
+      ['spool-written', 0],
+      ['spool-synced', 0],
+      ['spool-committed', 1],
+    ] as const) {
       const q = join(t.dir, step);
       const r = await enqueue(q, port, step, [], { SMTPWIRE_TEST_CRASH_AT: step });
       assert.is(r.code, null, `${step}: the process should have been killed: ${r.stderr}`);

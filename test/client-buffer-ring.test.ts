@@ -44,7 +44,10 @@ test('a handed view holds its buffer until it is settled into a write and that w
   ring.settle(1);
   assert.is(ring.space(0), undefined, 'write 1 not done yet');
   const again = ring.space(1)!;
-  assert.ok(again.buffer === second.buffer && again.byteOffset === second.byteOffset && again.length === 8, 'the current buffer starts over');
+  assert.ok(
+    again.buffer === second.buffer && again.byteOffset === second.byteOffset && again.length === 8,
+    'the current buffer starts over',
+  );
   ring.fill(8);
   ring.handed();
   const other = ring.space(1)!;
@@ -90,11 +93,7 @@ test('without reuse every buffer is fresh memory and nothing ever waits', () => 
 });
 
 type Step =
-  | { kind: 'read'; part: number }
-  | { kind: 'settle' }
-  | { kind: 'complete'; writes: number }
-  | { kind: 'unlend' }
-  | { kind: 'linkDone' };
+  { kind: 'read'; part: number } | { kind: 'settle' } | { kind: 'complete'; writes: number } | { kind: 'unlend' } | { kind: 'linkDone' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }).map((part) => ({ kind: 'read' as const, part })) },
@@ -112,92 +111,110 @@ interface Lent {
 }
 
 test('property: on any schedule of reads, settles and completed writes, no view is overwritten before its write is done; reuse stays within `count` buffers and waits only when all are busy', () => {
-  fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), fc.array(step, { maxLength: 150 }), (size, count, reuses, steps) => {
-    const ring = new BufferRing(size, count, reuses);
-    const views: Lent[] = [];
-    let ready: Lent | undefined;
-    const buffers: Uint8Array[] = []; // each buffer the ring has handed out whole
-    let writeSeq = 0; // writes the transport was given
-    let written = 0; // writes it finished (in order)
-    let linkDone = false; // the link died: nothing is in flight any more
-    let stamp = 0;
-    const busy = (v: Lent) => v.state === 'lent' || v.state === 'handed' || (v.state === 'settled' && v.seq > written);
-    const check = (v: Lent) => assert.ok(v.view.every((b) => b === (v.stamp & 0xff)), `view ${v.stamp} was overwritten while in use`);
-    const free = () => {
-      for (const v of views) {
-        if (v.state === 'settled' && v.seq <= written) {
-          check(v);
-          v.state = 'free';
-        }
-      }
-    };
-    const hand = () => {
-      ready!.state = 'handed';
-      ready = undefined;
-      ring.handed();
-    };
-    for (const s of steps) {
-      if (s.kind === 'read') {
-        const space = ring.space(linkDone ? writeSeq : written);
-        if (space === undefined) {
-          assert.ok(reuses, 'without reuse a read never waits');
-          // Waiting is only right when every buffer is busy: count of them, each with a busy view.
-          assert.is(ring.allocated, count);
-          assert.is(buffers.length, count);
-          for (const b of buffers) assert.ok(views.some((v) => busy(v) && overlaps(b, v.view)), 'a read waits while a buffer is free');
-          if (ready) hand(); // what the client does when full: hand the last read over first
-          continue;
-        }
-        assert.ok(space.length >= 1 && space.length <= size);
-        if (space.length === size && !buffers.some((b) => b.buffer === space.buffer && b.byteOffset === space.byteOffset)) buffers.push(space);
-        for (const v of views) {
-          if (busy(v)) assert.not.ok(overlaps(space, v.view), `space overlaps view ${v.stamp} (${v.state})`);
-          else if (!reuses) assert.not.ok(overlaps(space, v.view), 'without reuse memory is never read into twice');
-        }
-        const n = 1 + Math.min(space.length - 1, Math.floor(s.part * space.length));
-        if (ready) hand(); // the read overlaps the core's work on the last one, then it is handed
-        const view = ring.fill(n);
-        assert.is(view.length, n);
-        assert.ok(view.buffer === space.buffer && view.byteOffset === space.byteOffset);
-        stamp++;
-        view.fill(stamp & 0xff);
-        ready = { view, stamp, state: 'lent', seq: 0 };
-        views.push(ready);
-      } else if (s.kind === 'settle') {
-        // Everything handed so far goes out in the next write.
-        const handed = views.filter((v) => v.state === 'handed');
-        if (handed.length === 0) continue;
-        writeSeq++;
-        for (const v of handed) {
-          v.state = 'settled';
-          v.seq = writeSeq;
-        }
-        ring.settle(writeSeq);
-        if (linkDone) {
-          written = writeSeq; // a dead link's writes count as done at once
-          free();
-        }
-      } else if (s.kind === 'complete') {
-        written = Math.min(writeSeq, written + s.writes);
-        free();
-      } else if (s.kind === 'unlend') {
-        if (ready) {
-          check(ready);
-          ready.state = 'free';
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.boolean(),
+      fc.array(step, { maxLength: 150 }),
+      (size, count, reuses, steps) => {
+        const ring = new BufferRing(size, count, reuses);
+        const views: Lent[] = [];
+        let ready: Lent | undefined;
+        const buffers: Uint8Array[] = []; // each buffer the ring has handed out whole
+        let writeSeq = 0; // writes the transport was given
+        let written = 0; // writes it finished (in order)
+        let linkDone = false; // the link died: nothing is in flight any more
+        let stamp = 0;
+        const busy = (v: Lent) => v.state === 'lent' || v.state === 'handed' || (v.state === 'settled' && v.seq > written);
+        const check = (v: Lent) =>
+          assert.ok(
+            v.view.every((b) => b === (v.stamp & 0xff)),
+            `view ${v.stamp} was overwritten while in use`,
+          );
+        const free = () => {
+          for (const v of views) {
+            if (v.state === 'settled' && v.seq <= written) {
+              check(v);
+              v.state = 'free';
+            }
+          }
+        };
+        const hand = () => {
+          ready!.state = 'handed';
           ready = undefined;
+          ring.handed();
+        };
+        for (const s of steps) {
+          if (s.kind === 'read') {
+            const space = ring.space(linkDone ? writeSeq : written);
+            if (space === undefined) {
+              assert.ok(reuses, 'without reuse a read never waits');
+              // Waiting is only right when every buffer is busy: count of them, each with a busy view.
+              assert.is(ring.allocated, count);
+              assert.is(buffers.length, count);
+              for (const b of buffers)
+                assert.ok(
+                  views.some((v) => busy(v) && overlaps(b, v.view)),
+                  'a read waits while a buffer is free',
+                );
+              if (ready) hand(); // what the client does when full: hand the last read over first
+              continue;
+            }
+            assert.ok(space.length >= 1 && space.length <= size);
+            if (space.length === size && !buffers.some((b) => b.buffer === space.buffer && b.byteOffset === space.byteOffset))
+              buffers.push(space);
+            for (const v of views) {
+              if (busy(v)) assert.not.ok(overlaps(space, v.view), `space overlaps view ${v.stamp} (${v.state})`);
+              else if (!reuses) assert.not.ok(overlaps(space, v.view), 'without reuse memory is never read into twice');
+            }
+            const n = 1 + Math.min(space.length - 1, Math.floor(s.part * space.length));
+            if (ready) hand(); // the read overlaps the core's work on the last one, then it is handed
+            const view = ring.fill(n);
+            assert.is(view.length, n);
+            assert.ok(view.buffer === space.buffer && view.byteOffset === space.byteOffset);
+            stamp++;
+            view.fill(stamp & 0xff);
+            ready = { view, stamp, state: 'lent', seq: 0 };
+            views.push(ready);
+          } else if (s.kind === 'settle') {
+            // Everything handed so far goes out in the next write.
+            const handed = views.filter((v) => v.state === 'handed');
+            if (handed.length === 0) continue;
+            writeSeq++;
+            for (const v of handed) {
+              v.state = 'settled';
+              v.seq = writeSeq;
+            }
+            ring.settle(writeSeq);
+            if (linkDone) {
+              written = writeSeq; // a dead link's writes count as done at once
+              free();
+            }
+          } else if (s.kind === 'complete') {
+            written = Math.min(writeSeq, written + s.writes);
+            free();
+          } else if (s.kind === 'unlend') {
+            if (ready) {
+              check(ready);
+              ready.state = 'free';
+              ready = undefined;
+            }
+            ring.unlend();
+          } else if (!linkDone) {
+            // The link died: its writes will never complete, the client passes writeSeq as done,
+            // and buffers come back only through settle (nothing is on the wire any more).
+            linkDone = true;
+            written = writeSeq;
+            free();
+          }
+          if (reuses) assert.ok(ring.allocated <= count, `${ring.allocated} buffers for a bound of ${count}`);
         }
-        ring.unlend();
-      } else if (!linkDone) {
-        // The link died: its writes will never complete, the client passes writeSeq as done,
-        // and buffers come back only through settle (nothing is on the wire any more).
-        linkDone = true;
-        written = writeSeq;
-        free();
-      }
-      if (reuses) assert.ok(ring.allocated <= count, `${ring.allocated} buffers for a bound of ${count}`);
-    }
-    for (const v of views) if (v.state !== 'free') check(v);
-  }), { numRuns: 400 });
+        for (const v of views) if (v.state !== 'free') check(v);
+      },
+    ),
+    { numRuns: 400 },
+  );
 });
 
 test.run();

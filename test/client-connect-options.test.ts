@@ -28,8 +28,12 @@ test('tlsParams: combinations are checked at the call', () => {
   usage(() => tlsParams({ minVersion: 'TLSv1.4' as 'TLSv1.3' }), /minVersion must be one of/);
   usage(() => tlsParams({ ciphers: 'A\nB' }), /cipher list/);
   usage(() => tlsParams({ localAddress: 'eth0' }), /IP address/);
-  assert.equal(tlsParams({ pfx: Uint8Array.of(1), passphrase: 'x', minVersion: 'TLSv1.3', localAddress: '::1' }),
-    { pfx: Uint8Array.of(1), passphrase: 'x', minVersion: 'TLSv1.3', localAddress: '::1' });
+  assert.equal(tlsParams({ pfx: Uint8Array.of(1), passphrase: 'x', minVersion: 'TLSv1.3', localAddress: '::1' }), {
+    pfx: Uint8Array.of(1),
+    passphrase: 'x',
+    minVersion: 'TLSv1.3',
+    localAddress: '::1',
+  });
 });
 
 test('a transport refuses an option its runtime lacks, by name and reason, before connecting', async () => {
@@ -55,9 +59,18 @@ test('a transport refuses an option its runtime lacks, by name and reason, befor
 test('the client checks proxy URLs and what goes to the proxy before connecting', async () => {
   const transport: Transport = { name: 'never', connect: () => Promise.reject(new Error('must not connect')) };
   await Promise.all([
-    connect({ host: 'mx.test', proxy: 'ftp://p', transport }).then(() => assert.unreachable(), (e) => assert.match(e.message, /proxy scheme/)),
-    connect({ host: 'mx.test', proxy: 'socks5://u:p%0d%0a@p', transport }).then(() => assert.unreachable(), (e) => assert.is(e.code, 'EUSAGE')),
-    connect({ host: '::1', proxy: 'socks4a://p', port: 25, transport }).then(() => assert.unreachable(), (e) => assert.match(e.message, /IPv6/)),
+    connect({ host: 'mx.test', proxy: 'ftp://p', transport }).then(
+      () => assert.unreachable(),
+      (e) => assert.match(e.message, /proxy scheme/),
+    ),
+    connect({ host: 'mx.test', proxy: 'socks5://u:p%0d%0a@p', transport }).then(
+      () => assert.unreachable(),
+      (e) => assert.is(e.code, 'EUSAGE'),
+    ),
+    connect({ host: '::1', proxy: 'socks4a://p', port: 25, transport }).then(
+      () => assert.unreachable(),
+      (e) => assert.match(e.message, /IPv6/),
+    ),
   ]);
 });
 
@@ -67,14 +80,26 @@ const files = {
 };
 
 test('CLI flags: files read, versions mapped, secrets from the environment', () => {
-  assert.equal(connectOptions({ cert: 'c.pem', key: 'k.pem', 'tls-min': '1.2', servername: 'mx', 'local-address': '10.0.0.1', ciphers: 'X' }, files, {}),
-    { cert: 'text of c.pem', key: 'text of k.pem', minVersion: 'TLSv1.2', servername: 'mx', localAddress: '10.0.0.1', ciphers: 'X' });
+  assert.equal(
+    connectOptions(
+      { cert: 'c.pem', key: 'k.pem', 'tls-min': '1.2', servername: 'mx', 'local-address': '10.0.0.1', ciphers: 'X' },
+      files,
+      {},
+    ),
+    { cert: 'text of c.pem', key: 'text of k.pem', minVersion: 'TLSv1.2', servername: 'mx', localAddress: '10.0.0.1', ciphers: 'X' },
+  );
   const pfx = connectOptions({ pfx: 'a.p12' }, files, { SMTPWIRE_KEY_PASSPHRASE: 'pp' });
   assert.equal(pfx, { pfx: new TextEncoder().encode('a.p12'), passphrase: 'pp' });
   const proxied = connectOptions({ proxy: 'socks5://me@p:1080' }, files, { SMTPWIRE_PROXY_PASSWORD: 'pw' });
   assert.equal(proxied.proxy, { protocol: 'socks5', host: 'p', port: 1080, user: 'me', pass: 'pw' });
   // A password in the URL wins over the environment.
-  assert.equal(connectOptions({ proxy: 'http://me:url@p:3128' }, files, { SMTPWIRE_PROXY_PASSWORD: 'env' }).proxy, { protocol: 'http', host: 'p', port: 3128, user: 'me', pass: 'url' });
+  assert.equal(connectOptions({ proxy: 'http://me:url@p:3128' }, files, { SMTPWIRE_PROXY_PASSWORD: 'env' }).proxy, {
+    protocol: 'http',
+    host: 'p',
+    port: 3128,
+    user: 'me',
+    pass: 'url',
+  });
 });
 
 test('CLI flags: bad combinations are usage errors', () => {

@@ -21,7 +21,10 @@ async function oauthServer(valid: () => string, pass = 'pw') {
   const seen: string[] = [];
   let delivered = 0;
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, allowInsecureAuth: true, authMethods: ['XOAUTH2', 'PLAIN'],
+    logger: false,
+    disableReverseLookup: true,
+    allowInsecureAuth: true,
+    authMethods: ['XOAUTH2', 'PLAIN'],
     onAuth(auth, _session, callback) {
       if (auth.method === 'XOAUTH2') {
         seen.push(auth.accessToken ?? '');
@@ -44,7 +47,14 @@ async function oauthServer(valid: () => string, pass = 'pw') {
   server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
-  return { port, seen, get delivered() { return delivered; }, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port,
+    seen,
+    get delivered() {
+      return delivered;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 const opts = (port: number) => ({ host: '127.0.0.1', port, tls: 'none' as const, allowInsecureAuth: true });
@@ -56,7 +66,9 @@ function tokenSource(delay = 20) {
   let n = 1;
   return {
     calls,
-    get current() { return current; },
+    get current() {
+      return current;
+    },
     provider: async (context: SecretContext) => {
       calls.push(context);
       if (context.refresh) {
@@ -73,10 +85,13 @@ test('token provider: asked per connection; after the 334 error challenge and 53
   const srv = await oauthServer(() => (tokens.current.startsWith('fresh') ? tokens.current : 'never'));
   const log: LogEntry[] = [];
   const client = await connect({ ...opts(srv.port), auth: { user: 'alice', token: tokens.provider }, logger: (e) => log.push(e) });
-  assert.equal(tokens.calls.map((c) => [c.kind, c.refresh, c.user, c.host, c.port]), [
-    ['token', false, 'alice', '127.0.0.1', srv.port],
-    ['token', true, 'alice', '127.0.0.1', srv.port],
-  ]);
+  assert.equal(
+    tokens.calls.map((c) => [c.kind, c.refresh, c.user, c.host, c.port]),
+    [
+      ['token', false, 'alice', '127.0.0.1', srv.port],
+      ['token', true, 'alice', '127.0.0.1', srv.port],
+    ],
+  );
   assert.equal(srv.seen, ['stale-token-1', 'fresh-token-2']);
   assert.is((await client.send(msg(1))).outcome, 'accepted');
   await client.close();
@@ -103,7 +118,9 @@ test('a refreshed token that is refused too ends the attempt: one refresh, no lo
 
 test('454 4.7.0 after AUTH XOAUTH2 also refreshes (scripted server)', async () => {
   const tokens = tokenSource();
-  const srv = await startSim({ auth: { mechanisms: ['XOAUTH2'], token: () => (tokens.current.startsWith('fresh') ? tokens.current : 'x'), failure: '454' } });
+  const srv = await startSim({
+    auth: { mechanisms: ['XOAUTH2'], token: () => (tokens.current.startsWith('fresh') ? tokens.current : 'x'), failure: '454' },
+  });
   const client = await connect({ ...opts(srv.port), auth: { user: 'alice', token: tokens.provider } });
   assert.equal(srv.stats.tokensSeen, ['stale-token-1', 'fresh-token-2']);
   assert.is((await client.send(msg(1))).outcome, 'accepted');
@@ -113,7 +130,9 @@ test('454 4.7.0 after AUTH XOAUTH2 also refreshes (scripted server)', async () =
 
 test('OAUTHBEARER refused with the error challenge and 535 refreshes too (scripted server)', async () => {
   const tokens = tokenSource();
-  const srv = await startSim({ auth: { mechanisms: ['OAUTHBEARER'], token: () => (tokens.current.startsWith('fresh') ? tokens.current : 'x') } });
+  const srv = await startSim({
+    auth: { mechanisms: ['OAUTHBEARER'], token: () => (tokens.current.startsWith('fresh') ? tokens.current : 'x') },
+  });
   const client = await connect({ ...opts(srv.port), auth: { user: 'alice', token: tokens.provider } });
   assert.equal(srv.stats.tokensSeen, ['stale-token-1', 'fresh-token-2']);
   await client.close();
@@ -123,10 +142,33 @@ test('OAUTHBEARER refused with the error challenge and 535 refreshes too (script
 test('a password refused is not "refreshed": PLAIN 535 fails at once; a password provider is asked per connection', async () => {
   const srv = await oauthServer(() => 'unused', 'right');
   let asked = 0;
-  const err = await rejection(connect({ ...opts(srv.port), auth: { user: 'alice', pass: async () => { asked++; return 'wrong'; } } }));
+  const err = await rejection(
+    connect({
+      ...opts(srv.port),
+      auth: {
+        user: 'alice',
+        pass: async () => {
+          asked++;
+          return 'wrong';
+        },
+      },
+    }),
+  );
   assert.is(err.code, 'EAUTH');
   assert.is(asked, 1);
-  const pool = createPool({ ...opts(srv.port), maxConnections: 3, maxPendingPerConnection: 1, auth: { user: 'alice', pass: async (c) => { asked++; assert.is(c.kind, 'pass'); return 'right'; } } });
+  const pool = createPool({
+    ...opts(srv.port),
+    maxConnections: 3,
+    maxPendingPerConnection: 1,
+    auth: {
+      user: 'alice',
+      pass: async (c) => {
+        asked++;
+        assert.is(c.kind, 'pass');
+        return 'right';
+      },
+    },
+  });
   const r = await Promise.all(Array.from({ length: 9 }, (_, i) => pool.send(msg(i))));
   assert.ok(r.every((x) => x.outcome === 'accepted'));
   await pool.close();
@@ -136,7 +178,17 @@ test('a password refused is not "refreshed": PLAIN 535 fails at once; a password
 
 test('provider failures are typed: a throwing provider is EAUTH with its message; an empty token is EUSAGE', async () => {
   const srv = await oauthServer(() => 'x');
-  const e1 = await rejection(connect({ ...opts(srv.port), auth: { user: 'alice', token: async () => { throw new Error('vault sealed'); } } }));
+  const e1 = await rejection(
+    connect({
+      ...opts(srv.port),
+      auth: {
+        user: 'alice',
+        token: async () => {
+          throw new Error('vault sealed');
+        },
+      },
+    }),
+  );
   assert.is(e1.code, 'EAUTH');
   assert.match(e1.message, /auth\.token provider failed: vault sealed/);
   const e2 = await rejection(connect({ ...opts(srv.port), auth: { user: 'alice', token: async () => '' } }));
@@ -150,7 +202,12 @@ test('provider failures are typed: a throwing provider is EAUTH with its message
 test('a pool of 4 connections all refused at once refreshes exactly once', async () => {
   const tokens = tokenSource(50);
   const srv = await oauthServer(() => (tokens.current.startsWith('fresh') ? tokens.current : 'never'));
-  const pool = createPool({ ...opts(srv.port), maxConnections: 4, maxPendingPerConnection: 2, auth: { user: 'alice', token: tokens.provider } });
+  const pool = createPool({
+    ...opts(srv.port),
+    maxConnections: 4,
+    maxPendingPerConnection: 2,
+    auth: { user: 'alice', token: tokens.provider },
+  });
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.send(msg(i))));
   assert.ok(results.every((r) => r.outcome === 'accepted'));
   const refreshes = tokens.calls.filter((c) => c.refresh).length;

@@ -70,11 +70,18 @@ test('a TLS record where the greeting should be: ETLS at once, on any port', asy
   assert.ok(Date.now() - started < 1000);
 });
 
-test('implicit TLS to a clear-text port: OpenSSL\'s text becomes the hint, on one line', async () => {
-  const err = await rejection(connect({
-    host: 'mx.test', port: 587, tls: 'implicit',
-    transport: failingTls('ERR_SSL_WRONG_VERSION_NUMBER', 'C0D7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/ssl/record/ssl3_record.c:354:\n'),
-  }));
+test("implicit TLS to a clear-text port: OpenSSL's text becomes the hint, on one line", async () => {
+  const err = await rejection(
+    connect({
+      host: 'mx.test',
+      port: 587,
+      tls: 'implicit',
+      transport: failingTls(
+        'ERR_SSL_WRONG_VERSION_NUMBER',
+        'C0D7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/ssl/record/ssl3_record.c:354:\n',
+      ),
+    }),
+  );
   assert.is(err.code, 'ETLS');
   assert.match(err.message, 'this port speaks clear text first');
   assert.match(err.message, 'smtp://');
@@ -82,7 +89,14 @@ test('implicit TLS to a clear-text port: OpenSSL\'s text becomes the hint, on on
 });
 
 test('rustls (Deno) saying the same: recognised too', async () => {
-  const err = await rejection(connect({ host: 'mx.test', port: 25, tls: 'implicit', transport: failingTls('', 'received corrupt message of type InvalidContentType') }));
+  const err = await rejection(
+    connect({
+      host: 'mx.test',
+      port: 25,
+      tls: 'implicit',
+      transport: failingTls('', 'received corrupt message of type InvalidContentType'),
+    }),
+  );
   assert.match(err.message, 'speaks clear text first');
 });
 
@@ -100,16 +114,30 @@ test('certificate failures name the reason and point at ca / --ca', async () => 
     assert.match(err.message, reason, message);
     assert.match(err.message, '`ca` option (CLI: --ca FILE)', message);
   }
-  const name = await rejection(connect({
-    host: 'mx.test', port: 465, tls: 'implicit',
-    transport: failingTls('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames: Host: mx.test. is not in the cert's altnames: DNS:other"),
-  }));
+  const name = await rejection(
+    connect({
+      host: 'mx.test',
+      port: 465,
+      tls: 'implicit',
+      transport: failingTls(
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        "Hostname/IP does not match certificate's altnames: Host: mx.test. is not in the cert's altnames: DNS:other",
+      ),
+    }),
+  );
   assert.match(name.message, 'not issued for the name "mx.test"');
   assert.match(name.message, 'servername');
 });
 
 test('a clear-text server on port 465 that greets is not taken for a TLS port', async () => {
-  const server = new ScriptedServer(script().send('220 plain on 465').expect(/^EHLO /).send('250 ok').expect('QUIT').send('221 bye'));
+  const server = new ScriptedServer(
+    script()
+      .send('220 plain on 465')
+      .expect(/^EHLO /)
+      .send('250 ok')
+      .expect('QUIT')
+      .send('221 bye'),
+  );
   const client = await connect({ host: 'mx.test', port: 465, tls: 'none', transport: mockTransport(server) });
   await new Promise((r) => setTimeout(r, 3500)); // past the 3 s silence limit
   assert.is(client.isClosed, false);

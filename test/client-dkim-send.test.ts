@@ -41,12 +41,23 @@ const reportBytes = Buffer.alloc(300 * 1024);
 for (let i = 0; i < reportBytes.length; i++) reportBytes[i] = (i * 7 + (i >> 9)) & 0xff;
 writeFileSync(REPORT, reportBytes);
 
-interface Server { port: number; messages: Buffer[]; mails: number; connections: number; close(): Promise<void> }
+interface Server {
+  port: number;
+  messages: Buffer[];
+  mails: number;
+  connections: number;
+  close(): Promise<void>;
+}
 
 async function smtpServer(): Promise<Server> {
   const s: Server = { port: 0, messages: [], mails: 0, connections: 0, close: async () => {} };
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500, size: 64 << 20,
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    closeTimeout: 500,
+    size: 64 << 20,
     onConnect(_session, cb) {
       s.connections++;
       cb();
@@ -94,12 +105,16 @@ async function assertAttachment(raw: Buffer): Promise<void> {
   assert.ok(Buffer.compare(a.content, reportBytes) === 0, 'the attachment arrived byte for byte');
 }
 
-const built = () => buildMessage({
-  from: '"Ann Signer" <ann@signer.example>', to: 'Bob <bob@example.net>', subject: 'Grüße: the report   with  spaces',
-  text: 'Hello,  \n\nthe report is attached.\t\n\n\n', html: '<p>Hello, the <b>report</b> is attached.</p>',
-  headers: { 'X-Long': Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ') },
-  attachments: [{ filename: 'report.bin', content: () => fileBody(REPORT) }],
-});
+const built = () =>
+  buildMessage({
+    from: '"Ann Signer" <ann@signer.example>',
+    to: 'Bob <bob@example.net>',
+    subject: 'Grüße: the report   with  spaces',
+    text: 'Hello,  \n\nthe report is attached.\t\n\n\n',
+    html: '<p>Hello, the <b>report</b> is attached.</p>',
+    headers: { 'X-Long': Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ') },
+    attachments: [{ filename: 'report.bin', content: () => fileBody(REPORT) }],
+  });
 
 test('client.send(built message with a streamed file attachment, { dkim: [ed25519, rsa simple] }): both verify as delivered', async () => {
   assert.ok(missing === undefined, missing);
@@ -112,7 +127,10 @@ test('client.send(built message with a streamed file attachment, { dkim: [ed2551
       // A prepared signer, and the builder's options with `dkim` among them.
       const signer = await createDkimSigner(ED);
       const r2 = await client.send({
-        from: 'ann@signer.example', to: 'bob@example.net', subject: 'options', text: 'café\n',
+        from: 'ann@signer.example',
+        to: 'bob@example.net',
+        subject: 'options',
+        text: 'café\n',
         attachments: [{ filename: 'report.bin', content: async () => new Blob([reportBytes]).stream() }],
         dkim: signer,
       });
@@ -162,13 +180,32 @@ test('a body that cannot be read twice: DkimError (reason source) before MAIL, n
   try {
     const client = await connect({ host: '127.0.0.1', port: server.port, tls: 'none' });
     try {
-      const oneShot = buildMessage({ from: 'ann@signer.example', to: 'bob@example.net', text: 'x', attachments: [{ filename: 'report.bin', content: fileBody(REPORT) }] });
-      const e1 = await client.send(oneShot, { dkim: ED }).then(() => undefined, (e: unknown) => e);
+      const oneShot = buildMessage({
+        from: 'ann@signer.example',
+        to: 'bob@example.net',
+        text: 'x',
+        attachments: [{ filename: 'report.bin', content: fileBody(REPORT) }],
+      });
+      const e1 = await client.send(oneShot, { dkim: ED }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.instance(e1, DkimError);
       assert.is((e1 as DkimError).reason, 'source');
       assert.match((e1 as Error).message, /content: \(\) => fileBody\(path\)/);
-      const e2 = await client.send({ from: 'ann@signer.example', to: 'bob@example.net', body: (async function* () { yield 'From: a@signer.example\r\n\r\nx'; })(), dkim: ED })
-        .then(() => undefined, (e: unknown) => e);
+      const e2 = await client
+        .send({
+          from: 'ann@signer.example',
+          to: 'bob@example.net',
+          body: (async function* () {
+            yield 'From: a@signer.example\r\n\r\nx';
+          })(),
+          dkim: ED,
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.instance(e2, DkimError);
       assert.is((e2 as DkimError).reason, 'source');
       // The session is still good: an unsigned message goes.
@@ -192,16 +229,27 @@ test('pool.send and sendMail with dkim: built and raw messages verify; bad DKIM 
       const results = await Promise.all([
         pool.send(built(), { dkim: ED }),
         pool.send({ from: 'ann@signer.example', to: 'bob@example.net', subject: 'pooled', text: 'hi', dkim: RSA_SIMPLE }),
-        pool.send({ from: 'ann@signer.example', to: 'bob@example.net', body: 'From: ann@signer.example\r\nSubject: raw pooled\r\n\r\nhi\r\n', dkim: [ED, RSA_SIMPLE] }),
+        pool.send({
+          from: 'ann@signer.example',
+          to: 'bob@example.net',
+          body: 'From: ann@signer.example\r\nSubject: raw pooled\r\n\r\nhi\r\n',
+          dkim: [ED, RSA_SIMPLE],
+        }),
       ]);
       for (const r of results) assert.is(r.outcome, 'accepted', r.error?.message);
     } finally {
       await pool.close();
     }
     const r = await sendMail({
-      host: '127.0.0.1', port: server.port, tls: 'none',
-      from: 'ann@signer.example', to: 'bob@example.net', subject: 'sendMail', text: 'hello',
-      attachments: [{ filename: 'report.bin', content: () => fileBody(REPORT) }], dkim: [ED, RSA_SIMPLE],
+      host: '127.0.0.1',
+      port: server.port,
+      tls: 'none',
+      from: 'ann@signer.example',
+      to: 'bob@example.net',
+      subject: 'sendMail',
+      text: 'hello',
+      attachments: [{ filename: 'report.bin', content: () => fileBody(REPORT) }],
+      dkim: [ED, RSA_SIMPLE],
     });
     assert.is(r.outcome, 'accepted', r.error?.message);
     assert.is(server.messages.length, 4);
@@ -210,14 +258,31 @@ test('pool.send and sendMail with dkim: built and raw messages verify; bad DKIM 
     assert.equal(server.messages.map(count).sort(), [1, 1, 2, 2]);
     const before = server.connections;
     const bad = await sendMail({
-      host: '127.0.0.1', port: server.port, tls: 'none', from: 'ann@signer.example', to: 'bob@example.net', text: 'x',
+      host: '127.0.0.1',
+      port: server.port,
+      tls: 'none',
+      from: 'ann@signer.example',
+      to: 'bob@example.net',
+      text: 'x',
       dkim: { domain: D, selector: 'ed', privateKey: 'not a key' },
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(bad, DkimError);
     const oneShot = await sendMail({
-      host: '127.0.0.1', port: server.port, tls: 'none', from: 'ann@signer.example', to: 'bob@example.net', text: 'x',
-      attachments: [{ filename: 'report.bin', content: fileBody(REPORT) }], dkim: ED,
-    }).then(() => undefined, (e: unknown) => e);
+      host: '127.0.0.1',
+      port: server.port,
+      tls: 'none',
+      from: 'ann@signer.example',
+      to: 'bob@example.net',
+      text: 'x',
+      attachments: [{ filename: 'report.bin', content: fileBody(REPORT) }],
+      dkim: ED,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(oneShot, DkimError);
     assert.is((oneShot as DkimError).reason, 'source');
     assert.is(server.connections, before, 'no connection for bad DKIM options or a one-shot attachment');
@@ -234,11 +299,33 @@ test('CLI: --text --html --attach FILE with --dkim-* signs the built message; dk
     writeFileSync(key, ED_PEM);
     const html = join(dir, 'body.html');
     writeFileSync(html, '<p>Grüße, the report.</p>\n');
-    const out = await runNode(CLI, [
-      'send', '--server', `smtp+plain://127.0.0.1:${server.port}`, '--from', 'Ann <ann@signer.example>', '--to', 'bob@example.net',
-      '--subject', 'CLI signed', '--text', 'Hello  \n\n', '--html', html, '--attach', REPORT,
-      '--dkim-key', key, '--dkim-selector', 'ed', '--dkim-domain', D,
-    ], { stdin: '', timeout: 60_000 });
+    const out = await runNode(
+      CLI,
+      [
+        'send',
+        '--server',
+        `smtp+plain://127.0.0.1:${server.port}`,
+        '--from',
+        'Ann <ann@signer.example>',
+        '--to',
+        'bob@example.net',
+        '--subject',
+        'CLI signed',
+        '--text',
+        'Hello  \n\n',
+        '--html',
+        html,
+        '--attach',
+        REPORT,
+        '--dkim-key',
+        key,
+        '--dkim-selector',
+        'ed',
+        '--dkim-domain',
+        D,
+      ],
+      { stdin: '', timeout: 60_000 },
+    );
     assert.is(out.code, 0, out.stderr);
     assert.is(server.messages.length, 1);
     await verifyDelivered('CLI built', server.messages, 1);

@@ -103,7 +103,10 @@ class ModelServer {
   private inTx = false;
   private body: Buffer[] = [];
 
-  constructor(private readonly flavor: Flavor, private readonly emit: (bytes: Buffer) => void) {
+  constructor(
+    private readonly flavor: Flavor,
+    private readonly emit: (bytes: Buffer) => void,
+  ) {
     this.reply('220 mx.fault.test ESMTP');
   }
 
@@ -238,7 +241,13 @@ function expected(server: ModelServer, delivered: number, handed: string, chunki
   // became of the BDAT LAST already written (issue 12). (DATA never sends the body then.)
   const plan = PLANS[i]!;
   const rcpts = server.rcptEnds[i] ?? [];
-  if (chunking && plan.rcpts.every((a) => a.startsWith('no')) && rcpts.length === plan.rcpts.length && rcpts[rcpts.length - 1]! <= delivered) return 'rejected';
+  if (
+    chunking &&
+    plan.rcpts.every((a) => a.startsWith('no')) &&
+    rcpts.length === plan.rcpts.length &&
+    rcpts[rcpts.length - 1]! <= delivered
+  )
+    return 'rejected';
   return handed.includes(END_MARK(i, chunking)) ? 'unknown' : 'rejected';
 }
 
@@ -259,8 +268,16 @@ function checkOutcome(r: TransactionResult, want: Expected, lossy: { endHanded: 
 function checkRecipients(r: TransactionResult, i: number, where: string): void {
   if (r.outcome !== 'accepted') return;
   const plan = PLANS[i]!;
-  assert.equal(r.accepted.map((x) => x.address), plan.rcpts.filter((a) => !a.startsWith('no')), `${where}: accepted list`);
-  assert.equal(r.rejected.map((x) => x.address), plan.rcpts.filter((a) => a.startsWith('no')), `${where}: rejected list`);
+  assert.equal(
+    r.accepted.map((x) => x.address),
+    plan.rcpts.filter((a) => !a.startsWith('no')),
+    `${where}: accepted list`,
+  );
+  assert.equal(
+    r.rejected.map((x) => x.address),
+    plan.rcpts.filter((a) => a.startsWith('no')),
+    `${where}: rejected list`,
+  );
 }
 
 // ---------------------------------------------------------------- core-level sweep
@@ -399,7 +416,11 @@ function runCore(flavor: Flavor, cut: Cut): CoreRun {
 function checkCoreRun(flavor: Flavor, cut: Cut, run: CoreRun): void {
   const where = `${flavor.name}, ${cut.kind} at ${cut.side} byte ${cut.offset}`;
   // Every transaction settles exactly once.
-  assert.equal(run.results.map((r) => r.id).sort((a, b) => a - b), run.ids, `${where}: each send settles once`);
+  assert.equal(
+    run.results.map((r) => r.id).sort((a, b) => a - b),
+    run.ids,
+    `${where}: each send settles once`,
+  );
   // The session ends, once, and asks for the link to close; nothing is left armed or held.
   assert.is(run.closedEvents, 1, `${where}: one closed event`);
   assert.is(run.closeOutputs, 1, `${where}: one close`);
@@ -422,7 +443,10 @@ for (const flavor of FLAVORS) {
     const full = runCore(flavor, { side: 'none', offset: 0, kind: 'eof' });
     checkCoreRun(flavor, { side: 'none', offset: 0, kind: 'eof' }, full);
     // The uncut run: all five end the way the server decided.
-    assert.equal(full.results.sort((a, b) => a.id - b.id).map((r) => r.outcome), ['accepted', 'accepted', 'rejected', 'rejected', 'accepted']);
+    assert.equal(
+      full.results.sort((a, b) => a.id - b.id).map((r) => r.outcome),
+      ['accepted', 'accepted', 'rejected', 'rejected', 'accepted'],
+    );
     const serverLen = full.server.produced;
     const clientLen = full.handed.length;
     for (const kind of ['eof', 'reset', 'stall'] as const) {
@@ -480,7 +504,11 @@ interface Conversation {
 }
 
 /** One listening server; each connection plays the model server and cuts as told. */
-async function startModelServer(): Promise<{ port: number; next(flavor: Flavor, cut: SocketCut): Promise<Conversation>; close(): Promise<void> }> {
+async function startModelServer(): Promise<{
+  port: number;
+  next(flavor: Flavor, cut: SocketCut): Promise<Conversation>;
+  close(): Promise<void>;
+}> {
   let pending: { flavor: Flavor; cut: SocketCut; resolve(c: Conversation): void } | undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -549,8 +577,20 @@ async function startModelServer(): Promise<{ port: number; next(flavor: Flavor, 
 
 const SMALL = 150; // ms: every phase timer in the socket runs, so a stall ends quickly
 const timeouts = {
-  greeting: SMALL, hello: SMALL, starttls: SMALL, tlsHandshake: SMALL, auth: SMALL, mail: SMALL, rcpt: SMALL, data: SMALL,
-  dataBlock: SMALL, dataEnd: SMALL, command: SMALL, quit: SMALL, connect: 2000, close: 500,
+  greeting: SMALL,
+  hello: SMALL,
+  starttls: SMALL,
+  tlsHandshake: SMALL,
+  auth: SMALL,
+  mail: SMALL,
+  rcpt: SMALL,
+  data: SMALL,
+  dataBlock: SMALL,
+  dataEnd: SMALL,
+  command: SMALL,
+  quit: SMALL,
+  connect: 2000,
+  close: 500,
 };
 
 async function runSocket(srv: Awaited<ReturnType<typeof startModelServer>>, flavor: Flavor, cut: SocketCut): Promise<void> {
@@ -559,10 +599,21 @@ async function runSocket(srv: Awaited<ReturnType<typeof startModelServer>>, flav
   const conversation = srv.next(flavor, cut);
   let client;
   try {
-    client = await within(3000, connect({
-      host: '127.0.0.1', port: srv.port, tls: 'none', name: 'client.fault.test', transport: recordingTransport(handed),
-      pipelining: flavor.pipelining, chunking: flavor.chunking, pipelineWindow: 8, timeouts,
-    }), `${where}: connect`);
+    client = await within(
+      3000,
+      connect({
+        host: '127.0.0.1',
+        port: srv.port,
+        tls: 'none',
+        name: 'client.fault.test',
+        transport: recordingTransport(handed),
+        pipelining: flavor.pipelining,
+        chunking: flavor.chunking,
+        pipelineWindow: 8,
+        timeouts,
+      }),
+      `${where}: connect`,
+    );
   } catch (err) {
     // Cut before the session was ready: connect() rejects with a typed error, nothing was sent.
     assert.instance(err, SmtpError, `${where}: ${String(err)}`);
@@ -666,8 +717,8 @@ test.after(() => {
   const total = counts.coreCuts + counts.socketCuts;
   console.log(
     `faults: ${total} cut points tried (core: ${counts.coreCuts} = ${counts.coreServerOffsets} server + ${counts.coreClientOffsets} client offsets x EOF/reset/stall over ${FLAVORS.length} flavours; ` +
-    `real sockets: ${counts.socketCuts}, of which ${counts.socketConnectFailures} ended before the session was ready` +
-    `${counts.lossyTolerated ? `, ${counts.lossyTolerated} outcomes unknown because a reset ate the reply` : ''})`,
+      `real sockets: ${counts.socketCuts}, of which ${counts.socketConnectFailures} ended before the session was ready` +
+      `${counts.lossyTolerated ? `, ${counts.lossyTolerated} outcomes unknown because a reset ate the reply` : ''})`,
   );
 });
 

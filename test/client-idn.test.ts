@@ -10,21 +10,44 @@ import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { connect } from '../transports/node.ts';
 
-interface Received { from: string; to: string[]; utf8: boolean }
+interface Received {
+  from: string;
+  to: string[];
+  utf8: boolean;
+}
 
-async function startServer(hideSMTPUTF8: boolean): Promise<{ port: number; received: Received[]; commands: string[]; close(): Promise<void> }> {
+async function startServer(
+  hideSMTPUTF8: boolean,
+): Promise<{ port: number; received: Received[]; commands: string[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const commands: string[] = [];
   const server = new SMTPServer({
     logger: {
-      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => { if (meta?.tnx === 'command') commands.push(line); },
-      info: () => {}, warn: () => {}, error: () => {}, trace: () => {}, fatal: () => {}, child() { return this; },
+      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => {
+        if (meta?.tnx === 'command') commands.push(line);
+      },
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+      trace: () => {},
+      fatal: () => {},
+      child() {
+        return this;
+      },
     } as unknown as boolean,
-    authOptional: true, disableReverseLookup: true, closeTimeout: 200, hideSTARTTLS: true, hideSMTPUTF8,
+    authOptional: true,
+    disableReverseLookup: true,
+    closeTimeout: 200,
+    hideSTARTTLS: true,
+    hideSMTPUTF8,
     onData(stream, session, cb) {
       stream.resume();
       stream.on('end', () => {
-        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), utf8: commands.some((c) => /^MAIL .* SMTPUTF8$/.test(c)) });
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          utf8: commands.some((c) => /^MAIL .* SMTPUTF8$/.test(c)),
+        });
         cb(null);
       });
     },
@@ -57,8 +80,13 @@ test('server without SMTPUTF8: U-label domains arrive as A-labels; a UTF-8 local
   ]);
   assert.is(mail[1], 'RCPT TO:<r@xn--fsqu00a.xn--4rr70v>');
   // smtp-server decodes the A-labels with its own Punycode: the domains come back.
-  assert.equal(srv.received, [{ from: 'sender@b\u00fccher.example', to: ['r@\u4f8b\u5b50.\u5e7f\u544a', 'plain@ascii.example'], utf8: false }]);
-  assert.not.ok(srv.commands.some((c) => c.includes('j\u00f6rg')), 'the refused address never reached the server');
+  assert.equal(srv.received, [
+    { from: 'sender@b\u00fccher.example', to: ['r@\u4f8b\u5b50.\u5e7f\u544a', 'plain@ascii.example'], utf8: false },
+  ]);
+  assert.not.ok(
+    srv.commands.some((c) => c.includes('j\u00f6rg')),
+    'the refused address never reached the server',
+  );
 });
 
 test('server with SMTPUTF8: the addresses arrive in UTF-8, with SMTPUTF8 on MAIL', async () => {
@@ -68,9 +96,10 @@ test('server with SMTPUTF8: the addresses arrive in UTF-8, with SMTPUTF8 on MAIL
   assert.is(r.outcome, 'accepted', String(r.error));
   await client.close();
   await srv.close();
-  assert.equal(srv.commands.filter((c) => /^(MAIL|RCPT) /.test(c)), [
-    `MAIL FROM:<${FROM}> SMTPUTF8`, ...[...TO, 'j\u00f6rg@b\u00fccher.example'].map((a) => `RCPT TO:<${a}>`),
-  ]);
+  assert.equal(
+    srv.commands.filter((c) => /^(MAIL|RCPT) /.test(c)),
+    [`MAIL FROM:<${FROM}> SMTPUTF8`, ...[...TO, 'j\u00f6rg@b\u00fccher.example'].map((a) => `RCPT TO:<${a}>`)],
+  );
   assert.equal(srv.received, [{ from: FROM, to: [...TO, 'j\u00f6rg@b\u00fccher.example'], utf8: true }]);
 });
 

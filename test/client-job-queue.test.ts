@@ -10,9 +10,12 @@ import type { Message, SendResult } from '../client/client.ts';
 
 const reply = (code: number, text: string, enhanced?: string): Reply => ({ code, enhanced, lines: [text] });
 const ok = reply(250, 'Ok: queued', '2.0.0');
-const result = (over: Partial<SendResult>): SendResult => ({ id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...over }) as SendResult; // tests build every outcome
+const result = (over: Partial<SendResult>): SendResult =>
+  ({ id: 1, outcome: 'accepted', accepted: [], rejected: [], unknown: [], reply: undefined, error: undefined, ...over }) as SendResult; // tests build every outcome
 const job = (over: Partial<MailJobLike> = {}): MailJobLike => ({
-  id: '<a@b>', attemptsMade: 0, stalledCounter: 0,
+  id: '<a@b>',
+  attemptsMade: 0,
+  stalledCounter: 0,
   data: { from: 'a@example.com', to: ['b@example.org'], raw: 'Subject: x\r\n\r\nhi\r\n', messageId: '<a@b>' },
   ...over,
 });
@@ -22,22 +25,33 @@ function harness(results: SendResult[]) {
   const sent: Message[] = [];
   const parked: [MailJobLike<QueuedMail>, MailJobRecord][] = [];
   const processor = mailProcessor({
-    send: async (m) => { sent.push(m); return results.shift()!; },
+    send: async (m) => {
+      sent.push(m);
+      return results.shift()!;
+    },
     permanentError: Unrecoverable,
-    park: async (j, r) => { parked.push([j, r]); },
+    park: async (j, r) => {
+      parked.push([j, r]);
+    },
   });
   return { processor, sent, parked };
 }
 
 test('accepted: the job completes with every recipient reply, refused ones marked', async () => {
-  const h = harness([result({
-    accepted: [{ address: 'b@example.org', reply: reply(250, 'Ok', '2.1.5') }],
-    rejected: [{ address: 'c@example.org', reply: reply(450, 'busy', '4.2.1') }, { address: 'd@example.org', reply: reply(550, 'no such user', '5.1.1') }],
-    reply: ok,
-  })]);
+  const h = harness([
+    result({
+      accepted: [{ address: 'b@example.org', reply: reply(250, 'Ok', '2.1.5') }],
+      rejected: [
+        { address: 'c@example.org', reply: reply(450, 'busy', '4.2.1') },
+        { address: 'd@example.org', reply: reply(550, 'no such user', '5.1.1') },
+      ],
+      reply: ok,
+    }),
+  ]);
   const record = await h.processor(job());
   assert.equal(record, {
-    outcome: 'accepted', messageId: '<a@b>',
+    outcome: 'accepted',
+    messageId: '<a@b>',
     accepted: [{ address: 'b@example.org', code: 250, enhanced: '2.1.5', text: 'Ok', transient: false }],
     rejected: [
       { address: 'c@example.org', code: 450, enhanced: '4.2.1', text: 'busy', transient: true },
@@ -51,17 +65,30 @@ test('accepted: the job completes with every recipient reply, refused ones marke
 
 test('permanent rejection: the unrecoverable error, so the queue does not retry', async () => {
   const r550 = reply(550, 'no such user', '5.1.1');
-  const h = harness([result({ outcome: 'rejected', rejected: [{ address: 'b@example.org', reply: r550 }], reply: r550, error: new SmtpReplyError('550 5.1.1 no such user', r550) })]);
-  const err = await h.processor(job()).then(() => undefined, (e: unknown) => e);
+  const h = harness([
+    result({
+      outcome: 'rejected',
+      rejected: [{ address: 'b@example.org', reply: r550 }],
+      reply: r550,
+      error: new SmtpReplyError('550 5.1.1 no such user', r550),
+    }),
+  ]);
+  const err = await h.processor(job()).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof Unrecoverable, String(err));
-  assert.match((err).message, /550/);
+  assert.match(err.message, /550/);
 });
 
 test('transient rejection: a plain error, so the queue retries with its backoff', async () => {
   const r451 = reply(451, 'try later', '4.2.1');
   for (const error of [new SmtpReplyError('451 4.2.1 try later', r451), new SmtpConnectionError('connection refused')]) {
     const h = harness([result({ outcome: 'rejected', reply: r451, error })]);
-    const err = await h.processor(job()).then(() => undefined, (e: unknown) => e);
+    const err = await h.processor(job()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof Error && !(err instanceof Unrecoverable), String(err));
   }
 });
@@ -71,7 +98,10 @@ test('unknown: parked with the reason, completes (never thrown: a thrown job cou
   const record = await h.processor(job());
   assert.is(record.outcome, 'unknown');
   assert.match(record.why ?? '', /final dot/);
-  assert.equal(h.parked.map(([j, r]) => [j.id, r]), [['<a@b>', record]]);
+  assert.equal(
+    h.parked.map(([j, r]) => [j.id, r]),
+    [['<a@b>', record]],
+  );
 });
 
 test('a job back from a dead worker (stalled) is parked as unknown and not sent again', async () => {
@@ -84,13 +114,18 @@ test('a job back from a dead worker (stalled) is parked as unknown and not sent 
 
 test('a send that throws (a usage error) fails the job for good', async () => {
   const processor = mailProcessor({
-    send: async () => { throw new SmtpUsageError('recipient address contains a line break'); },
+    send: async () => {
+      throw new SmtpUsageError('recipient address contains a line break');
+    },
     permanentError: Unrecoverable,
     park: async () => {},
   });
-  const err = await processor(job()).then(() => undefined, (e: unknown) => e);
+  const err = await processor(job()).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof Unrecoverable, String(err));
-  assert.match((err).message, /line break/);
+  assert.match(err.message, /line break/);
 });
 
 test('mailVerdict is total over the three outcomes', () => {

@@ -27,7 +27,10 @@ test('plain link: one message accepted, NOOP answered, close() resolves and the 
   assert.ok(client.capabilities.pipelining);
   const r = await client.send({ from: 'a@example.com', to: 'b@example.com', body: body('plain') });
   assert.is(r.outcome, 'accepted');
-  assert.equal(r.accepted.map((x) => x.address), ['b@example.com']);
+  assert.equal(
+    r.accepted.map((x) => x.address),
+    ['b@example.com'],
+  );
   assert.is(r.error, undefined);
   const reply = await client.noop();
   assert.is(reply.code, 250);
@@ -87,7 +90,10 @@ test('certificates: self-signed without ca is refused (implicit and STARTTLS); r
   const srv = await startServer();
   const e3 = await rejection(connect({ host: '127.0.0.1', port: srv.port, tls: 'required-starttls' }));
   // The handshake failure reaches the core through transportError(); the TLS error is its cause.
-  assert.ok(e3.code === 'ETLS' || (e3.code === 'ECONNECTION' && (e3 as { cause?: unknown }).cause instanceof SmtpTlsError), `${e3.code}: ${e3.message}`);
+  assert.ok(
+    e3.code === 'ETLS' || (e3.code === 'ECONNECTION' && (e3 as { cause?: unknown }).cause instanceof SmtpTlsError),
+    `${e3.code}: ${e3.message}`,
+  );
   const ok = await connect({ host: '127.0.0.1', port: srv.port, rejectUnauthorized: false });
   assert.is(ok.secure, true);
   await ok.close();
@@ -118,7 +124,13 @@ for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const) {
     const seen: string[] = [];
     const srv = await authServer(seen);
     const log: LogEntry[] = [];
-    const client = await connect({ host: '127.0.0.1', port: srv.port, ca, auth: { user: 'alice', pass: 's3cret', mechanism }, logger: (e) => log.push(e) });
+    const client = await connect({
+      host: '127.0.0.1',
+      port: srv.port,
+      ca,
+      auth: { user: 'alice', pass: 's3cret', mechanism },
+      logger: (e) => log.push(e),
+    });
     const r = await client.send({ from: 'alice@example.com', to: 'b@example.com', body: body(mechanism) });
     assert.is(r.outcome, 'accepted');
     assert.equal(seen, [mechanism]);
@@ -134,7 +146,12 @@ for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const) {
 test('AUTH XOAUTH2 with a token', async () => {
   const seen: string[] = [];
   const srv = await authServer(seen);
-  const client = await connect({ host: '127.0.0.1', port: srv.port, ca, auth: { user: 'alice', token: 'token-123', mechanism: 'XOAUTH2' } });
+  const client = await connect({
+    host: '127.0.0.1',
+    port: srv.port,
+    ca,
+    auth: { user: 'alice', token: 'token-123', mechanism: 'XOAUTH2' },
+  });
   assert.is((await client.send({ from: 'alice@example.com', to: 'b@example.com', body: body('oauth') })).outcome, 'accepted');
   assert.equal(seen, ['XOAUTH2']);
   await client.close();
@@ -168,8 +185,14 @@ test('several recipients, one rejected: accepted with the rejected list', async 
   const client = await connect(plain(srv.port));
   const r = await client.send({ from: 'a@example.com', to: ['b@example.com', 'nobody@example.com', 'c@example.com'], body: body('rcpts') });
   assert.is(r.outcome, 'accepted');
-  assert.equal(r.accepted.map((x) => x.address), ['b@example.com', 'c@example.com']);
-  assert.equal(r.rejected.map((x) => x.address), ['nobody@example.com']);
+  assert.equal(
+    r.accepted.map((x) => x.address),
+    ['b@example.com', 'c@example.com'],
+  );
+  assert.equal(
+    r.rejected.map((x) => x.address),
+    ['nobody@example.com'],
+  );
   assert.is(r.rejected[0]!.reply.code, 550);
   const none = await client.send({ from: 'a@example.com', to: ['nobody@example.com'], body: body('none') });
   assert.is(none.outcome, 'rejected');
@@ -252,7 +275,10 @@ test('a 20 MB body streamed from an async generator arrives byte-exact with boun
   const srv = await startServer({
     onData(stream, _session, callback) {
       const hash = createHash('sha256');
-      stream.on('data', (c: Buffer) => { received += c.length; hash.update(c); });
+      stream.on('data', (c: Buffer) => {
+        received += c.length;
+        hash.update(c);
+      });
       stream.on('end', () => {
         delivered = hash.digest('hex');
         callback(null);
@@ -303,9 +329,15 @@ test('other body sources: iterable of strings, ReadableStream, Uint8Array', asyn
     client.send({ from: 'a@example.com', to: 'b@example.com', body: stream }),
     client.send({ from: 'a@example.com', to: 'b@example.com', body: bytes }),
   ]);
-  assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted', 'accepted']);
+  assert.equal(
+    results.map((r) => r.outcome),
+    ['accepted', 'accepted', 'accepted'],
+  );
   await client.close();
-  assert.equal(srv.messages.map((m) => m.body.toString()), [text, text, text]);
+  assert.equal(
+    srv.messages.map((m) => m.body.toString()),
+    [text, text, text],
+  );
   await srv.close();
 });
 
@@ -317,14 +349,19 @@ test('30 concurrent sends on one client share the connection and pipeline', asyn
     Array.from({ length: 30 }, (_, i) => client.send({ from: 'a@example.com', to: `r${i}@example.com`, body: body(`n${i}`) })),
   );
   assert.ok(results.every((r) => r.outcome === 'accepted'));
-  assert.equal(results.map((r) => r.accepted[0]!.address), Array.from({ length: 30 }, (_, i) => `r${i}@example.com`));
+  assert.equal(
+    results.map((r) => r.accepted[0]!.address),
+    Array.from({ length: 30 }, (_, i) => `r${i}@example.com`),
+  );
   await client.close();
   assert.is(srv.stats.connections, 1);
   assert.is(srv.messages.length, 30);
   // Pipelining: each MAIL, RCPT and DATA went as one group, before any of their replies; the
   // next group waits for the reply to the dot (see core/connection.ts writeData).
-  const grouped = log.every((e, i) => !(e.from === 'client' && e.text.startsWith('MAIL FROM')) ||
-    (log[i + 1]?.text.startsWith('RCPT TO') && log[i + 2]?.text === 'DATA'));
+  const grouped = log.every(
+    (e, i) =>
+      !(e.from === 'client' && e.text.startsWith('MAIL FROM')) || (log[i + 1]?.text.startsWith('RCPT TO') && log[i + 2]?.text === 'DATA'),
+  );
   assert.ok(grouped, 'expected MAIL, RCPT and DATA to leave together');
   const afterDot = log.some((e, i) => e.from === 'client' && e.text === '.' && log[i + 1]?.from === 'client');
   assert.not.ok(afterDot, 'the next command waits for the reply to the final dot');
@@ -343,7 +380,8 @@ test('fileBody: a 6 MiB file arrives byte-exact (DATA, dot-stuffed) and the file
   try {
     // CRLF lines, every 7th starting with "." (stuffed on the wire, unstuffed by the server).
     const lines: string[] = [];
-    for (let i = 0; lines.length * 80 < 6 * 1024 * 1024; i++) lines.push(`${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'0123456789abcdef'.repeat(4)}`);
+    for (let i = 0; lines.length * 80 < 6 * 1024 * 1024; i++)
+      lines.push(`${i % 7 === 0 ? '.' : ''}line ${String(i).padStart(8, '0')} ${'0123456789abcdef'.repeat(4)}`);
     const bytes = Buffer.from(`Subject: a file\r\n\r\n${lines.join('\r\n')}\r\n`);
     const path = join(dir, 'message.eml');
     writeFileSync(path, bytes);
@@ -364,7 +402,12 @@ test('fileBody: a 6 MiB file arrives byte-exact (DATA, dot-stuffed) and the file
     assert.is(body.size, bytes.length);
     let closes = 0;
     const close = body.close.bind(body);
-    const r = await client.send({ from: 'a@example.com', to: 'b@example.com', size: body.size, body: { readInto: (b) => body.readInto(b), close: () => (closes++, close()) } });
+    const r = await client.send({
+      from: 'a@example.com',
+      to: 'b@example.com',
+      size: body.size,
+      body: { readInto: (b) => body.readInto(b), close: () => (closes++, close()) },
+    });
     assert.is(r.outcome, 'accepted', r.error?.message);
     await sleep(10);
     if (fdsBefore !== undefined) assert.is(openFds(), fdsBefore, 'the file is closed again');
@@ -392,12 +435,21 @@ test('fileBody: start and length pick a range; its size is declared as SIZE=; a 
     assert.is(body.size, text.length);
     const r = await client.send({ from: 'a@example.com', to: 'b@example.com', body });
     assert.is(r.outcome, 'accepted', r.error?.message);
-    assert.ok(said.some((l) => l.startsWith('MAIL FROM:') && l.includes(` SIZE=${text.length}`)), said.join(' | '));
+    assert.ok(
+      said.some((l) => l.startsWith('MAIL FROM:') && l.includes(` SIZE=${text.length}`)),
+      said.join(' | '),
+    );
     await client.close();
     assert.is(srv.messages[0]!.body.toString(), text);
     assert.throws(() => fileBody(join(dir, 'missing.eml')), /ENOENT/);
-    assert.throws(() => fileBody(dir), (e: unknown) => (e as SmtpError).code === 'EUSAGE');
-    assert.throws(() => fileBody(path, { start: -1 }), (e: unknown) => (e as SmtpError).code === 'EUSAGE');
+    assert.throws(
+      () => fileBody(dir),
+      (e: unknown) => (e as SmtpError).code === 'EUSAGE',
+    );
+    assert.throws(
+      () => fileBody(path, { start: -1 }),
+      (e: unknown) => (e as SmtpError).code === 'EUSAGE',
+    );
     await srv.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -495,7 +547,10 @@ test('abort before the body: a queued send is rejected with EABORT and the sessi
   assert.is((await client.send({ from: 'a@example.com', to: 'b@example.com', body: body('kept') })).outcome, 'accepted');
   await client.close();
   assert.is(await client.closed, undefined);
-  assert.equal(srv.messages.map((m) => m.body.toString()), ['Subject: first\r\n\r\ndone\r\n', body('kept')]);
+  assert.equal(
+    srv.messages.map((m) => m.body.toString()),
+    ['Subject: first\r\n\r\ndone\r\n', body('kept')],
+  );
   await srv.close();
 });
 
@@ -576,7 +631,11 @@ test('connect: refused port, greeting timeout, AbortSignal', async () => {
   const refused = await rejection(connect(plain(freePort)));
   assert.is(refused.code, 'ECONNECTION');
 
-  const silent = await startServer({ onConnect() { /* never greet */ } });
+  const silent = await startServer({
+    onConnect() {
+      /* never greet */
+    },
+  });
   const slow = await rejection(connect({ ...plain(silent.port), timeouts: { greeting: 150 } }));
   assert.is(slow.code, 'ETIMEOUT');
   const ac = new AbortController();
@@ -590,7 +649,13 @@ test('connect: refused port, greeting timeout, AbortSignal', async () => {
 test('sendMail: compose, send, close in one call', async () => {
   const srv = await startServer();
   const r = await sendMail({
-    ...plain(srv.port), from: 'a@example.com', to: 'b@example.com', cc: ['c@example.com'], subject: 'Grüße', text: 'Hallo Welt\nzweite Zeile', priority: 'high',
+    ...plain(srv.port),
+    from: 'a@example.com',
+    to: 'b@example.com',
+    cc: ['c@example.com'],
+    subject: 'Grüße',
+    text: 'Hallo Welt\nzweite Zeile',
+    priority: 'high',
   });
   assert.is(r.outcome, 'accepted');
   assert.equal(srv.messages[0]!.to, ['b@example.com', 'c@example.com']);

@@ -20,7 +20,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const fixtures = new URL('../../test/fixtures/', import.meta.url);
 const key = readFileSync(new URL('server.key', fixtures));
 const cert = readFileSync(new URL('server.crt', fixtures));
-const msg = (i: number, extra = '') => ({ from: 'a@example.com', to: 'b@example.com', body: `Subject: m${i}\r\n\r\nmessage ${i}${extra}\r\n` });
+const msg = (i: number, extra = '') => ({
+  from: 'a@example.com',
+  to: 'b@example.com',
+  body: `Subject: m${i}\r\n\r\nmessage ${i}${extra}\r\n`,
+});
 
 function recorder() {
   const events: { hook: string; e: any }[] = [];
@@ -36,17 +40,31 @@ function recorder() {
 
 test('a session over STARTTLS with AUTH: tls, auth, opened, one event per message, closed', async () => {
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, key, cert, authMethods: ['PLAIN'],
+    logger: false,
+    disableReverseLookup: true,
+    key,
+    cert,
+    authMethods: ['PLAIN'],
     onAuth: (auth, _s, cb) => (auth.password === 'pw' ? cb(null, { user: 'u' }) : cb(new Error('no'))),
     onRcptTo: (a, _s, cb) => (a.address.startsWith('no') ? cb(Object.assign(new Error('no such user'), { responseCode: 550 })) : cb()),
-    onData: (stream, _s, cb) => { stream.resume(); stream.on('end', () => cb(null)); },
+    onData: (stream, _s, cb) => {
+      stream.resume();
+      stream.on('end', () => cb(null));
+    },
   });
   server.on('error', () => {});
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.server.address() as AddressInfo).port;
   const r = recorder();
   // The fixture certificate names localhost.
-  const client = await connect({ host: '127.0.0.1', port, ca: cert.toString(), servername: 'localhost', auth: { user: 'u', pass: 'pw' }, observe: r.observe });
+  const client = await connect({
+    host: '127.0.0.1',
+    port,
+    ca: cert.toString(),
+    servername: 'localhost',
+    auth: { user: 'u', pass: 'pw' },
+    observe: r.observe,
+  });
   const ok = await client.send(msg(1));
   const refused = await client.send({ ...msg(2), to: 'nobody@example.com' });
   await client.close();
@@ -75,7 +93,14 @@ test('implicit TLS: reported with its duration; a certificate failure is a faile
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.server.address() as AddressInfo).port;
   const ok = recorder();
-  const client = await connect({ host: '127.0.0.1', port, tls: 'implicit', ca: cert.toString(), servername: 'localhost', observe: ok.observe });
+  const client = await connect({
+    host: '127.0.0.1',
+    port,
+    tls: 'implicit',
+    ca: cert.toString(),
+    servername: 'localhost',
+    observe: ok.observe,
+  });
   await client.close();
   assert.equal(ok.hooks(), ['tls', 'opened', 'closed']);
   assert.equal([ok.events[0]!.e.mode, ok.events[0]!.e.ok], ['implicit', true]);
@@ -91,14 +116,28 @@ test('implicit TLS: reported with its duration; a certificate failure is a faile
 test('a failed AUTH and a refused connection are reported; a throwing hook breaks nothing', async () => {
   const srv = await startSim({ auth: { mechanisms: ['PLAIN'], pass: () => 'right' } });
   const r = recorder();
-  const err = await connect({ host: '127.0.0.1', port: srv.port, tls: 'none', allowInsecureAuth: true, auth: { user: 'u', pass: 'wrong' }, observe: r.observe }).catch((e) => e);
+  const err = await connect({
+    host: '127.0.0.1',
+    port: srv.port,
+    tls: 'none',
+    allowInsecureAuth: true,
+    auth: { user: 'u', pass: 'wrong' },
+    observe: r.observe,
+  }).catch((e) => e);
   assert.is(err.code, 'EAUTH');
   await sleep(20);
   assert.equal(r.hooks(), ['auth', 'closed']);
   assert.equal([r.events[0]!.e.ok, r.events[0]!.e.mechanism, r.events[0]!.e.error.code], [false, 'PLAIN', 'EAUTH']);
   assert.equal([r.events[1]!.e.opened, r.events[1]!.e.error.code], [false, 'EAUTH']);
 
-  const boom: SmtpObserver = { connectionOpened() { throw new Error('exporter down'); }, messageSettled() { throw new Error('exporter down'); } };
+  const boom: SmtpObserver = {
+    connectionOpened() {
+      throw new Error('exporter down');
+    },
+    messageSettled() {
+      throw new Error('exporter down');
+    },
+  };
   const client = await connect({ host: '127.0.0.1', port: srv.port, tls: 'none', observe: boom });
   assert.is((await client.send(msg(1))).outcome, 'accepted');
   await client.close();
@@ -144,15 +183,15 @@ test('docs/observability.md: the OpenTelemetry module runs against the OpenTelem
   const srv = await startSim({
     onMessage: (m) => {
       if (m.body.includes('refuse')) return '550 5.7.1 refused';
-      if (m.body.includes('drop') && !dropped) { dropped = true; return 'drop'; }
+      if (m.body.includes('drop') && !dropped) {
+        dropped = true;
+        return 'drop';
+      }
       return '250 2.0.0 ok';
     },
   });
   const pool = createPool({ host: '127.0.0.1', port: srv.port, tls: 'none', maxConnections: 2, observe: smtpObserver() });
-  const results = await Promise.all([
-    ...Array.from({ length: 8 }, (_, i) => pool.send(msg(i))),
-    pool.send(msg(100, ' refuse')),
-  ]);
+  const results = await Promise.all([...Array.from({ length: 8 }, (_, i) => pool.send(msg(i))), pool.send(msg(100, ' refuse'))]);
   const lost = await pool.send(msg(101, ' drop'));
   await pool.close();
   await srv.close();
@@ -170,17 +209,22 @@ test('docs/observability.md: the OpenTelemetry module runs against the OpenTelem
   assert.is(byOutcome('rejected')[0]!.status.code, SpanStatusCode.ERROR);
   assert.is(byOutcome('accepted')[0]!.status.code, SpanStatusCode.UNSET);
   const startMs = (s: (typeof finished)[number]) => s.startTime[0] * 1000 + s.startTime[1] / 1e6;
-  assert.ok(finished.every((s) => Math.abs(startMs(s) - Date.now()) < 60_000), 'span times are wall-clock times');
+  assert.ok(
+    finished.every((s) => Math.abs(startMs(s) - Date.now()) < 60_000),
+    'span times are wall-clock times',
+  );
 
   await reader.forceFlush();
   const points = new Map<string, number>();
-  for (const rm of exporter.getMetrics()) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) {
-    for (const p of m.dataPoints) {
-      const k = `${m.descriptor.name}|${(p.attributes['smtp.outcome'] as string | undefined) ?? ''}`;
-      const v = typeof p.value === 'number' ? p.value : (p.value as { count: number }).count;
-      points.set(k, (points.get(k) ?? 0) + v);
-    }
-  }
+  for (const rm of exporter.getMetrics())
+    for (const sm of rm.scopeMetrics)
+      for (const m of sm.metrics) {
+        for (const p of m.dataPoints) {
+          const k = `${m.descriptor.name}|${(p.attributes['smtp.outcome'] as string | undefined) ?? ''}`;
+          const v = typeof p.value === 'number' ? p.value : (p.value as { count: number }).count;
+          points.set(k, (points.get(k) ?? 0) + v);
+        }
+      }
   assert.is(points.get('smtp.client.messages|accepted'), 8);
   assert.is(points.get('smtp.client.messages|rejected'), 1);
   assert.is(points.get('smtp.client.messages|unknown'), 1);

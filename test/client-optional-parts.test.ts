@@ -22,19 +22,44 @@ import { connect as nodeConnect, nodeTransport } from '../transports/node.ts';
 const leanConnect = bindConnect(nodeTransport);
 const leanSendMail = bindSendMail(nodeTransport);
 
-interface Server { port: number; commands: string[]; received: string[]; close(): Promise<void> }
+interface Server {
+  port: number;
+  commands: string[];
+  received: string[];
+  close(): Promise<void>;
+}
 
 async function startServer(authMethods: string[], hideSMTPUTF8 = true): Promise<Server> {
   const commands: string[] = [];
   const received: string[] = [];
   const server = new SMTPServer({
     logger: {
-      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => { if (meta?.tnx === 'command') commands.push(line); },
-      info: () => {}, warn: () => {}, error: () => {}, trace: () => {}, fatal: () => {}, child() { return this; },
+      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => {
+        if (meta?.tnx === 'command') commands.push(line);
+      },
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+      trace: () => {},
+      fatal: () => {},
+      child() {
+        return this;
+      },
     } as unknown as boolean,
-    authMethods, allowInsecureAuth: true, authOptional: true, disableReverseLookup: true, closeTimeout: 200, hideSTARTTLS: true, hideSMTPUTF8,
+    authMethods,
+    allowInsecureAuth: true,
+    authOptional: true,
+    disableReverseLookup: true,
+    closeTimeout: 200,
+    hideSTARTTLS: true,
+    hideSMTPUTF8,
     onAuth(auth, _session, cb) {
-      const ok = auth.method === 'XOAUTH2' ? auth.accessToken === 'tok' : auth.method === 'CRAM-MD5' ? auth.validatePassword('secret') : auth.password === 'secret';
+      const ok =
+        auth.method === 'XOAUTH2'
+          ? auth.accessToken === 'tok'
+          : auth.method === 'CRAM-MD5'
+            ? auth.validatePassword('secret')
+            : auth.password === 'secret';
       cb(ok ? null : new Error('bad credentials'), ok ? { user: auth.username } : undefined);
     },
     onData(stream, _session, cb) {
@@ -90,7 +115,10 @@ test('SASL: a token, or a named mechanism, that the lean list lacks is a usage e
   try {
     await usageError(() => leanConnect({ ...base(srv.port), auth: { user: 'u', token: 'tok' } }), "from 'smtpwire/sasl'");
     await usageError(() => leanConnect({ ...base(srv.port), auth: { user: 'u', pass: 'secret', mechanism: 'CRAM-MD5' } }), 'SASL_CRAM_MD5');
-    assert.not.ok(srv.commands.some((c) => c.startsWith('AUTH ')), 'nothing was tried');
+    assert.not.ok(
+      srv.commands.some((c) => c.startsWith('AUTH ')),
+      'nothing was tried',
+    );
     const client = await leanConnect({ ...base(srv.port), auth: { user: 'u', token: 'tok', mechanisms: [SASL_XOAUTH2] } });
     await client.close();
     assert.is(authLine(srv), 'XOAUTH2');
@@ -121,7 +149,10 @@ test('IDN: no codec and no SMTPUTF8 asked is a usage error naming smtpwire/idn; 
     const r = await lean.send({ ...raw, to, smtpUtf8: true });
     assert.is(r.outcome, 'accepted', String(r.error));
     await lean.close();
-    assert.equal(utf8.commands.filter((c) => /^(MAIL|RCPT) /.test(c)), ['MAIL FROM:<a@example.com> SMTPUTF8', `RCPT TO:<${to[0]}>`]);
+    assert.equal(
+      utf8.commands.filter((c) => /^(MAIL|RCPT) /.test(c)),
+      ['MAIL FROM:<a@example.com> SMTPUTF8', `RCPT TO:<${to[0]}>`],
+    );
   } finally {
     await utf8.close();
   }
@@ -131,7 +162,10 @@ test('IDN: no codec and no SMTPUTF8 asked is a usage error naming smtpwire/idn; 
     assert.is((await withIdn.send({ ...raw, to })).outcome, 'accepted');
     await withIdn.close();
     // The expected A-labels are Node's own UTS #46.
-    assert.equal(ascii.commands.filter((c) => c.startsWith('RCPT ')), [`RCPT TO:<r@${domainToASCII('b\u00fccher.example')}>`]);
+    assert.equal(
+      ascii.commands.filter((c) => c.startsWith('RCPT ')),
+      [`RCPT TO:<r@${domainToASCII('b\u00fccher.example')}>`],
+    );
   } finally {
     await ascii.close();
   }
@@ -148,7 +182,10 @@ test('messages: builder options and DKIM need the part (usage errors naming it);
     const lean = await leanConnect(base(srv.port));
     const mail = { from: 'a@example.com', to: 'b@example.org', subject: 'built', text: 'hello' };
     await usageError(() => lean.send(mail), "import { messages } from 'smtpwire/message'");
-    await usageError(() => lean.send({ ...raw, dkim: { domain: 'example.com', selector: 's', privateKey: 'x' } }), "import { messages } from 'smtpwire/message'");
+    await usageError(
+      () => lean.send({ ...raw, dkim: { domain: 'example.com', selector: 's', privateKey: 'x' } }),
+      "import { messages } from 'smtpwire/message'",
+    );
     assert.is((await lean.send(buildMessage(mail))).outcome, 'accepted');
     await lean.close();
     const withMessages = await leanConnect({ ...base(srv.port), messages });
@@ -163,7 +200,13 @@ test('messages: builder options and DKIM need the part (usage errors naming it);
 });
 
 test('PBKDF2: with no WebCrypto and no fallback part, the error names slicedPbkdf2; with it, the pure code runs', async () => {
-  const request = { algorithm: 'PBKDF2-SHA-256' as const, password: new Uint8Array([1]), salt: new Uint8Array([2]), iterations: 2, length: 32 };
+  const request = {
+    algorithm: 'PBKDF2-SHA-256' as const,
+    password: new Uint8Array([1]),
+    salt: new Uint8Array([2]),
+    iterations: 2,
+    length: 32,
+  };
   try {
     await derivePbkdf2(request, undefined, null);
     assert.unreachable('should have failed');

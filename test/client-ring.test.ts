@@ -18,18 +18,23 @@ const KIB = 1024;
 /** A server that accepts everything: PIPELINING, and CHUNKING unless `chunking` is false. */
 function acceptingServer(options: { chunking?: boolean; dieAfterBdat?: number } = {}): ScriptedServer {
   let bdats = 0;
-  return new ScriptedServer(script().send('220 mock.example ESMTP').respond((line) => {
-    if (line.startsWith('EHLO ')) return `250-mock.example\r\n250-PIPELINING\r\n${options.chunking === false ? '' : '250-CHUNKING\r\n'}250 8BITMIME\r\n`;
-    if (line.startsWith('BDAT ')) {
-      if (options.dieAfterBdat !== undefined && ++bdats > options.dieAfterBdat) return undefined; // EOF: the link dies
-      return '250 2.0.0 chunk ok\r\n';
-    }
-    if (line.startsWith('MAIL ') || line.startsWith('RCPT ') || line === 'RSET' || line === 'NOOP') return '250 ok\r\n';
-    if (line === 'DATA') return '354 go ahead\r\n';
-    if (line === '.') return '250 2.0.0 queued\r\n';
-    if (line === 'QUIT') return '221 bye\r\n';
-    return '500 unexpected\r\n';
-  }));
+  return new ScriptedServer(
+    script()
+      .send('220 mock.example ESMTP')
+      .respond((line) => {
+        if (line.startsWith('EHLO '))
+          return `250-mock.example\r\n250-PIPELINING\r\n${options.chunking === false ? '' : '250-CHUNKING\r\n'}250 8BITMIME\r\n`;
+        if (line.startsWith('BDAT ')) {
+          if (options.dieAfterBdat !== undefined && ++bdats > options.dieAfterBdat) return undefined; // EOF: the link dies
+          return '250 2.0.0 chunk ok\r\n';
+        }
+        if (line.startsWith('MAIL ') || line.startsWith('RCPT ') || line === 'RSET' || line === 'NOOP') return '250 ok\r\n';
+        if (line === 'DATA') return '354 go ahead\r\n';
+        if (line === '.') return '250 2.0.0 queued\r\n';
+        if (line === 'QUIT') return '221 bye\r\n';
+        return '500 unexpected\r\n';
+      }),
+  );
 }
 
 /** Deterministic canonical CRLF text of exactly `size` octets (size >= 2): lines of 0..200
@@ -38,7 +43,11 @@ function message(size: number, seed = 7): Uint8Array {
   const out = new Uint8Array(size);
   let x = seed;
   const rand = (): number => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x;
   };
   let at = 0;
@@ -97,7 +106,10 @@ interface Recorded extends PullIntoSource {
  * A source serving `bytes` in pieces of pseudo-random size (never more than asked). With `link`,
  * every read checks that the buffer lent to it is not part of a write the link still holds.
  */
-function source(bytes: Uint8Array, options: { link?: () => MockLink | undefined; failAt?: number; onRead?: (n: number) => void; seed?: number } = {}): Recorded {
+function source(
+  bytes: Uint8Array,
+  options: { link?: () => MockLink | undefined; failAt?: number; onRead?: (n: number) => void; seed?: number } = {},
+): Recorded {
   let at = 0;
   let x = options.seed ?? 99;
   const s: Recorded = {
@@ -110,12 +122,18 @@ function source(bytes: Uint8Array, options: { link?: () => MockLink | undefined;
       s.buffers.add(`${memoryId(buffer.buffer)}@${Math.floor(buffer.byteOffset / READ_SIZE)}`);
       for (const v of options.link?.()?.pending ?? []) {
         if (v.buffer === buffer.buffer && v.byteOffset < buffer.byteOffset + buffer.length && buffer.byteOffset < v.byteOffset + v.length) {
-          s.overlaps.push(`read ${s.reads}: [${buffer.byteOffset}, +${buffer.length}) overlaps a queued write [${v.byteOffset}, +${v.length})`);
+          s.overlaps.push(
+            `read ${s.reads}: [${buffer.byteOffset}, +${buffer.length}) overlaps a queued write [${v.byteOffset}, +${v.length})`,
+          );
         }
       }
       await new Promise((r) => setTimeout(r, 0));
       if (options.failAt !== undefined && at >= options.failAt) throw new Error('disk on fire');
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
       // Mostly whole buffers, sometimes short reads (as a pipe or socket gives).
       const n = Math.min(bytes.length - at, x % 4 === 0 ? 1 + (x % buffer.length) : buffer.length);
       buffer.set(bytes.subarray(at, at + n));
@@ -130,7 +148,11 @@ function source(bytes: Uint8Array, options: { link?: () => MockLink | undefined;
   return s;
 }
 
-async function open(server: ScriptedServer, options: Partial<ClientOptions> = {}, mock: MockTransportOptions = {}): Promise<{ client: SmtpClient; link: () => MockLink | undefined; transport: ReturnType<typeof mockTransport> }> {
+async function open(
+  server: ScriptedServer,
+  options: Partial<ClientOptions> = {},
+  mock: MockTransportOptions = {},
+): Promise<{ client: SmtpClient; link: () => MockLink | undefined; transport: ReturnType<typeof mockTransport> }> {
   const transport = mockTransport(server, mock);
   const client = await connect({ host: 'mock.example', tls: 'none', transport, ...options });
   return { client, link: () => transport.links[0], transport };
@@ -180,8 +202,15 @@ test('pipelined pull-into sends share the ring and each arrives whole, whole bod
   // ring from seeing its buffers written (its release rule subtracts them).
   const whole = [message(200 * KIB, 31), message(10 * KIB, 32)];
   const send = (body: PullIntoSource | Uint8Array) => client.send({ from: 'a@example.com', to: 'b@example.com', body });
-  const results = await within(20_000, Promise.all([send(sources[0]!), send(whole[0]!), send(sources[1]!), send(sources[2]!), send(whole[1]!)]), 'sends');
-  assert.equal(results.map((r) => r.outcome), ['accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
+  const results = await within(
+    20_000,
+    Promise.all([send(sources[0]!), send(whole[0]!), send(sources[1]!), send(sources[2]!), send(whole[1]!)]),
+    'sends',
+  );
+  assert.equal(
+    results.map((r) => r.outcome),
+    ['accepted', 'accepted', 'accepted', 'accepted', 'accepted'],
+  );
   await client.close();
   assert.is(server.messages.length, 5);
   [bodies[0]!, whole[0]!, bodies[1]!, bodies[2]!, whole[1]!].forEach((b, i) => sameBytes(server.messages[i], b, `message ${i}`));
@@ -231,7 +260,7 @@ test('a source that fails mid-body: rejected (EABORT, with the cause), closed on
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EABORT');
   assert.match(r.error!.message, /disk on fire/);
-  assert.is(((r.error as { cause?: Error }).cause)?.message, 'disk on fire');
+  assert.is((r.error as { cause?: Error }).cause?.message, 'disk on fire');
   assert.is(src.closes, 1);
   await within(5_000, client.close(), 'close');
   assert.is(server.messages.length, 0, 'no message completed');
@@ -241,10 +270,15 @@ test('a bad count from readInto is a usage error (EUSAGE)', async () => {
   const server = acceptingServer();
   const { client } = await open(server, small);
   let closes = 0;
-  const r = await within(5_000, client.send({
-    from: 'a@example.com', to: 'b@example.com',
-    body: { readInto: async (b: Uint8Array) => b.length + 1, close: () => void closes++ },
-  }), 'send');
+  const r = await within(
+    5_000,
+    client.send({
+      from: 'a@example.com',
+      to: 'b@example.com',
+      body: { readInto: async (b: Uint8Array) => b.length + 1, close: () => void closes++ },
+    }),
+    'send',
+  );
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EUSAGE');
   assert.is(closes, 1);
@@ -256,7 +290,11 @@ test('aborted mid-body: rejected with EABORT, the source closed once, nothing de
   const { client } = await open(server, small, { consumePerTurn: 40 * KIB });
   const ac = new AbortController();
   let read = 0;
-  const src = source(message(4 * 1024 * KIB), { onRead: (n) => { if ((read += n) > 600 * KIB) ac.abort(); } });
+  const src = source(message(4 * 1024 * KIB), {
+    onRead: (n) => {
+      if ((read += n) > 600 * KIB) ac.abort();
+    },
+  });
   const r = await within(20_000, client.send({ from: 'a@example.com', to: 'b@example.com', body: src, signal: ac.signal }), 'send');
   assert.is(r.outcome, 'rejected');
   assert.is(r.error?.code, 'EABORT');

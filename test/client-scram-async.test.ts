@@ -27,7 +27,8 @@ function scramServer(iterations: number) {
   const H = (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest());
   const mac = (k: Uint8Array, d: string) => new Uint8Array(createHmac('sha256', k).update(d).digest());
   const storedKey = H(mac(salted, 'Client Key'));
-  let bare = '', first = '';
+  let bare = '',
+    first = '';
   /** Called with every client line after EHLO; `onFirst` runs as the server-first goes out. */
   return (line: string, onFirst: () => void): string | undefined => {
     if (line.startsWith('AUTH SCRAM-SHA-256 ')) {
@@ -58,15 +59,19 @@ function setup(iterations: number) {
   const marks: string[] = [];
   let timerSet = false;
   const scram = scramServer(iterations);
-  const server = new ScriptedServer(script().send('220 mock ESMTP').respond((line) => {
-    if (line.startsWith('EHLO ')) return '250-mock\r\n250 AUTH SCRAM-SHA-256\r\n';
-    if (line === 'QUIT') return '221 bye\r\n';
-    return scram(line, () => {
-      // The server-first goes out now: from here the client derives its key.
-      timerSet = true;
-      setTimeout(() => marks.push('timer'), 0);
-    });
-  }));
+  const server = new ScriptedServer(
+    script()
+      .send('220 mock ESMTP')
+      .respond((line) => {
+        if (line.startsWith('EHLO ')) return '250-mock\r\n250 AUTH SCRAM-SHA-256\r\n';
+        if (line === 'QUIT') return '221 bye\r\n';
+        return scram(line, () => {
+          // The server-first goes out now: from here the client derives its key.
+          timerSet = true;
+          setTimeout(() => marks.push('timer'), 0);
+        });
+      }),
+  );
   const inner = mockTransport(server);
   const transport: Transport = {
     name: 'mock-recording',
@@ -85,8 +90,13 @@ function setup(iterations: number) {
 }
 
 const options = (transport: Transport, log: LogEntry[], extra = {}) => ({
-  host: 'mock.example', transport, tls: 'none' as const, allowInsecureAuth: true,
-  auth: { user: USER, pass: PASS }, logger: (e: LogEntry) => log.push(e), ...extra,
+  host: 'mock.example',
+  transport,
+  tls: 'none' as const,
+  allowInsecureAuth: true,
+  auth: { user: USER, pass: PASS },
+  logger: (e: LogEntry) => log.push(e),
+  ...extra,
 });
 
 test('SCRAM-SHA-256 through the client: the key is derived by WebCrypto, and the server accepts the proof', async () => {
@@ -95,7 +105,10 @@ test('SCRAM-SHA-256 through the client: the key is derived by WebCrypto, and the
   const client = await within(10_000, connect(options(transport, log)), 'connect');
   assert.ok(log.some((e) => e.from === 'client' && e.text.startsWith('AUTH SCRAM-SHA-256')));
   const derived = log.filter((e) => e.from === 'info' && e.text.startsWith('SCRAM key derived'));
-  assert.equal(derived.map((e) => e.text), ['SCRAM key derived by WebCrypto (4096 iterations)']);
+  assert.equal(
+    derived.map((e) => e.text),
+    ['SCRAM key derived by WebCrypto (4096 iterations)'],
+  );
   await within(5000, client.close(), 'close');
 });
 

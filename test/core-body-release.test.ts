@@ -50,7 +50,7 @@ test('bodyViewsReleasedAt: undefined while a view waits for a full BDAT chunk, t
   s.core.writeBody(id, new Uint8Array(50).fill(0x62), 0);
   const at = s.core.bodyViewsReleasedAt;
   s.polled += drain(s.core);
-  assert.is(at, s.polled, 'released once the output up to the chunk\'s end is taken');
+  assert.is(at, s.polled, "released once the output up to the chunk's end is taken");
   assert.is(s.core.bufferedBefore(id), 0);
 });
 
@@ -62,7 +62,7 @@ test('bufferedBefore: a whole body queued after a streaming send does not count 
   assert.is(s.core.bufferedAmount - s.core.bufferedBefore(first), 500, 'only the whole body behind is left out');
   assert.ok(s.core.bufferedBefore(second) >= 530, 'the later transaction counts both');
   s.polled += drain(s.core);
-  assert.is(s.core.bodyViewsReleasedAt, undefined, 'the stream\'s 30 octets are still held');
+  assert.is(s.core.bodyViewsReleasedAt, undefined, "the stream's 30 octets are still held");
   s.core.endBody(first, 0);
   s.polled += drain(s.core);
   assert.is(s.core.bodyViewsReleasedAt, s.polled, 'the views are out; the whole body behind does not matter');

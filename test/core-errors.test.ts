@@ -30,7 +30,12 @@ function drain(core: SmtpConnection, now: number): { text: string; events: SmtpE
  *  since the core reads these inside its state machine. */
 function brokenOption(key: keyof ConnectionOptions, base: ConnectionOptions): ConnectionOptions {
   const o = { ...base };
-  Object.defineProperty(o, key, { get() { throw new TypeError(`bug reading ${key}`); }, enumerable: true });
+  Object.defineProperty(o, key, {
+    get() {
+      throw new TypeError(`bug reading ${key}`);
+    },
+    enumerable: true,
+  });
   return o;
 }
 
@@ -75,9 +80,15 @@ test('a bug while writing a queued transaction: it settles rejected with EINTERN
 
 test('caller mistakes are usage errors thrown at the call: receive() before start(), written() past the polled octets', () => {
   const core = new SmtpConnection({ name: NAME });
-  assert.throws(() => core.receive(enc.encode('220 hi\r\n'), 0), (e: unknown) => e instanceof SmtpUsageError && /before start\(\)/.test((e as Error).message));
+  assert.throws(
+    () => core.receive(enc.encode('220 hi\r\n'), 0),
+    (e: unknown) => e instanceof SmtpUsageError && /before start\(\)/.test((e as Error).message),
+  );
   core.start(0);
-  assert.throws(() => core.written(5, 0), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => core.written(5, 0),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
   // The session is untouched by either mistake.
   core.receive(enc.encode('220 mx\r\n'), 1);
   assert.match(drain(core, 1).text, /^EHLO client\.example\r\n$/);
@@ -86,10 +97,19 @@ test('caller mistakes are usage errors thrown at the call: receive() before star
 test('caller mistakes are usage errors thrown at the call, never EINTERNAL: start() twice, receive() or writeBody() without a Uint8Array', () => {
   const core = new SmtpConnection({ name: NAME, tls: 'none' });
   core.start(0);
-  assert.throws(() => core.start(0), (e: unknown) => e instanceof SmtpUsageError && /twice/.test((e as Error).message));
-  assert.throws(() => core.receive('220 mx\r\n' as unknown as Uint8Array, 1), (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message));
+  assert.throws(
+    () => core.start(0),
+    (e: unknown) => e instanceof SmtpUsageError && /twice/.test((e as Error).message),
+  );
+  assert.throws(
+    () => core.receive('220 mx\r\n' as unknown as Uint8Array, 1),
+    (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message),
+  );
   const id = core.send({ from: 'a@x.org', to: ['b@x.org'] }, 1);
-  assert.throws(() => core.writeBody(id, 'hi\r\n' as unknown as Uint8Array, 1), (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message));
+  assert.throws(
+    () => core.writeBody(id, 'hi\r\n' as unknown as Uint8Array, 1),
+    (e: unknown) => e instanceof SmtpUsageError && /Uint8Array/.test((e as Error).message),
+  );
   // None of these touched the session: it goes on as if they had not been made.
   assert.is(core.state, 'greeting');
   core.receive(enc.encode('220 mx\r\n'), 2);
@@ -115,12 +135,19 @@ test('SaslError is an SmtpError (EAUTH, not transient)', () => {
 });
 
 test('the automatic RSET between pipelined BDAT transactions is refused: the session fails, the second MAIL is not believed', () => {
-  const s = run({ name: NAME, tls: 'none' }, script()
-    .send('220 mx')
-    .expect(`EHLO ${NAME}`).send('250-mx', '250-PIPELINING', '250-CHUNKING', '250 8BITMIME')
-    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 7 LAST', 'RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST')
-    .send('250 ok', '250 ok', '250 2.0.0 one', '554 5.5.1 no reset for you', '250 ok', '250 ok', '250 2.0.0 two'),
-  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'first\r\n' }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: '.two\n' }]);
+  const s = run(
+    { name: NAME, tls: 'none' },
+    script()
+      .send('220 mx')
+      .expect(`EHLO ${NAME}`)
+      .send('250-mx', '250-PIPELINING', '250-CHUNKING', '250 8BITMIME')
+      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'BDAT 7 LAST', 'RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'BDAT 6 LAST')
+      .send('250 ok', '250 ok', '250 2.0.0 one', '554 5.5.1 no reset for you', '250 ok', '250 ok', '250 2.0.0 two'),
+    [
+      { envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'first\r\n' },
+      { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: '.two\n' },
+    ],
+  );
   assert.is(s.results[0]!.outcome, 'accepted');
   // The second message's end left before the refusal came: its outcome cannot be known.
   assert.is(s.results[1]!.outcome, 'unknown');
@@ -129,15 +156,25 @@ test('the automatic RSET between pipelined BDAT transactions is refused: the ses
 });
 
 test('the automatic RSET after a refused transaction is refused (RFC 5321 4.1.1.5: RSET MUST get 250): the next transaction, not yet ended, is rejected as transient EPROTOCOL and none of its body is sent', () => {
-  const s = run({ name: NAME, tls: 'none' }, script()
-    .send('220 mx')
-    .expect(`EHLO ${NAME}`).send('250-mx', '250 PIPELINING')
-    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'DATA')
-    .send('250 ok', '550 5.1.1 no such user', '554 5.5.1 no valid recipients')
-    .expect('RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'DATA')
-    .send('502 5.5.1 RSET not here'),
-  [{ envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'one\r\n' }, { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: 'two\r\n' }]);
-  assert.equal(s.results.map((r) => r.outcome), ['rejected', 'rejected']);
+  const s = run(
+    { name: NAME, tls: 'none' },
+    script()
+      .send('220 mx')
+      .expect(`EHLO ${NAME}`)
+      .send('250-mx', '250 PIPELINING')
+      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'DATA')
+      .send('250 ok', '550 5.1.1 no such user', '554 5.5.1 no valid recipients')
+      .expect('RSET', 'MAIL FROM:<a@x.org>', 'RCPT TO:<c@x.org>', 'DATA')
+      .send('502 5.5.1 RSET not here'),
+    [
+      { envelope: { from: 'a@x.org', to: ['b@x.org'] }, body: 'one\r\n' },
+      { envelope: { from: 'a@x.org', to: ['c@x.org'] }, body: 'two\r\n' },
+    ],
+  );
+  assert.equal(
+    s.results.map((r) => r.outcome),
+    ['rejected', 'rejected'],
+  );
   assert.is(s.results[0]!.error?.code, 'EREPLY');
   const second = s.results[1]!;
   assert.is(second.error?.code, 'EPROTOCOL');
@@ -159,7 +196,10 @@ test('the WHATWG URL global is an optional extra: without it a proxy URL is a us
       assert.equal(parseProxy({ protocol: 'socks5', host: 'p', port: 1081 }), { protocol: 'socks5', host: 'p', port: 1081 });
       return;
     }
-    assert.throws(() => parseProxy('socks5://p:1081'), (e: unknown) => e instanceof SmtpUsageError && /no URL parser.*as an object/.test((e as Error).message));
+    assert.throws(
+      () => parseProxy('socks5://p:1081'),
+      (e: unknown) => e instanceof SmtpUsageError && /no URL parser.*as an object/.test((e as Error).message),
+    );
     assert.equal(parseProxy({ protocol: 'socks5', host: 'p', port: 1081 }), { protocol: 'socks5', host: 'p', port: 1081 });
   } finally {
     if (saved !== undefined) g.URL = saved;

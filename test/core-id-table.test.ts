@@ -44,7 +44,10 @@ test('IdTable agrees with a Map on get, has, size, values (in id order) and forE
       table.forEach((v, id) => seen.push([id, v]));
       assert.equal(seen, [...model.entries()]);
       const firstOdd = [...model.entries()].find(([id]) => id % 2 === 1)?.[1];
-      assert.is(table.find((v) => Number(v.slice(1)) % 2 === 1), firstOdd);
+      assert.is(
+        table.find((v) => Number(v.slice(1)) % 2 === 1),
+        firstOdd,
+      );
     }),
     { numRuns: 200 },
   );

@@ -45,13 +45,25 @@ test('copy limit: a view under 8 KiB is copied and joined to its neighbours; 8 K
   assert.is(views[0]![12], 0x62);
 });
 
-test('UTF-8: every string (astral, lone surrogates) gives the platform encoder\'s octets plus CRLF, and line() returns that count', () => {
-  fc.assert(fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('a', 'é', '€', '😀', '\ud800', '\udfff', '\udbff\udc00'), fc.string({ unit: 'binary', maxLength: 3 })), maxLength: 40 }), (s) => {
-    const b = new OutputBuffer();
-    const want = enc.encode(s + '\r\n');
-    assert.is(b.line(s), want.length);
-    assert.equal(join(b.take()), want);
-  }), { numRuns: 500 });
+test("UTF-8: every string (astral, lone surrogates) gives the platform encoder's octets plus CRLF, and line() returns that count", () => {
+  fc.assert(
+    fc.property(
+      fc.string({
+        unit: fc.oneof(
+          fc.constantFrom('a', 'é', '€', '😀', '\ud800', '\udfff', '\udbff\udc00'),
+          fc.string({ unit: 'binary', maxLength: 3 }),
+        ),
+        maxLength: 40,
+      }),
+      (s) => {
+        const b = new OutputBuffer();
+        const want = enc.encode(s + '\r\n');
+        assert.is(b.line(s), want.length);
+        assert.equal(join(b.take()), want);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
 
 test('a line longer than a slab (100,000 three-octet characters) gets a slab of its own, byte-exact', () => {
@@ -77,41 +89,61 @@ test('a view handed out is never written again: later lines fill new slab space 
 
 type Op = { kind: 'line'; text: string } | { kind: 'bytes'; size: number; fill: number } | { kind: 'take' };
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.string({ unit: fc.constantFrom('A', 'z', ' ', ':', '<', '@', 'ü', '😀'), maxLength: 600 }).map((text) => ({ kind: 'line' as const, text })) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('bytes' as const), size: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 8000, max: 9000 }), fc.integer({ min: 20_000, max: 70_000 })), fill: fc.integer({ min: 0, max: 255 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .string({ unit: fc.constantFrom('A', 'z', ' ', ':', '<', '@', 'ü', '😀'), maxLength: 600 })
+      .map((text) => ({ kind: 'line' as const, text })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('bytes' as const),
+      size: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 8000, max: 9000 }), fc.integer({ min: 20_000, max: 70_000 })),
+      fill: fc.integer({ min: 0, max: 255 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'take' as const }) },
 );
 
 test('property: any mix of lines, views and takes: the taken views, joined, are exactly what was appended; no empty view; no earlier view ever changes', () => {
-  fc.assert(fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-    const b = new OutputBuffer();
-    const expected: Uint8Array[] = [];
-    const taken: { view: Uint8Array; copy: Uint8Array }[] = [];
-    const takeAll = () => {
-      for (const view of b.take()) {
-        assert.ok(view.length > 0, 'no empty view');
-        taken.push({ view, copy: view.slice() });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+      const b = new OutputBuffer();
+      const expected: Uint8Array[] = [];
+      const taken: { view: Uint8Array; copy: Uint8Array }[] = [];
+      const takeAll = () => {
+        for (const view of b.take()) {
+          assert.ok(view.length > 0, 'no empty view');
+          taken.push({ view, copy: view.slice() });
+        }
+      };
+      for (const o of ops) {
+        if (o.kind === 'line') {
+          const want = enc.encode(o.text + '\r\n');
+          assert.is(b.line(o.text), want.length);
+          expected.push(want);
+        } else if (o.kind === 'bytes') {
+          const v = new Uint8Array(o.size).fill(o.fill);
+          b.bytes(v);
+          expected.push(v.slice());
+          if (o.size < 8 * 1024) v.fill(o.fill ^ 0xff); // a copied view may be reused by its owner at once
+        } else takeAll();
       }
-    };
-    for (const o of ops) {
-      if (o.kind === 'line') {
-        const want = enc.encode(o.text + '\r\n');
-        assert.is(b.line(o.text), want.length);
-        expected.push(want);
-      } else if (o.kind === 'bytes') {
-        const v = new Uint8Array(o.size).fill(o.fill);
-        b.bytes(v);
-        expected.push(v.slice());
-        if (o.size < 8 * 1024) v.fill(o.fill ^ 0xff); // a copied view may be reused by its owner at once
-      } else takeAll();
-    }
-    takeAll();
-    for (const t of taken) assert.equal(t.view, t.copy, 'a handed-out view changed');
-    assert.equal(join(taken.map((t) => t.view)), join(expected));
-  }), { numRuns: 200 });
+      takeAll();
+      for (const t of taken) assert.equal(t.view, t.copy, 'a handed-out view changed');
+      assert.equal(join(taken.map((t) => t.view)), join(expected));
+    }),
+    { numRuns: 200 },
+  );
 });
 
-type QOp = { kind: 'line'; text: string } | { kind: 'bytes'; size: number } | { kind: 'event' } | { kind: 'next' } | { kind: 'written'; part: number };
+type QOp =
+  | { kind: 'line'; text: string }
+  | { kind: 'bytes'; size: number }
+  | { kind: 'event' }
+  | { kind: 'next' }
+  | { kind: 'written'; part: number };
 const qop: fc.Arbitrary<QOp> = fc.oneof(
   fc.string({ unit: fc.constantFrom('A', ' ', 'é'), maxLength: 30 }).map((text) => ({ kind: 'line' as const, text })),
   fc.integer({ min: 0, max: 10_000 }).map((size) => ({ kind: 'bytes' as const, size })),
@@ -121,60 +153,66 @@ const qop: fc.Arbitrary<QOp> = fc.oneof(
 );
 
 test('property: the output queue hands out events in order, joins the bytes between them into one write, and its offsets add up', () => {
-  fc.assert(fc.property(fc.boolean(), fc.array(qop, { maxLength: 80 }), (signal, ops) => {
-    const q = new OutputQueue(signal);
-    // The model: a list of outputs, where consecutive byte appends share one write.
-    const model: ({ type: 'write'; bytes: number } | { type: 'event'; n: number })[] = [];
-    let events = 0;
-    let polledModel = 0;
-    let enqueuedModel = 0;
-    let taken = 0;
-    let now = 0;
-    const append = (n: number) => {
-      if (n === 0) return;
-      const last = model[model.length - 1];
-      if (last?.type === 'write') last.bytes += n;
-      else model.push({ type: 'write', bytes: n });
-      enqueuedModel += n;
-    };
-    const poll = () => {
-      const got: Output | undefined = q.next(++now);
-      const want = model.shift();
-      if (want === undefined) return assert.is(got, undefined);
-      assert.is(got?.type, want.type);
-      if (got?.type === 'write' && want.type === 'write') {
-        assert.is(got.chunks.reduce((n, c) => n + c.length, 0), want.bytes);
-        polledModel += want.bytes;
-        if (!signal) taken = polledModel;
-      } else if (got?.type === 'event' && want.type === 'event') {
-        assert.equal(got.event, { type: 'transcript', from: 'client', text: String(want.n) });
+  fc.assert(
+    fc.property(fc.boolean(), fc.array(qop, { maxLength: 80 }), (signal, ops) => {
+      const q = new OutputQueue(signal);
+      // The model: a list of outputs, where consecutive byte appends share one write.
+      const model: ({ type: 'write'; bytes: number } | { type: 'event'; n: number })[] = [];
+      let events = 0;
+      let polledModel = 0;
+      let enqueuedModel = 0;
+      let taken = 0;
+      let now = 0;
+      const append = (n: number) => {
+        if (n === 0) return;
+        const last = model[model.length - 1];
+        if (last?.type === 'write') last.bytes += n;
+        else model.push({ type: 'write', bytes: n });
+        enqueuedModel += n;
+      };
+      const poll = () => {
+        const got: Output | undefined = q.next(++now);
+        const want = model.shift();
+        if (want === undefined) return assert.is(got, undefined);
+        assert.is(got?.type, want.type);
+        if (got?.type === 'write' && want.type === 'write') {
+          assert.is(
+            got.chunks.reduce((n, c) => n + c.length, 0),
+            want.bytes,
+          );
+          polledModel += want.bytes;
+          if (!signal) taken = polledModel;
+        } else if (got?.type === 'event' && want.type === 'event') {
+          assert.equal(got.event, { type: 'transcript', from: 'client', text: String(want.n) });
+        }
+      };
+      for (const o of ops) {
+        if (o.kind === 'line') {
+          q.line(o.text);
+          append(enc.encode(o.text).length + 2);
+        } else if (o.kind === 'bytes') {
+          q.bytes(new Uint8Array(o.size));
+          append(o.size);
+        } else if (o.kind === 'event') {
+          q.event({ type: 'transcript', from: 'client', text: String(events) });
+          model.push({ type: 'event', n: events++ });
+        } else if (o.kind === 'next') poll();
+        else if (signal) {
+          const offset = Math.floor(o.part * polledModel);
+          q.written(offset, ++now);
+          taken = Math.max(taken, offset);
+        }
+        assert.is(q.enqueued, enqueuedModel);
+        assert.is(q.polled, polledModel);
+        assert.is(q.unpolled, enqueuedModel - polledModel);
+        assert.is(q.taken, taken);
+        assert.is(q.stalled, taken < polledModel);
       }
-    };
-    for (const o of ops) {
-      if (o.kind === 'line') {
-        q.line(o.text);
-        append(enc.encode(o.text).length + 2);
-      } else if (o.kind === 'bytes') {
-        q.bytes(new Uint8Array(o.size));
-        append(o.size);
-      } else if (o.kind === 'event') {
-        q.event({ type: 'transcript', from: 'client', text: String(events) });
-        model.push({ type: 'event', n: events++ });
-      } else if (o.kind === 'next') poll();
-      else if (signal) {
-        const offset = Math.floor(o.part * polledModel);
-        q.written(offset, ++now);
-        taken = Math.max(taken, offset);
-      }
-      assert.is(q.enqueued, enqueuedModel);
-      assert.is(q.polled, polledModel);
-      assert.is(q.unpolled, enqueuedModel - polledModel);
-      assert.is(q.taken, taken);
-      assert.is(q.stalled, taken < polledModel);
-    }
-    while (model.length > 0) poll();
-    assert.is(q.next(++now), undefined);
-  }), { numRuns: 300 });
+      while (model.length > 0) poll();
+      assert.is(q.next(++now), undefined);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test.run();

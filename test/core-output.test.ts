@@ -70,8 +70,14 @@ test('with the written signal, only written() moves the taken offset; smaller of
   q.written(2, 30);
   assert.is(q.taken, 4);
   assert.is(q.takenAt, 20);
-  assert.throws(() => q.written(7, 40), (e: unknown) => e instanceof SmtpUsageError);
-  assert.throws(() => q.written(1.5, 40), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => q.written(7, 40),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => q.written(1.5, 40),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
   q.written(6, 50);
   assert.is(q.stalled, false);
 });

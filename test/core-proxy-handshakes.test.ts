@@ -19,7 +19,12 @@ const bytes = (...parts: (number[] | string)[]): Uint8Array => {
 };
 
 /** Drive a tunnel with a scripted proxy: each reply answers one write, split into `pieces`. */
-function converse(spec: ProxySpec, target: { host: string; port: number }, replies: Uint8Array[], split: (reply: Uint8Array) => Uint8Array[] = (r) => [r]) {
+function converse(
+  spec: ProxySpec,
+  target: { host: string; port: number },
+  replies: Uint8Array[],
+  split: (reply: Uint8Array) => Uint8Array[] = (r) => [r],
+) {
   const tunnel = new ProxyTunnel(spec, target, 1000);
   const written: Uint8Array[] = [];
   tunnel.start(0);
@@ -71,7 +76,7 @@ test('SOCKS5 IP literals go as ATYP 1 and 4; the reply may carry any address typ
   assert.is(v6.out.type, 'done');
 });
 
-test('SOCKS5 failures carry the proxy\'s reason', () => {
+test("SOCKS5 failures carry the proxy's reason", () => {
   const refused = converse(socks5, target, [bytes([5, 0]), bytes([5, 2, 0, 1, 0, 0, 0, 0, 0, 0])]);
   assert.is(refused.out.type, 'failed');
   const e = (refused.out as { error: SmtpProxyError }).error;
@@ -100,14 +105,19 @@ test('SOCKS4a: a name after the user id with 0.0.0.1; an IPv4 literal as plain S
   assert.is(hex(ip.written[0]!), '04 01 00 19 0a 01 02 03 00');
   const rejected = converse(spec, target, [bytes([0, 0x5b, 0, 0, 0, 0, 0, 0])]);
   assert.is((rejected.out as { error: SmtpProxyError }).error.reason, 'refused');
-  assert.throws(() => new ProxyTunnel(spec, { host: '::1', port: 25 }, 1), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => new ProxyTunnel(spec, { host: '::1', port: 25 }, 1),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
 });
 
-test('HTTP CONNECT: request, Basic auth, 2xx opens, octets after the header block are the server\'s', () => {
+test("HTTP CONNECT: request, Basic auth, 2xx opens, octets after the header block are the server's", () => {
   const spec: ProxySpec = { protocol: 'http', host: 'p', port: 3128, user: 'al', pass: 'pä:ss' };
   const { written, out } = converse(spec, target, [enc.encode('HTTP/1.1 200 Connection established\r\nX: y\r\n\r\n220 mail ESMTP\r\n')]);
-  assert.is(new TextDecoder().decode(written[0]),
-    'CONNECT mail.example.com:587 HTTP/1.1\r\nHost: mail.example.com:587\r\nProxy-Authorization: Basic YWw6cMOkOnNz\r\n\r\n');
+  assert.is(
+    new TextDecoder().decode(written[0]),
+    'CONNECT mail.example.com:587 HTTP/1.1\r\nHost: mail.example.com:587\r\nProxy-Authorization: Basic YWw6cMOkOnNz\r\n\r\n',
+  );
   assert.is(out.type, 'done');
   assert.is(new TextDecoder().decode((out as { rest: Uint8Array }).rest), '220 mail ESMTP\r\n');
   const v6 = converse({ protocol: 'http', host: 'p', port: 1 }, { host: '::1', port: 25 }, [enc.encode('HTTP/1.0 200 OK\n\n')]);
@@ -136,26 +146,29 @@ test('every split of every proxy reply gives the same result (fast-check)', () =
   for (const [spec, replies] of cases) {
     const whole = converse(spec, target, replies);
     assert.is(whole.out.type, 'done');
-    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 40 }), (cuts) => {
-      let i = 0;
-      const split = (r: Uint8Array): Uint8Array[] => {
-        const pieces: Uint8Array[] = [];
-        for (let at = 0; at < r.length;) {
-          const n = cuts[i++ % cuts.length]!;
-          pieces.push(r.subarray(at, at + n));
-          at += n;
-        }
-        return pieces;
-      };
-      const cut = converse(spec, target, replies, split);
-      assert.equal(cut.written.map(hex), whole.written.map(hex));
-      assert.is(cut.out.type, 'done');
-      assert.is(hex((cut.out as { rest: Uint8Array }).rest), hex((whole.out as { rest: Uint8Array }).rest));
-    }), { numRuns: 300, seed: 15 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 40 }), (cuts) => {
+        let i = 0;
+        const split = (r: Uint8Array): Uint8Array[] => {
+          const pieces: Uint8Array[] = [];
+          for (let at = 0; at < r.length;) {
+            const n = cuts[i++ % cuts.length]!;
+            pieces.push(r.subarray(at, at + n));
+            at += n;
+          }
+          return pieces;
+        };
+        const cut = converse(spec, target, replies, split);
+        assert.equal(cut.written.map(hex), whole.written.map(hex));
+        assert.is(cut.out.type, 'done');
+        assert.is(hex((cut.out as { rest: Uint8Array }).rest), hex((whole.out as { rest: Uint8Array }).rest));
+      }),
+      { numRuns: 300, seed: 15 },
+    );
   }
 });
 
-test('bounded: a proxy cannot make us buffer more than one reply\'s limit', () => {
+test("bounded: a proxy cannot make us buffer more than one reply's limit", () => {
   const http = converse({ protocol: 'http', host: 'p', port: 1 }, target, [enc.encode(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(20_000)}`)]);
   assert.is(http.out.type, 'failed');
   assert.match((http.out as { error: Error }).error.message, 'longer than 16384');
@@ -206,12 +219,22 @@ test('no CR, LF or NUL reaches a proxy; lengths are checked before connecting', 
 });
 
 test('proxy URLs: socks5/socks5h/socks4a/http parsed with default ports and decoded credentials; others are usage errors that never echo the password', () => {
-  assert.equal(parseProxy('socks5://us%40er:p%3Ass@proxy.example:1081'), { protocol: 'socks5', host: 'proxy.example', port: 1081, user: 'us@er', pass: 'p:ss' });
+  assert.equal(parseProxy('socks5://us%40er:p%3Ass@proxy.example:1081'), {
+    protocol: 'socks5',
+    host: 'proxy.example',
+    port: 1081,
+    user: 'us@er',
+    pass: 'p:ss',
+  });
   assert.equal(parseProxy('socks5h://[::1]'), { protocol: 'socks5', host: '::1', port: 1080 });
   assert.equal(parseProxy('socks4a://bob@p'), { protocol: 'socks4a', host: 'p', port: 1080, user: 'bob' });
   assert.equal(parseProxy(new URL('http://p:3128')), { protocol: 'http', host: 'p', port: 3128 });
   for (const bad of ['ftp://p', 'https://p:443', 'not a url', 'socks4a://u:pw@p', 'http://p/path', 'http://p?x=1']) {
-    assert.throws(() => parseProxy(bad), (e: unknown) => e instanceof SmtpUsageError, bad);
+    assert.throws(
+      () => parseProxy(bad),
+      (e: unknown) => e instanceof SmtpUsageError,
+      bad,
+    );
   }
   try {
     parseProxy('https://user:topsecret@p');

@@ -47,10 +47,16 @@ test('HMAC-SHA-256: RFC 4231 test cases 1-7', () => {
     [bytes(20, 0xaa), bytes(50, 0xdd), '773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe'],
     [counting(1, 25), bytes(50, 0xcd), '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b'],
     [bytes(20, 0x0c), text('Test With Truncation'), 'a3b6167473100ee06e0c796c2955552b'], // truncated to 128 bits
-    [big, text('Test Using Larger Than Block-Size Key - Hash Key First'), '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
     [
       big,
-      text('This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.'),
+      text('Test Using Larger Than Block-Size Key - Hash Key First'),
+      '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+    ],
+    [
+      big,
+      text(
+        'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.',
+      ),
       '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2',
     ],
   ];
@@ -72,7 +78,10 @@ test('HMAC-MD5: RFC 2202 test cases 1-7', () => {
 });
 
 test('hmac() is generic over the hash function', () => {
-  assert.is(hex(hmac(sha256, text('Jefe'), text('what do ya want for nothing?'))), hex(hmacSha256(text('Jefe'), text('what do ya want for nothing?'))));
+  assert.is(
+    hex(hmac(sha256, text('Jefe'), text('what do ya want for nothing?'))),
+    hex(hmacSha256(text('Jefe'), text('what do ya want for nothing?'))),
+  );
 });
 
 test('PBKDF2-HMAC-SHA-256: RFC 7914 §11 vectors', () => {
@@ -89,9 +98,18 @@ test('PBKDF2-HMAC-SHA-256: RFC 7914 §11 vectors', () => {
 });
 
 test('PBKDF2: rejects a non-positive iteration count or length', () => {
-  assert.throws(() => pbkdf2Sha256(text('p'), text('s'), 0, 32), (e: unknown) => e instanceof RangeError);
-  assert.throws(() => pbkdf2Sha256(text('p'), text('s'), 1.5, 32), (e: unknown) => e instanceof RangeError);
-  assert.throws(() => pbkdf2Sha256(text('p'), text('s'), 1, 0), (e: unknown) => e instanceof RangeError);
+  assert.throws(
+    () => pbkdf2Sha256(text('p'), text('s'), 0, 32),
+    (e: unknown) => e instanceof RangeError,
+  );
+  assert.throws(
+    () => pbkdf2Sha256(text('p'), text('s'), 1.5, 32),
+    (e: unknown) => e instanceof RangeError,
+  );
+  assert.throws(
+    () => pbkdf2Sha256(text('p'), text('s'), 1, 0),
+    (e: unknown) => e instanceof RangeError,
+  );
 });
 
 test('every length 0..200 around the padding boundaries matches node:crypto', () => {
@@ -106,23 +124,32 @@ test('every length 0..200 around the padding boundaries matches node:crypto', ()
 const input = fc.uint8Array({ minLength: 0, maxLength: 300 });
 
 test('property: sha256 and md5 match node:crypto (400 runs each)', () => {
-  fc.assert(fc.property(input, (d) => hex(sha256(d)) === createHash('sha256').update(d).digest('hex')), { numRuns: 400 });
-  fc.assert(fc.property(input, (d) => hex(md5(d)) === createHash('md5').update(d).digest('hex')), { numRuns: 400 });
+  fc.assert(
+    fc.property(input, (d) => hex(sha256(d)) === createHash('sha256').update(d).digest('hex')),
+    { numRuns: 400 },
+  );
+  fc.assert(
+    fc.property(input, (d) => hex(md5(d)) === createHash('md5').update(d).digest('hex')),
+    { numRuns: 400 },
+  );
 });
 
 test('property: incremental Sha256 over any split matches node:crypto (300 runs); 1 MB in odd pieces', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat({ max: 600 }), { maxLength: 10 }), (data, cuts) => {
-    const h = new Sha256();
-    let at = 0;
-    for (const c of [...cuts].sort((a, b) => a - b)) {
-      const to = Math.min(c, data.length);
-      if (to < at) continue;
-      h.update(data.subarray(at, to));
-      at = to;
-    }
-    h.update(data.subarray(at));
-    assert.is(hex(h.digest()), createHash('sha256').update(data).digest('hex'));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat({ max: 600 }), { maxLength: 10 }), (data, cuts) => {
+      const h = new Sha256();
+      let at = 0;
+      for (const c of [...cuts].sort((a, b) => a - b)) {
+        const to = Math.min(c, data.length);
+        if (to < at) continue;
+        h.update(data.subarray(at, to));
+        at = to;
+      }
+      h.update(data.subarray(at));
+      assert.is(hex(h.digest()), createHash('sha256').update(data).digest('hex'));
+    }),
+    { numRuns: 300 },
+  );
   const big = Uint8Array.from({ length: 1_000_003 }, (_, i) => (i * 31) & 0xff);
   const h = new Sha256();
   for (let i = 0; i < big.length; i += 4099) h.update(big.subarray(i, i + 4099));
@@ -143,8 +170,12 @@ test('property: HMAC-SHA-256 and HMAC-MD5 match node:crypto, keys 0..300 bytes (
 
 test('property: PBKDF2-HMAC-SHA-256 matches node:crypto (200 runs)', () => {
   fc.assert(
-    fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), (p, s, c, len) =>
-      hex(pbkdf2Sha256(p, s, c, len)) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex'),
+    fc.property(
+      input,
+      input,
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 100 }),
+      (p, s, c, len) => hex(pbkdf2Sha256(p, s, c, len)) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex'),
     ),
     { numRuns: 200 },
   );
@@ -152,21 +183,28 @@ test('property: PBKDF2-HMAC-SHA-256 matches node:crypto (200 runs)', () => {
 
 test('property: PBKDF2 in slices pauses every `slice` iterations per block and matches node:crypto (200 runs)', () => {
   fc.assert(
-    fc.property(input, input, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 70 }), (p, s, c, len, slice) => {
-      const run = pbkdf2Sha256Sliced(p, s, c, len, slice);
-      let pauses = 0;
-      for (;;) {
-        // Other hashing between slices must not disturb the derivation (shared scratch buffers).
-        sha256(p);
-        const r = run.next();
-        if (r.done) {
-          const blocks = Math.ceil(len / 32);
-          assert.is(pauses, blocks * Math.floor((c - 1) / slice), 'one pause per `slice` iterations of each block');
-          return hex(r.value) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex');
+    fc.property(
+      input,
+      input,
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 100 }),
+      fc.integer({ min: 1, max: 70 }),
+      (p, s, c, len, slice) => {
+        const run = pbkdf2Sha256Sliced(p, s, c, len, slice);
+        let pauses = 0;
+        for (;;) {
+          // Other hashing between slices must not disturb the derivation (shared scratch buffers).
+          sha256(p);
+          const r = run.next();
+          if (r.done) {
+            const blocks = Math.ceil(len / 32);
+            assert.is(pauses, blocks * Math.floor((c - 1) / slice), 'one pause per `slice` iterations of each block');
+            return hex(r.value) === pbkdf2Sync(p, s, c, len, 'sha256').toString('hex');
+          }
+          pauses++;
         }
-        pauses++;
-      }
-    }),
+      },
+    ),
     { numRuns: 200 },
   );
 });

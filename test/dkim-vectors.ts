@@ -51,15 +51,16 @@ export const TIMESTAMP = 1717243200; // 2024-06-01T12:00:00Z
 export const RECORDS: Record<string, string> = {
   'rsa._domainkey.example.com':
     'v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDXuThFt77FcJUoGha9k7qYBCHHzSMIPz2qkuEupbXXjtE6sQCDp6l9XzyxwUozTXlE/OcqKgeUVWEq71fZlF8WbCKDYlWfa13e4CjYRl2D6fP2OnFfEiThtETW1g6TNVOeJj5Jm2Efq1lhDy4JpwGpkKjm1HOiGGM9ZUafCYm1gwIDAQAB',
-  'ed._domainkey.example.com':
-    'v=DKIM1; k=ed25519; p=wNIJy4zTKitShVRxueo0UytP6/MbSmUhV/rpC4yYIQs=',
+  'ed._domainkey.example.com': 'v=DKIM1; k=ed25519; p=wNIJy4zTKitShVRxueo0UytP6/MbSmUhV/rpC4yYIQs=',
 };
 
 export const MESSAGES: Record<string, string> = {
-  plain: 'From: Joe SixPack <joe@example.com>\r\nTo: Suzie Q <suzie@shopping.example.net>\r\n' +
+  plain:
+    'From: Joe SixPack <joe@example.com>\r\nTo: Suzie Q <suzie@shopping.example.net>\r\n' +
     'Subject: Is dinner ready?\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n' +
     'Message-ID: <20030712040037.46341.5F8J@example.com>\r\n\r\nHi.\r\n\r\nWe lost the game. Are you hungry yet?\r\n\r\nJoe.\r\n',
-  tricky: 'from:   Jos\u00e9 <jose@example.com>  \r\nSubject: \t a  long\r\n\tfolded   subject\t \r\n  with three lines\r\n' +
+  tricky:
+    'from:   Jos\u00e9 <jose@example.com>  \r\nSubject: \t a  long\r\n\tfolded   subject\t \r\n  with three lines\r\n' +
     'To: a@example.net,\n b@example.net\r\nX-Not-Signed: x\r\nCc: c@example.net\r\ncc: second@example.net\r\n' +
     'Content-Type: text/plain; charset=utf-8\r\n\r\n' +
     '  leading spaces\t and  tabs \t\r\n\r\n\u00fcber 8-bit \u65e5\u672c\u8a9e\r\nbare LF line\nbare CR line\r' +

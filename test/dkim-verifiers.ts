@@ -39,7 +39,9 @@ export async function verifyWithMailauth(message: Uint8Array, records: Record<st
   };
   const r = await dkimVerify(Buffer.from(message), { resolver });
   const results = r.results.map((x) => x.status.result === 'pass');
-  const errors = r.results.flatMap((x, i) => (x.status.result === 'pass' ? [] : [`signature ${i}: ${x.status.result} ${x.status.comment ?? ''}`]));
+  const errors = r.results.flatMap((x, i) =>
+    x.status.result === 'pass' ? [] : [`signature ${i}: ${x.status.result} ${x.status.comment ?? ''}`],
+  );
   return { results, errors };
 }
 

@@ -28,11 +28,19 @@ test('docs/messages.md has examples', () => {
 });
 
 blocks.forEach((code, i) => {
-  const title = code.split('\n').find((l) => /^(const|await|console)/.test(l))?.slice(0, 60) ?? '';
+  const title =
+    code
+      .split('\n')
+      .find((l) => /^(const|await|console)/.test(l))
+      ?.slice(0, 60) ?? '';
   test(`docs/messages.md example ${i + 1}: ${title}`, async () => {
     const got: Buffer[] = [];
     const server = new SMTPServer({
-      logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS'], closeTimeout: 500,
+      logger: false,
+      disableReverseLookup: true,
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      closeTimeout: 500,
       onData(stream, _s, cb) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));

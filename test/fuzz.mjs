@@ -35,7 +35,13 @@ if (!existsSync(file)) {
 /** Runs one shard; resolves with its stream count and uvu totals. */
 function shard(scale, seed, label) {
   return new Promise((resolve) => {
-    const env = { ...process.env, FORCE_COLOR: '0', SMTPWIRE_FUZZ_SCALE: String(scale), SMTPWIRE_FUZZ_REPORT: '1', SMTPWIRE_FUZZ_SEED: String(seed) };
+    const env = {
+      ...process.env,
+      FORCE_COLOR: '0',
+      SMTPWIRE_FUZZ_SCALE: String(scale),
+      SMTPWIRE_FUZZ_REPORT: '1',
+      SMTPWIRE_FUZZ_SEED: String(seed),
+    };
     const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b) => (out += b));
@@ -65,21 +71,35 @@ const remaining = Math.max(0, target - probe.streams);
 const perShard = Math.ceil(remaining / jobs);
 const scale = Math.max(1, Math.ceil(perShard / probe.streams));
 const shards = remaining === 0 ? [] : Array.from({ length: jobs }, (_, i) => shard(scale, seedBase + 1 + i, `shard ${i + 1}/${jobs}`));
-console.log(`fuzz: target ${target.toLocaleString('en')} streams; calibration gave ${probe.streams} at scale 1; ` +
-  `${shards.length} shard(s) at scale ${scale}, seeds ${seedBase + 1}..${seedBase + shards.length}`);
+console.log(
+  `fuzz: target ${target.toLocaleString('en')} streams; calibration gave ${probe.streams} at scale 1; ` +
+    `${shards.length} shard(s) at scale ${scale}, seeds ${seedBase + 1}..${seedBase + shards.length}`,
+);
 const results = [probe, ...(await Promise.all(shards))];
 
-let streams = 0, passed = 0, failed = 0;
+let streams = 0,
+  passed = 0,
+  failed = 0;
 for (const r of results) {
   streams += r.streams;
   passed += r.passed;
   const bad = r.ok ? 0 : Math.max(1, r.total - r.passed);
   failed += bad;
-  console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.label}: seed ${r.seed}, scale ${r.scale}, ${r.streams.toLocaleString('en')} streams, ${r.passed}/${r.total} properties`);
-  if (!r.ok) process.stdout.write(r.out.split('\n').map((l) => `       ${l}`).join('\n') + '\n');
+  console.log(
+    `  ${r.ok ? 'ok  ' : 'FAIL'} ${r.label}: seed ${r.seed}, scale ${r.scale}, ${r.streams.toLocaleString('en')} streams, ${r.passed}/${r.total} properties`,
+  );
+  if (!r.ok)
+    process.stdout.write(
+      r.out
+        .split('\n')
+        .map((l) => `       ${l}`)
+        .join('\n') + '\n',
+    );
 }
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`fuzz: ${streams} server streams generated in total (${streams.toLocaleString('en')}; target ${target.toLocaleString('en')}) in ${seconds} s`);
+console.log(
+  `fuzz: ${streams} server streams generated in total (${streams.toLocaleString('en')}; target ${target.toLocaleString('en')}) in ${seconds} s`,
+);
 if (streams < target) {
   console.log(`fuzz: fewer streams than the target`);
   failed++;

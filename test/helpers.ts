@@ -24,7 +24,12 @@ export interface Mail {
 }
 
 /** Queue each mail (body written whole), optionally QUIT, then drive the session to rest. */
-export function run(options: ConnectionOptions, builder: ScriptBuilder, mails: Mail[] = [], opts: { quit?: boolean } & Pick<DriveOptions, 'onEvent' | 'onIdle'> = {}): Session {
+export function run(
+  options: ConnectionOptions,
+  builder: ScriptBuilder,
+  mails: Mail[] = [],
+  opts: { quit?: boolean } & Pick<DriveOptions, 'onEvent' | 'onIdle'> = {},
+): Session {
   const clock = new VirtualClock(1_000);
   const core = new SmtpConnection(options);
   const server = new ScriptedServer(builder);
@@ -53,7 +58,9 @@ export function lines(...ls: string[]): string {
 /** `p`, or a rejection once it has been pending `ms`: a hang fails the test instead of the run. */
 export async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)));
+  const t = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`hung: ${what} did not settle within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([p, t]);
   } finally {

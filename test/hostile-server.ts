@@ -24,8 +24,12 @@ export const USER = 'alice';
 export const PASS = 'pa55-w0rd-secret';
 /** Every form the credentials could take on the wire: plain, and base64 of each SASL shape. */
 export const SECRETS = [
-  PASS, USER + '\0', Buffer.from(`\0${USER}\0${PASS}`).toString('base64'), Buffer.from(USER).toString('base64'),
-  Buffer.from(PASS).toString('base64'), Buffer.from(`${USER}\0${PASS}`).toString('base64').slice(0, 12),
+  PASS,
+  USER + '\0',
+  Buffer.from(`\0${USER}\0${PASS}`).toString('base64'),
+  Buffer.from(USER).toString('base64'),
+  Buffer.from(PASS).toString('base64'),
+  Buffer.from(`${USER}\0${PASS}`).toString('base64').slice(0, 12),
 ];
 
 // Raw controls that must never reach a log line, an error message or a result: C0 (except TAB),
@@ -34,7 +38,11 @@ export const RAW_CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029
 
 // ---------------------------------------------------------------- the scripted server
 
-export interface Received { from: string; to: string[]; body: Buffer }
+export interface Received {
+  from: string;
+  to: string[];
+  body: Buffer;
+}
 
 /** One server-side connection: a byte reader over a socket that can be upgraded to TLS. */
 export class Peer {
@@ -210,7 +218,9 @@ export async function serve(script: Script): Promise<Served> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   const served: Served = {
-    port, peers, errors,
+    port,
+    peers,
+    errors,
     close: async () => {
       for (const p of peers) p.destroy();
       if (server.listening) await new Promise<void>((r) => server.close(() => r()));
@@ -256,7 +266,7 @@ export function session(o: SessionOptions = {}): Script {
       const verb = line.split(' ')[0]!.toUpperCase();
       switch (verb) {
         case 'EHLO':
-          await peer.send(ehloReply(peer.secure ? o.tlsCaps ?? (o.caps ?? []).filter((c) => c !== 'STARTTLS') : o.caps ?? []));
+          await peer.send(ehloReply(peer.secure ? (o.tlsCaps ?? (o.caps ?? []).filter((c) => c !== 'STARTTLS')) : (o.caps ?? [])));
           break;
         case 'HELO':
           await peer.send('250 mx.hostile.test\r\n');
@@ -327,8 +337,20 @@ export function session(o: SessionOptions = {}): Script {
 /** Every core timeout at `ms` (the defaults are minutes), so a broken case fails fast. */
 export function quick(ms = 3000): ClientOptions['timeouts'] {
   return {
-    greeting: ms, hello: ms, starttls: ms, tlsHandshake: ms, auth: ms, mail: ms, rcpt: ms, data: ms, dataBlock: ms,
-    dataEnd: ms, command: ms, quit: ms, connect: ms, close: ms,
+    greeting: ms,
+    hello: ms,
+    starttls: ms,
+    tlsHandshake: ms,
+    auth: ms,
+    mail: ms,
+    rcpt: ms,
+    data: ms,
+    dataBlock: ms,
+    dataEnd: ms,
+    command: ms,
+    quit: ms,
+    connect: ms,
+    close: ms,
   };
 }
 

@@ -32,8 +32,16 @@ const missing = dkimpyMissing();
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ed = generateKeyPairSync('ed25519');
 const KEYS = {
-  'rsa-sha256': { selector: 'rsa2048', pem: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, record: txtRecord(rsa.publicKey) },
-  'ed25519-sha256': { selector: 'ed', pem: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, record: txtRecord(ed.publicKey) },
+  'rsa-sha256': {
+    selector: 'rsa2048',
+    pem: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    record: txtRecord(rsa.publicKey),
+  },
+  'ed25519-sha256': {
+    selector: 'ed',
+    pem: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    record: txtRecord(ed.publicKey),
+  },
 };
 const D = 'signer.example';
 const records: Record<string, string> = {
@@ -64,10 +72,28 @@ const WORD = fc.oneof(
 );
 // Folding (a line break then WSP) between words, now and then.
 const SEP = fc.oneof({ weight: 6, arbitrary: WSP }, { weight: 1, arbitrary: fc.tuple(EOL, WSP).map(([e, w]) => e + w) });
-const VALUE = fc.tuple(fc.option(WSP), fc.array(fc.tuple(WORD, SEP), { maxLength: 30 }), WORD, fc.option(WSP))
+const VALUE = fc
+  .tuple(fc.option(WSP), fc.array(fc.tuple(WORD, SEP), { maxLength: 30 }), WORD, fc.option(WSP))
   .map(([lead, pairs, last, trail]) => (lead ?? ' ') + pairs.map(([w, s]) => w + s).join('') + last + (trail ?? ''));
-const NAME = fc.constantFrom('To', 'Cc', 'Subject', 'Date', 'Message-ID', 'Reply-To', 'List-Unsubscribe', 'List-Unsubscribe-Post',
-  'Content-Type', 'MIME-Version', 'X-Custom', 'Received', 'subject', 'TO', 'In-Reply-To', 'References', 'cc');
+const NAME = fc.constantFrom(
+  'To',
+  'Cc',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'Reply-To',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'Content-Type',
+  'MIME-Version',
+  'X-Custom',
+  'Received',
+  'subject',
+  'TO',
+  'In-Reply-To',
+  'References',
+  'cc',
+);
 const FIELD = fc.tuple(NAME, VALUE, EOL).map(([n, v, e]) => `${n}:${v}${e}`);
 
 const BODY_PIECE = fc.oneof(
@@ -79,20 +105,22 @@ const BODY_PIECE = fc.oneof(
 );
 const TRAILING = fc.array(fc.constantFrom('\r\n', ' \r\n', '\t\r\n', '\n', '\r', ' '), { maxLength: 6 }).map((a) => a.join(''));
 
-const MESSAGE = fc.record({
-  fields: fc.array(FIELD, { maxLength: 10 }),
-  from: fc.tuple(VALUE, EOL).map(([v, e]) => `From:${v}${e}`),
-  at: fc.nat(),
-  blank: EOL,
-  body: fc.array(BODY_PIECE, { maxLength: 60 }),
-  trailing: TRAILING,
-}).map(({ fields, from, at, blank, body, trailing }) => {
-  const all = [...fields];
-  all.splice(at % (all.length + 1), 0, from);
-  const head = all.join('');
-  // A CR then an LF is one line break: keep the blank line a line of its own.
-  return concat([enc.encode(head + (head.endsWith('\r') && blank === '\n' ? '\r\n' : blank)), ...body, enc.encode(trailing)]);
-});
+const MESSAGE = fc
+  .record({
+    fields: fc.array(FIELD, { maxLength: 10 }),
+    from: fc.tuple(VALUE, EOL).map(([v, e]) => `From:${v}${e}`),
+    at: fc.nat(),
+    blank: EOL,
+    body: fc.array(BODY_PIECE, { maxLength: 60 }),
+    trailing: TRAILING,
+  })
+  .map(({ fields, from, at, blank, body, trailing }) => {
+    const all = [...fields];
+    all.splice(at % (all.length + 1), 0, from);
+    const head = all.join('');
+    // A CR then an LF is one line break: keep the blank line a line of its own.
+    return concat([enc.encode(head + (head.endsWith('\r') && blank === '\n' ? '\r\n' : blank)), ...body, enc.encode(trailing)]);
+  });
 
 function generated(n: number, seed: number): Uint8Array[] {
   return fc.sample(MESSAGE, { numRuns: n, seed });
@@ -100,7 +128,11 @@ function generated(n: number, seed: number): Uint8Array[] {
 
 // ---------------------------------------------------------------- the verifiers, counted
 
-interface Tally { dkimpy: number; mailauth: number; total: number }
+interface Tally {
+  dkimpy: number;
+  mailauth: number;
+  total: number;
+}
 const tally = new Map<string, Tally>();
 const failures: string[] = [];
 
@@ -110,14 +142,20 @@ async function verifyAll(label: string, delivered: Uint8Array[], expect: number,
   for (let i = 0; i < delivered.length; i++) {
     const m = delivered[i]!;
     const ma = await verifyWithMailauth(m, records);
-    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as [keyof Tally, Verdict][]) {
+    for (const [who, v] of [
+      ['dkimpy', py[i]!],
+      ['mailauth', ma],
+    ] as [keyof Tally, Verdict][]) {
       for (let s = 0; s < expect; s++) {
         const key = labels[s] ?? label;
         const t = tally.get(key) ?? { dkimpy: 0, mailauth: 0, total: 0 };
         tally.set(key, t);
         if (who === 'dkimpy') t.total++;
         if (v.results.length === expect && v.results[s]) t[who]++;
-        else failures.push(`${who} ${key} message ${i}: ${v.results.length}/${expect} signatures seen; ${v.errors.join('; ')}\n${JSON.stringify(Buffer.from(m).toString('latin1').slice(0, 1500))}`);
+        else
+          failures.push(
+            `${who} ${key} message ${i}: ${v.results.length}/${expect} signatures seen; ${v.errors.join('; ')}\n${JSON.stringify(Buffer.from(m).toString('latin1').slice(0, 1500))}`,
+          );
       }
     }
   }
@@ -140,7 +178,10 @@ test('the fixed vectors every runtime reproduces verify with dkimpy and mailauth
   // The seed's public key, from node:crypto: PKCS#8 = fixed 16-octet prefix + seed.
   const { createPrivateKey, createPublicKey } = await import('node:crypto');
   const seedDer = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(ED25519_SEED, 'base64')]);
-  assert.is(RECORDS[`ed._domainkey.${DOMAIN}`], txtRecord(createPublicKey(createPrivateKey({ key: seedDer, format: 'der', type: 'pkcs8' }))));
+  assert.is(
+    RECORDS[`ed._domainkey.${DOMAIN}`],
+    txtRecord(createPublicKey(createPrivateKey({ key: seedDer, format: 'der', type: 'pkcs8' }))),
+  );
   const delivered: Uint8Array[] = [];
   const labels: string[] = [];
   for (const [key, fields] of Object.entries(EXPECTED)) {
@@ -171,10 +212,17 @@ for (const algorithm of ['rsa-sha256', 'ed25519-sha256'] as const) {
 test('several signatures on one message (both algorithms x four canonicalizations) each verify', async () => {
   assert.ok(missing === undefined, missing);
   const combos = (['rsa-sha256', 'ed25519-sha256'] as const).flatMap((a) => CANONS.map((c) => [a, c] as const));
-  const signer = await createDkimSigner(combos.map(([a, c]) => ({ domain: D, selector: KEYS[a].selector, privateKey: KEYS[a].pem, canonicalization: c })));
+  const signer = await createDkimSigner(
+    combos.map(([a, c]) => ({ domain: D, selector: KEYS[a].selector, privateKey: KEYS[a].pem, canonicalization: c })),
+  );
   const delivered: Uint8Array[] = [];
   for (const m of generated(Math.ceil(RUNS / 2), SEED + 1000)) delivered.push(wire(await signer.sign(m)));
-  await verifyAll('several', delivered, combos.length, combos.map(([a, c]) => `8 on one message: ${a} ${c}`));
+  await verifyAll(
+    'several',
+    delivered,
+    combos.length,
+    combos.map(([a, c]) => `8 on one message: ${a} ${c}`),
+  );
   assertNoFailures();
 });
 
@@ -203,7 +251,11 @@ test('a streamed source (function) signs and sends through the client; the deliv
     try {
       for (const m of messages) {
         // Unix line endings and a body read in small chunks, twice.
-        const body = await signer.sign(() => (function* () { for (let i = 0; i < m.length; i += 7) yield m.subarray(i, i + 7); })());
+        const body = await signer.sign(() =>
+          (function* () {
+            for (let i = 0; i < m.length; i += 7) yield m.subarray(i, i + 7);
+          })(),
+        );
         const r = await client.send({ from: 'a@signer.example', to: 'b@example.net', body, size: body.size });
         assert.is(r.outcome, 'accepted', r.error?.message);
       }
@@ -211,7 +263,10 @@ test('a streamed source (function) signs and sends through the client; the deliv
       await client.close();
     }
     assert.is(server.messages.length, messages.length);
-    await verifyAll('client', server.messages, 2, ['client stream: ed25519-sha256 relaxed/relaxed', 'client stream: rsa-sha256 simple/simple']);
+    await verifyAll('client', server.messages, 2, [
+      'client stream: ed25519-sha256 relaxed/relaxed',
+      'client stream: rsa-sha256 simple/simple',
+    ]);
     assertNoFailures();
   } finally {
     await server.close();
@@ -220,11 +275,21 @@ test('a streamed source (function) signs and sends through the client; the deliv
 
 // ---------------------------------------------------------------- the CLI
 
-interface Server { port: number; readonly messages: Buffer[]; close(): Promise<void> }
+interface Server {
+  port: number;
+  readonly messages: Buffer[];
+  close(): Promise<void>;
+}
 
 async function smtpServer(): Promise<Server> {
   const s = await testServer({ closeTimeout: 500, size: 64 << 20 });
-  return { port: s.port, get messages() { return s.received.map((r) => r.data); }, close: () => s.close() };
+  return {
+    port: s.port,
+    get messages() {
+      return s.received.map((r) => r.data);
+    },
+    close: () => s.close(),
+  };
 }
 
 test('CLI: --dkim-* signs a raw message from a file, from a pipe (small, and spooled past 8 MiB) and a composed one', async () => {
@@ -240,13 +305,42 @@ test('CLI: --dkim-* signs a raw message from a file, from a pipe (small, and spo
     const raw = 'From: Joe <joe@signer.example>\nTo: b@example.net\nSubject:  unix   line endings \n\nbody line  \n\n\n';
     const file = join(dir, 'message.eml');
     writeFileSync(file, raw);
-    const big = 'From: big@signer.example\r\nSubject: 9 MiB\r\n\r\n' + ('0123456789 abcdefghij  \t\r\n'.repeat(9 * 1024 * 1024 / 24));
-    const base = ['send', '--server', `smtp+plain://127.0.0.1:${server.port}`, '--from', 'joe@signer.example', '--to', 'b@example.net', '--dkim-domain', D];
+    const big = 'From: big@signer.example\r\nSubject: 9 MiB\r\n\r\n' + '0123456789 abcdefghij  \t\r\n'.repeat((9 * 1024 * 1024) / 24);
+    const base = [
+      'send',
+      '--server',
+      `smtp+plain://127.0.0.1:${server.port}`,
+      '--from',
+      'joe@signer.example',
+      '--to',
+      'b@example.net',
+      '--dkim-domain',
+      D,
+    ];
     const runs = [
-      { what: 'file, rsa', args: [...base, '--dkim-key', rsaKey, '--dkim-selector', 'rsa2048'], stdinFile: file, label: 'CLI raw file: rsa-sha256 relaxed/relaxed' },
-      { what: 'pipe, ed25519', args: [...base, '--dkim-key', edKey, '--dkim-selector', 'ed', '--dkim-algo', 'ed25519-sha256'], stdin: raw, label: 'CLI raw pipe: ed25519-sha256 relaxed/relaxed' },
-      { what: 'pipe spooled to a file, ed25519', args: [...base, '--dkim-key', edKey, '--dkim-selector', 'ed'], stdin: big, label: 'CLI raw pipe 9 MiB: ed25519-sha256 relaxed/relaxed' },
-      { what: 'composed, rsa', args: [...base, '--dkim-key', rsaKey, '--dkim-selector', 'rsa2048', '--subject', 'Grüße', '--text', 'Hallo  \n\n'], label: 'CLI composed: rsa-sha256 relaxed/relaxed' },
+      {
+        what: 'file, rsa',
+        args: [...base, '--dkim-key', rsaKey, '--dkim-selector', 'rsa2048'],
+        stdinFile: file,
+        label: 'CLI raw file: rsa-sha256 relaxed/relaxed',
+      },
+      {
+        what: 'pipe, ed25519',
+        args: [...base, '--dkim-key', edKey, '--dkim-selector', 'ed', '--dkim-algo', 'ed25519-sha256'],
+        stdin: raw,
+        label: 'CLI raw pipe: ed25519-sha256 relaxed/relaxed',
+      },
+      {
+        what: 'pipe spooled to a file, ed25519',
+        args: [...base, '--dkim-key', edKey, '--dkim-selector', 'ed'],
+        stdin: big,
+        label: 'CLI raw pipe 9 MiB: ed25519-sha256 relaxed/relaxed',
+      },
+      {
+        what: 'composed, rsa',
+        args: [...base, '--dkim-key', rsaKey, '--dkim-selector', 'rsa2048', '--subject', 'Grüße', '--text', 'Hallo  \n\n'],
+        label: 'CLI composed: rsa-sha256 relaxed/relaxed',
+      },
     ];
     for (const r of runs) {
       const out = await runNode(CLI, r.args, { ...(r.stdinFile ? { stdinFile: r.stdinFile } : { stdin: r.stdin ?? '' }), timeout: 60_000 });
@@ -308,8 +402,13 @@ test('CLI: DKIM flag problems exit 64 (usage) or 66 (unreadable key) before conn
 
 test('report: signatures verified per algorithm x canonicalization', () => {
   const lines = [...tally].map(([k, t]) => `  ${k.padEnd(58)} dkimpy ${t.dkimpy}/${t.total}  mailauth ${t.mailauth}/${t.total}`);
-  const sum = [...tally.values()].reduce((a, t) => ({ dkimpy: a.dkimpy + t.dkimpy, mailauth: a.mailauth + t.mailauth, total: a.total + t.total }), { dkimpy: 0, mailauth: 0, total: 0 });
-  console.log(`DKIM verification (seed ${SEED}):\n${lines.join('\n')}\n  ${'all'.padEnd(58)} dkimpy ${sum.dkimpy}/${sum.total}  mailauth ${sum.mailauth}/${sum.total}`);
+  const sum = [...tally.values()].reduce(
+    (a, t) => ({ dkimpy: a.dkimpy + t.dkimpy, mailauth: a.mailauth + t.mailauth, total: a.total + t.total }),
+    { dkimpy: 0, mailauth: 0, total: 0 },
+  );
+  console.log(
+    `DKIM verification (seed ${SEED}):\n${lines.join('\n')}\n  ${'all'.padEnd(58)} dkimpy ${sum.dkimpy}/${sum.total}  mailauth ${sum.mailauth}/${sum.total}`,
+  );
   assert.ok(sum.total > 0);
   assert.is(sum.dkimpy, sum.total);
   assert.is(sum.mailauth, sum.total);

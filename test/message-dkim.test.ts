@@ -11,8 +11,16 @@ import { SmtpUsageError } from '../core/errors.ts';
 import { Sha256, sha256 } from '../core/sasl/hash.ts';
 import { binaryString, canonicalizeHeader, DkimBodyCanonicalizer, HeaderSectionReader, MAX_HEADER_SECTION } from '../message/dkim-canon.ts';
 import {
-  createDkimSigner, DEFAULT_SIGNED_HEADERS, dkimDnsRecord, DkimError, dkimSignature, DkimSignedStream, importDkimKey, signDkim,
-  type DkimCanonicalization, type DkimErrorReason,
+  createDkimSigner,
+  DEFAULT_SIGNED_HEADERS,
+  dkimDnsRecord,
+  DkimError,
+  dkimSignature,
+  DkimSignedStream,
+  importDkimKey,
+  signDkim,
+  type DkimCanonicalization,
+  type DkimErrorReason,
 } from '../message/dkim.ts';
 import { DOMAIN, ED25519_SEED, EXPECTED, MESSAGES, RECORDS, RSA_1024_PKCS1, RSA_768_PKCS8, TIMESTAMP } from './dkim-vectors.ts';
 
@@ -56,7 +64,11 @@ function wire(bytes: Uint8Array): Uint8Array {
 const simpleBody = (s: string): string => s.replace(/(\r\n)*$/, '') + '\r\n';
 /** RFC 6376 §3.4.4 on CRLF text, one shot. */
 function relaxedBody(s: string): string {
-  const t = s.split('\r\n').map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, '')).join('\r\n').replace(/(\r\n)*$/, '');
+  const t = s
+    .split('\r\n')
+    .map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, ''))
+    .join('\r\n')
+    .replace(/(\r\n)*$/, '');
   return t === '' ? '' : t + '\r\n';
 }
 
@@ -117,12 +129,15 @@ test('body: the empty-body rules (simple CRLF, relaxed nothing) and a last line 
 });
 
 test('body (property): streaming over any split = the one-shot form of what the wire carries', () => {
-  fc.assert(fc.property(bodyBytes, cuts, (bytes, at) => {
-    const onWire = bin(wire(bytes));
-    const chunks = split(bytes, at);
-    assert.is(canonStream('simple', chunks), simpleBody(onWire));
-    assert.is(canonStream('relaxed', chunks), relaxedBody(onWire));
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(bodyBytes, cuts, (bytes, at) => {
+      const onWire = bin(wire(bytes));
+      const chunks = split(bytes, at);
+      assert.is(canonStream('simple', chunks), simpleBody(onWire));
+      assert.is(canonStream('relaxed', chunks), relaxedBody(onWire));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('body: long runs and a million empty lines stream in bounded pieces', () => {
@@ -130,7 +145,10 @@ test('body: long runs and a million empty lines stream in bounded pieces', () =>
   const big = enc.encode(line.repeat(20) + '\r\n'.repeat(1_000_000));
   let max = 0;
   let total = 0;
-  const c = new DkimBodyCanonicalizer('relaxed', (b) => { max = Math.max(max, b.length); total += b.length; });
+  const c = new DkimBodyCanonicalizer('relaxed', (b) => {
+    max = Math.max(max, b.length);
+    total += b.length;
+  });
   for (let i = 0; i < big.length; i += 65536) c.write(big.subarray(i, i + 65536));
   c.end();
   assert.is(total, 20 * 10_002);
@@ -138,30 +156,35 @@ test('body: long runs and a million empty lines stream in bounded pieces', () =>
 });
 
 test('header section reader: fields and body over any split, line endings as on the wire', () => {
-  const field = fc.tuple(
-    fc.constantFrom('From', 'To', 'Subject', 'X-Y', 'cc'),
-    fc.array(fc.constantFrom('a', ' ', '\t', 'é', ':', '\r\n ', '\n\t', '\r '), { maxLength: 12 }).map((a) => a.join('')),
-  ).map(([n, v]) => `${n}:${v}`);
+  const field = fc
+    .tuple(
+      fc.constantFrom('From', 'To', 'Subject', 'X-Y', 'cc'),
+      fc.array(fc.constantFrom('a', ' ', '\t', 'é', ':', '\r\n ', '\n\t', '\r '), { maxLength: 12 }).map((a) => a.join('')),
+    )
+    .map(([n, v]) => `${n}:${v}`);
   const eol = fc.constantFrom('\r\n', '\n', '\r');
-  fc.assert(fc.property(fc.array(field, { minLength: 1, maxLength: 6 }), eol, bodyBytes, cuts, (fields, nl, body, at) => {
-    const head = fields.map((f) => f + nl).join('') + nl;
-    const headBytes = enc.encode(head);
-    const message = new Uint8Array(headBytes.length + body.length);
-    message.set(headBytes);
-    message.set(body, headBytes.length);
-    const r = new HeaderSectionReader();
-    let gotBody = '';
-    for (const chunk of split(message, at)) {
-      const b = r.write(chunk);
-      if (b) gotBody += bin(b);
-    }
-    r.end();
-    const onWire = bin(wire(message));
-    const end = onWire.indexOf('\r\n\r\n');
-    assert.is(r.fields.join('\r\n'), onWire.slice(0, end));
-    // The body as given (the reader does not normalise it; the canonicalisers do).
-    assert.is(simpleBody(bin(wire(fromBin(gotBody)))), simpleBody(onWire.slice(end + 4)));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.array(field, { minLength: 1, maxLength: 6 }), eol, bodyBytes, cuts, (fields, nl, body, at) => {
+      const head = fields.map((f) => f + nl).join('') + nl;
+      const headBytes = enc.encode(head);
+      const message = new Uint8Array(headBytes.length + body.length);
+      message.set(headBytes);
+      message.set(body, headBytes.length);
+      const r = new HeaderSectionReader();
+      let gotBody = '';
+      for (const chunk of split(message, at)) {
+        const b = r.write(chunk);
+        if (b) gotBody += bin(b);
+      }
+      r.end();
+      const onWire = bin(wire(message));
+      const end = onWire.indexOf('\r\n\r\n');
+      assert.is(r.fields.join('\r\n'), onWire.slice(0, end));
+      // The body as given (the reader does not normalise it; the canonicalisers do).
+      assert.is(simpleBody(bin(wire(fromBin(gotBody)))), simpleBody(onWire.slice(end + 4)));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('header section reader: typed errors for what is not a header section', async () => {
@@ -177,11 +200,14 @@ test('header section reader: typed errors for what is not a header section', asy
 });
 
 test('incremental SHA-256 (the body hash) = one-shot over any split', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), cuts, (bytes, at) => {
-    const h = new Sha256();
-    for (const c of split(bytes, at)) h.update(c);
-    assert.equal(h.digest(), sha256(bytes));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), cuts, (bytes, at) => {
+      const h = new Sha256();
+      for (const c of split(bytes, at)) h.update(c);
+      assert.equal(h.digest(), sha256(bytes));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 // ---------------------------------------------------------------- signatures
@@ -191,7 +217,13 @@ test('fixed vectors: every algorithm x canonicalization, byte for byte', async (
   for (const [name, text] of Object.entries(MESSAGES)) {
     for (const selector of ['rsa', 'ed']) {
       for (const canonicalization of CANONS) {
-        const fields = await dkimSignature(text, { domain: DOMAIN, selector, privateKey: KEYS[selector]!, canonicalization, timestamp: TIMESTAMP });
+        const fields = await dkimSignature(text, {
+          domain: DOMAIN,
+          selector,
+          privateKey: KEYS[selector]!,
+          canonicalization,
+          timestamp: TIMESTAMP,
+        });
         assert.is(fields, EXPECTED[`${name} ${selector} ${canonicalization}`], `${name} ${selector} ${canonicalization}`);
         n++;
       }
@@ -215,7 +247,8 @@ test('the signed message is the signature fields followed by the message, untouc
 });
 
 test('h=: From first and oversigned; every occurrence of a signed field; never l=', async () => {
-  const msg = 'To: a@x.example\r\nFrom: f@example.com\r\nReceived: by x\r\nCc: 1@x\r\nCC: 2@x\r\nList-Unsubscribe: <https://x/u>\r\n' +
+  const msg =
+    'To: a@x.example\r\nFrom: f@example.com\r\nReceived: by x\r\nCc: 1@x\r\nCC: 2@x\r\nList-Unsubscribe: <https://x/u>\r\n' +
     'List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nX-Mailer: m\r\n\r\nbody\r\n';
   const fields = await dkimSignature(msg, { domain: DOMAIN, selector: 'ed', privateKey: ED25519_SEED, timestamp: TIMESTAMP });
   const tags = fields.replace(/\r\n /g, ' ');
@@ -224,7 +257,13 @@ test('h=: From first and oversigned; every occurrence of a signed field; never l
   assert.not.match(tags, /Received|X-Mailer/);
   for (const line of fields.split('\r\n')) assert.ok(line.length <= 78, `line of ${line.length}: ${line}`);
 
-  const custom = await dkimSignature(msg, { domain: DOMAIN, selector: 'ed', privateKey: ED25519_SEED, headers: ['x-mailer', 'Subject'], oversign: ['From', 'Subject'] });
+  const custom = await dkimSignature(msg, {
+    domain: DOMAIN,
+    selector: 'ed',
+    privateKey: ED25519_SEED,
+    headers: ['x-mailer', 'Subject'],
+    oversign: ['From', 'Subject'],
+  });
   assert.match(custom.replace(/\r\n /g, ' '), /h=From:From:x-mailer:Subject;/);
   assert.ok(DEFAULT_SIGNED_HEADERS.includes('List-Unsubscribe-Post'));
 });
@@ -247,7 +286,9 @@ test('several signatures on one message, in the order given, one body read', asy
 test('t= and x=: given time, none, expiry; i= checked and encoded', async () => {
   const base = { domain: DOMAIN, selector: 'ed', privateKey: ED25519_SEED };
   const msg = MESSAGES.plain!;
-  const f = (await dkimSignature(msg, { ...base, timestamp: new Date(TIMESTAMP * 1000), expiresIn: 3600, identity: 'a=b@mail.example.com' })).replace(/\r\n /g, ' ');
+  const f = (
+    await dkimSignature(msg, { ...base, timestamp: new Date(TIMESTAMP * 1000), expiresIn: 3600, identity: 'a=b@mail.example.com' })
+  ).replace(/\r\n /g, ' ');
   assert.match(f, / t=1717243200; x=1717246800; i=a=3Db@mail\.example\.com;/);
   assert.not.match((await dkimSignature(msg, { ...base, timestamp: false })).replace(/\r\n /g, ' '), / t=/);
   const now = Math.floor(Date.now() / 1000);
@@ -271,7 +312,21 @@ test('options: typed errors that say what to do', async () => {
   await rejects(dkimSignature('To: a@b.example\r\n', base), 'message', /From/);
   // Refused as soon as the header section ends, not after the body: this one never ends.
   let pulled = 0;
-  await rejects(dkimSignature(() => (function* () { yield enc.encode('To: a@b.example\r\n\r\n'); for (;;) { pulled++; yield enc.encode('x\r\n'); } })(), base), 'message', /From/);
+  await rejects(
+    dkimSignature(
+      () =>
+        (function* () {
+          yield enc.encode('To: a@b.example\r\n\r\n');
+          for (;;) {
+            pulled++;
+            yield enc.encode('x\r\n');
+          }
+        })(),
+      base,
+    ),
+    'message',
+    /From/,
+  );
   assert.is(pulled, 0);
 });
 
@@ -286,14 +341,45 @@ test('keys: PKCS#1 wraps to the same key as PKCS#8; DER, CryptoKey; small, encry
   assert.is(fromKey, EXPECTED['plain rsa relaxed/relaxed']);
   await rejects(importDkimKey(RSA_768_PKCS8), 'key-too-small', /768 bits.*1024/);
   await rejects(importDkimKey(RSA_1024_PKCS1, 'ed25519-sha256'), 'key-type', /RSA/);
-  await rejects(importDkimKey('-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n'), 'key-encrypted', /openssl pkcs8/);
-  await rejects(importDkimKey('-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n'), 'key-encrypted');
+  await rejects(
+    importDkimKey('-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n'),
+    'key-encrypted',
+    /openssl pkcs8/,
+  );
+  await rejects(
+    importDkimKey(
+      '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n',
+    ),
+    'key-encrypted',
+  );
   await rejects(importDkimKey('-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n'), 'key-type', /Ed25519/);
   await rejects(importDkimKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'), 'key-format', /public key/);
   await rejects(importDkimKey('not a key at all'), 'key-format', /PEM/);
   await rejects(importDkimKey('-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n'), 'key-format', /base64/);
   // A P-256 PKCS#8 key (the structure only; the type is read from its algorithm identifier).
-  const ecOid = Uint8Array.of(0x30, 0x13, 0x02, 0x01, 0x00, 0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x04, 0x03, 0x30, 0x01, 0x00);
+  const ecOid = Uint8Array.of(
+    0x30,
+    0x13,
+    0x02,
+    0x01,
+    0x00,
+    0x30,
+    0x09,
+    0x06,
+    0x07,
+    0x2a,
+    0x86,
+    0x48,
+    0xce,
+    0x3d,
+    0x02,
+    0x01,
+    0x04,
+    0x03,
+    0x30,
+    0x01,
+    0x00,
+  );
   await rejects(importDkimKey(ecOid), 'key-type', /EC/);
   if (typeof crypto.subtle.generateKey === 'function') {
     const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -311,15 +397,32 @@ test('sources: string, bytes, iterables, web stream and pull-into sources all si
   const pieces = (n: number) => Array.from({ length: Math.ceil(bytes.length / n) }, (_, i) => bytes.subarray(i * n, (i + 1) * n));
   const pull = () => {
     let at = 0;
-    return { size: bytes.length, readInto: async (b: Uint8Array) => { const n = Math.min(7, b.length, bytes.length - at); b.set(bytes.subarray(at, at + n)); at += n; return n; } };
+    return {
+      size: bytes.length,
+      readInto: async (b: Uint8Array) => {
+        const n = Math.min(7, b.length, bytes.length - at);
+        b.set(bytes.subarray(at, at + n));
+        at += n;
+        return n;
+      },
+    };
   };
   const sources = {
     string: text,
     bytes,
     iterable: () => pieces(3),
-    'async iterable': () => (async function* () { yield* pieces(5); })(),
+    'async iterable': () =>
+      (async function* () {
+        yield* pieces(5);
+      })(),
     'string chunks': () => [text.slice(0, 10), text.slice(10)],
-    'web stream': () => new ReadableStream<Uint8Array>({ start(c) { for (const p of pieces(11)) c.enqueue(p); c.close(); } }),
+    'web stream': () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const p of pieces(11)) c.enqueue(p);
+          c.close();
+        },
+      }),
     'pull-into': pull,
     'async factory': async () => pull(),
   };
@@ -336,8 +439,15 @@ test('signDkim on a stream: a pull-into body the client reads (header first, the
     opens++;
     let at = 0;
     return {
-      readInto: async (b: Uint8Array) => { const n = Math.min(b.length, 13, bytes.length - at); b.set(bytes.subarray(at, at + n)); at += n; return n; },
-      close: () => { closes++; },
+      readInto: async (b: Uint8Array) => {
+        const n = Math.min(b.length, 13, bytes.length - at);
+        b.set(bytes.subarray(at, at + n));
+        at += n;
+        return n;
+      },
+      close: () => {
+        closes++;
+      },
     };
   };
   const signed = await signDkim(factory, { domain: DOMAIN, selector: 'ed', privateKey: ED25519_SEED, timestamp: TIMESTAMP });
@@ -363,11 +473,19 @@ test('signDkim on a stream: a pull-into body the client reads (header first, the
 
 test('signDkim on a stream: a source that changes between the two reads fails the send', async () => {
   let call = 0;
-  const signed = await signDkim(() => [enc.encode(MESSAGES.plain! + (call++ === 0 ? '' : 'appended\r\n'))], { domain: DOMAIN, selector: 'ed', privateKey: ED25519_SEED });
+  const signed = await signDkim(() => [enc.encode(MESSAGES.plain! + (call++ === 0 ? '' : 'appended\r\n'))], {
+    domain: DOMAIN,
+    selector: 'ed',
+    privateKey: ED25519_SEED,
+  });
   const buffer = new Uint8Array(1 << 16);
-  await rejects(async () => {
-    for (let n = await signed.readInto(buffer); n > 0; n = await signed.readInto(buffer));
-  }, 'source', /same message/);
+  await rejects(
+    async () => {
+      for (let n = await signed.readInto(buffer); n > 0; n = await signed.readInto(buffer));
+    },
+    'source',
+    /same message/,
+  );
 });
 
 test.run();

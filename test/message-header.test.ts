@@ -32,7 +32,10 @@ function decodeUnstructured(value: string): string {
     if (m) {
       if (!lastEncoded) out += pendingSpace;
       pendingSpace = '';
-      const binary = m[1] === 'B' ? atob(m[2]!) : m[2]!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      const binary =
+        m[1] === 'B'
+          ? atob(m[2]!)
+          : m[2]!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
       for (const c of binary) bytes.push(c.charCodeAt(0));
       lastEncoded = true;
       continue;
@@ -58,11 +61,16 @@ function unfoldField(name: string, field: string): string {
 
 const lines = (field: string): string[] => field.slice(0, -2).split('\r\n');
 
-const anyText = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 200 }),
-  fc.string({ unit: fc.constantFrom('a', 'B', ' ', '\t', '=', '?', '_', '\u00e9', '\u{1f600}', 'x'.repeat(30), '\u4e2d', '"'), maxLength: 60 }),
-  fc.string({ unit: 'grapheme', maxLength: 120 }),
-).filter((s) => !CONTROLS.test(s));
+const anyText = fc
+  .oneof(
+    fc.string({ unit: 'binary', maxLength: 200 }),
+    fc.string({
+      unit: fc.constantFrom('a', 'B', ' ', '\t', '=', '?', '_', '\u00e9', '\u{1f600}', 'x'.repeat(30), '\u4e2d', '"'),
+      maxLength: 60,
+    }),
+    fc.string({ unit: 'grapheme', maxLength: 120 }),
+  )
+  .filter((s) => !CONTROLS.test(s));
 
 test('assertNoControls: CR, LF, NUL and other controls are refused; TAB and Unicode are fine', () => {
   for (const bad of ['a\rb', 'a\nb', 'a\0b', 'a\x01b', 'a\x7fb', 'a\u0085b', 'a\u2028b', 'a\ud800b', 'x\r\nBcc: evil@x']) {
@@ -110,21 +118,26 @@ test('encodeWordsOnly: phrase context leaves only the RFC 2047 §5 (3) character
   assert.is(q, '=?UTF-8?Q?abcdefghijklmnop=2E=C3=A9?=');
   const t = encodeWordsOnly('abcdefghijklmnop.\u00e9', 'text');
   assert.is(t, '=?UTF-8?Q?abcdefghijklmnop.=C3=A9?=');
-  fc.assert(fc.property(anyText, (name) => {
-    for (const w of encodeWordsOnly(name, 'phrase').split(' ')) {
-      assert.match(w, /^=\?UTF-8\?(Q\?[A-Za-z0-9!*+\-/=_]*|B\?[A-Za-z0-9+/=]*)\?=$/);
-    }
-  }), { numRuns: 1000 });
+  fc.assert(
+    fc.property(anyText, (name) => {
+      for (const w of encodeWordsOnly(name, 'phrase').split(' ')) {
+        assert.match(w, /^=\?UTF-8\?(Q\?[A-Za-z0-9!*+\-/=_]*|B\?[A-Za-z0-9+/=]*)\?=$/);
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
 
-
 test('encodeWords: printable ASCII out, words at most 75, decodes back (property)', () => {
-  fc.assert(fc.property(anyText, (text) => {
-    const out = encodeWords(text);
-    assert.ok(/^[\x20-\x7e\t]*$/.test(out), `not ASCII: ${JSON.stringify(out)}`);
-    for (const w of out.split(/[ \t]+/)) if (w.startsWith('=?UTF-8?')) assert.ok(w.length <= 75, w);
-    assert.is(decodeUnstructured(out), text);
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(anyText, (text) => {
+      const out = encodeWords(text);
+      assert.ok(/^[\x20-\x7e\t]*$/.test(out), `not ASCII: ${JSON.stringify(out)}`);
+      for (const w of out.split(/[ \t]+/)) if (w.startsWith('=?UTF-8?')) assert.ok(w.length <= 75, w);
+      assert.is(decodeUnstructured(out), text);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('foldHeader: known folds', () => {
@@ -152,50 +165,64 @@ test('foldHeader: known folds', () => {
   assert.throws(() => foldHeader('Bad Name', 'x'), usage);
 });
 
-const foldValue = fc.oneof(
-  fc.string({ unit: fc.constantFrom('a', 'bb', ' ', '\t', 'x'.repeat(70), 'y'.repeat(500), '\u00e9', ',', '"'), maxLength: 80 }),
-  fc.string({ unit: 'binary', maxLength: 300 }),
-).filter((s) => !CONTROLS.test(s));
+const foldValue = fc
+  .oneof(
+    fc.string({ unit: fc.constantFrom('a', 'bb', ' ', '\t', 'x'.repeat(70), 'y'.repeat(500), '\u00e9', ',', '"'), maxLength: 80 }),
+    fc.string({ unit: 'binary', maxLength: 300 }),
+  )
+  .filter((s) => !CONTROLS.test(s));
 
 test('foldHeader: only folds, lines never over 998, at most 78 whenever the words allow (property)', () => {
-  fc.assert(fc.property(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,60}$/), foldValue, (name, value) => {
-    let f: string;
-    try {
-      f = foldHeader(name, value);
-    } catch (e) {
-      assert.ok(usage(e));
-      // Refused only when some run without white space cannot fit a line (the first, with the
-      // leading white space, on the field's own line).
-      const first = /^[ \t]*[^ \t]*/.exec(value)![0];
-      assert.ok(name.length + 2 + octets(first) > 998 || (value.match(/[^ \t]+/g) ?? []).some((w) => octets(w) > 996) || /[ \t]{900,}/.test(value), JSON.stringify(value).slice(0, 200));
-      return;
-    }
-    assert.is(unfoldField(name, f), value === '' ? '' : ` ${value}`);
-    for (const l of lines(f)) {
-      assert.ok(octets(l) <= 998, 'line over 998');
-      assert.ok(/[^ \t]/.test(l), 'a line of white space only');
-    }
-    // The first line holds the value's first word (a value of white space only stays there too).
-    if (/[^ \t]/.test(value)) assert.ok(/[^ \t]/.test(lines(f)[0]!.slice(name.length + 1)), `folded before the first word: ${JSON.stringify(f).slice(0, 200)}`);
-    else assert.is(lines(f).length, 1);
-    // Trailing white space stays on the last line, so it counts with the last word.
-    const words = value.match(/[^ \t]+[ \t]*$|[^ \t]+/g) ?? [];
-    const wordsFit = words.every((w) => octets(w) <= 77) && !/[ \t]{20,}/.test(value);
-    const firstFits = name.length + 2 + octets(/^[ \t]*[^ \t]*(?:[ \t]*$)?/.exec(value)![0]) <= 78;
-    if (wordsFit && firstFits) for (const l of lines(f)) assert.ok(octets(l) <= 78, `line over 78: ${JSON.stringify(l)}`);
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,60}$/), foldValue, (name, value) => {
+      let f: string;
+      try {
+        f = foldHeader(name, value);
+      } catch (e) {
+        assert.ok(usage(e));
+        // Refused only when some run without white space cannot fit a line (the first, with the
+        // leading white space, on the field's own line).
+        const first = /^[ \t]*[^ \t]*/.exec(value)![0];
+        assert.ok(
+          name.length + 2 + octets(first) > 998 ||
+            (value.match(/[^ \t]+/g) ?? []).some((w) => octets(w) > 996) ||
+            /[ \t]{900,}/.test(value),
+          JSON.stringify(value).slice(0, 200),
+        );
+        return;
+      }
+      assert.is(unfoldField(name, f), value === '' ? '' : ` ${value}`);
+      for (const l of lines(f)) {
+        assert.ok(octets(l) <= 998, 'line over 998');
+        assert.ok(/[^ \t]/.test(l), 'a line of white space only');
+      }
+      // The first line holds the value's first word (a value of white space only stays there too).
+      if (/[^ \t]/.test(value))
+        assert.ok(/[^ \t]/.test(lines(f)[0]!.slice(name.length + 1)), `folded before the first word: ${JSON.stringify(f).slice(0, 200)}`);
+      else assert.is(lines(f).length, 1);
+      // Trailing white space stays on the last line, so it counts with the last word.
+      const words = value.match(/[^ \t]+[ \t]*$|[^ \t]+/g) ?? [];
+      const wordsFit = words.every((w) => octets(w) <= 77) && !/[ \t]{20,}/.test(value);
+      const firstFits = name.length + 2 + octets(/^[ \t]*[^ \t]*(?:[ \t]*$)?/.exec(value)![0]) <= 78;
+      if (wordsFit && firstFits) for (const l of lines(f)) assert.ok(octets(l) <= 78, `line over 78: ${JSON.stringify(l)}`);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('unstructuredHeader: any text becomes lines of at most 78 ASCII characters that decode back (property)', () => {
-  fc.assert(fc.property(anyText, (text) => {
-    const f = unstructuredHeader('Subject', text);
-    assert.ok(/^[\x20-\x7e\t\r\n]*$/.test(f), 'ASCII only');
-    const value = unfoldField('Subject', f);
-    assert.is(decodeUnstructured(value === '' ? '' : value.slice(1)), text);
-    if (!/[ \t]{20,}/.test(text)) for (const l of lines(f)) assert.ok(l.length <= 78, `line over 78: ${JSON.stringify(l)}`);
-    // The value starts on the field's own line (some readers keep the white space otherwise).
-    if (/^[^ \t]/.test(text)) assert.is.not(lines(f)[0], 'Subject:', JSON.stringify(f));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(anyText, (text) => {
+      const f = unstructuredHeader('Subject', text);
+      assert.ok(/^[\x20-\x7e\t\r\n]*$/.test(f), 'ASCII only');
+      const value = unfoldField('Subject', f);
+      assert.is(decodeUnstructured(value === '' ? '' : value.slice(1)), text);
+      if (!/[ \t]{20,}/.test(text)) for (const l of lines(f)) assert.ok(l.length <= 78, `line over 78: ${JSON.stringify(l)}`);
+      // The value starts on the field's own line (some readers keep the white space otherwise).
+      if (/^[^ \t]/.test(text)) assert.is.not(lines(f)[0], 'Subject:', JSON.stringify(f));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test.run();

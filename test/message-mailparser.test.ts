@@ -19,7 +19,11 @@ const RUNS = Number(process.env.MESSAGE_RUNS ?? 300);
 const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const parse = (raw: Uint8Array): Promise<ParsedMail> =>
-  (simpleParser as unknown as (s: Buffer, o: object) => Promise<ParsedMail>)(Buffer.from(raw), { keepCidLinks: true, skipTextToHtml: true, skipHtmlToText: true });
+  (simpleParser as unknown as (s: Buffer, o: object) => Promise<ParsedMail>)(Buffer.from(raw), {
+    keepCidLinks: true,
+    skipTextToHtml: true,
+    skipHtmlToText: true,
+  });
 
 const addrList = (v: AddressObject | AddressObject[] | undefined): { name: string; address: string }[] =>
   (v === undefined ? [] : Array.isArray(v) ? v : [v]).flatMap((o) => o.value).map((m) => ({ name: m.name, address: m.address ?? '' }));
@@ -48,15 +52,17 @@ function checkAgainstSpec(s: Spec, parsed: ParsedMail, raw: Uint8Array): void {
   const remaining = [...atts];
   s.attachments.forEach((a, i) => {
     const cid = a.cid && inlineOk ? `part${i}@test.example` : undefined;
-    const idx = remaining.findIndex((p) => (cid ? p.cid === cid : Buffer.from(p.content).equals(Buffer.from(expectedData(a))) && p.filename === a.filename));
+    const idx = remaining.findIndex((p) =>
+      cid ? p.cid === cid : Buffer.from(p.content).equals(Buffer.from(expectedData(a))) && p.filename === a.filename,
+    );
     assert.ok(idx >= 0, `attachment ${i} (${a.kind}, ${a.filename}) not found`);
     const got = remaining.splice(idx, 1)[0]!;
     assert.ok(Buffer.from(got.content).equals(Buffer.from(expectedData(a))), `attachment ${i} content`);
     assert.is(got.filename, a.filename, `attachment ${i} filename`);
-    const want = a.cid ? 'image/png' : a.contentType ?? contentTypeFor(a.filename);
+    const want = a.cid ? 'image/png' : (a.contentType ?? contentTypeFor(a.filename));
     // mailparser replaces application/octet-stream with its own guess from the file name
     // (libmime.detectMimeType: a file named "S" becomes text/x-asm): compare with that guess there.
-    const seen = want === 'application/octet-stream' && a.filename ? (libmime.detectMimeType(a.filename) || want) : want;
+    const seen = want === 'application/octet-stream' && a.filename ? libmime.detectMimeType(a.filename) || want : want;
     assert.is(got.contentType, seen, `attachment ${i} type`);
   });
 }
@@ -64,44 +70,76 @@ function checkAgainstSpec(s: Spec, parsed: ParsedMail, raw: Uint8Array): void {
 // ---- the properties ---------------------------------------------------------------------------
 
 test('property: any message round-trips through mailparser, wire-safe, Bcc never written', async () => {
-  await fc.assert(fc.asyncProperty(messageSpec, async (s) => {
-    const built = buildMessage(optionsOf(s));
-    const r = built.render({ smtpUtf8: s.smtpUtf8, eightBitMime: s.eightBitMime });
-    const raw = await collect(r);
-    assertWireSafe(raw);
-    if (r.size !== undefined) assert.is(raw.length, r.size, 'declared size');
-    const whole = r.bytes();
-    if (whole) assert.ok(Buffer.from(whole).equals(Buffer.from(raw)), 'bytes() = the stream');
-    if (!s.eightBitMime && !s.smtpUtf8) assert.ok(raw.every((b) => b < 0x80), 'no 8-bit octet for a 7-bit server');
-    if (!r.eightBit) assert.ok(raw.every((b) => b < 0x80), 'eightBit says false but the message has 8-bit octets');
-    const want = [...s.to, ...(s.cc ?? [])].map((m) => m.address).concat(s.bcc ?? []);
-    assert.equal(r.to, [...new Set(want.map((a) => a.toLowerCase()))].map((k) => want.find((a) => a.toLowerCase() === k)!));
-    assert.is(r.from, s.from.address);
-    const parsed = await parse(raw);
-    checkAgainstSpec(s, parsed, raw);
-  }), { numRuns: RUNS, includeErrorInReport: true });
+  await fc.assert(
+    fc.asyncProperty(messageSpec, async (s) => {
+      const built = buildMessage(optionsOf(s));
+      const r = built.render({ smtpUtf8: s.smtpUtf8, eightBitMime: s.eightBitMime });
+      const raw = await collect(r);
+      assertWireSafe(raw);
+      if (r.size !== undefined) assert.is(raw.length, r.size, 'declared size');
+      const whole = r.bytes();
+      if (whole) assert.ok(Buffer.from(whole).equals(Buffer.from(raw)), 'bytes() = the stream');
+      if (!s.eightBitMime && !s.smtpUtf8)
+        assert.ok(
+          raw.every((b) => b < 0x80),
+          'no 8-bit octet for a 7-bit server',
+        );
+      if (!r.eightBit)
+        assert.ok(
+          raw.every((b) => b < 0x80),
+          'eightBit says false but the message has 8-bit octets',
+        );
+      const want = [...s.to, ...(s.cc ?? [])].map((m) => m.address).concat(s.bcc ?? []);
+      assert.equal(
+        r.to,
+        [...new Set(want.map((a) => a.toLowerCase()))].map((k) => want.find((a) => a.toLowerCase() === k)!),
+      );
+      assert.is(r.from, s.from.address);
+      const parsed = await parse(raw);
+      checkAgainstSpec(s, parsed, raw);
+    }),
+    { numRuns: RUNS, includeErrorInReport: true },
+  );
 });
 
-test('property: international domains and names: UTF-8 with SMTPUTF8, A-labels (as Node\'s UTS #46 makes them) without', async () => {
-  const idn = fc.constantFrom('bücher.example', 'münchen.example.de', '例え.テスト', 'xn--bcher-kva.example', 'παράδειγμα.δοκιμή', 'example.com');
+test("property: international domains and names: UTF-8 with SMTPUTF8, A-labels (as Node's UTS #46 makes them) without", async () => {
+  const idn = fc.constantFrom(
+    'bücher.example',
+    'münchen.example.de',
+    '例え.テスト',
+    'xn--bcher-kva.example',
+    'παράδειγμα.δοκιμή',
+    'example.com',
+  );
   const box = fc.record({ name: fc.option(name, { nil: undefined }), address: fc.tuple(local, idn).map(([l, d]) => `${l}@${d}`) });
-  await fc.assert(fc.asyncProperty(box, fc.array(box, { minLength: 1, maxLength: 3 }), fc.boolean(), async (from, to, smtpUtf8) => {
-    const r = buildMessage({ from, to, subject: 'x', text: 'x' }).render({ smtpUtf8, eightBitMime: smtpUtf8 });
-    const raw = r.bytes()!;
-    assertWireSafe(raw);
-    const ascii = (a: string): string => `${a.slice(0, a.lastIndexOf('@'))}@${domainToASCII(a.slice(a.lastIndexOf('@') + 1))}`;
-    const expect = (a: string): string => (smtpUtf8 ? a : ascii(a));
-    assert.is(r.from, expect(from.address));
-    assert.equal(r.to, [...new Set(to.map((m) => expect(m.address)))]);
-    if (!smtpUtf8) assert.ok(raw.every((b) => b < 0x80), 'ASCII headers for a server without SMTPUTF8');
-    const head = headBlock(raw);
-    for (const m of [from, ...to]) assert.ok(head.includes(expect(m.address)), `${expect(m.address)} in the header`);
-    // mailparser shows every domain in U-labels (it decodes A-labels): compare in that form.
-    const unicode = (a: string): string => `${a.slice(0, a.lastIndexOf('@'))}@${domainToUnicode(domainToASCII(a.slice(a.lastIndexOf('@') + 1)))}`;
-    const parsed = await parse(raw);
-    assert.equal(addrList(parsed.from), [{ name: from.name ?? '', address: unicode(from.address) }]);
-    assert.equal(addrList(parsed.to), to.map((m) => ({ name: m.name ?? '', address: unicode(m.address) })));
-  }), { numRuns: Math.ceil(RUNS / 2), includeErrorInReport: true });
+  await fc.assert(
+    fc.asyncProperty(box, fc.array(box, { minLength: 1, maxLength: 3 }), fc.boolean(), async (from, to, smtpUtf8) => {
+      const r = buildMessage({ from, to, subject: 'x', text: 'x' }).render({ smtpUtf8, eightBitMime: smtpUtf8 });
+      const raw = r.bytes()!;
+      assertWireSafe(raw);
+      const ascii = (a: string): string => `${a.slice(0, a.lastIndexOf('@'))}@${domainToASCII(a.slice(a.lastIndexOf('@') + 1))}`;
+      const expect = (a: string): string => (smtpUtf8 ? a : ascii(a));
+      assert.is(r.from, expect(from.address));
+      assert.equal(r.to, [...new Set(to.map((m) => expect(m.address)))]);
+      if (!smtpUtf8)
+        assert.ok(
+          raw.every((b) => b < 0x80),
+          'ASCII headers for a server without SMTPUTF8',
+        );
+      const head = headBlock(raw);
+      for (const m of [from, ...to]) assert.ok(head.includes(expect(m.address)), `${expect(m.address)} in the header`);
+      // mailparser shows every domain in U-labels (it decodes A-labels): compare in that form.
+      const unicode = (a: string): string =>
+        `${a.slice(0, a.lastIndexOf('@'))}@${domainToUnicode(domainToASCII(a.slice(a.lastIndexOf('@') + 1)))}`;
+      const parsed = await parse(raw);
+      assert.equal(addrList(parsed.from), [{ name: from.name ?? '', address: unicode(from.address) }]);
+      assert.equal(
+        addrList(parsed.to),
+        to.map((m) => ({ name: m.name ?? '', address: unicode(m.address) })),
+      );
+    }),
+    { numRuns: Math.ceil(RUNS / 2), includeErrorInReport: true },
+  );
 });
 
 test.run();

@@ -45,22 +45,59 @@ interface PyResult {
 
 function python(req: { addresses: string[]; subjects: string[]; puny: string[]; idna2003?: string[] }): PyResult {
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install Debian's python3 (apt-get install python3)`);
-  const r = spawnSync(PYTHON, ['-c', SCRIPT], { input: JSON.stringify(req), encoding: 'utf8', env: { ...process.env, PYTHONIOENCODING: 'utf-8' }, maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON, ['-c', SCRIPT], {
+    input: JSON.stringify(req),
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONIOENCODING: 'utf-8' },
+    maxBuffer: 64 << 20,
+  });
   assert.is(r.status, 0, `python failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as PyResult;
 }
 
 const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u;
-const nameText = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.string({ unit: fc.constantFrom('a', 'Z', ' ', ',', '"', '\\', '(', ')', '<', '>', '@', ':', ';', '.', '=?', '?=', '\u00e9', '\u{1f600}', '\u{1f468}\u200d\u{1f469}', '\u4e2d', '\u05d0', 'Jr.'), maxLength: 30 }),
-  fc.string({ unit: 'grapheme', maxLength: 30 }),
-).filter((s) => !CONTROLS.test(s) && !s.includes('\t'));
+const nameText = fc
+  .oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({
+      unit: fc.constantFrom(
+        'a',
+        'Z',
+        ' ',
+        ',',
+        '"',
+        '\\',
+        '(',
+        ')',
+        '<',
+        '>',
+        '@',
+        ':',
+        ';',
+        '.',
+        '=?',
+        '?=',
+        '\u00e9',
+        '\u{1f600}',
+        '\u{1f468}\u200d\u{1f469}',
+        '\u4e2d',
+        '\u05d0',
+        'Jr.',
+      ),
+      maxLength: 30,
+    }),
+    fc.string({ unit: 'grapheme', maxLength: 30 }),
+  )
+  .filter((s) => !CONTROLS.test(s) && !s.includes('\t'));
 const localPart = fc.oneof(
   fc.stringMatching(/^[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\.[a-z0-9_-]{1,8}){0,2}$/),
-  fc.string({ unit: fc.constantFrom('a', ' ', ',', '@', '(', '.', 'b'), minLength: 1, maxLength: 10 }).filter((s) => /^[^ .]/.test(s) && /[^ .]$/.test(s) && !s.includes('..')),
+  fc
+    .string({ unit: fc.constantFrom('a', ' ', ',', '@', '(', '.', 'b'), minLength: 1, maxLength: 10 })
+    .filter((s) => /^[^ .]/.test(s) && /[^ .]$/.test(s) && !s.includes('..')),
 );
-const ulabel = fc.array(fc.constantFrom(...'abcxyz019\u00e4\u00f6\u00fc\u00df\u00e9\u4f8b\u5b50\u03b1\u0436'), { minLength: 1, maxLength: 10 }).map((a) => a.join(''));
+const ulabel = fc
+  .array(fc.constantFrom(...'abcxyz019\u00e4\u00f6\u00fc\u00df\u00e9\u4f8b\u5b50\u03b1\u0436'), { minLength: 1, maxLength: 10 })
+  .map((a) => a.join(''));
 const domainName = fc.array(ulabel, { minLength: 1, maxLength: 3 }).map((ls) => `${ls.join('.')}.example`);
 const mailbox = fc.record({ name: fc.option(nameText, { nil: undefined }), local: localPart, domain: domainName });
 
@@ -80,7 +117,11 @@ test('Python email parses formatted address lists to the same names and addresse
     // too), so names are compared with runs of spaces collapsed.
     const squeeze = (s: string): string => s.replace(/ {2,}/g, ' ');
     const want = ms.map((m) => [squeeze(m.name ?? ''), m.local, smtpUtf8 ? m.domain : domainToAscii(m.domain)]);
-    assert.equal(got.list.map(([n, l, d]) => [squeeze(n), l, d]), want, `${JSON.stringify(fields[i])}`);
+    assert.equal(
+      got.list.map(([n, l, d]) => [squeeze(n), l, d]),
+      want,
+      `${JSON.stringify(fields[i])}`,
+    );
     assert.equal(got.defects, [], `${JSON.stringify(fields[i])}`);
     if (ms.some((m) => /[^\x00-\x7f]/.test(m.name ?? ''))) nonAsciiNames++;
   });
@@ -88,11 +129,16 @@ test('Python email parses formatted address lists to the same names and addresse
 });
 
 test('Python email decodes encoded, folded unstructured headers to the same text (batch property)', () => {
-  const text = fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 200 }),
-    fc.string({ unit: fc.constantFrom('a', 'B', ' ', '=', '?', '_', '\u00e9', '\u{1f600}', 'x'.repeat(30), '\u4e2d', '"', 'word', '=?utf-8?q?x?='), maxLength: 60 }),
-    fc.string({ unit: 'grapheme', maxLength: 150 }),
-  ).filter((s) => !CONTROLS.test(s) && !s.includes('\t'));
+  const text = fc
+    .oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({
+        unit: fc.constantFrom('a', 'B', ' ', '=', '?', '_', '\u00e9', '\u{1f600}', 'x'.repeat(30), '\u4e2d', '"', 'word', '=?utf-8?q?x?='),
+        maxLength: 60,
+      }),
+      fc.string({ unit: 'grapheme', maxLength: 150 }),
+    )
+    .filter((s) => !CONTROLS.test(s) && !s.includes('\t'));
   // Python drops white space at either end of an unstructured value; so do most readers.
   const texts = fc.sample(text, { numRuns: 800, seed: 2047 }).map((s) => s.replace(/^ +| +$/g, ''));
   const fields = texts.map((t) => unstructuredHeader('Subject', t).slice(0, -2));
@@ -103,21 +149,29 @@ test('Python email decodes encoded, folded unstructured headers to the same text
   });
 });
 
-test('Python\'s punycode codec encodes the same as ours (batch property)', () => {
-  const labels = fc.sample(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).filter((s) => !/[\ud800-\udfff]/.test(s)), { numRuns: 2000, seed: 3492 });
+test("Python's punycode codec encodes the same as ours (batch property)", () => {
+  const labels = fc.sample(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).filter((s) => !/[\ud800-\udfff]/.test(s)),
+    { numRuns: 2000, seed: 3492 },
+  );
   const py = python({ addresses: [], subjects: [], puny: labels });
   // Both follow RFC 3492 §6.3 (a delimiter after any basic code points, lower-case digits),
   // so the strings must be identical.
   labels.forEach((l, i) => assert.is(punycodeEncode(l), py.puny[i], JSON.stringify(l)));
 });
 
-test('Python\'s IDNA 2003 codec agrees where IDNA 2003 and UTS #46 do (batch property)', () => {
+test("Python's IDNA 2003 codec agrees where IDNA 2003 and UTS #46 do (batch property)", () => {
   // Letters whose mapping did not change between IDNA 2003 (nameprep, Unicode 3.2) and UTS #46
   // nontransitional: no deviations (ß, ς, joiners), no symbols, no characters newer than 3.2.
-  const alphabet = [...'abcxyz0189ABZ\u00e4\u00f6\u00fc\u00e9\u00c4\u00c9\u03b1\u03b2\u0391\u0430\u0436\u0416\u4f8b\u5b50\u4e2d\u3042\u30a2\uac00\uff21\uff41\u2160\u0e01'];
+  const alphabet = [
+    ...'abcxyz0189ABZ\u00e4\u00f6\u00fc\u00e9\u00c4\u00c9\u03b1\u03b2\u0391\u0430\u0436\u0416\u4f8b\u5b50\u4e2d\u3042\u30a2\uac00\uff21\uff41\u2160\u0e01',
+  ];
   // No right-to-left letters: RFC 5893 judges every label of such a domain, IDNA 2003 did not.
   const label = fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 10 }).map((a) => a.join(''));
-  const domains = fc.sample(fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => `${ls.join('.')}.example`), { numRuns: 1500, seed: 3490 });
+  const domains = fc.sample(
+    fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => `${ls.join('.')}.example`),
+    { numRuns: 1500, seed: 3490 },
+  );
   const py = python({ addresses: [], subjects: [], puny: [], idna2003: domains });
   // IDNA 2003 leaves an all-ASCII label as written; UTS #46 lower-cases it (DNS does not care).
   domains.forEach((d, i) => assert.is(domainToAscii(d), py.idna2003[i]!.toLowerCase(), JSON.stringify(d)));

@@ -17,7 +17,11 @@ export function teed(inner: SmtpwireNodemailerTransport, built: Buffer[]): Smtpw
         for await (const c of mail.message.createReadStream()) parts.push(Buffer.from(c as Uint8Array));
         const bytes = Buffer.concat(parts);
         built.push(bytes);
-        const message = { getEnvelope: () => mail.message.getEnvelope(), messageId: () => mail.message.messageId(), createReadStream: () => Readable.from([bytes]) };
+        const message = {
+          getEnvelope: () => mail.message.getEnvelope(),
+          messageId: () => mail.message.messageId(),
+          createReadStream: () => Readable.from([bytes]),
+        };
         inner.send({ ...mail, message }, cb);
       })().catch(cb);
     },

@@ -24,7 +24,10 @@ test('retiring a connection (message limit) never makes maxConnections + 1: a se
   await pool.close();
   assert.is(srv.stats.refused, 0, `connections refused for going over the limit: ${srv.stats.refused}`);
   assert.ok(srv.stats.maxOpen <= 3, `at most 3 open at once, saw ${srv.stats.maxOpen}`);
-  assert.equal(results.filter((r) => r.outcome !== 'accepted').map((r) => r.error?.message), []);
+  assert.equal(
+    results.filter((r) => r.outcome !== 'accepted').map((r) => r.error?.message),
+    [],
+  );
   assert.is(srv.messages.length, 60);
   assert.ok(srv.stats.connections >= 20, `retired and replaced: ${srv.stats.connections} connections`);
   await srv.close();
@@ -35,7 +38,13 @@ test('a full queue refuses with SmtpPoolFullError (whenFull: reject); ready() re
   const pool = createPool({ ...plain(srv.port), maxConnections: 1, maxPendingPerConnection: 2, maxQueued: 5, whenFull: 'reject' });
   const sends: Promise<unknown>[] = [];
   const refused: unknown[] = [];
-  for (let i = 0; i < 20; i++) sends.push(pool.send(msg(i)).catch((e: unknown) => { refused.push(e); return 'refused'; }));
+  for (let i = 0; i < 20; i++)
+    sends.push(
+      pool.send(msg(i)).catch((e: unknown) => {
+        refused.push(e);
+        return 'refused';
+      }),
+    );
   const s = pool.stats();
   assert.is(s.queued, 5, 'five wait for a session');
   assert.is(s.refusedFull, 15);
@@ -57,12 +66,14 @@ test('whenFull: wait holds senders back without losing any; the queue never pass
   const pool = createPool({ ...plain(srv.port), maxConnections: 2, maxPendingPerConnection: 2, maxQueued: 3 });
   let maxQueued = 0;
   let sawWaiting = 0;
-  const all = Array.from({ length: 40 }, (_, i) => pool.send(msg(i)).then((r) => {
-    const st = pool.stats();
-    maxQueued = Math.max(maxQueued, st.queued);
-    sawWaiting = Math.max(sawWaiting, st.waiting);
-    return r;
-  }));
+  const all = Array.from({ length: 40 }, (_, i) =>
+    pool.send(msg(i)).then((r) => {
+      const st = pool.stats();
+      maxQueued = Math.max(maxQueued, st.queued);
+      sawWaiting = Math.max(sawWaiting, st.waiting);
+      return r;
+    }),
+  );
   assert.is(pool.stats().queued, 3);
   assert.is(pool.stats().waiting, 37);
   let readyAt = -1;
@@ -146,7 +157,10 @@ test('sends caught on a link the server closed while idle are not lost: they go 
   assert.is((await pool.send(msg(0))).outcome, 'accepted');
   await sleep(200);
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.send(msg(i + 1))));
-  assert.equal(results.map((r) => r.outcome), Array(10).fill('accepted'));
+  assert.equal(
+    results.map((r) => r.outcome),
+    Array(10).fill('accepted'),
+  );
   assert.is(srv.messages.length, 11);
   assert.is(srv.stats.connections, 2);
   assert.is(pool.stats().requeued, 10);
@@ -163,7 +177,10 @@ test('a link the server closed silently while idle: a NOOP check first, so no se
   assert.is((await checked.send(msg(0))).outcome, 'accepted');
   await sleep(200);
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => checked.send(msg(i + 1))));
-  assert.equal(results.map((r) => r.outcome), Array(10).fill('accepted'));
+  assert.equal(
+    results.map((r) => r.outcome),
+    Array(10).fill('accepted'),
+  );
   assert.is(srv.stats.connections, 2);
   assert.is(checked.stats().requeued, 0, 'nothing was handed to the dead link');
   await checked.close();
@@ -174,7 +191,10 @@ test('a link the server closed silently while idle: a NOOP check first, so no se
   assert.is((await unchecked.send(msg(0))).outcome, 'accepted');
   await sleep(200);
   const lost = await Promise.all(Array.from({ length: 10 }, (_, i) => unchecked.send(msg(i + 1))));
-  assert.ok(lost.some((r) => r.outcome === 'unknown'), lost.map((r) => r.outcome).join());
+  assert.ok(
+    lost.some((r) => r.outcome === 'unknown'),
+    lost.map((r) => r.outcome).join(),
+  );
   await unchecked.close();
   await srv.close();
 });

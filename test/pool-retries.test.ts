@@ -16,7 +16,9 @@ test('pool: 3 connections carry 300 messages, each delivered once', async () => 
   const srv = await startServer();
   const pool = createPool({ ...plain(srv.port), maxConnections: 3 });
   const results = await Promise.all(
-    Array.from({ length: 300 }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: `X-Seq: ${i}\r\n\r\nmessage ${i}\r\n` })),
+    Array.from({ length: 300 }, (_, i) =>
+      pool.send({ from: 'a@example.com', to: 'b@example.com', body: `X-Seq: ${i}\r\n\r\nmessage ${i}\r\n` }),
+    ),
   );
   await pool.close();
   assert.ok(results.every((r) => r.outcome === 'accepted'));
@@ -97,7 +99,9 @@ test('pool: streams are not retried; rate limit and connect failures settle hone
 
   const ok = await startServer();
   const limited = createPool({ ...plain(ok.port), rateLimit: { messages: 4, perMs: 50 } });
-  const all = await Promise.all(Array.from({ length: 12 }, (_, i) => limited.send({ from: 'a@example.com', to: 'b@example.com', body: body(`r${i}`) })));
+  const all = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => limited.send({ from: 'a@example.com', to: 'b@example.com', body: body(`r${i}`) })),
+  );
   assert.ok(all.every((x) => x.outcome === 'accepted'));
   await limited.close();
   await ok.close();

@@ -7,7 +7,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { rejection, within } from './helpers.ts';
-import { closeAllServers, unhandled, key, cert, ca, sleep, type Peer, allServers, serve, session, base, mail, withAuth } from './hostile-server.ts';
+import {
+  closeAllServers,
+  unhandled,
+  key,
+  cert,
+  ca,
+  sleep,
+  type Peer,
+  allServers,
+  serve,
+  session,
+  base,
+  mail,
+  withAuth,
+} from './hostile-server.ts';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { connect } from '../transports/node.ts';
@@ -27,15 +41,17 @@ function commandsAfterStartTls(peer: Peer): string[] {
 }
 
 test('STARTTLS injection: extra replies after the 220 in the same segment fail closed', async () => {
-  const srv = await serve(session({
-    caps: ['STARTTLS', 'AUTH PLAIN'],
-    hook: async (line, peer) => {
-      if (line !== 'STARTTLS') return undefined;
-      // Injected by an on-path attacker in clear, after the 220, in one TCP segment.
-      await peer.send('220 2.0.0 go ahead\r\n250-mx.evil\r\n250 AUTH PLAIN\r\n235 2.7.0 ok\r\n');
-      return 'handled';
-    },
-  }));
+  const srv = await serve(
+    session({
+      caps: ['STARTTLS', 'AUTH PLAIN'],
+      hook: async (line, peer) => {
+        if (line !== 'STARTTLS') return undefined;
+        // Injected by an on-path attacker in clear, after the 220, in one TCP segment.
+        await peer.send('220 2.0.0 go ahead\r\n250-mx.evil\r\n250 AUTH PLAIN\r\n235 2.7.0 ok\r\n');
+        return 'handled';
+      },
+    }),
+  );
   const err = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect'));
   assert.is(err.code, 'EPROTOCOL');
   assert.match(err.message, /STARTTLS injection/);
@@ -48,14 +64,16 @@ test('STARTTLS injection: extra replies after the 220 in the same segment fail c
 });
 
 test('STARTTLS injection: a partial line after the 220 fails closed', async () => {
-  const srv = await serve(session({
-    caps: ['STARTTLS'],
-    hook: async (line, peer) => {
-      if (line !== 'STARTTLS') return undefined;
-      await peer.send('220 2.0.0 go ahead\r\n250 AUTH PL');
-      return 'handled';
-    },
-  }));
+  const srv = await serve(
+    session({
+      caps: ['STARTTLS'],
+      hook: async (line, peer) => {
+        if (line !== 'STARTTLS') return undefined;
+        await peer.send('220 2.0.0 go ahead\r\n250 AUTH PL');
+        return 'handled';
+      },
+    }),
+  );
   const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
   assert.is(err.code, 'EPROTOCOL');
   await sleep(20);
@@ -65,16 +83,18 @@ test('STARTTLS injection: a partial line after the 220 fails closed', async () =
 });
 
 test('STARTTLS injection: clear-text bytes in a later segment are never read as SMTP', async () => {
-  const srv = await serve(session({
-    caps: ['STARTTLS'],
-    hook: async (line, peer) => {
-      if (line !== 'STARTTLS') return undefined;
-      await peer.send('220 2.0.0 go ahead\r\n');
-      await sleep(5);
-      await peer.send('250-mx.evil\r\n250 AUTH PLAIN\r\n'); // lands in the TLS layer: a bad record
-      return 'handled';
-    },
-  }));
+  const srv = await serve(
+    session({
+      caps: ['STARTTLS'],
+      hook: async (line, peer) => {
+        if (line !== 'STARTTLS') return undefined;
+        await peer.send('220 2.0.0 go ahead\r\n');
+        await sleep(5);
+        await peer.send('250-mx.evil\r\n250 AUTH PLAIN\r\n'); // lands in the TLS layer: a bad record
+        return 'handled';
+      },
+    }),
+  );
   const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
   assert.ok(['ETLS', 'ECONNECTION', 'EPROTOCOL', 'ETIMEOUT'].includes(err.code), `${err.code}: ${err.message}`);
   await sleep(20);
@@ -86,11 +106,13 @@ test('STARTTLS injection: clear-text bytes in a later segment are never read as 
 });
 
 test('STARTTLS: nothing said before TLS is believed after it (capabilities are re-read)', async () => {
-  const srv = await serve(session({
-    // Before TLS: a tiny SIZE and a weak mechanism. After TLS: no SIZE, only LOGIN.
-    caps: ['STARTTLS', 'SIZE 100', 'AUTH PLAIN', 'PIPELINING'],
-    tlsCaps: ['AUTH LOGIN', 'CHUNKING', 'PIPELINING', '8BITMIME'],
-  }));
+  const srv = await serve(
+    session({
+      // Before TLS: a tiny SIZE and a weak mechanism. After TLS: no SIZE, only LOGIN.
+      caps: ['STARTTLS', 'SIZE 100', 'AUTH PLAIN', 'PIPELINING'],
+      tlsCaps: ['AUTH LOGIN', 'CHUNKING', 'PIPELINING', '8BITMIME'],
+    }),
+  );
   const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, ...withAuth })), 'connect');
   assert.is(client.secure, true);
   assert.not.ok(client.capabilities.size, 'SIZE from before TLS is forgotten');
@@ -133,16 +155,18 @@ for (const s of STRIPPING) {
 }
 
 test('STARTTLS: a handshake that fails after the 220 never falls back to clear text', async () => {
-  const srv = await serve(session({
-    caps: ['STARTTLS', 'AUTH PLAIN'],
-    hook: async (line, peer) => {
-      if (line !== 'STARTTLS') return undefined;
-      await peer.send('220 2.0.0 go ahead\r\n');
-      await sleep(10);
-      peer.destroy(); // the handshake dies
-      return 'handled';
-    },
-  }));
+  const srv = await serve(
+    session({
+      caps: ['STARTTLS', 'AUTH PLAIN'],
+      hook: async (line, peer) => {
+        if (line !== 'STARTTLS') return undefined;
+        await peer.send('220 2.0.0 go ahead\r\n');
+        await sleep(10);
+        peer.destroy(); // the handshake dies
+        return 'handled';
+      },
+    }),
+  );
   // Opportunistic mode: still no fallback once the upgrade has begun.
   const err = await rejection(within(5000, connect(base(srv.port, { tls: 'starttls', ca, ...withAuth })), 'connect'));
   assert.ok(['ETLS', 'ECONNECTION'].includes(err.code), `${err.code}: ${err.message}`);
@@ -156,7 +180,9 @@ test('STARTTLS: a handshake that fails after the 220 never falls back to clear t
 
 test('certificate for the wrong name: refused (STARTTLS and implicit) unless the user opts out', async () => {
   const srv = await serve(session({ caps: ['STARTTLS', 'AUTH PLAIN'] }));
-  const e1 = await rejection(within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, servername: 'mail.example.net', ...withAuth })), 'connect'));
+  const e1 = await rejection(
+    within(5000, connect(base(srv.port, { tls: 'required-starttls', ca, servername: 'mail.example.net', ...withAuth })), 'connect'),
+  );
   assert.ok(e1.code === 'ETLS' || (e1.code === 'ECONNECTION' && /TLS/.test(e1.message)), `${e1.code}: ${e1.message}`);
   assert.match(e1.message + String((e1 as { cause?: unknown }).cause), /altnames|Hostname|IP/i);
   await sleep(20);
@@ -164,7 +190,11 @@ test('certificate for the wrong name: refused (STARTTLS and implicit) unless the
   assert.not.ok(srv.peers[0]!.saw('MAIL'));
 
   // Opting out: the session works (for tests and private networks only).
-  const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', servername: 'mail.example.net', rejectUnauthorized: false, ...withAuth })), 'connect');
+  const client = await within(
+    5000,
+    connect(base(srv.port, { tls: 'required-starttls', servername: 'mail.example.net', rejectUnauthorized: false, ...withAuth })),
+    'connect',
+  );
   assert.is(client.secure, true);
   assert.is((await client.send({ from: 'a@example.com', to: 'b@example.com', body: mail('opt-out') })).outcome, 'accepted');
   await client.close();
@@ -196,17 +226,23 @@ test('self-signed certificate: refused without the CA, unless the user opts out'
   assert.ok(['ETLS', 'ECONNECTION'].includes(err2.code));
   assert.is(srv.peers.length, 2);
   assert.not.ok(srv.peers[1]!.saw('AUTH') || srv.peers[1]!.saw('MAIL'));
-  const client = await within(5000, connect(base(srv.port, { tls: 'required-starttls', rejectUnauthorized: false, ...withAuth })), 'connect');
+  const client = await within(
+    5000,
+    connect(base(srv.port, { tls: 'required-starttls', rejectUnauthorized: false, ...withAuth })),
+    'connect',
+  );
   assert.is(client.secure, true);
   await client.close();
   await srv.close();
 });
 
-
 test('no unhandled promise rejections; every server script ran without a throw', async () => {
   await sleep(50);
   assert.equal(unhandled, []);
-  assert.equal(allServers.flatMap((s) => s.errors.map(String)), []);
+  assert.equal(
+    allServers.flatMap((s) => s.errors.map(String)),
+    [],
+  );
 });
 
 exitWhenDone(test);

@@ -23,11 +23,40 @@ const rejects = (f: () => unknown, re?: RegExp): void => {
 
 test('punycode: RFC 3492 §7.1 samples', () => {
   const samples: [string, string][] = [
-    [cps(0x644, 0x64a, 0x647, 0x645, 0x627, 0x628, 0x62a, 0x643, 0x644, 0x645, 0x648, 0x634, 0x639, 0x631, 0x628, 0x64a, 0x61f), 'egbpdaj6bu4bxfgehfvwxn'],
+    [
+      cps(0x644, 0x64a, 0x647, 0x645, 0x627, 0x628, 0x62a, 0x643, 0x644, 0x645, 0x648, 0x634, 0x639, 0x631, 0x628, 0x64a, 0x61f),
+      'egbpdaj6bu4bxfgehfvwxn',
+    ],
     [cps(0x4ed6, 0x4eec, 0x4e3a, 0x4ec0, 0x4e48, 0x4e0d, 0x8bf4, 0x4e2d, 0x6587), 'ihqwcrb4cv8a8dqg056pqjye'],
     [cps(0x4ed6, 0x5011, 0x7232, 0x4ec0, 0x9ebd, 0x4e0d, 0x8aaa, 0x4e2d, 0x6587), 'ihqwctvzc91f659drss3x8bo0yb'],
     ['Pro\u010dprost\u011bnemluv\u00ed\u010desky', 'Proprostnemluvesky-uyb24dma41a'],
-    [cps(0x5dc, 0x5de, 0x5d4, 0x5d4, 0x5dd, 0x5e4, 0x5e9, 0x5d5, 0x5d8, 0x5dc, 0x5d0, 0x5de, 0x5d3, 0x5d1, 0x5e8, 0x5d9, 0x5dd, 0x5e2, 0x5d1, 0x5e8, 0x5d9, 0x5ea), '4dbcagdahymbxekheh6e0a7fei0b'],
+    [
+      cps(
+        0x5dc,
+        0x5de,
+        0x5d4,
+        0x5d4,
+        0x5dd,
+        0x5e4,
+        0x5e9,
+        0x5d5,
+        0x5d8,
+        0x5dc,
+        0x5d0,
+        0x5de,
+        0x5d3,
+        0x5d1,
+        0x5e8,
+        0x5d9,
+        0x5dd,
+        0x5e2,
+        0x5d1,
+        0x5e8,
+        0x5d9,
+        0x5ea,
+      ),
+      '4dbcagdahymbxekheh6e0a7fei0b',
+    ],
     ['b\u00fccher', 'bcher-kva'],
   ];
   for (const [u, p] of samples) {
@@ -47,9 +76,12 @@ test('punycode: invalid input is a typed error', () => {
 });
 
 test('punycode: encode then decode gives back any string (property)', () => {
-  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {
-    assert.is(punycodeDecode(punycodeEncode(s)), s);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {
+      assert.is(punycodeDecode(punycodeEncode(s)), s);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('domainToAscii / domainToUnicode: known conversions', () => {

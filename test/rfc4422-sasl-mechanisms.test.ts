@@ -41,7 +41,13 @@ const context: SaslContext = { random: (n) => new Uint8Array(randomBytes(n)) };
 
 test('base64: RFC 4648 §10 vectors', () => {
   const vectors: [string, string][] = [
-    ['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy'],
+    ['', ''],
+    ['f', 'Zg=='],
+    ['fo', 'Zm8='],
+    ['foo', 'Zm9v'],
+    ['foob', 'Zm9vYg=='],
+    ['fooba', 'Zm9vYmE='],
+    ['foobar', 'Zm9vYmFy'],
   ];
   for (const [plain, coded] of vectors) {
     assert.is(encodeBase64(b(plain)), coded);
@@ -50,7 +56,22 @@ test('base64: RFC 4648 §10 vectors', () => {
 });
 
 test('base64: strict decoding returns undefined for anything not canonical', () => {
-  const bad = ['Zg=', 'Zg', 'Z===', '====', 'Zh==', 'Zm9=', 'Zm9v YmFy', 'Zm9v\r\nYmFy', 'Zg==Zg==', '=Zg=', 'Zm=v', 'Zm9\u0100', '@@@@', 'Zm9v-_8='];
+  const bad = [
+    'Zg=',
+    'Zg',
+    'Z===',
+    '====',
+    'Zh==',
+    'Zm9=',
+    'Zm9v YmFy',
+    'Zm9v\r\nYmFy',
+    'Zg==Zg==',
+    '=Zg=',
+    'Zm=v',
+    'Zm9\u0100',
+    '@@@@',
+    'Zm9v-_8=',
+  ];
   for (const s of bad) assert.is(decodeBase64(s), undefined, JSON.stringify(s));
 });
 
@@ -67,10 +88,13 @@ test('property: base64 matches node Buffer both ways (500 runs)', () => {
 test('property: whatever decodes re-encodes to the same text (500 runs)', () => {
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/='.split('');
   fc.assert(
-    fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 24 }).map((a) => a.join('')), (s) => {
-      const d = decodeBase64(s);
-      return d === undefined || encodeBase64(d) === s;
-    }),
+    fc.property(
+      fc.array(fc.constantFrom(...chars), { maxLength: 24 }).map((a) => a.join('')),
+      (s) => {
+        const d = decodeBase64(s);
+        return d === undefined || encodeBase64(d) === s;
+      },
+    ),
     { numRuns: 500 },
   );
 });

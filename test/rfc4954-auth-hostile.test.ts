@@ -119,15 +119,23 @@ async function serve(caps: string[], onAuth: (line: string, peer: Peer) => Promi
 
 function options(port: number, auth: ClientOptions['auth'], extra: Partial<ClientOptions> = {}): ClientOptions {
   return {
-    host: '127.0.0.1', port, tls: 'none', allowInsecureAuth: true, auth,
-    timeouts: { greeting: 3000, hello: 3000, auth: 3000, connect: 3000, close: 1000, quit: 1000 }, ...extra,
+    host: '127.0.0.1',
+    port,
+    tls: 'none',
+    allowInsecureAuth: true,
+    auth,
+    timeouts: { greeting: 3000, hello: 3000, auth: 3000, connect: 3000, close: 1000, quit: 1000 },
+    ...extra,
   };
 }
 
 /** A custom mechanism that answers every challenge, forever (a mechanism's own bound aside). */
 function echo(maxChallenges?: number): SaslMechanism {
   return {
-    name: 'X-ECHO', strength: 1, needs: 'password', maxChallenges,
+    name: 'X-ECHO',
+    strength: 1,
+    needs: 'password',
+    maxChallenges,
     create: () => ({ start: () => undefined, step: () => new TextEncoder().encode('again'), complete: () => true }),
   };
 }
@@ -146,9 +154,21 @@ test('AUTH drip: a 334 every 250 ms to a mechanism that would answer forever end
     }
   });
   const started = Date.now();
-  const err = await rejection(within(6000, connect(options(srv.port, { user: USER, pass: PASS, mechanism: echo(1_000_000) }, {
-    timeouts: { greeting: 3000, hello: 3000, auth: 1000, authTotal: 2000, connect: 3000, close: 1000, quit: 1000 },
-  })), 'connect'));
+  const err = await rejection(
+    within(
+      6000,
+      connect(
+        options(
+          srv.port,
+          { user: USER, pass: PASS, mechanism: echo(1_000_000) },
+          {
+            timeouts: { greeting: 3000, hello: 3000, auth: 1000, authTotal: 2000, connect: 3000, close: 1000, quit: 1000 },
+          },
+        ),
+      ),
+      'connect',
+    ),
+  );
   const took = Date.now() - started;
   assert.instance(err, SmtpTimeoutError);
   assert.is(err.code, 'ETIMEOUT');
@@ -165,7 +185,10 @@ test('AUTH drip on the virtual clock: with the default timeouts AUTH ends at 5 m
   const s = script().send('220 mx ESMTP').expect('EHLO [127.0.0.1]').send('250-mx', '250 AUTH X-ECHO').expect('AUTH X-ECHO');
   for (let i = 0; i < 2000; i++) s.delay(250).send(`334 ${CHALLENGE}`).expect('YWdhaW4=');
   const clock = new VirtualClock(1_000);
-  const core = new SmtpConnection({ allowInsecureAuth: true, auth: { credentials: { user: USER, pass: PASS }, mechanism: echo(1_000_000) } });
+  const core = new SmtpConnection({
+    allowInsecureAuth: true,
+    auth: { credentials: { user: USER, pass: PASS }, mechanism: echo(1_000_000) },
+  });
   const server = new ScriptedServer(s);
   let closedAt = 0;
   const r = drive(core, server, { clock, onEvent: (e, _core, c) => void (e.type === 'closed' && (closedAt = c.now)) });
@@ -176,7 +199,7 @@ test('AUTH drip on the virtual clock: with the default timeouts AUTH ends at 5 m
   assert.is(closedAt, 1_000 + 5 * 60_000, 'at exactly AUTH + 5 minutes');
   const answers = server.lines.filter((l) => l === 'YWdhaW4=').length;
   // Drip k comes at AUTH + 250k ms; the 1,200th lands on the deadline itself, before the timer.
-  assert.is(answers, 5 * 60_000 / 250, 'every drip up to the deadline was answered, none after');
+  assert.is(answers, (5 * 60_000) / 250, 'every drip up to the deadline was answered, none after');
 });
 
 // ================================================================ item 2: a bound on the rounds
@@ -259,7 +282,10 @@ test('a 334 after "*" is a protocol error (RFC 4954 requires 501), and a 235 aft
     assert.is(err.code, code, err.message);
     assert.match(err.message, pattern);
     await sleep(20);
-    assert.not.ok(srv.peers[0]!.lines.some((l) => l.startsWith('MAIL')), 'no transaction after the cancel');
+    assert.not.ok(
+      srv.peers[0]!.lines.some((l) => l.startsWith('MAIL')),
+      'no transaction after the cancel',
+    );
   }
 });
 
@@ -271,7 +297,8 @@ function scramServer(pass: string, iterations: number, tamper: { nonce?: boolean
   const mac = (k: Buffer, d: string) => createHmac('sha256', k).update(d).digest();
   const salt = randomBytes(16);
   const salted = pbkdf2Sync(pass, salt, iterations, 32, 'sha256');
-  let bare = '', serverFirst = '';
+  let bare = '',
+    serverFirst = '';
   return {
     first(clientFirst: string): string {
       bare = clientFirst.slice(clientFirst.indexOf('n=', 2));
@@ -317,7 +344,9 @@ test('SCRAM refused by the client: its reason (iteration count, nonce, server si
     [{ signature: true }, /server signature does not match; the server may be an impostor/],
   ] as const) {
     const srv = await serve(['AUTH SCRAM-SHA-256'], scramAuth(scramServer(PASS, 4096, tamper)));
-    const err = await rejection(within(5000, connect(options(srv.port, { user: USER, pass: PASS, mechanism: 'SCRAM-SHA-256' })), 'connect'));
+    const err = await rejection(
+      within(5000, connect(options(srv.port, { user: USER, pass: PASS, mechanism: 'SCRAM-SHA-256' })), 'connect'),
+    );
     assert.is(err.code, 'EAUTH');
     assert.match(err.message, reason);
     assert.match(err.message, /^AUTH SCRAM-SHA-256 cancelled by the client: .*\(server: 501 5\.0\.0 AUTH aborted\)$/);
@@ -329,8 +358,14 @@ test('SCRAM against a node:crypto server through the client: the key is derived 
   const srv = await serve(['AUTH SCRAM-SHA-256'], scramAuth(scramServer(PASS, 4096)));
   const log: LogEntry[] = [];
   const client = await within(5000, connect(options(srv.port, { user: USER, pass: PASS }, { logger: (e) => log.push(e) })), 'connect');
-  assert.ok(srv.peers[0]!.lines.some((l) => l.startsWith('AUTH SCRAM-SHA-256 ')), 'SCRAM chosen');
-  assert.ok(log.some((e) => e.from === 'info' && e.text === 'SCRAM key derived by WebCrypto (4096 iterations)'), log.map((e) => e.text).join('\n'));
+  assert.ok(
+    srv.peers[0]!.lines.some((l) => l.startsWith('AUTH SCRAM-SHA-256 ')),
+    'SCRAM chosen',
+  );
+  assert.ok(
+    log.some((e) => e.from === 'info' && e.text === 'SCRAM key derived by WebCrypto (4096 iterations)'),
+    log.map((e) => e.text).join('\n'),
+  );
   await client.close();
 });
 
@@ -351,7 +386,12 @@ const written = (outs: Output[]) => outs.flatMap((o) => (o.type === 'write' ? o.
 
 /** A core in AUTH SCRAM-SHA-256 with asyncCompute, fed the server-first of `server`. */
 function scramCore(server: ReturnType<typeof scramServer>, timeouts = {}) {
-  const core = new SmtpConnection({ asyncCompute: true, allowInsecureAuth: true, timeouts, auth: { credentials: { user: USER, pass: PASS }, mechanism: 'SCRAM-SHA-256' } });
+  const core = new SmtpConnection({
+    asyncCompute: true,
+    allowInsecureAuth: true,
+    timeouts,
+    auth: { credentials: { user: USER, pass: PASS }, mechanism: 'SCRAM-SHA-256' },
+  });
   core.start(0);
   core.receive(enc.encode('220 mx\r\n'), 0);
   drain(core, 0);
@@ -390,20 +430,34 @@ test('asyncCompute: SCRAM asks the driver for PBKDF2 (a compute output, nothing 
 test("asyncCompute through the mock's drive(): it answers the compute output on the virtual clock and the exchange completes", () => {
   const server = scramServer(PASS, 4096);
   let step = 0;
-  const mock = new ScriptedServer(script().send('220 mx ESMTP').respond((line) => {
-    if (line.startsWith('EHLO ')) return '250-mx\r\n250 AUTH SCRAM-SHA-256\r\n';
-    if (line === 'QUIT') return '221 bye\r\n';
-    step++;
-    if (step === 1) return `334 ${b64(server.first(Buffer.from(line.split(' ')[2]!, 'base64').toString('utf8')))}\r\n`;
-    if (step === 2) return `334 ${b64(server.final(Buffer.from(line, 'base64').toString('utf8')) ?? 'e=invalid-proof')}\r\n`;
-    return line === '' ? '235 2.7.0 ok\r\n' : '501 5.0.0 cancelled\r\n';
-  }));
-  const core = new SmtpConnection({ asyncCompute: true, allowInsecureAuth: true, auth: { credentials: { user: USER, pass: PASS }, mechanism: 'SCRAM-SHA-256' } });
+  const mock = new ScriptedServer(
+    script()
+      .send('220 mx ESMTP')
+      .respond((line) => {
+        if (line.startsWith('EHLO ')) return '250-mx\r\n250 AUTH SCRAM-SHA-256\r\n';
+        if (line === 'QUIT') return '221 bye\r\n';
+        step++;
+        if (step === 1) return `334 ${b64(server.first(Buffer.from(line.split(' ')[2]!, 'base64').toString('utf8')))}\r\n`;
+        if (step === 2) return `334 ${b64(server.final(Buffer.from(line, 'base64').toString('utf8')) ?? 'e=invalid-proof')}\r\n`;
+        return line === '' ? '235 2.7.0 ok\r\n' : '501 5.0.0 cancelled\r\n';
+      }),
+  );
+  const core = new SmtpConnection({
+    asyncCompute: true,
+    allowInsecureAuth: true,
+    auth: { credentials: { user: USER, pass: PASS }, mechanism: 'SCRAM-SHA-256' },
+  });
   core.start(0);
   core.quit(0);
   const r = drive(core, mock, { started: true });
-  assert.ok(r.outputs.some((o) => o.type === 'compute'), 'a compute output');
-  assert.ok(r.events.some((e) => e.type === 'ready' && e.authenticated), r.wire);
+  assert.ok(
+    r.outputs.some((o) => o.type === 'compute'),
+    'a compute output',
+  );
+  assert.ok(
+    r.events.some((e) => e.type === 'ready' && e.authenticated),
+    r.wire,
+  );
   const closed = r.events.find((e): e is Extract<SmtpEvent, { type: 'closed' }> => e.type === 'closed');
   assert.is(closed?.error, undefined);
 });
@@ -426,7 +480,9 @@ test('asyncCompute: the AUTH deadline fires while the driver computes; a late an
   second.core.computeFailed(second.compute!.id, new Error('NotSupportedError: too many iterations'), 20);
   assert.is(written(drain(second.core, 20)), '*\r\n');
   second.core.receive(enc.encode('501 5.0.0 cancelled\r\n'), 30);
-  const err = drain(second.core, 30).flatMap((o) => (o.type === 'event' && o.event.type === 'closed' ? [o.event.error] : []))[0] as SmtpError;
+  const err = drain(second.core, 30).flatMap((o) =>
+    o.type === 'event' && o.event.type === 'closed' ? [o.event.error] : [],
+  )[0] as SmtpError;
   assert.is(err.code, 'EAUTH');
   assert.match(err.message, /cancelled by the client: the key derivation failed: NotSupportedError: too many iterations/);
 });
@@ -448,39 +504,56 @@ test('property: whatever a server answers in AUTH (334s of any content, then any
     fc.uint8Array({ maxLength: 60 }).map((u) => Buffer.from(u).toString('base64')),
     fc.constantFrom('r=x,s=QUJD,i=4096', 'not base64!', '=', 'dj1hYmM='),
   );
-  const final = fc.constantFrom('235 2.7.0 ok', '501 5.0.0 cancelled', '535 5.7.8 no', '454 4.7.0 later', '334 ', '421 4.3.2 bye', '250 what');
+  const final = fc.constantFrom(
+    '235 2.7.0 ok',
+    '501 5.0.0 cancelled',
+    '535 5.7.8 no',
+    '454 4.7.0 later',
+    '334 ',
+    '421 4.3.2 bye',
+    '250 what',
+  );
   for (const m of MECHANISMS) {
-    fc.assert(fc.property(fc.array(challenge, { maxLength: 40 }), final, (challenges, last) => {
-      const core = new SmtpConnection({ allowInsecureAuth: true, auth: { credentials: m.credentials, mechanism: m.name } });
-      core.start(0);
-      core.receive(enc.encode(`220 mx\r\n`), 0);
-      drain(core, 0);
-      core.receive(enc.encode(`250-mx\r\n250 AUTH ${m.name}\r\n`), 0);
-      let wire = written(drain(core, 0));
-      assert.match(wire, new RegExp(`^AUTH ${m.name}`));
-      const events: SmtpEvent[] = [];
-      for (const text of [...challenges.map((c) => `334 ${c}`), last]) {
-        if (core.state !== 'auth') break;
-        core.receive(enc.encode(`${text}\r\n`), 1);
-        for (const o of drain(core, 1)) {
-          if (o.type === 'write') wire += o.chunks.map((c) => dec.decode(c)).join('');
-          if (o.type === 'event') events.push(o.event);
+    fc.assert(
+      fc.property(fc.array(challenge, { maxLength: 40 }), final, (challenges, last) => {
+        const core = new SmtpConnection({ allowInsecureAuth: true, auth: { credentials: m.credentials, mechanism: m.name } });
+        core.start(0);
+        core.receive(enc.encode(`220 mx\r\n`), 0);
+        drain(core, 0);
+        core.receive(enc.encode(`250-mx\r\n250 AUTH ${m.name}\r\n`), 0);
+        let wire = written(drain(core, 0));
+        assert.match(wire, new RegExp(`^AUTH ${m.name}`));
+        const events: SmtpEvent[] = [];
+        for (const text of [...challenges.map((c) => `334 ${c}`), last]) {
+          if (core.state !== 'auth') break;
+          core.receive(enc.encode(`${text}\r\n`), 1);
+          for (const o of drain(core, 1)) {
+            if (o.type === 'write') wire += o.chunks.map((c) => dec.decode(c)).join('');
+            if (o.type === 'event') events.push(o.event);
+          }
         }
-      }
-      const lines = wire.split('\r\n').slice(1, -1).filter((l) => l !== 'QUIT');
-      assert.ok(lines.length <= m.max + 1, `${m.name}: ${lines.length} responses to ${JSON.stringify(challenges)}`);
-      const cancel = lines.indexOf('*');
-      if (cancel >= 0) assert.is(cancel, lines.length - 1, 'nothing after the cancel');
-      const ended = events.some((e) => e.type === 'closed' || e.type === 'ready');
-      assert.ok(ended || core.state === 'auth', 'ended, or still waiting for the server');
-      if (events.some((e) => e.type === 'ready' && e.authenticated)) assert.is(cancel, -1, 'never authenticated after a cancel');
-    }), { numRuns: 300 });
+        const lines = wire
+          .split('\r\n')
+          .slice(1, -1)
+          .filter((l) => l !== 'QUIT');
+        assert.ok(lines.length <= m.max + 1, `${m.name}: ${lines.length} responses to ${JSON.stringify(challenges)}`);
+        const cancel = lines.indexOf('*');
+        if (cancel >= 0) assert.is(cancel, lines.length - 1, 'nothing after the cancel');
+        const ended = events.some((e) => e.type === 'closed' || e.type === 'ready');
+        assert.ok(ended || core.state === 'auth', 'ended, or still waiting for the server');
+        if (events.some((e) => e.type === 'ready' && e.authenticated)) assert.is(cancel, -1, 'never authenticated after a cancel');
+      }),
+      { numRuns: 300 },
+    );
   }
 });
 
 test('auth.maxChallenges must be a positive integer', () => {
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    assert.throws(() => new SmtpConnection({ auth: { credentials: { user: USER, pass: PASS }, maxChallenges: bad } }), (e: SmtpError) => e.code === 'EUSAGE');
+    assert.throws(
+      () => new SmtpConnection({ auth: { credentials: { user: USER, pass: PASS }, maxChallenges: bad } }),
+      (e: SmtpError) => e.code === 'EUSAGE',
+    );
   }
 });
 

@@ -39,29 +39,35 @@ const octet = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0x00, 0x0e, 0x80, 0xff, 0x8a, 0x8d) },
 );
 // Mostly CRLF text with lines of random length (so long-line limits matter), with noise.
-const text = fc.array(fc.tuple(fc.array(octet, { maxLength: 2 }), fc.nat({ max: 40 }), fc.array(octet, { maxLength: 3 }), fc.boolean()), { maxLength: 40 }).map((lines) => {
-  const out: number[] = [];
-  for (const [lead, len, noise, crlf] of lines) {
-    out.push(...lead);
-    for (let i = 0; i < len; i++) out.push(0x61);
-    out.push(...noise);
-    if (crlf) out.push(CR, LF);
-  }
-  return Uint8Array.from(out);
-});
+const text = fc
+  .array(fc.tuple(fc.array(octet, { maxLength: 2 }), fc.nat({ max: 40 }), fc.array(octet, { maxLength: 3 }), fc.boolean()), {
+    maxLength: 40,
+  })
+  .map((lines) => {
+    const out: number[] = [];
+    for (const [lead, len, noise, crlf] of lines) {
+      out.push(...lead);
+      for (let i = 0; i < len; i++) out.push(0x61);
+      out.push(...noise);
+      if (crlf) out.push(CR, LF);
+    }
+    return Uint8Array.from(out);
+  });
 const anyBytes = fc.array(octet, { maxLength: 300 }).map((a) => Uint8Array.from(a));
 // Encoder states cleanRun can be called in: a line under way never exceeds max already.
-const state = fc.record({
-  pendingCR: fc.boolean(),
-  atLineStart: fc.boolean(),
-  lineLen: fc.nat({ max: 50 }),
-  max: fc.constantFrom(0, 16, 17, 23, 40, 998),
-  dotStuff: fc.boolean(),
-}).map((s) => {
-  const atLineStart = s.atLineStart && !s.pendingCR;
-  const lineLen = atLineStart ? 0 : s.max === 0 ? s.lineLen : Math.min(s.lineLen, s.max);
-  return { ...s, atLineStart, lineLen };
-});
+const state = fc
+  .record({
+    pendingCR: fc.boolean(),
+    atLineStart: fc.boolean(),
+    lineLen: fc.nat({ max: 50 }),
+    max: fc.constantFrom(0, 16, 17, 23, 40, 998),
+    dotStuff: fc.boolean(),
+  })
+  .map((s) => {
+    const atLineStart = s.atLineStart && !s.pendingCR;
+    const lineLen = atLineStart ? 0 : s.max === 0 ? s.lineLen : Math.min(s.lineLen, s.max);
+    return { ...s, atLineStart, lineLen };
+  });
 
 if (scanner !== undefined) {
   test('SIMD cleanRun = the JavaScript loop, any input, state, offset and piece size (12,000 runs)', () => {
@@ -84,20 +90,27 @@ if (scanner !== undefined) {
 
   test('SIMD cleanRun in place (bodyBuffers memory), any offset up to its last octet (6,000 runs)', () => {
     fc.assert(
-      fc.property(fc.oneof(text, anyBytes), state, fc.nat({ max: 40 }), fc.nat({ max: 20 }), fc.boolean(), (input, s, offset, after, wholeMemory) => {
-        const buffer = bodyBuffers(offset + input.length + after, 1)();
-        buffer.fill(CR); // whatever lies around the chunk must not count
-        buffer.set(input, offset);
-        // A view of the whole memory can end at its very last octet: then the chunk is copied.
-        const base = wholeMemory ? new Uint8Array(buffer.buffer) : buffer;
-        const at = wholeMemory ? base.length - input.length : offset;
-        if (wholeMemory) base.set(input, at);
-        const view = base.subarray(at, at + input.length);
-        const expected = cleanRunScalar(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
-        const got = scanner.cleanRun(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
-        assert.is(got, expected, JSON.stringify({ bytes: Array.from(view), ...s, offset, after, wholeMemory }));
-        if (got >= 0) assert.is(scanner.sawEightBit(), needsEightBit(view));
-      }),
+      fc.property(
+        fc.oneof(text, anyBytes),
+        state,
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 20 }),
+        fc.boolean(),
+        (input, s, offset, after, wholeMemory) => {
+          const buffer = bodyBuffers(offset + input.length + after, 1)();
+          buffer.fill(CR); // whatever lies around the chunk must not count
+          buffer.set(input, offset);
+          // A view of the whole memory can end at its very last octet: then the chunk is copied.
+          const base = wholeMemory ? new Uint8Array(buffer.buffer) : buffer;
+          const at = wholeMemory ? base.length - input.length : offset;
+          if (wholeMemory) base.set(input, at);
+          const view = base.subarray(at, at + input.length);
+          const expected = cleanRunScalar(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
+          const got = scanner.cleanRun(view, s.pendingCR, s.atLineStart, s.lineLen, s.max, s.dotStuff);
+          assert.is(got, expected, JSON.stringify({ bytes: Array.from(view), ...s, offset, after, wholeMemory }));
+          if (got >= 0) assert.is(scanner.sawEightBit(), needsEightBit(view));
+        },
+      ),
       { numRuns: 6000 },
     );
   });
@@ -137,7 +150,10 @@ if (scanner !== undefined) {
 
   test('SIMD cleanRun: the line limit across 32 KiB pieces, copied and in place', () => {
     // A line of 999 octets in the middle (limit 998), and one of exactly 998.
-    for (const [len, ok] of [[999, false], [998, true]] as const) {
+    for (const [len, ok] of [
+      [999, false],
+      [998, true],
+    ] as const) {
       const long = new Uint8Array(70 * 1024).fill(0x61);
       for (let i = 80; i < long.length; i += 82) long.set([CR, LF], i);
       long.set([CR, LF], 39998);
@@ -174,7 +190,11 @@ function isWireReadyScalar(body: Uint8Array): boolean {
 test('the encoder with large chunks (the SIMD path) writes what the reference says', () => {
   // Reference: every bare CR / LF becomes CRLF, then DATA doubles a leading dot.
   const normalise = (s: string): string => s.replace(/\r\n|\r|\n/g, '\r\n');
-  const stuff = (s: string): string => s.split('\r\n').map((l) => (l.startsWith('.') ? '.' + l : l)).join('\r\n');
+  const stuff = (s: string): string =>
+    s
+      .split('\r\n')
+      .map((l) => (l.startsWith('.') ? '.' + l : l))
+      .join('\r\n');
   const latin1 = (b: Uint8Array): string => Array.from(b, (c) => String.fromCharCode(c)).join('');
   fc.assert(
     fc.property(fc.array(text, { minLength: 1, maxLength: 6 }), fc.boolean(), (parts, dotStuff) => {

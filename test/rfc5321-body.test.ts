@@ -42,7 +42,12 @@ function unstuff(wire: Uint8Array): Uint8Array {
   if (s === '.\r\n') return new Uint8Array(0);
   if (!s.endsWith('\r\n.\r\n')) throw new Error('no terminator');
   const body = s.slice(0, -3); // keep the CRLF that ends the last line
-  return fromLatin1(body.split('\r\n').map((l) => (l.startsWith('.') ? l.slice(1) : l)).join('\r\n'));
+  return fromLatin1(
+    body
+      .split('\r\n')
+      .map((l) => (l.startsWith('.') ? l.slice(1) : l))
+      .join('\r\n'),
+  );
 }
 
 /** Splits at the given cut points (sorted, may repeat, so empty chunks occur). */
@@ -96,7 +101,13 @@ test('DATA: output does not depend on how the input is split', () => {
     fc.property(bodyBytes, cuts, (input, c) => {
       const whole = run([input], DATA).wire;
       assert.equal(run(split(input, c), DATA).wire, whole);
-      assert.equal(run(Array.from(input, (b) => Uint8Array.of(b)), DATA).wire, whole);
+      assert.equal(
+        run(
+          Array.from(input, (b) => Uint8Array.of(b)),
+          DATA,
+        ).wire,
+        whole,
+      );
     }),
     { numRuns: 3000 },
   );
@@ -114,10 +125,7 @@ test('DATA: no bare CR/LF, one terminator at the end, un-stuffing gives the norm
 });
 
 test('DATA: same properties over long, mostly clean input (word-at-a-time scan)', () => {
-  const line = fc.oneof(
-    fc.constantFrom('hello world', '.', '..leading dots', '', 'a\tb', 'x'.repeat(70)),
-    fc.string({ maxLength: 80 }),
-  );
+  const line = fc.oneof(fc.constantFrom('hello world', '.', '..leading dots', '', 'a\tb', 'x'.repeat(70)), fc.string({ maxLength: 80 }));
   const ending = fc.constantFrom('\r\n', '\r\n', '\r\n', '\n', '\r');
   const doc = fc.array(fc.tuple(line, ending), { minLength: 1, maxLength: 60 }).map((ls) => bytes(ls.map(([l, e]) => l + e).join('')));
   fc.assert(
@@ -156,7 +164,13 @@ test('DATA: every SMTP smuggling sequence, split at every position', () => {
           assert.equal(run(chunks, DATA).wire, whole, `${JSON.stringify(seq)} split at ${i},${j}`);
         }
       }
-      assert.equal(run(Array.from(input, (b) => Uint8Array.of(b)), DATA).wire, whole);
+      assert.equal(
+        run(
+          Array.from(input, (b) => Uint8Array.of(b)),
+          DATA,
+        ).wire,
+        whole,
+      );
     }
   }
   assert.is(latin1(run([bytes('a\n.\nb')], DATA).wire), 'a\r\n..\r\nb\r\n.\r\n');
@@ -172,12 +186,17 @@ test('DATA: clean input is passed through without copying', () => {
   assert.is(views[0], input);
   const dotted = bytes('a\r\n.b\r\n' + 'c'.repeat(50) + '\r\n');
   const parts = new BodyEncoder(DATA).encode(dotted);
-  assert.equal(parts.map((p) => latin1(p)), ['a\r\n', '.', '.b\r\n' + 'c'.repeat(50) + '\r\n']);
+  assert.equal(
+    parts.map((p) => latin1(p)),
+    ['a\r\n', '.', '.b\r\n' + 'c'.repeat(50) + '\r\n'],
+  );
   assert.ok(parts[0]!.buffer === dotted.buffer && parts[2]!.buffer === dotted.buffer, 'views of the input');
 });
 
 test('DATA: a big chunk full of rewrites is coalesced and still exact', () => {
-  const input = bytes(Array.from({ length: 30000 }, (_, i) => (i % 3 === 0 ? `.line ${i}\n` : i % 3 === 1 ? `line ${i}\r` : `line ${i}\r\n`)).join(''));
+  const input = bytes(
+    Array.from({ length: 30000 }, (_, i) => (i % 3 === 0 ? `.line ${i}\n` : i % 3 === 1 ? `line ${i}\r` : `line ${i}\r\n`)).join(''),
+  );
   const e = new BodyEncoder(DATA);
   const views = e.encode(input);
   assert.ok(views.length < 5000, `${views.length} views`); // about 50000 without coalescing
@@ -226,38 +245,78 @@ test('line length: 998 is fine, 999 throws, across chunks too', () => {
   const ok = bytes('x'.repeat(998) + '\r\n' + 'y'.repeat(998));
   assert.is(run([ok], opts).wire.length, ok.length + 5);
   assert.is(run(split(ok, [1, 500, 997, 998, 999, 1000]), opts).wire.length, ok.length + 5);
-  assert.throws(() => run([bytes('x'.repeat(999))], opts), (e: unknown) => e instanceof SmtpUsageError);
-  assert.throws(() => run([bytes('x'.repeat(500)), bytes('x'.repeat(499) + '\r\n')], opts), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => run([bytes('x'.repeat(999))], opts),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => run([bytes('x'.repeat(500)), bytes('x'.repeat(499) + '\r\n')], opts),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
   // The stuffed dot is on the wire, so it counts.
-  assert.throws(() => run([bytes('.' + 'x'.repeat(997))], opts), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => run([bytes('.' + 'x'.repeat(997))], opts),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
   // Bare line endings end lines after normalisation.
   assert.not.throws(() => run([bytes('x'.repeat(998) + '\n' + 'x'.repeat(998) + '\r' + 'x'.repeat(998))], opts));
   assert.not.throws(() => run([bytes('x'.repeat(5000))], { ...opts, maxLineLength: 0 }));
-  assert.throws(() => run([bytes('x'.repeat(11))], { ...opts, maxLineLength: 10 }), (e: unknown) => e instanceof SmtpUsageError);
-  assert.throws(() => run([bytes('x'.repeat(999))], { dotStuff: false, normalizeLineEndings: true }), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => run([bytes('x'.repeat(11))], { ...opts, maxLineLength: 10 }),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => run([bytes('x'.repeat(999))], { dotStuff: false, normalizeLineEndings: true }),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
   // Raw mode: a CRLF split over chunks is not content.
   assert.not.throws(() => run([bytes('x'.repeat(998) + '\r'), bytes('\nabc')], { dotStuff: false, normalizeLineEndings: false }));
-  assert.throws(() => run([bytes('x'.repeat(998) + '\r'), bytes('abc')], { dotStuff: false, normalizeLineEndings: false }), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => run([bytes('x'.repeat(998) + '\r'), bytes('abc')], { dotStuff: false, normalizeLineEndings: false }),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
 });
 
 test('a failed or ended encoder refuses more input', () => {
   const e = new BodyEncoder({ dotStuff: true, normalizeLineEndings: true, maxLineLength: 3 });
-  assert.throws(() => e.encode(bytes('abcd')), (x: unknown) => x instanceof SmtpUsageError);
-  assert.throws(() => e.encode(bytes('a')), (x: unknown) => x instanceof SmtpUsageError);
+  assert.throws(
+    () => e.encode(bytes('abcd')),
+    (x: unknown) => x instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => e.encode(bytes('a')),
+    (x: unknown) => x instanceof SmtpUsageError,
+  );
   const f = new BodyEncoder(DATA);
   f.end();
-  assert.throws(() => f.encode(bytes('a')), (x: unknown) => x instanceof SmtpUsageError);
-  assert.throws(() => f.end(), (x: unknown) => x instanceof SmtpUsageError);
-  assert.throws(() => new BodyEncoder({ dotStuff: true, normalizeLineEndings: true, maxLineLength: -1 }), (x: unknown) => x instanceof SmtpUsageError);
+  assert.throws(
+    () => f.encode(bytes('a')),
+    (x: unknown) => x instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => f.end(),
+    (x: unknown) => x instanceof SmtpUsageError,
+  );
+  assert.throws(
+    () => new BodyEncoder({ dotStuff: true, normalizeLineEndings: true, maxLineLength: -1 }),
+    (x: unknown) => x instanceof SmtpUsageError,
+  );
 });
 
 test('DATA without normalisation refuses bare CR and LF instead of passing them', () => {
   const raw: BodyEncoderOptions = { dotStuff: true, normalizeLineEndings: false };
   assert.is(latin1(run([bytes('a\r'), bytes('\n.b\r\n')], raw).wire), 'a\r\n..b\r\n.\r\n');
   for (const bad of ['a\nb', 'a\rb', 'a\r', '\n.\n']) {
-    assert.throws(() => run([bytes(bad)], raw), (e: unknown) => e instanceof SmtpUsageError, JSON.stringify(bad));
+    assert.throws(
+      () => run([bytes(bad)], raw),
+      (e: unknown) => e instanceof SmtpUsageError,
+      JSON.stringify(bad),
+    );
   }
-  assert.throws(() => run([bytes('a\r'), bytes('b')], raw), (e: unknown) => e instanceof SmtpUsageError);
+  assert.throws(
+    () => run([bytes('a\r'), bytes('b')], raw),
+    (e: unknown) => e instanceof SmtpUsageError,
+  );
 });
 
 // isWireReady lets the core skip the encoder: it must say yes exactly when the encoder would
@@ -274,21 +333,32 @@ function encoderKeeps(input: Uint8Array, dotStuff: boolean, maxLineLength: numbe
 }
 
 test('isWireReady agrees with the encoder (DATA and BDAT, any offset, short line limits; 6,000 runs)', () => {
-  const lines = fc.array(fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom('a', 'bc', 'hello world', '.', '..x', 'x.y', '', 'é') },
-    { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\r\r\n', 'a\nb', 'a\rb', '\x00') },
-  ), { maxLength: 12 }).map((parts) => parts.join('\r\n') + (parts.length % 3 === 0 ? '' : '\r\n'));
+  const lines = fc
+    .array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom('a', 'bc', 'hello world', '.', '..x', 'x.y', '', 'é') },
+        { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\r\r\n', 'a\nb', 'a\rb', '\x00') },
+      ),
+      { maxLength: 12 },
+    )
+    .map((parts) => parts.join('\r\n') + (parts.length % 3 === 0 ? '' : '\r\n'));
   for (const dotStuff of [true, false]) {
-    fc.assert(fc.property(lines, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 12 }), (text, offset, max) => {
-      const padded = new Uint8Array(offset + text.length * 2);
-      const input = enc.encode(text);
-      padded.set(input, offset);
-      const view = padded.subarray(offset, offset + input.length);
-      assert.is(isWireReady(view, dotStuff, max), encoderKeeps(view, dotStuff, max), JSON.stringify({ text, offset, max, dotStuff }));
-    }), { numRuns: 2000 });
-    fc.assert(fc.property(bodyBytes, (input) => {
-      assert.is(isWireReady(input, dotStuff), encoderKeeps(input, dotStuff, 998));
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(lines, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 12 }), (text, offset, max) => {
+        const padded = new Uint8Array(offset + text.length * 2);
+        const input = enc.encode(text);
+        padded.set(input, offset);
+        const view = padded.subarray(offset, offset + input.length);
+        assert.is(isWireReady(view, dotStuff, max), encoderKeeps(view, dotStuff, max), JSON.stringify({ text, offset, max, dotStuff }));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(bodyBytes, (input) => {
+        assert.is(isWireReady(input, dotStuff), encoderKeeps(input, dotStuff, 998));
+      }),
+      { numRuns: 1000 },
+    );
   }
 });
 
@@ -313,12 +383,15 @@ test('isWireReady: long clean text, then one bad octet anywhere', () => {
 
 test('scanBody reports 8-bit exactly when needsEightBit does (any offset; 3,000 runs)', () => {
   const octets = fc.array(fc.oneof(interesting, fc.integer({ min: 0x80, max: 0xff })), { maxLength: 300 });
-  fc.assert(fc.property(octets, fc.integer({ min: 0, max: 3 }), (a, offset) => {
-    const padded = new Uint8Array(a.length + offset);
-    padded.set(a, offset);
-    const view = padded.subarray(offset);
-    assert.is((scanBody(view) & BODY_EIGHT_BIT) !== 0, needsEightBit(view));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(octets, fc.integer({ min: 0, max: 3 }), (a, offset) => {
+      const padded = new Uint8Array(a.length + offset);
+      padded.set(a, offset);
+      const view = padded.subarray(offset);
+      assert.is((scanBody(view) & BODY_EIGHT_BIT) !== 0, needsEightBit(view));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('needsEightBit: true exactly when an octet >= 0x80 is present, at every position and alignment', () => {

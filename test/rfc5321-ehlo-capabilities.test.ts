@@ -5,10 +5,25 @@ import fc from 'fast-check';
 import { noCapabilities, parseEhloReply } from '../core/capabilities.ts';
 import type { Reply } from '../core/reply.ts';
 
-const ehlo = (...lines: string[]): Reply => (({ code: 250, lines, enhanced: undefined }));
+const ehlo = (...lines: string[]): Reply => ({ code: 250, lines, enhanced: undefined });
 
 test('keywords are case-insensitive; SIZE with and without a limit; AUTH and the legacy AUTH= merged', () => {
-  const caps = parseEhloReply(ehlo('mx.example greets you', 'pipelining', 'CHUNKING', '8bitmime', 'SIZE 1000', 'AUTH PLAIN login', 'AUTH=CRAM-MD5 LOGIN', 'STARTTLS', 'SMTPUTF8', 'DSN', 'ENHANCEDSTATUSCODES', 'X-FOO bar baz'));
+  const caps = parseEhloReply(
+    ehlo(
+      'mx.example greets you',
+      'pipelining',
+      'CHUNKING',
+      '8bitmime',
+      'SIZE 1000',
+      'AUTH PLAIN login',
+      'AUTH=CRAM-MD5 LOGIN',
+      'STARTTLS',
+      'SMTPUTF8',
+      'DSN',
+      'ENHANCEDSTATUSCODES',
+      'X-FOO bar baz',
+    ),
+  );
   assert.is(caps.esmtp, true);
   assert.is(caps.pipelining, true);
   assert.is(caps.chunking, true);
@@ -50,7 +65,14 @@ test('keyword syntax (RFC 5321 §4.1.1.1): "=" or SP before parameters; malforme
 });
 
 test('AUTH mechanisms: upper-cased, deduplicated in order, and only SASL-name shaped (1-20 of A-Z 0-9 - _)', () => {
-  const caps = parseEhloReply(ehlo('mx', 'AUTH plain LOGIN Plain  XOAUTH2', 'AUTH=login SCRAM-SHA-256', 'AUTH ' + 'A'.repeat(21) + ' GS2-KRB5_PLUS bad/mech é ' + 'B'.repeat(20)));
+  const caps = parseEhloReply(
+    ehlo(
+      'mx',
+      'AUTH plain LOGIN Plain  XOAUTH2',
+      'AUTH=login SCRAM-SHA-256',
+      'AUTH ' + 'A'.repeat(21) + ' GS2-KRB5_PLUS bad/mech é ' + 'B'.repeat(20),
+    ),
+  );
   assert.equal(caps.auth, ['PLAIN', 'LOGIN', 'XOAUTH2', 'SCRAM-SHA-256', 'GS2-KRB5_PLUS', 'B'.repeat(20)]);
   assert.equal(parseEhloReply(ehlo('mx', 'AUTH')).auth, [], 'AUTH with no mechanism');
 });
@@ -71,7 +93,12 @@ test('a one-line EHLO reply is ESMTP with no extension; every extension flag nee
   assert.is(none.size, undefined);
   assert.equal(none.auth, []);
   assert.is(none.keywords.size, 0);
-  const flags = [['BINARYMIME', 'binaryMime'], ['REQUIRETLS', 'requireTls'], ['STARTTLS', 'startTls'], ['CHUNKING', 'chunking']] as const;
+  const flags = [
+    ['BINARYMIME', 'binaryMime'],
+    ['REQUIRETLS', 'requireTls'],
+    ['STARTTLS', 'startTls'],
+    ['CHUNKING', 'chunking'],
+  ] as const;
   for (const [keyword, flag] of flags) {
     const caps = parseEhloReply(ehlo('mx', keyword));
     for (const [, other] of flags) assert.is(caps[other], other === flag, `${keyword} sets ${flag} only (${other})`);
@@ -79,26 +106,42 @@ test('a one-line EHLO reply is ESMTP with no extension; every extension flag nee
 });
 
 const FLAG_OF = {
-  PIPELINING: 'pipelining', CHUNKING: 'chunking', '8BITMIME': 'eightBitMime', BINARYMIME: 'binaryMime', SMTPUTF8: 'smtpUtf8',
-  DSN: 'dsn', ENHANCEDSTATUSCODES: 'enhancedStatusCodes', STARTTLS: 'startTls', REQUIRETLS: 'requireTls',
+  PIPELINING: 'pipelining',
+  CHUNKING: 'chunking',
+  '8BITMIME': 'eightBitMime',
+  BINARYMIME: 'binaryMime',
+  SMTPUTF8: 'smtpUtf8',
+  DSN: 'dsn',
+  ENHANCEDSTATUSCODES: 'enhancedStatusCodes',
+  STARTTLS: 'startTls',
+  REQUIRETLS: 'requireTls',
 } as const;
 
 test('property: any EHLO text parses without a throw; each flag is exactly "its keyword is present"; AUTH names and SIZE stay in shape', () => {
   const keyword = fc.constantFrom(...Object.keys(FLAG_OF), 'SIZE', 'AUTH', 'X-EXT', 'size', 'Pipelining', 'auth');
   const piece = fc.oneof(
-    fc.tuple(keyword, fc.constantFrom(' ', '=', '  ', ''), fc.string({ unit: fc.constantFrom('A', 'z', '1', '-', '_', ' ', '=', '/', 'é', '\t', '9'), maxLength: 30 })).map(([k, sep, p]) => k + sep + p),
+    fc
+      .tuple(
+        keyword,
+        fc.constantFrom(' ', '=', '  ', ''),
+        fc.string({ unit: fc.constantFrom('A', 'z', '1', '-', '_', ' ', '=', '/', 'é', '\t', '9'), maxLength: 30 }),
+      )
+      .map(([k, sep, p]) => k + sep + p),
     fc.string({ maxLength: 40 }),
   );
-  fc.assert(fc.property(fc.array(piece, { maxLength: 12 }), (lines) => {
-    const caps = parseEhloReply(ehlo('mx', ...lines));
-    for (const [kw, flag] of Object.entries(FLAG_OF)) assert.is(caps[flag], caps.keywords.has(kw), kw);
-    for (const k of caps.keywords.keys()) assert.ok(/^[A-Z0-9][A-Z0-9-]*$/.test(k), k);
-    for (const m of caps.auth) assert.ok(/^[A-Z0-9_-]{1,20}$/.test(m), m);
-    assert.is(new Set(caps.auth).size, caps.auth.length, 'no duplicate mechanism');
-    if (!caps.keywords.has('AUTH')) assert.equal(caps.auth, []);
-    if (caps.keywords.has('SIZE')) assert.ok(Number.isSafeInteger(caps.size) && caps.size! >= 0, String(caps.size));
-    else assert.is(caps.size, undefined);
-  }), { numRuns: 400 });
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (lines) => {
+      const caps = parseEhloReply(ehlo('mx', ...lines));
+      for (const [kw, flag] of Object.entries(FLAG_OF)) assert.is(caps[flag], caps.keywords.has(kw), kw);
+      for (const k of caps.keywords.keys()) assert.ok(/^[A-Z0-9][A-Z0-9-]*$/.test(k), k);
+      for (const m of caps.auth) assert.ok(/^[A-Z0-9_-]{1,20}$/.test(m), m);
+      assert.is(new Set(caps.auth).size, caps.auth.length, 'no duplicate mechanism');
+      if (!caps.keywords.has('AUTH')) assert.equal(caps.auth, []);
+      if (caps.keywords.has('SIZE')) assert.ok(Number.isSafeInteger(caps.size) && caps.size! >= 0, String(caps.size));
+      else assert.is(caps.size, undefined);
+    }),
+    { numRuns: 400 },
+  );
 });
 
 test.run();

@@ -45,7 +45,14 @@ test('prepareEnvelope: every malformed field is a usage error at submit', () => 
 });
 
 test('MAIL: the null sender is <>, parameters only for what the server advertised, in a fixed order', () => {
-  const env = prepareEnvelope({ from: '', to: ['b@x.org'], size: 10, body: '8BITMIME', dsn: { ret: 'HDRS', envid: 'id 1' }, requireTls: true });
+  const env = prepareEnvelope({
+    from: '',
+    to: ['b@x.org'],
+    size: 10,
+    body: '8BITMIME',
+    dsn: { ret: 'HDRS', envid: 'id 1' },
+    requireTls: true,
+  });
   assert.is(mailCommand(env, ALL, true), 'MAIL FROM:<> SIZE=10 BODY=8BITMIME RET=HDRS ENVID=id+201 REQUIRETLS');
   const plain = prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], size: 10, dsn: { ret: 'FULL' } });
   assert.is(mailCommand(plain, caps(), false), 'MAIL FROM:<a@x.org>', 'no SIZE and no DSN unless advertised');
@@ -64,29 +71,59 @@ test('MAIL: a message the server cannot take is a capability error naming what i
     [{ from: 'a@x.org', to: ['b@x.org'], requireTls: true }, caps(), true, /REQUIRETLS/],
   ];
   for (const [env, c, secure, message] of cases) {
-    assert.throws(() => mailCommand(prepareEnvelope(env), c, secure), (e: unknown) => capability(e) && message.test((e as Error).message), message.source);
+    assert.throws(
+      () => mailCommand(prepareEnvelope(env), c, secure),
+      (e: unknown) => capability(e) && message.test((e as Error).message),
+      message.source,
+    );
   }
-  assert.is(mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], size: 1000 }), ALL, true), 'MAIL FROM:<a@x.org> SIZE=1000', 'exactly the limit goes');
+  assert.is(
+    mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], size: 1000 }), ALL, true),
+    'MAIL FROM:<a@x.org> SIZE=1000',
+    'exactly the limit goes',
+  );
 });
 
 test('BODY: the scanned body type applies when the envelope says nothing; an explicit one wins', () => {
   assert.is(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'] }, '8BITMIME').body, '8BITMIME');
   assert.is(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], body: '7BIT' }, '8BITMIME').body, '7BIT');
-  assert.is(mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], body: '7BIT' }), ALL, true), 'MAIL FROM:<a@x.org>', '7BIT needs no BODY=');
-  assert.is(mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], body: 'BINARYMIME' }), ALL, true), 'MAIL FROM:<a@x.org> BODY=BINARYMIME');
+  assert.is(
+    mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], body: '7BIT' }), ALL, true),
+    'MAIL FROM:<a@x.org>',
+    '7BIT needs no BODY=',
+  );
+  assert.is(
+    mailCommand(prepareEnvelope({ from: 'a@x.org', to: ['b@x.org'], body: 'BINARYMIME' }), ALL, true),
+    'MAIL FROM:<a@x.org> BODY=BINARYMIME',
+  );
 });
 
 test('RCPT: NOTIFY deduplicated in order, ORCPT as rfc822 xtext, both only with DSN; A-labels without SMTPUTF8', () => {
-  const env = prepareEnvelope({
-    from: 'a@x.org',
-    to: [{ address: 'b@bücher.example', notify: ['FAILURE', 'DELAY', 'FAILURE'], orcpt: 'b+tag@x.org' }, { address: 'c@x.org', notify: 'NEVER' }, 'd@x.org'],
-  }, undefined, undefined, asciiAddress); // the IDN codec (smtpwire/idn), as the full entries pass it
-  assert.equal(env.recipients.map((r) => rcptCommand(r, caps({ dsn: true }))), [
-    'RCPT TO:<b@xn--bcher-kva.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Btag@x.org',
-    'RCPT TO:<c@x.org> NOTIFY=NEVER',
-    'RCPT TO:<d@x.org>',
-  ]);
-  assert.equal(env.recipients.map((r) => rcptCommand(r, caps({ smtpUtf8: true }))), ['RCPT TO:<b@bücher.example>', 'RCPT TO:<c@x.org>', 'RCPT TO:<d@x.org>']);
+  const env = prepareEnvelope(
+    {
+      from: 'a@x.org',
+      to: [
+        { address: 'b@bücher.example', notify: ['FAILURE', 'DELAY', 'FAILURE'], orcpt: 'b+tag@x.org' },
+        { address: 'c@x.org', notify: 'NEVER' },
+        'd@x.org',
+      ],
+    },
+    undefined,
+    undefined,
+    asciiAddress,
+  ); // the IDN codec (smtpwire/idn), as the full entries pass it
+  assert.equal(
+    env.recipients.map((r) => rcptCommand(r, caps({ dsn: true }))),
+    [
+      'RCPT TO:<b@xn--bcher-kva.example> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b+2Btag@x.org',
+      'RCPT TO:<c@x.org> NOTIFY=NEVER',
+      'RCPT TO:<d@x.org>',
+    ],
+  );
+  assert.equal(
+    env.recipients.map((r) => rcptCommand(r, caps({ smtpUtf8: true }))),
+    ['RCPT TO:<b@bücher.example>', 'RCPT TO:<c@x.org>', 'RCPT TO:<d@x.org>'],
+  );
   assert.is(mailCommand(env, caps(), false), 'MAIL FROM:<a@x.org>', 'an IDN domain alone does not need SMTPUTF8');
   assert.is(mailCommand(env, caps({ smtpUtf8: true }), false), 'MAIL FROM:<a@x.org> SMTPUTF8', 'but uses it when offered');
 });
@@ -119,10 +156,16 @@ test('path cache: a bare address is checked once and its prepared recipient shar
 });
 
 test('property: with or without a path cache (however full), the same envelope prepares and renders the same MAIL and RCPT lines', () => {
-  const local = fc.constantFrom('a', 'b.c', 'jörg', '"x y"', 'o\'k', 'a+b');
+  const local = fc.constantFrom('a', 'b.c', 'jörg', '"x y"', "o'k", 'a+b');
   const domain = fc.constantFrom('x.org', 'bücher.example', '[192.0.2.1]', 'mx-1.example', 'bad..dot', '例子.广告');
-  const address = fc.oneof(fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`), fc.constantFrom('', 'no-at', 'a@b@c.org'));
-  const recipient = fc.oneof(address, fc.record({ address, notify: fc.constantFrom(undefined, 'NEVER' as const, ['SUCCESS' as const]) }, { requiredKeys: ['address'] }));
+  const address = fc.oneof(
+    fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`),
+    fc.constantFrom('', 'no-at', 'a@b@c.org'),
+  );
+  const recipient = fc.oneof(
+    address,
+    fc.record({ address, notify: fc.constantFrom(undefined, 'NEVER' as const, ['SUCCESS' as const]) }, { requiredKeys: ['address'] }),
+  );
   const envelope = fc.record({ from: address, to: fc.array(recipient, { minLength: 1, maxLength: 4 }), smtpUtf8: fc.boolean() });
   const servers = [caps(), caps({ smtpUtf8: true, dsn: true })];
   const render = (f: () => ReturnType<typeof prepareEnvelope>): string[] => {
@@ -146,16 +189,22 @@ test('property: with or without a path cache (however full), the same envelope p
   };
   const cache = createPathCache();
   const noCodecCache = createPathCache(); // a cache belongs to one connection, so to one codec
-  fc.assert(fc.property(fc.array(envelope, { minLength: 1, maxLength: 8 }), (envs) => {
-    for (const env of envs) {
-      // With the IDN codec (the full entries) and without it (the Worker entry).
-      for (const idn of [asciiAddress, undefined]) {
-        const fresh = render(() => prepareEnvelope(env, undefined, undefined, idn));
-        assert.equal(render(() => prepareEnvelope(env, undefined, idn ? cache : noCodecCache, idn)), fresh);
-        for (const line of fresh) assert.not.match(line, /[\r\n\0]/);
+  fc.assert(
+    fc.property(fc.array(envelope, { minLength: 1, maxLength: 8 }), (envs) => {
+      for (const env of envs) {
+        // With the IDN codec (the full entries) and without it (the Worker entry).
+        for (const idn of [asciiAddress, undefined]) {
+          const fresh = render(() => prepareEnvelope(env, undefined, undefined, idn));
+          assert.equal(
+            render(() => prepareEnvelope(env, undefined, idn ? cache : noCodecCache, idn)),
+            fresh,
+          );
+          for (const line of fresh) assert.not.match(line, /[\r\n\0]/);
+        }
       }
-    }
-  }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test.run();

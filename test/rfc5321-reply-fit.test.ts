@@ -42,7 +42,11 @@ const REAL: Record<Step, string[]> = {
     '250 2.0.0 Ok', // plausible
     '250 2.1.0 Ok', // plausible
   ],
-  DATA: ['354 End data with <CR><LF>.<CR><LF>', '354 Enter message, ending with "." on a line by itself', '354 Start mail input; end with <CRLF>.<CRLF>'],
+  DATA: [
+    '354 End data with <CR><LF>.<CR><LF>',
+    '354 Enter message, ending with "." on a line by itself',
+    '354 Start mail input; end with <CRLF>.<CRLF>',
+  ],
   BDAT: [
     '250 2.0.0 Ok: 65536 bytes', // Postfix
     '250 65536 byte chunk, total 65536', // Exim
@@ -69,13 +73,19 @@ test('no success reply a real server sends trips the check, for its own command'
 
 test('refusals are never a misfit (4xx and 5xx fit every command)', () => {
   for (const step of Object.keys(REAL) as Step[]) {
-    for (const line of ['421 4.3.2 closing', '451 4.3.0 try later', '503 5.5.1 bad sequence', '550 5.1.1 no such user', '554 5.6.0 refused']) {
+    for (const line of [
+      '421 4.3.2 closing',
+      '451 4.3.0 try later',
+      '503 5.5.1 bad sequence',
+      '550 5.1.1 no such user',
+      '554 5.6.0 refused',
+    ]) {
       assert.is(misfit(step, reply(line), true), undefined, `${step}: ${line}`);
     }
   }
 });
 
-test('a success reply in another command\'s place is caught where its enhanced code says so', () => {
+test("a success reply in another command's place is caught where its enhanced code says so", () => {
   const caught: [Step, string][] = [
     ['end-of-data', '250 2.1.5 Ok'], // a RCPT's reply shifted onto the end of data (the issue's case)
     ['end-of-data', '250 2.1.0 Ok'], // a MAIL's

@@ -20,20 +20,32 @@ const plain = (r: Reply): unknown => ({ code: r.code, enhanced: r.enhanced, line
 
 test('repeated replies parse exactly as fresh ones (2,000 runs over a small pool of lines)', () => {
   const pool = [
-    '250 2.1.0 Ok', '250 2.1.5 Ok', '250 2.0.0 Ok: queued', '250 Ok', '250 2.1.5 Ok ', '251 2.1.5 Ok',
-    '550 5.1.1 No such user', '250-first\r\n250 2.1.5 Ok', '250', '450 4.2.0 Try later', '250 2.1.0 Ok\u00e9',
+    '250 2.1.0 Ok',
+    '250 2.1.5 Ok',
+    '250 2.0.0 Ok: queued',
+    '250 Ok',
+    '250 2.1.5 Ok ',
+    '251 2.1.5 Ok',
+    '550 5.1.1 No such user',
+    '250-first\r\n250 2.1.5 Ok',
+    '250',
+    '450 4.2.0 Try later',
+    '250 2.1.0 Ok\u00e9',
   ];
-  fc.assert(fc.property(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, enhanced) => {
-    const shared = new ReplyParser();
-    shared.enhancedCodes = enhanced;
-    const got = parseAll(shared, lines.map((l) => l + '\r\n').join(''));
-    const expected = lines.flatMap((l) => {
-      const fresh = new ReplyParser();
-      fresh.enhancedCodes = enhanced;
-      return parseAll(fresh, l + '\r\n');
-    });
-    assert.equal(got.map(plain), expected.map(plain));
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, enhanced) => {
+      const shared = new ReplyParser();
+      shared.enhancedCodes = enhanced;
+      const got = parseAll(shared, lines.map((l) => l + '\r\n').join(''));
+      const expected = lines.flatMap((l) => {
+        const fresh = new ReplyParser();
+        fresh.enhancedCodes = enhanced;
+        return parseAll(fresh, l + '\r\n');
+      });
+      assert.equal(got.map(plain), expected.map(plain));
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('the same octets parse differently once enhanced codes are switched on', () => {

@@ -98,7 +98,10 @@ test('standard headers', () => {
   assert.is(p.fields.get('content-type'), 'text/plain; charset=utf-8');
   assert.is(p.fields.get('content-transfer-encoding'), '7bit');
   assert.is(p.body, 'Hi there.\r\n');
-  assert.is(parse(composeMessage(base({ date: new Date(Date.UTC(2001, 0, 7, 0, 0, 0)) }))).fields.get('date'), 'Sun, 07 Jan 2001 00:00:00 +0000');
+  assert.is(
+    parse(composeMessage(base({ date: new Date(Date.UTC(2001, 0, 7, 0, 0, 0)) }))).fields.get('date'),
+    'Sun, 07 Jan 2001 00:00:00 +0000',
+  );
 });
 
 test('addresses are written as in the envelope, long lists folded', () => {
@@ -125,7 +128,10 @@ test('priority high/low: X-Priority and Importance; normal adds neither; anythin
 
 test('subject: RFC 2047 encoded-words when not ASCII', () => {
   const p = parse(composeMessage(base({ subject: 'Grüße' })));
-  assert.is(p.rawHead.split('\r\n').find((l) => l.startsWith('Subject:')), 'Subject: =?UTF-8?B?R3LDvMOfZQ==?=');
+  assert.is(
+    p.rawHead.split('\r\n').find((l) => l.startsWith('Subject:')),
+    'Subject: =?UTF-8?B?R3LDvMOfZQ==?=',
+  );
   assert.is(decodeWords(p.fields.get('subject')!), 'Grüße');
   // Text that merely looks like an encoded-word is encoded, so readers show it literally.
   assert.is(decodeWords(parse(composeMessage(base({ subject: '=?UTF-8?B?YQ==?=' }))).fields.get('subject')!), '=?UTF-8?B?YQ==?=');
@@ -138,15 +144,18 @@ test('subject: RFC 2047 encoded-words when not ASCII', () => {
 });
 
 test('subject: a leading U+FEFF (byte order mark) survives the round trip', () => {
-  for (const s of ['\uFEFF', '\uFEFFhello', 'a\uFEFF']) assert.is(decodeWords(parse(composeMessage(base({ subject: s }))).fields.get('subject')!), s);
+  for (const s of ['\uFEFF', '\uFEFFhello', 'a\uFEFF'])
+    assert.is(decodeWords(parse(composeMessage(base({ subject: s }))).fields.get('subject')!), s);
 });
 
 test('subject property: round trip, lines <= 78, words <= 75, no split UTF-8', () => {
-  const subject = fc.oneof(
-    fc.string({ unit: 'grapheme', maxLength: 120 }),
-    fc.string({ unit: 'binary', maxLength: 120 }),
-    fc.string({ unit: fc.constantFrom('a', ' ', 'é', '😀', '中', '=', '?', 'x'), maxLength: 200 }),
-  ).filter((s) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u.test(s));
+  const subject = fc
+    .oneof(
+      fc.string({ unit: 'grapheme', maxLength: 120 }),
+      fc.string({ unit: 'binary', maxLength: 120 }),
+      fc.string({ unit: fc.constantFrom('a', ' ', 'é', '😀', '中', '=', '?', 'x'), maxLength: 200 }),
+    )
+    .filter((s) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u.test(s));
   fc.assert(
     fc.property(subject, (s) => {
       const msg = composeMessage(base({ subject: s }));
@@ -228,32 +237,52 @@ test('extra headers: appended in order, non-ASCII values encoded; reserved, malf
 
 test('bad addresses, header injection, NaN dates, short Message-ID randomness and non-string text are usage errors', () => {
   const bad: Partial<ComposeInput>[] = [
-    { from: '' }, { from: 'no-at' }, { from: 'Name <a@b.com>' }, { to: [] }, { to: ['a@b.com\r\nBcc: x@y.com'] },
-    { cc: ['bad address@'] }, { subject: 'a\r\nBcc: x@y.com' }, { subject: 'a\nb' }, { subject: 'a\0' }, { subject: 'tab\there' },
-    { date: new Date(NaN) }, { messageIdRandom: new Uint8Array(11) }, { text: 42 as unknown as string },
+    { from: '' },
+    { from: 'no-at' },
+    { from: 'Name <a@b.com>' },
+    { to: [] },
+    { to: ['a@b.com\r\nBcc: x@y.com'] },
+    { cc: ['bad address@'] },
+    { subject: 'a\r\nBcc: x@y.com' },
+    { subject: 'a\nb' },
+    { subject: 'a\0' },
+    { subject: 'tab\there' },
+    { date: new Date(NaN) },
+    { messageIdRandom: new Uint8Array(11) },
+    { text: 42 as unknown as string },
   ];
   for (const b of bad) assert.throws(() => composeMessage(base(b)), usage, JSON.stringify(b));
 });
 
 test('injection property: throws SmtpUsageError or yields exactly the expected headers', () => {
   const hostile = fc.oneof(
-    fc.string({ unit: fc.constantFrom('a', '@', '.', ' ', ':', '\r', '\n', '\r\n', '\0', 'é', '<', '>', 'Bcc: x@y.z', '=?', '\t'), maxLength: 20 }),
+    fc.string({
+      unit: fc.constantFrom('a', '@', '.', ' ', ':', '\r', '\n', '\r\n', '\0', 'é', '<', '>', 'Bcc: x@y.z', '=?', '\t'),
+      maxLength: 20,
+    }),
     fc.string({ unit: 'binary', maxLength: 20 }),
   );
   // Each field is usually plausible and sometimes hostile, so both outcomes are exercised.
-  const field = (plausible: fc.Arbitrary<string>): fc.Arbitrary<string> => fc.oneof({ weight: 4, arbitrary: plausible }, { weight: 1, arbitrary: hostile });
+  const field = (plausible: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+    fc.oneof({ weight: 4, arbitrary: plausible }, { weight: 1, arbitrary: hostile });
   const words = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', 'é', '😀', ':', '=?', '-', '"'), maxLength: 90 });
   const local = fc.string({ unit: fc.constantFrom('a', '.', '+', ' ', '"', 'é'), minLength: 1, maxLength: 10 });
   const input = fc.record({
-    from: field(local), to: field(local), subject: field(words), hname: field(fc.string({ unit: fc.constantFrom('a', 'B', '-', '_', '1'), minLength: 1, maxLength: 10 })),
-    hvalue: field(words), body: field(words),
+    from: field(local),
+    to: field(local),
+    subject: field(words),
+    hname: field(fc.string({ unit: fc.constantFrom('a', 'B', '-', '_', '1'), minLength: 1, maxLength: 10 })),
+    hvalue: field(words),
+    body: field(words),
   });
   let built = 0;
   fc.assert(
     fc.property(input, ({ from, to, subject, hname, hvalue, body }) => {
       let msg: Uint8Array;
       try {
-        msg = composeMessage(base({ from: `${from}@example.com`, to: [`${to}@example.org`], subject, text: body, headers: { [`X-${hname}`]: hvalue } }));
+        msg = composeMessage(
+          base({ from: `${from}@example.com`, to: [`${to}@example.org`], subject, text: body, headers: { [`X-${hname}`]: hvalue } }),
+        );
       } catch (e) {
         if (e instanceof SmtpUsageError) {
           assert.not.ok(/[\r\n\0]/.test(e.message), 'error message leaks a control character');

@@ -14,16 +14,21 @@ const files = [];
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
     // A compiled test whose .ts is gone (renamed or removed) is stale output tsc left behind.
-    else if (name.endsWith('.test.js') && p.includes(filter) && existsSync(join(sources, relative(root, p)).replace(/\.js$/, '.ts'))) files.push(p);
+    else if (name.endsWith('.test.js') && p.includes(filter) && existsSync(join(sources, relative(root, p)).replace(/\.js$/, '.ts')))
+      files.push(p);
   }
 })(root);
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 for (const file of files) {
   const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 4 * 60_000 });
   const out = (r.stdout ?? '') + (r.stderr ?? '');
   const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? 0);
-  const total = num('Total'), ok = num('Passed'), skip = num('Skipped');
+  const total = num('Total'),
+    ok = num('Passed'),
+    skip = num('Skipped');
   passed += ok;
   skipped += skip;
   const bad = total - ok; // uvu's Total already leaves skipped tests out
@@ -36,6 +41,9 @@ for (const file of files) {
     process.stdout.write(`ok   ${name}: ${ok} passed${skip ? `, ${skip} skipped` : ''}\n`);
   }
 }
-if (files.length === 0) { console.log('no test files found'); failed++; }
+if (files.length === 0) {
+  console.log('no test files found');
+  failed++;
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

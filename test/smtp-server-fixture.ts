@@ -14,7 +14,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- the server
 
-export interface Delivered { from: string; to: string[]; body: Buffer; session: string }
+export interface Delivered {
+  from: string;
+  to: string[];
+  body: Buffer;
+  session: string;
+}
 
 export interface TestServer {
   server: SMTPServer;
@@ -69,8 +74,13 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
-    server, port, messages, stats,
-    dropAll: () => { for (const c of server.connections) c._socket.destroy(); },
+    server,
+    port,
+    messages,
+    stats,
+    dropAll: () => {
+      for (const c of server.connections) c._socket.destroy();
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -221,7 +221,9 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
-    port, stats, messages,
+    port,
+    stats,
+    messages,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));

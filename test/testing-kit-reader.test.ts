@@ -27,10 +27,19 @@ test('the reader agrees with Python email on nodemailer-built messages (HTML, at
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install Debian's python3`);
   const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
   const mails = [
-    { from: 'a@example.com', to: 'b@example.net', subject: 'plain', text: 'Hello world\nline two, long enough to need wrapping maybe? '.repeat(4) },
+    {
+      from: 'a@example.com',
+      to: 'b@example.net',
+      subject: 'plain',
+      text: 'Hello world\nline two, long enough to need wrapping maybe? '.repeat(4),
+    },
     { from: 'a@example.com', to: 'b@example.net', subject: 'alt', text: 'Hi', html: '<p>Hi <b>there</b> — ünïcödé</p>' },
     {
-      from: 'a@example.com', to: 'b@example.net', subject: 'attach', text: 'see attached', html: '<p>see <img src="cid:logo@x"></p>',
+      from: 'a@example.com',
+      to: 'b@example.net',
+      subject: 'attach',
+      text: 'see attached',
+      html: '<p>see <img src="cid:logo@x"></p>',
       attachments: [
         { filename: 'hello.txt', content: 'hello attachment\n' },
         { filename: 'bin.dat', content: Buffer.from(Array.from({ length: 300 }, (_, i) => i % 256)) },

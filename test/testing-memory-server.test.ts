@@ -10,7 +10,13 @@ import { createTestServer, manualClock } from '../testing/index.ts';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 /** connect, send one raw message, close: what an application's mail function does. */
-async function deliver(o: { transport: import('../client/transport.ts').Transport; from: string; to: string | string[]; body: string | Uint8Array; auth?: { user: string; pass: string; mechanism?: string } }) {
+async function deliver(o: {
+  transport: import('../client/transport.ts').Transport;
+  from: string;
+  to: string | string[];
+  body: string | Uint8Array;
+  auth?: { user: string; pass: string; mechanism?: string };
+}) {
   const client = await connect({ host: 'mx.test', transport: o.transport, ...(o.auth ? { auth: o.auth } : {}) });
   try {
     return await client.send({ from: o.from, to: o.to, body: o.body });
@@ -38,7 +44,14 @@ test('accepts by default and records envelope, raw bytes and headers', async () 
 
 test('sendMail (composed text/plain) is recorded with headers and text part', async () => {
   const server = createTestServer();
-  const r = await sendMail({ host: 'mx.test', transport: server.transport, from: 'a@example.com', to: 'b@example.net', subject: 'Grüße', text: 'Hallo Welt\n' });
+  const r = await sendMail({
+    host: 'mx.test',
+    transport: server.transport,
+    from: 'a@example.com',
+    to: 'b@example.net',
+    subject: 'Grüße',
+    text: 'Hallo Welt\n',
+  });
   assert.is(r.outcome, 'accepted');
   const m = server.messages[0]!;
   assert.is(m.header('to'), 'b@example.net');
@@ -48,11 +61,18 @@ test('sendMail (composed text/plain) is recorded with headers and text part', as
 test('a pool with pipelining sends many messages; sequence numbers are server-wide', async () => {
   const server = createTestServer();
   const pool = createPool({ host: 'mx.test', transport: server.transport, maxConnections: 2 });
-  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.send({ from: 's@example.com', to: `r${i}@example.net`, body: `Subject: ${i}\r\n\r\nn${i}\r\n` })));
+  const results = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      pool.send({ from: 's@example.com', to: `r${i}@example.net`, body: `Subject: ${i}\r\n\r\nn${i}\r\n` }),
+    ),
+  );
   await pool.close();
   assert.ok(results.every((r) => r.outcome === 'accepted'));
   assert.is(server.messages.length, 10);
-  assert.equal(server.messages.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(
+    server.messages.map((m) => m.seq),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.equal(new Set(server.messages.map((m) => m.header('subject'))).size, 10);
 });
 
@@ -73,11 +93,32 @@ test('8-bit and SMTPUTF8 bodies arrive byte for byte, through DATA or BDAT', asy
 });
 
 test('rule: recipients matching a pattern are refused with the chosen code', async () => {
-  const server = createTestServer({ rules: { rejectRecipients: [{ match: /@blocked\.example$/, code: 550 }, { match: 'busy@example.net', code: 450 }] } });
-  const r = await deliver({ transport: server.transport, from: 'a@example.com', to: ['ok@example.net', 'x@blocked.example', 'busy@example.net'], body: MSG });
+  const server = createTestServer({
+    rules: {
+      rejectRecipients: [
+        { match: /@blocked\.example$/, code: 550 },
+        { match: 'busy@example.net', code: 450 },
+      ],
+    },
+  });
+  const r = await deliver({
+    transport: server.transport,
+    from: 'a@example.com',
+    to: ['ok@example.net', 'x@blocked.example', 'busy@example.net'],
+    body: MSG,
+  });
   assert.is(r.outcome, 'accepted');
-  assert.equal(r.accepted.map((a) => a.address), ['ok@example.net']);
-  assert.equal(r.rejected.map((a) => [a.address, a.reply?.code]), [['x@blocked.example', 550], ['busy@example.net', 450]]);
+  assert.equal(
+    r.accepted.map((a) => a.address),
+    ['ok@example.net'],
+  );
+  assert.equal(
+    r.rejected.map((a) => [a.address, a.reply?.code]),
+    [
+      ['x@blocked.example', 550],
+      ['busy@example.net', 450],
+    ],
+  );
   assert.equal(server.messages[0]!.envelope.to, ['ok@example.net']);
   const all = await deliver({ transport: server.transport, from: 'a@example.com', to: ['y@blocked.example'], body: MSG });
   assert.is(all.outcome, 'rejected');
@@ -90,7 +131,10 @@ test('rule: 421 after N messages; the application sees a transient rejection', a
   const rs = [];
   for (let i = 0; i < 3; i++) rs.push(await client.send({ from: 'a@example.com', to: 'b@example.net', body: MSG }).catch((e) => e));
   await client.close().catch(() => {});
-  assert.equal(rs.slice(0, 2).map((r) => r.outcome), ['accepted', 'accepted']);
+  assert.equal(
+    rs.slice(0, 2).map((r) => r.outcome),
+    ['accepted', 'accepted'],
+  );
   assert.is(rs[2].outcome, 'rejected');
   assert.is(rs[2].reply?.code, 421);
   assert.ok(rs[2].error?.transient, 'a 421 is transient: retry later');
@@ -106,7 +150,10 @@ test('rule: the link dropped after the final dot gives unknown, and the message 
     await client.closed;
     assert.is(a.outcome, 'accepted');
     assert.is(b.outcome, 'unknown', 'never a false "sent", never a false "failed"');
-    assert.equal(server.messages.map((m) => m.fate), ['accepted', 'dropped']);
+    assert.equal(
+      server.messages.map((m) => m.fate),
+      ['accepted', 'dropped'],
+    );
   }
 });
 
@@ -136,14 +183,26 @@ test('rule: slow replies on a manual clock; the client timeout fires on the real
 
 test('rule: AUTH failure, and AUTH success with the user recorded', async () => {
   const server = createTestServer({ rules: { auth: { users: { alice: 'right' } } } });
-  const err = await connect({ host: 'mx.test', transport: server.transport, auth: { user: 'alice', pass: 'wrong' } }).then(() => undefined, (e) => e);
+  const err = await connect({ host: 'mx.test', transport: server.transport, auth: { user: 'alice', pass: 'wrong' } }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.instance(err, SmtpAuthError);
   assert.is(err.reply?.code, 535);
-  const r = await deliver({ transport: server.transport, auth: { user: 'alice', pass: 'right', mechanism: 'LOGIN' }, from: 'a@example.com', to: 'b@example.net', body: MSG });
+  const r = await deliver({
+    transport: server.transport,
+    auth: { user: 'alice', pass: 'right', mechanism: 'LOGIN' },
+    from: 'a@example.com',
+    to: 'b@example.net',
+    body: MSG,
+  });
   assert.is(r.outcome, 'accepted');
   assert.is(server.messages[0]!.user, 'alice');
   const always = createTestServer({ rules: { auth: { fail: { code: 454, text: '4.7.0 try later' } } } });
-  const e2 = await connect({ host: 'mx.test', transport: always.transport, auth: { user: 'bob', pass: 'x' } }).then(() => undefined, (e) => e);
+  const e2 = await connect({ host: 'mx.test', transport: always.transport, auth: { user: 'bob', pass: 'x' } }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.instance(e2, SmtpAuthError);
   assert.is(e2.reply?.code, 454);
   const noAuth = await deliver({ transport: server.transport, from: 'a@example.com', to: 'b@example.net', body: MSG });
@@ -165,7 +224,10 @@ test('waitFor() and clear()', async () => {
 
 test('a hostname with a line break is refused, never put on the wire', async () => {
   const server = createTestServer({ hostname: 'mx.test\r\n250 injected' });
-  const err = await connect({ host: 'mx.test', transport: server.transport }).then(() => undefined, (e) => e);
+  const err = await connect({ host: 'mx.test', transport: server.transport }).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(err instanceof SmtpUsageError || err?.cause instanceof SmtpUsageError, String(err));
 });
 

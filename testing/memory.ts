@@ -47,7 +47,14 @@ export function createTestServer(options: TestServerOptions = {}): TestServer {
     connect: async (params: ConnectParams, handlers: LinkHandlers): Promise<Link> => {
       if (params.signal?.aborted) throw params.signal.reason;
       const session = new SmtpServerSession(
-        { hostname: options.hostname, rules: options.rules, starttls: options.starttls ?? true, maxSize: options.maxSize, onMessage, shared },
+        {
+          hostname: options.hostname,
+          rules: options.rules,
+          starttls: options.starttls ?? true,
+          maxSize: options.maxSize,
+          onMessage,
+          shared,
+        },
         params.implicitTls,
       );
       return new MemoryLink(session, handlers, clock);
@@ -59,8 +66,7 @@ export function createTestServer(options: TestServerOptions = {}): TestServer {
     get connections() {
       return shared.connections;
     },
-    waitFor: (count) =>
-      messages.length >= count ? Promise.resolve(messages) : new Promise((resolve) => waiters.push({ count, resolve })),
+    waitFor: (count) => (messages.length >= count ? Promise.resolve(messages) : new Promise((resolve) => waiters.push({ count, resolve }))),
     clear: () => {
       messages.length = 0;
       shared = new SharedState();

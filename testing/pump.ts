@@ -20,7 +20,10 @@ export class ActionPump {
   #queue: SessionAction[] = [];
   #waiting = false;
   #over = false;
-  constructor(private readonly sink: PumpSink, private readonly clock: TestClock) {}
+  constructor(
+    private readonly sink: PumpSink,
+    private readonly clock: TestClock,
+  ) {}
 
   get over(): boolean {
     return this.#over;

@@ -55,7 +55,8 @@ export function readMessage(raw: Uint8Array): ReadMessage {
     else p.parts.forEach(walk);
   };
   walk(root);
-  const isAttachment = (p: MessagePart): boolean => p.filename !== undefined || /^attachment\b/i.test(p.header('content-disposition') ?? '');
+  const isAttachment = (p: MessagePart): boolean =>
+    p.filename !== undefined || /^attachment\b/i.test(p.header('content-disposition') ?? '');
   const attachments = leaves.filter(isAttachment);
   const firstText = (type: string): string | undefined => leaves.find((p) => p.contentType === type && !isAttachment(p))?.text;
   return {

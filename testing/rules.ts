@@ -52,7 +52,8 @@ export const matchRules = {
       const f = auth.fail === true ? { code: 535 } : auth.fail;
       return `${f.code} ${f.text ?? '5.7.8 authentication failed (testing rule)'}`;
     }
-    if (auth.users && !(Object.hasOwn(auth.users, user) && auth.users[user] === pass)) return '535 5.7.8 authentication credentials invalid';
+    if (auth.users && !(Object.hasOwn(auth.users, user) && auth.users[user] === pass))
+      return '535 5.7.8 authentication credentials invalid';
     return undefined;
   },
 
@@ -65,6 +66,6 @@ export const matchRules = {
   delay(rules: ServerRules, kind: ReplyKind): number {
     const d = rules.delay;
     if (d === undefined) return 0;
-    return typeof d === 'number' ? d : d[kind] ?? 0;
+    return typeof d === 'number' ? d : (d[kind] ?? 0);
   },
 };

@@ -92,7 +92,8 @@ export class SmtpServerSession {
     this.#shared = options.shared ?? new SharedState();
     this.#host = options.hostname ?? 'smtpwire.test';
     // It goes into every greeting and EHLO reply: no line breaks or spaces smuggled in there.
-    if (!/^[A-Za-z0-9.-]{1,253}$/.test(this.#host)) throw new SmtpUsageError(`hostname must be a domain name (letters, digits, dots, hyphens), not ${JSON.stringify(this.#host)}`);
+    if (!/^[A-Za-z0-9.-]{1,253}$/.test(this.#host))
+      throw new SmtpUsageError(`hostname must be a domain name (letters, digits, dots, hyphens), not ${JSON.stringify(this.#host)}`);
     this.#maxSize = options.maxSize ?? 32 * 1024 * 1024;
     this.#secure = secure;
     this.#shared.connections++;
@@ -286,7 +287,10 @@ export class SmtpServerSession {
     }
     const m = /^FROM:\s*<([^>]*)>(.*)$/i.exec(arg);
     if (!m) return this.#reply('mail', '501 5.5.4 syntax: MAIL FROM:<address>');
-    const params = m[2]!.trim().split(/\s+/).filter((p) => p !== '');
+    const params = m[2]!
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '');
     const size = params.find((p) => /^SIZE=/i.test(p));
     if (size !== undefined && Number(size.slice(5)) > this.#maxSize) return this.#reply('mail', '552 5.3.4 message too big');
     this.#from = m[1]!;
@@ -393,5 +397,3 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
-
-

@@ -40,7 +40,10 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
       const shaken = params.implicitTls ? link.expectHandshake() : undefined;
       shaken?.catch(() => {}); // awaited below unless the connect itself fails
       const s = await Bun.connect<undefined>({
-        hostname: params.host, port: params.port, socket: link.callbacks, tls: params.implicitTls ? tlsOptions(params) : undefined,
+        hostname: params.host,
+        port: params.port,
+        socket: link.callbacks,
+        tls: params.implicitTls ? tlsOptions(params) : undefined,
       });
       track(() => s.terminate());
       s.setNoDelay(true);
@@ -62,7 +65,7 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
 
 /** What Bun's native sockets (Bun.connect, upgradeTLS) cannot do, and why (docs/connectivity.md). */
 const BUN_CANNOT = {
-  pfx: 'Bun\'s native TLS reads no PKCS#12; convert it to PEM (openssl pkcs12 -in FILE -nodes) and pass cert + key',
+  pfx: "Bun's native TLS reads no PKCS#12; convert it to PEM (openssl pkcs12 -in FILE -nodes) and pass cert + key",
   minVersion: 'Bun.connect has no TLS version setting',
   ciphers: 'Bun.connect has no cipher list setting',
   localAddress: 'Bun.connect cannot choose the source address',
@@ -70,9 +73,12 @@ const BUN_CANNOT = {
 
 /** The identity is always checked against the name we meant (servername or host), IPs included. */
 function tlsOptions(params: ConnectParams): Bun.TLSOptions {
-  const text = (v: string | Uint8Array | undefined): string | undefined => (v === undefined || typeof v === 'string' ? v : new TextDecoder().decode(v));
+  const text = (v: string | Uint8Array | undefined): string | undefined =>
+    v === undefined || typeof v === 'string' ? v : new TextDecoder().decode(v);
   return {
-    serverName: params.servername ?? params.host, ca: pemList(params.ca), rejectUnauthorized: params.rejectUnauthorized,
+    serverName: params.servername ?? params.host,
+    ca: pemList(params.ca),
+    rejectUnauthorized: params.rejectUnauthorized,
     ...(params.cert !== undefined ? { cert: text(params.cert), key: text(params.key) } : {}),
     ...(params.passphrase !== undefined ? { passphrase: params.passphrase } : {}),
   };
@@ -126,7 +132,7 @@ class BunLink implements Link {
       // With rejectUnauthorized Bun fails the handshake itself; without it, the verdict is only
       // informative and the link goes on (the caller asked for that, for tests).
       const failed = !success || (authorizationError && this.#params.rejectUnauthorized);
-      this.#settleHandshake(failed ? authorizationError ?? new Error('TLS handshake failed') : undefined);
+      this.#settleHandshake(failed ? (authorizationError ?? new Error('TLS handshake failed')) : undefined);
     },
   };
 

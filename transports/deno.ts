@@ -17,8 +17,9 @@ export const denoTransport: Transport = {
 };
 
 /** Deno verifies every certificate; there is no per-connection switch to turn that off. */
-const NO_SKIP_HINT = 'Deno checks certificates even with rejectUnauthorized: false; pass the CA as `ca`, '
-  + 'or run with --unsafely-ignore-certificate-errors=HOST';
+const NO_SKIP_HINT =
+  'Deno checks certificates even with rejectUnauthorized: false; pass the CA as `ca`, ' +
+  'or run with --unsafely-ignore-certificate-errors=HOST';
 
 async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
   if (typeof Deno === 'undefined' || typeof Deno.connect !== 'function') {
@@ -61,14 +62,15 @@ async function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link
 const DENO_CANNOT = {
   pfx: 'Deno reads no PKCS#12; convert it to PEM (openssl pkcs12 -in FILE -nodes) and pass cert + key',
   passphrase: 'Deno takes only an unencrypted PEM key (openssl pkey -in KEY -out plain.key)',
-  minVersion: 'Deno\'s TLS client has no version setting (it negotiates only TLS 1.2 and 1.3)',
-  ciphers: 'Deno\'s TLS client has no cipher setting (rustls uses its own safe list)',
+  minVersion: "Deno's TLS client has no version setting (it negotiates only TLS 1.2 and 1.3)",
+  ciphers: "Deno's TLS client has no cipher setting (rustls uses its own safe list)",
   localAddress: 'Deno.connect cannot choose the source address',
 } as const;
 
 /** Deno.startTls takes no client certificate: only Deno.connectTls (implicit TLS, direct) does. */
-const START_TLS_NO_CERT = 'Deno can present a client certificate (cert + key) only with implicit TLS straight to the server '
-  + '(Deno.connectTls); Deno.startTls, used for STARTTLS, through a proxy and with a servername other than the host, takes none';
+const START_TLS_NO_CERT =
+  'Deno can present a client certificate (cert + key) only with implicit TLS straight to the server ' +
+  '(Deno.connectTls); Deno.startTls, used for STARTTLS, through a proxy and with a servername other than the host, takes none';
 
 function clientKeyPair(params: ConnectParams): { cert: string; key: string } | undefined {
   if (params.cert === undefined || params.key === undefined) return undefined;

@@ -209,7 +209,10 @@ export class ScriptedServer {
     for (const b of this.body) total += b.length;
     const out = new Uint8Array(total);
     let at = 0;
-    for (const b of this.body) { out.set(b, at); at += b.length; }
+    for (const b of this.body) {
+      out.set(b, at);
+      at += b.length;
+    }
     this.messages.push(out);
     this.body = [];
   }
@@ -278,8 +281,7 @@ export function drive(core: SmtpConnection, server: ScriptedServer, options: Dri
         // asyncCompute: answer at once, on the virtual clock (the pure code, in place).
         const { password, salt, iterations, length } = o.request;
         core.computed(o.id, pbkdf2Sha256(password, salt, iterations, length), clock.now);
-      }
-      else if (o.type === 'close') closed = true;
+      } else if (o.type === 'close') closed = true;
     }
   };
 

@@ -19,7 +19,12 @@ function open(params: ConnectParams, handlers: LinkHandlers): Promise<Link> {
   return new Promise((resolve, reject) => {
     if (params.signal?.aborted) return reject(new SmtpAbortError());
     // Happy eyeballs: try IPv6 and IPv4 addresses in turn instead of hanging on a dead family.
-    const base = { host: params.host, port: params.port, autoSelectFamily: true, ...(params.localAddress ? { localAddress: params.localAddress } : {}) };
+    const base = {
+      host: params.host,
+      port: params.port,
+      autoSelectFamily: true,
+      ...(params.localAddress ? { localAddress: params.localAddress } : {}),
+    };
     const socket: net.Socket = params.implicitTls ? nodeTls().connect({ ...base, ...tlsOptions(params) }) : net.connect(base);
     let tcpUp = false;
     const settle = (err?: Error): void => {
@@ -64,8 +69,12 @@ function tlsOptions(params: ConnectParams): tls.ConnectionOptions {
     rejectUnauthorized: params.rejectUnauthorized,
     checkServerIdentity: (_host, cert) => nodeTls().checkServerIdentity(name, cert),
     // Client certificate and policy (client/tls-options.ts); undefined keeps Node's defaults.
-    cert: params.cert, key: params.key, pfx: params.pfx, passphrase: params.passphrase,
-    minVersion: params.minVersion, ciphers: params.ciphers,
+    cert: params.cert,
+    key: params.key,
+    pfx: params.pfx,
+    passphrase: params.passphrase,
+    minVersion: params.minVersion,
+    ciphers: params.ciphers,
   } as tls.ConnectionOptions;
 }
 

@@ -136,10 +136,12 @@ export class StreamLink implements Link {
     const writer = this.#writer;
     // Flush, end our side (FIN, after close_notify on TLS), then release without waiting on the peer.
     const closing = writer ? writer.close() : Promise.resolve();
-    void closing.catch(() => {}).then(() => {
-      this.#socket.release();
-      this.#report(undefined);
-    });
+    void closing
+      .catch(() => {})
+      .then(() => {
+        this.#socket.release();
+        this.#report(undefined);
+      });
   }
 
   destroy(): void {

@@ -103,8 +103,9 @@ function release(socket: Socket): void {
 class WorkersSocket implements StreamSocket {
   #socket: Socket;
   #name: string;
-  readonly lateHandshakeFailure = 'workerd reports a failed handshake or rejected certificate only as a closed stream; '
-    + 'check that the server presents a publicly trusted certificate for the name dialled';
+  readonly lateHandshakeFailure =
+    'workerd reports a failed handshake or rejected certificate only as a closed stream; ' +
+    'check that the server presents a publicly trusted certificate for the name dialled';
 
   constructor(socket: Socket, name: string) {
     this.#socket = socket;

@@ -8,7 +8,8 @@ export function parseArgs(argv) {
     if (!a.startsWith('--')) throw new Error(`unexpected argument: ${a}`);
     const eq = a.indexOf('=');
     if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) out[a.slice(2)] = 'true'; // a bare flag
+    else if (i + 1 >= argv.length || argv[i + 1].startsWith('--'))
+      out[a.slice(2)] = 'true'; // a bare flag
     else out[a.slice(2)] = argv[++i];
   }
   if (!out.file) throw new Error('--file is required');

@@ -34,7 +34,13 @@ const results = await Promise.allSettled(sends);
 const timed = stop();
 transport.close();
 const sent = results.filter((r) => r.status === 'fulfilled' && r.value.accepted.length > 0).length;
-report({ client: maxConnections === 1 ? 'nodemailer' : `nodemailer x${maxConnections}`, version: packageVersion('nodemailer'), sent, ...timed, failed: args.n - sent });
+report({
+  client: maxConnections === 1 ? 'nodemailer' : `nodemailer x${maxConnections}`,
+  version: packageVersion('nodemailer'),
+  sent,
+  ...timed,
+  failed: args.n - sent,
+});
 const bad = results.find((r) => r.status === 'rejected');
 if (bad) console.error(`nodemailer: ${bad.reason?.message ?? bad.reason}`);
 process.exit(sent === args.n ? 0 : 1);

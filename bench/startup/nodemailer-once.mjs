@@ -6,7 +6,10 @@ import nodemailer from 'nodemailer';
 
 const arg = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
 const transport = nodemailer.createTransport({ host: '127.0.0.1', port: Number(arg('port')), secure: false, ignoreTLS: true });
-const info = await transport.sendMail({ envelope: { from: 'bench@example.org', to: ['sink@example.org'] }, raw: readFileSync(arg('file')) });
+const info = await transport.sendMail({
+  envelope: { from: 'bench@example.org', to: ['sink@example.org'] },
+  raw: readFileSync(arg('file')),
+});
 if (info.accepted.length !== 1) {
   process.stderr.write(`nodemailer-once: not accepted: ${JSON.stringify(info)}\n`);
   process.exitCode = 1;

@@ -41,7 +41,8 @@ export class HttpConnectSteps implements ProxySteps {
     const end = headerEnd(input);
     if (end < 0) {
       // A proxy that is not HTTP at all shows in its first octet (SOCKS replies start with 0, 4 or 5).
-      if (input.length > 0 && input[0]! < 0x20) throw protocolError(`the proxy did not answer as HTTP (first octet ${input[0]}): is it a SOCKS proxy?`);
+      if (input.length > 0 && input[0]! < 0x20)
+        throw protocolError(`the proxy did not answer as HTTP (first octet ${input[0]}): is it a SOCKS proxy?`);
       return undefined;
     }
     const head = decodeUtf8(input.subarray(0, end));
@@ -54,13 +55,20 @@ export class HttpConnectSteps implements ProxySteps {
     const said = `${status}${reason ? ` ${reason}` : ''}`;
     // 407 is the proxy's own "who are you"; some proxies (tinyproxy) answer bad credentials with 401.
     if (status === 407 || status === 401) {
-      throw new SmtpProxyError('auth', this.#authorised
-        ? `the HTTP proxy rejected the user name or password (${said})`
-        : `the HTTP proxy requires authentication (${said}): put the user name and password in the proxy URL (http://user:pass@host:port)`);
+      throw new SmtpProxyError(
+        'auth',
+        this.#authorised
+          ? `the HTTP proxy rejected the user name or password (${said})`
+          : `the HTTP proxy requires authentication (${said}): put the user name and password in the proxy URL (http://user:pass@host:port)`,
+      );
     }
     // 403 is a policy: retrying will not help. 5xx (502 bad gateway, 503, 504) usually means the
     // proxy could not reach the server, which may pass.
-    throw new SmtpProxyError('refused', `the HTTP proxy would not connect to ${this.#target}: ${said}`, status >= 500 || status === 408 || status === 429);
+    throw new SmtpProxyError(
+      'refused',
+      `the HTTP proxy would not connect to ${this.#target}: ${said}`,
+      status >= 500 || status === 408 || status === 429,
+    );
   }
 }
 

@@ -3,7 +3,18 @@
 // from here); an IP literal goes as ATYP 1 or 4.
 import { SmtpProxyError, SmtpUsageError } from '../errors.ts';
 import { joinBytes } from '../bytes.ts';
-import { checkTarget, ipv4Octets, ipv6Octets, noControls, portOctets, protocolError, utf8, type ProxySteps, type ProxyTarget, type StepResult } from './steps.ts';
+import {
+  checkTarget,
+  ipv4Octets,
+  ipv6Octets,
+  noControls,
+  portOctets,
+  protocolError,
+  utf8,
+  type ProxySteps,
+  type ProxyTarget,
+  type StepResult,
+} from './steps.ts';
 
 const VERSION = 0x05;
 const NO_AUTH = 0x00;
@@ -44,7 +55,8 @@ export class Socks5Steps implements ProxySteps {
       this.#pass = utf8(pass ?? '');
       // RFC 1929: ULEN and PLEN are one octet each, from 1.
       if (this.#user.length < 1 || this.#user.length > 255) throw new SmtpUsageError('a SOCKS5 user name must be 1 to 255 octets');
-      if (this.#pass.length < 1 || this.#pass.length > 255) throw new SmtpUsageError('a SOCKS5 password must be 1 to 255 octets (RFC 1929)');
+      if (this.#pass.length < 1 || this.#pass.length > 255)
+        throw new SmtpUsageError('a SOCKS5 password must be 1 to 255 octets (RFC 1929)');
     }
     if (!ipv4Octets(target.host) && !ipv6Octets(target.host) && utf8(target.host).length > 255) {
       throw new SmtpUsageError('the mail server name is longer than SOCKS5 allows (255 octets)');
@@ -86,16 +98,20 @@ export class Socks5Steps implements ProxySteps {
       return { used: 2, send: joinBytes([[AUTH_VERSION, this.#user.length], this.#user, [this.#pass!.length], this.#pass!]) };
     }
     if (method === NO_ACCEPTABLE || method === USER_PASS) {
-      throw new SmtpProxyError('auth', this.#user
-        ? 'the SOCKS5 proxy accepts none of our authentication methods (no authentication, user name and password)'
-        : 'the SOCKS5 proxy requires authentication: put the user name and password in the proxy URL (socks5://user:pass@host:port)');
+      throw new SmtpProxyError(
+        'auth',
+        this.#user
+          ? 'the SOCKS5 proxy accepts none of our authentication methods (no authentication, user name and password)'
+          : 'the SOCKS5 proxy requires authentication: put the user name and password in the proxy URL (socks5://user:pass@host:port)',
+      );
     }
     throw protocolError(`the SOCKS5 proxy chose authentication method ${method}, which we did not offer`);
   }
 
   #auth(input: Uint8Array): StepResult | undefined {
     if (input.length < 2) return undefined;
-    if (input[0] !== AUTH_VERSION) throw protocolError(`the SOCKS5 proxy answered the user name and password with version ${input[0]}, not 1 (RFC 1929)`);
+    if (input[0] !== AUTH_VERSION)
+      throw protocolError(`the SOCKS5 proxy answered the user name and password with version ${input[0]}, not 1 (RFC 1929)`);
     if (input[1] !== 0x00) throw new SmtpProxyError('auth', `the SOCKS5 proxy rejected the user name or password (status ${input[1]})`);
     this.#phase = 'connect';
     return { used: 2, send: this.#request() };
@@ -118,7 +134,11 @@ export class Socks5Steps implements ProxySteps {
     if (rep !== 0x00) {
       const known = REPLIES[rep];
       const where = `${this.#target.host}:${this.#target.port}`;
-      throw new SmtpProxyError('refused', `the SOCKS5 proxy could not connect to ${where}: ${known?.text ?? `reply code ${rep}`}`, known?.transient ?? true);
+      throw new SmtpProxyError(
+        'refused',
+        `the SOCKS5 proxy could not connect to ${where}: ${known?.text ?? `reply code ${rep}`}`,
+        known?.transient ?? true,
+      );
     }
     if (input.length < 5) return undefined;
     const atyp = input[3]!;
@@ -132,6 +152,11 @@ export class Socks5Steps implements ProxySteps {
 
 function notSocks5(version: number): SmtpProxyError {
   // An HTTP proxy answers a SOCKS greeting with "HTTP/1.x 400": 'H' is 0x48.
-  const hint = version === 0x48 ? ' (it looks like an HTTP proxy: use http://)' : version === 0x00 ? ' (it looks like a SOCKS4 proxy: use socks4a://)' : '';
+  const hint =
+    version === 0x48
+      ? ' (it looks like an HTTP proxy: use http://)'
+      : version === 0x00
+        ? ' (it looks like a SOCKS4 proxy: use socks4a://)'
+        : '';
   return protocolError(`the proxy did not answer as SOCKS5 (version octet ${version})${hint}`);
 }

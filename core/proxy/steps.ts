@@ -33,7 +33,8 @@ export function checkTarget(target: ProxyTarget): void {
   if (typeof target.host !== 'string' || target.host === '') throw new SmtpUsageError('the mail server host is empty');
   noControls('the mail server host', target.host);
   if (/[\s/@]/.test(target.host)) throw new SmtpUsageError('the mail server host must be a name or an IP address');
-  if (!(Number.isInteger(target.port) && target.port > 0 && target.port < 65536)) throw new SmtpUsageError('port must be an integer from 1 to 65535');
+  if (!(Number.isInteger(target.port) && target.port > 0 && target.port < 65536))
+    throw new SmtpUsageError('port must be an integer from 1 to 65535');
 }
 
 export function protocolError(message: string): SmtpProxyError {

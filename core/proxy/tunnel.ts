@@ -90,8 +90,12 @@ export class ProxyTunnel {
 
   receiveEof(_now: number): void {
     if (this.#state !== 'running') return;
-    this.#fail(new SmtpProxyError('closed', `the proxy ${this.#name} closed the connection during the handshake`
-      + (this.#input.length ? ' (after an incomplete reply)' : '')));
+    this.#fail(
+      new SmtpProxyError(
+        'closed',
+        `the proxy ${this.#name} closed the connection during the handshake` + (this.#input.length ? ' (after an incomplete reply)' : ''),
+      ),
+    );
   }
 
   handleTimeout(now: number): void {

@@ -53,7 +53,9 @@ export function parseProxy(proxy: string | UrlObject | ProxySpec): ProxySpec {
   const text = typeof proxy === 'object' && proxy !== null ? String(proxy.href) : String(proxy);
   const Url = (globalThis as { URL?: new (text: string) => ParsedUrl }).URL;
   if (typeof Url !== 'function') {
-    throw new SmtpUsageError('this runtime has no URL parser (the WHATWG URL global): give the proxy as an object, { protocol, host, port, user?, pass? }');
+    throw new SmtpUsageError(
+      'this runtime has no URL parser (the WHATWG URL global): give the proxy as an object, { protocol, host, port, user?, pass? }',
+    );
   }
   let url: ParsedUrl;
   try {
@@ -63,8 +65,13 @@ export function parseProxy(proxy: string | UrlObject | ProxySpec): ProxySpec {
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme) {
-    const hint = url.protocol === 'https:' ? ' (a TLS connection to the proxy itself is not supported; the mail session inside the tunnel still uses TLS)' : '';
-    throw new SmtpUsageError(`proxy scheme must be socks5, socks5h, socks4a, socks4 or http, not "${printable(url.protocol.slice(0, -1))}"${hint}`);
+    const hint =
+      url.protocol === 'https:'
+        ? ' (a TLS connection to the proxy itself is not supported; the mail session inside the tunnel still uses TLS)'
+        : '';
+    throw new SmtpUsageError(
+      `proxy scheme must be socks5, socks5h, socks4a, socks4 or http, not "${printable(url.protocol.slice(0, -1))}"${hint}`,
+    );
   }
   if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
     throw new SmtpUsageError(`proxy URL takes only scheme://[user[:pass]@]host[:port]: "${redact(text)}"`);
@@ -82,7 +89,8 @@ function checkSpec(spec: ProxySpec): ProxySpec {
     throw new SmtpUsageError(`proxy protocol must be socks5, socks4a or http, not ${printable(String(spec.protocol))}`);
   }
   if (typeof spec.host !== 'string' || spec.host === '') throw new SmtpUsageError('proxy has no host');
-  if (!(Number.isInteger(spec.port) && spec.port > 0 && spec.port < 65536)) throw new SmtpUsageError('proxy port must be an integer from 1 to 65535');
+  if (!(Number.isInteger(spec.port) && spec.port > 0 && spec.port < 65536))
+    throw new SmtpUsageError('proxy port must be an integer from 1 to 65535');
   if (spec.pass !== undefined && spec.user === undefined) throw new SmtpUsageError('proxy password given without a user name');
   if (spec.protocol === 'socks4a' && spec.pass !== undefined) {
     throw new SmtpUsageError('SOCKS4a has no password (only a user id): use socks5:// for user name and password');

@@ -13,7 +13,6 @@ for (let i = 0; i < 64; i++) {
   DECODE[ALPHABET.charCodeAt(i)] = i;
 }
 
-
 export function encodeBase64(bytes: Uint8Array): string {
   const n = bytes.length;
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
@@ -57,7 +56,10 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   const whole = pad === 0 ? n : n - 4; // the padded group is handled apart
   let o = 0;
   for (let i = 0; i < whole; i += 4) {
-    const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2), d = sextet(text, i + 3);
+    const a = sextet(text, i),
+      b = sextet(text, i + 1),
+      c = sextet(text, i + 2),
+      d = sextet(text, i + 3);
     if ((a | b | c | d) > 63) return undefined;
     const v = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = v >>> 16;
@@ -65,11 +67,14 @@ export function decodeBase64(text: string): Uint8Array | undefined {
     out[o++] = v & 0xff;
   }
   if (pad === 2) {
-    const a = sextet(text, whole), b = sextet(text, whole + 1);
+    const a = sextet(text, whole),
+      b = sextet(text, whole + 1);
     if ((a | b) > 63 || (b & 15) !== 0) return undefined;
     out[o] = (a << 2) | (b >>> 4);
   } else if (pad === 1) {
-    const a = sextet(text, whole), b = sextet(text, whole + 1), c = sextet(text, whole + 2);
+    const a = sextet(text, whole),
+      b = sextet(text, whole + 1),
+      c = sextet(text, whole + 2);
     if ((a | b | c) > 63 || (c & 3) !== 0) return undefined;
     out[o++] = (a << 2) | (b >>> 4);
     out[o] = ((b & 15) << 4) | (c >>> 2);

@@ -73,12 +73,16 @@ export function checkMechanisms(mechanisms: readonly SaslMechanism[], credential
   if (preferred !== undefined) {
     const name = preferred.toUpperCase();
     if (OPT_IN[name] !== undefined && !has(name)) {
-      throw new SmtpUsageError(`auth.mechanism ${name} is not among the mechanisms this connection may use (${mechanisms.map((m) => m.name).join(', ') || 'none'}): ${howToAdd([name])}`);
+      throw new SmtpUsageError(
+        `auth.mechanism ${name} is not among the mechanisms this connection may use (${mechanisms.map((m) => m.name).join(', ') || 'none'}): ${howToAdd([name])}`,
+      );
     }
     return;
   }
   if (credentials.token && !credentials.pass && !mechanisms.some((m) => m.needs === 'token')) {
-    throw new SmtpUsageError(`auth.token needs XOAUTH2 or OAUTHBEARER, which this connection does not have: ${howToAdd(['XOAUTH2', 'OAUTHBEARER'])}`);
+    throw new SmtpUsageError(
+      `auth.token needs XOAUTH2 or OAUTHBEARER, which this connection does not have: ${howToAdd(['XOAUTH2', 'OAUTHBEARER'])}`,
+    );
   }
 }
 

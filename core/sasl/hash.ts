@@ -21,9 +21,7 @@ const K256 = new Uint32Array([
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const IV256 = new Uint32Array([
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-]);
+const IV256 = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 
 const W = new Uint32Array(64); // message schedule, reused by every block
 const S256 = new Uint32Array(8); // working state of the digest in progress
@@ -34,22 +32,42 @@ function compress256(s: Uint32Array, b: Uint8Array, off: number): void {
     W[t] = (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
   }
   for (let t = 16; t < 64; t++) {
-    const w15 = W[t - 15]!, w2 = W[t - 2]!;
+    const w15 = W[t - 15]!,
+      w2 = W[t - 2]!;
     const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
     const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
     W[t] = (s1 + W[t - 7]! + s0 + W[t - 16]!) | 0;
   }
-  let a = s[0]!, bb = s[1]!, c = s[2]!, d = s[3]!, e = s[4]!, f = s[5]!, g = s[6]!, h = s[7]!;
+  let a = s[0]!,
+    bb = s[1]!,
+    c = s[2]!,
+    d = s[3]!,
+    e = s[4]!,
+    f = s[5]!,
+    g = s[6]!,
+    h = s[7]!;
   for (let t = 0; t < 64; t++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K256[t]! + W[t]!) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const t2 = (S0 + ((a & bb) ^ (a & c) ^ (bb & c))) | 0;
-    h = g; g = f; f = e; e = (d + t1) | 0;
-    d = c; c = bb; bb = a; a = (t1 + t2) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = bb;
+    bb = a;
+    a = (t1 + t2) | 0;
   }
-  s[0] = s[0]! + a; s[1] = s[1]! + bb; s[2] = s[2]! + c; s[3] = s[3]! + d;
-  s[4] = s[4]! + e; s[5] = s[5]! + f; s[6] = s[6]! + g; s[7] = s[7]! + h;
+  s[0] = s[0]! + a;
+  s[1] = s[1]! + bb;
+  s[2] = s[2]! + c;
+  s[3] = s[3]! + d;
+  s[4] = s[4]! + e;
+  s[5] = s[5]! + f;
+  s[6] = s[6]! + g;
+  s[7] = s[7]! + h;
 }
 
 /** SHA-256 of `prefixLength` already-absorbed bytes (state `init`) followed by `data`. Lets
@@ -69,7 +87,10 @@ function finish256(init: Uint32Array, prefixLength: number, data: Uint8Array, ou
   if (tailLength > BLOCK) compress256(S256, TAIL, BLOCK);
   for (let i = 0; i < 8; i++) {
     const v = S256[i]!;
-    out[4 * i] = v >>> 24; out[4 * i + 1] = v >>> 16; out[4 * i + 2] = v >>> 8; out[4 * i + 3] = v;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
   }
 }
 
@@ -154,19 +175,36 @@ function compress5(s: Uint32Array, b: Uint8Array, off: number): void {
   for (let i = 0; i < 16; i++, off += 4) {
     X[i] = b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
   }
-  let a = s[0]!, bb = s[1]!, c = s[2]!, d = s[3]!;
+  let a = s[0]!,
+    bb = s[1]!,
+    c = s[2]!,
+    d = s[3]!;
   for (let i = 0; i < 64; i++) {
     let f: number, g: number;
-    if (i < 16) { f = (bb & c) | (~bb & d); g = i; }
-    else if (i < 32) { f = (d & bb) | (~d & c); g = (5 * i + 1) & 15; }
-    else if (i < 48) { f = bb ^ c ^ d; g = (3 * i + 5) & 15; }
-    else { f = c ^ (bb | ~d); g = (7 * i) & 15; }
+    if (i < 16) {
+      f = (bb & c) | (~bb & d);
+      g = i;
+    } else if (i < 32) {
+      f = (d & bb) | (~d & c);
+      g = (5 * i + 1) & 15;
+    } else if (i < 48) {
+      f = bb ^ c ^ d;
+      g = (3 * i + 5) & 15;
+    } else {
+      f = c ^ (bb | ~d);
+      g = (7 * i) & 15;
+    }
     const x = (a + f + K5[i]! + X[g]!) | 0;
     const r = R5[i]!;
-    a = d; d = c; c = bb;
+    a = d;
+    d = c;
+    c = bb;
     bb = (bb + ((x << r) | (x >>> (32 - r)))) | 0;
   }
-  s[0] = s[0]! + a; s[1] = s[1]! + bb; s[2] = s[2]! + c; s[3] = s[3]! + d;
+  s[0] = s[0]! + a;
+  s[1] = s[1]! + bb;
+  s[2] = s[2]! + c;
+  s[3] = s[3]! + d;
 }
 
 export function md5(data: Uint8Array): Uint8Array {
@@ -185,7 +223,10 @@ export function md5(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   for (let i = 0; i < 4; i++) {
     const v = s[i]!;
-    out[4 * i] = v; out[4 * i + 1] = v >>> 8; out[4 * i + 2] = v >>> 16; out[4 * i + 3] = v >>> 24;
+    out[4 * i] = v;
+    out[4 * i + 1] = v >>> 8;
+    out[4 * i + 2] = v >>> 16;
+    out[4 * i + 3] = v >>> 24;
   }
   return out;
 }
@@ -195,8 +236,13 @@ function writeBitLength(b: Uint8Array, off: number, bytes: number, littleEndian:
   const hi = Math.floor(bytes / 0x20000000) >>> 0; // bytes * 8 / 2^32
   const lo = (bytes * 8) >>> 0;
   for (let i = 0; i < 4; i++) {
-    if (littleEndian) { b[off + i] = lo >>> (8 * i); b[off + 4 + i] = hi >>> (8 * i); }
-    else { b[off + 3 - i] = hi >>> (8 * i); b[off + 7 - i] = lo >>> (8 * i); }
+    if (littleEndian) {
+      b[off + i] = lo >>> (8 * i);
+      b[off + 4 + i] = hi >>> (8 * i);
+    } else {
+      b[off + 3 - i] = hi >>> (8 * i);
+      b[off + 7 - i] = lo >>> (8 * i);
+    }
   }
 }
 
@@ -238,7 +284,11 @@ export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations:
  * absent or refuses). Pausing holds no shared scratch state: any hash may run in between.
  */
 export function* pbkdf2Sha256Sliced(
-  password: Uint8Array, salt: Uint8Array, iterations: number, length: number, slice = 8192,
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+  slice = 8192,
 ): Generator<void, Uint8Array, unknown> {
   if (!(slice >= 1)) throw new RangeError('PBKDF2 slice must be at least 1');
   if (!Number.isSafeInteger(iterations) || iterations < 1) throw new RangeError('PBKDF2 iterations must be a positive integer');
@@ -255,15 +305,20 @@ export function* pbkdf2Sha256Sliced(
   const out = new Uint8Array(length);
   const first = new Uint8Array(salt.length + 4); // salt || INT(block index)
   first.set(salt);
-  const u = new Uint8Array(32), tmp = new Uint8Array(32), t = new Uint8Array(32);
+  const u = new Uint8Array(32),
+    tmp = new Uint8Array(32),
+    t = new Uint8Array(32);
   for (let index = 1, off = 0; off < length; index++, off += 32) {
-    first[salt.length] = index >>> 24; first[salt.length + 1] = index >>> 16;
-    first[salt.length + 2] = index >>> 8; first[salt.length + 3] = index;
+    first[salt.length] = index >>> 24;
+    first[salt.length + 1] = index >>> 16;
+    first[salt.length + 2] = index >>> 8;
+    first[salt.length + 3] = index;
     finish256(innerInit, BLOCK, first, tmp); // U1 = HMAC(P, S || INT(i))
     finish256(outerInit, BLOCK, tmp, u);
     t.set(u);
     let budget = slice;
-    for (let j = 1; j < iterations; j++) { // Uj = HMAC(P, Uj-1); T = U1 ^ ... ^ Uc
+    for (let j = 1; j < iterations; j++) {
+      // Uj = HMAC(P, Uj-1); T = U1 ^ ... ^ Uc
       finish256(innerInit, BLOCK, u, tmp);
       finish256(outerInit, BLOCK, tmp, u);
       for (let k = 0; k < 32; k++) t[k]! ^= u[k]!;

@@ -15,7 +15,6 @@ export const SCRAM_MAX_ITERATIONS = 1_000_000;
 /** Random bytes in the client nonce; base64 of 15 bytes is 20 printable characters. */
 const NONCE_BYTES = 15;
 
-
 export const SASL_SCRAM_SHA_256: SaslMechanism = {
   name: 'SCRAM-SHA-256',
   strength: 40,
@@ -63,7 +62,9 @@ export const SASL_SCRAM_SHA_256: SaslMechanism = {
       if (!salt || salt.length === 0) throw new SaslError('SCRAM-SHA-256: invalid salt');
       const iterations = /^[1-9][0-9]{0,9}$/.test(count) ? Number(count) : 0;
       if (iterations < SCRAM_MIN_ITERATIONS || iterations > SCRAM_MAX_ITERATIONS) {
-        throw new SaslError(`SCRAM-SHA-256: iteration count ${printable(count.slice(0, 20))} outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`);
+        throw new SaslError(
+          `SCRAM-SHA-256: iteration count ${printable(count.slice(0, 20))} outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`,
+        );
       }
       const finish = (salted: Uint8Array): Uint8Array => {
         if (salted.length !== 32) throw new SaslError('SCRAM-SHA-256: the PBKDF2 provider returned the wrong length');
@@ -147,10 +148,26 @@ const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g;
 // RFC 3454 C.2-C.9 prohibited output, as [first, last] code point ranges. Private use,
 // non-characters of planes 15 and 16 and everything above U+EFFFF collapse into one range.
 const PROHIBITED: readonly (readonly [number, number])[] = [
-  [0x0000, 0x001f], [0x007f, 0x009f], [0x0340, 0x0341], [0x06dd, 0x06dd], [0x070f, 0x070f],
-  [0x180e, 0x180e], [0x200c, 0x200f], [0x2028, 0x202e], [0x2060, 0x2063], [0x206a, 0x206f],
-  [0x2ff0, 0x2ffb], [0xd800, 0xdfff], [0xe000, 0xf8ff], [0xfdd0, 0xfdef], [0xfeff, 0xfeff],
-  [0xfff9, 0xfffd], [0x1d173, 0x1d17a], [0xe0001, 0xe0001], [0xe0020, 0xe007f], [0xf0000, 0x10ffff],
+  [0x0000, 0x001f],
+  [0x007f, 0x009f],
+  [0x0340, 0x0341],
+  [0x06dd, 0x06dd],
+  [0x070f, 0x070f],
+  [0x180e, 0x180e],
+  [0x200c, 0x200f],
+  [0x2028, 0x202e],
+  [0x2060, 0x2063],
+  [0x206a, 0x206f],
+  [0x2ff0, 0x2ffb],
+  [0xd800, 0xdfff],
+  [0xe000, 0xf8ff],
+  [0xfdd0, 0xfdef],
+  [0xfeff, 0xfeff],
+  [0xfff9, 0xfffd],
+  [0x1d173, 0x1d17a],
+  [0xe0001, 0xe0001],
+  [0xe0020, 0xe007f],
+  [0xf0000, 0x10ffff],
 ];
 
 /**

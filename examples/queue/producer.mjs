@@ -29,10 +29,18 @@ const decoder = new TextDecoder();
 
 /** One message as a job: { name, data: { from, to, raw, messageId }, opts: { jobId, ... } }. */
 export function mailJob(input, options = mailJobOptions) {
-  const raw = decoder.decode(composeMessage({
-    from: input.from, to: input.to, subject: input.subject, text: input.text,
-    date: new Date(), messageIdRandom: randomBytes(16), eightBit: false, headers: input.headers,
-  }));
+  const raw = decoder.decode(
+    composeMessage({
+      from: input.from,
+      to: input.to,
+      subject: input.subject,
+      text: input.text,
+      date: new Date(),
+      messageIdRandom: randomBytes(16),
+      eightBit: false,
+      headers: input.headers,
+    }),
+  );
   const messageId = /^Message-ID: (<[^>]+>)/m.exec(raw)[1];
   return { name: 'mail', data: { from: input.from, to: input.to, raw, messageId }, opts: { ...options, jobId: messageId } };
 }

@@ -43,19 +43,31 @@ function check(cond: boolean, what: string, detail = ''): boolean {
   return cond;
 }
 
-function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number | null; out: string; stdout: string } {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): { status: number | null; out: string; stdout: string } {
   const r = spawnSync(cmd, args, { input: opts.input, encoding: 'utf8', env: opts.env ?? process.env, cwd: opts.cwd, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
 // ---------------------------------------------------------------- capture server
 
-interface Delivery { from: string; to: string[]; data: Buffer }
+interface Delivery {
+  from: string;
+  to: string[];
+  data: Buffer;
+}
 
 async function startCapture(): Promise<{ port: number; got: Delivery[]; stop(): Promise<void> }> {
   const got: Delivery[] = [];
   const server = new SMTPServer({
-    logger: false, disableReverseLookup: true, authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], size: 50 << 20,
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    size: 50 << 20,
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -82,9 +94,30 @@ function makeCerts(dir: string): { ca: string; cert: string; key: string } {
   const csr = join(dir, 'server.csr');
   const cert = join(dir, 'server.pem');
   const ext = join(dir, 'san.ext');
-  writeFileSync(ext, `subjectAltName=${NAMES.map((n) => `DNS:${n}`).join(',')},IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  writeFileSync(
+    ext,
+    `subjectAltName=${NAMES.map((n) => `DNS:${n}`).join(',')},IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
+  );
   const steps: string[][] = [
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2', '-subj', '/CN=smtpwire clients test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      ca,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=smtpwire clients test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${NAMES[0]}`],
     ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext],
   ];
@@ -96,7 +129,11 @@ function makeCerts(dir: string): { ca: string; cert: string; key: string } {
   return { ca, cert, key };
 }
 
-async function startPostfix(base: string, capturePort: number, certs: { cert: string; key: string }): Promise<{ submission: number; smtps: number; log: string; stop(): void }> {
+async function startPostfix(
+  base: string,
+  capturePort: number,
+  certs: { cert: string; key: string },
+): Promise<{ submission: number; smtps: number; log: string; stop(): void }> {
   const dir = join(base, 'postfix');
   const conf = join(dir, 'conf');
   const sasl = join(conf, 'sasl');
@@ -112,7 +149,10 @@ async function startPostfix(base: string, capturePort: number, certs: { cert: st
   copyFileSync(certs.key, key);
   chmodSync(key, 0o600);
   const sasldb = join(sasl, 'sasldb2');
-  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5\nsasldb_path: ${sasldb}\n`);
+  writeFileSync(
+    join(sasl, 'smtpd.conf'),
+    `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5\nsasldb_path: ${sasldb}\n`,
+  );
   for (const [user, pass] of Object.entries(USERS)) {
     const r = run('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', REALM, user], { input: pass });
     if (r.status !== 0) throw new Error(`saslpasswd2: ${r.out}`);
@@ -121,7 +161,9 @@ async function startPostfix(base: string, capturePort: number, certs: { cert: st
   chmodSync(sasldb, 0o640);
   const submission = await freePort();
   const smtps = await freePort();
-  writeFileSync(join(conf, 'main.cf'), `compatibility_level = 3.6
+  writeFileSync(
+    join(conf, 'main.cf'),
+    `compatibility_level = 3.6
 queue_directory = ${join(dir, 'queue')}
 data_directory = ${data}
 mail_owner = postfix
@@ -162,10 +204,14 @@ smtpd_sasl_local_domain = ${REALM}
 smtpd_sasl_security_options = noanonymous
 smtpd_sasl_authenticated_header = yes
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-`);
-  writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${submission} inet n - n - - smtpd
+`,
+  );
+  writeFileSync(
+    join(conf, 'master.cf'),
+    `127.0.0.1:${submission} inet n - n - - smtpd
 127.0.0.1:${smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o syslog_name=postfix-smtps
-${POSTFIX_SERVICES}`);
+${POSTFIX_SERVICES}`,
+  );
   const checked = run('postfix', ['-c', conf, 'check']);
   if (checked.status !== 0) throw new Error(`postfix check: ${checked.out}`);
   const started = run('postfix', ['-c', conf, 'start']);
@@ -209,7 +255,8 @@ function verify(label: string, d: Delivery | undefined, e: Expect): void {
   const got = d!.data.toString('latin1');
   const problems: string[] = [];
   if (d!.from !== e.from) problems.push(`MAIL FROM ${d!.from} != ${e.from}`);
-  if (JSON.stringify([...d!.to].sort()) !== JSON.stringify([...e.to].sort())) problems.push(`RCPT ${JSON.stringify(d!.to)} != ${JSON.stringify(e.to)}`);
+  if (JSON.stringify([...d!.to].sort()) !== JSON.stringify([...e.to].sort()))
+    problems.push(`RCPT ${JSON.stringify(d!.to)} != ${JSON.stringify(e.to)}`);
   const { fields } = splitMessage(got);
   const received = fields[0] ?? '';
   if (!received.startsWith('Received:')) problems.push('no Received: header from Postfix on top');
@@ -223,7 +270,10 @@ function verify(label: string, d: Delivery | undefined, e: Expect): void {
     kept = kept.filter((f) => !/^from:/i.test(f));
     added.push(new RegExp(`^From: ${e.forceFrom.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\r\n`));
   } else if (!has('from')) added.push(/^From: \S[^\r\n]*\r\n/);
-  if (!has('date')) added.push(/^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d \+0000\r\n/);
+  if (!has('date'))
+    added.push(
+      /^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d \+0000\r\n/,
+    );
   if (!has('message-id')) added.push(/^Message-ID: <[^<>@\s]+@[^<>@\s]+>\r\n/);
   let at = 0;
   for (const re of added) {
@@ -239,9 +289,15 @@ function verify(label: string, d: Delivery | undefined, e: Expect): void {
   if (rest !== expected) {
     let i = 0;
     while (i < rest.length && rest[i] === expected[i]) i++;
-    problems.push(`differs at ${i}: got ${JSON.stringify(rest.slice(Math.max(0, i - 30), i + 50))}, expected ${JSON.stringify(expected.slice(Math.max(0, i - 30), i + 50))}`);
+    problems.push(
+      `differs at ${i}: got ${JSON.stringify(rest.slice(Math.max(0, i - 30), i + 50))}, expected ${JSON.stringify(expected.slice(Math.max(0, i - 30), i + 50))}`,
+    );
   }
-  check(problems.length === 0, `${label}: byte for byte (${d!.data.length} octets), envelope ${e.from} -> ${e.to.join(',')}`, problems.join('\n'));
+  check(
+    problems.length === 0,
+    `${label}: byte for byte (${d!.data.length} octets), envelope ${e.from} -> ${e.to.join(',')}`,
+    problems.join('\n'),
+  );
 }
 
 async function waitFor(got: Delivery[], marker: string, ms = 60_000): Promise<Delivery | undefined> {

@@ -92,7 +92,12 @@ capture:
 
 /** Start Exim from `root` (a `dpkg -x` of exim4-daemon-light, exim4-base, exim4-config and
  *  libnss-wrapper) with its files under `base`/exim. */
-export async function startExim(base: string, root: string, port: number, waitForPort: (port: number, ms: number) => Promise<boolean>): Promise<Exim> {
+export async function startExim(
+  base: string,
+  root: string,
+  port: number,
+  waitForPort: (port: number, ms: number) => Promise<boolean>,
+): Promise<Exim> {
   const binary = join(root, 'usr/sbin/exim4');
   // usr/lib/<multiarch triplet>/libnss_wrapper.so, whatever the machine's architecture.
   const lib = join(root, 'usr/lib');
@@ -102,7 +107,10 @@ export async function startExim(base: string, root: string, port: number, waitFo
   const dir = join(base, 'exim');
   for (const d of ['', 'spool', 'log', 'mail']) mkdirSync(join(dir, d), { recursive: true });
   for (const d of ['spool', 'log', 'mail']) chownSync(join(dir, d), EXIM_ID, EXIM_ID);
-  writeFileSync(join(dir, 'passwd'), `root:x:0:0:root:/root:/bin/sh\nDebian-exim:x:${EXIM_ID}:${EXIM_ID}:Exim:/nonexistent:/usr/sbin/nologin\n`);
+  writeFileSync(
+    join(dir, 'passwd'),
+    `root:x:0:0:root:/root:/bin/sh\nDebian-exim:x:${EXIM_ID}:${EXIM_ID}:Exim:/nonexistent:/usr/sbin/nologin\n`,
+  );
   writeFileSync(join(dir, 'group'), `root:x:0:\nDebian-exim:x:${EXIM_ID}:\n`);
   const conf = join(dir, 'exim.conf');
   writeFileSync(conf, config(dir, root, port));
@@ -135,7 +143,10 @@ export async function startExim(base: string, root: string, port: number, waitFo
         const data = readFileSync(join(mail, f));
         const head = data.subarray(0, 4096).toString('utf8'); // SMTPUTF8 addresses
         const from = /^Return-path: <([^>]*)>\r$/m.exec(head)?.[1] ?? '';
-        const to = (/^Envelope-to: (.*)\r$/m.exec(head)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        const to = (/^Envelope-to: (.*)\r$/m.exec(head)?.[1] ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         out.push({ from, to, data });
       }
       return out;

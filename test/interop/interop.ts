@@ -21,7 +21,18 @@
 // Run by test/interop/run.sh (which installs the packages first); needs root for Postfix.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,22 +139,32 @@ function newId(tag: string): string {
 }
 
 function headers(id: string, from: string, to: string[], subject: string, extra: string[] = []): string {
-  return [
-    `X-Smtpwire-Id: ${id}`,
-    `Date: Sat, 01 Jun 2024 12:00:00 +0000`,
-    `Message-ID: <${id}@client.smtpwire.test>`,
-    `From: <${from}>`,
-    `To: ${to.map((t) => `<${t}>`).join(', ')}`,
-    `Subject: ${subject}`,
-    'MIME-Version: 1.0',
-    ...extra,
-  ].join('\r\n') + '\r\n\r\n';
+  return (
+    [
+      `X-Smtpwire-Id: ${id}`,
+      `Date: Sat, 01 Jun 2024 12:00:00 +0000`,
+      `Message-ID: <${id}@client.smtpwire.test>`,
+      `From: <${from}>`,
+      `To: ${to.map((t) => `<${t}>`).join(', ')}`,
+      `Subject: ${subject}`,
+      'MIME-Version: 1.0',
+      ...extra,
+    ].join('\r\n') + '\r\n\r\n'
+  );
 }
 
-function textMessage(tag: string, to: string[], subject: string, text: string | Uint8Array, opts: { from?: string; smtpUtf8?: boolean; extra?: string[] } = {}): Msg {
+function textMessage(
+  tag: string,
+  to: string[],
+  subject: string,
+  text: string | Uint8Array,
+  opts: { from?: string; smtpUtf8?: boolean; extra?: string[] } = {},
+): Msg {
   const id = newId(tag);
   const from = opts.from ?? 'sender@client.smtpwire.test';
-  const head = enc.encode(headers(id, from, to, subject, opts.extra ?? ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit']));
+  const head = enc.encode(
+    headers(id, from, to, subject, opts.extra ?? ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit']),
+  );
   const tail = typeof text === 'string' ? enc.encode(text) : text;
   const body = new Uint8Array(head.length + tail.length);
   body.set(head, 0);
@@ -156,7 +177,12 @@ function everydayMessages(tag: string): Msg[] {
   return [
     textMessage(tag, ['bob@example.test'], 'single recipient', 'Hello Bob.\r\n.a line that starts with a dot\r\n..and two\r\n'),
     textMessage(tag, ['bob@example.test', 'carol@example.test', 'dave@example.test'], 'several recipients', 'To three people.\r\n'),
-    textMessage(tag, ['bob@example.test'], '8-bit body', 'Grüße aus Köln — naïve café, 日本語のテキスト, emoji 🎉\r\nLatin-1 bytes too:\r\n'),
+    textMessage(
+      tag,
+      ['bob@example.test'],
+      '8-bit body',
+      'Grüße aus Köln — naïve café, 日本語のテキスト, emoji 🎉\r\nLatin-1 bytes too:\r\n',
+    ),
     textMessage(tag, ['jürgen@example.test', '用户@example.test'], 'SMTPUTF8: Grüße 你好', 'UTF-8 in the envelope and the headers.\r\n', {
       from: 'josé@client.smtpwire.test',
       smtpUtf8: true,
@@ -187,15 +213,38 @@ function bigMessage(tag: string): Msg {
 
 function pipelinedMessages(tag: string, n: number): Msg[] {
   return Array.from({ length: n }, (_, i) =>
-    textMessage(tag, [`user${i % 7}@example.test`, ...(i % 5 === 0 ? ['extra@example.test'] : [])], `pipelined ${i} of ${n}`,
-      `Message number ${i}.\r\n${'.'.repeat(i % 3)}dots ${i}\r\n${'x'.repeat(i % 200)}\r\n`));
+    textMessage(
+      tag,
+      [`user${i % 7}@example.test`, ...(i % 5 === 0 ? ['extra@example.test'] : [])],
+      `pipelined ${i} of ${n}`,
+      `Message number ${i}.\r\n${'.'.repeat(i % 3)}dots ${i}\r\n${'x'.repeat(i % 200)}\r\n`,
+    ),
+  );
 }
 
 /** Bodies like the body-encoder fuzzer's: bare CR and LF, leading dots, NULs, 8-bit bytes and
  *  every SMTP smuggling sequence, mixed. Seed-fixed. */
 function fuzzBodies(n: number, seed: number): Uint8Array[] {
-  const SEQUENCES = ['\n.\n', '\r.\r', '\n.\r\n', '\r\n.\n', '\r.\r\n', '\r\n.\r', '\r\n.\r\n', '.\r\n', '\r\n.', '..', '.\n', '\n..\n',
-    '\r\n\r\n.\r\n', '\nQUIT\r\n', '\r\nMAIL FROM:<evil@example.test>\r\n', '\r\n.\r\nRCPT TO:<x@example.test>\r\n', '\r\n\0.\r\n', '\r\r\n\n'];
+  const SEQUENCES = [
+    '\n.\n',
+    '\r.\r',
+    '\n.\r\n',
+    '\r\n.\n',
+    '\r.\r\n',
+    '\r\n.\r',
+    '\r\n.\r\n',
+    '.\r\n',
+    '\r\n.',
+    '..',
+    '.\n',
+    '\n..\n',
+    '\r\n\r\n.\r\n',
+    '\nQUIT\r\n',
+    '\r\nMAIL FROM:<evil@example.test>\r\n',
+    '\r\n.\r\nRCPT TO:<x@example.test>\r\n',
+    '\r\n\0.\r\n',
+    '\r\r\n\n',
+  ];
   const byte = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(0x0d, 0x0a, 0x2e, 0x61, 0x20, 0x09) },
     { weight: 3, arbitrary: fc.integer({ min: 0x21, max: 0x7e }) },
@@ -355,7 +404,10 @@ async function startPostfix(base: string, capturePort: number): Promise<PostfixI
   // Cyrus SASL: sasldb with one user; PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256 (Cyrus's own
   // SCRAM, with 10,000 iterations: an implementation of RFC 5802/7677 independent of ours).
   const sasldb = join(sasl, 'sasldb2');
-  writeFileSync(join(sasl, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\nscram_iteration_counter: ${SCRAM_ITERATIONS}\nsasldb_path: ${sasldb}\n`);
+  writeFileSync(
+    join(sasl, 'smtpd.conf'),
+    `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256\nscram_iteration_counter: ${SCRAM_ITERATIONS}\nsasldb_path: ${sasldb}\n`,
+  );
   const pwd = run('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', SASL_DOMAIN, USER], PASS);
   if (pwd.status !== 0) throw new Error(`saslpasswd2 failed: ${pwd.out}`);
   chownSync(sasldb, uid, gid);
@@ -363,7 +415,9 @@ async function startPostfix(base: string, capturePort: number): Promise<PostfixI
 
   const port = await freePort();
   const strictPort = await freePort();
-  writeFileSync(join(conf, 'main.cf'), `# smtpwire interop: private Postfix instance (nothing here touches /etc/postfix)
+  writeFileSync(
+    join(conf, 'main.cf'),
+    `# smtpwire interop: private Postfix instance (nothing here touches /etc/postfix)
 compatibility_level = 3.6
 queue_directory = ${queue}
 data_directory = ${data}
@@ -419,7 +473,8 @@ smtpd_sasl_authenticated_header = yes
 # Only authenticated clients may relay: AUTH has to have worked for anything to arrive.
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_recipient_restrictions =
-`);
+`,
+  );
   const strict = [
     '-o syslog_name=postfix-strict',
     '-o smtpd_forbid_bare_newline=reject',
@@ -430,10 +485,13 @@ smtpd_recipient_restrictions =
     '-o smtpd_helo_restrictions=reject_invalid_helo_hostname,reject_non_fqdn_helo_hostname',
     '-o cleanup_service_name=strictcleanup',
   ].join(' ');
-  writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd
+  writeFileSync(
+    join(conf, 'master.cf'),
+    `127.0.0.1:${port} inet n - n - - smtpd
 127.0.0.1:${strictPort} inet n - n - - smtpd ${strict}
 strictcleanup unix n - n - 0 cleanup -o strict_7bit_headers=yes -o strict_8bitmime_body=yes -o strict_mime_encoding_domain=yes
-${POSTFIX_SERVICES}`);
+${POSTFIX_SERVICES}`,
+  );
 
   const version = run('postconf', ['-c', conf, '-h', 'mail_version']);
   console.log(`postfix ${version.out.trim()} (config ${conf})`);
@@ -443,7 +501,10 @@ ${POSTFIX_SERVICES}`);
   if (checked.status !== 0) throw new Error(`postfix check failed: ${checked.out}\n${tail(log)}`);
   const started = run('postfix', ['-c', conf, 'start']);
   const instance: PostfixInstance = {
-    port, strictPort, conf, log,
+    port,
+    strictPort,
+    conf,
+    log,
     stop: () => {
       run('postfix', ['-c', conf, 'stop']);
     },
@@ -503,7 +564,9 @@ async function startAiosmtpd(base: string): Promise<Aiosmtpd> {
     });
   });
   return {
-    port, dir, proc,
+    port,
+    dir,
+    proc,
     stop: async () => {
       if (proc.exitCode !== null) return;
       proc.kill('SIGTERM');
@@ -528,7 +591,8 @@ interface Target {
 
 function postfixTarget(mta: string, port: number, capture: Capture): Target {
   return {
-    mta, port,
+    mta,
+    port,
     async collect(ids) {
       const until = Date.now() + DELIVERY_TIMEOUT;
       while (Date.now() < until && !ids.every((id) => capture.byId.has(id))) await sleep(50);
@@ -548,7 +612,8 @@ function postfixTarget(mta: string, port: number, capture: Capture): Target {
       const head = d.data.subarray(0, 2048).toString('latin1');
       // "with ESMTPSA" / "with UTF8SMTPSA": TLS and SASL both in force; the sasl user recorded.
       if (!/with (ESMTPSA|UTF8SMTPSA) id/.test(head)) return 'Received: does not say ESMTPSA (TLS + AUTH)';
-      if (!/\(Authenticated sender: alice(@smtpwire\.test)?\)/.test(head)) return `Received: has no Authenticated sender: alice\n${head.split('\r\n\r\n')[0]}`;
+      if (!/\(Authenticated sender: alice(@smtpwire\.test)?\)/.test(head))
+        return `Received: has no Authenticated sender: alice\n${head.split('\r\n\r\n')[0]}`;
       return undefined;
     },
   };
@@ -561,15 +626,29 @@ function aiosmtpdTarget(server: Aiosmtpd): Target {
     for (const f of readdirSync(server.dir)) {
       if (!f.endsWith('.json') || read.has(f)) continue;
       read.add(f);
-      const meta = JSON.parse(readFileSync(join(server.dir, f), 'utf8')) as { mail_from: string; rcpt_tos: string[]; mail_options: string[]; login: string; tls: boolean; authenticated: boolean };
+      const meta = JSON.parse(readFileSync(join(server.dir, f), 'utf8')) as {
+        mail_from: string;
+        rcpt_tos: string[];
+        mail_options: string[];
+        login: string;
+        tls: boolean;
+        authenticated: boolean;
+      };
       const data = readFileSync(join(server.dir, f.replace(/\.json$/, '.eml')));
       const m = /^X-Smtpwire-Id: (\S+)\r$/im.exec(data.subarray(0, 65536).toString('latin1'));
-      const d: Delivery & { meta?: typeof meta } = { from: meta.mail_from, to: meta.rcpt_tos, mailParams: meta.mail_options.join(' '), data, meta };
+      const d: Delivery & { meta?: typeof meta } = {
+        from: meta.mail_from,
+        to: meta.rcpt_tos,
+        mailParams: meta.mail_options.join(' '),
+        data,
+        meta,
+      };
       if (m) seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), d]);
     }
   };
   return {
-    mta: 'aiosmtpd', port: server.port,
+    mta: 'aiosmtpd',
+    port: server.port,
     async collect(ids) {
       const until = Date.now() + DELIVERY_TIMEOUT;
       for (;;) {
@@ -610,8 +689,14 @@ interface Sent {
 
 function clientOptions(target: Target, o: SendOptions, log: LogEntry[]): ClientOptions {
   return {
-    host: '127.0.0.1', port: target.port, tls: o.plain ? 'none' : 'required-starttls', ca: CA, name: o.name ?? 'client.smtpwire.test',
-    auth: o.plain ? undefined : { user: USER, pass: PASS, mechanism: o.mechanism }, chunking: o.chunking, pipelining: o.pipelining,
+    host: '127.0.0.1',
+    port: target.port,
+    tls: o.plain ? 'none' : 'required-starttls',
+    ca: CA,
+    name: o.name ?? 'client.smtpwire.test',
+    auth: o.plain ? undefined : { user: USER, pass: PASS, mechanism: o.mechanism },
+    chunking: o.chunking,
+    pipelining: o.pipelining,
     timeouts: { connect: 20_000, greeting: 60_000, dataEnd: 120_000 },
     logger: (e) => {
       // Keep the transcript small: commands and replies, not every pipelined body note.
@@ -643,7 +728,15 @@ async function send(target: Target, msgs: Msg[], o: SendOptions = {}): Promise<S
   // A reply the client found out of step with its command (issue 12) would show here.
   const misfits = results.filter((r) => r.error?.code === 'EPROTOCOL');
   sendsSeen.set(target.mta, (sendsSeen.get(target.mta) ?? 0) + results.length);
-  if (misfits.length) bad(target.mta, 'a reply out of step with its command (EPROTOCOL)', misfits.map((r) => r.error!.message).slice(0, 5).join('\n'));
+  if (misfits.length)
+    bad(
+      target.mta,
+      'a reply out of step with its command (EPROTOCOL)',
+      misfits
+        .map((r) => r.error!.message)
+        .slice(0, 5)
+        .join('\n'),
+    );
   if (client.capabilities.enhancedStatusCodes) enhancedMtas.add(target.mta);
   // The transcript redacts every AUTH step: neither the password nor its SASL encodings appear.
   const secrets = [PASS, Buffer.from(`\0${USER}\0${PASS}`).toString('base64'), Buffer.from(PASS).toString('base64')];
@@ -665,7 +758,12 @@ async function verify(target: Target, msgs: Msg[], sent: Sent, label: string): P
   sent.results.forEach((r, i) => {
     const m = msgs[i]!;
     if (r.outcome === 'accepted' && r.accepted.length === m.to.length) accepted.add(m.id);
-    else bad(target.mta, `${label}: send of ${m.id}`, `${r.outcome}: ${r.error?.message ?? ''} ${r.rejected.map((x) => `${x.address} ${x.reply.code}`).join(', ')}`);
+    else
+      bad(
+        target.mta,
+        `${label}: send of ${m.id}`,
+        `${r.outcome}: ${r.error?.message ?? ''} ${r.rejected.map((x) => `${x.address} ${x.reply.code}`).join(', ')}`,
+      );
   });
   if (sent.results.length === 0) {
     for (const m of msgs) bad(target.mta, `${label}: ${m.id} not sent`);
@@ -682,7 +780,8 @@ async function verify(target: Target, msgs: Msg[], sent: Sent, label: string): P
     }
     const problems: string[] = [];
     const rcpts = ds.flatMap((d) => d.to).sort();
-    if (JSON.stringify(rcpts) !== JSON.stringify([...m.to].sort())) problems.push(`recipients ${JSON.stringify(rcpts)} != ${JSON.stringify(m.to)}`);
+    if (JSON.stringify(rcpts) !== JSON.stringify([...m.to].sort()))
+      problems.push(`recipients ${JSON.stringify(rcpts)} != ${JSON.stringify(m.to)}`);
     for (const d of ds) {
       if (d.from !== m.from) problems.push(`MAIL FROM ${JSON.stringify(d.from)} != ${JSON.stringify(m.from)}`);
       const body = target.strip(d.data);
@@ -717,12 +816,21 @@ async function everydaySuite(target: Target, chunkingOffered: boolean, utf8Heade
     if (sent.client) {
       check(target.mta, sent.client.secure, `${mechanism}: STARTTLS upgraded the link`);
       check(target.mta, saw(sent.log, new RegExp(`^AUTH ${mechanism}\\b`)), `${mechanism}: AUTH ${mechanism} used`);
-      check(target.mta, (!utf8Headers || saw(sent.log, /SMTPUTF8/)) && saw(sent.log, /BODY=8BITMIME/), `${mechanism}: ${utf8Headers ? 'SMTPUTF8 and ' : ''}BODY=8BITMIME declared`);
+      check(
+        target.mta,
+        (!utf8Headers || saw(sent.log, /SMTPUTF8/)) && saw(sent.log, /BODY=8BITMIME/),
+        `${mechanism}: ${utf8Headers ? 'SMTPUTF8 and ' : ''}BODY=8BITMIME declared`,
+      );
       if (chunkingOffered) check(target.mta, saw(sent.log, /^BDAT \d+ LAST$/), `${mechanism}: CHUNKING (BDAT) used`);
       if (mechanism === 'SCRAM-SHA-256') {
         // The server signature was verified (else connect() fails), and the key came from WebCrypto.
         const derived = sent.log.find((e) => e.from === 'info' && e.text.startsWith('SCRAM key derived'))?.text;
-        check(target.mta, derived === `SCRAM key derived by WebCrypto (${SCRAM_ITERATIONS} iterations)`, 'SCRAM-SHA-256: key derived by WebCrypto at the server\'s iteration count', derived ?? 'no derivation logged');
+        check(
+          target.mta,
+          derived === `SCRAM key derived by WebCrypto (${SCRAM_ITERATIONS} iterations)`,
+          "SCRAM-SHA-256: key derived by WebCrypto at the server's iteration count",
+          derived ?? 'no derivation logged',
+        );
       }
     }
     await verify(target, msgs, sent, `everyday messages, AUTH ${mechanism}`);
@@ -750,11 +858,20 @@ async function pipelinedSuite(target: Target, chunkingOffered: boolean, pipelini
     const started = Date.now();
     const sent = await send(target, msgs, { chunking });
     if (sent.client) {
-      check(target.mta, sent.client.capabilities.pipelining === pipeliningOffered, `PIPELINING ${pipeliningOffered ? 'offered' : 'not offered'}`);
+      check(
+        target.mta,
+        sent.client.capabilities.pipelining === pipeliningOffered,
+        `PIPELINING ${pipeliningOffered ? 'offered' : 'not offered'}`,
+      );
       const mails = sent.log.filter((e) => e.from === 'client' && e.text.startsWith('MAIL FROM:')).length;
       check(target.mta, mails === PIPELINED, `${PIPELINED} transactions on one connection (${mails} MAIL commands)`);
     }
-    await verify(target, msgs, sent, `${PIPELINED} messages over one connection, ${chunking ? 'BDAT' : 'DATA'}${pipeliningOffered ? ', pipelined' : ''} (${Date.now() - started} ms)`);
+    await verify(
+      target,
+      msgs,
+      sent,
+      `${PIPELINED} messages over one connection, ${chunking ? 'BDAT' : 'DATA'}${pipeliningOffered ? ', pipelined' : ''} (${Date.now() - started} ms)`,
+    );
   }
 }
 
@@ -769,14 +886,28 @@ async function fuzzSuite(target: Target, chunkingOffered: boolean): Promise<void
 
 /** Every delivered copy through dkimpy and mailauth: how many signatures each verified (every
  *  signature of every copy must), with a failure recorded per copy and verifier that did not. */
-async function verifyDeliveries(target: Target, label: string, delivered: Buffer[], names: string[], records: Record<string, string>): Promise<{ dkimpy: number; mailauth: number }> {
+async function verifyDeliveries(
+  target: Target,
+  label: string,
+  delivered: Buffer[],
+  names: string[],
+  records: Record<string, string>,
+): Promise<{ dkimpy: number; mailauth: number }> {
   const py = verifyWithDkimpy(delivered, records);
   const counts = { dkimpy: 0, mailauth: 0 };
   for (let i = 0; i < delivered.length; i++) {
     const ma = await verifyWithMailauth(delivered[i]!, records);
-    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+    for (const [who, v] of [
+      ['dkimpy', py[i]!],
+      ['mailauth', ma],
+    ] as const) {
       if (v.results.length === names.length && v.results.every(Boolean)) counts[who] += names.length;
-      else bad(target.mta, `${label}: ${who} on delivery ${i}`, `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`);
+      else
+        bad(
+          target.mta,
+          `${label}: ${who} on delivery ${i}`,
+          `${v.results.map((r, k) => `${names[k]}: ${r}`).join(', ')}\n${v.errors.join('\n')}`,
+        );
     }
   }
   return counts;
@@ -798,10 +929,20 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
   const domain = 'client.smtpwire.test';
   const records = { [`rsa._domainkey.${domain}`]: txtRecord(rsa.publicKey), [`ed._domainkey.${domain}`]: txtRecord(ed.publicKey) };
   const canons: DkimCanonicalization[] = ['relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed'];
-  const combos = [['rsa', rsa], ['ed', ed]] as const;
-  const signer = await createDkimSigner(combos.flatMap(([selector, pair]) => canons.map((canonicalization) => ({
-    domain, selector, canonicalization, privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-  }))));
+  const combos = [
+    ['rsa', rsa],
+    ['ed', ed],
+  ] as const;
+  const signer = await createDkimSigner(
+    combos.flatMap(([selector, pair]) =>
+      canons.map((canonicalization) => ({
+        domain,
+        selector,
+        canonicalization,
+        privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      })),
+    ),
+  );
   const names = combos.flatMap(([selector]) => canons.map((c) => `${selector === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256'} ${c}`));
   for (const chunking of chunkingOffered ? [true, false] : [false]) {
     const tag = `${target.mta}-dkim`;
@@ -826,8 +967,11 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
     }
     const counts = await verifyDeliveries(target, `DKIM over ${over}`, delivered, names, records);
     const total = delivered.length * names.length;
-    check(target.mta, counts.dkimpy === total && counts.mailauth === total,
-      `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
+    check(
+      target.mta,
+      counts.dkimpy === total && counts.mailauth === total,
+      `DKIM over ${over}: ${delivered.length} delivered messages x ${names.length} signatures (${names.join(', ')}): dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`,
+    );
     await dkimBuilt(target, chunking, signer, names, records);
   }
 }
@@ -835,9 +979,16 @@ async function dkimSuite(target: Target, chunkingOffered: boolean): Promise<void
 /** nodemailer builds, smtpwire/nodemailer sends (test/interop/nodemailer-suite.ts). */
 function nodemailerOn(target: Target): Promise<void> {
   return nodemailerSuite({
-    mta: target.mta, port: target.port, ca: CA, user: USER, pass: PASS, attachPath: CERT,
-    collect: (ids) => target.collect(ids), strip: (d) => target.strip(d),
-    ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail),
+    mta: target.mta,
+    port: target.port,
+    ca: CA,
+    user: USER,
+    pass: PASS,
+    attachPath: CERT,
+    collect: (ids) => target.collect(ids),
+    strip: (d) => target.strip(d),
+    ok: (what, message) => ok(target.mta, what, message),
+    bad: (what, detail) => bad(target.mta, what, detail),
   });
 }
 
@@ -846,7 +997,13 @@ function nodemailerOn(target: Target): Promise<void> {
  * server's capabilities, then signed, with a file attachment streamed from disk twice (hash,
  * send). What the MTA delivered must verify with dkimpy and mailauth.
  */
-async function dkimBuilt(target: Target, chunking: boolean, signer: Awaited<ReturnType<typeof createDkimSigner>>, names: string[], records: Record<string, string>): Promise<void> {
+async function dkimBuilt(
+  target: Target,
+  chunking: boolean,
+  signer: Awaited<ReturnType<typeof createDkimSigner>>,
+  names: string[],
+  records: Record<string, string>,
+): Promise<void> {
   const over = chunking ? 'BDAT' : 'DATA';
   const dir = mkdtempSync(join(tmpdir(), 'smtpwire-dkim-built-'));
   const file = join(dir, 'report.bin');
@@ -859,9 +1016,15 @@ async function dkimBuilt(target: Target, chunking: boolean, signer: Awaited<Retu
     for (let i = 0; i < 3; i++) {
       const id = `${target.mta}-dkim-built-${over}-${process.pid}-${i}`;
       const built = buildMessage({
-        from: '"Ann Signer" <ann@client.smtpwire.test>', to: 'Bob <bob@example.test>', subject: `Grüße ${i}: signed   after rendering`,
-        text: `Hallo  \n\nline ${i}\t\n\n\n`, html: `<p>Grüße <b>${i}</b></p>${'<span>long html line</span>'.repeat(60)}`,
-        headers: [['X-Smtpwire-Id', id], ['X-Long', Array.from({ length: 30 }, (_, k) => `word${k}`).join(' ')]],
+        from: '"Ann Signer" <ann@client.smtpwire.test>',
+        to: 'Bob <bob@example.test>',
+        subject: `Grüße ${i}: signed   after rendering`,
+        text: `Hallo  \n\nline ${i}\t\n\n\n`,
+        html: `<p>Grüße <b>${i}</b></p>${'<span>long html line</span>'.repeat(60)}`,
+        headers: [
+          ['X-Smtpwire-Id', id],
+          ['X-Long', Array.from({ length: 30 }, (_, k) => `word${k}`).join(' ')],
+        ],
         attachments: [
           { filename: 'report.bin', content: () => fileBody(file) },
           ...(i === 1 ? [{ filename: 'notes.txt', content: async () => new Blob(['notes, read twice\n']).stream() }] : []),
@@ -883,14 +1046,23 @@ async function dkimBuilt(target: Target, chunking: boolean, signer: Awaited<Retu
   }
   const counts = await verifyDeliveries(target, `DKIM built over ${over}`, delivered, names, records);
   const total = delivered.length * names.length;
-  check(target.mta, counts.dkimpy === total && counts.mailauth === total,
-    `DKIM built messages signed by client.send (streamed file attachment) over ${over}: dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`);
+  check(
+    target.mta,
+    counts.dkimpy === total && counts.mailauth === total,
+    `DKIM built messages signed by client.send (streamed file attachment) over ${over}: dkimpy verified ${counts.dkimpy}/${total}, mailauth ${counts.mailauth}/${total}`,
+  );
 }
 
 async function negativeSuite(target: Target, strict = false): Promise<void> {
   // Wrong password: EAUTH, no session.
   try {
-    const c = await connect({ host: '127.0.0.1', port: target.port, tls: 'required-starttls', ca: CA, auth: { user: USER, pass: 'wrong', mechanism: 'PLAIN' } });
+    const c = await connect({
+      host: '127.0.0.1',
+      port: target.port,
+      tls: 'required-starttls',
+      ca: CA,
+      auth: { user: USER, pass: 'wrong', mechanism: 'PLAIN' },
+    });
     await c.close();
     bad(target.mta, 'wrong password is refused');
   } catch (err) {
@@ -909,7 +1081,12 @@ async function negativeSuite(target: Target, strict = false): Promise<void> {
     const c = await connect({ host: '127.0.0.1', port: target.port, tls: 'required-starttls', ca: CA });
     const r = await c.send({ from: 'sender@client.smtpwire.test', to: 'bob@example.test', body: 'Subject: no auth\r\n\r\nx\r\n' });
     await c.close();
-    check(target.mta, r.outcome === 'rejected' && r.rejected[0]?.reply.code === 554, 'unauthenticated relay refused (554)', `${r.outcome} ${r.error?.message}`);
+    check(
+      target.mta,
+      r.outcome === 'rejected' && r.rejected[0]?.reply.code === 554,
+      'unauthenticated relay refused (554)',
+      `${r.outcome} ${r.error?.message}`,
+    );
   }
 }
 
@@ -917,7 +1094,8 @@ async function negativeSuite(target: Target, strict = false): Promise<void> {
 
 function eximTarget(exim: Exim): Target {
   return {
-    mta: 'exim', port: exim.port,
+    mta: 'exim',
+    port: exim.port,
     async collect(ids) {
       const until = Date.now() + DELIVERY_TIMEOUT;
       let found = new Map<string, Delivery[]>();
@@ -946,25 +1124,58 @@ async function refusedRecipientsSuite(t: Target, exim: Exim): Promise<void> {
   for (const pipelining of [true, false]) {
     const label = `BDAT${pipelining ? ', pipelined' : ', no PIPELINING'}`;
     const msgs = [
-      textMessage('exim-refused', ['refuse1@example.test'], 'every recipient refused (550)', 'never delivered\r\n', { from: 'first@client.smtpwire.test' }),
-      textMessage('exim-refused', ['refuse2@example.test', 'later2@example.test'], 'refused 550 and 451', 'never delivered\r\n', { from: 'second@client.smtpwire.test' }),
-      textMessage('exim-refused', ['bob@example.test'], 'after two refused transactions', 'delivered under its own sender\r\n', { from: 'third@client.smtpwire.test' }),
+      textMessage('exim-refused', ['refuse1@example.test'], 'every recipient refused (550)', 'never delivered\r\n', {
+        from: 'first@client.smtpwire.test',
+      }),
+      textMessage('exim-refused', ['refuse2@example.test', 'later2@example.test'], 'refused 550 and 451', 'never delivered\r\n', {
+        from: 'second@client.smtpwire.test',
+      }),
+      textMessage('exim-refused', ['bob@example.test'], 'after two refused transactions', 'delivered under its own sender\r\n', {
+        from: 'third@client.smtpwire.test',
+      }),
     ];
     const sent = await send(t, msgs, { plain: true, pipelining });
     const [r1, r2, r3] = sent.results;
     if (!r1 || !r2 || !r3) continue;
-    check(t.mta, r1.outcome === 'rejected' && r1.error?.reply?.code === 550 && r1.error.transient === false, `${label}: every recipient refused 550: rejected, permanent, the RCPT reply (not BDAT's 503)`, `${r1.outcome} ${r1.error?.message}`);
-    check(t.mta, r2.outcome === 'rejected' && r2.error?.reply?.code === 451 && r2.error.transient === true, `${label}: refused 550 and 451: rejected, transient (the 451)`, `${r2.outcome} ${r2.error?.message}`);
+    check(
+      t.mta,
+      r1.outcome === 'rejected' && r1.error?.reply?.code === 550 && r1.error.transient === false,
+      `${label}: every recipient refused 550: rejected, permanent, the RCPT reply (not BDAT's 503)`,
+      `${r1.outcome} ${r1.error?.message}`,
+    );
+    check(
+      t.mta,
+      r2.outcome === 'rejected' && r2.error?.reply?.code === 451 && r2.error.transient === true,
+      `${label}: refused 550 and 451: rejected, transient (the 451)`,
+      `${r2.outcome} ${r2.error?.message}`,
+    );
     const bdats = sent.log.filter((e) => e.from === 'client' && /^BDAT /.test(e.text)).length;
-    check(t.mta, bdats === (pipelining ? 3 : 1), `${label}: ${pipelining ? 'BDAT pipelined with the envelopes' : 'no BDAT (no body) for the refused messages'} (${bdats} BDAT)`);
+    check(
+      t.mta,
+      bdats === (pipelining ? 3 : 1),
+      `${label}: ${pipelining ? 'BDAT pipelined with the envelopes' : 'no BDAT (no body) for the refused messages'} (${bdats} BDAT)`,
+    );
     const clientLines = sent.log.filter((e) => e.from === 'client').map((e) => e.text);
     const mails = clientLines.flatMap((l, i) => (l.startsWith('MAIL FROM:') ? [i] : []));
-    check(t.mta, mails.slice(1).every((i) => clientLines[i - 1] === 'RSET'), `${label}: RSET before each MAIL that follows a transaction Exim may hold`, clientLines.join(' | '));
+    check(
+      t.mta,
+      mails.slice(1).every((i) => clientLines[i - 1] === 'RSET'),
+      `${label}: RSET before each MAIL that follows a transaction Exim may hold`,
+      clientLines.join(' | '),
+    );
     await verify(t, [msgs[2]!], { ...sent, results: [r3] }, `${label}: the message after the refused ones`);
     const all = exim.deliveries();
     const under = all.filter((d) => d.data.includes(msgs[2]!.id)).map((d) => d.from);
-    check(t.mta, under.length === 1 && under[0] === 'third@client.smtpwire.test', `${label}: delivered once, under its own envelope sender (Return-path ${JSON.stringify(under)})`);
-    check(t.mta, !all.some((d) => d.data.includes(msgs[0]!.id) || d.data.includes(msgs[1]!.id)), `${label}: nothing of the refused messages delivered`);
+    check(
+      t.mta,
+      under.length === 1 && under[0] === 'third@client.smtpwire.test',
+      `${label}: delivered once, under its own envelope sender (Return-path ${JSON.stringify(under)})`,
+    );
+    check(
+      t.mta,
+      !all.some((d) => d.data.includes(msgs[0]!.id) || d.data.includes(msgs[1]!.id)),
+      `${label}: nothing of the refused messages delivered`,
+    );
   }
 }
 
@@ -981,7 +1192,12 @@ async function eximSuites(t: Target, exim: Exim): Promise<void> {
     const msgs = pipelinedMessages(`exim-pipe${pipelining ? '' : '-seq'}`, n);
     const started = Date.now();
     const sent = await send(t, msgs, { plain: true, pipelining });
-    await verify(t, msgs, sent, `${n} messages over one connection, BDAT${pipelining ? ', pipelined' : ', no PIPELINING'} (${Date.now() - started} ms)`);
+    await verify(
+      t,
+      msgs,
+      sent,
+      `${n} messages over one connection, BDAT${pipelining ? ', pipelined' : ', no PIPELINING'} (${Date.now() - started} ms)`,
+    );
   }
   const m = bigMessage('exim-big');
   const sent = await send(t, [m], { plain: true });
@@ -992,8 +1208,19 @@ async function eximSuites(t: Target, exim: Exim): Promise<void> {
 
 /** Built messages (smtpwire/message) through the target, read back by Python: message-suite.ts. */
 async function builtSuite(target: Target, utf8Headers: boolean): Promise<void> {
-  const t: SuiteTarget = { mta: target.mta, clientOptions: clientOptions(target, {}, []), collect: (ids) => target.collect(ids), strip: (d) => target.strip(d), utf8Headers };
-  await messageSuite(t, { ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail) }, BUILT, SEED);
+  const t: SuiteTarget = {
+    mta: target.mta,
+    clientOptions: clientOptions(target, {}, []),
+    collect: (ids) => target.collect(ids),
+    strip: (d) => target.strip(d),
+    utf8Headers,
+  };
+  await messageSuite(
+    t,
+    { ok: (what, message) => ok(target.mta, what, message), bad: (what, detail) => bad(target.mta, what, detail) },
+    BUILT,
+    SEED,
+  );
 }
 
 async function main(): Promise<number> {
@@ -1053,11 +1280,12 @@ async function main(): Promise<number> {
         await everydaySuite(strict, true, false);
         await builtSuite(strict, false);
       } catch (err) {
-        bad('postfix', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
+        bad('postfix', 'suite crashed', err instanceof Error ? (err.stack ?? err.message) : String(err));
       }
       if (capture.noId.length) bad('postfix', `${capture.noId.length} deliveries without an X-Smtpwire-Id`);
       // The one refusal the suites provoke on purpose is the unauthenticated relay attempt.
-      const rejections = tail(postfix.log, 1e9).split('\n')
+      const rejections = tail(postfix.log, 1e9)
+        .split('\n')
         .filter((l) => /reject:|bare <LF>|status=(bounced|deferred)|improper command pipelining/.test(l) && !/Relay access denied/.test(l));
       check('postfix', rejections.length === 0, 'no rejection, bounce or deferral in the Postfix log', rejections.slice(0, 10).join('\n'));
     }
@@ -1079,7 +1307,7 @@ async function main(): Promise<number> {
         await dkimSuite(t, false);
         await nodemailerOn(t);
       } catch (err) {
-        bad('aiosmtpd', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
+        bad('aiosmtpd', 'suite crashed', err instanceof Error ? (err.stack ?? err.message) : String(err));
       }
     }
 
@@ -1097,9 +1325,12 @@ async function main(): Promise<number> {
       try {
         await eximSuites(eximTarget(exim), exim);
       } catch (err) {
-        bad('exim', 'suite crashed', err instanceof Error ? err.stack ?? err.message : String(err));
+        bad('exim', 'suite crashed', err instanceof Error ? (err.stack ?? err.message) : String(err));
       }
-      const rejected = exim.log().split('\n').filter((l) => /rejected|\*\*|==/.test(l) && !/(refuse|later)\d*@example\.test/.test(l));
+      const rejected = exim
+        .log()
+        .split('\n')
+        .filter((l) => /rejected|\*\*|==/.test(l) && !/(refuse|later)\d*@example\.test/.test(l));
       check('exim', rejected.length === 0, 'no unexpected rejection, bounce or deferral in the Exim log', rejected.slice(0, 10).join('\n'));
     }
   } finally {
@@ -1111,7 +1342,9 @@ async function main(): Promise<number> {
   }
 
   for (const [mta, n] of sendsSeen) {
-    console.log(`  ${mta}: ${n} sends, no reply out of step with its command${enhancedMtas.has(mta) ? ' (ENHANCEDSTATUSCODES advertised: every success reply\'s enhanced code checked)' : ' (no ENHANCEDSTATUSCODES: reply classes checked)'}`);
+    console.log(
+      `  ${mta}: ${n} sends, no reply out of step with its command${enhancedMtas.has(mta) ? " (ENHANCEDSTATUSCODES advertised: every success reply's enhanced code checked)" : ' (no ENHANCEDSTATUSCODES: reply classes checked)'}`,
+    );
   }
   console.log(`\ninterop summary (${((Date.now() - started) / 1000).toFixed(1)} s):`);
   for (const [mta, r] of tally) {
@@ -1125,8 +1358,11 @@ if (!existsSync(CERT)) {
   console.error(`missing ${CERT}`);
   process.exit(1);
 }
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  },
+);

@@ -36,7 +36,15 @@ interface PyMessage {
   subject: string | null;
   headers: Record<string, string[]>;
   structure: string[];
-  parts: { type: string; disposition: string | null; filename: string | null; cid: string | null; method: string | null; octets: string; text: string | null }[];
+  parts: {
+    type: string;
+    disposition: string | null;
+    filename: string | null;
+    cid: string | null;
+    method: string | null;
+    octets: string;
+    text: string | null;
+  }[];
   defects: string[];
 }
 
@@ -46,12 +54,13 @@ const SCRIPT = new URL('../../../test/interop/parse_messages.py', import.meta.ur
 /** Seeded octets for boundaries and ids, so a failure can be replayed. */
 function seeded(seed: number): (n: number) => Uint8Array {
   let x = seed >>> 0 || 1;
-  return (n) => Uint8Array.from({ length: n }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x & 255;
-  });
+  return (n) =>
+    Uint8Array.from({ length: n }, () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 255;
+    });
 }
 
 async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -74,7 +83,14 @@ export async function messageSuite(t: SuiteTarget, report: Report, count: number
       options.headers = [['X-Smtpwire-Id', id], ...spec.headers];
       const r = buildMessage(options).render({ smtpUtf8: caps.smtpUtf8 && t.utf8Headers, eightBitMime: caps.eightBitMime, random });
       const bytes = await collect(r.body); // every content is re-readable: the send reads it again
-      const result = await client.send({ from: r.from, to: r.to, body: r.body, ...(r.size !== undefined ? { size: r.size } : {}), eightBit: r.eightBit, smtpUtf8: r.smtpUtf8 });
+      const result = await client.send({
+        from: r.from,
+        to: r.to,
+        body: r.body,
+        ...(r.size !== undefined ? { size: r.size } : {}),
+        eightBit: r.eightBit,
+        smtpUtf8: r.smtpUtf8,
+      });
       if (result.outcome !== 'accepted' || result.rejected.length > 0) {
         report.bad(`built message ${id} not accepted`, `${result.outcome}: ${result.error?.message ?? ''}`);
         continue;
@@ -99,7 +115,8 @@ export async function messageSuite(t: SuiteTarget, report: Report, count: number
       const expected = s.bytes.subarray(-2).equals(Buffer.from('\r\n')) ? s.bytes : Buffer.concat([s.bytes, Buffer.from('\r\n')]);
       const rcpts = ds.flatMap((d) => d.to).sort();
       const problems: string[] = [];
-      if (JSON.stringify(rcpts) !== JSON.stringify([...s.to].sort())) problems.push(`recipients ${JSON.stringify(rcpts)} != ${JSON.stringify(s.to)}`);
+      if (JSON.stringify(rcpts) !== JSON.stringify([...s.to].sort()))
+        problems.push(`recipients ${JSON.stringify(rcpts)} != ${JSON.stringify(s.to)}`);
       const body = t.strip(ds[0]!.data);
       if (!body.equals(expected)) problems.push(`delivered octets differ from the rendered message (${body.length} vs ${expected.length})`);
       if (problems.length) {
@@ -127,7 +144,9 @@ export async function messageSuite(t: SuiteTarget, report: Report, count: number
         verified++;
       }
     });
-    console.log(`  ${t.mta}: ${verified}/${specs.length} built messages delivered unchanged and read back by Python's email (policy.default)`);
+    console.log(
+      `  ${t.mta}: ${verified}/${specs.length} built messages delivered unchanged and read back by Python's email (policy.default)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -149,10 +168,11 @@ function compare(s: Spec, p: PyMessage): string[] {
   // (it drops it in unstructured text, as RFC 2047 §6.2 says): "=?UTF-8?B?5pel?= =?UTF-8?B?5pys?="
   // reads as "日 本". Where the names differ only so, the name Python read is taken for the one
   // built; mailparser (test/message-mailparser.test.ts) compares display names exactly.
-  const names = (got: [string, string][], want: (string | undefined)[][]) => got.map(([n, a], i) => {
-    const w = want[i]?.[0];
-    return [typeof w === 'string' && n !== w && n.replace(/\s+/g, '') === w.replace(/\s+/g, '') ? w : n, a];
-  });
+  const names = (got: [string, string][], want: (string | undefined)[][]) =>
+    got.map(([n, a], i) => {
+      const w = want[i]?.[0];
+      return [typeof w === 'string' && n !== w && n.replace(/\s+/g, '') === w.replace(/\s+/g, '') ? w : n, a];
+    });
   const addrSame = (what: string, got: [string, string][], want: (string | undefined)[][]): void => same(what, names(got, want), want);
   if (p.defects.length) out.push(`defects: ${p.defects.join(', ')}`);
   addrSame('from', p.from, pairs([s.from]));
@@ -178,7 +198,8 @@ function compare(s: Spec, p: PyMessage): string[] {
   same('attachment count', attached.length, s.attachments.length);
   for (const a of s.attachments) {
     const want = Buffer.from(expectedData(a)).toString('base64');
-    if (!attached.some((x) => x.octets === want && (x.filename ?? undefined) === a.filename)) out.push(`attachment ${JSON.stringify(a.filename)} (${a.kind}, ${expectedData(a).length} octets) not read back`);
+    if (!attached.some((x) => x.octets === want && (x.filename ?? undefined) === a.filename))
+      out.push(`attachment ${JSON.stringify(a.filename)} (${a.kind}, ${expectedData(a).length} octets) not read back`);
   }
   return out;
 }

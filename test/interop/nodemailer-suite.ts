@@ -32,17 +32,30 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
   const records = { [`nm._domainkey.${domain}`]: txtRecord(rsa.publicKey) };
   const built: Buffer[] = [];
   const transport = teed(
-    smtpwireTransport({ host: '127.0.0.1', port: cx.port, tls: 'required-starttls', ca: cx.ca, auth: { user: cx.user, pass: cx.pass }, name: 'client.smtpwire.test', maxConnections: 2 }),
+    smtpwireTransport({
+      host: '127.0.0.1',
+      port: cx.port,
+      tls: 'required-starttls',
+      ca: cx.ca,
+      auth: { user: cx.user, pass: cx.pass },
+      name: 'client.smtpwire.test',
+      maxConnections: 2,
+    }),
     built,
   );
   const mailer = nodemailer.createTransport(transport as never);
   const id = () => `nm-${cx.mta}-${++serial}-${Date.now()}`;
-  const base = (subject: string) => ({ from: '"Fred Foo 👻" <foo@client.smtpwire.test>', to: 'bob@example.test, carol@example.test', subject });
+  const base = (subject: string) => ({
+    from: '"Fred Foo 👻" <foo@client.smtpwire.test>',
+    to: 'bob@example.test, carol@example.test',
+    subject,
+  });
   const dkim = { domainName: domain, keySelector: 'nm', privateKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
   const mails = [
     { ...base('Hello ✔'), text: 'Hello world?', html: '<b>Hello world?</b>' },
     {
-      ...base('attachments'), text: 'Attachments in every form the nodemailer docs list.',
+      ...base('attachments'),
+      text: 'Attachments in every form the nodemailer docs list.',
       html: 'Embedded image: <img src="cid:unique@nodemailer.smtpwire.test"/>',
       attachments: [
         { filename: 'text1.txt', content: 'hello world!' },
@@ -52,14 +65,28 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
         { filename: 'text3.txt', content: 'aGVsbG8gd29ybGQh', encoding: 'base64' },
         { path: 'data:text/plain;base64,aGVsbG8gd29ybGQ=' },
         { raw: 'Content-Type: text/plain\r\nContent-Disposition: attachment;\r\n\r\nHello world!' },
-        { filename: 'image.png', content: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'), cid: 'unique@nodemailer.smtpwire.test' },
+        {
+          filename: 'image.png',
+          content: Buffer.from(
+            'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+            'base64',
+          ),
+          cid: 'unique@nodemailer.smtpwire.test',
+        },
       ],
     },
     { ...base('DKIM-signed ünïcödé'), text: 'Signed by nodemailer, sent by smtpwire.\n'.repeat(50), html: '<p>signed</p>', dkim },
     { ...base('DKIM-signed with attachment'), text: 'x', dkim, attachments: [{ filename: 'b.bin', content: Buffer.alloc(100_000, 7) }] },
   ].map((m) => ({ ...m, headers: { 'X-Smtpwire-Id': id() } }));
 
-  const results = await Promise.all(mails.map((m) => mailer.sendMail(m as never).then((info) => info as unknown as SmtpwireInfo, (err: Error) => err)));
+  const results = await Promise.all(
+    mails.map((m) =>
+      mailer.sendMail(m as never).then(
+        (info) => info as unknown as SmtpwireInfo,
+        (err: Error) => err,
+      ),
+    ),
+  );
   mailer.close();
   const sentIds: string[] = [];
   results.forEach((r, i) => {
@@ -87,7 +114,13 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
       const body = cx.strip(d.data);
       return body.equals(expected) ? [] : [`delivered ${body.length} octets != built ${expected.length}`];
     });
-    if (ds.flatMap((d) => d.to).sort().join() !== 'bob@example.test,carol@example.test') problems.push(`recipients ${ds.flatMap((d) => d.to).join()}`);
+    if (
+      ds
+        .flatMap((d) => d.to)
+        .sort()
+        .join() !== 'bob@example.test,carol@example.test'
+    )
+      problems.push(`recipients ${ds.flatMap((d) => d.to).join()}`);
     if (problems.length) cx.bad(`nodemailer: "${m.subject}" byte for byte`, problems.join('\n'));
     else cx.ok(`nodemailer: "${m.subject}" delivered byte for byte as nodemailer built it`, true);
     if ('dkim' in m) signed.push(...ds.map((d) => d.data));
@@ -98,12 +131,17 @@ export async function nodemailerSuite(cx: NodemailerSuiteContext): Promise<void>
   const py = verifyWithDkimpy(signed, records);
   for (let i = 0; i < signed.length; i++) {
     const ma = await verifyWithMailauth(signed[i]!, records);
-    for (const [who, v] of [['dkimpy', py[i]!], ['mailauth', ma]] as const) {
+    for (const [who, v] of [
+      ['dkimpy', py[i]!],
+      ['mailauth', ma],
+    ] as const) {
       if (v.results.length === 1 && v.results[0]) cx.ok(`nodemailer DKIM: ${who} verifies nodemailer's signature on delivery ${i}`);
       else cx.bad(`nodemailer DKIM: ${who} on delivery ${i}`, `${JSON.stringify(v.results)} ${v.errors.join('\n')}`);
     }
   }
-  console.log(`  ${cx.mta}: nodemailer: ${sentIds.length}/${mails.length} sent, ${signed.length} DKIM-signed deliveries checked by dkimpy and mailauth`);
+  console.log(
+    `  ${cx.mta}: nodemailer: ${sentIds.length}/${mails.length} sent, ${signed.length} DKIM-signed deliveries checked by dkimpy and mailauth`,
+  );
 }
 
 /** What SMTP carries for these bytes, as nodemailer's own SMTP transport also sends them: a bare

@@ -58,7 +58,9 @@ async function main(): Promise<number> {
   const { uid, gid } = postfixIds();
   chownSync(data, uid, gid);
   const port = await freePort();
-  writeFileSync(join(conf, 'main.cf'), `# smtpwire pool-limit interop: private Postfix instance
+  writeFileSync(
+    join(conf, 'main.cf'),
+    `# smtpwire pool-limit interop: private Postfix instance
 compatibility_level = 3.6
 queue_directory = ${queue}
 data_directory = ${data}
@@ -84,35 +86,61 @@ smtpd_recipient_restrictions =
 # exceptions are $mynetworks; emptied so nothing is exempt).
 smtpd_client_connection_count_limit = ${LIMIT}
 smtpd_client_event_limit_exceptions =
-`);
+`,
+  );
   writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd\n${SERVICES}`);
   const checked = run('postfix', ['-c', conf, 'check']);
   if (checked.status !== 0) throw new Error(`postfix check failed: ${checked.out}`);
   const started = run('postfix', ['-c', conf, 'start']);
   const stop = () => run('postfix', ['-c', conf, 'stop']);
   // Killed from outside (a timeout, Ctrl-C): stop our Postfix first.
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { stop(); process.exit(130); });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      stop();
+      process.exit(130);
+    });
   try {
     if (started.status !== 0 || !(await waitForPort(port, 20_000))) throw new Error(`postfix did not start: ${started.out}`);
-    console.log(`== postfix ${run('postconf', ['-c', conf, '-h', 'mail_version']).out.trim()}: smtpd_client_connection_count_limit = ${LIMIT}`);
+    console.log(
+      `== postfix ${run('postconf', ['-c', conf, '-h', 'mail_version']).out.trim()}: smtpd_client_connection_count_limit = ${LIMIT}`,
+    );
     let connections = 0;
     const refusedConnects: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const pool = createPool({
-        host: '127.0.0.1', port, tls: 'none', maxConnections: LIMIT, maxMessagesPerConnection: 3, retries: 0,
+        host: '127.0.0.1',
+        port,
+        tls: 'none',
+        maxConnections: LIMIT,
+        maxMessagesPerConnection: 3,
+        retries: 0,
         timeouts: { greeting: 10_000, connect: 10_000 },
         observe: {
           connectionOpened: () => connections++,
-          connectionClosed: (e) => { if (!e.opened) refusedConnects.push(e.error?.message ?? 'no error'); },
+          connectionClosed: (e) => {
+            if (!e.opened) refusedConnects.push(e.error?.message ?? 'no error');
+          },
         },
       });
-      const results = await Promise.all(Array.from({ length: MESSAGES }, (_, i) => pool.send({
-        from: 'pool@client.smtpwire.test', to: `rcpt${i}@example.test`, body: `Subject: round ${round} message ${i}\r\n\r\nhello\r\n`,
-      })));
+      const results = await Promise.all(
+        Array.from({ length: MESSAGES }, (_, i) =>
+          pool.send({
+            from: 'pool@client.smtpwire.test',
+            to: `rcpt${i}@example.test`,
+            body: `Subject: round ${round} message ${i}\r\n\r\nhello\r\n`,
+          }),
+        ),
+      );
       await pool.close();
       const notAccepted = results.filter((r) => r.outcome !== 'accepted');
-      check(notAccepted.length === 0, `round ${round + 1}: ${MESSAGES} messages accepted over sessions retired every 3 messages`,
-        notAccepted.slice(0, 5).map((r) => `${r.outcome}: ${r.error?.message}`).join('\n'));
+      check(
+        notAccepted.length === 0,
+        `round ${round + 1}: ${MESSAGES} messages accepted over sessions retired every 3 messages`,
+        notAccepted
+          .slice(0, 5)
+          .map((r) => `${r.outcome}: ${r.error?.message}`)
+          .join('\n'),
+      );
     }
     check(connections >= ROUNDS * (MESSAGES / 3), `${connections} sessions opened (one per 3 messages)`);
     check(refusedConnects.length === 0, 'no connection attempt was refused', refusedConnects.slice(0, 5).join('\n'));
@@ -130,8 +158,11 @@ smtpd_client_event_limit_exceptions =
   return failed > 0 || passed === 0 ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  },
+);

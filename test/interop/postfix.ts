@@ -32,7 +32,10 @@ export async function waitForPort(port: number, ms: number): Promise<boolean> {
 
 /** The postfix user's uid and gid (its data directory must belong to it). */
 export function postfixIds(): { uid: number; gid: number } {
-  const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postfix:'))?.split(':');
+  const pw = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postfix:'))
+    ?.split(':');
   if (!pw) throw new Error('no postfix user (is the postfix package installed?)');
   return { uid: Number(pw[2]), gid: Number(pw[3]) };
 }

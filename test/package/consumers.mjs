@@ -39,10 +39,15 @@ function fail(name, err) {
  *  output when it fails. */
 function run(cmd, args, cwd, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed (${err.code ?? err.signal})\n${stdout}\n${stderr}`));
-      else resolve(stdout + stderr);
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(' ')} failed (${err.code ?? err.signal})\n${stdout}\n${stderr}`));
+        else resolve(stdout + stderr);
+      },
+    );
   });
 }
 
@@ -82,15 +87,30 @@ function expectDelivered(name, output) {
 
 let tarball;
 try {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const info = JSON.parse(out.slice(out.indexOf('[')))[0];
   tarball = join(tmp, info.filename);
   const files = info.files.map((f) => f.path);
-  for (const must of ['LICENSE', 'README.md', 'docs/getting-started.md', 'dist/transports/node.js', 'dist/transports/node.d.ts', 'dist/core/index.js']) {
+  for (const must of [
+    'LICENSE',
+    'README.md',
+    'docs/getting-started.md',
+    'dist/transports/node.js',
+    'dist/transports/node.d.ts',
+    'dist/core/index.js',
+  ]) {
     if (!files.includes(must)) throw new Error(`the tarball lacks ${must}`);
   }
-  if (files.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/'))) throw new Error('the tarball ships dist/test or dist/bench');
-  ok('npm pack', `${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} kB packed, ${(info.unpackedSize / 1024).toFixed(0)} kB unpacked`);
+  if (files.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/')))
+    throw new Error('the tarball ships dist/test or dist/bench');
+  ok(
+    'npm pack',
+    `${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} kB packed, ${(info.unpackedSize / 1024).toFixed(0)} kB unpacked`,
+  );
 } catch (err) {
   fail('npm pack', err);
   finish();
@@ -142,8 +162,11 @@ await check('node-esm', async () => {
 });
 
 await check('node-cjs', async () => {
-  const dir = await consumer('node-cjs', { type: 'commonjs' }, {
-    'main.cjs': `const { sendMail, SmtpUsageError } = require('smtpwire');
+  const dir = await consumer(
+    'node-cjs',
+    { type: 'commonjs' },
+    {
+      'main.cjs': `const { sendMail, SmtpUsageError } = require('smtpwire');
 const core = require('smtpwire/core');
 if (typeof core.SmtpConnection !== 'function' || typeof SmtpUsageError !== 'function') throw new Error('require() gave incomplete exports');
 // The public core leaves the building blocks to smtpwire/core/internal.
@@ -154,7 +177,8 @@ sendMail(${message('node-cjs')}).then((r) => {
   if (r.outcome !== 'accepted') process.exitCode = 1;
 });
 `,
-  });
+    },
+  );
   const out = await run(process.execPath, ['main.cjs'], dir);
   expectDelivered('node-cjs', out);
   return `require(esm), node ${process.version}`;
@@ -195,22 +219,57 @@ if (r.outcome === 'accepted') {
 // @ts-expect-error: host must be a string
 void sendMail({ host: 1, from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' });
 `;
-const probeArgs = (moduleKind, resolution) => ['--noEmit', '--strict', '--target', 'es2022', '--module', moduleKind, '--moduleResolution', resolution, '--types', 'node', '--lib', 'es2022', 'probe.ts'];
+const probeArgs = (moduleKind, resolution) => [
+  '--noEmit',
+  '--strict',
+  '--target',
+  'es2022',
+  '--module',
+  moduleKind,
+  '--moduleResolution',
+  resolution,
+  '--types',
+  'node',
+  '--lib',
+  'es2022',
+  'probe.ts',
+];
 const TS_LINKS = ['typescript', '@types/node'];
-const tsconfig = (moduleKind, resolution) => JSON.stringify({
-  compilerOptions: {
-    target: 'ES2022', module: moduleKind, moduleResolution: resolution, strict: true, skipLibCheck: false,
-    noEmitOnError: true, outDir: 'out', types: ['node'], lib: ['ES2022'],
-  },
-  include: ['main.ts'],
-});
+const tsconfig = (moduleKind, resolution) =>
+  JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: moduleKind,
+      moduleResolution: resolution,
+      strict: true,
+      skipLibCheck: false,
+      noEmitOnError: true,
+      outDir: 'out',
+      types: ['node'],
+      lib: ['ES2022'],
+    },
+    include: ['main.ts'],
+  });
 
 await check('ts-nodenext', async () => {
   const examples = extractExamples(ROOT, ['README.md', 'docs/getting-started.md', 'docs/installing.md']);
-  const files = { 'main.ts': TS_EXAMPLE('ts-nodenext'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('nodenext', 'nodenext'), 'docs/globals.d.ts': EXAMPLE_GLOBALS };
+  const files = {
+    'main.ts': TS_EXAMPLE('ts-nodenext'),
+    'probe.ts': TYPE_PROBE,
+    'tsconfig.json': tsconfig('nodenext', 'nodenext'),
+    'docs/globals.d.ts': EXAMPLE_GLOBALS,
+  };
   for (const ex of examples) files[`docs/${ex.name}.ts`] = ex.code;
   files['docs/tsconfig.json'] = JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'], lib: ['ES2022'] },
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+      lib: ['ES2022'],
+    },
     include: ['*.ts'],
   });
   const dir = await consumer('ts-nodenext', { type: 'module' }, files, TS_LINKS);
@@ -231,7 +290,12 @@ await check('ts-nodenext', async () => {
 });
 
 await check('ts-bundler', async () => {
-  const dir = await consumer('ts-bundler', { type: 'module' }, { 'main.ts': TS_EXAMPLE('ts-bundler'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('esnext', 'bundler') }, TS_LINKS);
+  const dir = await consumer(
+    'ts-bundler',
+    { type: 'module' },
+    { 'main.ts': TS_EXAMPLE('ts-bundler'), 'probe.ts': TYPE_PROBE, 'tsconfig.json': tsconfig('esnext', 'bundler') },
+    TS_LINKS,
+  );
   await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), ...probeArgs('esnext', 'bundler')], dir);
   await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
   const out = await run(process.execPath, ['out/main.js'], dir);
@@ -241,40 +305,68 @@ await check('ts-bundler', async () => {
 // The published bin (package.json "bin": the single-file CLI behind its compile-cache launcher,
 // scripts/bundle-cli.mjs), as npm links it into node_modules/.bin.
 await check('cli (node_modules/.bin/smtpwire)', async () => {
-  const dir = await consumer('cli', {}, { 'msg.eml': 'From: app@example.com\r\nTo: user@example.org\r\nSubject: from cli\r\nX-Consumer: cli\r\n\r\nhello\r\n' });
-  const out = await run('sh', ['-c', `node_modules/.bin/smtpwire send --server smtp+plain://127.0.0.1:${PORT} --from app@example.com --to user@example.org --json < msg.eml`], dir);
+  const dir = await consumer(
+    'cli',
+    {},
+    { 'msg.eml': 'From: app@example.com\r\nTo: user@example.org\r\nSubject: from cli\r\nX-Consumer: cli\r\n\r\nhello\r\n' },
+  );
+  const out = await run(
+    'sh',
+    [
+      '-c',
+      `node_modules/.bin/smtpwire send --server smtp+plain://127.0.0.1:${PORT} --from app@example.com --to user@example.org --json < msg.eml`,
+    ],
+    dir,
+  );
   expectDelivered('cli', out);
   return (await run('node_modules/.bin/smtpwire', ['--version'], dir)).trim();
 });
 
 await check('deno', async () => {
   const deno = findDeno();
-  const dir = await consumer('deno', { type: 'module' }, {
-    'main.ts': `import { sendMail, denoTransport } from 'smtpwire';
+  const dir = await consumer(
+    'deno',
+    { type: 'module' },
+    {
+      'main.ts': `import { sendMail, denoTransport } from 'smtpwire';
 if (denoTransport?.name !== 'deno') throw new Error('the deno condition did not pick the Deno entry');
-${TS_EXAMPLE('deno').split('\n').slice(2).join('\n').replaceAll('process.exit', 'Deno.exit').replace('void SmtpConnection;', '')}`.replace('function describe(r: SendResult)', 'function describe(r: Awaited<ReturnType<typeof sendMail>>)'),
-  });
+${TS_EXAMPLE('deno').split('\n').slice(2).join('\n').replaceAll('process.exit', 'Deno.exit').replace('void SmtpConnection;', '')}`.replace(
+        'function describe(r: SendResult)',
+        'function describe(r: Awaited<ReturnType<typeof sendMail>>)',
+      ),
+    },
+  );
   const env = { DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(tmp, 'deno-cache') };
   await run(deno, ['check', 'main.ts'], dir, env);
   const out = await run(deno, ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', 'main.ts'], dir, env);
   expectDelivered('deno', out);
-  return (await run(deno, ["--version"], dir, env)).split("\n")[0];
+  return (await run(deno, ['--version'], dir, env)).split('\n')[0];
 });
 
 await check('bun', async () => {
   const bun = findBun();
-  const dir = await consumer('bun', { type: 'module' }, {
-    'main.ts': ESM_EXAMPLE('bun').replace("import { sendMail } from 'smtpwire';", `import { sendMail, bunTransport } from 'smtpwire';
-if (bunTransport?.name !== 'bun') throw new Error('the bun condition did not pick the Bun entry');`),
-  });
+  const dir = await consumer(
+    'bun',
+    { type: 'module' },
+    {
+      'main.ts': ESM_EXAMPLE('bun').replace(
+        "import { sendMail } from 'smtpwire';",
+        `import { sendMail, bunTransport } from 'smtpwire';
+if (bunTransport?.name !== 'bun') throw new Error('the bun condition did not pick the Bun entry');`,
+      ),
+    },
+  );
   const out = await run(bun, ['main.ts'], dir, { BUN_INSTALL_CACHE_DIR: join(tmp, 'bun-cache') });
   expectDelivered('bun', out);
-  return `bun ${(await run(bun, ["--version"], dir)).trim()}`;
+  return `bun ${(await run(bun, ['--version'], dir)).trim()}`;
 });
 
 await check('worker (miniflare)', async () => {
-  const dir = await consumer('worker', { type: 'module' }, {
-    'worker.mjs': `import { sendMail, workersTransport } from 'smtpwire';
+  const dir = await consumer(
+    'worker',
+    { type: 'module' },
+    {
+      'worker.mjs': `import { sendMail, workersTransport } from 'smtpwire';
 export default {
   async fetch() {
     if (workersTransport?.name !== 'workers') return new Response('the workerd condition did not pick the Workers entry', { status: 500 });
@@ -283,11 +375,20 @@ export default {
   },
 };
 `,
-  });
+    },
+  );
   const esbuild = await import('esbuild');
   const built = await esbuild.build({
-    entryPoints: [join(dir, 'worker.mjs')], bundle: true, minify: true, format: 'esm', platform: 'neutral',
-    conditions: ['workerd', 'worker'], external: ['cloudflare:sockets', 'node:*'], write: false, metafile: true, logLevel: 'silent',
+    entryPoints: [join(dir, 'worker.mjs')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker'],
+    external: ['cloudflare:sockets', 'node:*'],
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
   });
   const code = built.outputFiles[0].text;
   const { Miniflare } = await import('miniflare');
@@ -312,13 +413,16 @@ await check('worker bundle (raw message, installed tarball)', async () => {
   const problems = budgetProblems('the raw-message Worker', row, CEILING_GZIP);
   const scan = await measure(`import { simdScanner } from 'smtpwire/core';\nexport const s = simdScanner;`, dir);
   if (!scan.webAssembly) problems.push('the WebAssembly check did not flag a bundle that imports simdScanner');
-  const sendable = await measure(`import { connect } from 'smtpwire';
+  const sendable = await measure(
+    `import { connect } from 'smtpwire';
 export default { async fetch() {
   const client = await connect({ host: '127.0.0.1', port: ${PORT}, tls: 'none' });
   const r = await client.send({ from: 'app@example.com', to: ['user@example.org'], body: 'X-Consumer: worker-raw\\r\\nSubject: raw\\r\\n\\r\\nhello\\r\\n' });
   await client.close();
   return new Response(\`\${r.outcome} \${r.reply?.code}\`);
-} };`, dir);
+} };`,
+    dir,
+  );
   if (sendable.webAssembly) problems.push('the sendable raw-message Worker bundles WebAssembly');
   const { Miniflare } = await import('miniflare');
   const mf = new Miniflare({ modules: true, script: sendable.code, compatibilityDate: '2025-09-01' });
@@ -345,7 +449,20 @@ await check('jsr (deno publish --dry-run)', async () => {
 await check('attw', async () => {
   // esm-only: the package is ES modules only; CommonJS users require() it (Node >= 20.19), which
   // attw's node16-cjs column flags as "CJS resolves to ESM" by design.
-  const out = await run(process.execPath, [join(MODULES, '@arethetypeswrong/cli/dist/index.js'), tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color', '--no-emoji'], tmp);
+  const out = await run(
+    process.execPath,
+    [
+      join(MODULES, '@arethetypeswrong/cli/dist/index.js'),
+      tarball,
+      '--profile',
+      'esm-only',
+      '--format',
+      'table-flipped',
+      '--no-color',
+      '--no-emoji',
+    ],
+    tmp,
+  );
   console.log(out.replace(/^/gm, '     '));
 });
 

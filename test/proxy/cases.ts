@@ -43,7 +43,14 @@ export interface ProxyRuntime {
   name: string;
   connect(options: Omit<ClientOptions, 'transport'>): Promise<SmtpClient>;
   /** What this runtime's transport honours; the rest must be refused with EUSAGE. */
-  supports: { clientCert: 'all' | 'implicit' | 'none'; pfx: boolean; encryptedKey: boolean; minVersion: boolean; ciphers: boolean; localAddress: boolean };
+  supports: {
+    clientCert: 'all' | 'implicit' | 'none';
+    pfx: boolean;
+    encryptedKey: boolean;
+    minVersion: boolean;
+    ciphers: boolean;
+    localAddress: boolean;
+  };
   /** False where the runtime cannot be given a CA (Workers): the harness makes it trust the
    *  test CA instead, so "no `ca`, so the certificate is untrusted" cannot be provoked there. */
   takesCa?: boolean;
@@ -73,8 +80,14 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 }
 
 /** Send one message and check the server got it byte for byte, over TLS when `secure`. */
-async function deliver(client: SmtpClient, tag: string, want: { secure: boolean; user?: string; cn?: string; from?: string }): Promise<void> {
-  const body = enc.encode(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${tag}\r\n\r\nthrough the tunnel: ${tag}\r\n.leading dot\r\n`);
+async function deliver(
+  client: SmtpClient,
+  tag: string,
+  want: { secure: boolean; user?: string; cn?: string; from?: string },
+): Promise<void> {
+  const body = enc.encode(
+    `From: a@example.com\r\nTo: b@example.com\r\nSubject: ${tag}\r\n\r\nthrough the tunnel: ${tag}\r\n.leading dot\r\n`,
+  );
   try {
     const result = await client.send({ from: 'a@example.com', to: ['b@example.com'], body });
     expect(result.outcome === 'accepted', `outcome ${result.outcome}: ${result.error?.message ?? ''}`);
@@ -93,7 +106,12 @@ async function deliver(client: SmtpClient, tag: string, want: { secure: boolean;
 }
 
 /** Expect connect() to fail with this code (and message pattern); returns the error. */
-async function refused(connecting: Promise<SmtpClient>, code: string, pattern: RegExp, extra?: (err: Record<string, unknown>) => void): Promise<void> {
+async function refused(
+  connecting: Promise<SmtpClient>,
+  code: string,
+  pattern: RegExp,
+  extra?: (err: Record<string, unknown>) => void,
+): Promise<void> {
   let client: SmtpClient | undefined;
   try {
     client = await connecting;
@@ -145,16 +163,37 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     await deliver(client, 'dante-implicit', { secure: true });
   });
   add('SOCKS5 (Dante) to an IP literal (ATYP 1) with servername', async () => {
-    const client = await rt.connect({ host: '127.0.0.1', servername: host, port: c.ports.starttls, tls: 'required-starttls', proxy: c.proxies.dante, ...trust });
+    const client = await rt.connect({
+      host: '127.0.0.1',
+      servername: host,
+      port: c.ports.starttls,
+      tls: 'required-starttls',
+      proxy: c.proxies.dante,
+      ...trust,
+    });
     await deliver(client, 'dante-ip', { secure: true });
   });
   // Dante speaks SOCKS4 but not the 4a name extension: an IPv4 literal goes as plain SOCKS4.
   add('SOCKS4 (Dante, IPv4 literal, servername) + STARTTLS', async () => {
-    const client = await rt.connect({ host: '127.0.0.1', servername: host, port: c.ports.starttls, tls: 'required-starttls', proxy: socks4a, ...trust });
+    const client = await rt.connect({
+      host: '127.0.0.1',
+      servername: host,
+      port: c.ports.starttls,
+      tls: 'required-starttls',
+      proxy: socks4a,
+      ...trust,
+    });
     await deliver(client, 'socks4', { secure: true });
   });
   add('SOCKS4 (Dante, IPv4 literal, servername) + implicit TLS', async () => {
-    const client = await rt.connect({ host: '127.0.0.1', servername: host, port: c.ports.implicit, tls: 'implicit', proxy: socks4a, ...trust });
+    const client = await rt.connect({
+      host: '127.0.0.1',
+      servername: host,
+      port: c.ports.implicit,
+      tls: 'implicit',
+      proxy: socks4a,
+      ...trust,
+    });
     await deliver(client, 'socks4-implicit', { secure: true });
   });
   add('SOCKS4a name to Dante (which does not resolve 4a names): EPROXY refused, not a hang', async () => {
@@ -162,7 +201,14 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
   });
   if (c.proxies.socks4a) {
     add('SOCKS4a (OpenSSH -D, name resolved by the proxy) + STARTTLS', async () => {
-      const client = await rt.connect({ host, port: c.ports.starttls, tls: 'required-starttls', proxy: c.proxies.socks4a!, auth, ...trust });
+      const client = await rt.connect({
+        host,
+        port: c.ports.starttls,
+        tls: 'required-starttls',
+        proxy: c.proxies.socks4a!,
+        auth,
+        ...trust,
+      });
       await deliver(client, 'socks4a', { secure: true, user: c.user });
     });
     add('SOCKS4a (OpenSSH -D) + implicit TLS', async () => {
@@ -170,7 +216,13 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
       await deliver(client, 'socks4a-implicit', { secure: true });
     });
     add('SOCKS5 (OpenSSH -D) + STARTTLS', async () => {
-      const client = await rt.connect({ host, port: c.ports.starttls, tls: 'required-starttls', proxy: c.proxies.socks4a!.replace('socks4a://', 'socks5://'), ...trust });
+      const client = await rt.connect({
+        host,
+        port: c.ports.starttls,
+        tls: 'required-starttls',
+        proxy: c.proxies.socks4a!.replace('socks4a://', 'socks5://'),
+        ...trust,
+      });
       await deliver(client, 'ssh-socks5', { secure: true });
     });
   }
@@ -193,10 +245,25 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
 
   // ---- the certificate is checked against the mail server's name, inside the tunnel
   add('a certificate for another name fails inside the tunnel (implicit TLS)', async () => {
-    await refused(rt.connect({ host, servername: 'mail.example.net', port: c.ports.implicit, tls: 'implicit', proxy: c.proxies.socks5, ...trust }), 'ETLS', /not issued for the name|certificate|name/i);
+    await refused(
+      rt.connect({ host, servername: 'mail.example.net', port: c.ports.implicit, tls: 'implicit', proxy: c.proxies.socks5, ...trust }),
+      'ETLS',
+      /not issued for the name|certificate|name/i,
+    );
   });
   add('a certificate for another name fails inside the tunnel (STARTTLS)', async () => {
-    await refused(rt.connect({ host, servername: 'mail.example.net', port: c.ports.starttls, tls: 'required-starttls', proxy: c.proxies.http, ...trust }), 'ETLS', /certificate|name/i);
+    await refused(
+      rt.connect({
+        host,
+        servername: 'mail.example.net',
+        port: c.ports.starttls,
+        tls: 'required-starttls',
+        proxy: c.proxies.http,
+        ...trust,
+      }),
+      'ETLS',
+      /certificate|name/i,
+    );
   });
   if (rt.takesCa !== false) {
     add('an untrusted certificate through the tunnel names the reason and --ca', async () => {
@@ -205,15 +272,29 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
   }
   // Also where the test CA is trusted runtime-wide (workerd): a certificate from another CA.
   add('a certificate from a CA the client does not trust fails inside the tunnel', async () => {
-    await refused(rt.connect({ host, port: c.ports.untrusted, tls: 'implicit', proxy: c.proxies.socks5, ...trust }), 'ETLS', /certificate/i);
+    await refused(
+      rt.connect({ host, port: c.ports.untrusted, tls: 'implicit', proxy: c.proxies.socks5, ...trust }),
+      'ETLS',
+      /certificate/i,
+    );
   });
 
   // ---- the proxy says no
   add('SOCKS5 wrong password: EPROXY auth', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, proxy: withCreds(c.proxies.socks5Auth, c.proxyUser, 'wrong'), ...trust }), 'EPROXY', /rejected the user name or password/, (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`));
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, proxy: withCreds(c.proxies.socks5Auth, c.proxyUser, 'wrong'), ...trust }),
+      'EPROXY',
+      /rejected the user name or password/,
+      (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`),
+    );
   });
   add('SOCKS5 proxy wants auth, none given: EPROXY auth', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, proxy: c.proxies.socks5Auth, ...trust }), 'EPROXY', /requires authentication/, (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`));
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, proxy: c.proxies.socks5Auth, ...trust }),
+      'EPROXY',
+      /requires authentication/,
+      (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`),
+    );
   });
   add('SOCKS5 (Dante) target blocked by rule: EPROXY refused, "not allowed by ruleset"', async () => {
     await refused(rt.connect({ host, port: c.ports.blocked, proxy: c.proxies.dante }), 'EPROXY', /not allowed by ruleset/, (e) => {
@@ -222,33 +303,62 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     });
   });
   add('SOCKS5 (microsocks) target port closed: EPROXY refused', async () => {
-    await refused(rt.connect({ host, port: c.ports.closed, proxy: c.proxies.socks5 }), 'EPROXY', /could not connect to localhost:\d+/, (e) => expect(e.reason === 'refused', `reason ${String(e.reason)}`));
+    await refused(
+      rt.connect({ host, port: c.ports.closed, proxy: c.proxies.socks5 }),
+      'EPROXY',
+      /could not connect to localhost:\d+/,
+      (e) => expect(e.reason === 'refused', `reason ${String(e.reason)}`),
+    );
   });
   add('SOCKS4a (Dante) target blocked: EPROXY refused', async () => {
     await refused(rt.connect({ host, port: c.ports.blocked, proxy: socks4a }), 'EPROXY', /SOCKS4a proxy could not connect/);
   });
   add('HTTP CONNECT wrong password: EPROXY auth (tinyproxy answers 401)', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, proxy: withCreds(c.proxies.httpAuth, c.proxyUser, 'wrong'), ...trust }), 'EPROXY', /rejected the user name or password \(40[17]/, (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`));
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, proxy: withCreds(c.proxies.httpAuth, c.proxyUser, 'wrong'), ...trust }),
+      'EPROXY',
+      /rejected the user name or password \(40[17]/,
+      (e) => expect(e.reason === 'auth', `reason ${String(e.reason)}`),
+    );
   });
   add('HTTP CONNECT proxy wants auth, none given: EPROXY auth (407)', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, proxy: c.proxies.httpAuth, ...trust }), 'EPROXY', /requires authentication \(407/);
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, proxy: c.proxies.httpAuth, ...trust }),
+      'EPROXY',
+      /requires authentication \(407/,
+    );
   });
   add('HTTP CONNECT to a port the proxy forbids: EPROXY refused (403)', async () => {
-    await refused(rt.connect({ host, port: c.ports.blocked, proxy: c.proxies.http }), 'EPROXY', /403/, (e) => expect(e.reason === 'refused', `reason ${String(e.reason)}`));
+    await refused(rt.connect({ host, port: c.ports.blocked, proxy: c.proxies.http }), 'EPROXY', /403/, (e) =>
+      expect(e.reason === 'refused', `reason ${String(e.reason)}`),
+    );
   });
   add('wrong kind of proxy (socks5:// to tinyproxy): EPROXY within the connect deadline', async () => {
     // tinyproxy waits for the rest of an HTTP request line that never comes: the deadline ends it.
     const started = Date.now();
-    await refused(rt.connect({ host, port: c.ports.starttls, timeouts: { connect: 1500 }, proxy: c.proxies.http.replace('http://', 'socks5://') }), 'EPROXY', /proxy/, (e) => {
-      expect(e.reason === 'timeout' || e.reason === 'protocol' || e.reason === 'closed', `reason ${String(e.reason)}`);
-    });
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, timeouts: { connect: 1500 }, proxy: c.proxies.http.replace('http://', 'socks5://') }),
+      'EPROXY',
+      /proxy/,
+      (e) => {
+        expect(e.reason === 'timeout' || e.reason === 'protocol' || e.reason === 'closed', `reason ${String(e.reason)}`);
+      },
+    );
     expect(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
   add('wrong kind of proxy (http:// to a SOCKS5 proxy): EPROXY', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, timeouts: { connect: 3000 }, proxy: c.proxies.socks5.replace('socks5://', 'http://') }), 'EPROXY', /proxy/);
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, timeouts: { connect: 3000 }, proxy: c.proxies.socks5.replace('socks5://', 'http://') }),
+      'EPROXY',
+      /proxy/,
+    );
   });
   add('no proxy listening: ECONNECTION naming the proxy', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, proxy: `socks5://127.0.0.1:${c.ports.closed}` }), 'ECONNECTION', /proxy socks5:\/\/127\.0\.0\.1/);
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, proxy: `socks5://127.0.0.1:${c.ports.closed}` }),
+      'ECONNECTION',
+      /proxy socks5:\/\/127\.0\.0\.1/,
+    );
   });
 
   // ---- client certificates (server requires one signed by the test CA)
@@ -259,12 +369,27 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     await deliver(await rt.connect(opts), 'client-cert', { secure: true, cn: 'alice@smtpwire.test' });
   });
   add(`client certificate (cert + key), STARTTLS${certOk !== 'all' ? ': refused with EUSAGE' : ''}`, async () => {
-    const opts = { host, port: c.ports.clientCertStarttls, tls: 'required-starttls' as const, cert: c.clientCert, key: c.clientKey, ...trust };
+    const opts = {
+      host,
+      port: c.ports.clientCertStarttls,
+      tls: 'required-starttls' as const,
+      cert: c.clientCert,
+      key: c.clientKey,
+      ...trust,
+    };
     if (certOk !== 'all') return refused(rt.connect(opts), 'EUSAGE', /cert/);
     await deliver(await rt.connect(opts), 'client-cert-starttls', { secure: true, cn: 'alice@smtpwire.test' });
   });
   add(`client certificate through a SOCKS5 tunnel, implicit TLS${certOk !== 'all' ? ': refused with EUSAGE' : ''}`, async () => {
-    const opts = { host, port: c.ports.clientCert, tls: 'implicit' as const, cert: c.clientCert, key: c.clientKey, proxy: c.proxies.socks5, ...trust };
+    const opts = {
+      host,
+      port: c.ports.clientCert,
+      tls: 'implicit' as const,
+      cert: c.clientCert,
+      key: c.clientKey,
+      proxy: c.proxies.socks5,
+      ...trust,
+    };
     if (certOk !== 'all') return refused(rt.connect(opts), 'EUSAGE', /cert/);
     await deliver(await rt.connect(opts), 'client-cert-proxy', { secure: true, cn: 'alice@smtpwire.test' });
   });
@@ -273,7 +398,9 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
       await refusedSomehow(rt.connect({ host, port: c.ports.clientCert, tls: 'implicit', ...trust }));
     });
     add('an untrusted client certificate: the server refuses the handshake', async () => {
-      await refusedSomehow(rt.connect({ host, port: c.ports.clientCert, tls: 'implicit', cert: c.strangerCert, key: c.strangerKey, ...trust }));
+      await refusedSomehow(
+        rt.connect({ host, port: c.ports.clientCert, tls: 'implicit', cert: c.strangerCert, key: c.strangerKey, ...trust }),
+      );
     });
   }
   add(`client certificate as PKCS#12 (pfx + passphrase)${rt.supports.pfx ? '' : ': refused with EUSAGE'}`, async () => {
@@ -283,7 +410,15 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     await deliver(await rt.connect(opts), 'client-pfx', { secure: true, cn: 'alice@smtpwire.test' });
   });
   add(`client certificate with an encrypted key + passphrase${rt.supports.encryptedKey ? '' : ': refused with EUSAGE'}`, async () => {
-    const opts = { host, port: c.ports.clientCert, tls: 'implicit' as const, cert: c.clientCert, key: c.clientKeyEncrypted, passphrase: c.keyPassphrase, ...trust };
+    const opts = {
+      host,
+      port: c.ports.clientCert,
+      tls: 'implicit' as const,
+      cert: c.clientCert,
+      key: c.clientKeyEncrypted,
+      passphrase: c.keyPassphrase,
+      ...trust,
+    };
     // With no client certificate at all, the refusal names `cert` (the first option it meets).
     if (!rt.supports.encryptedKey) return refused(rt.connect(opts), 'EUSAGE', certOk === 'none' ? /`cert`/ : /passphrase/);
     await deliver(await rt.connect(opts), 'client-key-passphrase', { secure: true, cn: 'alice@smtpwire.test' });
@@ -293,14 +428,17 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
     if (!rt.supports.minVersion) return refused(rt.connect(opts), 'EUSAGE', /minVersion/);
     await deliver(await rt.connect(opts), 'tls13', { secure: true });
   });
-  add(`ciphers${rt.supports.ciphers ? ': one chosen suite works, a list the server cannot share fails' : ': refused with EUSAGE'}`, async () => {
-    const opts = { host, port: c.ports.implicit, tls: 'implicit' as const, ciphers: 'TLS_AES_256_GCM_SHA384', ...trust };
-    if (!rt.supports.ciphers) return refused(rt.connect(opts), 'EUSAGE', /ciphers/);
-    await deliver(await rt.connect(opts), 'ciphers', { secure: true });
-    // Only an RSA key exchange for TLS 1.2 and a TLS 1.3 suite servers leave off by default:
-    // nothing this server (ECDSA certificate, default suites) can agree to.
-    await refusedSomehow(rt.connect({ ...opts, ciphers: 'AES128-SHA:TLS_AES_128_CCM_8_SHA256' }));
-  });
+  add(
+    `ciphers${rt.supports.ciphers ? ': one chosen suite works, a list the server cannot share fails' : ': refused with EUSAGE'}`,
+    async () => {
+      const opts = { host, port: c.ports.implicit, tls: 'implicit' as const, ciphers: 'TLS_AES_256_GCM_SHA384', ...trust };
+      if (!rt.supports.ciphers) return refused(rt.connect(opts), 'EUSAGE', /ciphers/);
+      await deliver(await rt.connect(opts), 'ciphers', { secure: true });
+      // Only an RSA key exchange for TLS 1.2 and a TLS 1.3 suite servers leave off by default:
+      // nothing this server (ECDSA certificate, default suites) can agree to.
+      await refusedSomehow(rt.connect({ ...opts, ciphers: 'AES128-SHA:TLS_AES_128_CCM_8_SHA256' }));
+    },
+  );
   add(`localAddress 127.0.0.2 is the source the server sees${rt.supports.localAddress ? '' : ': refused with EUSAGE'}`, async () => {
     const opts = { host, port: c.ports.starttls, tls: 'required-starttls' as const, localAddress: '127.0.0.2', ...trust };
     if (!rt.supports.localAddress) return refused(rt.connect(opts), 'EUSAGE', /localAddress/);
@@ -309,23 +447,43 @@ export function proxyCases(rt: ProxyRuntime, c: ProxyConfig): Case[] {
 
   // ---- diagnostics
   const hint = rt.tellsClearTextPort !== false;
-  add(`smtps:// to a STARTTLS port: ${hint ? 'ETLS with the hint' : 'ECONNECTION (workerd cannot tell it from a closed port)'}, within seconds`, async () => {
-    const started = Date.now();
-    if (hint) await refused(rt.connect({ host, port: c.ports.starttls, tls: 'implicit', ...trust }), 'ETLS', /speaks clear text first/);
-    else await refused(rt.connect({ host, port: c.ports.starttls, tls: 'implicit', ...trust }), 'ECONNECTION', /cannot connect to localhost:\d+/);
-    expect(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
-  });
+  add(
+    `smtps:// to a STARTTLS port: ${hint ? 'ETLS with the hint' : 'ECONNECTION (workerd cannot tell it from a closed port)'}, within seconds`,
+    async () => {
+      const started = Date.now();
+      if (hint) await refused(rt.connect({ host, port: c.ports.starttls, tls: 'implicit', ...trust }), 'ETLS', /speaks clear text first/);
+      else
+        await refused(
+          rt.connect({ host, port: c.ports.starttls, tls: 'implicit', ...trust }),
+          'ECONNECTION',
+          /cannot connect to localhost:\d+/,
+        );
+      expect(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    },
+  );
   add(`smtps:// to a STARTTLS port through a proxy: ETLS${hint ? ' with the hint' : ''}`, async () => {
     // The hint comes from the TLS library's words, or from the tunnel when the greeting arrived
     // with the proxy's reply. workerd gives no words: a greeting that came after its
     // ClientHello ends as a closed stream, with the transport's explanation.
-    await refused(rt.connect({ host, port: c.ports.starttls, tls: 'implicit', proxy: c.proxies.socks5, ...trust }), 'ETLS', hint ? /clear text/ : /clear text|closed before the first byte over TLS/);
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, tls: 'implicit', proxy: c.proxies.socks5, ...trust }),
+      'ETLS',
+      hint ? /clear text/ : /clear text|closed before the first byte over TLS/,
+    );
   });
   add('STARTTLS to an implicit-TLS port: the greeting timeout says why', async () => {
-    await refused(rt.connect({ host, port: c.ports.implicit, tls: 'starttls', timeouts: { greeting: 1500 }, ...trust }), 'ETIMEOUT', /speaks TLS from the first byte, use smtps:\/\//);
+    await refused(
+      rt.connect({ host, port: c.ports.implicit, tls: 'starttls', timeouts: { greeting: 1500 }, ...trust }),
+      'ETIMEOUT',
+      /speaks TLS from the first byte, use smtps:\/\//,
+    );
   });
   add('a user name without a password says so', async () => {
-    await refused(rt.connect({ host, port: c.ports.starttls, tls: 'required-starttls', auth: { user: c.user }, ...trust }), 'EAUTH', /no password/);
+    await refused(
+      rt.connect({ host, port: c.ports.starttls, tls: 'required-starttls', auth: { user: c.user }, ...trust }),
+      'EAUTH',
+      /no password/,
+    );
   });
   return cases;
 }

@@ -84,7 +84,10 @@ const PASS = 'S3cret-pass';
 
 /** The runtime harness's leaf (test/runtimes/fixtures: also for `localhost`, from another CA
  *  than test/fixtures/pki's): a certificate no client of this suite trusts, workerd included. */
-const UNTRUSTED = { key: readFileSync(join(REPO, 'test/runtimes/fixtures/server.key'), 'utf8'), cert: readFileSync(join(REPO, 'test/runtimes/fixtures/server.crt'), 'utf8') };
+const UNTRUSTED = {
+  key: readFileSync(join(REPO, 'test/runtimes/fixtures/server.key'), 'utf8'),
+  cert: readFileSync(join(REPO, 'test/runtimes/fixtures/server.crt'), 'utf8'),
+};
 
 function smtpServer(secure: boolean, requireClientCert: boolean, leaf = { key: read('mail.key'), cert: read('mail.crt') }): SMTPServer {
   return new SMTPServer({
@@ -111,7 +114,10 @@ function smtpServer(secure: boolean, requireClientCert: boolean, leaf = { key: r
       });
       stream.on('end', () => {
         const cn = (session as unknown as { clientCn?: string }).clientCn ?? '-';
-        callback(null, `OK sha256=${hash.digest('hex')} size=${size} secure=${Boolean(session.secure)} user=${session.user ?? '-'} cn=${cn} from=${session.remoteAddress}`);
+        callback(
+          null,
+          `OK sha256=${hash.digest('hex')} size=${size} secure=${Boolean(session.secure)} user=${session.user ?? '-'} cn=${cn} from=${session.remoteAddress}`,
+        );
       });
     },
     onSecure(socket, session, callback) {
@@ -139,44 +145,57 @@ async function startProxies(ports: ProxyConfig['ports'], proxyUser: string, prox
   const socks5 = await freePort();
   await start('microsocks (no auth)', 'microsocks', ['-i', '127.0.0.1', '-p', String(socks5)], socks5);
   const socks5Auth = await freePort();
-  await start('microsocks (-u -P)', 'microsocks', ['-i', '127.0.0.1', '-p', String(socks5Auth), '-u', proxyUser, '-P', proxyPass], socks5Auth);
+  await start(
+    'microsocks (-u -P)',
+    'microsocks',
+    ['-i', '127.0.0.1', '-p', String(socks5Auth), '-u', proxyUser, '-P', proxyPass],
+    socks5Auth,
+  );
 
   const dante = await freePort();
   const danteConf = join(WORK, 'danted.conf');
-  writeFileSync(danteConf, [
-    'logoutput: stderr',
-    `internal: 127.0.0.1 port = ${dante}`,
-    'external: 127.0.0.1',
-    'clientmethod: none',
-    'socksmethod: none',
-    'user.privileged: root',
-    'user.unprivileged: nobody',
-    'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
-    `socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 port = ${ports.blocked} log: error }`,
-    'socks pass { from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }',
-    'socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    danteConf,
+    [
+      'logoutput: stderr',
+      `internal: 127.0.0.1 port = ${dante}`,
+      'external: 127.0.0.1',
+      'clientmethod: none',
+      'socksmethod: none',
+      'user.privileged: root',
+      'user.unprivileged: nobody',
+      'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
+      `socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 port = ${ports.blocked} log: error }`,
+      'socks pass { from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }',
+      'socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 }',
+      '',
+    ].join('\n'),
+  );
   await start('danted', danted(), ['-f', danteConf, '-N', '1', '-p', join(WORK, 'danted.pid')], dante);
 
   const tiny = async (name: string, extra: string[]): Promise<number> => {
     const port = await freePort();
     const conf = join(WORK, `${name}.conf`);
-    writeFileSync(conf, [
-      `Port ${port}`,
-      'Listen 127.0.0.1',
-      'Timeout 60',
-      'MaxClients 50',
-      'LogLevel Warning',
-      `PidFile "${join(WORK, `${name}.pid`)}"`,
-      'Allow 127.0.0.1',
-      'DisableViaHeader Yes',
-      // CONNECT only to the mail servers' ports: the blocked port is refused with 403.
-      ...[ports.starttls, ports.implicit, ports.clientCert, ports.clientCertStarttls, ports.untrusted, ports.closed].map((p) => `ConnectPort ${p}`),
-      ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
-      ...extra,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `Port ${port}`,
+        'Listen 127.0.0.1',
+        'Timeout 60',
+        'MaxClients 50',
+        'LogLevel Warning',
+        `PidFile "${join(WORK, `${name}.pid`)}"`,
+        'Allow 127.0.0.1',
+        'DisableViaHeader Yes',
+        // CONNECT only to the mail servers' ports: the blocked port is refused with 403.
+        ...[ports.starttls, ports.implicit, ports.clientCert, ports.clientCertStarttls, ports.untrusted, ports.closed].map(
+          (p) => `ConnectPort ${p}`,
+        ),
+        ...(process.getuid?.() === 0 ? ['User nobody', 'Group nogroup'] : []),
+        ...extra,
+        '',
+      ].join('\n'),
+    );
     await start(`tinyproxy (${name})`, 'tinyproxy', ['-d', '-c', conf], port);
     return port;
   };
@@ -218,18 +237,52 @@ async function startSshSocks(): Promise<string> {
   mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation directory
   const sshPort = await freePort();
   const conf = join(WORK, 'sshd_config');
-  writeFileSync(conf, [
-    `Port ${sshPort}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(WORK, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(WORK, 'authorized_keys')}`, 'StrictModes no', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'AllowTcpForwarding yes', 'UsePAM no', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `Port ${sshPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(WORK, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(WORK, 'authorized_keys')}`,
+      'StrictModes no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'AllowTcpForwarding yes',
+      'UsePAM no',
+      '',
+    ].join('\n'),
+  );
   await start('sshd', sshd, ['-D', '-e', '-f', conf], sshPort);
   const socks = await freePort();
-  await start('ssh -D (SOCKS4/4a/5)', 'ssh', [
-    '-N', '-D', `127.0.0.1:${socks}`, '-p', String(sshPort), '-i', userKey, '-F', '/dev/null',
-    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-    '-o', 'ExitOnForwardFailure=yes', '-o', 'LogLevel=ERROR', `${userInfo().username}@127.0.0.1`,
-  ], socks);
+  await start(
+    'ssh -D (SOCKS4/4a/5)',
+    'ssh',
+    [
+      '-N',
+      '-D',
+      `127.0.0.1:${socks}`,
+      '-p',
+      String(sshPort),
+      '-i',
+      userKey,
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-o',
+      'LogLevel=ERROR',
+      `${userInfo().username}@127.0.0.1`,
+    ],
+    socks,
+  );
   return `socks4a://127.0.0.1:${socks}`;
 }
 
@@ -273,9 +326,7 @@ function runRuntime(name: string, cmd: string, args: string[]): Promise<{ passed
 }
 
 function findBin(which: 'deno' | 'bun'): string {
-  const candidates = which === 'deno'
-    ? [join(REPO, 'node_modules/deno/deno')]
-    : [join(REPO, 'node_modules/bun/bin/bun.exe')];
+  const candidates = which === 'deno' ? [join(REPO, 'node_modules/deno/deno')] : [join(REPO, 'node_modules/bun/bin/bun.exe')];
   for (const c of candidates) if (existsSync(c) && readFileSync(c).length > 1_000_000) return c;
   fail(`${which} binary not found (run npm ci)`);
 }
@@ -289,23 +340,80 @@ async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: numbe
   const passFile = join(WORK, 'pfx-pass');
   writeFileSync(passFile, `${c.pfxPassphrase}\n`);
   const base = ['send', '--ca', ca, '--from', 'a@example.com', '--to', 'b@example.com', '--text', 'hello through the CLI'];
-  const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+  const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
   const socksUser = c.proxies.socks5Auth.replace('://', `://${c.proxyUser}@`);
   const cases: [string, string[], Record<string, string>, number, RegExp?][] = [
-    ['--proxy socks5://user@ with $SMTPWIRE_PROXY_PASSWORD, STARTTLS: exit 0', ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser], { SMTPWIRE_PROXY_PASSWORD: c.proxyPass }, 0],
-    ['--proxy http:// (CONNECT), smtps://: exit 0', ['--server', `smtps://${c.mailName}:${c.ports.implicit}`, '--proxy', c.proxies.http], {}, 0],
-    ['--proxy with a wrong password: exit 77 (like a failed AUTH)', ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser], { SMTPWIRE_PROXY_PASSWORD: 'wrong' }, 77, /rejected the user name or password/],
-    ['--proxy to a blocked port: exit 69', ['--server', `smtp://${c.mailName}:${c.ports.blocked}`, '--proxy', c.proxies.dante], {}, 69, /not allowed by ruleset/],
-    ['--cert --key to a server that requires a client certificate: exit 0', ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt'), '--key', join(PKI, 'client.key')], {}, 0],
-    ['--pfx --passphrase-file, STARTTLS: exit 0', ['--server', `smtp+starttls://${c.mailName}:${c.ports.clientCertStarttls}`, '--pfx', join(PKI, 'client.p12'), '--passphrase-file', passFile], {}, 0],
-    ['--tls-min 1.3 --servername --local-address: exit 0', ['--server', `smtps://127.0.0.1:${c.ports.implicit}`, '--servername', c.mailName, '--tls-min', '1.3', '--local-address', '127.0.0.2'], {}, 0],
-    ['smtps:// to a STARTTLS port: exit 69 with the hint', ['--server', `smtps://${c.mailName}:${c.ports.starttls}`], {}, 69, /speaks clear text first/],
-    ['--cert without --key: exit 64', ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt')], {}, 64, /--cert needs --key/],
+    [
+      '--proxy socks5://user@ with $SMTPWIRE_PROXY_PASSWORD, STARTTLS: exit 0',
+      ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser],
+      { SMTPWIRE_PROXY_PASSWORD: c.proxyPass },
+      0,
+    ],
+    [
+      '--proxy http:// (CONNECT), smtps://: exit 0',
+      ['--server', `smtps://${c.mailName}:${c.ports.implicit}`, '--proxy', c.proxies.http],
+      {},
+      0,
+    ],
+    [
+      '--proxy with a wrong password: exit 77 (like a failed AUTH)',
+      ['--server', `smtp+starttls://${c.mailName}:${c.ports.starttls}`, '--proxy', socksUser],
+      { SMTPWIRE_PROXY_PASSWORD: 'wrong' },
+      77,
+      /rejected the user name or password/,
+    ],
+    [
+      '--proxy to a blocked port: exit 69',
+      ['--server', `smtp://${c.mailName}:${c.ports.blocked}`, '--proxy', c.proxies.dante],
+      {},
+      69,
+      /not allowed by ruleset/,
+    ],
+    [
+      '--cert --key to a server that requires a client certificate: exit 0',
+      ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt'), '--key', join(PKI, 'client.key')],
+      {},
+      0,
+    ],
+    [
+      '--pfx --passphrase-file, STARTTLS: exit 0',
+      [
+        '--server',
+        `smtp+starttls://${c.mailName}:${c.ports.clientCertStarttls}`,
+        '--pfx',
+        join(PKI, 'client.p12'),
+        '--passphrase-file',
+        passFile,
+      ],
+      {},
+      0,
+    ],
+    [
+      '--tls-min 1.3 --servername --local-address: exit 0',
+      ['--server', `smtps://127.0.0.1:${c.ports.implicit}`, '--servername', c.mailName, '--tls-min', '1.3', '--local-address', '127.0.0.2'],
+      {},
+      0,
+    ],
+    [
+      'smtps:// to a STARTTLS port: exit 69 with the hint',
+      ['--server', `smtps://${c.mailName}:${c.ports.starttls}`],
+      {},
+      69,
+      /speaks clear text first/,
+    ],
+    [
+      '--cert without --key: exit 64',
+      ['--server', `smtps://${c.mailName}:${c.ports.clientCert}`, '--cert', join(PKI, 'client.crt')],
+      {},
+      64,
+      /--cert needs --key/,
+    ],
   ];
   let passed = 0;
   let failed = 0;
@@ -323,8 +431,20 @@ async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: numbe
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const servers = [smtpServer(false, false), smtpServer(true, false), smtpServer(true, true), smtpServer(false, true), smtpServer(true, false, UNTRUSTED)];
-  const [starttls, implicit, clientCert, clientCertStarttls, untrusted] = await Promise.all(servers.map(listen)) as [number, number, number, number, number];
+  const servers = [
+    smtpServer(false, false),
+    smtpServer(true, false),
+    smtpServer(true, true),
+    smtpServer(false, true),
+    smtpServer(true, false, UNTRUSTED),
+  ];
+  const [starttls, implicit, clientCert, clientCertStarttls, untrusted] = (await Promise.all(servers.map(listen))) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ports = { starttls, implicit, clientCert, clientCertStarttls, untrusted, closed: await freePort(), blocked: await freePort() };
   const proxyUser = 'proxyuser';
   const proxyPass = 'Pr0xy-pass';
@@ -332,7 +452,10 @@ async function main(): Promise<void> {
     mailName: 'localhost',
     ports,
     proxies: await startProxies(ports, proxyUser, proxyPass),
-    proxyUser, proxyPass, user: USER, pass: PASS,
+    proxyUser,
+    proxyPass,
+    user: USER,
+    pass: PASS,
     ca: read('ca.crt'),
     clientCert: read('client.crt'),
     clientKey: read('client.key'),
@@ -353,10 +476,16 @@ async function main(): Promise<void> {
   try {
     if (!only || only === 'node') {
       console.log(`node ${process.version}:`);
-      const node = await runCases(proxyCases({
-        name: 'node', connect: (o) => connect(o),
-        supports: { clientCert: 'all', pfx: true, encryptedKey: true, minVersion: true, ciphers: true, localAddress: true },
-      }, config));
+      const node = await runCases(
+        proxyCases(
+          {
+            name: 'node',
+            connect: (o) => connect(o),
+            supports: { clientCert: 'all', pfx: true, encryptedKey: true, minVersion: true, ciphers: true, localAddress: true },
+          },
+          config,
+        ),
+      );
       passed += node.passed;
       failed += node.failed;
     }
@@ -371,7 +500,16 @@ async function main(): Promise<void> {
     if (!only || only === 'deno') {
       const deno = findBin('deno');
       console.log('deno:');
-      const r = await runRuntime('deno', deno, ['run', '--config', 'test/runtimes/deno.json', '--no-lock', '--allow-net=127.0.0.1,localhost', `--allow-read=${configFile}`, 'test/runtimes/proxy-deno.ts', configFile]);
+      const r = await runRuntime('deno', deno, [
+        'run',
+        '--config',
+        'test/runtimes/deno.json',
+        '--no-lock',
+        '--allow-net=127.0.0.1,localhost',
+        `--allow-read=${configFile}`,
+        'test/runtimes/proxy-deno.ts',
+        configFile,
+      ]);
       passed += r.passed;
       failed += r.failed;
     }

@@ -18,7 +18,19 @@ import { importsOf, walk } from './graph.mjs';
 const CORE_DIR = join(ROOT, 'dist/core') + sep;
 const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', 'exports', '__dirname', '__filename', 'global', 'setImmediate']);
 /** Core test files that import nothing but the core, the mock server, uvu and fast-check. */
-const PURE_CORE_TESTS = ['rfc5321-session', 'rfc2920-pipelining', 'rfc3030-chunking', 'rfc2033-lmtp', 'rfc5321-esmtp-parameters', 'rfc3207-starttls', 'rfc4954-auth', 'rfc5321-body', 'rfc5321-address', 'rfc5322-compose', 'rfc6531-smtputf8-envelope'];
+const PURE_CORE_TESTS = [
+  'rfc5321-session',
+  'rfc2920-pipelining',
+  'rfc3030-chunking',
+  'rfc2033-lmtp',
+  'rfc5321-esmtp-parameters',
+  'rfc3207-starttls',
+  'rfc4954-auth',
+  'rfc5321-body',
+  'rfc5321-address',
+  'rfc5322-compose',
+  'rfc6531-smtputf8-envelope',
+];
 
 /** Free uses of Node-only globals (not property names, not declarations). */
 function nodeGlobals(file, source) {
@@ -27,9 +39,15 @@ function nodeGlobals(file, source) {
   const visit = (node) => {
     if (ts.isIdentifier(node) && NODE_GLOBALS.has(node.text)) {
       const p = node.parent;
-      const isName = (ts.isPropertyAccessExpression(p) && p.name === node)
-        || ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p)
-          || ts.isVariableDeclaration(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p)) && p.name === node);
+      const isName =
+        (ts.isPropertyAccessExpression(p) && p.name === node) ||
+        ((ts.isPropertyAssignment(p) ||
+          ts.isMethodDeclaration(p) ||
+          ts.isPropertyDeclaration(p) ||
+          ts.isVariableDeclaration(p) ||
+          ts.isParameter(p) ||
+          ts.isFunctionDeclaration(p)) &&
+          p.name === node);
       if (!isName) {
         const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
         found.push(`${relative(ROOT, file)}:${line + 1} uses ${node.text}`);
@@ -56,7 +74,9 @@ export function staticCheck() {
     problems.push(...nodeGlobals(file, source));
     for (const { specifier } of importsOf(source)) {
       if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
-        problems.push(`${relative(ROOT, file)} imports '${specifier}' (${specifier.startsWith('node:') ? 'a Node built-in' : 'a bare specifier'})`);
+        problems.push(
+          `${relative(ROOT, file)} imports '${specifier}' (${specifier.startsWith('node:') ? 'a Node built-in' : 'a bare specifier'})`,
+        );
         continue;
       }
       const target = resolve(dirname(file), specifier);
@@ -76,7 +96,11 @@ export async function checkBrowserBundle(tally, Miniflare) {
     return;
   }
   const { modules, bytes, problems } = staticCheck();
-  tally.step(`browser bundle: dist/core import graph, ${modules} modules / ${(bytes / 1024).toFixed(0)} KiB, no node: or bare import, no Node global`, problems.length === 0, problems.join('\n'));
+  tally.step(
+    `browser bundle: dist/core import graph, ${modules} modules / ${(bytes / 1024).toFixed(0)} KiB, no node: or bare import, no Node global`,
+    problems.length === 0,
+    problems.join('\n'),
+  );
 
   const entry = join(ROOT, 'test/runtimes/worker-entry.mjs');
   const files = [join(ROOT, 'test/runtimes/core-smoke.mjs'), ...PURE_CORE_TESTS.map((n) => join(ROOT, 'dist/test', `${n}.test.js`))];
@@ -98,7 +122,11 @@ export async function checkBrowserBundle(tally, Miniflare) {
     await mf.ready;
     const globals = await (await mf.dispatchFetch('http://test.local/globals')).json();
     const present = Object.entries(globals).filter(([, t]) => t !== 'undefined');
-    tally.step('browser bundle: workerd without nodejs_compat has no Node globals', present.length === 0, `present: ${JSON.stringify(present)}`);
+    tally.step(
+      'browser bundle: workerd without nodejs_compat has no Node globals',
+      present.length === 0,
+      `present: ${JSON.stringify(present)}`,
+    );
     for (const file of files) {
       const spec = './' + relative(dirname(entry), file).split(sep).join('/');
       const started = performance.now();

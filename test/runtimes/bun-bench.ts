@@ -50,7 +50,10 @@ test.after(async () => {
   const rows: string[] = [];
   for (const [name, run] of Object.entries(cases)) {
     const median: Record<string, number> = {};
-    for (const [label, transport] of [['native', bunTransport], ['node:net', nodeTransport]] as const) {
+    for (const [label, transport] of [
+      ['native', bunTransport],
+      ['node:net', nodeTransport],
+    ] as const) {
       await run(transport); // warm-up
       const times: number[] = [];
       for (let i = 0; i < ROUNDS; i++) {
@@ -61,7 +64,9 @@ test.after(async () => {
       times.sort((a, b) => a - b);
       median[label] = times[times.length >> 1]!;
     }
-    rows.push(`${name.padEnd(28)} native ${median.native!.toFixed(1).padStart(7)} ms   node:net ${median['node:net']!.toFixed(1).padStart(7)} ms   (median of ${ROUNDS})`);
+    rows.push(
+      `${name.padEnd(28)} native ${median.native!.toFixed(1).padStart(7)} ms   node:net ${median['node:net']!.toFixed(1).padStart(7)} ms   (median of ${ROUNDS})`,
+    );
   }
   console.log(`\nbun ${Bun.version}: Bun.connect vs node:net/node:tls\n${rows.join('\n')}`);
 });

@@ -8,8 +8,19 @@ import { buildMessage } from '../../message/index.ts';
 import { registerInterop, type InteropConfig } from './interop.ts';
 
 const config: InteropConfig = JSON.parse(process.argv[2] ?? '');
-registerInterop(test, {
-  name: `bun ${Bun.version}`, connect, createPool, sendMail, trust: { ca: config.ca },
-  transport: bunTransport, fileBody: (path) => fileBody(path), readFile: async (path) => new Uint8Array(await readFile(path)), buildMessage,
-}, config);
+registerInterop(
+  test,
+  {
+    name: `bun ${Bun.version}`,
+    connect,
+    createPool,
+    sendMail,
+    trust: { ca: config.ca },
+    transport: bunTransport,
+    fileBody: (path) => fileBody(path),
+    readFile: async (path) => new Uint8Array(await readFile(path)),
+    buildMessage,
+  },
+  config,
+);
 test.run();

@@ -24,17 +24,25 @@ test('one session through the core: AUTH PLAIN, pipelining, a rejected recipient
   const dec = new TextDecoder();
   const clock = new VirtualClock(1000);
   const conn = new core.SmtpConnection({
-    name: 'client.example', tls: 'none', allowInsecureAuth: true,
+    name: 'client.example',
+    tls: 'none',
+    allowInsecureAuth: true,
     auth: { credentials: { user: 'u', pass: 'p' }, mechanism: 'PLAIN' },
   });
-  const server = new ScriptedServer(script()
-    .send('220 mx.example ESMTP')
-    .expect('EHLO client.example').send('250-mx.example', '250-PIPELINING', '250-AUTH PLAIN', '250 8BITMIME')
-    .expect('AUTH PLAIN AHUAcA==').send('235 ok')
-    .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<nobody@x.org>', 'DATA')
-    .send('250 ok', '250 ok', '550 no such user', '354 go')
-    .expect('.').send('250 queued')
-    .expect('QUIT').send('221 bye'));
+  const server = new ScriptedServer(
+    script()
+      .send('220 mx.example ESMTP')
+      .expect('EHLO client.example')
+      .send('250-mx.example', '250-PIPELINING', '250-AUTH PLAIN', '250 8BITMIME')
+      .expect('AUTH PLAIN AHUAcA==')
+      .send('235 ok')
+      .expect('MAIL FROM:<a@x.org>', 'RCPT TO:<b@x.org>', 'RCPT TO:<nobody@x.org>', 'DATA')
+      .send('250 ok', '250 ok', '550 no such user', '354 go')
+      .expect('.')
+      .send('250 queued')
+      .expect('QUIT')
+      .send('221 bye'),
+  );
   conn.start(clock.now);
   const id = conn.send({ from: 'a@x.org', to: ['b@x.org', 'nobody@x.org'] }, clock.now);
   conn.writeBody(id, enc.encode('Subject: hi\r\n\r\n.dot\r\n'), clock.now);
@@ -43,8 +51,14 @@ test('one session through the core: AUTH PLAIN, pipelining, a rejected recipient
   const result = drive(conn, server, { clock, started: true });
   const tx = result.events.find((e) => e.type === 'transaction').result;
   assert.is(tx.outcome, 'accepted');
-  assert.equal(tx.accepted.map((r) => r.address), ['b@x.org']);
-  assert.equal(tx.rejected.map((r) => r.address), ['nobody@x.org']);
+  assert.equal(
+    tx.accepted.map((r) => r.address),
+    ['b@x.org'],
+  );
+  assert.equal(
+    tx.rejected.map((r) => r.address),
+    ['nobody@x.org'],
+  );
   assert.is(dec.decode(server.messages[0]), 'Subject: hi\r\n\r\n.dot\r\n');
   assert.is(result.events.at(-1).type, 'closed');
   assert.is(result.events.at(-1).error, undefined);

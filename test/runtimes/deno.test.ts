@@ -6,8 +6,19 @@ import { buildMessage } from '../../message/index.ts';
 import { registerInterop, type InteropConfig } from './interop.ts';
 
 const config: InteropConfig = JSON.parse(Deno.args[0] ?? '');
-registerInterop(test, {
-  name: `deno ${Deno.version.deno}`, connect, createPool, sendMail, trust: { ca: config.ca },
-  transport: denoTransport, fileBody: (path) => fileBody(path), readFile: (path) => Deno.readFile(path), buildMessage,
-}, config);
+registerInterop(
+  test,
+  {
+    name: `deno ${Deno.version.deno}`,
+    connect,
+    createPool,
+    sendMail,
+    trust: { ca: config.ca },
+    transport: denoTransport,
+    fileBody: (path) => fileBody(path),
+    readFile: (path) => Deno.readFile(path),
+    buildMessage,
+  },
+  config,
+);
 test.run();

@@ -24,28 +24,27 @@ function first(candidates, what) {
 function scoped(scope, prefix) {
   const dir = join(modules, scope);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => n.startsWith(prefix)).sort().map((n) => join(dir, n));
+  return readdirSync(dir)
+    .filter((n) => n.startsWith(prefix))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 export function findDeno() {
   const exe = process.platform === 'win32' ? 'deno.exe' : 'deno';
   const denoArch = process.arch === 'x64' ? 'x64' : 'arm64';
   const plat = { linux: `linux-${denoArch}-glibc`, darwin: `darwin-${denoArch}`, win32: `win32-${denoArch}` }[process.platform];
-  return first([
-    join(modules, 'deno', exe),
-    ...(plat ? [join(modules, '@deno', plat, exe)] : []),
-    ...scoped('@deno', '').map((d) => join(d, exe)),
-  ], 'deno');
+  return first(
+    [join(modules, 'deno', exe), ...(plat ? [join(modules, '@deno', plat, exe)] : []), ...scoped('@deno', '').map((d) => join(d, exe))],
+    'deno',
+  );
 }
 
 export function findBun() {
   const exe = process.platform === 'win32' ? 'bun.exe' : 'bun';
   // The plain build first, then -baseline (older CPUs), then -musl (Alpine).
   const platDirs = scoped('@oven', `bun-${os}-${arch}`).sort((a, b) => a.length - b.length);
-  return first([
-    ...platDirs.map((d) => join(d, 'bin', exe)),
-    join(modules, 'bun', 'bin', 'bun.exe'),
-  ], 'bun');
+  return first([...platDirs.map((d) => join(d, 'bin', exe)), join(modules, 'bun', 'bin', 'bun.exe')], 'bun');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

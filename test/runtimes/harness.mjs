@@ -8,7 +8,42 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The core's test files (pure core + the scripted mock server; no sockets, no Node API), and
  *  client-ring, scram-async, proxy-link, diagnostics: the client's body streaming, SCRAM's
  *  asynchronous key derivation, proxy tunnels and connect diagnostics over the mock transport. */
-export const CORE_TESTS = ['rfc5321-session', 'rfc2920-pipelining', 'rfc3030-chunking', 'rfc2033-lmtp', 'rfc5321-esmtp-parameters', 'rfc3207-starttls', 'rfc4954-auth', 'core-session-properties', 'core-errors', 'core-transaction-states', 'core-utf8-codec', 'core-output', 'core-output-buffer', 'rfc5321-ehlo-capabilities', 'rfc5321-envelope', 'client-buffer-ring', 'rfc5321-body', 'rfc5321-body-simd', 'rfc5321-address', 'rfc5322-compose', 'rfc4422-sasl-mechanisms', 'core-sasl-hash', 'client-ring', 'client-scram-async', 'core-proxy-handshakes', 'client-proxy-link', 'client-diagnostics', 'rfc6531-smtputf8-envelope', 'rfc3492-idn', 'message-header', 'message-address', 'message-dkim', 'message-build', 'testing-memory-server'];
+export const CORE_TESTS = [
+  'rfc5321-session',
+  'rfc2920-pipelining',
+  'rfc3030-chunking',
+  'rfc2033-lmtp',
+  'rfc5321-esmtp-parameters',
+  'rfc3207-starttls',
+  'rfc4954-auth',
+  'core-session-properties',
+  'core-errors',
+  'core-transaction-states',
+  'core-utf8-codec',
+  'core-output',
+  'core-output-buffer',
+  'rfc5321-ehlo-capabilities',
+  'rfc5321-envelope',
+  'client-buffer-ring',
+  'rfc5321-body',
+  'rfc5321-body-simd',
+  'rfc5321-address',
+  'rfc5322-compose',
+  'rfc4422-sasl-mechanisms',
+  'core-sasl-hash',
+  'client-ring',
+  'client-scram-async',
+  'core-proxy-handshakes',
+  'client-proxy-link',
+  'client-diagnostics',
+  'rfc6531-smtputf8-envelope',
+  'rfc3492-idn',
+  'message-header',
+  'message-address',
+  'message-dkim',
+  'message-build',
+  'testing-memory-server',
+];
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -64,7 +99,11 @@ export class Tally {
 export function run(cmd, args, { timeoutMs = 10 * 60_000, env = {} } = {}) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -78,7 +117,11 @@ export function run(cmd, args, { timeoutMs = 10 * 60_000, env = {} } = {}) {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ ok: code === 0, output: code === 0 ? output : `${output}\n[exit ${code}${signal ? ' ' + signal : ''}]`, seconds: (performance.now() - started) / 1000 });
+      resolve({
+        ok: code === 0,
+        output: code === 0 ? output : `${output}\n[exit ${code}${signal ? ' ' + signal : ''}]`,
+        seconds: (performance.now() - started) / 1000,
+      });
     });
   });
 }

@@ -15,7 +15,16 @@ export interface InteropConfig {
   host: string;
   /** A name the test certificate is issued to (besides 127.0.0.1). */
   tlsName: string;
-  ports: { plain: number; starttls: number; implicit: number; closed: number; injectSameRead: number; injectLater: number; socks5: number; httpProxy: number };
+  ports: {
+    plain: number;
+    starttls: number;
+    implicit: number;
+    closed: number;
+    injectSameRead: number;
+    injectLater: number;
+    socks5: number;
+    httpProxy: number;
+  };
   user: string;
   pass: string;
   ca: string;
@@ -49,7 +58,13 @@ const enc = new TextEncoder();
 const MIB = 1 << 20;
 
 /** What the harness server put in its final 250 reply. */
-interface Received { sha256: string; size: number; rcpt: number; secure: boolean; user: string }
+interface Received {
+  sha256: string;
+  size: number;
+  rcpt: number;
+  secure: boolean;
+  user: string;
+}
 
 function received(result: SendResult): Received {
   assert.is(result.outcome, 'accepted', `outcome: ${result.outcome} ${result.error?.message ?? ''}`);
@@ -68,7 +83,9 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 /** A deterministic RFC 5322 message of about `size` octets: CRLF lines up to 998 octets, some
  *  starting with "." (dot-stuffing must round-trip), every byte value 0x20..0x7e. */
 export function bigMessage(size: number, seed = 1): Uint8Array {
-  const head = enc.encode(`From: a@example.com\r\nTo: b@example.com\r\nSubject: big ${seed}\r\nMessage-ID: <big-${seed}@smtpwire.test>\r\n\r\n`);
+  const head = enc.encode(
+    `From: a@example.com\r\nTo: b@example.com\r\nSubject: big ${seed}\r\nMessage-ID: <big-${seed}@smtpwire.test>\r\n\r\n`,
+  );
   const out = new Uint8Array(size);
   out.set(head);
   let at = head.length;
@@ -99,7 +116,9 @@ export function bigMessage(size: number, seed = 1): Uint8Array {
 }
 
 function smallMessage(i: number): Uint8Array {
-  return enc.encode(`From: a@example.com\r\nTo: b@example.com\r\nSubject: pipelined ${i}\r\n\r\nmessage number ${i}\r\n.leading dot ${i}\r\n`);
+  return enc.encode(
+    `From: a@example.com\r\nTo: b@example.com\r\nSubject: pipelined ${i}\r\n\r\nmessage number ${i}\r\n.leading dot ${i}\r\n`,
+  );
 }
 
 export function registerInterop(test: Test, rt: RuntimeUnderTest, config: InteropConfig): void {
@@ -139,7 +158,12 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   });
 
   test(`${rt.name}: AUTH PLAIN after STARTTLS`, async () => {
-    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: config.pass, mechanism: 'PLAIN' } });
+    const client = await open({
+      ...tls,
+      port: config.ports.starttls,
+      tls: 'required-starttls',
+      auth: { user: config.user, pass: config.pass, mechanism: 'PLAIN' },
+    });
     const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(2) }));
     assert.is(got.user, config.user, 'the server saw the authenticated user');
     assert.is(got.secure, true);
@@ -148,7 +172,12 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
 
   test(`${rt.name}: AUTH PLAIN with a wrong password fails with EAUTH`, async () => {
     try {
-      await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: 'wrong', mechanism: 'PLAIN' } });
+      await open({
+        ...tls,
+        port: config.ports.starttls,
+        tls: 'required-starttls',
+        auth: { user: config.user, pass: 'wrong', mechanism: 'PLAIN' },
+      });
       assert.unreachable('connect should have failed');
     } catch (err) {
       assert.is((err as { code?: string }).code, 'EAUTH', String(err));
@@ -160,8 +189,14 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     const to = ['one@example.com', 'two@example.com', 'reject-me@example.com', 'three@example.com'];
     const result = await client.send({ from: 'a@example.com', to, body: smallMessage(3) });
     const got = received(result);
-    assert.equal(result.accepted.map((r) => r.address), ['one@example.com', 'two@example.com', 'three@example.com']);
-    assert.equal(result.rejected.map((r) => r.address), ['reject-me@example.com']);
+    assert.equal(
+      result.accepted.map((r) => r.address),
+      ['one@example.com', 'two@example.com', 'three@example.com'],
+    );
+    assert.equal(
+      result.rejected.map((r) => r.address),
+      ['reject-me@example.com'],
+    );
     assert.is(result.rejected[0]!.reply.code, 550);
     assert.is(got.rcpt, 3, 'the server has three recipients');
     await client.close();
@@ -294,7 +329,13 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   // real proxy servers are in test/proxy/): clear text to the proxy, then TLS inside the tunnel
   // for the mail server's name.
   test(`${rt.name}: STARTTLS through a SOCKS5 proxy`, async () => {
-    const client = await open({ ...tls, port: config.ports.starttls, tls: 'required-starttls', proxy: `socks5://127.0.0.1:${config.ports.socks5}`, auth: { user: config.user, pass: config.pass } });
+    const client = await open({
+      ...tls,
+      port: config.ports.starttls,
+      tls: 'required-starttls',
+      proxy: `socks5://127.0.0.1:${config.ports.socks5}`,
+      auth: { user: config.user, pass: config.pass },
+    });
     const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(5) }));
     assert.is(got.secure, true);
     assert.is(got.user, config.user);
@@ -302,7 +343,12 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   });
 
   test(`${rt.name}: implicit TLS through an HTTP CONNECT proxy`, async () => {
-    const client = await open({ ...tls, port: config.ports.implicit, tls: 'implicit', proxy: `http://127.0.0.1:${config.ports.httpProxy}` });
+    const client = await open({
+      ...tls,
+      port: config.ports.implicit,
+      tls: 'implicit',
+      proxy: `http://127.0.0.1:${config.ports.httpProxy}`,
+    });
     assert.is(client.secure, true);
     const got = received(await client.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(6) }));
     assert.is(got.secure, true);
@@ -386,10 +432,18 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   });
 
   test(`${rt.name}: pool spreads 30 messages over 3 connections`, async () => {
-    const pool = rt.createPool({ ...tls, port: config.ports.starttls, tls: 'required-starttls', maxConnections: 3, maxMessagesPerConnection: 12 });
+    const pool = rt.createPool({
+      ...tls,
+      port: config.ports.starttls,
+      tls: 'required-starttls',
+      maxConnections: 3,
+      maxMessagesPerConnection: 12,
+    });
     try {
       const bodies = Array.from({ length: 30 }, (_, i) => smallMessage(300 + i));
-      const results = await Promise.all(bodies.map((body) => pool.send({ from: 'a@example.com', to: 'b@example.com', body } satisfies Message)));
+      const results = await Promise.all(
+        bodies.map((body) => pool.send({ from: 'a@example.com', to: 'b@example.com', body } satisfies Message)),
+      );
       for (let i = 0; i < results.length; i++) assert.is(received(results[i]!).sha256, await sha256(bodies[i]!));
     } finally {
       await pool.close();
@@ -402,12 +456,33 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
     let closed = 0;
     let settled = 0;
     const pool = rt.createPool({
-      ...tls, port: config.ports.starttls, tls: 'required-starttls', maxConnections: 2, maxPendingPerConnection: 2, maxQueued: 4,
-      auth: { user: config.user, pass: async (context) => { asked++; assert.is(context.kind, 'pass'); return config.pass; }, mechanism: 'PLAIN' },
-      observe: { connectionOpened: () => opened++, connectionClosed: () => closed++, messageSettled: (e) => { if (e.outcome === 'accepted') settled++; } },
+      ...tls,
+      port: config.ports.starttls,
+      tls: 'required-starttls',
+      maxConnections: 2,
+      maxPendingPerConnection: 2,
+      maxQueued: 4,
+      auth: {
+        user: config.user,
+        pass: async (context) => {
+          asked++;
+          assert.is(context.kind, 'pass');
+          return config.pass;
+        },
+        mechanism: 'PLAIN',
+      },
+      observe: {
+        connectionOpened: () => opened++,
+        connectionClosed: () => closed++,
+        messageSettled: (e) => {
+          if (e.outcome === 'accepted') settled++;
+        },
+      },
     });
     try {
-      const sends = Array.from({ length: 12 }, (_, i) => pool.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(400 + i) }));
+      const sends = Array.from({ length: 12 }, (_, i) =>
+        pool.send({ from: 'a@example.com', to: 'b@example.com', body: smallMessage(400 + i) }),
+      );
       assert.is(pool.stats().queued, 4, 'the queue is bounded');
       assert.is(pool.stats().waiting, 8);
       for (const r of await Promise.all(sends)) assert.is(received(r).user, config.user);
@@ -424,16 +499,33 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   test(`${rt.name}: a built message (smtpwire/message: text, HTML, inline image, 1 MB streamed attachment) arrives byte-exact`, async () => {
     const data = bigMessage(MIB, 11);
     const message = rt.buildMessage({
-      from: { name: 'Zoë Example', address: 'zoe@example.com' }, to: ['"Bob, Jr." <bob@example.com>'], bcc: 'hidden@example.com',
-      subject: `Grüße from ${rt.name}`, text: 'Hello,\nsee the attachment.\n', html: `<p>Hello <img src="cid:logo@x"></p>${'<b>long line</b>'.repeat(100)}`,
+      from: { name: 'Zoë Example', address: 'zoe@example.com' },
+      to: ['"Bob, Jr." <bob@example.com>'],
+      bcc: 'hidden@example.com',
+      subject: `Grüße from ${rt.name}`,
+      text: 'Hello,\nsee the attachment.\n',
+      html: `<p>Hello <img src="cid:logo@x"></p>${'<b>long line</b>'.repeat(100)}`,
       attachments: [
         { filename: 'logo.png', cid: 'logo@x', content: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) },
-        { filename: 'Übersicht.bin', content: () => new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < data.length; i += 50_000) c.enqueue(data.slice(i, i + 50_000)); c.close(); } }) },
+        {
+          filename: 'Übersicht.bin',
+          content: () =>
+            new ReadableStream<Uint8Array>({
+              start(c) {
+                for (let i = 0; i < data.length; i += 50_000) c.enqueue(data.slice(i, i + 50_000));
+                c.close();
+              },
+            }),
+        },
       ],
     });
     const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
     let k = 0;
-    const r = message.render({ smtpUtf8: client.capabilities.smtpUtf8, eightBitMime: client.capabilities.eightBitMime, random: (n) => new Uint8Array(n).fill(++k) });
+    const r = message.render({
+      smtpUtf8: client.capabilities.smtpUtf8,
+      eightBitMime: client.capabilities.eightBitMime,
+      random: (n) => new Uint8Array(n).fill(++k),
+    });
     const chunks: Uint8Array[] = [];
     for await (const c of r.body) chunks.push(c.slice());
     const expected = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -455,10 +547,24 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
   test(`${rt.name}: a built message with a streamed attachment, signed by client.send({ dkim }): mailauth and dkimpy verify it as received`, async () => {
     const data = bigMessage(300 * 1024, 5);
     const message = rt.buildMessage({
-      from: 'Ann <ann@signer.test>', to: 'bob@example.com', subject: `Grüße, signed in ${rt.name}`,
-      text: 'Hello  \n\nsigned after rendering.\t\n\n\n', html: `<p>Grüße</p>${'<i>long html line</i>'.repeat(80)}`,
+      from: 'Ann <ann@signer.test>',
+      to: 'bob@example.com',
+      subject: `Grüße, signed in ${rt.name}`,
+      text: 'Hello  \n\nsigned after rendering.\t\n\n\n',
+      html: `<p>Grüße</p>${'<i>long html line</i>'.repeat(80)}`,
       // A function: the signer reads the message twice (hash, then send).
-      attachments: [{ filename: 'data.bin', content: () => new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < data.length; i += 40_000) c.enqueue(data.slice(i, i + 40_000)); c.close(); } }) }],
+      attachments: [
+        {
+          filename: 'data.bin',
+          content: () =>
+            new ReadableStream<Uint8Array>({
+              start(c) {
+                for (let i = 0; i < data.length; i += 40_000) c.enqueue(data.slice(i, i + 40_000));
+                c.close();
+              },
+            }),
+        },
+      ],
     });
     const client = await open({ ...base, port: config.ports.plain, tls: 'none' });
     const result = await client.send(message, { dkim: config.dkim });
@@ -470,9 +576,15 @@ export function registerInterop(test: Test, rt: RuntimeUnderTest, config: Intero
 
   test(`${rt.name}: sendMail in one call`, async () => {
     const result = await rt.sendMail({
-      ...tls, port: config.ports.starttls, tls: 'required-starttls', auth: { user: config.user, pass: config.pass },
-      from: 'a@example.com', to: ['b@example.com', 'reject-b@example.com'], cc: 'c@example.com',
-      subject: `hello from ${rt.name}`, text: 'Grüße aus der Laufzeit.\n.line with a dot\n',
+      ...tls,
+      port: config.ports.starttls,
+      tls: 'required-starttls',
+      auth: { user: config.user, pass: config.pass },
+      from: 'a@example.com',
+      to: ['b@example.com', 'reject-b@example.com'],
+      cc: 'c@example.com',
+      subject: `hello from ${rt.name}`,
+      text: 'Grüße aus der Laufzeit.\n.line with a dot\n',
     });
     const got = received(result);
     assert.is(got.rcpt, 2);

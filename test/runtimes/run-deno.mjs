@@ -27,7 +27,15 @@ for (const name of CORE_TESTS) {
 
 const { config, close } = await startServers();
 try {
-  const r = await run(deno, ['run', ...base, env, `--allow-net=${config.host}`, `--allow-read=${config.file}`, 'test/runtimes/deno.test.ts', JSON.stringify(config)]);
+  const r = await run(deno, [
+    'run',
+    ...base,
+    env,
+    `--allow-net=${config.host}`,
+    `--allow-read=${config.file}`,
+    'test/runtimes/deno.test.ts',
+    JSON.stringify(config),
+  ]);
   tally.add('deno interop', r.output, r.ok, r.seconds);
 } finally {
   await close();

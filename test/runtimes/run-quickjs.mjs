@@ -9,7 +9,26 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, sep } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SUITES = ['test/rfc5321-session.test.ts', 'test/rfc2920-pipelining.test.ts', 'test/rfc3030-chunking.test.ts', 'test/rfc2033-lmtp.test.ts', 'test/rfc5321-esmtp-parameters.test.ts', 'test/rfc3207-starttls.test.ts', 'test/rfc4954-auth.test.ts', 'test/rfc6531-smtputf8-envelope.test.ts', 'test/core-session-properties.test.ts', 'test/core-errors.test.ts', 'test/core-transaction-states.test.ts', 'test/core-output.test.ts', 'test/rfc5321-ehlo-capabilities.test.ts', 'test/rfc5321-envelope.test.ts', 'test/core-output-buffer.test.ts', 'test/client-buffer-ring.test.ts', 'test/core-body-release.test.ts', 'test/core-id-table.test.ts'];
+const SUITES = [
+  'test/rfc5321-session.test.ts',
+  'test/rfc2920-pipelining.test.ts',
+  'test/rfc3030-chunking.test.ts',
+  'test/rfc2033-lmtp.test.ts',
+  'test/rfc5321-esmtp-parameters.test.ts',
+  'test/rfc3207-starttls.test.ts',
+  'test/rfc4954-auth.test.ts',
+  'test/rfc6531-smtputf8-envelope.test.ts',
+  'test/core-session-properties.test.ts',
+  'test/core-errors.test.ts',
+  'test/core-transaction-states.test.ts',
+  'test/core-output.test.ts',
+  'test/rfc5321-ehlo-capabilities.test.ts',
+  'test/rfc5321-envelope.test.ts',
+  'test/core-output-buffer.test.ts',
+  'test/client-buffer-ring.test.ts',
+  'test/core-body-release.test.ts',
+  'test/core-id-table.test.ts',
+];
 const GLOBALS = join(root, 'test/runtimes/quickjs/globals.ts');
 const CORE = join(root, 'core') + sep;
 const filter = process.argv[2] ?? '';
@@ -33,8 +52,15 @@ const hostGlobals = {
 
 async function bundle(entry) {
   const out = await build({
-    entryPoints: [join(root, entry)], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022',
-    define: { __ENV__: JSON.stringify(env) }, plugins: [hostGlobals], logLevel: 'error',
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    define: { __ENV__: JSON.stringify(env) },
+    plugins: [hostGlobals],
+    logLevel: 'error',
   });
   return out.outputFiles[0].text;
 }
@@ -51,7 +77,8 @@ function coreUsesHostGlobals(code) {
 }
 
 const QuickJS = await getQuickJS();
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 for (const suite of SUITES.filter((s) => s.includes(filter))) {
   const code = await bundle(suite);
   const leaks = coreUsesHostGlobals(code);

@@ -45,11 +45,21 @@ const transpiled = ts.transpileModule(readFileSync(interopTs, 'utf8'), {
 }).outputText;
 
 const entry = join(ROOT, 'test/runtimes/worker-entry.mjs');
-const graph = walk([entry, ...coreFiles, join(ROOT, 'dist/transports/workers.js'), join(ROOT, 'dist/message/index.js'), join(ROOT, 'dist/client/proxies.js'), interopJs], {
-  conditions: ['workerd', 'worker', 'import'],
-  external: (spec) => spec.startsWith('node:') || spec.startsWith('cloudflare:'),
-  sources: new Map([[interopJs, transpiled]]),
-});
+const graph = walk(
+  [
+    entry,
+    ...coreFiles,
+    join(ROOT, 'dist/transports/workers.js'),
+    join(ROOT, 'dist/message/index.js'),
+    join(ROOT, 'dist/client/proxies.js'),
+    interopJs,
+  ],
+  {
+    conditions: ['workerd', 'worker', 'import'],
+    external: (spec) => spec.startsWith('node:') || spec.startsWith('cloudflare:'),
+    sources: new Map([[interopJs, transpiled]]),
+  },
+);
 
 /** workerd's own log lines (e.g. the certificate error the wrong-name test provokes), marked as such. */
 function runtimeStdio(stdout, stderr) {
@@ -62,14 +72,15 @@ function runtimeStdio(stdout, stderr) {
 
 const { config, close } = await startServers();
 const moduleList = [...graph].map(([path, contents]) => ({ type: 'ESModule', path, contents }));
-const worker = (compatibilityFlags) => new Miniflare({
-  handleRuntimeStdio: runtimeStdio,
-  modules: moduleList,
-  modulesRoot: ROOT,
-  compatibilityDate: '2025-09-01',
-  compatibilityFlags,
-  bindings: { CONFIG: JSON.stringify(config), TLS_HOST: process.env.SMTPWIRE_WORKERS_TLS_HOST ?? config.host },
-});
+const worker = (compatibilityFlags) =>
+  new Miniflare({
+    handleRuntimeStdio: runtimeStdio,
+    modules: moduleList,
+    modulesRoot: ROOT,
+    compatibilityDate: '2025-09-01',
+    compatibilityFlags,
+    bindings: { CONFIG: JSON.stringify(config), TLS_HOST: process.env.SMTPWIRE_WORKERS_TLS_HOST ?? config.host },
+  });
 
 async function request(mf, path) {
   const started = performance.now();

@@ -20,7 +20,9 @@ import { SMTPServer } from 'smtp-server';
 // The DKIM key the runtime under test signs with; verifiers get its record from here.
 const dkimPair = generateKeyPairSync('ed25519');
 const DKIM = { domain: 'signer.test', selector: 'rt', privateKey: dkimPair.privateKey.export({ type: 'pkcs8', format: 'pem' }) };
-const DKIM_RECORDS = { 'rt._domainkey.signer.test': `v=DKIM1; k=ed25519; p=${dkimPair.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64')}` };
+const DKIM_RECORDS = {
+  'rt._domainkey.signer.test': `v=DKIM1; k=ed25519; p=${dkimPair.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64')}`,
+};
 const DKIM_PY = new URL('../dkim_verify.py', import.meta.url).pathname;
 
 /** "mailauth=pass,... dkimpy=pass,..." for a received message: one verdict per signature. */
@@ -32,8 +34,16 @@ async function dkimVerdicts(message) {
   };
   const ma = await dkimVerify(message, { resolver });
   const mailauth = ma.results.map((r) => r.status.result).join(',');
-  const py = spawnSync('/usr/bin/python3', [DKIM_PY], { input: JSON.stringify({ records: DKIM_RECORDS, messages: [message.toString('base64')] }), encoding: 'utf8' });
-  const dkimpy = py.status === 0 ? JSON.parse(py.stdout)[0].results.map((ok) => (ok ? 'pass' : 'fail')).join(',') : `error(exit-${py.status})`;
+  const py = spawnSync('/usr/bin/python3', [DKIM_PY], {
+    input: JSON.stringify({ records: DKIM_RECORDS, messages: [message.toString('base64')] }),
+    encoding: 'utf8',
+  });
+  const dkimpy =
+    py.status === 0
+      ? JSON.parse(py.stdout)[0]
+          .results.map((ok) => (ok ? 'pass' : 'fail'))
+          .join(',')
+      : `error(exit-${py.status})`;
   return `mailauth=${mailauth || 'none'} dkimpy=${dkimpy || 'none'}`;
 }
 
@@ -84,8 +94,13 @@ function options(extra) {
       stream.on('end', async () => {
         if (stream.sizeExceeded) return callback(Object.assign(new Error('too big'), { responseCode: 552 }));
         const rcpt = session.envelope.rcptTo.length;
-        const dkim = signed ? ` ${await dkimVerdicts(Buffer.concat(signed)).catch((e) => `dkim-error=${String(e.message).replace(/\s+/g, '_')}`)}` : '';
-        callback(null, `OK sha256=${hash.digest('hex')} size=${size} rcpt=${rcpt} secure=${Boolean(session.secure)} user=${session.user ?? '-'}${dkim}`);
+        const dkim = signed
+          ? ` ${await dkimVerdicts(Buffer.concat(signed)).catch((e) => `dkim-error=${String(e.message).replace(/\s+/g, '_')}`)}`
+          : '';
+        callback(
+          null,
+          `OK sha256=${hash.digest('hex')} size=${size} rcpt=${rcpt} secure=${Boolean(session.secure)} user=${session.user ?? '-'}${dkim}`,
+        );
       });
     },
     ...extra,
@@ -235,10 +250,11 @@ export async function startServers() {
   const file = join(tmpdir(), `smtpwire-runtime-${process.pid}.eml`);
   writeFileSync(file, messageFile(3 * 1024 * 1024 + 5));
   const config = { host: '127.0.0.1', tlsName: 'localhost', ports, user: USER, pass: PASS, ca: CA_PEM, file, dkim: DKIM };
-  const close = () => Promise.all([
-    ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
-    ...[...hostile, ...proxies].map((s) => new Promise((r) => s.close(r))),
-  ]).finally(() => rmSync(file, { force: true }));
+  const close = () =>
+    Promise.all([
+      ...Object.values(servers).map((s) => new Promise((r) => s.close(r))),
+      ...[...hostile, ...proxies].map((s) => new Promise((r) => s.close(r))),
+    ]).finally(() => rmSync(file, { force: true }));
   return { config, close };
 }
 
@@ -287,7 +303,8 @@ export async function startSink() {
         if (nl < 0) break;
         const line = buf.subarray(0, nl).toString('latin1').toUpperCase();
         buf = buf.subarray(nl + 2);
-        if (line.startsWith('EHLO')) out += `250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n${secure ? '' : '250-STARTTLS\r\n'}250 SIZE 104857600\r\n`;
+        if (line.startsWith('EHLO'))
+          out += `250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n${secure ? '' : '250-STARTTLS\r\n'}250 SIZE 104857600\r\n`;
         else if (line === 'STARTTLS') {
           socket.off('data', onData);
           socket.write(out + '220 go\r\n');

@@ -15,7 +15,12 @@ console.log = (...args) => {
 // Held in a variable, not written as import('...'), so the module-graph walk of a worker
 // that has no interop route (browser-bundle.mjs) does not pull them in; run-workers.mjs adds
 // them as entries.
-const INTEROP_MODULES = { transport: '../../dist/transports/workers.js', suite: './interop.js', message: '../../dist/message/index.js', proxy: '../../dist/client/proxies.js' };
+const INTEROP_MODULES = {
+  transport: '../../dist/transports/workers.js',
+  suite: './interop.js',
+  message: '../../dist/message/index.js',
+  proxy: '../../dist/client/proxies.js',
+};
 
 export default {
   async fetch(request, env) {
@@ -54,7 +59,7 @@ export default {
           buildMessage: (await import(INTEROP_MODULES.message)).buildMessage,
         };
         registerInterop(uvu.test, runtime, config);
-        workersOnly(uvu.test, workers, config, (await import('uvu/assert')));
+        workersOnly(uvu.test, workers, config, await import('uvu/assert'));
         uvu.test.run();
       } else {
         return new Response('not found', { status: 404 });
@@ -79,7 +84,12 @@ function workersOnly(test, workers, config, assert) {
   });
   test('workerd: a proxy without the opt-in is a usage error that names the import', async () => {
     try {
-      await workers.connect({ host: config.host, port: config.ports.plain, tls: 'none', proxy: `socks5://127.0.0.1:${config.ports.socks5}` });
+      await workers.connect({
+        host: config.host,
+        port: config.ports.plain,
+        tls: 'none',
+        proxy: `socks5://127.0.0.1:${config.ports.socks5}`,
+      });
       assert.unreachable('connect should have failed');
     } catch (err) {
       assert.is(err.code, 'EUSAGE', String(err));
@@ -89,11 +99,19 @@ function workersOnly(test, workers, config, assert) {
   test('workerd: the port defaults to 587, not 25 (blocked on Cloudflare)', async () => {
     const log = [];
     try {
-      const client = await workers.connect({ host: config.host, tls: 'none', timeouts: { connect: 5000 }, logger: (e) => log.push(e.text) });
+      const client = await workers.connect({
+        host: config.host,
+        tls: 'none',
+        timeouts: { connect: 5000 },
+        logger: (e) => log.push(e.text),
+      });
       client.abort();
     } catch {
       // nothing listens on 587 here; the log says where it tried
     }
-    assert.ok(log.some((line) => line.includes(`${config.host}:587`)), log.join(' | '));
+    assert.ok(
+      log.some((line) => line.includes(`${config.host}:587`)),
+      log.join(' | '),
+    );
   });
 }

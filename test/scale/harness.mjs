@@ -39,21 +39,39 @@ function child(cmd, argv, opts, label) {
   children.add(p);
   p.lines = [];
   p.waiters = [];
-  p.exited = new Promise((resolve) => p.on('exit', (code, signal) => { children.delete(p); resolve({ code, signal }); }));
+  p.exited = new Promise((resolve) =>
+    p.on('exit', (code, signal) => {
+      children.delete(p);
+      resolve({ code, signal });
+    }),
+  );
   createInterface({ input: p.stdout }).on('line', (line) => {
     let ev;
-    try { ev = JSON.parse(line); } catch { ev = { text: line }; }
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      ev = { text: line };
+    }
     p.lines.push(ev);
     for (const w of p.waiters.splice(0)) w();
   });
-  createInterface({ input: p.stderr }).on('line', (line) => { if (process.env.SCALE_DEBUG) console.error(`[${label}] ${line}`); p.stderrTail = line; });
+  createInterface({ input: p.stderr }).on('line', (line) => {
+    if (process.env.SCALE_DEBUG) console.error(`[${label}] ${line}`);
+    p.stderrTail = line;
+  });
   p.waitFor = async (pred, ms, what) => {
     const until = Date.now() + ms;
     for (;;) {
       const hit = p.lines.find(pred);
       if (hit) return hit;
-      if (p.exitCode !== null || Date.now() > until) throw new Error(`${label}: no ${what} (${p.exitCode !== null ? `exited ${p.exitCode}` : 'timeout'}; stderr: ${p.stderrTail ?? ''})`);
-      await new Promise((r) => { p.waiters.push(r); setTimeout(r, 200); });
+      if (p.exitCode !== null || Date.now() > until)
+        throw new Error(
+          `${label}: no ${what} (${p.exitCode !== null ? `exited ${p.exitCode}` : 'timeout'}; stderr: ${p.stderrTail ?? ''})`,
+        );
+      await new Promise((r) => {
+        p.waiters.push(r);
+        setTimeout(r, 200);
+      });
     }
   };
   return p;
@@ -63,7 +81,10 @@ function child(cmd, argv, opts, label) {
 function pong(port) {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    const done = (ok) => { s.destroy(); resolve(ok); };
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(1000, () => done(false));
     s.on('error', () => done(false));
     s.on('connect', () => s.write('PING\r\n'));
@@ -75,7 +96,29 @@ function pong(port) {
 export async function startRedis(dir) {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const p = child('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning', '--maxmemory-policy', 'noeviction'], {}, 'redis');
+    const p = child(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--loglevel',
+        'warning',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      {},
+      'redis',
+    );
     const url = `redis://127.0.0.1:${port}`;
     for (let i = 0; i < 50; i++) {
       await sleep(100);
@@ -95,7 +138,12 @@ export async function startSink(logFile) {
 
 /** One worker process (examples/queue/worker.mjs) with env on top of ours. */
 export function startWorker(name, env) {
-  const p = child(process.execPath, [join(root, 'examples/queue/worker.mjs')], { env: { ...process.env, WORKER_NAME: name, ...env } }, name);
+  const p = child(
+    process.execPath,
+    [join(root, 'examples/queue/worker.mjs')],
+    { env: { ...process.env, WORKER_NAME: name, ...env } },
+    name,
+  );
   p.workerName = name;
   return p;
 }
@@ -104,7 +152,12 @@ export function startWorker(name, env) {
 export async function produce(env, inputs) {
   const p = child(process.execPath, [join(root, 'examples/queue/producer.mjs')], { env: { ...process.env, ...env } }, 'producer');
   for (let i = 0; i < inputs.length; i += 1000) {
-    const ok = p.stdin.write(inputs.slice(i, i + 1000).map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const ok = p.stdin.write(
+      inputs
+        .slice(i, i + 1000)
+        .map((x) => JSON.stringify(x))
+        .join('\n') + '\n',
+    );
     if (!ok) await new Promise((r) => p.stdin.once('drain', r));
   }
   p.stdin.end();
@@ -138,8 +191,13 @@ export async function settle(queue, total, ms, onProgress) {
 /** The sink's log: acknowledged messages [{ at, id, rcpts }] and refused recipients [{ at, code, address }]. */
 export function readSinkLog(file) {
   let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { /* nothing logged yet */ }
-  const acks = [], refusals = [];
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    /* nothing logged yet */
+  }
+  const acks = [],
+    refusals = [];
   for (const line of text.split('\n')) {
     const [at, what, x, y] = line.split(' ');
     if (what === 'ack') acks.push({ at: Number(at), id: x, rcpts: Number(y) });

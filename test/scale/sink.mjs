@@ -17,7 +17,14 @@
 import { SMTPServer } from 'smtp-server';
 import { openSync, writeSync, closeSync } from 'node:fs';
 
-const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((s) => s.trim().split(/\s+/)));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(' ')
+    .split('--')
+    .filter(Boolean)
+    .map((s) => s.trim().split(/\s+/)),
+);
 if (!args.log) {
   console.error('sink: --log FILE is required');
   process.exit(2);

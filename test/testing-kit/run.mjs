@@ -27,12 +27,19 @@ const bin = (name) => join(repo, 'node_modules/.bin', name);
 const runners = {
   'node --test': (f) => [process.execPath, ['--test', '--test-reporter=tap', f], {}, /^# pass (\d+)$/m, /^# fail (\d+)$/m],
   vitest: (f) => [bin('vitest'), ['run', '--root', dir, f], {}, /Tests\s+(\d+) passed/, /Tests\s+.*?(\d+) failed/],
-  jest: (f) => [bin('jest'), ['--rootDir', dir, '--transform', '{}', '--testMatch', '**/' + f], { NODE_OPTIONS: '--experimental-vm-modules' }, /Tests:\s+(\d+) passed/, /Tests:\s+(\d+) failed/],
+  jest: (f) => [
+    bin('jest'),
+    ['--rootDir', dir, '--transform', '{}', '--testMatch', '**/' + f],
+    { NODE_OPTIONS: '--experimental-vm-modules' },
+    /Tests:\s+(\d+) passed/,
+    /Tests:\s+(\d+) failed/,
+  ],
   'deno test': (f) => [findDeno(), ['test', '--no-check', '--allow-read', '--allow-env', f], {}, /ok \| (\d+) passed/, /(\d+) failed/],
   'bun test': (f) => [findBun(), ['test', './' + f], {}, /^\s*(\d+) pass$/m, /^\s*(\d+) fail$/m],
 };
 
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 for (const [runner, make] of Object.entries(runners)) {
   const file = examples.get(runner);
   if (!file) {
@@ -41,7 +48,12 @@ for (const [runner, make] of Object.entries(runners)) {
     continue;
   }
   const [cmd, args, env, passRe, failRe] = make(file);
-  const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' }, timeout: 180_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env, NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
+    timeout: 180_000,
+  });
   const out = ((r.stdout ?? '') + (r.stderr ?? '')).replace(/\x1b\[[0-9;]*m/g, '');
   const ok = Number(passRe.exec(out)?.[1] ?? 0);
   const bad = Number(failRe.exec(out)?.[1] ?? 0);
