@@ -1,37 +1,32 @@
 // The friendly async client: one SmtpConnection (the sans-IO core) driven over one Link from a
 // runtime-neutral Transport. This file is the drive loop: feed the core its inputs, drain poll(),
-// keep one timer at the core's deadline (deadline-timer.ts), turn events into settled promises.
-// Around it, by concern: options.ts (options and their checks), connect-link.ts (the connect race),
-// link-writer.ts (link writes and offsets), body-stream.ts (streamed bodies), pending.ts (what
-// callers wait for), message-send.ts (what send() takes). Every protocol decision (pipelining,
-// outcomes, TLS policy) stays in the core.
+// keep one timer at its deadline, turn events into settled promises. Around it, by concern: see
+// "Inside client/" in docs/architecture.md. Every protocol decision stays in the core.
 import type { Capabilities } from '../core/capabilities.ts';
 import { SmtpConnection } from '../core/connection.ts';
 import { prepareEnvelope } from '../core/envelope.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpTimeoutError, SmtpUsageError } from '../core/errors.ts';
 import type { Output, SmtpEvent, TransactionResult } from '../core/events.ts';
 import type { Reply } from '../core/reply.ts';
-import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { BodyStreamer, chunkSource, fixedBody, type StreamHost } from './body-stream.ts';
 import { abortReason, abortSignalled, connectError, connectLink, type LinkRequest } from './connect-link.ts';
-import { FULL_PARTS } from './full-parts.ts';
 import { missingPart, NO_DIAGNOSTICS, type ClientParts, type Diagnostics } from './parts.ts';
 import { withCredentials } from './credentials.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
-import { oneShotAttachment } from './dkim-send.ts';
 import { LinkWriter, type WriterHost } from './link-writer.ts';
-import { envelopeOf, toWireMessage, type MailOptions, type Message, type SendInput, type SendOptions } from './message-send.ts';
+import { envelopeOf, toWireMessage, type Message, type SendInput, type SendOptions } from './message-send.ts';
 import { notStarted } from './not-started.ts';
 import { Probe } from './observe.ts';
 import { coreOptions, mechanismName, resolveOptions, type ClientOptions, type LogEntry } from './options.ts';
 import { derivePbkdf2 } from './pbkdf2.ts';
 import { PendingCalls } from './pending.ts';
 import { defaultPort, TLS_MODES, tlsParams } from './tls-options.ts';
-import type { LinkHandlers, Transport } from './transport.ts';
+import type { LinkHandlers } from './transport.ts';
 
 export type { ClientOptions, LogEntry, TlsMode } from './options.ts';
 export type { BodySource, PullIntoSource } from './body-stream.ts';
 export type { Message } from './message-send.ts';
+export { connect, sendMail, sendMailWith, withFullParts, type SendMailOptions } from './send-mail.ts';
 export { slicedPbkdf2, webCryptoPbkdf2, type Pbkdf2Provider } from './pbkdf2.ts';
 
 export type SendResult = TransactionResult;
@@ -500,49 +495,5 @@ export class SmtpClient {
     const wakers = this.#wakers;
     this.#wakers = [];
     for (const w of wakers) w();
-  }
-}
-
-/** `options` with every optional part (client/full-parts.ts) unless they name their own. */
-export function withFullParts<T extends ClientOptions>(options: T): T {
-  if (options === null || typeof options !== 'object' || options.parts !== undefined) return options;
-  return { ...options, parts: FULL_PARTS };
-}
-
-/** Connect and get a ready session (greeting, EHLO, STARTTLS, AUTH done). Rejects with the
- *  typed SmtpError that ended the attempt. With every optional part unless `options.parts`
- *  says otherwise (the Worker entry connects with none: connectWith). */
-export function connect(options: ClientOptions & { transport: Transport }): Promise<SmtpClient> {
-  return SmtpClient.connect(withFullParts(options));
-}
-
-/** Client options plus the message (smtpwire/message options: from, to, subject, text, html,
- *  attachments, ...). */
-export interface SendMailOptions extends ClientOptions, MessageOptions {
-  transport: Transport;
-  /** Sign with DKIM (see client.send). */
-  dkim?: MailOptions['dkim'];
-}
-
-/** One call: build the message (bad input fails before connecting), connect, send it to
- *  To + Cc + Bcc (or the given envelope), close. */
-export function sendMail(options: SendMailOptions): Promise<SendResult> {
-  return sendMailWith(withFullParts(options));
-}
-
-/** sendMail with the parts `options` names (none: PLAIN and LOGIN only, no IDN, no proxy). */
-export async function sendMailWith(options: SendMailOptions): Promise<SendResult> {
-  const message = buildMessage(options);
-  // Keys are imported (and bad DKIM options refused) before connecting.
-  const support = options.messages ?? options.parts?.message;
-  if (options.dkim !== undefined && !support)
-    throw missingPart('DKIM signing in sendMail()', "import { messages } from 'smtpwire/message' and pass sendMail({ ..., messages })");
-  const dkim = options.dkim === undefined ? undefined : await support!.signer(options.dkim);
-  if (dkim && !message.rereadable) throw oneShotAttachment();
-  const client = await SmtpClient.connect(options);
-  try {
-    return await client.send(message, dkim ? { dkim } : undefined);
-  } finally {
-    await client.close();
   }
 }
