@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { connect } from '../transports/node.ts';
+import { commandLogger } from './smtp-server-log.ts';
 
 interface Received {
   from: string;
@@ -22,19 +23,7 @@ async function startServer(
   const received: Received[] = [];
   const commands: string[] = [];
   const server = new SMTPServer({
-    logger: {
-      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => {
-        if (meta?.tnx === 'command') commands.push(line);
-      },
-      info: () => {},
-      warn: () => {},
-      error: () => {},
-      trace: () => {},
-      fatal: () => {},
-      child() {
-        return this;
-      },
-    } as unknown as boolean,
+    logger: commandLogger(commands),
     authOptional: true,
     disableReverseLookup: true,
     closeTimeout: 200,

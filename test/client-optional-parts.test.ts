@@ -18,6 +18,7 @@ import { SASL_CRAM_MD5, SASL_PLAIN, SASL_XOAUTH2 } from '../core/sasl/index.ts';
 import { SmtpAuthError, SmtpUsageError } from '../core/errors.ts';
 import { buildMessage } from '../message/build.ts';
 import { connect as nodeConnect, nodeTransport } from '../transports/node.ts';
+import { commandLogger } from './smtp-server-log.ts';
 
 const leanConnect = bindConnect(nodeTransport);
 const leanSendMail = bindSendMail(nodeTransport);
@@ -33,19 +34,7 @@ async function startServer(authMethods: string[], hideSMTPUTF8 = true): Promise<
   const commands: string[] = [];
   const received: string[] = [];
   const server = new SMTPServer({
-    logger: {
-      debug: (meta: { tnx?: string } | undefined, _fmt: string, line: string) => {
-        if (meta?.tnx === 'command') commands.push(line);
-      },
-      info: () => {},
-      warn: () => {},
-      error: () => {},
-      trace: () => {},
-      fatal: () => {},
-      child() {
-        return this;
-      },
-    } as unknown as boolean,
+    logger: commandLogger(commands),
     authMethods,
     allowInsecureAuth: true,
     authOptional: true,
