@@ -21,7 +21,7 @@ import * as esbuild from 'esbuild';
 import { BUDGET_GZIP, CASES, budgetProblems, measure } from './bundle-cases.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-if (!existsSync(join(ROOT, 'dist/transports/workers.js'))) {
+if (!existsSync(join(ROOT, 'dist/bundle/transports/workers.js'))) {
   console.error('dist/ is missing: build first (npm run build)');
   process.exit(1);
 }

@@ -99,14 +99,20 @@ try {
     'LICENSE',
     'README.md',
     'docs/getting-started.md',
-    'dist/transports/node.js',
+    'dist/bundle/transports/node.js',
     'dist/transports/node.d.ts',
-    'dist/core/index.js',
+    'dist/bundle/core/index.js',
   ]) {
     if (!files.includes(must)) throw new Error(`the tarball lacks ${must}`);
   }
   if (files.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/')))
     throw new Error('the tarball ships dist/test or dist/bench');
+  // The library is served from dist/bundle/ (scripts/bundle-lib.mjs) and the CLI from its two
+  // files (scripts/bundle-cli.mjs): tsc's module-by-module JavaScript is not shipped.
+  const unbundled = files.filter(
+    (f) => /^dist\/.*\.[cm]?js$/.test(f) && !f.startsWith('dist/bundle/') && !f.startsWith('dist/bin/smtpwire-cli'),
+  );
+  if (unbundled.length > 0) throw new Error(`the tarball ships JavaScript outside dist/bundle/: ${unbundled.slice(0, 5).join(', ')}`);
   ok(
     'npm pack',
     `${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} kB packed, ${(info.unpackedSize / 1024).toFixed(0)} kB unpacked`,

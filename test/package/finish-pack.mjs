@@ -4,7 +4,7 @@
 //    `any`; with `.js` specifiers TypeScript 4.7+ (node16/nodenext) reads the same declarations.
 // 2. Every file package.json points at (exports, main, types, bin) must exist, so `npm pack`
 //    fails loudly instead of shipping a package without its dist/.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,8 +28,10 @@ function fixDeclarations(dir) {
     }
   }
 }
-const shipped = pkg.files.filter((f) => f.startsWith('dist/'));
-for (const dir of shipped) if (existsSync(join(root, dir))) fixDeclarations(join(root, dir));
+// The shipped dist/ folders: "dist/core/**/*.d.ts" -> dist/core (files such as the CLI's are not
+// folders; dist/bundle has no .d.ts).
+const shipped = new Set(pkg.files.filter((f) => f.startsWith('dist/')).map((f) => f.split('/*')[0]));
+for (const dir of shipped) if (existsSync(join(root, dir)) && statSync(join(root, dir)).isDirectory()) fixDeclarations(join(root, dir));
 
 /** Every string leaf of an exports/conditions tree. */
 function targets(node) {
