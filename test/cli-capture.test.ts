@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { connect } from '../transports/node.ts';
 
-const BIN = new URL('../bin/smtpwire-cli.js', import.meta.url).pathname;
+const BIN = new URL('../bin/smtpwire-cli.cjs', import.meta.url).pathname;
 const PYTHON = '/usr/bin/python3';
 
 function need(tool: string): void {

@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import { runNode, type ProcessRun } from './node-process.ts';
 
 // The published bin (package.json): the single-file build of bin/smtpwire.ts (scripts/bundle-cli.mjs).
-export const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.cjs', import.meta.url));
 
 export interface Received {
   from: string;

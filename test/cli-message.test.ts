@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { EXIT } from '../bin/exit-codes.ts';
 import { runNode, type ProcessRun } from './node-process.ts';
 
-const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.cjs', import.meta.url));
 
 interface Received {
   from: string;

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { runNode } from './node-process.ts';
 
-const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.cjs', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const CA = `${FIXTURES}server.crt`;
 const MESSAGE = 'From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n';

@@ -1,4 +1,4 @@
-// CLI tests: the REAL built CLI (dist/bin/smtpwire-cli.js, the published single-file bin) in a child process, against a real
+// CLI tests: the REAL built CLI (dist/bin/smtpwire-cli.cjs, the published single-file bin) in a child process, against a real
 // smtp-server (or a tiny scripted one for the failures smtp-server cannot stage) on 127.0.0.1.
 // Plus unit tests of exitCodeFor, the pure exit-status mapping.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

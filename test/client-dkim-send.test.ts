@@ -20,7 +20,7 @@ import { connect, createPool, fileBody, sendMail } from '../transports/node.ts';
 import { dkimpyMissing, txtRecord, verifyWithDkimpy, verifyWithMailauth } from './dkim-verifiers.ts';
 import { runNode } from './node-process.ts';
 
-const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/smtpwire-cli.cjs', import.meta.url));
 const missing = dkimpyMissing();
 const D = 'signer.example';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { freePort, POSTFIX_SERVICES, postfixIds, waitForPort } from './postfix.ts';
 
-const CLI = new URL('../../bin/smtpwire-cli.js', import.meta.url).pathname;
+const CLI = new URL('../../bin/smtpwire-cli.cjs', import.meta.url).pathname;
 const EXAMPLES = '/usr/share/doc/msmtp/examples';
 const REALM = 'smtpwire.test';
 const USERS: Record<string, string> = { 'joe.smith': 'Joe-Gpg-S3cret', company12345: 'Company-S3cret' };

@@ -335,7 +335,7 @@ function findBin(which: 'deno' | 'bun'): string {
 
 /** `smtpwire send` with the connection flags (bin/connect-options.ts), exit status checked. */
 async function cliCases(c: ProxyConfig): Promise<{ passed: number; failed: number }> {
-  const cli = join(REPO, 'dist/bin/smtpwire-cli.js');
+  const cli = join(REPO, 'dist/bin/smtpwire-cli.cjs');
   const ca = join(PKI, 'ca.crt');
   const passFile = join(WORK, 'pfx-pass');
   writeFileSync(passFile, `${c.pfxPassphrase}\n`);
