@@ -334,6 +334,7 @@ async function main() {
     if (cold.length) results.coreCold = { ...cold.sort((x, y) => x.seconds - y.seconds)[(cold.length - 1) >> 1], runs: cold.length };
   }
 
+  results.floorBudget = results.floor.map((f) => floorBudget(f, results)).filter((b) => b !== undefined);
   results.targets = targets(results);
   results.seconds = (Date.now() - started) / 1000;
   const md = markdown(results);
@@ -452,6 +453,21 @@ function floorRow(s, wireRuns, floorRuns) {
     target: FLOOR_TARGETS[s.id],
     met: ratio >= FLOOR_TARGETS[s.id],
   };
+}
+
+/** Scenario a is a fresh process: the cold core (its first 2,000 messages, JIT warming up) is
+ *  its match; a-sustained is a warm one with 20,000 sends queued at once (bench/core.ts's
+ *  "queued at once" case with the same count). */
+function floorBudget(f, results) {
+  if (!f.ok) return undefined;
+  const core =
+    f.scenario === 'a' ? results.coreCold : results.core?.results.find((r) => r.messages === f.n && r.label.includes('queued at once'));
+  if (!core || core.messages !== f.n) return undefined;
+  const floorMs = (1000 * f.n) / f.floor.msgsPerS;
+  const allowedMs = (1000 * f.n) / (f.target * f.floor.msgsPerS);
+  const headroomMs = allowedMs - floorMs;
+  const coreMs = 1000 * core.seconds;
+  return { scenario: f.scenario, floorMs, allowedMs, headroomMs, coreMs, coreCase: core.label, coreShare: coreMs / headroomMs };
 }
 
 // ---- start-up: one small message, whole process ------------------------------------------------
@@ -888,6 +904,20 @@ function markdown(results) {
       );
     }
     L.push('');
+    const budgets = results.floor.map((f) => floorBudget(f, results)).filter((b) => b !== undefined);
+    if (budgets.length) {
+      L.push(
+        "What a target leaves for smtpwire's own work: the time the floor client took for the scenario, the time the target allows, the difference, and what the core alone (bench/core.ts: no sockets, no client, every check) takes for the same messages. When the core alone needs more than the headroom, the target cannot hold without removing checks, whatever the client layer costs.",
+      );
+      L.push('');
+      L.push('| scenario | floor ms | allowed at the target ms | headroom ms | the core alone ms (case) | core / headroom |');
+      L.push('|---|---:|---:|---:|---:|---:|');
+      for (const b of budgets)
+        L.push(
+          `| ${b.scenario} | ${num(b.floorMs)} | ${num(b.allowedMs)} | ${num(b.headroomMs)} | ${num(b.coreMs)} (${b.coreCase}) | ${b.coreShare.toFixed(2)} |`,
+        );
+      L.push('');
+    }
   }
   if (results.startup) {
     const st = results.startup;

@@ -17,6 +17,7 @@ import { notStarted } from './not-started.ts';
 import { SmtpAbortError, SmtpConnectionError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 import { resolvePoolOptions, sharedSecrets, type PoolOptions } from './pool-options.ts';
 import type { SendInput, SendOptions } from './message-send.ts';
+import { JobList, type Listed } from './job-list.ts';
 
 export type { PoolOptions } from './pool-options.ts';
 
@@ -70,7 +71,7 @@ export class SmtpPoolFullError extends SmtpError {
  *  dropping every link must not keep a send going around for ever. */
 const MAX_REQUEUES = 3;
 
-interface Job {
+interface Job extends Listed<Job> {
   readonly message: SendInput;
   readonly options: SendOptions | undefined;
   /** A whole string/Uint8Array body: sending it again sends the same bytes. */
@@ -119,8 +120,8 @@ export function createPoolWith(options: PoolOptions): Pool {
   } = resolvePoolOptions(options);
   const clientOptions = sharedSecrets(options);
 
-  const queue: Job[] = [];
-  const waitingRoom: Job[] = []; // sends waiting for room in the queue (whenFull: 'wait')
+  const queue = new JobList<Job>();
+  const waitingRoom = new JobList<Job>(); // sends waiting for room in the queue (whenFull: 'wait')
   const conns = new Set<Conn>();
   let connecting = 0;
   // Sessions out of service whose link is not closed yet: they still count against
@@ -211,7 +212,7 @@ export function createPoolWith(options: PoolOptions): Pool {
   /** Hand queued sends to sessions; true when the queue was emptied. */
   function drainQueue(): boolean {
     while (queue.length > 0) {
-      const conn = pick(queue[0]!);
+      const conn = pick(queue.first!);
       if (!conn) {
         // Open enough sessions for what is waiting, within the limit (a session being checked
         // after idling counts as one about to take sends).
@@ -365,15 +366,15 @@ export function createPoolWith(options: PoolOptions): Pool {
   function connectFailed(err: unknown): void {
     if (connecting > 0 || conns.size > 0) return;
     const error = err instanceof SmtpError ? err : new SmtpConnectionError(String(err), err);
-    for (const job of [...queue]) {
+    for (const job of queue) {
       job.attempts++;
       if (error.code === 'EUSAGE') {
         // Bad options: a usage error, so the send rejects (it would never work anywhere).
-        queue.splice(queue.indexOf(job), 1);
+        queue.remove(job);
         job.unlisten();
         job.reject(error);
       } else if (job.attempts > retries) {
-        queue.splice(queue.indexOf(job), 1);
+        queue.remove(job);
         settle(job, notStarted(error));
       }
     }
@@ -391,14 +392,10 @@ export function createPoolWith(options: PoolOptions): Pool {
       return new Promise((resolve, reject) => {
         const signal = (message as { signal?: AbortSignal }).signal;
         const onAbort = (): void => {
-          for (const list of [queue, waitingRoom]) {
-            const at = list.indexOf(job);
-            if (at < 0) continue;
-            list.splice(at, 1);
-            settle(job, notStarted(new SmtpAbortError()));
-            dispatch();
-            return;
-          }
+          // Still waiting (not yet handed to a session, which watches the signal itself).
+          if (!job.list?.remove(job)) return;
+          settle(job, notStarted(new SmtpAbortError()));
+          dispatch();
         };
         const job: Job = {
           // A built message is not replayed: a streamed attachment may be readable only once.
@@ -411,6 +408,9 @@ export function createPoolWith(options: PoolOptions): Pool {
           resolve,
           reject,
           unlisten: () => signal?.removeEventListener('abort', onAbort),
+          prev: undefined,
+          next: undefined,
+          list: undefined,
         };
         if (signal?.aborted) return resolve(notStarted(new SmtpAbortError()));
         signal?.addEventListener('abort', onAbort, { once: true });
