@@ -29,6 +29,9 @@ await build({
   // (measured: ~1.6x `node -e 0` against ~2x unminified, as an ES module).
   minify: true,
   legalComments: 'none',
+  // The launcher runs the bundle as a vm.Script, which has no import(): esbuild turns each
+  // import() (of a built-in, loaded on use) into a require() inside a promise.
+  supported: { 'dynamic-import': false },
   // import.meta.url (the package root, for --version and --help) from the file's own name.
   define: { 'import.meta.url': '__smtpwire_url' },
   // Strict, as the ES modules it is made of were.
@@ -106,11 +109,20 @@ function cacheFile(fs, file) {
     const first = process.argv[2] || '';
     const asSendmail = /^sendmail(\\.|$)/.test(require('node:path').basename(process.argv[1] || ''));
     const command = asSendmail ? 'sendmail' : /^(send|sendmail|queue|capture)$/.test(first) ? first : 'other';
-    const key = [process.version, process.arch, s.size, Math.floor(s.mtimeMs), Math.floor(s.ctimeMs), s.ino, command].join('-');
+    // V8 rejects data made under other flags: runs with other flags get their own file, so that
+    // they do not keep replacing each other's.
+    const flags = fnv1a(process.execArgv.join(' ') + ' ' + (process.env.NODE_OPTIONS || ''));
+    const key = [process.version, process.arch, s.size, Math.floor(s.mtimeMs), Math.floor(s.ctimeMs), s.ino, flags, command].join('-');
     return join(dir, 'smtpwire-cli-' + key + '.cache');
   } catch {
     return undefined;
   }
+}
+
+function fnv1a(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 `,
 );

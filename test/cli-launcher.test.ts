@@ -81,6 +81,19 @@ if (OWN_CACHE) {
   );
 
   test(
+    'a run with other Node flags keeps its own cache instead of replacing the other',
+    withDir(async (dir) => {
+      await send({ NODE_COMPILE_CACHE: dir });
+      const [plain] = caches(dir);
+      const before = statSync(join(dir, plain!)).mtimeMs;
+      await send({ NODE_COMPILE_CACHE: dir, NODE_OPTIONS: '--max-semi-space-size=8' });
+      assert.is(caches(dir).length, 2);
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.is(statSync(join(dir, plain!)).mtimeMs, before);
+    }),
+  );
+
+  test(
     'NODE_DISABLE_COMPILE_CACHE=1 writes nothing; a directory others can write to is not used',
     withDir(async (dir) => {
       await send({ NODE_COMPILE_CACHE: dir, NODE_DISABLE_COMPILE_CACHE: '1' });
