@@ -59,11 +59,15 @@ function nodeGlobals(file, source) {
   return found;
 }
 
-/** Static check of dist/core's import graph; returns { modules, bytes, problems }. */
-export function staticCheck() {
+const BUNDLE_DIR = join(ROOT, 'dist/bundle') + sep;
+
+/** Static check of an import graph (by default dist/core's, tsc's output; the published
+ *  dist/bundle/core/index.js with its shared chunks too) that must stay inside `within`;
+ *  returns { modules, bytes, problems }. */
+export function staticCheck(entry = join(CORE_DIR, 'index.js'), within = CORE_DIR) {
   const problems = [];
   const seen = new Set();
-  const queue = [join(CORE_DIR, 'index.js')];
+  const queue = [entry];
   let bytes = 0;
   while (queue.length > 0) {
     const file = queue.shift();
@@ -80,7 +84,7 @@ export function staticCheck() {
         continue;
       }
       const target = resolve(dirname(file), specifier);
-      if (!target.startsWith(CORE_DIR)) problems.push(`${relative(ROOT, file)} imports ${specifier}, outside dist/core`);
+      if (!target.startsWith(within)) problems.push(`${relative(ROOT, file)} imports ${specifier}, outside ${relative(ROOT, within)}`);
       else queue.push(target);
     }
   }
@@ -100,6 +104,20 @@ export async function checkBrowserBundle(tally, Miniflare) {
     `browser bundle: dist/core import graph, ${modules} modules / ${(bytes / 1024).toFixed(0)} KiB, no node: or bare import, no Node global`,
     problems.length === 0,
     problems.join('\n'),
+  );
+  // What the package serves as smtpwire/core (scripts/bundle-lib.mjs): its shared chunks must
+  // not bring in what another entry of the same build imports.
+  const published = join(BUNDLE_DIR, 'core/index.js');
+  let bundled;
+  try {
+    bundled = staticCheck(published, BUNDLE_DIR);
+  } catch (err) {
+    bundled = { modules: 0, bytes: 0, problems: [`${relative(ROOT, published)}: ${err.message} (npm run build)`] };
+  }
+  tally.step(
+    `browser bundle: dist/bundle/core/index.js (published) import graph, ${bundled.modules} files / ${(bundled.bytes / 1024).toFixed(0)} KiB, no node: or bare import, no Node global`,
+    bundled.problems.length === 0,
+    bundled.problems.join('\n'),
   );
 
   const entry = join(ROOT, 'test/runtimes/worker-entry.mjs');
