@@ -132,6 +132,15 @@ export function punycodeDecode(input: string): string {
 
 // ---- UTS #46 mapping (§4 step 1) ----------------------------------------------------------------
 
+/** A pattern made on first use (and the same one from then on). V8 parses a regular expression
+ *  when it is created, and the Unicode property classes of DISALLOWED and CURSIVE take ~1.2 ms to
+ *  parse: every process that loaded this module paid that at start-up, though only a non-ASCII
+ *  domain uses them. */
+function onFirstUse(make: () => RegExp): () => RegExp {
+  let pattern: RegExp | undefined;
+  return () => (pattern ??= make());
+}
+
 // Default-ignorable code points the table maps to nothing (the rest of them are disallowed).
 const IGNORED = /[\u00ad\u034f\u180b-\u180d\u180f\u200b\u2060\u2064\ufe00-\ufe0f\ufeff\u{1bca0}-\u{1bca3}\u{e0100}-\u{e01ef}]/u;
 // Deviations (§6): kept as they are by nontransitional processing.
@@ -140,8 +149,10 @@ const DEVIATION = /[\u00df\u03c2\u200c\u200d]/u;
 // unassigned, private use, surrogates, noncharacters, separators, and a few assigned letters
 // and symbols the table disallows (Hangul fillers, Khmer inherent vowels, replacement characters,
 // ideographic description characters, ...).
-const DISALLOWED =
-  /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f874}\u{2f91f}\u{2f95f}\u{2f9bf}\p{Cc}\p{Cn}\p{Co}\p{Cs}\p{Z}\p{Noncharacter_Code_Point}\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufff9-\ufffd\u2ff0-\u2fff\u31e4-\u31ef]|(?![\u200c\u200d])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const DISALLOWED = onFirstUse(
+  () =>
+    /[\u04c0\u10a0-\u10c5\u1806\u180e\u2132\u2183\u{2f868}\u{2f874}\u{2f91f}\u{2f95f}\u{2f9bf}\p{Cc}\p{Cn}\p{Co}\p{Cs}\p{Z}\p{Noncharacter_Code_Point}\u115f\u1160\u17b4\u17b5\u3164\uffa0\ufff9-\ufffd\u2ff0-\u2fff\u31e4-\u31ef]|(?![\u200c\u200d])[\p{Cf}\p{Default_Ignorable_Code_Point}]/u,
+);
 // After mapping only these ASCII characters may appear in a label (STD3 rules, plus '_',
 // which real host names carry and the rest of smtpwire accepts).
 const ASCII_OK = /^[a-z0-9_-]$/;
@@ -155,7 +166,7 @@ function mapCodePoint(cp: number): string | null {
   }
   if (IGNORED.test(ch)) return '';
   if (DEVIATION.test(ch)) return ch;
-  if (DISALLOWED.test(ch)) return null;
+  if (DISALLOWED().test(ch)) return null;
   if (cp === 0x3002 || cp === 0xff61) return '.'; // ideographic full stops separate labels too
   let s = ch;
   // Iterate to a fixed point: NFKC can produce capitals (U+2160 ROMAN NUMERAL ONE -> "I") and
@@ -169,7 +180,7 @@ function mapCodePoint(cp: number): string | null {
   for (const c of s) {
     const code = c.codePointAt(0)!;
     if (code === 0x2e) continue; // full stops (U+FF0E ...) map to '.', a label separator
-    if (code < 0x80 ? !ASCII_OK.test(c) : IGNORED.test(c) || DISALLOWED.test(c)) return null;
+    if (code < 0x80 ? !ASCII_OK.test(c) : IGNORED.test(c) || DISALLOWED().test(c)) return null;
   }
   return s;
 }
@@ -202,16 +213,20 @@ function isVirama(c: string): boolean {
 // Joining types (RFC 5892 A.1) approximated: letters of the cursive scripts join on both sides
 // (D), the Arabic letters below join only to the right (R), hamza and friends not at all (U),
 // and marks and format characters are transparent (T).
-const CURSIVE =
-  /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Mandaic}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Sogdian}\p{Script=Phags_Pa}]/u;
-const RIGHT_JOINING =
-  /[\u0622-\u0625\u0627\u0629\u062f-\u0632\u0648\u0671-\u0673\u0675-\u0677\u0688-\u0699\u06c0\u06c3-\u06cb\u06cd\u06cf\u06d2\u06d3\u06d5\u06ee\u06ef\u0710\u0715-\u0719\u071e\u0728\u072a\u072c\u072f\u074d\u0759-\u075b\u076b\u076c\u0771\u0773\u0774\u0778\u0779]/u;
+const CURSIVE = onFirstUse(
+  () =>
+    /[\p{Script=Arabic}\p{Script=Syriac}\p{Script=Nko}\p{Script=Mongolian}\p{Script=Mandaic}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Sogdian}\p{Script=Phags_Pa}]/u,
+);
+const RIGHT_JOINING = onFirstUse(
+  () =>
+    /[\u0622-\u0625\u0627\u0629\u062f-\u0632\u0648\u0671-\u0673\u0675-\u0677\u0688-\u0699\u06c0\u06c3-\u06cb\u06cd\u06cf\u06d2\u06d3\u06d5\u06ee\u06ef\u0710\u0715-\u0719\u071e\u0728\u072a\u072c\u072f\u074d\u0759-\u075b\u076b\u076c\u0771\u0773\u0774\u0778\u0779]/u,
+);
 const NON_JOINING = /[\u0621\u0674\u06dd\u0640]/u;
 type Joining = 'D' | 'R' | 'L' | 'T' | 'U';
 function joiningType(c: string): Joining {
   if (/[\p{Mn}\p{Me}\p{Cf}]/u.test(c)) return 'T';
-  if (!CURSIVE.test(c) || !/\p{L}/u.test(c) || NON_JOINING.test(c)) return 'U';
-  return RIGHT_JOINING.test(c) ? 'R' : 'D';
+  if (!CURSIVE().test(c) || !/\p{L}/u.test(c) || NON_JOINING.test(c)) return 'U';
+  return RIGHT_JOINING().test(c) ? 'R' : 'D';
 }
 
 function checkJoiners(cps: string[]): string | undefined {
