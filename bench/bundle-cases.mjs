@@ -114,6 +114,7 @@ export async function measure(code, resolveDir, platform = 'neutral') {
     gzip: gzipSync(bytes, { level: 9 }).length,
     modules: inputs.length,
     largest,
+    byModule: Object.fromEntries(inputs.map((p) => [p, bundled[p].bytesInOutput])),
     code: text,
     // Either sign of the scan: its module, or any use of WebAssembly at all.
     webAssembly: inputs.some((p) => p.includes('simd-scan')) || /\bWebAssembly\b/.test(text),

@@ -8,6 +8,9 @@
 //   --ceiling KB   with --check: the gzip limit to enforce instead of 15 kB (CI's regression
 //                  ceiling while the budget is not met; docs/performance.md "Bundle size")
 //   --json         the rows as JSON
+//   --breakdown    where the raw-message Worker's bytes are: minified bytes by folder (core/,
+//                  client/, transports/) and the gzip size with every string literal over 12
+//                  characters emptied (how much of it is error messages and other text)
 //
 // smtpwire is resolved the way a user's bundler resolves it (package self-reference through
 // package.json "exports", with the `workerd` condition for a Worker). worker-mailer has no raw
@@ -17,7 +20,9 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import ts from 'typescript';
 import { BUDGET_GZIP, CASES, budgetProblems, measure } from './bundle-cases.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -56,6 +61,56 @@ if (process.argv.includes('--json')) {
   for (const r of rows) console.log(`| ${r.name} | ${kB(r.minified)} | ${kB(r.gzip)} | ${r.modules} |`);
   console.log('');
   for (const r of rows) console.log(`${r.name}: largest (minified kB): ${r.largest.join(', ')}`);
+}
+if (process.argv.includes('--breakdown')) {
+  const c = CASES.find((x) => x.budget);
+  const r = await measure(c.code, ROOT, c.platform);
+  const folders = new Map();
+  for (const [path, bytes] of Object.entries(r.byModule)) {
+    const folder = /^dist\/([^/]+)\//.exec(path)?.[1] ?? path;
+    folders.set(folder, (folders.get(folder) ?? 0) + bytes);
+  }
+  console.log(`\n${c.name}: ${kB(r.minified)} kB minified, ${kB(r.gzip)} kB gzip\n`);
+  console.log('| folder | minified kB | share |');
+  console.log('|---|---:|---:|');
+  for (const [folder, bytes] of [...folders].sort((a, b) => b[1] - a[1]))
+    console.log(`| ${folder} | ${kB(bytes)} | ${((100 * bytes) / r.minified).toFixed(0)}% |`);
+  const text = withoutLongStrings(r.code);
+  console.log(
+    `\nWith every string literal over 12 characters emptied (${kB(r.code.length - text.length)} kB of text removed): ${kB(gzipSync(text, { level: 9 }).length)} kB gzip, against ${kB(r.gzip)} kB with them.`,
+  );
+}
+
+/** `code` with the contents of each string and template literal longer than 12 characters
+ *  removed (TypeScript's scanner finds them; templates keep their `${}` code). */
+function withoutLongStrings(code) {
+  const K = ts.SyntaxKind;
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, code);
+  const braces = []; // 't' for a template's ${, 'b' for any other brace
+  const literal = new Set([K.StringLiteral, K.NoSubstitutionTemplateLiteral, K.TemplateHead, K.TemplateMiddle, K.TemplateTail]);
+  const divisionAfter = new Set([K.Identifier, K.NumericLiteral, K.CloseParenToken, K.CloseBracketToken, K.StringLiteral, K.ThisKeyword]);
+  let out = '';
+  let last = 0;
+  let prev = K.Unknown;
+  for (let t = scanner.scan(); t !== K.EndOfFileToken; prev = t, t = scanner.scan()) {
+    if (t === K.OpenBraceToken) braces.push('b');
+    else if (t === K.TemplateHead) braces.push('t');
+    else if (t === K.CloseBraceToken) {
+      if (braces.pop() === 't') {
+        t = scanner.reScanTemplateToken(false);
+        if (t === K.TemplateMiddle) braces.push('t');
+      }
+    } else if ((t === K.SlashToken || t === K.SlashEqualsToken) && !divisionAfter.has(prev)) t = scanner.reScanSlashToken();
+    if (!literal.has(t)) continue;
+    const start = scanner.getTokenStart();
+    const end = scanner.getTokenEnd();
+    if (end - start <= 12) continue;
+    // Keep the delimiters: the opening quote, ` or }, and the closing quote, ` or ${.
+    const close = t === K.TemplateHead || t === K.TemplateMiddle ? 2 : 1;
+    out += code.slice(last, start + 1) + code.slice(end - close, end);
+    last = end;
+  }
+  return out + code.slice(last);
 }
 
 if (process.argv.includes('--check')) {

@@ -9,7 +9,7 @@ import type { SmtpEvent } from './events.ts';
 import { checkOptions, type ConnectionOptions } from './options.ts';
 import { OutputQueue } from './output.ts';
 import { ReplyQueue, type Expectation } from './pipeline.ts';
-import { Queue } from './queue.ts';
+import { SlotQueue } from './queue.ts';
 import { ReplyParser, type Reply } from './reply.ts';
 import type { AuthExchange } from './auth.ts';
 import type { Phase } from './states.ts';
@@ -44,7 +44,7 @@ export class ConnectionState {
   heldBody = 0;
 
   /** Transactions and user commands not yet fully written, in order. */
-  readonly queue = new Queue<Transaction | UserCommand>();
+  readonly queue = new SlotQueue<Transaction | UserCommand>();
   /** Transactions not yet settled. */
   readonly live = new IdTable<Transaction>();
   inFlight = 0;

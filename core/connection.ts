@@ -363,7 +363,7 @@ export class SmtpConnection {
       throw new SmtpUsageError(`cannot send ${verb}: the session is ${s.quitRequested ? 'closing' : 'over'}`);
     }
     const id = s.nextId++;
-    s.queue.push({ kind: 'command', id, verb });
+    s.queue.push({ kind: 'command', id, verb, slot: -1 });
     this.#pump();
     return id;
   }

@@ -47,6 +47,8 @@ export interface Transaction {
   lmtpFinal: RecipientResult[] | undefined;
   /** How it ended; set once, by settleTx() (tx-replies.ts). */
   result: TransactionResult | undefined;
+  /** Its place in the queue (SlotQueue, queue.ts); -1 when not queued. */
+  slot: number;
 }
 
 /** A NOOP or RSET the user asked for: queued in order with the transactions. */
@@ -54,6 +56,8 @@ export interface UserCommand {
   readonly kind: 'command';
   readonly id: number;
   readonly verb: 'NOOP' | 'RSET';
+  /** Its place in the queue (SlotQueue, queue.ts); -1 once it has left. */
+  slot: number;
 }
 
 /** The empty recipient list every transaction starts with (see `accepted`). Frozen: a push
@@ -91,6 +95,7 @@ export function newTransaction(id: number, env: PreparedEnvelope, bodyFlags: num
     failure: undefined,
     lmtpFinal: undefined,
     result: undefined,
+    slot: -1,
   };
 }
 

@@ -28,6 +28,7 @@ const SUITES = [
   'test/client-buffer-ring.test.ts',
   'test/core-body-release.test.ts',
   'test/core-id-table.test.ts',
+  'test/core-queue.test.ts',
 ];
 const GLOBALS = join(root, 'test/runtimes/quickjs/globals.ts');
 const CORE = join(root, 'core') + sep;

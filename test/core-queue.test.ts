@@ -1,0 +1,172 @@
+// core/queue.ts: Queue and SlotQueue against a plain array as the model, over runs long enough
+// to compact the backing array many times (COMPACT_AFTER is 1,024), with SlotQueue's removals
+// from anywhere (a cancelled transaction), repeated removals and removals of items it never
+// held. Then through the connection: sends cancelled in a scattered order each settle once,
+// and the ones left go out in order.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { Queue, SlotQueue, type Slotted } from '../core/queue.ts';
+import { SmtpConnection as LeanSmtpConnection } from '../core/connection.ts';
+import type { TransactionResult } from '../core/events.ts';
+
+interface Item extends Slotted {
+  readonly n: number;
+}
+
+type Op = { push: number } | { shift: true } | { remove: number } | { clear: true };
+const op = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 40 }).map((k): Op => ({ push: k })) },
+  { weight: 4, arbitrary: fc.constant<Op>({ shift: true }) },
+  { weight: 4, arbitrary: fc.nat(5000).map((k): Op => ({ remove: k })) },
+  { weight: 1, arbitrary: fc.constant<Op>({ clear: true }) },
+);
+
+test('SlotQueue agrees with an array on front, shift, remove (from anywhere), length and clear', () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
+      const q = new SlotQueue<Item>();
+      const other = new SlotQueue<Item>();
+      let model: Item[] = [];
+      const gone: Item[] = [];
+      let next = 0;
+      for (const o of ops) {
+        if ('push' in o) {
+          for (let i = 0; i < o.push; i++) {
+            const it = { n: next++, slot: -1 };
+            q.push(it);
+            model.push(it);
+          }
+        } else if ('shift' in o) {
+          const it = q.shift();
+          assert.is(it, model.shift());
+          if (it) gone.push(it);
+        } else if ('remove' in o) {
+          if (model.length > 0) {
+            const it = model[o.remove % model.length]!;
+            other.remove(it); // not its queue: nothing happens
+            q.remove(it);
+            model = model.filter((x) => x !== it);
+            gone.push(it);
+          }
+          // Removing what already left (or was never there) changes nothing.
+          if (gone.length > 0) q.remove(gone[o.remove % gone.length]!);
+        } else {
+          q.clear();
+          gone.push(...model);
+          model = [];
+        }
+        assert.is(q.length, model.length);
+        assert.is(q.front(), model[0]);
+        assert.ok(
+          gone.every((it) => it.slot === -1),
+          'an item that left has no slot',
+        );
+      }
+      const rest: Item[] = [];
+      for (let it = q.shift(); it; it = q.shift()) rest.push(it);
+      assert.equal(rest, model);
+      assert.is(other.length, 0);
+    }),
+    { numRuns: 300, seed: 18 },
+  );
+});
+
+test('Queue agrees with an array on front, shift, length and clear', () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
+      const q = new Queue<number>();
+      const model: number[] = [];
+      let next = 0;
+      for (const o of ops) {
+        if ('push' in o) {
+          for (let i = 0; i < o.push; i++) {
+            q.push(next);
+            model.push(next++);
+          }
+        } else if ('shift' in o) assert.is(q.shift(), model.shift());
+        else if ('clear' in o) {
+          q.clear();
+          model.length = 0;
+        }
+        assert.is(q.length, model.length);
+        assert.is(q.front(), model[0]);
+      }
+    }),
+    { numRuns: 300, seed: 18 },
+  );
+});
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+test('a connection with 5,000 sends queued: 2,000 cancelled in a scattered order settle once each, the rest go out in order', () => {
+  const core = new LeanSmtpConnection({ name: 'c.example', tls: 'none' });
+  const N = 5000;
+  const results = new Map<number, TransactionResult[]>();
+  const mails: number[] = [];
+  let input = '';
+  let bdatLeft = 0;
+  // A server that accepts everything: it answers each command line, skipping BDAT payloads.
+  const answer = (bytes: Uint8Array): string => {
+    input += dec.decode(bytes);
+    let out = '';
+    for (;;) {
+      if (bdatLeft > 0) {
+        const take = Math.min(bdatLeft, input.length);
+        input = input.slice(take);
+        bdatLeft -= take;
+        if (bdatLeft > 0) return out;
+      }
+      const eol = input.indexOf('\r\n');
+      if (eol < 0) return out;
+      const line = input.slice(0, eol);
+      input = input.slice(eol + 2);
+      if (line.startsWith('EHLO')) out += '250-s.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n';
+      else if (line === 'QUIT') out += '221 bye\r\n';
+      else {
+        const bdat = /^BDAT (\d+)/.exec(line);
+        if (bdat) bdatLeft = Number(bdat[1]);
+        const mail = /^MAIL FROM:<m(\d+)@example.com>/.exec(line);
+        if (mail) mails.push(Number(mail[1]));
+        out += '250 ok\r\n';
+      }
+    }
+  };
+  const drive = (): void => {
+    for (let replies = ''; ; replies = '') {
+      for (let o = core.poll(0); o.type !== 'wait' && o.type !== 'close'; o = core.poll(0)) {
+        if (o.type === 'write') for (const c of o.chunks) replies += answer(c);
+        if (o.type === 'event' && o.event.type === 'transaction') {
+          const r = o.event.result;
+          results.set(r.id, [...(results.get(r.id) ?? []), r]);
+        }
+      }
+      if (replies === '') return;
+      core.receive(enc.encode(replies), 0);
+    }
+  };
+  core.start(0);
+  core.receive(enc.encode('220 s.example\r\n'), 0);
+  const ids: number[] = [];
+  for (let i = 0; i < N; i++) {
+    ids.push(core.send({ from: `m${i}@example.com`, to: ['r@example.org'] }, 0, enc.encode(`Subject: ${i}\r\n\r\nx\r\n`)));
+  }
+  // None is written yet (the greeting's EHLO is still unanswered): cancel 2,000 scattered ones.
+  const cancelled = new Set<number>();
+  for (let k = 0; cancelled.size < 2000; k++) cancelled.add((k * 7919) % N);
+  for (const i of cancelled) core.cancel(ids[i]!, 0);
+  drive();
+  core.quit(0);
+  drive();
+  assert.is(results.size, N);
+  for (let i = 0; i < N; i++) {
+    const list = results.get(ids[i]!)!;
+    assert.is(list.length, 1, `send ${i} settled ${list.length} times`);
+    assert.is(list[0]!.outcome, cancelled.has(i) ? 'rejected' : 'accepted', `send ${i}`);
+  }
+  const kept = [...Array(N).keys()].filter((i) => !cancelled.has(i));
+  assert.equal(mails, kept, 'the sends left went out once each, in the order they were queued');
+});
+
+test.run();
