@@ -48,13 +48,14 @@ writeFileSync(
 // code cache, so that a run after the first does not parse and compile it again.
 // - Node 22.1+: Node's compile cache (module.enableCompileCache), then require().
 // - Before: the bundle compiled as a vm.Script with the cached data of an earlier run, kept in
-//   $NODE_COMPILE_CACHE, else <tmpdir>/smtpwire-compile-cache-<uid>: a directory of this user's
-//   own (mode 0700, checked), one file per Node version, bundle (size, times, inode) and
-//   command, written at exit once a run has compiled what that command uses. V8 rejects data
+//   $NODE_COMPILE_CACHE, else <tmpdir>/smtpwire-compile-cache-<uid> (made 0700; used only when it
+//   is this user's and no one else can write to it), one file per Node version, bundle (size,
+//   times, inode), Node flags and command, written at exit once a run has compiled what that
+//   command uses. V8 rejects data
 //   from another V8 or other flags, and then the run writes it anew. NODE_DISABLE_COMPILE_CACHE=1
 //   turns it off. Anything that goes wrong with the cache only means compiling as usual.
 'use strict';
-const { join } = require('node:path');
+const { basename, join } = require('node:path');
 const main = join(__dirname, 'smtpwire-cli-main.cjs');
 const nodeModule = require('node:module');
 if (typeof nodeModule.enableCompileCache === 'function') {
@@ -107,7 +108,7 @@ function cacheFile(fs, file) {
     if (!d.isDirectory() || (uid !== undefined && (d.uid !== uid || (d.mode & 0o022) !== 0))) return undefined;
     const s = fs.statSync(file);
     const first = process.argv[2] || '';
-    const asSendmail = /^sendmail(\\.|$)/.test(require('node:path').basename(process.argv[1] || ''));
+    const asSendmail = /^sendmail(\\.|$)/.test(basename(process.argv[1] || ''));
     const command = asSendmail ? 'sendmail' : /^(send|sendmail|queue|capture)$/.test(first) ? first : 'other';
     // V8 rejects data made under other flags: runs with other flags get their own file, so that
     // they do not keep replacing each other's.
