@@ -17,6 +17,7 @@
 //   --floor-repeat N    rounds of smtpwire against the floor client (bench/floor.mjs) in a and a-sustained. Default 7
 //   --startup-rounds N  rounds of the start-up measurement (one message per fresh process). Default 11
 //   --no-build --no-sweep --no-core --no-ceiling --no-docs
+//   --render FILE       no measuring: print the tables (and rewrite the docs section) from a saved results.json
 //   --fixtures DIR      where the test messages are made (default: $TMPDIR/smtpwire-bench)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -132,6 +133,7 @@ const CLIENTS = [
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main() {
+  if (opts.render) return render(opts.render);
   const started = Date.now();
   log(
     `smtpwire benchmark: node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
@@ -355,6 +357,18 @@ async function main() {
   if (opts.docs) updateDocs(md);
 }
 
+/** --render FILE: the tables again from a saved results.json (no measuring), for a change in how
+ *  they are derived; docs/performance.md is rewritten unless --no-docs. */
+function render(file) {
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  results.floorBudget = results.floor.map((f) => floorBudget(f, results)).filter((b) => b !== undefined);
+  results.targets = targets(results);
+  const md = markdown(results);
+  process.stdout.write(md + '\n');
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  if (opts.docs) updateDocs(md);
+}
+
 // ---- running one client ------------------------------------------------------------------------
 
 async function runClient(sink, client, { n, file, delay, payload, haveTime, extra = [] }) {
@@ -471,7 +485,7 @@ function floorBudget(f, results) {
   const floorMs = (1000 * f.n) / f.floor.msgsPerS;
   const allowedMs = (1000 * f.n) / (f.target * f.floor.msgsPerS);
   const headroomMs = allowedMs - floorMs;
-  const coreMs = 1000 * core.seconds;
+  const coreMs = (1000 * core.messages) / core.msgsPerS; // core only: the in-memory responder's time left out
   return { scenario: f.scenario, floorMs, allowedMs, headroomMs, coreMs, coreShare: coreMs / headroomMs };
 }
 
@@ -1121,6 +1135,9 @@ function parseOptions(argv) {
         break;
       case '--no-docs':
         o.docs = false;
+        break;
+      case '--render':
+        o.render = val();
         break;
       default:
         process.stderr.write(`unknown option ${a}\n`);
