@@ -87,12 +87,27 @@ function runCached(file) {
         const temp = cache + '.' + process.pid;
         fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(temp, cache);
+        prune(fs, cache);
       } catch {}
     });
   }
   const wrapped = script.runInThisContext();
   const mod = { exports: {}, filename: file, id: file };
   wrapped.call(mod.exports, mod.exports, require, mod, file, __dirname);
+}
+
+// Each install or upgrade (another bundle) and each set of flags adds a file: keep the newest
+// KEEP_CACHES of ours, so the directory stays bounded without runs of two versions evicting
+// each other at every turn.
+const KEEP_CACHES = 16;
+function prune(fs, written) {
+  const dir = require('node:path').dirname(written);
+  const ours = fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('smtpwire-cli-') && f.endsWith('.cache'))
+    .map((f) => ({ path: join(dir, f), mtime: fs.statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const old of ours.slice(KEEP_CACHES)) if (old.path !== written) fs.unlinkSync(old.path);
 }
 
 function cacheFile(fs, file) {

@@ -4,7 +4,7 @@
 // Node's own compile cache does it. Either way a run must deliver exactly as without a cache,
 // a bad cache file must only cost a compile, and no cache may be read from a directory that
 // someone else could write to.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,26 @@ if (OWN_CACHE) {
       assert.is(caches(dir).length, 2);
       await send({ NODE_COMPILE_CACHE: dir });
       assert.is(statSync(join(dir, plain!)).mtimeMs, before);
+    }),
+  );
+
+  test(
+    'the cache directory stays bounded: writing a cache keeps the 16 newest of ours and nothing else is touched',
+    withDir(async (dir) => {
+      const old = Array.from({ length: 20 }, (_, i) => `smtpwire-cli-v0.0.${i}-x64-old-send.cache`);
+      for (const [i, name] of old.entries()) {
+        writeFileSync(join(dir, name), 'stale');
+        const t = new Date(Date.UTC(2020, 0, 1 + i));
+        utimesSync(join(dir, name), t, t);
+      }
+      writeFileSync(join(dir, 'someone-else.cache'), 'not ours');
+      await send({ NODE_COMPILE_CACHE: dir });
+      const left = caches(dir);
+      const fresh = left.filter((f) => f.startsWith(`smtpwire-cli-${process.version}-`));
+      assert.is(fresh.length, 1, left.join());
+      assert.ok(left.includes('someone-else.cache'));
+      // The new file and the 15 newest old ones: the 5 oldest went.
+      assert.equal(left.filter((f) => old.includes(f)).sort(), old.slice(5).sort());
     }),
   );
 
