@@ -6,12 +6,11 @@
 // self-reference through "exports"), delivers a message to an independent server.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
-import { SMTPServer } from 'smtp-server';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
+import { startServer } from './smtp-server-fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { main: string; exports: Record<string, unknown> };
@@ -102,29 +101,14 @@ test('an error thrown through `smtpwire` is an instanceof the class of `smtpwire
 });
 
 test('`smtpwire` (the Node bundle, imported by name) delivers a message to smtp-server', async () => {
-  const received: string[] = [];
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push(Buffer.concat(chunks).toString('utf8'));
-        cb(null);
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await startServer();
   try {
-    const { port } = server.server.address() as AddressInfo;
     const lib = (await import(specifier('.'))) as {
       sendMail(o: unknown): Promise<{ outcome: string }>;
     };
     const r = await lib.sendMail({
       host: '127.0.0.1',
-      port,
+      port: server.port,
       tls: 'none',
       from: 'app@example.com',
       to: 'user@example.org',
@@ -132,10 +116,10 @@ test('`smtpwire` (the Node bundle, imported by name) delivers a message to smtp-
       text: 'hello',
     });
     assert.is(r.outcome, 'accepted');
-    assert.is(received.length, 1);
-    assert.match(received[0]!, 'Subject: from the bundle');
+    assert.is(server.messages.length, 1);
+    assert.match(server.messages[0]!.body.toString('utf8'), 'Subject: from the bundle');
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   }
 });
 
