@@ -8,6 +8,30 @@ const enc = new TextEncoder();
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u;
 
 export const clean = (s: string): boolean => !CONTROL.test(s);
+
+// Display names for the address round trips (test/message-address.test.ts against our parser,
+// test/message-python.test.ts against Python's email package): any text without controls, with
+// the characters that need quoting or encoding. A tab is allowed unless `tab` is false (Python
+// turns it into a space).
+const CONTROLS_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u;
+export function displayName({ tab }: { tab: boolean }): fc.Arbitrary<string> {
+  const units = ['a', 'Z', ' ', ',', '"', '\\', '(', ')', '<', '>', '@', ':', ';', '.', '=?', '?=', 'Jr.'];
+  units.push('\u00e9', '\u{1f600}', '\u{1f468}\u200d\u{1f469}', '\u4e2d', '\u05d0');
+  if (tab) units.push('\t');
+  return fc
+    .oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom(...units), maxLength: 30 }),
+      fc.string({ unit: 'grapheme', maxLength: 30 }),
+    )
+    .filter((s) => !CONTROLS_BUT_TAB.test(s) && (tab || !s.includes('\t')));
+}
+
+const ulabel = fc
+  .array(fc.constantFrom(...'abcxyz019\u00e4\u00f6\u00fc\u00df\u00e9\u4f8b\u5b50\u03b1\u0436'), { minLength: 1, maxLength: 10 })
+  .map((a) => a.join(''));
+/** Domains of one to three U-labels (and ASCII), under .example. */
+export const domainName = fc.array(ulabel, { minLength: 1, maxLength: 3 }).map((ls) => `${ls.join('.')}.example`);
 // Printable Unicode with the characters that need quoting or encoding in headers.
 export const phrase = fc
   .array(
