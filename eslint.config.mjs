@@ -61,6 +61,17 @@ export default tseslint.config(
     },
   },
   {
+    // Property tests take fast-check from test/fc.ts, which applies the seed CI fixes.
+    files: ['test/**/*.ts'],
+    ignores: ['test/fc.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'fast-check', message: 'import fc from test/fc.ts (it applies SMTPWIRE_PROPERTY_SEED)' }] },
+      ],
+    },
+  },
+  {
     files: ['test/runtimes/**/*.ts'],
     extends: [tseslint.configs.disableTypeChecked],
   },

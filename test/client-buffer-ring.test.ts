@@ -6,7 +6,7 @@
 // The ring through the real client over the mock transport: client-ring.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { BufferRing } from '../client/ring.ts';
 
 const overlaps = (a: Uint8Array, b: Uint8Array): boolean =>

@@ -2,7 +2,7 @@
 // model, for random runs of adds (ids only grow, with gaps), deletes in any order and clears.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { IdTable } from '../core/id-table.ts';
 
 type Op = { add: number } | { del: number } | { clear: true };

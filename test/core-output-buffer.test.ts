@@ -5,7 +5,7 @@
 // is core-output.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { OutputBuffer } from '../core/outbuf.ts';
 import { OutputQueue } from '../core/output.ts';
 import type { Output } from '../core/events.ts';

@@ -5,7 +5,7 @@
 // The same code against real proxies: test/proxy/.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { SmtpProxyError, SmtpUsageError } from '../core/errors.ts';
 import { ProxyTunnel, parseProxy, describeProxy, type ProxySpec, type TunnelOutput } from '../core/proxy/index.ts';
 import { ipv6Octets } from '../core/proxy/steps.ts';

@@ -5,7 +5,7 @@
 // and the ones left go out in order.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { Queue, SlotQueue, type Slotted } from '../core/queue.ts';
 import { SmtpConnection as LeanSmtpConnection } from '../core/connection.ts';
 import type { TransactionResult } from '../core/events.ts';

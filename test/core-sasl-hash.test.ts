@@ -2,7 +2,7 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { hmac, hmacMd5, hmacSha256, md5, pbkdf2Sha256, pbkdf2Sha256Sliced, Sha256, sha256 } from '../core/sasl/hash.ts';
 
 const enc = new TextEncoder();

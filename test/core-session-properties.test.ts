@@ -2,7 +2,7 @@
 // run count; `SMTPWIRE_FUZZ_SCALE` multiplies them (npm run fuzz uses it for long runs).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { SmtpConnection, type ConnectionOptions } from '../core/full.ts';
 import type { SmtpEvent, TransactionResult } from '../core/events.ts';
 import { ReplyParser, type Reply } from '../core/reply.ts';

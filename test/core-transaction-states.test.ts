@@ -6,7 +6,7 @@
 // every transaction settles exactly once, never accepted without a 2xx to its end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { moveTx, OUTCOME_TABLE, SETTLE_INPUTS, TX_TABLE, type SettleInput, type TxEvent, type TxStage } from '../core/tx-states.ts';
 import { decideOutcome, type Settlement, type SettlingTx } from '../core/tx-outcome.ts';
 import { SmtpConnection } from '../core/full.ts';

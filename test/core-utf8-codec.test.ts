@@ -3,7 +3,7 @@
 // sequence (invalid ones included), strict decoding failing exactly where the platform's does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, encodeUtf8Into, utf8Length } from '../core/utf8.ts';
 
 const runs = (n: number): number => n;

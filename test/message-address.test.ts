@@ -3,7 +3,7 @@
 // checks the same output independently in test/message-python.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { displayName, domainName } from './message-arb.ts';
 import {
   envelopeAddress,

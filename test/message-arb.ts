@@ -1,7 +1,7 @@
 // Arbitrary message options for the property tests (test/message-mailparser.test.ts) and the interop
 // suite (test/interop/message-suite.ts): display names, subjects, custom headers, text, HTML,
 // calendar parts and attachments of every content kind, with the content each should read back.
-import fc from 'fast-check';
+import fc from './fc.ts';
 import type { Attachment, MessageOptions } from '../message/build.ts';
 
 const enc = new TextEncoder();

@@ -4,7 +4,7 @@
 // in message-mailparser.test.ts (Node only).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import PostalMime from 'postal-mime';
 import { SmtpUsageError } from '../core/errors.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';

@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BodyEncoder } from '../core/body.ts';

@@ -5,7 +5,7 @@
 // verify those very bytes in test/message-dkim-verifiers.test.ts); keys, options and sources.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { BodyEncoder } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { Sha256, sha256 } from '../core/sasl/hash.ts';

@@ -6,7 +6,7 @@
 // 998 octets, that no CR or LF stands alone and that Bcc never appears.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { simpleParser, type ParsedMail, type AddressObject } from 'mailparser';
 import libmime from 'libmime';
 import { domainToASCII, domainToUnicode } from 'node:url';

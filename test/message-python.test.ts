@@ -4,7 +4,7 @@
 // test fails loudly without it (.ci/run installs it).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { displayName, domainName } from './message-arb.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -5,7 +5,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { JobList, type Listed } from '../client/job-list.ts';
 import { createPool } from '../transports/node.ts';
 import { body, plain } from './smtp-server-fixture.ts';

@@ -2,7 +2,7 @@
 // WHATWG rules, ICU/ada tables): generated domains, and every code point. Node only.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { domainToASCII as nodeToAscii, domainToUnicode as nodeToUnicode } from 'node:url';
 import { domainToAscii, domainToUnicode } from '../message/idn.ts';
 

@@ -4,7 +4,7 @@
 // Python's punycode codec in message-python.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { domainToAscii, domainToUnicode, punycodeDecode, punycodeEncode } from '../message/idn.ts';
 import { asciiAddress } from '../core/idn.ts';
 import { SmtpAddressError, SmtpUsageError } from '../core/errors.ts';

@@ -5,7 +5,7 @@
 // with the mock server's virtual clock, where the default five minutes cost nothing.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';

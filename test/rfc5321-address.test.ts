@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { assertNoControls, encodeXtext, formatPath, needsSmtpUtf8, validateEhloName } from '../core/address.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 

@@ -5,7 +5,7 @@
 // everything must still work through the JavaScript loop.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { BODY_EIGHT_BIT, BODY_NOT_CANONICAL, BodyEncoder, cleanRunScalar, needsEightBit, scanBody } from '../core/body.ts';
 import { bodyBuffers, createSimdScanner, simdScanner, type SimdScanner } from '../core/simd-scan.ts';
 

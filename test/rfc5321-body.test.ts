@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { BODY_EIGHT_BIT, BodyEncoder, isWireReady, needsEightBit, scanBody, type BodyEncoderOptions } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 

@@ -1,7 +1,7 @@
 // core/capabilities.ts: EHLO keywords to Capabilities (RFC 5321 §4.1.1.1 and each extension's RFC).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { noCapabilities, parseEhloReply } from '../core/capabilities.ts';
 import type { Reply } from '../core/reply.ts';
 

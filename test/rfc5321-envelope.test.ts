@@ -4,7 +4,7 @@
 // REQUIRETLS RFC 8689), and the per-connection path cache (never a different answer, bounded).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { noCapabilities, type Capabilities } from '../core/capabilities.ts';
 import { createPathCache, mailCommand, prepareEnvelope, rcptCommand, type Envelope } from '../core/envelope.ts';
 import { SmtpCapabilityError, SmtpUsageError } from '../core/errors.ts';

@@ -3,7 +3,7 @@
 // changes what is parsed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { ReplyParser, type Reply } from '../core/reply.ts';
 
 const enc = new TextEncoder();

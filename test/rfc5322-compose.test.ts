@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import fc from 'fast-check';
+import fc from './fc.ts';
 import { composeMessage, encodeQuotedPrintable, type ComposeInput } from '../core/compose.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 

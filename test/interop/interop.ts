@@ -36,7 +36,7 @@ import {
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
+import fc from '../fc.ts';
 import type { LogEntry } from '../../client/client.ts';
 import { SmtpError } from '../../core/errors.ts';
 import { connect, fileBody, type ClientOptions, type SendResult, type SmtpClient } from '../../transports/node.ts';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
+import fc from '../fc.ts';
 import { buildMessage } from '../../message/build.ts';
 import { connect, type ClientOptions } from '../../transports/node.ts';
 import { expectedData, lines, messageSpec, optionsOf, wellFormed, type Spec } from '../message-arb.ts';

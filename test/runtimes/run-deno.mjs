@@ -12,7 +12,8 @@ const deno = findDeno();
 const tally = new Tally();
 const base = ['--config', 'test/runtimes/deno.json', '--no-lock'];
 // uvu's colour library reads these; the property tests read the SMTPWIRE_FUZZ_* knobs.
-const env = '--allow-env=FORCE_COLOR,NODE_DISABLE_COLORS,NO_COLOR,TERM,SMTPWIRE_FUZZ_SCALE,SMTPWIRE_FUZZ_SEED,SMTPWIRE_FUZZ_REPORT';
+const env =
+  '--allow-env=FORCE_COLOR,NODE_DISABLE_COLORS,NO_COLOR,TERM,SMTPWIRE_FUZZ_SCALE,SMTPWIRE_FUZZ_SEED,SMTPWIRE_FUZZ_REPORT,SMTPWIRE_PROPERTY_SEED';
 
 const version = await run(deno, ['--version']);
 console.log(version.output.split('\n')[0]);

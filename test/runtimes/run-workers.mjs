@@ -79,7 +79,11 @@ const worker = (compatibilityFlags) =>
     modulesRoot: ROOT,
     compatibilityDate: '2025-09-01',
     compatibilityFlags,
-    bindings: { CONFIG: JSON.stringify(config), TLS_HOST: process.env.SMTPWIRE_WORKERS_TLS_HOST ?? config.host },
+    bindings: {
+      CONFIG: JSON.stringify(config),
+      TLS_HOST: process.env.SMTPWIRE_WORKERS_TLS_HOST ?? config.host,
+      SMTPWIRE_PROPERTY_SEED: process.env.SMTPWIRE_PROPERTY_SEED ?? '',
+    },
   });
 
 async function request(mf, path) {

@@ -38,6 +38,7 @@ export default {
       globalThis.UVU_QUEUE = [[url.pathname]];
       const uvu = await import('uvu');
       if (url.pathname === '/core') {
+        globalThis.SMTPWIRE_PROPERTY_SEED = env.SMTPWIRE_PROPERTY_SEED || undefined; // read by test/fc.ts
         await import(url.searchParams.get('file'));
       } else if (url.pathname === '/interop') {
         const config = { ...JSON.parse(env.CONFIG), file: undefined }; // no files in a Worker
