@@ -4,7 +4,19 @@
 // Node's own compile cache does it. Either way a run must deliver exactly as without a cache,
 // a bad cache file must only cost a compile, and no cache may be read from a directory that
 // someone else could write to.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +57,49 @@ function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
 }
 
 const caches = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.cache'));
+
+test(
+  "Node 22.1+: Node's compile cache goes to the private directory, never to a directory others can write to",
+  withDir(async (dir) => {
+    // A cache file is code that V8 runs: Node's default directory, <tmpdir>/node-compile-cache, is
+    // shared by every user of the machine. module.enableCompileCache is replaced by one that
+    // records what the launcher passes (so that this runs on every Node).
+    const record = join(dir, 'record.json');
+    const stub = join(dir, 'stub.cjs');
+    writeFileSync(
+      stub,
+      `require('node:module').enableCompileCache = (d) => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ dir: d ?? null }));`,
+    );
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const env = {
+      ...process.env,
+      NODE_COMPILE_CACHE: undefined,
+      NODE_DISABLE_COMPILE_CACHE: undefined,
+      TMPDIR: tmp,
+      NODE_OPTIONS: `--require ${stub}`,
+    };
+    const version = async () => {
+      const r = await runNode(CLI, ['--version'], { env, timeout: 30_000 });
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^smtpwire \d/);
+    };
+    await version();
+    const own = join(tmp, `smtpwire-compile-cache-${process.getuid!()}`);
+    assert.equal(JSON.parse(readFileSync(record, 'utf8')), { dir: own });
+    assert.is(statSync(own).mode & 0o777, 0o700);
+    rmSync(record);
+    chmodSync(own, 0o777);
+    await version();
+    assert.not.ok(existsSync(record), 'the cache was enabled in a directory others can write to');
+    if (process.getuid!() === 0) {
+      chmodSync(own, 0o700);
+      chownSync(own, 65534, 65534); // another user's directory, private to them
+      await version();
+      assert.not.ok(existsSync(record), "the cache was enabled in another user's directory");
+    }
+  }),
+);
 
 if (OWN_CACHE) {
   test(
