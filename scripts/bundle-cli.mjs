@@ -72,13 +72,13 @@ function runCached(file) {
   const fs = require('node:fs');
   const vm = require('node:vm');
   const source = fs.readFileSync(file, 'utf8');
-  const cache = cacheFile(fs, file);
-  let cachedData;
-  if (cache !== undefined) {
-    try {
-      cachedData = fs.readFileSync(cache);
-    } catch {}
-  }
+  let cache = cacheFile(fs, file);
+  // V8 checks a cache's header (its version, flags, the source's length), not the code in it:
+  // damaged code is a fatal error in its deserializer, at every run. So a file is the data's
+  // CRC-32, then the data.
+  const zlib = cache === undefined ? undefined : require('node:zlib');
+  if (zlib !== undefined && typeof zlib.crc32 !== 'function') cache = undefined;
+  const cachedData = cache === undefined ? undefined : readCache(fs, zlib, cache);
   // The same wrapper as Node's CommonJS loader; the shebang line becomes a comment.
   const script = new vm.Script(
     '(function (exports, require, module, __filename, __dirname) {' + source.replace(/^#!/, '//') + '\\n})',
@@ -86,10 +86,28 @@ function runCached(file) {
   );
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
     process.once('exit', () => {
+      const temp = cache + '.' + process.pid;
+      let fd;
       try {
-        const temp = cache + '.' + process.pid;
-        fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
+        const data = script.createCachedData();
+        const sum = Buffer.alloc(4);
+        sum.writeUInt32BE(zlib.crc32(data));
+        // A new file (never through a link), made whole, then renamed into place: a concurrent
+        // run reads the old file or the new one, never part of one.
+        fd = fs.openSync(temp, 'wx', 0o600);
+        fs.writeFileSync(fd, Buffer.concat([sum, data]));
+        fs.closeSync(fd);
+        fd = -1;
         fs.renameSync(temp, cache);
+      } catch {
+        // Ours is not left behind (a full disk would otherwise gain a file at each run).
+        try {
+          if (fd >= 0) fs.closeSync(fd);
+          if (fd !== undefined) fs.rmSync(temp, { force: true });
+        } catch {}
+        return;
+      }
+      try {
         prune(fs, cache);
       } catch {}
     });
@@ -97,6 +115,28 @@ function runCached(file) {
   const wrapped = script.runInThisContext();
   const mod = { exports: {}, filename: file, id: file };
   wrapped.call(mod.exports, mod.exports, require, mod, file, __dirname);
+}
+
+/** The cached data of an earlier run, or undefined when the file is absent or not to be trusted. */
+function readCache(fs, zlib, path) {
+  let fd;
+  try {
+    // The file opened is the one checked (not a link, this user's, no one else can write to it):
+    // the directory's check alone does not hold if someone swaps the directory in between.
+    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
+    const s = fs.fstatSync(fd);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    if (!s.isFile() || (uid !== undefined && (s.uid !== uid || (s.mode & 0o022) !== 0))) return undefined;
+    const file = fs.readFileSync(fd);
+    if (file.length <= 4 || file.readUInt32BE(0) !== zlib.crc32(file.subarray(4))) return undefined;
+    return file.subarray(4);
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+    } catch {}
+  }
 }
 
 // Each install or upgrade (another bundle) and each set of flags adds a file: keep the newest

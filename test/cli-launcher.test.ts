@@ -8,12 +8,15 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -132,6 +135,65 @@ if (OWN_CACHE) {
       writeFileSync(path, readFileSync(path).subarray(0, 100)); // truncated
       await send({ NODE_COMPILE_CACHE: dir });
       assert.ok(statSync(path).size > 10_000);
+    }),
+  );
+
+  test(
+    'a cache file whose header is sound but whose code is damaged is not run: the send goes through and the file is written anew',
+    withDir(async (dir) => {
+      // V8 checks the header (version, flags, source length) and not the code after it: damaged
+      // code was a fatal error (SIGTRAP, exit 133) at every run, the file never replaced.
+      await send({ NODE_COMPILE_CACHE: dir });
+      const path = join(dir, caches(dir)[0]!);
+      const damaged = readFileSync(path);
+      for (let i = 5000; i < 5064; i++) damaged[i]! ^= 0xa5;
+      writeFileSync(path, damaged);
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.not.equal(readFileSync(path), damaged);
+      const rewritten = statSync(path).mtimeMs;
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.is(statSync(path).mtimeMs, rewritten, 'the rewritten file is accepted');
+    }),
+  );
+
+  test(
+    "a cache file that is a link, that others can write to or that is another user's is not read, and is replaced",
+    withDir(async (dir) => {
+      // The directory is checked first; the file opened is checked too, so that a directory swapped
+      // in between (or a file left from before it was private) cannot hand V8 someone else's code.
+      await send({ NODE_COMPILE_CACHE: dir });
+      const name = caches(dir)[0]!;
+      const path = join(dir, name);
+      const elsewhere = mkdtempSync(join(tmpdir(), 'smtpwire-launcher-link-'));
+      try {
+        renameSync(path, join(elsewhere, name));
+        symlinkSync(join(elsewhere, name), path);
+        await send({ NODE_COMPILE_CACHE: dir });
+        assert.ok(lstatSync(path).isFile(), 'the link was followed and its cache used');
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true });
+      }
+      chmodSync(path, 0o646);
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.is(statSync(path).mode & 0o777, 0o600, 'a file others can write to was used');
+      if (process.getuid!() === 0) {
+        chownSync(path, 65534, 65534);
+        await send({ NODE_COMPILE_CACHE: dir });
+        assert.is(statSync(path).uid, 0, "another user's file was used");
+      }
+    }),
+  );
+
+  test(
+    'a cache that cannot be put in place leaves no temporary file behind',
+    withDir(async (dir) => {
+      await send({ NODE_COMPILE_CACHE: dir });
+      const name = caches(dir)[0]!;
+      rmSync(join(dir, name));
+      mkdirSync(join(dir, name)); // the rename onto it fails
+      await send({ NODE_COMPILE_CACHE: dir });
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.equal(readdirSync(dir), [name]);
     }),
   );
 
