@@ -161,7 +161,13 @@ function privateDir(fs) {
     const dir =
       process.env.NODE_COMPILE_CACHE ||
       join(require('node:os').tmpdir(), 'smtpwire-compile-cache' + (uid === undefined ? '' : '-' + uid));
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Not { recursive: true }: Node's recursive mkdir spins forever where a parent exists and the
+    // child still cannot be made (a path under /proc, a removed working directory or /tmp).
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (err.code !== 'EEXIST') return undefined;
+    }
     const d = fs.lstatSync(dir);
     if (!d.isDirectory() || (uid !== undefined && (d.uid !== uid || (d.mode & 0o022) !== 0))) return undefined;
     return dir;

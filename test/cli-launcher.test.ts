@@ -104,6 +104,21 @@ test(
   }),
 );
 
+test(
+  'a cache directory that cannot be made costs the cache, not a hang',
+  withDir(async (dir) => {
+    // Node's recursive mkdir loops forever on /proc/<name> (ENOENT for the child, EEXIST for /proc).
+    const r = await runNode(CLI, ['--version'], {
+      env: { ...process.env, NODE_COMPILE_CACHE: undefined, NODE_DISABLE_COMPILE_CACHE: undefined, TMPDIR: '/proc' },
+      timeout: 15_000,
+    });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^smtpwire \d/);
+    await send({ NODE_COMPILE_CACHE: join(dir, 'missing', 'cache') }); // no parent: no cache, the send as usual
+    assert.equal(readdirSync(dir), []);
+  }),
+);
+
 if (OWN_CACHE) {
   test(
     'Node without enableCompileCache: the first send writes the cache, the next uses it as is',
