@@ -114,8 +114,9 @@ test(
     });
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^smtpwire \d/);
-    await send({ NODE_COMPILE_CACHE: join(dir, 'missing', 'cache') }); // no parent: no cache, the send as usual
-    assert.equal(readdirSync(dir), []);
+    // No parent: the launcher makes no cache (Node 22.1+ itself makes $NODE_COMPILE_CACHE), the send as usual.
+    await send({ NODE_COMPILE_CACHE: join(dir, 'missing', 'cache') });
+    if (OWN_CACHE) assert.equal(readdirSync(dir), []);
   }),
 );
 
