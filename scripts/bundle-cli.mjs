@@ -123,7 +123,9 @@ function readCache(fs, zlib, path) {
   try {
     // The file opened is the one checked (not a link, this user's, no one else can write to it):
     // the directory's check alone does not hold if someone swaps the directory in between.
-    fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
+    // O_NONBLOCK: a FIFO put there would otherwise block the open until someone writes to it.
+    const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
+    fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     const s = fs.fstatSync(fd);
     const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
     if (!s.isFile() || (uid !== undefined && (s.uid !== uid || (s.mode & 0o022) !== 0))) return undefined;

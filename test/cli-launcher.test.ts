@@ -20,6 +20,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,6 +190,10 @@ if (OWN_CACHE) {
       } finally {
         rmSync(elsewhere, { recursive: true, force: true });
       }
+      rmSync(path);
+      execFileSync('mkfifo', [path]); // opened without O_NONBLOCK, it blocks until someone writes
+      await send({ NODE_COMPILE_CACHE: dir });
+      assert.ok(lstatSync(path).isFile(), 'the FIFO was not replaced');
       chmodSync(path, 0o646);
       await send({ NODE_COMPILE_CACHE: dir });
       assert.is(statSync(path).mode & 0o777, 0o600, 'a file others can write to was used');
