@@ -72,6 +72,86 @@ test('SlotQueue agrees with an array on front, shift, remove (from anywhere), le
   );
 });
 
+// The backing array, read for the memory properties below (the queue keeps it private).
+const backing = (q: SlotQueue<Item>): (Item | undefined)[] => (q as unknown as { items: (Item | undefined)[] }).items;
+
+test('SlotQueue agrees with an array when whole runs are cancelled behind the head (the holes are dropped and slots renumbered)', () => {
+  type Bulk = { push: number } | { shift: true } | { sweep: number; keepHead: boolean };
+  const bulk = fc.oneof(
+    fc.integer({ min: 1, max: 800 }).map((k): Bulk => ({ push: k })),
+    fc.constant<Bulk>({ shift: true }),
+    fc.record({ sweep: fc.integer({ min: 1, max: 5 }), keepHead: fc.boolean() }),
+  );
+  fc.assert(
+    fc.property(fc.array(bulk, { maxLength: 40 }), (ops) => {
+      const q = new SlotQueue<Item>();
+      let model: Item[] = [];
+      let next = 0;
+      for (const o of ops) {
+        if ('push' in o) {
+          for (let i = 0; i < o.push; i++) {
+            const it = { n: next++, slot: -1 };
+            q.push(it);
+            model.push(it);
+          }
+        } else if ('shift' in o) {
+          const it = q.shift();
+          assert.is(it, model.shift());
+          if (it) assert.is(it.slot, -1);
+        } else {
+          // Remove every `sweep`-th item, the head too unless keepHead (then it stays put).
+          const gone = model.filter((_, i) => i % o.sweep === 0 && (i > 0 || !o.keepHead));
+          for (const it of gone) q.remove(it);
+          for (const it of gone) q.remove(it); // twice: nothing more happens
+          assert.ok(gone.every((it) => it.slot === -1));
+          model = model.filter((it) => !gone.includes(it));
+        }
+        assert.is(q.length, model.length);
+        assert.is(q.front(), model[0]);
+        const live = backing(q).filter((it) => it !== undefined);
+        assert.equal(live, model, 'the backing array holds the items in order, and nothing else');
+        // Holes behind the head stay under max(items, 1,024); the emptied front, under what follows it.
+        assert.ok(backing(q).length <= 4 * model.length + 2048 + 2, `backing ${backing(q).length} for ${model.length}`);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('SlotQueue: removals behind a head that does not move leave neither references nor an ever longer array', () => {
+  // The head is a transaction still being written (a slow body, a full window): sends queued
+  // behind it and cancelled, one after another, for as long as it stays.
+  const q = new SlotQueue<Item>();
+  const head = { n: -1, slot: -1 };
+  q.push(head);
+  const kept: Item[] = [];
+  const removed: Item[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    const it = { n: i, slot: -1 };
+    q.push(it);
+    if (i % 100 === 0) kept.push(it);
+    else {
+      q.remove(it);
+      removed.push(it);
+    }
+  }
+  assert.is(q.length, 1 + kept.length);
+  const items = backing(q);
+  const held = new Set(items);
+  assert.ok(
+    removed.every((it) => !held.has(it) && it.slot === -1),
+    'no removed item is referenced',
+  );
+  assert.ok(items.length <= 2 * q.length + 2048, `backing array of ${items.length} for ${q.length} items`);
+  // Every item left still has a slot that finds it, and they come out in order.
+  q.remove(kept[7]!);
+  assert.is(kept[7]!.slot, -1);
+  const rest: Item[] = [];
+  for (let it = q.shift(); it; it = q.shift()) rest.push(it);
+  assert.equal(rest, [head, ...kept.filter((_, i) => i !== 7)]);
+  assert.ok(rest.every((it) => it.slot === -1));
+});
+
 test('Queue agrees with an array on front, shift, length and clear', () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
