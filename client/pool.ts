@@ -82,6 +82,8 @@ interface Job extends Listed<Job> {
   avoid: SmtpClient | undefined;
   resolve(result: SendResult): void;
   reject(err: unknown): void;
+  /** Watch the send's signal while it waits (run() hands that to the session). */
+  listen(): void;
   unlisten(): void;
 }
 
@@ -270,10 +272,12 @@ export function createPoolWith(options: PoolOptions): Pool {
             job.requeues++;
             job.attempts--;
             totals.requeued++;
+            job.listen(); // waiting again: a cancel must find it in the queue
             queue.unshift(job);
           } else if (!aborted && job.replayable && job.attempts <= retries && retryable(result)) {
             job.avoid = conn.client;
             totals.retried++;
+            job.listen();
             queue.unshift(job);
           } else settle(job, result);
           dispatch();
@@ -407,13 +411,14 @@ export function createPoolWith(options: PoolOptions): Pool {
           avoid: undefined,
           resolve,
           reject,
+          listen: () => signal?.addEventListener('abort', onAbort, { once: true }),
           unlisten: () => signal?.removeEventListener('abort', onAbort),
           prev: undefined,
           next: undefined,
           list: undefined,
         };
         if (signal?.aborted) return resolve(notStarted(new SmtpAbortError()));
-        signal?.addEventListener('abort', onAbort, { once: true });
+        job.listen();
         (full ? waitingRoom : queue).push(job);
         dispatch();
       });

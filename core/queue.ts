@@ -84,6 +84,7 @@ export class SlotQueue<T extends Slotted> {
     this.count--;
     if (this.count === 0) this.clear();
     else if (at === this.head) this.skipHoles();
+    else if (this.items.length - this.head - this.count > Math.max(this.count, COMPACT_AFTER)) this.dropHoles();
   }
 
   clear(): void {
@@ -95,6 +96,23 @@ export class SlotQueue<T extends Slotted> {
     this.items = [];
     this.head = 0;
     this.count = 0;
+  }
+
+  /** Holes behind a head that does not move (a transaction still being written while later
+   *  ones are cancelled) would make the array grow for as long as it stays: once they outnumber
+   *  the items, copy the items to a new range of slots. O(1) per removal over time. */
+  private dropHoles(): void {
+    const items: T[] = [];
+    const base = this.base + this.items.length;
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i];
+      if (item === undefined) continue;
+      item.slot = base + items.length;
+      items.push(item);
+    }
+    this.items = items;
+    this.base = base;
+    this.head = 0;
   }
 
   private skipHoles(): void {

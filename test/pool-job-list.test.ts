@@ -2,7 +2,7 @@
 // shift, removal from anywhere, iteration that removes as it goes), then the pool with a queue
 // far larger than maxQueued's default: every queued send settles once when connects fail or
 // when sends are cancelled while waiting, and nothing is left queued.
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from './fc.ts';
@@ -115,6 +115,54 @@ test(`pool: ${N.toLocaleString('en-US')} sends cancelled while queued or waiting
   assert.equal([pool.stats().queued, pool.stats().waiting], [0, 0]);
   await pool.close();
 });
+
+// A send put back in the queue is waiting again: after its session ended under it (a requeue,
+// here a 421) or after a transient refusal (a retry, here a 451 and a closed link). Cancelling
+// it then must settle it at once, as cancelling any waiting send does. Every later connect
+// fails and retries are unbounded, so only the cancel can end it.
+for (const [way, reply, counter] of [
+  ['requeued', '421 4.3.2 shutting down', 'requeued'],
+  ['retried', '451 4.3.0 try again later', 'retried'],
+] as const) {
+  test(`pool: a ${way} send cancelled while it waits again settles at once, not started`, async () => {
+    let server: Server | undefined;
+    server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 s.example\r\n');
+      let buf = '';
+      socket.on('data', (d) => {
+        buf += d.toString('latin1');
+        for (let eol = buf.indexOf('\r\n'); eol >= 0; eol = buf.indexOf('\r\n')) {
+          const line = buf.slice(0, eol);
+          buf = buf.slice(eol + 2);
+          if (/^EHLO/i.test(line)) socket.write('250-s.example\r\n250 PIPELINING\r\n');
+          else if (/^MAIL/i.test(line)) {
+            // The server goes away: this link ends, and no connect works after.
+            server?.close();
+            server = undefined;
+            socket.end(`${reply}\r\n`);
+          } else socket.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((res) => server!.listen(0, '127.0.0.1', () => res()));
+    const port = (server.address() as AddressInfo).port;
+    const pool = createPool({ ...plain(port), maxConnections: 1, retries: 1_000_000 });
+    const controller = new AbortController();
+    const sent = pool.send({ from: 'a@example.com', to: 'b@example.com', body: body('m'), signal: controller.signal });
+    for (let i = 0; i < 200 && pool.stats()[counter] === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.is(pool.stats()[counter], 1, `the send was ${way} once`);
+    assert.is(pool.stats().queued, 1, 'and waits in the queue');
+    controller.abort();
+    const timeout = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000).unref());
+    const r = await Promise.race([sent, timeout]);
+    assert.ok(r !== 'hung', 'the cancelled send settled');
+    assert.is(r.outcome, 'rejected');
+    assert.is(r.error?.code, 'EABORT');
+    assert.is(pool.stats().queued, 0);
+    await pool.close();
+  });
+}
 
 exitWhenDone(test);
 test.run();
