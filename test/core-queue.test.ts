@@ -22,6 +22,22 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Op>({ clear: true }) },
 );
 
+let pushed = 0;
+/** Push k new items onto the queue and onto the array it must agree with. */
+function pushBoth(q: SlotQueue<Item>, model: Item[], k: number): void {
+  for (let i = 0; i < k; i++) {
+    const it = { n: pushed++, slot: -1 };
+    q.push(it);
+    model.push(it);
+  }
+}
+/** Shift both: the same item, or nothing from either. */
+function shiftBoth(q: SlotQueue<Item>, model: Item[]): Item | undefined {
+  const it = q.shift();
+  assert.is(it, model.shift());
+  return it;
+}
+
 test('SlotQueue agrees with an array on front, shift, remove (from anywhere), length and clear', () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
@@ -29,17 +45,11 @@ test('SlotQueue agrees with an array on front, shift, remove (from anywhere), le
       const other = new SlotQueue<Item>();
       let model: Item[] = [];
       const gone: Item[] = [];
-      let next = 0;
       for (const o of ops) {
         if ('push' in o) {
-          for (let i = 0; i < o.push; i++) {
-            const it = { n: next++, slot: -1 };
-            q.push(it);
-            model.push(it);
-          }
+          pushBoth(q, model, o.push);
         } else if ('shift' in o) {
-          const it = q.shift();
-          assert.is(it, model.shift());
+          const it = shiftBoth(q, model);
           if (it) gone.push(it);
         } else if ('remove' in o) {
           if (model.length > 0) {
@@ -86,17 +96,11 @@ test('SlotQueue agrees with an array when whole runs are cancelled behind the he
     fc.property(fc.array(bulk, { maxLength: 40 }), (ops) => {
       const q = new SlotQueue<Item>();
       let model: Item[] = [];
-      let next = 0;
       for (const o of ops) {
         if ('push' in o) {
-          for (let i = 0; i < o.push; i++) {
-            const it = { n: next++, slot: -1 };
-            q.push(it);
-            model.push(it);
-          }
+          pushBoth(q, model, o.push);
         } else if ('shift' in o) {
-          const it = q.shift();
-          assert.is(it, model.shift());
+          const it = shiftBoth(q, model);
           if (it) assert.is(it.slot, -1);
         } else {
           // Remove every `sweep`-th item, the head too unless keepHead (then it stays put).
