@@ -142,6 +142,10 @@ test('every split of every proxy reply gives the same result (fast-check)', () =
     [{ ...socks5, user: 'u', pass: 'p' }, [bytes([5, 2]), bytes([1, 0]), bytes([5, 0, 0, 3, 4], 'host', [0, 25], '220 hi\r\n')]],
     [{ protocol: 'socks4a', host: 'p', port: 1 }, [bytes([0, 0x5a, 1, 2, 3, 4, 5, 6], '220 x')]],
     [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\r\nVia: x\r\n\r\n220 x')]],
+    // Bare LF, "\n\r\n" and header lines of every length, so the blank line straddles every cut
+    // (the header search resumes where the last read stopped).
+    [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\nA: b\nCc: d\n\n220 x')]],
+    [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\r\nA: b\n\r\n220 x')]],
   ];
   for (const [spec, replies] of cases) {
     const whole = converse(spec, target, replies);
