@@ -221,6 +221,33 @@ test('a refresh resolving with CR/LF is EUSAGE naming the provider, and is not k
   assert.is(await shareSecret(() => 'pass\x01word')({ ...tokenContext, kind: 'pass' }), 'pass\x01word', '^A is fine in a password');
 });
 
+test('two sessions refreshing at once share one refresh; a refresh that throws or resolves empty fails both, typed, and is asked again later', async () => {
+  const answers: (() => string)[] = [
+    () => {
+      throw new Error('token endpoint said 500');
+    },
+    () => '',
+    () => 'fresh',
+  ];
+  let refreshes = 0;
+  const shared = shareSecret(async (c) => {
+    if (!c.refresh) return 'stale';
+    await sleep(10);
+    return answers[refreshes++]!();
+  });
+  const stale = await shared(tokenContext);
+  const [a, b] = await Promise.all([rejection(shared.refresh(tokenContext, stale)), rejection(shared.refresh(tokenContext, stale))]);
+  assert.is(a, b, "the second session joined the first one's refresh");
+  assert.is(a.code, 'EAUTH');
+  assert.match(a.message, /auth\.token provider failed: token endpoint said 500/);
+  const empty = await rejection(shared.refresh(tokenContext, stale));
+  assert.is(empty.code, 'EUSAGE');
+  assert.match(empty.message, /auth\.token provider must resolve with a non-empty string/);
+  assert.is(await shared.refresh(tokenContext, stale), 'fresh');
+  assert.is(refreshes, 3);
+  assert.is(shared.refreshes, 3);
+});
+
 test('a refused token newer than the last refresh is refreshed, not swapped for that older token', async () => {
   // A provider that mints a new token on every call (a client-credentials grant, no cache).
   let minted = 0;
