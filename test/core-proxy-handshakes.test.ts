@@ -245,6 +245,26 @@ test('proxy URLs: socks5/socks5h/socks4a/http parsed with default ports and deco
   } catch (e) {
     assert.not.match(String((e as Error).message), 'topsecret');
   }
+  // URLs that do not parse are echoed in the message: a password holding an unescaped "/" or
+  // "@" (which is what breaks them) used to be shown whole ("u:top/secret") or in part ("cret").
+  for (const bad of [
+    'socks5://u:top/secret@h:1080',
+    'http://u:top/secret@h:3128',
+    'socks5://u:top@secret@h:99999',
+    'socks5://u:topsecret@h:99999',
+    '//u:topsecret@h',
+  ]) {
+    let e: SmtpUsageError | undefined;
+    try {
+      parseProxy(bad);
+    } catch (err) {
+      e = err as SmtpUsageError;
+    }
+    if (!e) return assert.unreachable(`${bad}: accepted`);
+    assert.is(e.code, 'EUSAGE', bad);
+    assert.not.match(e.message, /top|secret/, `${bad}: ${e.message}`);
+    assert.match(e.message, /\*\*\*@h/, bad);
+  }
   assert.is(describeProxy({ protocol: 'socks5', host: '::1', port: 1, user: 'u', pass: 'secret' }), 'socks5://u@[::1]:1');
 });
 

@@ -106,9 +106,14 @@ function decode(text: string, what: string): string {
   }
 }
 
-/** The URL with its password hidden, for messages. */
+/** The URL with its user name and password hidden, for messages: everything before the last
+ *  "@". A URL that does not parse may hold a password with an unescaped "/" or "@" (that is
+ *  often why it does not parse), so no part of the user info can be told apart safely. */
 function redact(text: string): string {
-  return printable(text.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@'));
+  const at = text.lastIndexOf('@');
+  if (at < 0) return printable(text);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  return printable(`${scheme}***${text.slice(at)}`);
 }
 
 /** The proxy as text for logs and messages: no password. */
