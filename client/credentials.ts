@@ -138,10 +138,7 @@ export async function withCredentials<O extends { host: string; port?: number; a
     } catch (again) {
       if (!isTokenRefusal(again)) throw again;
       const { message, reply } = again as SmtpError;
-      const error = new SmtpAuthError(
-        `${message} (after one token refresh: the server refused the refreshed token too; check auth.user and the token's scopes)`,
-        reply,
-      );
+      const error = new SmtpAuthError(`${message} (refused again after one token refresh: check auth.user and the token's scopes)`, reply);
       (error as { cause?: unknown }).cause = again;
       throw error;
     }

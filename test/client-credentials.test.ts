@@ -113,7 +113,7 @@ test('a refreshed token that is refused too ends the attempt: one refresh, no lo
   assert.is(tokens.calls.filter((c) => c.refresh).length, 1);
   assert.is(srv.seen.length, 2);
   assert.not.ok(err.message.includes('token-'), err.message);
-  assert.match(err.message, /after one token refresh: the server refused the refreshed token too; check auth\.user/);
+  assert.match(err.message, /refused again after one token refresh: check auth\.user and the token.s scopes/);
   await srv.close();
 });
 
