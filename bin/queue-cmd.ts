@@ -106,6 +106,7 @@ export async function queueCommand(
   signal: AbortSignal,
 ): Promise<number> {
   const spool = new Spool(dir);
+  spool.checkPrivate(); // before reading anything a flush would act on
   if (sub === 'list') {
     spool.recover();
     const entries = spool.list();

@@ -18,6 +18,7 @@
 import {
   closeSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -32,6 +33,7 @@ import {
 import { join } from 'node:path';
 import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import type { Recipe } from './args.ts';
+import { ConfigError } from './msmtp-config.ts';
 
 const MAGIC = 'SMTPWIRE-SPOOL 1\n';
 const DIRS = ['tmp', 'new', 'cur', 'hold', 'failed', 'info'] as const;
@@ -121,6 +123,39 @@ export class Spool {
   ensure(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     for (const d of DIRS) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o700 });
+    this.checkPrivate();
+  }
+
+  /**
+   * The spool holds mail and the recipes a flush runs (--pass-cmd is a shell command), so whoever
+   * can write into it can run commands as you: the directory and its subdirectories must be real
+   * directories (not symbolic links), owned by you, with no access for group or others. Throws
+   * ConfigError (exit 78) otherwise; returns false when there is no spool yet.
+   */
+  checkPrivate(): boolean {
+    const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+    for (const d of ['', ...DIRS]) {
+      const path = d === '' ? this.dir : join(this.dir, d);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') {
+          if (d === '') return false;
+          continue; // ensure() creates it
+        }
+        throw err;
+      }
+      const refuse = (why: string, fix: string): never => {
+        throw new ConfigError(`the spool ${path} ${why}; ${fix}`);
+      };
+      if (st.isSymbolicLink()) refuse('is a symbolic link', 'give the real directory (--queue-dir, queue_dir or $SMTPWIRE_QUEUE_DIR)');
+      if (!st.isDirectory()) refuse('is not a directory', 'remove it or choose another spool');
+      if (uid !== undefined && st.uid !== uid) refuse(`belongs to uid ${st.uid}, not to you (uid ${uid})`, 'use a spool of your own');
+      if ((st.mode & 0o077) !== 0)
+        refuse(`is open to group or others (mode ${(st.mode & 0o777).toString(8)})`, `run "chmod 700 ${path}"`);
+    }
+    return true;
   }
 
   path(e: Pick<SpoolEntry, 'dir' | 'file'>): string {
