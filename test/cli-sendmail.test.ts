@@ -1,6 +1,7 @@
 // sendmail mode, the msmtp configuration file, --help/--version and unreadable input: the built
 // CLI in a child process against a real smtp-server on 127.0.0.1 (test/cli-harness.ts).
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -57,6 +58,45 @@ it('invoked through a link named sendmail: the same mode; -oi -oem -bm accepted;
     assert.match(got, /^Message-ID: <[^@>\s]+@example\.com>\r$/m);
     assert.match(got, /\r\nSubject: no from\r\n\r\nbody\r\n$/);
     assert.equal(s.received[0]!.to, ['bob@example.com']);
+  } finally {
+    t.done();
+    await s.close();
+  }
+});
+
+it('-X log file: a line per message, mode 0600, no password; a symbolic link or a FIFO in its place is not followed (warning, no hang)', async () => {
+  const s = await testServer();
+  const t = tempDir('log');
+  try {
+    const msg = 'Subject: x\n\nbody\n';
+    const send = (log: string) =>
+      cli(['sendmail', '--server', s.url, '--user', 'u', '-X', log, '-f', 'a@example.com', 'b@example.com'], {
+        stdin: msg,
+        env: { SMTPWIRE_PASSWORD: 'S3cret-pw' },
+        timeout: 10_000,
+      });
+    const log = join(t.dir, 'log');
+    let r = await send(log);
+    assert.is(r.code, EXIT.NOPERM, r.stderr); // the server offers no AUTH: nothing sent, still logged
+    const line = readFileSync(log, 'utf8');
+    assert.match(line, /host=127\.0\.0\.1 tls=off auth=on user=u from=a@example\.com recipients=b@example\.com .*exitcode=EX_NOPERM\n$/);
+    assert.not.match(line, /S3cret/);
+    assert.is(statSync(log).mode & 0o777, 0o600);
+
+    const victim = join(t.dir, 'victim');
+    writeFileSync(victim, 'untouched\n');
+    const link = join(t.dir, 'link');
+    symlinkSync(victim, link);
+    r = await send(link);
+    assert.is(r.code, EXIT.NOPERM, r.stderr);
+    assert.match(r.stderr, /warning: cannot write the log file .*link: it is a symbolic link/);
+    assert.is(readFileSync(victim, 'utf8'), 'untouched\n');
+
+    const fifo = join(t.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    r = await send(fifo);
+    assert.is(r.code, EXIT.NOPERM, r.stderr);
+    assert.match(r.stderr, /warning: cannot write the log file .*fifo/);
   } finally {
     t.done();
     await s.close();
