@@ -212,7 +212,11 @@ export async function sendmailJob(
   const recipients = [...a.recipients];
   if (a.readRecipients) {
     try {
-      recipients.push(...headRecipients(head));
+      // Checked here, not with the command line's below: a bad address in the header is the
+      // message's fault (65), not the command line's (64).
+      const fromHead = headRecipients(head);
+      for (const r of fromHead) formatPath(r);
+      recipients.push(...fromHead);
     } catch (err) {
       throw Object.assign(new SmtpUsageError(`-t: ${err instanceof Error ? err.message : String(err)}`), { dataError: true });
     }

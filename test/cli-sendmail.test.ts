@@ -103,6 +103,32 @@ it('-X log file: a line per message, mode 0600, no password; a symbolic link or 
   }
 });
 
+it('a body line over 998 octets: exit 65 (the message, not the command line), nothing delivered, a clear message', async () => {
+  const s = await testServer();
+  const t = tempDir('long');
+  try {
+    const msg = `Subject: x\n\nshort\n${'a'.repeat(999)}\nend\n`;
+    for (const flags of [['-i'], ['--queue', '--queue-dir', join(t.dir, 'q')]]) {
+      const r = await cli(['sendmail', '--server', s.url, ...flags, '-f', 'a@example.com', 'b@example.com'], { stdin: msg });
+      assert.is(r.code, EXIT.DATAERR, r.stderr);
+      assert.match(r.stderr, /a body line is longer than 998 octets/);
+      assert.match(r.stderr, /not delivered to b@example\.com \(its RCPT was accepted/);
+      assert.not.match(r.stderr, /rejected b@example\.com: 250/);
+      assert.not.match(r.stderr, /queued/);
+    }
+    assert.is(s.received.length, 0);
+    // 998 octets is the limit, not over it.
+    const ok = await cli(['sendmail', '--server', s.url, '-i', '-f', 'a@example.com', 'b@example.com'], {
+      stdin: `Subject: x\n\n${'a'.repeat(998)}\n`,
+    });
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(s.received.length, 1);
+  } finally {
+    t.done();
+    await s.close();
+  }
+});
+
 it('without -i a line with a lone dot ends the message (sendmail rule); with -i it is data', async () => {
   const s = await testServer();
   try {
@@ -141,6 +167,12 @@ it('sendmail mode errors: -t without recipients 64, a bad header address 65, an 
   assert.match(r.stderr, /no recipients/);
   r = await cli(['sendmail', '--server', 'smtp://127.0.0.1:1', '-t'], { stdin: 'To: bob example.com\n\nx\n' });
   assert.is(r.code, EXIT.DATAERR, r.stderr);
+  // A control character in a header address is the message's fault too, and never reaches the wire.
+  for (const to of ['"x" <bob@exa\0mple.com>', 'bob@exa\rmple.com', 'bob@exa\x7fmple.com']) {
+    r = await cli(['sendmail', '--server', 'smtp://127.0.0.1:1', '-t'], { stdin: `To: ${to}\n\nx\n` });
+    assert.is(r.code, EXIT.DATAERR, `${JSON.stringify(to)}: ${r.stderr}`);
+    assert.match(r.stderr, /-t: /);
+  }
   r = await cli(['sendmail', '-Q', 'b@example.com'], { stdin: 'x\n' });
   assert.is(r.code, EXIT.USAGE, r.stderr);
   r = await cli(['sendmail', '-bs'], { stdin: '' });
