@@ -9,6 +9,7 @@ import { EXIT } from '../bin/exit-codes.ts';
 import { cli, CLI, it, tempDir, testServer } from './cli-harness.ts';
 import { exitWhenDone } from './exit-when-done.ts';
 
+const MAX_HEAD_OCTETS = 1 << 20;
 const HEAD =
   'From: Alice <alice@example.com>\nTo: Bob <bob@example.com>, "Carol, C." <carol@example.com>\nCc: dave@example.com (Dave)\nBcc: eve@example.com,\n  frank@example.com\nSubject: hi\nDate: Sat, 01 Jun 2024 12:00:00 +0000\nMessage-ID: <fixed@example.com>\n';
 const BODY = 'hello\n.leading dot\nBcc: not a header\n';
@@ -125,6 +126,21 @@ it('a body line over 998 octets: exit 65 (the message, not the command line), no
     assert.is(s.received.length, 1);
   } finally {
     t.done();
+    await s.close();
+  }
+});
+
+it('headerless input (dmesg | sendmail -i root), 2 MB: sent as body after the added fields and an empty line, byte for byte', async () => {
+  const s = await testServer();
+  try {
+    const body = Array.from({ length: 100_000 }, (_, i) => `[${i}] kernel: line ${i}\n`).join('');
+    assert.ok(body.length > 2 * MAX_HEAD_OCTETS);
+    const r = await cli(['sendmail', '--server', s.url, '-i', '-f', 'a@example.com', 'root@example.com'], { stdin: body });
+    assert.is(r.code, 0, r.stderr);
+    const data = s.received[0]!.data.toString('latin1');
+    assert.match(data, /^From: a@example\.com\r\nDate: [^\r]+\r\nMessage-ID: <[^\r]+>\r\n\r\n\[0\] kernel: line 0\r\n/);
+    assert.is(data.slice(data.indexOf('\r\n\r\n') + 4), body.replace(/\n/g, '\r\n'));
+  } finally {
     await s.close();
   }
 });
