@@ -39,6 +39,10 @@ function everyRecipientRefused(err: unknown): boolean {
 // Node socket errors, should a transport ever let one through unwrapped.
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
+// A local resource that may come back (a full disk or quota, too many open files): the spool
+// could not take the message now.
+const LOCAL_TEMPORARY = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EIO']);
+
 export function isResult(value: unknown): value is ResultLike {
   if (value === null || typeof value !== 'object' || value instanceof Error) return false;
   const v = value as Record<string, unknown>;
@@ -100,7 +104,7 @@ function forError(err: unknown): ExitCode {
     case 'ECAPABILITY':
       return transient ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
     default:
-      if (typeof c === 'string' && NETWORK.has(c)) return EXIT.TEMPFAIL;
+      if (typeof c === 'string' && (NETWORK.has(c) || LOCAL_TEMPORARY.has(c))) return EXIT.TEMPFAIL;
       if (c === 'ENOENT' || c === 'EACCES' || c === 'EISDIR') return EXIT.NOINPUT;
       return EXIT.SOFTWARE;
   }
