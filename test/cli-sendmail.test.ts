@@ -367,6 +367,14 @@ it('msmtp config: a file with a password that others can read is refused (78); 0
     r = await cli(['sendmail', '-C', conf, '-P']);
     assert.is(r.code, EXIT.CONFIG, r.stderr);
     assert.match(r.stderr, /runs commands .* writable by you only/);
+    // A failing passwordeval or eval: its exit status, never the command (it may hold the secret).
+    for (const line of ['passwordeval "echo Sup3r-pw; exit 3"', 'eval "echo password Sup3r-pw; exit 3"']) {
+      conf = msmtprc(t.dir, `account default\nhost 127.0.0.1\nport ${s.port}\nfrom a@example.com\nauth on\nuser u\n${line}\n`);
+      r = await cli(['sendmail', '-C', conf, '-i', 'b@example.com'], { stdin: 'Subject: p\n\nx\n' });
+      assert.is(r.code, EXIT.CONFIG, r.stderr);
+      assert.match(r.stderr, /eval failed \(exit status 3\)/);
+      assert.not.match(r.stderr, /Sup3r/);
+    }
   } finally {
     t.done();
     await s.close();
