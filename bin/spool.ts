@@ -36,6 +36,8 @@ import type { Recipe } from './args.ts';
 import { ConfigError } from './msmtp-config.ts';
 
 const MAGIC = 'SMTPWIRE-SPOOL 1\n';
+/** A bound on the envelope line a flush reads (a corrupt file must not be read whole). */
+const MAX_ENVELOPE = 64 << 20;
 const DIRS = ['tmp', 'new', 'cur', 'hold', 'failed', 'info'] as const;
 
 export interface SpoolEnvelope {
@@ -346,14 +348,24 @@ export class Spool {
   read(e: Pick<SpoolEntry, 'dir' | 'file'>): { envelope: SpoolEnvelope; start: number } {
     const fd = openSync(this.path(e), 'r');
     try {
-      const buf = Buffer.alloc(1 << 16);
-      const n = readSync(fd, buf, 0, buf.length, 0);
-      const text = buf.subarray(0, n).toString('utf8');
-      if (!text.startsWith(MAGIC)) throw new Error(`${this.path(e)} is not a spooled message`);
-      const nl = text.indexOf('\n', MAGIC.length);
-      if (nl < 0) throw new Error(`${this.path(e)}: envelope line too long or cut`);
-      const envelope = JSON.parse(text.slice(MAGIC.length, nl)) as SpoolEnvelope;
-      return { envelope, start: Buffer.byteLength(text.slice(0, nl + 1), 'utf8') };
+      // The envelope line has no fixed size (thousands of -t recipients): read until its end.
+      const parts: Buffer[] = [];
+      let size = 0;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(1 << 16);
+        const n = readSync(fd, buf, 0, buf.length, size);
+        const got = buf.subarray(0, n);
+        if (size === 0 && got.subarray(0, MAGIC.length).toString('latin1') !== MAGIC)
+          throw new Error(`${this.path(e)} is not a spooled message`);
+        const nl = got.indexOf(0x0a, size === 0 ? MAGIC.length : 0);
+        parts.push(nl < 0 ? got : got.subarray(0, nl + 1));
+        size += nl < 0 ? n : nl + 1;
+        if (nl >= 0) break;
+        if (n === 0 || size > MAX_ENVELOPE) throw new Error(`${this.path(e)}: envelope line too long or cut`);
+      }
+      const line = Buffer.concat(parts);
+      const envelope = JSON.parse(line.subarray(MAGIC.length, line.length - 1).toString('utf8')) as SpoolEnvelope;
+      return { envelope, start: line.length };
     } finally {
       closeSync(fd);
     }

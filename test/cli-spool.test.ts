@@ -409,6 +409,32 @@ it('three concurrent flushes of 12 queued messages: each delivered exactly once'
   }
 }, 90_000);
 
+it('an envelope line over 64 KiB (3000 recipients) is read back whole: flushed to every recipient, once', async () => {
+  const t = tempDir('spool-wide');
+  let s: TestServer | undefined;
+  try {
+    const q = join(t.dir, 'q');
+    const port = await freePort();
+    const to = Array.from({ length: 3000 }, (_, i) => `recipient-number-${i}@example.com`);
+    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', ...to], {
+      stdin: msg('wide'),
+    });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(files(q, 'new').length, 1);
+    assert.match((await cli(['queue', 'list', '--queue-dir', q])).stdout, /recipient-number-2999@example\.com/);
+    s = await serverOn(port);
+    const f = await flush(q);
+    assert.is(f.code, 0, f.stderr);
+    assert.is(s.received.length, 1);
+    assert.equal(s.received[0]!.to, to);
+    assert.is(s.received[0]!.data.toString('latin1'), msg('wide'));
+    assert.is(files(q, 'new').length + files(q, 'cur').length + files(q, 'hold').length, 0);
+  } finally {
+    await s?.close();
+    t.done();
+  }
+}, 60_000);
+
 it('the spool is private: created 0700 with 0600 files; an open, linked or foreign spool is refused (78), nothing written or run', async () => {
   const t = tempDir('spool-perm');
   try {
