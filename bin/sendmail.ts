@@ -118,7 +118,9 @@ function applyValue(a: SendmailArgs, f: string, value: string): void {
   switch (f) {
     case 'f':
     case 'r': // an old synonym of -f
-      a.from = value;
+      // -f '<>' is the null sender (bounces, vacation replies) and -f '<addr>' is addr, as
+      // sendmail and msmtp read them; anything else inside is checked as an address later.
+      a.from = /^<[^<>]*>$/.test(value) ? value.slice(1, -1) : value;
       return;
     case 'F':
       a.fullName = value;

@@ -160,6 +160,25 @@ it('without -i a line with a lone dot ends the message (sendmail rule); with -i 
   }
 });
 
+it("-f '<>' is the null sender and -f '<addr>' is addr, as sendmail and msmtp read them", async () => {
+  const s = await testServer();
+  try {
+    const msg = 'From: a@example.com\nSubject: x\n\nbody\n';
+    let r = await cli(['sendmail', '--server', s.url, '-i', '-f', '<>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, 0, r.stderr);
+    r = await cli(['sendmail', '--server', s.url, '-i', '-f<c@example.com>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(
+      s.received.map((m) => m.from),
+      ['', 'c@example.com'],
+    );
+    r = await cli(['sendmail', '--server', s.url, '-i', '-f', '<a@example.com>>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, EXIT.USAGE, r.stderr);
+  } finally {
+    await s.close();
+  }
+});
+
 it('-N, -R and -V become DSN NOTIFY, RET and ENVID', async () => {
   const s = await testServer({ hideDSN: false });
   try {
