@@ -61,13 +61,13 @@ export function writeLog(path: string, line: string): void {
     try {
       fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ELOOP') throw new Error('it is a symbolic link (give the real file)');
+      if ((err as { code?: string }).code === 'ELOOP') throw new Error('it is a symbolic link (give the real file)', { cause: err });
       throw err;
     }
     try {
       if (!fstatSync(fd).isFile()) throw new Error('it is not a regular file');
       const bytes = Buffer.from(line, 'utf8');
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     } finally {
       closeSync(fd);
     }

@@ -154,8 +154,7 @@ export class Spool {
       if (st.isSymbolicLink()) refuse('is a symbolic link', 'give the real directory (--queue-dir, queue_dir or $SMTPWIRE_QUEUE_DIR)');
       if (!st.isDirectory()) refuse('is not a directory', 'remove it or choose another spool');
       if (uid !== undefined && st.uid !== uid) refuse(`belongs to uid ${st.uid}, not to you (uid ${uid})`, 'use a spool of your own');
-      if ((st.mode & 0o077) !== 0)
-        refuse(`is open to group or others (mode ${(st.mode & 0o777).toString(8)})`, `run "chmod 700 ${path}"`);
+      if ((st.mode & 0o077) !== 0) refuse(`is open to group or others (mode ${(st.mode & 0o777).toString(8)})`, `run "chmod 700 ${path}"`);
     }
     return true;
   }

@@ -45,7 +45,12 @@ test('readHead: a line that is not a header field ends the block (an empty line 
     ['hello world\nBcc: x@example.com\n', [], '\n', 'hello world\nBcc: x@example.com\n'],
     ['To: a@example.com\r\nnot a field\r\nCc: b@example.com\r\n', ['to'], '\r\n', 'not a field\r\nCc: b@example.com\r\n'],
     ['Subject: x\n continued\n\tmore\nbody, no empty line', ['subject'], '\n', 'body, no empty line'],
-    ['From me@example.com Thu Dec  3 17:00:00 2026\nTo: a@example.com\n\nbody\n', ['from me@example.com thu dec  3 17', 'to'], '\n', 'body\n'],
+    [
+      'From me@example.com Thu Dec  3 17:00:00 2026\nTo: a@example.com\n\nbody\n',
+      ['from me@example.com thu dec  3 17', 'to'],
+      '\n',
+      'body\n',
+    ],
     [' leading space\nTo: a@example.com\n', [], '\n', ' leading space\nTo: a@example.com\n'],
     ['To: a@example.com\nSubject: only headers', ['to', 'subject'], '', ''],
     ['X-Odd-Name!#$ : v\n\nb', ['x-odd-name!#$'], '\n', 'b'],
@@ -76,7 +81,12 @@ test('readHead: headerless input of any size streams as body; a header block ove
   assert.is(big.head.fields.length, 0);
   let total = 0;
   for await (const c of big.rest) total += c.length;
-  assert.is(total, Buffer.byteLength('log line 0: some text\n') * 100 * 10 + (Buffer.byteLength('log line 10: some text\n') * 100 * 90) + Buffer.byteLength('log line 100: some text\n') * 100 * 900);
+  assert.is(
+    total,
+    Buffer.byteLength('log line 0: some text\n') * 100 * 10 +
+      Buffer.byteLength('log line 10: some text\n') * 100 * 90 +
+      Buffer.byteLength('log line 100: some text\n') * 100 * 900,
+  );
   const err = await readHead(
     (async function* () {
       for (let i = 0; i < 40_000; i++) yield Buffer.from(`X-Filler-${i}: ${'v'.repeat(40)}\n`);

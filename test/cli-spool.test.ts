@@ -416,9 +416,12 @@ it('an envelope line over 64 KiB (3000 recipients) is read back whole: flushed t
     const q = join(t.dir, 'q');
     const port = await freePort();
     const to = Array.from({ length: 3000 }, (_, i) => `recipient-number-${i}@example.com`);
-    const r = await cli(['send', '--queue', '--queue-dir', q, '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', ...to], {
-      stdin: msg('wide'),
-    });
+    const r = await cli(
+      ['send', '--queue', '--queue-dir', q, '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', ...to],
+      {
+        stdin: msg('wide'),
+      },
+    );
     assert.is(r.code, 0, r.stderr);
     assert.is(files(q, 'new').length, 1);
     assert.match((await cli(['queue', 'list', '--queue-dir', q])).stdout, /recipient-number-2999@example\.com/);
