@@ -8,7 +8,7 @@ import type { NotifyOn } from '../core/envelope.ts';
 import { printable } from '../core/text.ts';
 import type { Timeouts } from '../core/timeouts.ts';
 import type { ClientOptions, TlsMode } from '../transports/node.ts';
-import { ConfigError, type Account } from './msmtp-config.ts';
+import { commandFailure, ConfigError, type Account } from './msmtp-config.ts';
 
 export interface AccountPlan {
   account: string;
@@ -70,7 +70,7 @@ export function evalPassword(command: string, account: string): string {
       .getBuiltinModule('node:child_process')
       .execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 });
   } catch (err) {
-    throw new ConfigError(`account ${account}: passwordeval failed: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}`);
+    throw new ConfigError(`account ${account}: passwordeval ${commandFailure(err)}`);
   }
   const line = out.split(/\r?\n/, 1)[0]!;
   if (line === '') throw new ConfigError(`account ${account}: passwordeval printed no password`);

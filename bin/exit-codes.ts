@@ -6,7 +6,7 @@ import type { Reply } from '../core/reply.ts';
 export const EXIT = Object.freeze({
   OK: 0,
   USAGE: 64, // EX_USAGE: bad flags, bad URL, bad address, no recipient
-  DATAERR: 65, // EX_DATAERR: the message itself is unusable (sendmail -t: no or bad recipients in its header)
+  DATAERR: 65, // EX_DATAERR: the message itself is unusable (a body line over 998 octets; sendmail -t: a bad address in its header)
   NOINPUT: 66, // EX_NOINPUT: a file named on the command line (or stdin) cannot be read
   NOUSER: 67, // EX_NOUSER: a recipient was refused permanently
   UNAVAILABLE: 69, // EX_UNAVAILABLE: the message (or the session) was refused permanently
@@ -39,6 +39,10 @@ function everyRecipientRefused(err: unknown): boolean {
 // Node socket errors, should a transport ever let one through unwrapped.
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
+// A local resource that may come back (a full disk or quota, too many open files): the spool
+// could not take the message now.
+const LOCAL_TEMPORARY = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'EIO']);
+
 export function isResult(value: unknown): value is ResultLike {
   if (value === null || typeof value !== 'object' || value instanceof Error) return false;
   const v = value as Record<string, unknown>;
@@ -66,6 +70,10 @@ function forResult(r: ResultLike): ExitCode {
     // No error given (should not happen): judge by the deciding reply.
     return r.reply && r.reply.code >= 500 ? EXIT.UNAVAILABLE : EXIT.TEMPFAIL;
   }
+  // A usage error once the transaction has started is the message's: the body encoder refusing
+  // it (a line over 998 octets, a bare CR at its end). Nothing was delivered; resending the same
+  // octets cannot help, so not 64 (the command line is fine) but 65, as sendmail's data errors.
+  if (code(err) === 'EUSAGE') return EXIT.DATAERR;
   if (code(err) === 'EREPLY' && everyRecipientRefused(err) && r.rejected.length > 0) {
     return r.rejected.some((x) => x.reply.code >= 500) ? EXIT.NOUSER : EXIT.TEMPFAIL;
   }
@@ -96,7 +104,7 @@ function forError(err: unknown): ExitCode {
     case 'ECAPABILITY':
       return transient ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
     default:
-      if (typeof c === 'string' && NETWORK.has(c)) return EXIT.TEMPFAIL;
+      if (typeof c === 'string' && (NETWORK.has(c) || LOCAL_TEMPORARY.has(c))) return EXIT.TEMPFAIL;
       if (c === 'ENOENT' || c === 'EACCES' || c === 'EISDIR') return EXIT.NOINPUT;
       return EXIT.SOFTWARE;
   }

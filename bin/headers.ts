@@ -18,32 +18,65 @@ export interface Field {
 
 export interface Head {
   fields: Field[];
-  /** The line that ended the block ("\r\n" or "\n"), or '' when the message has no body. */
+  /** The empty line that ended the block ("\r\n" or "\n"; inserted when a non-header line
+   *  ended it), or '' when the message has no body. */
   separator: string;
 }
 
-/** Splits off the header block; `rest` yields the octets after it. */
+/** A field's first line (RFC 5322 field-name, then ':'; obsolete WSP before it allowed). */
+const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
+/** Whether a line belongs to the header block: a field, a folded continuation, a leading "From " line. */
+function isHeadLine(line: string, first: boolean): boolean {
+  if (line[0] === ' ' || line[0] === '\t') return !first;
+  return FIELD_LINE.test(line) || (first && line.startsWith('From '));
+}
+
+/**
+ * Splits off the header block; `rest` yields the octets after it. The block ends at the first
+ * empty line, or (as sendmail and Postfix read it) at the first line that is not a header field:
+ * input with no header at all (`dmesg | sendmail -i root`) is body, of any size.
+ */
 export async function readHead(source: AsyncIterable<Uint8Array>): Promise<{ head: Head; rest: AsyncIterable<Uint8Array> }> {
   const it = source[Symbol.asyncIterator]();
   let text = '';
+  let pos = 0; // start of the first line not judged yet; everything before it is header
   let end = -1;
   let sepLen = 0;
-  for (;;) {
-    const m = /(^|\n)(\r?\n)/.exec(text);
-    if (m) {
-      end = m.index + m[1]!.length;
-      sepLen = m[2]!.length;
-      break;
+  let inserted = ''; // the empty line a block ended by a non-header line lacks
+  let eof = false;
+  while (end < 0) {
+    const nl = text.indexOf('\n', pos);
+    if (nl < 0) {
+      if (eof) {
+        end = pos < text.length && !isHeadLine(text.slice(pos), pos === 0) ? pos : text.length;
+        if (end < text.length) inserted = '\n';
+        break;
+      }
+      if (text.length > MAX_HEAD)
+        throw Object.assign(
+          new SmtpUsageError(`the message's header block is larger than ${MAX_HEAD} octets (no empty line after the headers?)`),
+          { dataError: true }, // the message's fault: exit 65
+        );
+      const next = await it.next();
+      if (next.done) eof = true;
+      else text += Buffer.from(next.value).toString('latin1');
+      continue;
     }
-    if (text.length > MAX_HEAD)
-      throw new SmtpUsageError(`the message's header block is larger than ${MAX_HEAD} octets (no empty line after the headers?)`);
-    const next = await it.next();
-    if (next.done) break;
-    text += Buffer.from(next.value).toString('latin1');
+    const line = text.slice(pos, nl + 1);
+    if (line === '\n' || line === '\r\n') {
+      end = pos;
+      sepLen = line.length;
+    } else if (!isHeadLine(line, pos === 0)) {
+      end = pos;
+      inserted = line.endsWith('\r\n') ? '\r\n' : '\n';
+    } else {
+      pos = nl + 1;
+    }
   }
-  const headText = end < 0 ? text : text.slice(0, end);
-  const after = end < 0 ? '' : text.slice(end + sepLen);
-  const separator = end < 0 ? '' : text.slice(end, end + sepLen);
+  const headText = text.slice(0, end);
+  const after = text.slice(end + sepLen);
+  const separator = sepLen > 0 ? text.slice(end, end + sepLen) : inserted;
   const fields: Field[] = [];
   for (const line of headText.match(/[^\n]*\n|[^\n]+$/g) ?? []) {
     if ((line[0] === ' ' || line[0] === '\t') && fields.length > 0) fields[fields.length - 1]!.raw += line;

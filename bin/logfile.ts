@@ -1,7 +1,7 @@
 // msmtp's `logfile`: one line per message the account tried to send, appended (or printed on
 // stdout for "-"). The fields are msmtp's (host, tls, auth, user, from, recipients, mailsize,
 // smtpstatus, smtpmsg, errormsg, exitcode), so scripts that read msmtp's log keep working.
-import { appendFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { printable } from '../core/text.ts';
 import type { SendResult } from '../transports/node.ts';
 import { EXIT, isResult } from './exit-codes.ts';
@@ -44,11 +44,33 @@ export function logLine(
   return printable(parts.join(' ')) + '\n';
 }
 
-/** Appends the line; a log that cannot be written is a warning, never a lost message. */
+/**
+ * Appends the line; a log that cannot be written is a warning, never a lost message. The file
+ * is opened without following a symbolic link in its place (a link planted where the log goes,
+ * say in /tmp, must not make us append to another file) and without blocking (a FIFO nobody
+ * reads must not hang the CLI after the message went out); only a regular file is written.
+ */
 export function writeLog(path: string, line: string): void {
   try {
-    if (path === '-') process.stdout.write(line);
-    else appendFileSync(path, line, { mode: 0o600 });
+    if (path === '-') {
+      process.stdout.write(line);
+      return;
+    }
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+    let fd: number;
+    try {
+      fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ELOOP') throw new Error('it is a symbolic link (give the real file)', { cause: err });
+      throw err;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) throw new Error('it is not a regular file');
+      const bytes = Buffer.from(line, 'utf8');
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     process.stderr.write(
       `smtpwire: warning: cannot write the log file ${printable(path)}: ${err instanceof Error ? err.message : String(err)}\n`,

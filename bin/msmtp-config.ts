@@ -157,6 +157,19 @@ function expandTilde(path: string, env: NodeJS.ProcessEnv): string {
   return path.startsWith('~') ? (env.HOME || homedir()) + path.slice(1) : path;
 }
 
+/**
+ * Why a command run by execFileSync failed, without the command line (Node's "Command failed:
+ * /bin/sh -c CMD" message) or its output: either may hold the secret (`passwordeval echo pw`).
+ */
+export function commandFailure(err: unknown): string {
+  const e = (err ?? {}) as { status?: unknown; signal?: unknown; code?: unknown };
+  if (e.code === 'ETIMEDOUT') return 'did not finish in time (killed)';
+  if (typeof e.signal === 'string' && e.signal !== '') return `was killed by ${e.signal}`;
+  if (typeof e.status === 'number') return `failed (exit status ${e.status})`;
+  if (typeof e.code === 'string') return `could not be run (${e.code})`;
+  return 'failed';
+}
+
 /** msmtp's `eval`: the line becomes the first line of the command's output. */
 function evalLine(command: string, where: string): string {
   try {
@@ -166,7 +179,7 @@ function evalLine(command: string, where: string): string {
       .execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000 });
     return out.split('\n', 1)[0]!.trim();
   } catch (err) {
-    throw new ConfigError(`${where}: eval failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`${where}: eval ${commandFailure(err)}`);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Recipe } from './args.ts';
 import { deliver, withDeadline } from './deliver.ts';
 import { EXIT, exitCodeFor, isResult } from './exit-codes.ts';
 import { logLine, writeLog } from './logfile.ts';
+import { ConfigError } from './msmtp-config.ts';
 import { str, type OptionTable, type SendPlan, type Values } from './options.ts';
 import { Spool, type SpoolEntry, type SpoolEnvelope } from './spool.ts';
 import { seconds } from './timeout-options.ts';
@@ -71,7 +72,12 @@ export async function sendQueued(
     created: Date.now(),
     ...(plan.logfile ? { logfile: plan.logfile } : {}),
   };
-  const tmp = await spool.writeTmp(envelope, source);
+  let tmp;
+  try {
+    tmp = await spool.writeTmp(envelope, source);
+  } catch (err) {
+    throw spoolWriteError(err, spool.dir);
+  }
   const outcome = await withDeadline(plan, signal, (sig, onClient) =>
     deliver(plan, { kind: 'file', path: tmp.path, start: tmp.start }, sig, onClient),
   );
@@ -86,6 +92,19 @@ export async function sendQueued(
   spool.note(tmp.id, reason(outcome));
   // Queued recipients are as good as accepted for now; a permanent refusal of others stays 67.
   return { outcome, code: code === EXIT.TEMPFAIL ? EXIT.OK : code, queued: tmp.id };
+}
+
+/**
+ * A spool that cannot be written (the message is then neither sent nor queued): a full disk is
+ * temporary (75, as sendmail's callers expect), a directory we may not write is the setup's
+ * fault (78). Errors of the message's source (stdin) keep their own status.
+ */
+function spoolWriteError(err: unknown, dir: string): unknown {
+  const c = (err as { code?: unknown } | null)?.code;
+  if (!(err instanceof Error) || typeof (err as { syscall?: unknown }).syscall !== 'string' || typeof c !== 'string') return err;
+  const message = `cannot write the spool ${dir}: ${err.message}; the message was neither sent nor queued`;
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ELOOP', 'EEXIST'].includes(c)) return new ConfigError(message);
+  return Object.assign(new Error(message), { code: c }); // ENOSPC, EDQUOT, EIO...: 75 (bin/exit-codes.ts)
 }
 
 function reason(outcome: unknown): string {
@@ -106,6 +125,7 @@ export async function queueCommand(
   signal: AbortSignal,
 ): Promise<number> {
   const spool = new Spool(dir);
+  spool.checkPrivate(); // before reading anything a flush would act on
   if (sub === 'list') {
     spool.recover();
     const entries = spool.list();

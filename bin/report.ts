@@ -45,6 +45,7 @@ const ADVICE: Partial<Record<ExitCode, string>> = {
   [EXIT.TEMPFAIL]: 'temporary failure: retrying later may succeed',
   [EXIT.PROTOCOL]: 'outcome unknown: the server may have the message; do not retry blindly',
   [EXIT.NOPERM]: 'authentication failed',
+  [EXIT.DATAERR]: 'the message cannot be sent as it is: fix it, then send it again',
 };
 
 export function report(outcome: SendResult | unknown, exitCode: ExitCode | number, verbose: boolean): void {
@@ -53,7 +54,13 @@ export function report(outcome: SendResult | unknown, exitCode: ExitCode | numbe
     const r = outcome as SendResult;
     if (exitCode !== EXIT.OK || verbose) {
       for (const x of r.accepted) lines.push(`accepted ${x.address}: ${describeReply(x.reply)}`);
-      for (const x of r.rejected) lines.push(`rejected ${x.address}: ${describeReply(x.reply)}`);
+      // A recipient whose RCPT was accepted is listed as rejected when the message then failed.
+      for (const x of r.rejected)
+        lines.push(
+          x.reply.code >= 400
+            ? `rejected ${x.address}: ${describeReply(x.reply)}`
+            : `not delivered to ${x.address} (its RCPT was accepted: ${describeReply(x.reply)})`,
+        );
       for (const a of r.unknown) lines.push(`unknown ${a}: no final reply`);
     }
     if (r.error) lines.push(`${r.outcome === 'unknown' ? 'no final reply' : 'not delivered'}: ${r.error.message}`);

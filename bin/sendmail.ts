@@ -118,7 +118,9 @@ function applyValue(a: SendmailArgs, f: string, value: string): void {
   switch (f) {
     case 'f':
     case 'r': // an old synonym of -f
-      a.from = value;
+      // -f '<>' is the null sender (bounces, vacation replies) and -f '<addr>' is addr, as
+      // sendmail and msmtp read them; anything else inside is checked as an address later.
+      a.from = /^<[^<>]*>$/.test(value) ? value.slice(1, -1) : value;
       return;
     case 'F':
       a.fullName = value;
@@ -212,7 +214,11 @@ export async function sendmailJob(
   const recipients = [...a.recipients];
   if (a.readRecipients) {
     try {
-      recipients.push(...headRecipients(head));
+      // Checked here, not with the command line's below: a bad address in the header is the
+      // message's fault (65), not the command line's (64).
+      const fromHead = headRecipients(head);
+      for (const r of fromHead) formatPath(r);
+      recipients.push(...fromHead);
     } catch (err) {
       throw Object.assign(new SmtpUsageError(`-t: ${err instanceof Error ? err.message : String(err)}`), { dataError: true });
     }

@@ -18,6 +18,7 @@
 import {
   closeSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -32,8 +33,11 @@ import {
 import { join } from 'node:path';
 import type { Envelope, RecipientSpec } from '../core/envelope.ts';
 import type { Recipe } from './args.ts';
+import { ConfigError } from './msmtp-config.ts';
 
 const MAGIC = 'SMTPWIRE-SPOOL 1\n';
+/** A bound on the envelope line a flush reads (a corrupt file must not be read whole). */
+const MAX_ENVELOPE = 64 << 20;
 const DIRS = ['tmp', 'new', 'cur', 'hold', 'failed', 'info'] as const;
 
 export interface SpoolEnvelope {
@@ -121,6 +125,38 @@ export class Spool {
   ensure(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     for (const d of DIRS) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o700 });
+    this.checkPrivate();
+  }
+
+  /**
+   * The spool holds mail and the recipes a flush runs (--pass-cmd is a shell command), so whoever
+   * can write into it can run commands as you: the directory and its subdirectories must be real
+   * directories (not symbolic links), owned by you, with no access for group or others. Throws
+   * ConfigError (exit 78) otherwise; returns false when there is no spool yet.
+   */
+  checkPrivate(): boolean {
+    const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+    for (const d of ['', ...DIRS]) {
+      const path = d === '' ? this.dir : join(this.dir, d);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') {
+          if (d === '') return false;
+          continue; // ensure() creates it
+        }
+        throw err;
+      }
+      const refuse = (why: string, fix: string): never => {
+        throw new ConfigError(`the spool ${path} ${why}; ${fix}`);
+      };
+      if (st.isSymbolicLink()) refuse('is a symbolic link', 'give the real directory (--queue-dir, queue_dir or $SMTPWIRE_QUEUE_DIR)');
+      if (!st.isDirectory()) refuse('is not a directory', 'remove it or choose another spool');
+      if (uid !== undefined && st.uid !== uid) refuse(`belongs to uid ${st.uid}, not to you (uid ${uid})`, 'use a spool of your own');
+      if ((st.mode & 0o077) !== 0) refuse(`is open to group or others (mode ${(st.mode & 0o777).toString(8)})`, `run "chmod 700 ${path}"`);
+    }
+    return true;
   }
 
   path(e: Pick<SpoolEntry, 'dir' | 'file'>): string {
@@ -311,14 +347,24 @@ export class Spool {
   read(e: Pick<SpoolEntry, 'dir' | 'file'>): { envelope: SpoolEnvelope; start: number } {
     const fd = openSync(this.path(e), 'r');
     try {
-      const buf = Buffer.alloc(1 << 16);
-      const n = readSync(fd, buf, 0, buf.length, 0);
-      const text = buf.subarray(0, n).toString('utf8');
-      if (!text.startsWith(MAGIC)) throw new Error(`${this.path(e)} is not a spooled message`);
-      const nl = text.indexOf('\n', MAGIC.length);
-      if (nl < 0) throw new Error(`${this.path(e)}: envelope line too long or cut`);
-      const envelope = JSON.parse(text.slice(MAGIC.length, nl)) as SpoolEnvelope;
-      return { envelope, start: Buffer.byteLength(text.slice(0, nl + 1), 'utf8') };
+      // The envelope line has no fixed size (thousands of -t recipients): read until its end.
+      const parts: Buffer[] = [];
+      let size = 0;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(1 << 16);
+        const n = readSync(fd, buf, 0, buf.length, size);
+        const got = buf.subarray(0, n);
+        if (size === 0 && got.subarray(0, MAGIC.length).toString('latin1') !== MAGIC)
+          throw new Error(`${this.path(e)} is not a spooled message`);
+        const nl = got.indexOf(0x0a, size === 0 ? MAGIC.length : 0);
+        parts.push(nl < 0 ? got : got.subarray(0, nl + 1));
+        size += nl < 0 ? n : nl + 1;
+        if (nl >= 0) break;
+        if (n === 0 || size > MAX_ENVELOPE) throw new Error(`${this.path(e)}: envelope line too long or cut`);
+      }
+      const line = Buffer.concat(parts);
+      const envelope = JSON.parse(line.subarray(MAGIC.length, line.length - 1).toString('utf8')) as SpoolEnvelope;
+      return { envelope, start: line.length };
     } finally {
       closeSync(fd);
     }

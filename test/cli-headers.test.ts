@@ -39,6 +39,64 @@ test('readHead + headRecipients: folded fields, CRLF or LF, body split at the fi
   }
 });
 
+test('readHead: a line that is not a header field ends the block (an empty line is put in its place); a leading From_ line is header', async () => {
+  const cases: [string, string[], string, string][] = [
+    // input, field names, separator, rest
+    ['hello world\nBcc: x@example.com\n', [], '\n', 'hello world\nBcc: x@example.com\n'],
+    ['To: a@example.com\r\nnot a field\r\nCc: b@example.com\r\n', ['to'], '\r\n', 'not a field\r\nCc: b@example.com\r\n'],
+    ['Subject: x\n continued\n\tmore\nbody, no empty line', ['subject'], '\n', 'body, no empty line'],
+    [
+      'From me@example.com Thu Dec  3 17:00:00 2026\nTo: a@example.com\n\nbody\n',
+      ['from me@example.com thu dec  3 17', 'to'],
+      '\n',
+      'body\n',
+    ],
+    [' leading space\nTo: a@example.com\n', [], '\n', ' leading space\nTo: a@example.com\n'],
+    ['To: a@example.com\nSubject: only headers', ['to', 'subject'], '', ''],
+    ['X-Odd-Name!#$ : v\n\nb', ['x-odd-name!#$'], '\n', 'b'],
+  ];
+  for (const [input, names, separator, rest] of cases) {
+    for (const size of [1, 3, 1000]) {
+      const h = await readHead(chunks(input, size));
+      assert.equal(
+        h.head.fields.map((f) => f.name),
+        names,
+        JSON.stringify(input),
+      );
+      assert.is(h.head.separator, separator, JSON.stringify(input));
+      assert.is(await collect(h.rest), rest, JSON.stringify(input));
+    }
+  }
+  // -t reads only the header: a To: after the first body line is not a recipient.
+  const { head } = await readHead(chunks('To: a@example.com\nhello\nTo: b@example.com\n', 4));
+  assert.equal(headRecipients(head), ['a@example.com']);
+});
+
+test('readHead: headerless input of any size streams as body; a header block over 1 MiB is a data error', async () => {
+  async function* lines(n: number, head = ''): AsyncGenerator<Uint8Array> {
+    if (head) yield Buffer.from(head);
+    for (let i = 0; i < n; i++) yield Buffer.from(`log line ${i}: some text\n`.repeat(100));
+  }
+  const big = await readHead(lines(1000)); // ~2.4 MB, first line "log line 0: ..." is not a field (space in the name)
+  assert.is(big.head.fields.length, 0);
+  let total = 0;
+  for await (const c of big.rest) total += c.length;
+  assert.is(
+    total,
+    Buffer.byteLength('log line 0: some text\n') * 100 * 10 +
+      Buffer.byteLength('log line 10: some text\n') * 100 * 90 +
+      Buffer.byteLength('log line 100: some text\n') * 100 * 900,
+  );
+  const err = await readHead(
+    (async function* () {
+      for (let i = 0; i < 40_000; i++) yield Buffer.from(`X-Filler-${i}: ${'v'.repeat(40)}\n`);
+    })(),
+  ).catch((e: unknown) => e);
+  assert.instance(err, Error);
+  assert.match((err as Error).message, /header block is larger than 1048576 octets/);
+  assert.is((err as { dataError?: boolean }).dataError, true);
+});
+
 test('headRecipients: the first Resent- block replaces To/Cc/Bcc', async () => {
   const { head } = await readHead(
     chunks(

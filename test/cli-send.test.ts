@@ -860,10 +860,14 @@ it('exitCodeFor: results', () => {
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpAuthError('authentication failed', reply(535)) })), EXIT.NOPERM);
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpCapabilityError('needs SMTPUTF8') })), EXIT.UNAVAILABLE);
   assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpAbortError() })), EXIT.TEMPFAIL);
+  // The body encoder refusing the message mid-transaction (a line over 998 octets): the message's fault.
+  assert.is(exitCodeFor(result({ outcome: 'rejected', error: new SmtpUsageError('a body line is longer than 998 octets') })), EXIT.DATAERR);
 });
 
 it('exitCodeFor: thrown errors', () => {
   assert.is(exitCodeFor(new SmtpUsageError('bad address')), EXIT.USAGE);
+  // A spool on a full disk or over quota could not take the message now: retry later, not "a bug" (70).
+  for (const code of ['ENOSPC', 'EDQUOT']) assert.is(exitCodeFor(Object.assign(new Error(code), { code })), EXIT.TEMPFAIL, code);
   assert.is(exitCodeFor(new SmtpAuthError('authentication failed', reply(535))), EXIT.NOPERM);
   assert.is(exitCodeFor(new SmtpAuthError('no mechanism both sides support')), EXIT.NOPERM);
   assert.is(exitCodeFor(new SmtpAuthError('temporary', reply(454))), EXIT.TEMPFAIL);

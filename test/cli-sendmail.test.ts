@@ -1,6 +1,7 @@
 // sendmail mode, the msmtp configuration file, --help/--version and unreadable input: the built
 // CLI in a child process against a real smtp-server on 127.0.0.1 (test/cli-harness.ts).
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,6 +9,7 @@ import { EXIT } from '../bin/exit-codes.ts';
 import { cli, CLI, it, tempDir, testServer } from './cli-harness.ts';
 import { exitWhenDone } from './exit-when-done.ts';
 
+const MAX_HEAD_OCTETS = 1 << 20;
 const HEAD =
   'From: Alice <alice@example.com>\nTo: Bob <bob@example.com>, "Carol, C." <carol@example.com>\nCc: dave@example.com (Dave)\nBcc: eve@example.com,\n  frank@example.com\nSubject: hi\nDate: Sat, 01 Jun 2024 12:00:00 +0000\nMessage-ID: <fixed@example.com>\n';
 const BODY = 'hello\n.leading dot\nBcc: not a header\n';
@@ -63,6 +65,86 @@ it('invoked through a link named sendmail: the same mode; -oi -oem -bm accepted;
   }
 });
 
+it('-X log file: a line per message, mode 0600, no password; a symbolic link or a FIFO in its place is not followed (warning, no hang)', async () => {
+  const s = await testServer();
+  const t = tempDir('log');
+  try {
+    const msg = 'Subject: x\n\nbody\n';
+    const send = (log: string) =>
+      cli(['sendmail', '--server', s.url, '--user', 'u', '-X', log, '-f', 'a@example.com', 'b@example.com'], {
+        stdin: msg,
+        env: { SMTPWIRE_PASSWORD: 'S3cret-pw' },
+        timeout: 10_000,
+      });
+    const log = join(t.dir, 'log');
+    let r = await send(log);
+    assert.is(r.code, EXIT.NOPERM, r.stderr); // the server offers no AUTH: nothing sent, still logged
+    const line = readFileSync(log, 'utf8');
+    assert.match(line, /host=127\.0\.0\.1 tls=off auth=on user=u from=a@example\.com recipients=b@example\.com .*exitcode=EX_NOPERM\n$/);
+    assert.not.match(line, /S3cret/);
+    assert.is(statSync(log).mode & 0o777, 0o600);
+
+    const victim = join(t.dir, 'victim');
+    writeFileSync(victim, 'untouched\n');
+    const link = join(t.dir, 'link');
+    symlinkSync(victim, link);
+    r = await send(link);
+    assert.is(r.code, EXIT.NOPERM, r.stderr);
+    assert.match(r.stderr, /warning: cannot write the log file .*link: it is a symbolic link/);
+    assert.is(readFileSync(victim, 'utf8'), 'untouched\n');
+
+    const fifo = join(t.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    r = await send(fifo);
+    assert.is(r.code, EXIT.NOPERM, r.stderr);
+    assert.match(r.stderr, /warning: cannot write the log file .*fifo/);
+  } finally {
+    t.done();
+    await s.close();
+  }
+});
+
+it('a body line over 998 octets: exit 65 (the message, not the command line), nothing delivered, a clear message', async () => {
+  const s = await testServer();
+  const t = tempDir('long');
+  try {
+    const msg = `Subject: x\n\nshort\n${'a'.repeat(999)}\nend\n`;
+    for (const flags of [['-i'], ['--queue', '--queue-dir', join(t.dir, 'q')]]) {
+      const r = await cli(['sendmail', '--server', s.url, ...flags, '-f', 'a@example.com', 'b@example.com'], { stdin: msg });
+      assert.is(r.code, EXIT.DATAERR, r.stderr);
+      assert.match(r.stderr, /a body line is longer than 998 octets/);
+      assert.match(r.stderr, /not delivered to b@example\.com \(its RCPT was accepted/);
+      assert.not.match(r.stderr, /rejected b@example\.com: 250/);
+      assert.not.match(r.stderr, /queued/);
+    }
+    assert.is(s.received.length, 0);
+    // 998 octets is the limit, not over it.
+    const ok = await cli(['sendmail', '--server', s.url, '-i', '-f', 'a@example.com', 'b@example.com'], {
+      stdin: `Subject: x\n\n${'a'.repeat(998)}\n`,
+    });
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(s.received.length, 1);
+  } finally {
+    t.done();
+    await s.close();
+  }
+});
+
+it('headerless input (dmesg | sendmail -i root), 2 MB: sent as body after the added fields and an empty line, byte for byte', async () => {
+  const s = await testServer();
+  try {
+    const body = Array.from({ length: 100_000 }, (_, i) => `[${i}] kernel: line ${i}\n`).join('');
+    assert.ok(body.length > 2 * MAX_HEAD_OCTETS);
+    const r = await cli(['sendmail', '--server', s.url, '-i', '-f', 'a@example.com', 'root@example.com'], { stdin: body });
+    assert.is(r.code, 0, r.stderr);
+    const data = s.received[0]!.data.toString('latin1');
+    assert.match(data, /^From: a@example\.com\r\nDate: [^\r]+\r\nMessage-ID: <[^\r]+>\r\n\r\n\[0\] kernel: line 0\r\n/);
+    assert.is(data.slice(data.indexOf('\r\n\r\n') + 4), body.replace(/\n/g, '\r\n'));
+  } finally {
+    await s.close();
+  }
+});
+
 it('without -i a line with a lone dot ends the message (sendmail rule); with -i it is data', async () => {
   const s = await testServer();
   try {
@@ -73,6 +155,25 @@ it('without -i a line with a lone dot ends the message (sendmail rule); with -i 
     r = await cli(['sendmail', '--server', s.url, '-i', '-f', 'a@example.com', 'b@example.com'], { stdin: msg });
     assert.is(r.code, 0, r.stderr);
     assert.ok(s.received[1]!.data.toString().endsWith('\r\nline\r\n.\r\nafter\r\n'));
+  } finally {
+    await s.close();
+  }
+});
+
+it("-f '<>' is the null sender and -f '<addr>' is addr, as sendmail and msmtp read them", async () => {
+  const s = await testServer();
+  try {
+    const msg = 'From: a@example.com\nSubject: x\n\nbody\n';
+    let r = await cli(['sendmail', '--server', s.url, '-i', '-f', '<>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, 0, r.stderr);
+    r = await cli(['sendmail', '--server', s.url, '-i', '-f<c@example.com>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(
+      s.received.map((m) => m.from),
+      ['', 'c@example.com'],
+    );
+    r = await cli(['sendmail', '--server', s.url, '-i', '-f', '<a@example.com>>', 'b@example.com'], { stdin: msg });
+    assert.is(r.code, EXIT.USAGE, r.stderr);
   } finally {
     await s.close();
   }
@@ -101,6 +202,12 @@ it('sendmail mode errors: -t without recipients 64, a bad header address 65, an 
   assert.match(r.stderr, /no recipients/);
   r = await cli(['sendmail', '--server', 'smtp://127.0.0.1:1', '-t'], { stdin: 'To: bob example.com\n\nx\n' });
   assert.is(r.code, EXIT.DATAERR, r.stderr);
+  // A control character in a header address is the message's fault too, and never reaches the wire.
+  for (const to of ['"x" <bob@exa\0mple.com>', 'bob@exa\rmple.com', 'bob@exa\x7fmple.com']) {
+    r = await cli(['sendmail', '--server', 'smtp://127.0.0.1:1', '-t'], { stdin: `To: ${to}\n\nx\n` });
+    assert.is(r.code, EXIT.DATAERR, `${JSON.stringify(to)}: ${r.stderr}`);
+    assert.match(r.stderr, /-t: /);
+  }
   r = await cli(['sendmail', '-Q', 'b@example.com'], { stdin: 'x\n' });
   assert.is(r.code, EXIT.USAGE, r.stderr);
   r = await cli(['sendmail', '-bs'], { stdin: '' });
@@ -279,6 +386,14 @@ it('msmtp config: a file with a password that others can read is refused (78); 0
     r = await cli(['sendmail', '-C', conf, '-P']);
     assert.is(r.code, EXIT.CONFIG, r.stderr);
     assert.match(r.stderr, /runs commands .* writable by you only/);
+    // A failing passwordeval or eval: its exit status, never the command (it may hold the secret).
+    for (const line of ['passwordeval "echo Sup3r-pw; exit 3"', 'eval "echo password Sup3r-pw; exit 3"']) {
+      conf = msmtprc(t.dir, `account default\nhost 127.0.0.1\nport ${s.port}\nfrom a@example.com\nauth on\nuser u\n${line}\n`);
+      r = await cli(['sendmail', '-C', conf, '-i', 'b@example.com'], { stdin: 'Subject: p\n\nx\n' });
+      assert.is(r.code, EXIT.CONFIG, r.stderr);
+      assert.match(r.stderr, /eval failed \(exit status 3\)/);
+      assert.not.match(r.stderr, /Sup3r/);
+    }
   } finally {
     t.done();
     await s.close();

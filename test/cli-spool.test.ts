@@ -2,7 +2,7 @@
 // smtp-server and a scripted server that never answers the final dot. Includes the crash
 // matrix: the process SIGKILLs itself at each named step (SMTPWIRE_TEST_CRASH_AT), and a later
 // flush must neither lose nor duplicate the message.
-import { readdirSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -408,6 +408,87 @@ it('three concurrent flushes of 12 queued messages: each delivered exactly once'
     t.done();
   }
 }, 90_000);
+
+it('an envelope line over 64 KiB (3000 recipients) is read back whole: flushed to every recipient, once', async () => {
+  const t = tempDir('spool-wide');
+  let s: TestServer | undefined;
+  try {
+    const q = join(t.dir, 'q');
+    const port = await freePort();
+    const to = Array.from({ length: 3000 }, (_, i) => `recipient-number-${i}@example.com`);
+    const r = await cli(
+      ['send', '--queue', '--queue-dir', q, '--server', `smtp+plain://127.0.0.1:${port}`, '--from', 'a@example.com', ...to],
+      {
+        stdin: msg('wide'),
+      },
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.is(files(q, 'new').length, 1);
+    assert.match((await cli(['queue', 'list', '--queue-dir', q])).stdout, /recipient-number-2999@example\.com/);
+    s = await serverOn(port);
+    const f = await flush(q);
+    assert.is(f.code, 0, f.stderr);
+    assert.is(s.received.length, 1);
+    assert.equal(s.received[0]!.to, to);
+    assert.is(s.received[0]!.data.toString('latin1'), msg('wide'));
+    assert.is(files(q, 'new').length + files(q, 'cur').length + files(q, 'hold').length, 0);
+  } finally {
+    await s?.close();
+    t.done();
+  }
+}, 60_000);
+
+it('the spool is private: created 0700 with 0600 files; an open, linked or foreign spool is refused (78), nothing written or run', async () => {
+  const t = tempDir('spool-perm');
+  try {
+    const q = join(t.dir, 'q');
+    const port = await freePort();
+    const r = await enqueue(q, port, 1);
+    assert.is(r.code, 0, r.stderr);
+    for (const d of ['', 'tmp', 'new', 'cur', 'hold', 'failed', 'info']) assert.is(statSync(join(q, d)).mode & 0o777, 0o700, `${d}/`);
+    const queued = files(q, 'new');
+    assert.is(queued.length, 1);
+    assert.is(statSync(join(q, 'new', queued[0]!)).mode & 0o777, 0o600);
+
+    // Open to others: whoever can write there could plant a message whose recipe runs a command.
+    chmodSync(q, 0o755);
+    const open = await enqueue(q, port, 2);
+    assert.is(open.code, EXIT.CONFIG, open.stderr);
+    assert.match(open.stderr, /open to group or others \(mode 755\).*chmod 700/);
+    for (const args of [['flush'], ['list'], ['drop', 'x']]) {
+      const c = await cli(['queue', ...args, '--queue-dir', q]);
+      assert.is(c.code, EXIT.CONFIG, `${args[0]}: ${c.stderr}`);
+    }
+    assert.equal(files(q, 'new'), queued);
+    assert.equal(files(q, 'tmp'), []);
+    chmodSync(join(q, 'new'), 0o777);
+    chmodSync(q, 0o700);
+    assert.is((await flush(q)).code, EXIT.CONFIG, 'a subdirectory open to others');
+    chmodSync(join(q, 'new'), 0o700);
+
+    // A symbolic link in its place (say, planted in a shared directory).
+    const link = join(t.dir, 'link');
+    symlinkSync(q, link);
+    const linked = await enqueue(link, port, 3);
+    assert.is(linked.code, EXIT.CONFIG, linked.stderr);
+    assert.match(linked.stderr, /symbolic link/);
+    assert.is((await flush(link)).code, EXIT.CONFIG);
+
+    if (process.getuid!() === 0) {
+      chownSync(q, 65534, 65534); // another user's spool
+      const foreign = await flush(q);
+      assert.is(foreign.code, EXIT.CONFIG, foreign.stderr);
+      assert.match(foreign.stderr, /belongs to uid 65534/);
+      chownSync(q, 0, 0);
+    }
+    // The private spool works as before: the message is still queued and tried.
+    const f = await flush(q);
+    assert.is(f.code, EXIT.TEMPFAIL, f.stderr);
+    assert.is(files(q, 'new').length, 1);
+  } finally {
+    t.done();
+  }
+}, 60_000);
 
 exitWhenDone(test);
 test.run();
