@@ -5,7 +5,7 @@ import { printable } from '../core/text.ts';
 import { toMailboxes, type AddressInput, type Mailbox } from './address.ts';
 import { assertContent } from './content.ts';
 import { assertMediaType } from './content-type.ts';
-import { assertHeaderName, assertNoControls } from './header.ts';
+import { assertHeaderName, assertNoControls, HARD_LINE } from './header.ts';
 import type { Attachment, CalendarEvent, ListUnsubscribe, MessageOptions } from './options.ts';
 
 // Fields the builder writes; `headers` may not give them (use the option instead).
@@ -34,6 +34,13 @@ const OWN = new Map<string, string>([
 // RFC 5322 §3.6.4 msg-id: dot-atom-text "@" (dot-atom-text / no-fold-literal), without CFWS.
 // ASCII only, so an id is valid with or without SMTPUTF8.
 const MSG_ID = /^<?([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+@(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+|\[[\x21-\x5a\x5e-\x7e]*\]))>?$/;
+
+// These go into a header unfolded (a msg-id, a URI, a Content-ID cannot be split), so each must
+// fit on one line with its field name (RFC 5322 §2.1.1: 998 octets): refused here, at build
+// time, not when the message is rendered for a server.
+const MAX_MSG_ID = HARD_LINE - 'In-Reply-To: '.length; // with its angle brackets
+const MAX_CID = HARD_LINE - 'Content-ID: <>'.length;
+const MAX_URI = HARD_LINE - 'List-Unsubscribe: <>,'.length;
 
 export interface Checked {
   from: Mailbox[];
@@ -126,6 +133,8 @@ function msgId(value: string, field: string): string {
   assertNoControls(value, field);
   const m = MSG_ID.exec(value.trim());
   if (!m) throw new SmtpUsageError(`${field} must be a message id such as <id@example.com>: "${printable(value)}"`);
+  if (m[1]!.length + 2 > MAX_MSG_ID)
+    throw new SmtpUsageError(`${field} is longer than a header line holds (${MAX_MSG_ID} characters): shorten it`);
   return `<${m[1]}>`;
 }
 
@@ -144,6 +153,8 @@ function checkAttachment(a: Attachment, i: number): Attachment {
       `${what}.cid must be printable ASCII without spaces, brackets or quotes, e.g. "logo@example": "${printable(String(a.cid))}"`,
     );
   }
+  if (a.cid !== undefined && a.cid.length > MAX_CID)
+    throw new SmtpUsageError(`${what}.cid is longer than a header line holds (${MAX_CID} characters): shorten it`);
   if (a.size !== undefined && !(Number.isSafeInteger(a.size) && a.size >= 0))
     throw new SmtpUsageError(`${what}.size must be an octet count`);
   if (a.contentDisposition !== undefined && a.contentDisposition !== 'attachment' && a.contentDisposition !== 'inline') {
@@ -176,6 +187,8 @@ function checkUnsubscribe(u: string | readonly string[] | ListUnsubscribe): { ur
         `listUnsubscribe: "${printable(String(url))}" is not an https:, http: or mailto: URI (percent-encode spaces and non-ASCII)`,
       );
     }
+    if (url.length > MAX_URI)
+      throw new SmtpUsageError(`listUnsubscribe: a URI is longer than a header line holds (${MAX_URI} characters): shorten it`);
   }
   const https = urls.some((url) => /^https:/i.test(url));
   const oneClick = spec.oneClick ?? https;

@@ -68,16 +68,17 @@ export function contentTypeFor(filename: string | undefined): string {
   return TYPES[filename.slice(dot + 1).toLowerCase()] ?? DEFAULT_TYPE;
 }
 
-// RFC 2045 §5.1: token characters (no tspecials, no space or controls).
-const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 // RFC 2231 §7 attribute-char: a token without '*', "'" and '%'.
 const ATTRIBUTE = /^[!#$&+\-.0-9A-Z^_`a-z{|}~]+$/;
-const TYPE = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
+// RFC 6838 §4.2: type and subtype names are at most 127 characters (so the field fits a line).
+const TYPE = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]{1,127}\/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]{1,127}$/;
 
 /** Checks a user-given `type/subtype` (parameters are not accepted: they are ours to write). */
 export function assertMediaType(value: string, what: string): string {
   if (typeof value !== 'string' || !TYPE.test(value)) {
-    throw new SmtpUsageError(`${what} must be a media type such as "application/pdf", without parameters: "${printable(String(value))}"`);
+    throw new SmtpUsageError(
+      `${what} must be a media type such as "application/pdf" (at most 127 characters each side of the "/"), without parameters: "${printable(String(value))}"`,
+    );
   }
   return value.toLowerCase();
 }

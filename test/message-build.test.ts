@@ -157,6 +157,43 @@ test('property: no CR, LF or NUL from any string option reaches a header (typed 
   );
 });
 
+test('property: a long value either fits its header line or is refused by buildMessage (never at render)', () => {
+  // Values that cannot be folded (a msg-id, a Content-ID, a URI, a media type) around the
+  // 998-octet line limit, and foldable ones for contrast.
+  const field = fc.constantFrom('contentType', 'cid', 'messageId', 'inReplyTo', 'references', 'unsubscribe', 'subject', 'filename', 'name');
+  const size = fc.oneof(fc.integer({ min: 1, max: 130 }), fc.integer({ min: 960, max: 1010 }), fc.constant(3000));
+  fc.assert(
+    fc.property(field, size, (f, n) => {
+      const x = 'x'.repeat(n);
+      const o: MessageOptions = { from: 'a@example.com', to: 'b@example.com', text: 'x' };
+      if (f === 'contentType') o.attachments = [{ content: 'x', contentType: `application/${x}` }];
+      else if (f === 'cid') Object.assign(o, { html: '<p>', attachments: [{ content: 'x', cid: x }] });
+      else if (f === 'messageId') o.messageId = `<${x}@x.example>`;
+      else if (f === 'inReplyTo') o.inReplyTo = `<${x}@x.example>`;
+      else if (f === 'references') o.references = [`<${x}@x.example>`];
+      else if (f === 'unsubscribe') o.listUnsubscribe = [`https://x.example/${x}`, 'mailto:u@example.com'];
+      else if (f === 'subject') o.subject = x;
+      else if (f === 'filename') o.attachments = [{ content: 'x', filename: x }];
+      else o.from = { name: x, address: 'a@example.com' };
+      let built;
+      try {
+        built = buildMessage(o);
+      } catch (e) {
+        assert.ok(usage(e), String(e));
+        assert.ok(n > 120 && /line|127 characters/.test((e as Error).message), `${f} ${n}: ${String(e)}`);
+        return;
+      }
+      for (const target of [
+        { smtpUtf8: false, eightBitMime: false },
+        { smtpUtf8: true, eightBitMime: true },
+      ]) {
+        assertWireSafe(built.render(target).bytes()!); // render throws nothing; every line <= 998
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('property: a custom header name or value cannot add a field', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), (n, v) => {

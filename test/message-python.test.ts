@@ -121,7 +121,25 @@ test('Python email decodes encoded, folded unstructured headers to the same text
 
 test('Python email reads every attachment filename back, with no defect (batch property)', () => {
   // RFC 2231 marks ("*", "'", "%"), tspecials, quotes, backslashes, tabs, non-ASCII, long names.
-  const unit = fc.constantFrom('a', 'Z', '.', ' ', '*', "'", '%', '"', '\\', ';', '=', '(', '/', '\t', '\u00e9', '\u{1f600}', 'x'.repeat(25));
+  const unit = fc.constantFrom(
+    'a',
+    'Z',
+    '.',
+    ' ',
+    '*',
+    "'",
+    '%',
+    '"',
+    '\\',
+    ';',
+    '=',
+    '(',
+    '/',
+    '\t',
+    '\u00e9',
+    '\u{1f600}',
+    'x'.repeat(25),
+  );
   const names = [
     'a*b.txt', // Python reads an unquoted a*b.txt as "a"
     "it's.txt", // and drops an unquoted it's.txt
