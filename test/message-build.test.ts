@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from './fc.ts';
 import PostalMime from 'postal-mime';
+import { BodyEncoder } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { Base64LineEncoder, chooseTextEncoding, encodeBase64Lines, encodeQuotedPrintable, textToCrlfBytes } from '../message/encoding.ts';
@@ -222,6 +223,21 @@ test('property: a custom header name or value cannot add a field', () => {
 });
 
 // ---- encodings ------------------------------------------------------------------------------
+
+test('property: text with lines near 998 octets, some starting with ".", goes through DATA (dot-stuffed, 998 at most)', () => {
+  const line = fc.tuple(fc.constantFrom('', '.', '..'), fc.integer({ min: 990, max: 1000 }), fc.constantFrom('a', '\u00e9'));
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 1, maxLength: 3 }), fc.boolean(), (ls, eightBitMime) => {
+      const text = ls.map(([dots, n, c]) => dots + c.repeat(c === 'a' ? n - dots.length : (n - dots.length) >> 1)).join('\n');
+      const raw = buildMessage({ from: 'a@example.com', to: 'b@example.com', text }).render({ smtpUtf8: false, eightBitMime }).bytes()!;
+      // The client's DATA encoder refuses a line over 998 octets on the wire, counting the stuffed dot.
+      const data = new BodyEncoder({ dotStuff: true, normalizeLineEndings: true });
+      data.encode(raw);
+      data.end();
+    }),
+    { numRuns: 200 },
+  );
+});
 
 test('property: quoted-printable and base64 decode (atob, a hand-written QP reader) to the input; lines within limits', () => {
   fc.assert(
