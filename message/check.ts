@@ -87,6 +87,8 @@ export function checkOptions(options: MessageOptions): Checked {
   }
   const messageId = o.messageId === undefined ? undefined : msgId(o.messageId, 'messageId');
   const inReplyTo = o.inReplyTo === undefined ? undefined : msgId(o.inReplyTo, 'inReplyTo');
+  if (o.references !== undefined && typeof o.references !== 'string' && !Array.isArray(o.references as unknown))
+    throw new SmtpUsageError('references must be a message id, a string of them or an array of them');
   const refs =
     o.references === undefined ? [] : typeof o.references === 'string' ? o.references.split(/\s+/).filter(Boolean) : [...o.references];
   const references = refs.map((r) => msgId(r, 'references'));
@@ -94,8 +96,8 @@ export function checkOptions(options: MessageOptions): Checked {
   if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('priority must be low, normal or high');
   const text = optionalText(o.text, 'text');
   const html = optionalText(o.html, 'html');
-  const attachments = (o.attachments ?? []).map(checkAttachment);
   if (o.attachments !== undefined && !Array.isArray(o.attachments)) throw new SmtpUsageError('attachments must be an array');
+  const attachments = (o.attachments ?? []).map(checkAttachment);
   const envelope = o.envelope === undefined ? undefined : checkEnvelope(o.envelope);
   if (envelope === undefined && to.length + cc.length + bcc.length === 0)
     throw new SmtpUsageError('no recipient: give to, cc or bcc (or an envelope)');
