@@ -172,6 +172,10 @@ function checkEnvelope(e: { from: string; to: string | readonly string[] }): { f
     throw new SmtpUsageError('envelope.to needs at least one address');
   assertNoControls(e.from, 'envelope.from');
   for (const t of to) assertNoControls(t, 'envelope.to');
+  // The syntax now, not after EHLO; whether a UTF-8 local part may go is the server's (render).
+  const syntax = (a: string, field: string): void => void toMailboxes({ address: a }, field);
+  if (e.from !== '') syntax(e.from, 'envelope.from');
+  for (const t of to) syntax(t, 'envelope.to');
   return { from: e.from, to };
 }
 

@@ -195,6 +195,18 @@ test('property: a long value either fits its header line or is refused by buildM
   );
 });
 
+test('envelope addresses are checked by buildMessage, not first when rendered after EHLO', () => {
+  for (const envelope of [
+    { from: 'a@example.com', to: 'not an address' },
+    { from: 'bad', to: 'b@example.com' },
+    { from: 'a@example.com', to: ['b@example.com', 'c@'] },
+  ]) {
+    assert.throws(() => buildMessage({ from: 'a@example.com', envelope }), usage, JSON.stringify(envelope));
+  }
+  // The null sender and a UTF-8 local part (the server's SMTPUTF8 decides, at render) are fine.
+  buildMessage({ from: 'a@example.com', envelope: { from: '', to: ['b@example.com', 'jörg@bücher.example'] } });
+});
+
 test('property: a custom header name or value cannot add a field', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), (n, v) => {
