@@ -1,7 +1,7 @@
 // The message builder's checks: every option buildMessage() takes, checked and normalised into
 // what render() writes from (RFC 5322 fields, msg-ids, attachments, List-Unsubscribe, iCalendar).
-import { SmtpUsageError } from '../core/errors.ts';
-import { printable } from '../core/text.ts';
+import { SmtpAddressError, SmtpUsageError } from '../core/errors.ts';
+import { printable, utf8 } from '../core/text.ts';
 import { toMailboxes, type AddressInput, type Mailbox } from './address.ts';
 import { assertContent } from './content.ts';
 import { assertMediaType } from './content-type.ts';
@@ -41,6 +41,7 @@ const MSG_ID = /^<?([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+@(?:[A-Za-z0-9!#$%&'*+\-/=?
 const MAX_MSG_ID = HARD_LINE - 'In-Reply-To: '.length; // with its angle brackets
 const MAX_CID = HARD_LINE - 'Content-ID: <>'.length;
 const MAX_URI = HARD_LINE - 'List-Unsubscribe: <>,'.length;
+const MAX_ADDRESS_RUN = HARD_LINE - 'Reply-To: <>,'.length;
 
 export interface Checked {
   from: Mailbox[];
@@ -69,7 +70,11 @@ export interface Checked {
 export function checkOptions(options: MessageOptions): Checked {
   if (options === null || typeof options !== 'object') throw new SmtpUsageError('message options must be an object');
   const o = options;
-  const list = (v: AddressInput | undefined, field: string): Mailbox[] => (v === undefined ? [] : toMailboxes(v, field));
+  const list = (v: AddressInput | undefined, field: string): Mailbox[] => {
+    const out = v === undefined ? [] : toMailboxes(v, field);
+    if (field !== 'bcc') for (const m of out) assertAddressFits(m.address, field);
+    return out;
+  };
   const from = list(o.from, 'from');
   if (from.length === 0) throw new SmtpUsageError('from needs an address');
   const sender = list(o.sender, 'sender');
@@ -122,6 +127,20 @@ export function checkOptions(options: MessageOptions): Checked {
     attachments,
     envelope,
   };
+}
+
+// An address cannot be folded except at the white space of a quoted local part: its longest
+// run must fit a header line, in UTF-8 (SMTPUTF8) and with the domain in A-labels (up to 253).
+function assertAddressFits(address: string, field: string): void {
+  const at = address.lastIndexOf('@');
+  const runs = address.slice(0, at).split(/[ \t]/);
+  const domain = address.slice(at + 1);
+  const last = utf8(runs.pop()!).length + 1 + Math.max(utf8(domain).length, /[^\x00-\x7f]/.test(domain) ? 253 : 0);
+  if (Math.max(last, ...runs.map((r) => utf8(r).length)) > MAX_ADDRESS_RUN) {
+    throw new SmtpAddressError(
+      `${field}: address "${printable(address.slice(0, 60))}..." is too long for a header line (${MAX_ADDRESS_RUN} octets): shorten it`,
+    );
+  }
 }
 
 function optionalText(v: unknown, field: string): string | undefined {

@@ -161,7 +161,19 @@ test('property: no CR, LF or NUL from any string option reaches a header (typed 
 test('property: a long value either fits its header line or is refused by buildMessage (never at render)', () => {
   // Values that cannot be folded (a msg-id, a Content-ID, a URI, a media type) around the
   // 998-octet line limit, and foldable ones for contrast.
-  const field = fc.constantFrom('contentType', 'cid', 'messageId', 'inReplyTo', 'references', 'unsubscribe', 'subject', 'filename', 'name');
+  const field = fc.constantFrom(
+    'contentType',
+    'cid',
+    'messageId',
+    'inReplyTo',
+    'references',
+    'unsubscribe',
+    'subject',
+    'filename',
+    'name',
+    'address',
+    'quoted',
+  );
   const size = fc.oneof(fc.integer({ min: 1, max: 130 }), fc.integer({ min: 960, max: 1010 }), fc.constant(3000));
   fc.assert(
     fc.property(field, size, (f, n) => {
@@ -175,6 +187,9 @@ test('property: a long value either fits its header line or is refused by buildM
       else if (f === 'unsubscribe') o.listUnsubscribe = [`https://x.example/${x}`, 'mailto:u@example.com'];
       else if (f === 'subject') o.subject = x;
       else if (f === 'filename') o.attachments = [{ content: 'x', filename: x }];
+      else if (f === 'address') o.to = `${x}@example.com`;
+      else if (f === 'quoted')
+        o.replyTo = `"${x.replace(/x{10}/g, 'x x ')}"@example.com`; // folds at its spaces
       else o.from = { name: x, address: 'a@example.com' };
       let built;
       try {
