@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatPath } from '../core/address.ts';
 import { SmtpUsageError } from '../core/errors.ts';
+import { redactUrl } from '../core/proxy/url.ts';
 import { printable } from '../core/text.ts';
 import type { ClientOptions, TlsMode } from '../transports/node.ts';
 import { accountPlan, defaultQueueDir, type AccountPlan } from './account.ts';
@@ -84,7 +85,8 @@ export function parseServerUrl(text: string): Pick<ClientOptions, 'host' | 'port
   try {
     url = new URL(text);
   } catch {
-    throw new SmtpUsageError(`--server is not a URL: "${printable(text)}" (try smtp://host:port)`);
+    // It may hold credentials (refused below once it parses): never echo them.
+    throw new SmtpUsageError(`--server is not a URL: "${redactUrl(text)}" (try smtp://host:port)`);
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme)

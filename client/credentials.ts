@@ -4,8 +4,9 @@
 // core only ever sees strings; refreshing is a reconnect, so no SASL state machine changes.
 //
 // One provider shared by many connections (a pool) refreshes once for all of them: a refresh
-// that is running is joined, and a connection whose token is older than the last refresh takes
-// the refreshed token instead of asking again. N connections failing at once cost one refresh.
+// that is running is joined, and a connection whose token is older than the newest one the
+// provider gave takes that token instead of asking again. N connections failing at once cost
+// one refresh. A value that could not go on the wire is refused here, so it is never kept.
 import { SmtpAuthError, SmtpError, SmtpUsageError } from '../core/errors.ts';
 
 /** What a provider is told about the request. */
@@ -36,10 +37,15 @@ const SHARED = Symbol('smtpwire.sharedSecret');
 /** Wrap a provider so that everyone using the wrapper shares its refreshes (idempotent). */
 export function shareSecret(provider: SecretProvider): SharedSecret {
   if ((provider as Partial<Record<typeof SHARED, true>>)[SHARED]) return provider as unknown as SharedSecret;
-  let latest: string | undefined; // the value the last refresh gave
+  // The newest value the provider gave (refresh or not), by when it was asked: a refused
+  // token equal to it must be refreshed; an older one is replaced by it.
+  let latest: string | undefined;
+  let latestAsked = 0;
+  let asked = 0;
   let refreshing: Promise<string> | undefined;
   let refreshes = 0;
   const ask = async (context: SecretContext): Promise<string> => {
+    const order = ++asked;
     let value: unknown;
     try {
       value = await provider(context);
@@ -53,17 +59,26 @@ export function shareSecret(provider: SecretProvider): SharedSecret {
     if (typeof value !== 'string' || value === '') {
       throw new SmtpUsageError(`the auth.${context.kind} provider must resolve with a non-empty string`);
     }
+    // The core refuses these too, but only here can the message name the provider; and a bad
+    // refresh must not become `latest`, handed to every connection without asking again.
+    if (/[\0\r\n]/.test(value) || (context.kind === 'token' && value.includes('\x01'))) {
+      const what = context.kind === 'token' ? 'NUL, CR, LF or \\x01' : 'NUL, CR or LF';
+      throw new SmtpUsageError(`the auth.${context.kind} provider resolved with a value holding ${what}: return the bare secret`);
+    }
+    if (order > latestAsked) {
+      latest = value;
+      latestAsked = order;
+    }
     return value;
   };
   const shared = ((context: SecretContext) => refreshing ?? ask(context)) as SharedSecret;
   shared.refresh = (context, stale) => {
     if (refreshing) return refreshing;
-    // Someone refreshed since this connection got its secret: use theirs, do not ask again.
+    // The provider gave a newer value since this connection got its secret: use it, do not ask again.
     if (latest !== undefined && latest !== stale) return Promise.resolve(latest);
     refreshes++;
     refreshing = ask({ ...context, refresh: true }).then(
       (value) => {
-        latest = value;
         refreshing = undefined;
         return value;
       },
@@ -118,6 +133,14 @@ export async function withCredentials<O extends { host: string; port?: number; a
   } catch (err) {
     if (!tokenSource || !isTokenRefusal(err)) throw err;
     const fresh = await tokenSource.refresh({ ...base, kind: 'token', refresh: true }, token!);
-    return attempt(withSecrets(fresh), true);
+    try {
+      return await attempt(withSecrets(fresh), true);
+    } catch (again) {
+      if (!isTokenRefusal(again)) throw again;
+      const { message, reply } = again as SmtpError;
+      const error = new SmtpAuthError(`${message} (refused again after one token refresh: check auth.user and the token's scopes)`, reply);
+      (error as { cause?: unknown }).cause = again;
+      throw error;
+    }
   }
 }

@@ -3,7 +3,7 @@ import type { ReplyParserLimits } from './reply.ts';
 import type { SaslCredentials, SaslMechanism } from './sasl/mechanism.ts';
 import { SmtpUsageError } from './errors.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.ts';
-import { BASIC_MECHANISMS, checkMechanisms, validateCredentials } from './sasl/choose.ts';
+import { BASIC_MECHANISMS, checkMechanismName, checkMechanisms, validateCredentials } from './sasl/choose.ts';
 import type { BodyScan } from './body.ts';
 import type { IdnCodec } from './envelope.ts';
 
@@ -96,6 +96,10 @@ export function checkOptions(options: ConnectionOptions): CheckedOptions {
     const { mechanism, mechanisms } = options.auth;
     if (mechanisms !== undefined && !Array.isArray(mechanisms))
       throw new SmtpUsageError('auth.mechanisms must be an array of SASL mechanisms (from smtpwire/sasl)');
+    // Each name may go on the wire after "AUTH ".
+    for (const m of mechanisms ?? []) checkMechanismName('auth.mechanisms', (m as Partial<SaslMechanism> | null)?.name);
+    if (mechanism !== undefined)
+      checkMechanismName('auth.mechanism', typeof mechanism === 'object' ? (mechanism as Partial<SaslMechanism> | null)?.name : mechanism);
     if (typeof mechanism !== 'object') checkMechanisms(mechanisms ?? BASIC_MECHANISMS, options.auth.credentials, mechanism);
   }
   const maxChallenges = options.auth?.maxChallenges;

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { exitWhenDone } from './exit-when-done.ts';
 import { startSim } from './smtp-sim.ts';
 import { rejection } from './helpers.ts';
-import { connect, createPool, type SecretContext, type LogEntry } from '../transports/node.ts';
+import { connect, createPool, shareSecret, type SecretContext, type LogEntry } from '../transports/node.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -113,6 +113,7 @@ test('a refreshed token that is refused too ends the attempt: one refresh, no lo
   assert.is(tokens.calls.filter((c) => c.refresh).length, 1);
   assert.is(srv.seen.length, 2);
   assert.not.ok(err.message.includes('token-'), err.message);
+  assert.match(err.message, /refused again after one token refresh: check auth\.user and the token.s scopes/);
   await srv.close();
 });
 
@@ -197,6 +198,69 @@ test('provider failures are typed: a throwing provider is EAUTH with its message
   assert.is(e3.code, 'EUSAGE');
   assert.not.ok(e3.message.includes('QUIT'), 'the message names the field, never the value');
   await srv.close();
+});
+
+const tokenContext: SecretContext = { kind: 'token', host: 'h', port: 587, user: 'alice', refresh: false };
+
+test('a refresh resolving with CR/LF is EUSAGE naming the provider, and is not kept: the next refresh asks again', async () => {
+  const asked: boolean[] = [];
+  const shared = shareSecret((c) => {
+    asked.push(c.refresh);
+    return c.refresh ? (asked.length === 2 ? 'fresh\r\nQUIT' : 'fresh-ok') : 'stale';
+  });
+  assert.is(await shared(tokenContext), 'stale');
+  const err = await rejection(shared.refresh(tokenContext, 'stale'));
+  assert.is(err.code, 'EUSAGE');
+  assert.match(err.message, /auth\.token provider resolved with a value holding NUL, CR, LF or \\x01/);
+  assert.not.ok(err.message.includes('QUIT'), 'the message never holds the value');
+  // Before: the bad value was kept as the "latest" and handed out without asking again.
+  assert.is(await shared.refresh(tokenContext, 'stale'), 'fresh-ok');
+  assert.equal(asked, [false, true, true]);
+  const sohToken = await rejection(shareSecret(() => 'a\x01auth=Bearer b')(tokenContext));
+  assert.is(sohToken.code, 'EUSAGE');
+  assert.is(await shareSecret(() => 'pass\x01word')({ ...tokenContext, kind: 'pass' }), 'pass\x01word', '^A is fine in a password');
+});
+
+test('two sessions refreshing at once share one refresh; a refresh that throws or resolves empty fails both, typed, and is asked again later', async () => {
+  const answers: (() => string)[] = [
+    () => {
+      throw new Error('token endpoint said 500');
+    },
+    () => '',
+    () => 'fresh',
+  ];
+  let refreshes = 0;
+  const shared = shareSecret(async (c) => {
+    if (!c.refresh) return 'stale';
+    await sleep(10);
+    return answers[refreshes++]!();
+  });
+  const stale = await shared(tokenContext);
+  const [a, b] = await Promise.all([rejection(shared.refresh(tokenContext, stale)), rejection(shared.refresh(tokenContext, stale))]);
+  assert.is(a, b, "the second session joined the first one's refresh");
+  assert.is(a.code, 'EAUTH');
+  assert.match(a.message, /auth\.token provider failed: token endpoint said 500/);
+  const empty = await rejection(shared.refresh(tokenContext, stale));
+  assert.is(empty.code, 'EUSAGE');
+  assert.match(empty.message, /auth\.token provider must resolve with a non-empty string/);
+  assert.is(await shared.refresh(tokenContext, stale), 'fresh');
+  assert.is(refreshes, 3);
+  assert.is(shared.refreshes, 3);
+});
+
+test('a refused token newer than the last refresh is refreshed, not swapped for that older token', async () => {
+  // A provider that mints a new token on every call (a client-credentials grant, no cache).
+  let minted = 0;
+  const shared = shareSecret(() => `tok${++minted}`);
+  const first = await shared(tokenContext); // tok1
+  assert.is(await shared.refresh(tokenContext, first), 'tok2');
+  const later = await shared(tokenContext); // tok3, newer than the refresh
+  // Before: tok3 refused gave back tok2 (older, likely refused too) without asking the provider.
+  assert.is(await shared.refresh(tokenContext, later), 'tok4');
+  assert.is(shared.refreshes, 2);
+  // A connection still holding tok1 takes the newest value instead of asking again.
+  assert.is(await shared.refresh(tokenContext, first), 'tok4');
+  assert.is(shared.refreshes, 2);
 });
 
 test('a pool of 4 connections all refused at once refreshes exactly once', async () => {

@@ -142,6 +142,10 @@ test('every split of every proxy reply gives the same result (fast-check)', () =
     [{ ...socks5, user: 'u', pass: 'p' }, [bytes([5, 2]), bytes([1, 0]), bytes([5, 0, 0, 3, 4], 'host', [0, 25], '220 hi\r\n')]],
     [{ protocol: 'socks4a', host: 'p', port: 1 }, [bytes([0, 0x5a, 1, 2, 3, 4, 5, 6], '220 x')]],
     [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\r\nVia: x\r\n\r\n220 x')]],
+    // Bare LF, "\n\r\n" and header lines of every length, so the blank line straddles every cut
+    // (the header search resumes where the last read stopped).
+    [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\nA: b\nCc: d\n\n220 x')]],
+    [{ protocol: 'http', host: 'p', port: 1 }, [enc.encode('HTTP/1.1 200 OK\r\nA: b\n\r\n220 x')]],
   ];
   for (const [spec, replies] of cases) {
     const whole = converse(spec, target, replies);
@@ -240,6 +244,26 @@ test('proxy URLs: socks5/socks5h/socks4a/http parsed with default ports and deco
     parseProxy('https://user:topsecret@p');
   } catch (e) {
     assert.not.match(String((e as Error).message), 'topsecret');
+  }
+  // URLs that do not parse are echoed in the message: a password holding an unescaped "/" or
+  // "@" (which is what breaks them) used to be shown whole ("u:top/secret") or in part ("cret").
+  for (const bad of [
+    'socks5://u:top/secret@h:1080',
+    'http://u:top/secret@h:3128',
+    'socks5://u:top@secret@h:99999',
+    'socks5://u:topsecret@h:99999',
+    '//u:topsecret@h',
+  ]) {
+    let e: SmtpUsageError | undefined;
+    try {
+      parseProxy(bad);
+    } catch (err) {
+      e = err as SmtpUsageError;
+    }
+    if (!e) return assert.unreachable(`${bad}: accepted`);
+    assert.is(e.code, 'EUSAGE', bad);
+    assert.not.match(e.message, /top|secret/, `${bad}: ${e.message}`);
+    assert.match(e.message, /\*\*\*@h/, bad);
   }
   assert.is(describeProxy({ protocol: 'socks5', host: '::1', port: 1, user: 'u', pass: 'secret' }), 'socks5://u@[::1]:1');
 });

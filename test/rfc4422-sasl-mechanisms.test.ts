@@ -22,8 +22,11 @@ import {
   type SaslDeferred,
   type SaslCredentials,
   type SaslExchange,
+  type SaslMechanism,
 } from '../core/sasl/index.ts';
 import { SmtpUsageError } from '../core/errors.ts';
+import { SmtpConnection } from '../core/connection.ts';
+import type { AuthOptions } from '../core/options.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -399,6 +402,49 @@ test('validateCredentials: NUL, CR, LF (and ^A outside the password) are usage e
       assert.not.match((e as Error).message, /p\0|t\r/, 'the value is not echoed');
     }
   }
+});
+
+test('a mechanism name goes on the wire after "AUTH ": CR, LF or anything outside RFC 4422 §3.1 is a usage error at construction', () => {
+  const custom = (name: string): SaslMechanism => ({
+    name,
+    strength: 1,
+    needs: 'password',
+    create: () => ({ start: () => b('x'), step: () => new Uint8Array(0), complete: () => true }),
+  });
+  const credentials = { user: 'u', pass: 'p' };
+  const open = (auth: AuthOptions) => new SmtpConnection({ host: 'h', secure: true, auth });
+  const refused = (f: () => unknown, label: string) => {
+    try {
+      f();
+    } catch (e) {
+      assert.is((e as SmtpUsageError).code, 'EUSAGE', label);
+      assert.match((e as Error).message, /RFC 4422/, label);
+      assert.not.match((e as Error).message, /\r|\n/, 'the name is shown printable');
+      return;
+    }
+    assert.unreachable(`${label}: accepted`);
+  };
+  // Before the check these wrote "AUTH X-ME\r\nMAIL FROM:<evil@example.com> eA==\r\n" after EHLO.
+  refused(() => open({ credentials, mechanism: custom('X-ME\r\nMAIL FROM:<evil@example.com>') }), 'a mechanism object');
+  refused(() => open({ credentials, mechanisms: [custom('X-ME\r\nRSET')], mechanism: 'X-ME\r\nRSET' }), 'a list and a preferred name');
+  refused(() => open({ credentials, mechanisms: [SASL_PLAIN, custom('X ME')] }), 'a space');
+  refused(() => open({ credentials, mechanism: 'PLAIN\0' }), 'a NUL in the preferred name');
+  refused(() => open({ credentials, mechanisms: [custom('A'.repeat(21))] }), 'longer than 20');
+  refused(() => open({ credentials, mechanisms: [null as unknown as SaslMechanism] }), 'not a mechanism');
+  fc.assert(
+    fc.property(fc.string({ minLength: 1, maxLength: 20 }), (name) => {
+      const ok = /^[A-Za-z0-9_-]+$/.test(name);
+      try {
+        open({ credentials, mechanisms: [custom(name)], mechanism: name });
+        return ok;
+      } catch (e) {
+        return !ok && (e as SmtpUsageError).code === 'EUSAGE';
+      }
+    }),
+    { numRuns: 300, seed: 4422 },
+  );
+  for (const m of BUILTIN_MECHANISMS)
+    open({ credentials: { ...credentials, token: 't' }, mechanisms: [m], mechanism: m.name.toLowerCase() });
 });
 
 test.run();

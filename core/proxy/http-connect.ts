@@ -15,6 +15,7 @@ export class HttpConnectSteps implements ProxySteps {
   #request: Uint8Array;
   #authorised: boolean;
   #target: string;
+  #scanned = 0; // octets of the reply already searched for the blank line
 
   constructor(target: ProxyTarget, user?: string, pass?: string) {
     checkTarget(target);
@@ -38,7 +39,10 @@ export class HttpConnectSteps implements ProxySteps {
   }
 
   next(input: Uint8Array): StepResult | undefined {
-    const end = headerEnd(input);
+    // Resume the search where the last one stopped: a proxy dripping its header an octet at a
+    // time must not cost a scan of the whole block per octet.
+    const end = headerEnd(input, this.#scanned);
+    this.#scanned = Math.max(0, input.length - 2);
     if (end < 0) {
       // A proxy that is not HTTP at all shows in its first octet (SOCKS replies start with 0, 4 or 5).
       if (input.length > 0 && input[0]! < 0x20)
@@ -72,9 +76,9 @@ export class HttpConnectSteps implements ProxySteps {
   }
 }
 
-/** Octets up to and including the blank line that ends the header block, or -1. */
-function headerEnd(input: Uint8Array): number {
-  for (let i = 0; i < input.length; i++) {
+/** Octets up to and including the blank line that ends the header block (searched from `from`), or -1. */
+function headerEnd(input: Uint8Array, from: number): number {
+  for (let i = from; i < input.length; i++) {
     if (input[i] !== 0x0a) continue;
     if (input[i + 1] === 0x0a) return i + 2;
     if (input[i + 1] === 0x0d && input[i + 2] === 0x0a) return i + 3;

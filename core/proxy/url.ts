@@ -61,7 +61,7 @@ export function parseProxy(proxy: string | UrlObject | ProxySpec): ProxySpec {
   try {
     url = new Url(text);
   } catch {
-    throw new SmtpUsageError(`proxy is not a URL: "${redact(text)}" (try socks5://host:1080 or http://host:3128)`);
+    throw new SmtpUsageError(`proxy is not a URL: "${redactUrl(text)}" (try socks5://host:1080 or http://host:3128)`);
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme) {
@@ -74,7 +74,7 @@ export function parseProxy(proxy: string | UrlObject | ProxySpec): ProxySpec {
     );
   }
   if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
-    throw new SmtpUsageError(`proxy URL takes only scheme://[user[:pass]@]host[:port]: "${redact(text)}"`);
+    throw new SmtpUsageError(`proxy URL takes only scheme://[user[:pass]@]host[:port]: "${redactUrl(text)}"`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? scheme.port : Number(url.port);
@@ -106,9 +106,14 @@ function decode(text: string, what: string): string {
   }
 }
 
-/** The URL with its password hidden, for messages. */
-function redact(text: string): string {
-  return printable(text.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@'));
+/** The URL with its user name and password hidden, for messages: everything before the last
+ *  "@". A URL that does not parse may hold a password with an unescaped "/" or "@" (that is
+ *  often why it does not parse), so no part of the user info can be told apart safely. */
+export function redactUrl(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return printable(text);
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  return printable(`${scheme}***${text.slice(at)}`);
 }
 
 /** The proxy as text for logs and messages: no password. */

@@ -3,6 +3,7 @@
 // core/sasl/hash.ts under SCRAM and CRAM-MD5) reaches a bundle only when the caller passes it in
 // `auth.mechanisms` (smtpwire/sasl), so a Worker that sends with a password stays small.
 import { SmtpUsageError } from '../errors.ts';
+import { printable } from '../text.ts';
 import { SASL_LOGIN } from './login.ts';
 import type { SaslCredentials, SaslMechanism } from './mechanism.ts';
 import { SASL_PLAIN } from './plain.ts';
@@ -84,6 +85,17 @@ export function checkMechanisms(mechanisms: readonly SaslMechanism[], credential
       `auth.token needs XOAUTH2 or OAUTHBEARER, which this connection does not have: ${howToAdd(['XOAUTH2', 'OAUTHBEARER'])}`,
     );
   }
+}
+
+/**
+ * Throws SmtpUsageError unless `name` is a SASL mechanism name (RFC 4422 §3.1: 1 to 20 upper-case
+ * letters, digits, "-" or "_"; any case is taken, as the chooser compares without case). The
+ * name goes on the wire after "AUTH ": a CR or LF in a custom mechanism would inject a command.
+ */
+export function checkMechanismName(what: string, name: unknown): void {
+  if (typeof name === 'string' && /^[A-Za-z0-9_-]{1,20}$/.test(name)) return;
+  const shown = typeof name === 'string' ? `"${printable(name.slice(0, 40))}"` : String(typeof name);
+  throw new SmtpUsageError(`${what}: a SASL mechanism name is 1 to 20 letters, digits, "-" or "_" (RFC 4422 §3.1), not ${shown}`);
 }
 
 /** The built-in mechanisms `offered` by the server that `mechanisms` lacks (for an AUTH error). */
