@@ -76,7 +76,8 @@ export function composeMessage(input: ComposeInput): Uint8Array {
   const text = input.text.replace(/\r\n|\r|\n/g, CRLF);
   const body = utf8(text);
   const eightBitBody = body.some((b) => b >= 0x80);
-  const clean = !body.includes(0) && text.split(CRLF).every((l) => utf8(l).length <= HARD_LIMIT);
+  // DATA doubles a leading '.', and the 998-octet limit counts it (core/body.ts).
+  const clean = !body.includes(0) && text.split(CRLF).every((l) => utf8(l).length <= (l.startsWith('.') ? HARD_LIMIT - 1 : HARD_LIMIT));
   let cte: string;
   let bodyText: string | undefined;
   if (clean && !eightBitBody) cte = '7bit';

@@ -1,11 +1,11 @@
 // The message builder's checks: every option buildMessage() takes, checked and normalised into
 // what render() writes from (RFC 5322 fields, msg-ids, attachments, List-Unsubscribe, iCalendar).
-import { SmtpUsageError } from '../core/errors.ts';
-import { printable } from '../core/text.ts';
+import { SmtpAddressError, SmtpUsageError } from '../core/errors.ts';
+import { printable, utf8 } from '../core/text.ts';
 import { toMailboxes, type AddressInput, type Mailbox } from './address.ts';
 import { assertContent } from './content.ts';
 import { assertMediaType } from './content-type.ts';
-import { assertHeaderName, assertNoControls } from './header.ts';
+import { assertHeaderName, assertNoControls, HARD_LINE } from './header.ts';
 import type { Attachment, CalendarEvent, ListUnsubscribe, MessageOptions } from './options.ts';
 
 // Fields the builder writes; `headers` may not give them (use the option instead).
@@ -35,6 +35,14 @@ const OWN = new Map<string, string>([
 // ASCII only, so an id is valid with or without SMTPUTF8.
 const MSG_ID = /^<?([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+@(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+|\[[\x21-\x5a\x5e-\x7e]*\]))>?$/;
 
+// These go into a header unfolded (a msg-id, a URI, a Content-ID cannot be split), so each must
+// fit on one line with its field name (RFC 5322 §2.1.1: 998 octets): refused here, at build
+// time, not when the message is rendered for a server.
+const MAX_MSG_ID = HARD_LINE - 'In-Reply-To: '.length; // with its angle brackets
+const MAX_CID = HARD_LINE - 'Content-ID: <>'.length;
+const MAX_URI = HARD_LINE - 'List-Unsubscribe: <>,'.length;
+const MAX_ADDRESS_RUN = HARD_LINE - 'Reply-To: <>,'.length;
+
 export interface Checked {
   from: Mailbox[];
   sender: Mailbox[];
@@ -62,7 +70,11 @@ export interface Checked {
 export function checkOptions(options: MessageOptions): Checked {
   if (options === null || typeof options !== 'object') throw new SmtpUsageError('message options must be an object');
   const o = options;
-  const list = (v: AddressInput | undefined, field: string): Mailbox[] => (v === undefined ? [] : toMailboxes(v, field));
+  const list = (v: AddressInput | undefined, field: string): Mailbox[] => {
+    const out = v === undefined ? [] : toMailboxes(v, field);
+    if (field !== 'bcc') for (const m of out) assertAddressFits(m.address, field);
+    return out;
+  };
   const from = list(o.from, 'from');
   if (from.length === 0) throw new SmtpUsageError('from needs an address');
   const sender = list(o.sender, 'sender');
@@ -80,6 +92,8 @@ export function checkOptions(options: MessageOptions): Checked {
   }
   const messageId = o.messageId === undefined ? undefined : msgId(o.messageId, 'messageId');
   const inReplyTo = o.inReplyTo === undefined ? undefined : msgId(o.inReplyTo, 'inReplyTo');
+  if (o.references !== undefined && typeof o.references !== 'string' && !Array.isArray(o.references as unknown))
+    throw new SmtpUsageError('references must be a message id, a string of them or an array of them');
   const refs =
     o.references === undefined ? [] : typeof o.references === 'string' ? o.references.split(/\s+/).filter(Boolean) : [...o.references];
   const references = refs.map((r) => msgId(r, 'references'));
@@ -87,8 +101,8 @@ export function checkOptions(options: MessageOptions): Checked {
   if (priority !== 'low' && priority !== 'normal' && priority !== 'high') throw new SmtpUsageError('priority must be low, normal or high');
   const text = optionalText(o.text, 'text');
   const html = optionalText(o.html, 'html');
-  const attachments = (o.attachments ?? []).map(checkAttachment);
   if (o.attachments !== undefined && !Array.isArray(o.attachments)) throw new SmtpUsageError('attachments must be an array');
+  const attachments = (o.attachments ?? []).map(checkAttachment);
   const envelope = o.envelope === undefined ? undefined : checkEnvelope(o.envelope);
   if (envelope === undefined && to.length + cc.length + bcc.length === 0)
     throw new SmtpUsageError('no recipient: give to, cc or bcc (or an envelope)');
@@ -115,6 +129,20 @@ export function checkOptions(options: MessageOptions): Checked {
   };
 }
 
+// An address cannot be folded except at the white space of a quoted local part: its longest
+// run must fit a header line, in UTF-8 (SMTPUTF8) and with the domain in A-labels (up to 253).
+function assertAddressFits(address: string, field: string): void {
+  const at = address.lastIndexOf('@');
+  const runs = address.slice(0, at).split(/[ \t]/);
+  const domain = address.slice(at + 1);
+  const last = utf8(runs.pop()!).length + 1 + Math.max(utf8(domain).length, /[^\x00-\x7f]/.test(domain) ? 253 : 0);
+  if (Math.max(last, ...runs.map((r) => utf8(r).length)) > MAX_ADDRESS_RUN) {
+    throw new SmtpAddressError(
+      `${field}: address "${printable(address.slice(0, 60))}..." is too long for a header line (${MAX_ADDRESS_RUN} octets): shorten it`,
+    );
+  }
+}
+
 function optionalText(v: unknown, field: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new SmtpUsageError(`${field} must be a string`);
@@ -126,6 +154,8 @@ function msgId(value: string, field: string): string {
   assertNoControls(value, field);
   const m = MSG_ID.exec(value.trim());
   if (!m) throw new SmtpUsageError(`${field} must be a message id such as <id@example.com>: "${printable(value)}"`);
+  if (m[1]!.length + 2 > MAX_MSG_ID)
+    throw new SmtpUsageError(`${field} is longer than a header line holds (${MAX_MSG_ID} characters): shorten it`);
   return `<${m[1]}>`;
 }
 
@@ -144,6 +174,8 @@ function checkAttachment(a: Attachment, i: number): Attachment {
       `${what}.cid must be printable ASCII without spaces, brackets or quotes, e.g. "logo@example": "${printable(String(a.cid))}"`,
     );
   }
+  if (a.cid !== undefined && a.cid.length > MAX_CID)
+    throw new SmtpUsageError(`${what}.cid is longer than a header line holds (${MAX_CID} characters): shorten it`);
   if (a.size !== undefined && !(Number.isSafeInteger(a.size) && a.size >= 0))
     throw new SmtpUsageError(`${what}.size must be an octet count`);
   if (a.contentDisposition !== undefined && a.contentDisposition !== 'attachment' && a.contentDisposition !== 'inline') {
@@ -159,6 +191,10 @@ function checkEnvelope(e: { from: string; to: string | readonly string[] }): { f
     throw new SmtpUsageError('envelope.to needs at least one address');
   assertNoControls(e.from, 'envelope.from');
   for (const t of to) assertNoControls(t, 'envelope.to');
+  // The syntax now, not after EHLO; whether a UTF-8 local part may go is the server's (render).
+  const syntax = (a: string, field: string): void => void toMailboxes({ address: a }, field);
+  if (e.from !== '') syntax(e.from, 'envelope.from');
+  for (const t of to) syntax(t, 'envelope.to');
   return { from: e.from, to };
 }
 
@@ -176,6 +212,8 @@ function checkUnsubscribe(u: string | readonly string[] | ListUnsubscribe): { ur
         `listUnsubscribe: "${printable(String(url))}" is not an https:, http: or mailto: URI (percent-encode spaces and non-ASCII)`,
       );
     }
+    if (url.length > MAX_URI)
+      throw new SmtpUsageError(`listUnsubscribe: a URI is longer than a header line holds (${MAX_URI} characters): shorten it`);
   }
   const https = urls.some((url) => /^https:/i.test(url));
   const oneClick = spec.oneClick ?? https;

@@ -68,14 +68,17 @@ export function contentTypeFor(filename: string | undefined): string {
   return TYPES[filename.slice(dot + 1).toLowerCase()] ?? DEFAULT_TYPE;
 }
 
-// RFC 2045 §5.1: token characters (no tspecials, no space or controls).
-const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
-const TYPE = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
+// RFC 2231 §7 attribute-char: a token without '*', "'" and '%'.
+const ATTRIBUTE = /^[!#$&+\-.0-9A-Z^_`a-z{|}~]+$/;
+// RFC 6838 §4.2: type and subtype names are at most 127 characters (so the field fits a line).
+const TYPE = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]{1,127}\/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]{1,127}$/;
 
 /** Checks a user-given `type/subtype` (parameters are not accepted: they are ours to write). */
 export function assertMediaType(value: string, what: string): string {
   if (typeof value !== 'string' || !TYPE.test(value)) {
-    throw new SmtpUsageError(`${what} must be a media type such as "application/pdf", without parameters: "${printable(String(value))}"`);
+    throw new SmtpUsageError(
+      `${what} must be a media type such as "application/pdf" (at most 127 characters each side of the "/"), without parameters: "${printable(String(value))}"`,
+    );
   }
   return value.toLowerCase();
 }
@@ -89,22 +92,24 @@ export function assertMediaType(value: string, what: string): string {
 export function formatParam(name: string, value: string): string[] {
   // "=?" too: many readers decode encoded-words even inside quoted parameters.
   if (/^[\x20-\x7e]*$/.test(value) && value.length <= 60 && !value.includes('=?')) {
-    if (TOKEN.test(value)) return [`${name}=${value}`];
+    // A bare value only of RFC 2231 attribute-chars: Python's email reads "a*b.txt" as "a" and
+    // drops "it's.txt" when they are not quoted (a '*' or "'" after the name means RFC 2231 to it).
+    if (ATTRIBUTE.test(value)) return [`${name}=${value}`];
     return [`${name}="${value.replace(/["\\]/g, '\\$&')}"`];
   }
-  const encoded = percentEncode(value);
+  // Sections of at most ~60 characters, cut between characters: never inside a %XX escape or a
+  // UTF-8 sequence (readers such as Python's email decode each section on its own).
   const pieces: string[] = [];
-  // Sections of at most ~60 characters, never cutting a %XX escape.
-  let i = 0;
-  let n = 0;
-  while (i < encoded.length || n === 0) {
-    let end = Math.min(i + 60, encoded.length);
-    if (encoded[end - 1] === '%') end -= 1;
-    else if (encoded[end - 2] === '%') end -= 2;
-    pieces.push(`${name}*${n}*=${n === 0 ? "utf-8''" : ''}${encoded.slice(i, end)}`);
-    i = end;
-    n++;
+  let section = '';
+  for (const c of value) {
+    const encoded = percentEncode(c);
+    if (section !== '' && section.length + encoded.length > 60) {
+      pieces.push(`${name}*${pieces.length}*=${pieces.length === 0 ? "utf-8''" : ''}${section}`);
+      section = '';
+    }
+    section += encoded;
   }
+  pieces.push(`${name}*${pieces.length}*=${pieces.length === 0 ? "utf-8''" : ''}${section}`);
   return pieces;
 }
 
@@ -115,7 +120,7 @@ function percentEncode(value: string): string {
   let out = '';
   for (const b of utf8Encoder.encode(value)) {
     const c = String.fromCharCode(b);
-    out += b < 0x80 && TOKEN.test(c) && c !== '*' && c !== "'" && c !== '%' ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += b < 0x80 && ATTRIBUTE.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

@@ -252,10 +252,10 @@ async function prepare(o: DkimSignatureOptions): Promise<PreparedSignature> {
   if (
     timestamp !== undefined &&
     timestamp !== false &&
-    !(timestamp instanceof Date && Number.isFinite(timestamp.getTime())) &&
+    !(timestamp instanceof Date && Number.isFinite(timestamp.getTime()) && timestamp.getTime() >= 0) && // t= is unsigned
     !(typeof timestamp === 'number' && Number.isFinite(timestamp) && timestamp >= 0)
   ) {
-    throw new DkimError('options', 'timestamp must be a Date, seconds since the epoch, or false');
+    throw new DkimError('options', 'timestamp must be a Date from 1970 on, seconds since the epoch, or false');
   }
   if (o.expiresIn !== undefined) {
     if (!(Number.isSafeInteger(o.expiresIn) && o.expiresIn > 0))
@@ -403,9 +403,14 @@ function checkDomain(value: unknown, what: 'domain' | 'selector'): string {
   return value.replace(/\.$/, '');
 }
 
+// ';' is a field-name character, but it ends the h= tag (RFC 6376 §3.2 tag-list), so verifiers
+// would reject the signature; the length keeps h= within a 998-octet line.
 function checkHeaderName(name: unknown): void {
-  if (typeof name !== 'string' || !/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-    throw new DkimError('options', `${JSON.stringify(String(name))} is not a header field name (printable ASCII, no colon or space)`);
+  if (typeof name !== 'string' || !/^[\x21-\x39\x3c-\x7e]{1,900}$/.test(name)) {
+    throw new DkimError(
+      'options',
+      `${JSON.stringify(String(name).slice(0, 60))} is not a header field name DKIM can list (printable ASCII, no colon, semicolon or space, at most 900 characters)`,
+    );
   }
 }
 

@@ -6,6 +6,7 @@ export type TransferEncoding = '7bit' | '8bit' | 'quoted-printable' | 'base64';
 
 const CR = 0x0d;
 const LF = 0x0a;
+const DOT = 0x2e;
 const HARD_LIMIT = 998;
 /** Base64 input octets per output line: 57 -> 76 characters (RFC 2045 §6.8). */
 export const BASE64_LINE_INPUT = 57;
@@ -24,22 +25,26 @@ export function textToCrlfBytes(text: string): Uint8Array {
 /**
  * The encoding for text already in CRLF form: 7bit when it is ASCII, 8bit when it has 8-bit
  * octets and the server takes them, else quoted-printable, or base64 when that is shorter (text
- * mostly outside ASCII). NUL or a line over 998 octets always forces an encoding.
+ * mostly outside ASCII). NUL or a line over 998 octets (997 when it starts with '.', which DATA
+ * doubles) always forces an encoding.
  */
 export function chooseTextEncoding(bytes: Uint8Array, eightBitMime: boolean): TransferEncoding {
   let high = 0;
   let clean = true;
   let lineStart = 0;
+  // A line starting with '.' gains one octet when DATA dot-stuffs it (RFC 5321 §4.5.2), and the
+  // limit counts that octet (§4.5.3.1.6, core/body.ts).
+  const limit = (start: number): number => (bytes[start] === DOT ? HARD_LIMIT - 1 : HARD_LIMIT);
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     if (b >= 0x80) high++;
     else if (b === 0) clean = false;
     else if (b === LF) {
-      if (i - 1 - lineStart > HARD_LIMIT) clean = false; // the CR before it is not line content
+      if (i - 1 - lineStart > limit(lineStart)) clean = false; // the CR before it is not line content
       lineStart = i + 1;
     }
   }
-  if (bytes.length - lineStart > HARD_LIMIT) clean = false;
+  if (bytes.length - lineStart > limit(lineStart)) clean = false;
   if (clean && high === 0) return '7bit';
   if (clean && eightBitMime) return '8bit';
   // QP writes each 8-bit octet as three characters; base64 costs 4/3 of everything.

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from './fc.ts';
 import PostalMime from 'postal-mime';
+import { BodyEncoder } from '../core/body.ts';
 import { SmtpUsageError } from '../core/errors.ts';
 import { buildMessage, type MessageOptions } from '../message/build.ts';
 import { Base64LineEncoder, chooseTextEncoding, encodeBase64Lines, encodeQuotedPrintable, textToCrlfBytes } from '../message/encoding.ts';
@@ -157,6 +158,70 @@ test('property: no CR, LF or NUL from any string option reaches a header (typed 
   );
 });
 
+test('property: a long value either fits its header line or is refused by buildMessage (never at render)', () => {
+  // Values that cannot be folded (a msg-id, a Content-ID, a URI, a media type) around the
+  // 998-octet line limit, and foldable ones for contrast.
+  const field = fc.constantFrom(
+    'contentType',
+    'cid',
+    'messageId',
+    'inReplyTo',
+    'references',
+    'unsubscribe',
+    'subject',
+    'filename',
+    'name',
+    'address',
+    'quoted',
+  );
+  const size = fc.oneof(fc.integer({ min: 1, max: 130 }), fc.integer({ min: 960, max: 1010 }), fc.constant(3000));
+  fc.assert(
+    fc.property(field, size, (f, n) => {
+      const x = 'x'.repeat(n);
+      const o: MessageOptions = { from: 'a@example.com', to: 'b@example.com', text: 'x' };
+      if (f === 'contentType') o.attachments = [{ content: 'x', contentType: `application/${x}` }];
+      else if (f === 'cid') Object.assign(o, { html: '<p>', attachments: [{ content: 'x', cid: x }] });
+      else if (f === 'messageId') o.messageId = `<${x}@x.example>`;
+      else if (f === 'inReplyTo') o.inReplyTo = `<${x}@x.example>`;
+      else if (f === 'references') o.references = [`<${x}@x.example>`];
+      else if (f === 'unsubscribe') o.listUnsubscribe = [`https://x.example/${x}`, 'mailto:u@example.com'];
+      else if (f === 'subject') o.subject = x;
+      else if (f === 'filename') o.attachments = [{ content: 'x', filename: x }];
+      else if (f === 'address') o.to = `${x}@example.com`;
+      else if (f === 'quoted')
+        o.replyTo = `"${x.replace(/x{10}/g, 'x x ')}"@example.com`; // folds at its spaces
+      else o.from = { name: x, address: 'a@example.com' };
+      let built;
+      try {
+        built = buildMessage(o);
+      } catch (e) {
+        assert.ok(usage(e), String(e));
+        assert.ok(n > 120 && /line|127 characters/.test((e as Error).message), `${f} ${n}: ${String(e)}`);
+        return;
+      }
+      for (const target of [
+        { smtpUtf8: false, eightBitMime: false },
+        { smtpUtf8: true, eightBitMime: true },
+      ]) {
+        assertWireSafe(built.render(target).bytes()!); // render throws nothing; every line <= 998
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('envelope addresses are checked by buildMessage, not first when rendered after EHLO', () => {
+  for (const envelope of [
+    { from: 'a@example.com', to: 'not an address' },
+    { from: 'bad', to: 'b@example.com' },
+    { from: 'a@example.com', to: ['b@example.com', 'c@'] },
+  ]) {
+    assert.throws(() => buildMessage({ from: 'a@example.com', envelope }), usage, JSON.stringify(envelope));
+  }
+  // The null sender and a UTF-8 local part (the server's SMTPUTF8 decides, at render) are fine.
+  buildMessage({ from: 'a@example.com', envelope: { from: '', to: ['b@example.com', 'jörg@bücher.example'] } });
+});
+
 test('property: a custom header name or value cannot add a field', () => {
   fc.assert(
     fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), (n, v) => {
@@ -185,6 +250,21 @@ test('property: a custom header name or value cannot add a field', () => {
 });
 
 // ---- encodings ------------------------------------------------------------------------------
+
+test('property: text with lines near 998 octets, some starting with ".", goes through DATA (dot-stuffed, 998 at most)', () => {
+  const line = fc.tuple(fc.constantFrom('', '.', '..'), fc.integer({ min: 990, max: 1000 }), fc.constantFrom('a', '\u00e9'));
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 1, maxLength: 3 }), fc.boolean(), (ls, eightBitMime) => {
+      const text = ls.map(([dots, n, c]) => dots + c.repeat(c === 'a' ? n - dots.length : (n - dots.length) >> 1)).join('\n');
+      const raw = buildMessage({ from: 'a@example.com', to: 'b@example.com', text }).render({ smtpUtf8: false, eightBitMime }).bytes()!;
+      // The client's DATA encoder refuses a line over 998 octets on the wire, counting the stuffed dot.
+      const data = new BodyEncoder({ dotStuff: true, normalizeLineEndings: true });
+      data.encode(raw);
+      data.end();
+    }),
+    { numRuns: 200 },
+  );
+});
 
 test('property: quoted-printable and base64 decode (atob, a hand-written QP reader) to the input; lines within limits', () => {
   fc.assert(

@@ -307,6 +307,13 @@ test('options: typed errors that say what to do', async () => {
   await rejects(dkimSignature(msg, { ...base, selector: '' }), 'options', /selector/);
   await rejects(dkimSignature(msg, { ...base, canonicalization: 'relaxed' as DkimCanonicalization }), 'options', /relaxed\/relaxed/);
   await rejects(dkimSignature(msg, { ...base, headers: ['Subject\r\nX-Injected'] }), 'options', /header field name/);
+  // ';' ends the h= tag (dkimpy and mailauth then reject the signature); a name over 900
+  // characters would make h= longer than a line.
+  await rejects(dkimSignature(msg, { ...base, headers: ['Subject', 'X;Y'] }), 'options', /semicolon/);
+  await rejects(dkimSignature(msg, { ...base, oversign: ['From', 'X;bh=AAAA'] }), 'options', /semicolon/);
+  await rejects(dkimSignature(msg, { ...base, oversign: ['From', `X-${'a'.repeat(1200)}`] }), 'options', /900 characters/);
+  // t= is an unsigned number of seconds: dkimpy refuses t=-315619200.
+  await rejects(dkimSignature(msg, { ...base, timestamp: new Date('1960-01-01T00:00:00Z') }), 'options', /1970/);
   await rejects(dkimSignature(msg, []), 'options');
   await rejects(dkimSignature('To: a@b.example\r\n\r\nno from\r\n', base), 'message', /From/);
   await rejects(dkimSignature('To: a@b.example\r\n', base), 'message', /From/);

@@ -9,6 +9,7 @@ import { displayName, domainName } from './message-arb.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { formatMailboxes, type Mailbox } from '../message/address.ts';
+import { formatParam, mimeHeader } from '../message/content-type.ts';
 import { foldHeader, unstructuredHeader } from '../message/header.ts';
 import { domainToAscii, punycodeEncode } from '../message/idn.ts';
 
@@ -18,7 +19,7 @@ import sys, json
 from email import policy
 from email.parser import Parser
 req = json.load(sys.stdin)
-out = {'addresses': [], 'subjects': [], 'puny': [], 'idna2003': []}
+out = {'addresses': [], 'subjects': [], 'puny': [], 'idna2003': [], 'params': []}
 parse = lambda text: Parser(policy=policy.default).parsestr(text)
 for field in req['addresses']:
     h = parse(field + '\n')['To']
@@ -27,6 +28,9 @@ for field in req['addresses']:
 for field in req['subjects']:
     h = parse(field + '\n')['Subject']
     out['subjects'].append({'value': str(h), 'defects': [type(d).__name__ + ': ' + str(d) for d in h.defects]})
+for field in req.get('params', []):
+    h = parse(field + '\n')['Content-Disposition']
+    out['params'].append({'value': h.params.get('filename'), 'defects': [type(d).__name__ + ': ' + str(d) for d in h.defects]})
 for s in req['puny']:
     out['puny'].append(s.encode('punycode').decode('ascii'))
 for d in req.get('idna2003', []):
@@ -42,9 +46,10 @@ interface PyResult {
   subjects: { value: string; defects: string[] }[];
   puny: string[];
   idna2003: string[];
+  params: { value: string | null; defects: string[] }[];
 }
 
-function python(req: { addresses: string[]; subjects: string[]; puny: string[]; idna2003?: string[] }): PyResult {
+function python(req: { addresses: string[]; subjects: string[]; puny: string[]; idna2003?: string[]; params?: string[] }): PyResult {
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: install Debian's python3 (apt-get install python3)`);
   const r = spawnSync(PYTHON, ['-c', SCRIPT], {
     input: JSON.stringify(req),
@@ -111,6 +116,41 @@ test('Python email decodes encoded, folded unstructured headers to the same text
   texts.forEach((t, i) => {
     assert.is(py.subjects[i]!.value, t, JSON.stringify(fields[i]));
     assert.equal(py.subjects[i]!.defects, [], JSON.stringify(fields[i]));
+  });
+});
+
+test('Python email reads every attachment filename back, with no defect (batch property)', () => {
+  // RFC 2231 marks ("*", "'", "%"), tspecials, quotes, backslashes, tabs, non-ASCII, long names.
+  const unit = fc.constantFrom(
+    'a',
+    'Z',
+    '.',
+    ' ',
+    '*',
+    "'",
+    '%',
+    '"',
+    '\\',
+    ';',
+    '=',
+    '(',
+    '/',
+    '\t',
+    '\u00e9',
+    '\u{1f600}',
+    'x'.repeat(25),
+  );
+  const names = [
+    'a*b.txt', // Python reads an unquoted a*b.txt as "a"
+    "it's.txt", // and drops an unquoted it's.txt
+    'report.pdf*.exe',
+    ...fc.sample(fc.string({ unit, minLength: 1, maxLength: 12 }), { numRuns: 400, seed: 2231 }),
+  ];
+  const fields = names.map((n) => mimeHeader('Content-Disposition', 'attachment', formatParam('filename', n)).slice(0, -2));
+  const py = python({ addresses: [], subjects: [], puny: [], params: fields });
+  names.forEach((n, i) => {
+    assert.is(py.params[i]!.value, n, JSON.stringify(fields[i]));
+    assert.equal(py.params[i]!.defects, [], JSON.stringify(fields[i]));
   });
 });
 

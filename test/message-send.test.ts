@@ -222,6 +222,9 @@ test('builder errors are typed and raised before any connection', async () => {
     { from: 'a@example.com', to: 'b@example.org', headers: { 'Content-Type': 'text/html' } },
     { from: 'a@example.com', to: 'b@example.org', attachments: [{ content: 42 }] },
     { from: 'a@example.com', to: 'b@example.org', listUnsubscribe: { url: 'mailto:u@example.com', oneClick: true } },
+    // Options of the wrong type (from JavaScript, or JSON) are usage errors too, not TypeErrors.
+    { from: 'a@example.com', to: 'b@example.org', attachments: 'report.pdf' },
+    { from: 'a@example.com', to: 'b@example.org', references: 42 },
   ]) {
     let err: unknown;
     try {

@@ -181,6 +181,9 @@ test('Content-Transfer-Encoding: 7bit, 8bit only when allowed, quoted-printable 
   assert.is(cte(composeMessage(base({ text: 'grüße', eightBit: false }))), 'quoted-printable');
   assert.is(cte(composeMessage(base({ text: 'x'.repeat(998) }))), '7bit');
   assert.is(cte(composeMessage(base({ text: 'x'.repeat(999) }))), 'quoted-printable');
+  // A leading '.' is doubled by DATA, and the client's body encoder counts it against 998.
+  assert.is(cte(composeMessage(base({ text: `.${'x'.repeat(996)}` }))), '7bit');
+  assert.is(cte(composeMessage(base({ text: `ok\n.${'x'.repeat(997)}` }))), 'quoted-printable');
   assert.is(cte(composeMessage(base({ text: 'é'.repeat(500), eightBit: true }))), 'quoted-printable'); // 1000 octets
   assert.is(cte(composeMessage(base({ text: 'nul\0here', eightBit: true }))), 'quoted-printable');
   const p = parse(composeMessage(base({ text: 'a\rb\nc\r\nd' })));
