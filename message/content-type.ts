@@ -100,16 +100,19 @@ export function formatParam(name: string, value: string): string[] {
   // Sections of at most ~60 characters, cut between characters: never inside a %XX escape or a
   // UTF-8 sequence (readers such as Python's email decode each section on its own).
   const pieces: string[] = [];
+  const emit = (section: string): void => {
+    pieces.push(`${name}*${pieces.length}*=${pieces.length === 0 ? "utf-8''" : ''}${section}`);
+  };
   let section = '';
   for (const c of value) {
     const encoded = percentEncode(c);
     if (section !== '' && section.length + encoded.length > 60) {
-      pieces.push(`${name}*${pieces.length}*=${pieces.length === 0 ? "utf-8''" : ''}${section}`);
+      emit(section);
       section = '';
     }
     section += encoded;
   }
-  pieces.push(`${name}*${pieces.length}*=${pieces.length === 0 ? "utf-8''" : ''}${section}`);
+  emit(section);
   return pieces;
 }
 
